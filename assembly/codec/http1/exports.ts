@@ -1,0 +1,1 @@
+// HTTP/1.1 head parser and serializer entry points (filled in by assembly/codec/http1/).

@@ -1,0 +1,1 @@
+// Slab pool entry points (filled in by assembly/mem/slab.ts).

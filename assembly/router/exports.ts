@@ -1,0 +1,1 @@
+// Route table and route cache entry points (filled in by assembly/router/).

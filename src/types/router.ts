@@ -1,0 +1,54 @@
+/**
+ * Routing: a RouteConfiguration compiled into a route table (JS actions + a wasm blob that matches).
+ * Tables are immutable; a config change compiles a new one and swaps it in by version.
+ */
+import type { RequestHead } from './http.js';
+import type { RetryPolicy } from './envoy.js';
+
+export interface HeaderMutation {
+  readonly add: readonly { readonly name: string; readonly value: string; readonly mode: 'append' | 'add_if_absent' | 'overwrite' | 'overwrite_if_exists' }[];
+  readonly remove: readonly string[];
+}
+
+export type RouteActionEntry =
+  | { readonly kind: 'cluster'; readonly cluster: string }
+  | { readonly kind: 'weighted'; readonly clusters: readonly { readonly name: string; readonly weight: number }[]; readonly totalWeight: number }
+  | { readonly kind: 'direct'; readonly status: number; readonly body: string }
+  | { readonly kind: 'redirect'; readonly status: number; readonly scheme?: string; readonly host?: string; readonly port?: number;
+      readonly path?: string; readonly prefixRewrite?: string; readonly stripQuery: boolean };
+
+export interface RouteEntry {
+  readonly index: number;
+  readonly name: string;
+  readonly virtualHost: string;
+  readonly action: RouteActionEntry;
+  /** The route's prefix (or path) for prefix_rewrite. */
+  readonly matchPrefix?: string;
+  readonly prefixRewrite?: string;
+  readonly hostRewrite?: string;
+  /** Route timeout; 0 = none. Envoy's default is 15 s. */
+  readonly timeoutMs: number;
+  /** Route's retry policy, else the virtual host's. */
+  readonly retryPolicy?: RetryPolicy;
+  /** Header names for hash_policy (RING_HASH / MAGLEV), lowercase. */
+  readonly hashHeaders: readonly string[];
+  /** Route-level, then virtual-host-level, then config-level mutations, applied in that order (Envoy's). */
+  readonly requestHeaders: HeaderMutation;
+  readonly responseHeaders: HeaderMutation;
+}
+
+export type RouteResult = { readonly route: RouteEntry } | { readonly route: null };
+
+export interface RouteTable {
+  readonly version: number;
+  /** Matches in wasm over the head record; regex matchers call back to JS. Same thread only. */
+  match(head: RequestHead): RouteEntry | null;
+}
+
+/**
+ * How the proxy asks for a route: inline (calls back synchronously) or through the worker pool
+ * (batched per event-loop turn). The callback runs exactly once.
+ */
+export interface RouteResolver {
+  resolve(head: RequestHead, cb: (route: RouteEntry | null) => void): void;
+}
