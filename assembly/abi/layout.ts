@@ -80,3 +80,14 @@ export const H_X_FORWARDED_PROTO: i32 = 12;
 export const H_X_REQUEST_ID: i32 = 13;
 export const H_PROXY_AUTHENTICATE: i32 = 14;
 export const H_PROXY_AUTHORIZATION: i32 = 15;
+
+// ---- Slab pool (assembly/mem/slab.ts) ----
+export const SLAB_CLASS_COUNT: i32 = 5;        // classes 1 KiB x 4^c: 1, 4, 16, 64, 256 KiB
+export const SLAB_INIT_DONE: i32 = 1;          // slab_init: this call initialised the region
+export const SLAB_INIT_ATTACHED: i32 = 0;      // slab_init: already initialised; this instance attached
+export const SLAB_ERR_TOO_SMALL: i32 = -1;     // slab_init: region cannot hold one chunk
+export const SLAB_ERR_MISMATCH: i32 = -2;      // slab_init: initialised earlier with another base/len
+export const SLAB_ERR_TIMEOUT: i32 = -3;       // slab_init: another thread's initialisation did not finish
+export const SLAB_RELEASED: i32 = 0;           // slab_release: ok
+export const SLAB_ERR_NOT_SLAB: i32 = -1;      // slab_release: not the start of a carved slab
+export const SLAB_ERR_NOT_LEASED: i32 = -2;    // slab_release: slab not leased (double release)

@@ -66,3 +66,14 @@ export const H_X_FORWARDED_PROTO = 12;
 export const H_X_REQUEST_ID = 13;
 export const H_PROXY_AUTHENTICATE = 14;
 export const H_PROXY_AUTHORIZATION = 15;
+
+// ---- Slab pool (assembly/mem/slab.ts) ----
+export const SLAB_CLASS_COUNT = 5;        // classes 1 KiB x 4^c: 1, 4, 16, 64, 256 KiB
+export const SLAB_INIT_DONE = 1;          // slab_init: this call initialised the region
+export const SLAB_INIT_ATTACHED = 0;      // slab_init: already initialised; this instance attached
+export const SLAB_ERR_TOO_SMALL = -1;     // slab_init: region cannot hold one chunk
+export const SLAB_ERR_MISMATCH = -2;      // slab_init: initialised earlier with another base/len
+export const SLAB_ERR_TIMEOUT = -3;       // slab_init: another thread's initialisation did not finish
+export const SLAB_RELEASED = 0;           // slab_release: ok
+export const SLAB_ERR_NOT_SLAB = -1;      // slab_release: not the start of a carved slab
+export const SLAB_ERR_NOT_LEASED = -2;    // slab_release: slab not leased (double release)
