@@ -14,6 +14,8 @@ import { MAX_THREADS } from '../wasm/memory.js';
 import { ThreadSlots } from './thread_slots.js';
 import type { TaskEnvelope, TaskOutcome, WorkerBootData, WorkerPool, WorkerPoolOptions } from './types.js';
 
+export type { WorkerPool, WorkerPoolOptions, TaskHandler, WorkerContext } from './types.js';
+
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /** Codes: SKIFF_WORKER_POOL_CONFIG, SKIFF_WORKER_START, SKIFF_WORKER_POOL_DESTROYED, SKIFF_WORKER_UNKNOWN_TASK,

@@ -1,6 +1,8 @@
 // Task handlers only the worker-pool tests load (through `handlerModules`).
 import type { TaskHandler } from '../../../src/workers/types.js';
 import { SkiffError } from '../../../src/common/errors.js';
+import { createRouteMatchHandler } from '../../../src/workers/route_offload.js';
+import { attachPrefixTable, PREFIX_MATCH_TASK } from './prefix_table.js';
 
 /** Leases a slab in the worker, fills it with `byte`, returns the pointer (the main thread releases it). */
 const fillSlab: TaskHandler<{ bytes: number; byte: number }, number> = {
@@ -27,4 +29,6 @@ const spin: TaskHandler<{ ms: number }, number> = {
   },
 };
 
-export const handlers: readonly TaskHandler[] = [fillSlab, fail, spin];
+
+// Route offload against the test prefix table (prefix_table.ts).
+export const handlers: readonly TaskHandler[] = [fillSlab, fail, spin, createRouteMatchHandler(PREFIX_MATCH_TASK, attachPrefixTable)];
