@@ -36,8 +36,6 @@ export interface SlabClassStats {
   readonly size: number;
   /** Slabs leased now. */
   readonly leased: number;
-  readonly leasesTotal: number;
-  readonly releasesTotal: number;
   /** Slabs carved from the region for this class (leased now + on the free list). */
   readonly carved: number;
   /** Leases refused because the class was exhausted. */
@@ -53,8 +51,6 @@ interface SlabExports {
   slab_class_count(): number;
   slab_class_size(c: number): number;
   slab_leased(c: number): number;
-  slab_lease_total(c: number): number;
-  slab_release_total(c: number): number;
   slab_carved(c: number): number;
   slab_exhausted_total(c: number): number;
   slab_chunk_count(): number;
@@ -134,8 +130,6 @@ export function slabStats(wasm: WasmInstance): SlabClassStats[] {
   return SLAB_CLASSES.map((size, c) => ({
     size,
     leased: e.slab_leased(c),
-    leasesTotal: e.slab_lease_total(c) >>> 0,
-    releasesTotal: e.slab_release_total(c) >>> 0,
     carved: e.slab_carved(c) >>> 0,
     exhaustedTotal: e.slab_exhausted_total(c) >>> 0,
   }));
