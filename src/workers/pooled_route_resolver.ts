@@ -43,6 +43,8 @@ export interface PooledRouteResolverStats {
 type Callback = (route: RouteEntry | null) => void;
 
 interface Batch {
+  /** The table current when the batch was cut: a swap does not change answers already under way. */
+  readonly table: RouteTable;
   readonly heads: RequestHead[];
   readonly callbacks: Callback[];
   routes: (RouteEntry | null)[] | null;
@@ -54,6 +56,7 @@ export class PooledRouteResolver implements RouteResolver {
   readonly stats: PooledRouteResolverStats = { inline: 0, offloaded: 0, fallbacks: 0, tasks: 0 };
   private readonly binding: RouteOffloadBinding;
   private readonly wasm: WasmInstance;
+  private table: RouteTable;
   private descriptor: RouteTableDescriptor | undefined;
   private waitingHeads: RequestHead[] = [];
   private waitingCallbacks: Callback[] = [];
@@ -61,16 +64,25 @@ export class PooledRouteResolver implements RouteResolver {
   /** Batches not yet delivered, oldest first: callbacks leave in this order. */
   private readonly queue: Batch[] = [];
 
-  constructor(readonly table: RouteTable, readonly pool: WorkerPool, options: PooledRouteResolverOptions = {}) {
+  constructor(table: RouteTable, readonly pool: WorkerPool, options: PooledRouteResolverOptions = {}) {
+    this.table = table;
     this.minBatch = options.minBatch ?? 8;
     this.maxBatch = options.maxBatch ?? 256;
     if (!(Number.isInteger(this.minBatch) && this.minBatch >= 1 && Number.isInteger(this.maxBatch) && this.maxBatch >= 1)) {
       throw new SkiffError('SKIFF_ROUTE_OFFLOAD_CONFIG', `minBatch and maxBatch must be positive integers (${this.minBatch}, ${this.maxBatch})`, 'config');
     }
-    const binding = options.binding ?? routerOffload;
-    if (!binding) throw new SkiffError('SKIFF_ROUTE_OFFLOAD_UNAVAILABLE', 'route offload needs the router module (src/router)', 'internal');
-    this.binding = binding;
+    this.binding = options.binding ?? routerOffload;
     this.wasm = options.wasm ?? mainInstance();
+  }
+
+  /** The table later turns use (as InlineRouteResolver.setTable). */
+  setTable(table: RouteTable): void {
+    this.table = table;
+    this.descriptor = undefined;
+  }
+
+  get current(): RouteTable {
+    return this.table;
   }
 
   resolve(head: RequestHead, cb: Callback): void {
@@ -90,11 +102,11 @@ export class PooledRouteResolver implements RouteResolver {
     this.waitingHeads = [];
     this.waitingCallbacks = [];
     if (heads.length < this.minBatch) {
-      this.queue.push({ heads, callbacks, routes: this.matchInline(heads) });
+      this.queue.push({ table: this.table, heads, callbacks, routes: this.matchInline(this.table, heads) });
       this.stats.inline += heads.length;
     } else {
       for (let at = 0; at < heads.length; at += this.maxBatch) {
-        const batch: Batch = { heads: heads.slice(at, at + this.maxBatch), callbacks: callbacks.slice(at, at + this.maxBatch), routes: null };
+        const batch: Batch = { table: this.table, heads: heads.slice(at, at + this.maxBatch), callbacks: callbacks.slice(at, at + this.maxBatch), routes: null };
         this.queue.push(batch);
         this.offload(batch);
       }
@@ -102,8 +114,8 @@ export class PooledRouteResolver implements RouteResolver {
     this.deliver();
   };
 
-  private matchInline(heads: readonly RequestHead[]): (RouteEntry | null)[] {
-    return heads.map((h) => this.table.match(h));
+  private matchInline(table: RouteTable, heads: readonly RequestHead[]): (RouteEntry | null)[] {
+    return heads.map((h) => table.match(h));
   }
 
   private offload(batch: Batch): void {
@@ -115,8 +127,9 @@ export class PooledRouteResolver implements RouteResolver {
     for (let i = 0; i < n; i++) view.setInt32(ptr + 4 * i, batch.heads[i].recordPtr, true);
     let payload: RouteMatchPayload;
     try {
-      this.descriptor ??= this.binding.describe(this.table);
-      payload = { table: this.descriptor, batch: ptr, n };
+      // Described once per table (the descriptor is plain data, cloned into every task message).
+      if (batch.table === this.table) this.descriptor ??= this.binding.describe(batch.table);
+      payload = { table: batch.table === this.table ? this.descriptor! : this.binding.describe(batch.table), batch: ptr, n };
     } catch (err) {
       slab.release(ptr);
       this.fallBack(batch, (err as Error).message);
@@ -125,14 +138,19 @@ export class PooledRouteResolver implements RouteResolver {
     this.stats.tasks++;
     this.pool.run<number>(this.binding.taskKind, payload).then(
       () => {
-        const routes: (RouteEntry | null)[] = new Array(n);
-        for (let i = 0; i < n; i++) {
-          const idx = view.getInt32(ptr + 4 * (n + i), true);
-          routes[i] = idx >= 0 ? this.binding.entryAt(this.table, idx) : null;
+        try {
+          const routes: (RouteEntry | null)[] = new Array(n);
+          for (let i = 0; i < n; i++) {
+            const idx = view.getInt32(ptr + 4 * (n + i), true);
+            routes[i] = idx >= 0 ? this.binding.entryAt(batch.table, idx) : null;
+          }
+          batch.routes = routes;
+          this.stats.offloaded += n;
+        } catch (err) {
+          this.fallBack(batch, (err as Error)?.message ?? String(err));
+        } finally {
+          slab.release(ptr);
         }
-        slab.release(ptr);
-        batch.routes = routes;
-        this.stats.offloaded += n;
         this.deliver();
       },
       (err: unknown) => {
@@ -145,7 +163,7 @@ export class PooledRouteResolver implements RouteResolver {
 
   private fallBack(batch: Batch, why: string): void {
     log.warn(`route offload failed (${why}); matching ${batch.heads.length} requests inline`);
-    batch.routes = this.matchInline(batch.heads);
+    batch.routes = this.matchInline(batch.table, batch.heads);
     this.stats.fallbacks += batch.heads.length;
   }
 

@@ -1,39 +1,25 @@
 /**
- * Binds the route offload to the router (src/router, built on branch `router`): its `tableDescriptor`,
- * `attachTable` and `table.entryAt`. The router module is loaded once at start-up; while it is absent from the
- * tree (it lands separately), the binding is undefined and offloading reports SKIFF_ROUTE_OFFLOAD_UNAVAILABLE
- * instead of failing every import of the worker pool.
+ * Binds the route offload to the router (src/router): `tableDescriptor` and `table.entryAt` on the main
+ * thread, `attachTable` in a worker.
  */
-import type { RouteEntry, RouteTable } from '../types/router.js';
-import type { WasmInstance } from '../wasm/module.js';
-import type { AttachedRouteTable, RouteOffloadBinding, RouteTableAttacher, RouteTableDescriptor } from './route_offload.js';
-
-/** The router's entry points this binding uses (its planned API). */
-interface RouterModule {
-  tableDescriptor(table: RouteTable): RouteTableDescriptor;
-  attachTable(wasm: WasmInstance, descriptor: RouteTableDescriptor): AttachedRouteTable;
-}
-
-const ROUTER_MODULE = new URL('../router/index.js', import.meta.url).href;
-
-async function loadRouter(): Promise<RouterModule | undefined> {
-  try {
-    return (await import(ROUTER_MODULE)) as RouterModule;
-  } catch (err) {
-    // Only "the router is not in this tree" is tolerated; a broken router module must fail loudly.
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('/router/index.js')) return undefined;
-    throw err;
-  }
-}
-
-const router = await loadRouter();
+import { attachTable, CompiledRouteTable, tableDescriptor } from '../router/index.js';
+import { SkiffError } from '../common/errors.js';
+import type { RouteTable } from '../types/router.js';
+import type { RouteOffloadBinding, RouteTableAttacher } from './route_offload.js';
 
 export const ROUTE_MATCH_TASK = 'route.match';
 
-export const routerOffload: RouteOffloadBinding | undefined = router && {
+function compiled(table: RouteTable): CompiledRouteTable {
+  if (!(table instanceof CompiledRouteTable)) {
+    throw new SkiffError('SKIFF_ROUTE_OFFLOAD_UNSUPPORTED_TABLE', 'only compiled route tables (src/router) can be matched in a worker');
+  }
+  return table;
+}
+
+export const routerOffload: RouteOffloadBinding = {
   taskKind: ROUTE_MATCH_TASK,
-  describe: (table) => router.tableDescriptor(table),
-  entryAt: (table, index) => (table as RouteTable & { entryAt(i: number): RouteEntry }).entryAt(index),
+  describe: (table) => tableDescriptor(compiled(table)),
+  entryAt: (table, index) => compiled(table).entryAt(index),
 };
 
-export const routerAttach: RouteTableAttacher | undefined = router && ((wasm, descriptor) => router.attachTable(wasm, descriptor));
+export const routerAttach: RouteTableAttacher = (wasm, descriptor) => attachTable(wasm, { ...descriptor, regexes: [...descriptor.regexes] });
