@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { Piscina } from 'piscina';
 import { SkiffError } from '../common/errors.js';
+import { logger } from '../common/logger.js';
 import { instantiate, type WasmInstance } from '../wasm/module.js';
 import { mainInstance } from '../wasm/runtime.js';
 import { slabPool } from '../wasm/slab.js';
@@ -16,6 +17,7 @@ import type { TaskEnvelope, TaskOutcome, WorkerBootData, WorkerPool, WorkerPoolO
 
 export type { WorkerPool, WorkerPoolOptions, TaskHandler, WorkerContext } from './types.js';
 
+const log = logger('workers');
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /** Codes: SKIFF_WORKER_POOL_CONFIG, SKIFF_WORKER_START, SKIFF_WORKER_POOL_DESTROYED, SKIFF_WORKER_UNKNOWN_TASK,
@@ -64,6 +66,7 @@ class PiscinaWorkerPool implements WorkerPool {
     if (this.destroyed) return;
     this.destroyed = true;
     await this.piscina.destroy();
+    this.slots.releaseAllBut(new Set());
   }
 
   /** Used by tests: thread indices held now. */
@@ -118,8 +121,11 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
   let startError: unknown;
   const onStartError = (err: unknown): void => { startError ??= err; };
   piscina.on('error', onStartError);
-  // A worker that ends gives its thread index back, so a replacement can take it.
-  piscina.on('workerDestroy', (w: { id: number }) => slots.releaseOwner(w.id));
+  // A worker that ends gives its thread index back, so the replacement piscina starts can take it. An ended
+  // worker's threadId already reads -1 here, so free every index no live (or starting) worker holds.
+  piscina.on('workerDestroy', () => {
+    slots.releaseAllBut(new Set(piscina.threads.map((t) => t.threadId).filter((id) => id > 0)));
+  });
   try {
     await waitForWorkers(new Int32Array(ready), threads, options.startTimeoutMs ?? 20_000, () => startError);
   } catch (err) {
@@ -127,6 +133,7 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
     throw err;
   }
   piscina.off('error', onStartError);
-  piscina.on('error', () => { /* a task-less worker error: piscina replaces the worker */ });
+  // A worker error outside a task (e.g. a replacement failing to start): piscina drops that worker.
+  piscina.on('error', (err: unknown) => log.error(`worker error: ${(err as Error)?.message ?? err}`));
   return new PiscinaWorkerPool(threads, piscina, slots);
 }

@@ -27,6 +27,14 @@ export class ThreadSlots {
     for (let i = 1; i < this.table.length; i++) Atomics.compareExchange(this.table, i, owner, 0);
   }
 
+  /** Frees every index whose owner is not in `live` (a thread that ended reports threadId -1, not its old id). */
+  releaseAllBut(live: ReadonlySet<number>): void {
+    for (let i = 1; i < this.table.length; i++) {
+      const owner = Atomics.load(this.table, i);
+      if (owner !== 0 && !live.has(owner)) Atomics.compareExchange(this.table, i, owner, 0);
+    }
+  }
+
   held(): number {
     let n = 0;
     for (let i = 1; i < this.table.length; i++) if (Atomics.load(this.table, i) !== 0) n++;

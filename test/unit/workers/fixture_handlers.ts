@@ -31,4 +31,10 @@ const spin: TaskHandler<{ ms: number }, number> = {
 
 
 // Route offload against the test prefix table (prefix_table.ts).
-export const handlers: readonly TaskHandler[] = [fillSlab, fail, spin, createRouteMatchHandler(PREFIX_MATCH_TASK, attachPrefixTable)];
+/** Ends the worker thread under the task (a crash as the pool sees it). */
+const exitThread: TaskHandler<unknown, never> = {
+  kind: 'test.exit',
+  run() { process.exit(3); },
+};
+
+export const handlers: readonly TaskHandler[] = [fillSlab, fail, spin, exitThread, createRouteMatchHandler(PREFIX_MATCH_TASK, attachPrefixTable)];

@@ -85,6 +85,19 @@ test('errors cross the thread boundary with their codes', async () => {
   assert.equal((await pool.run<ThreadInfo>('thread.info', null)).slabMaxLease, 262144);
 });
 
+test('a worker that dies under a task fails that task only; its replacement takes over the thread index', async () => {
+  const own = await createWorkerPool({ threads: 1, memory: mainInstance().memory, handlerModules: [FIXTURES] });
+  try {
+    const before = await own.run<ThreadInfo>('thread.info', null);
+    await assert.rejects(own.run('test.exit', null), isCode('SKIFF_WORKER_CRASHED'));
+    const after = await own.run<ThreadInfo>('thread.info', null);
+    assert.equal(after.threadIndex, 1);
+    assert.notEqual(after.threadId, before.threadId, 'a new thread');
+  } finally {
+    await own.destroy();
+  }
+});
+
 test('invalid thread counts and failing handler modules are typed start-up errors', async () => {
   const memory = mainInstance().memory;
   for (const threads of [0, -1, 1.5, 17]) {
