@@ -8,8 +8,7 @@ import { isAbsolute } from 'node:path';
 import { Piscina } from 'piscina';
 import { SkiffError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
-import { instantiate, type WasmInstance } from '../wasm/module.js';
-import { mainInstance } from '../wasm/runtime.js';
+import { compileModule, instantiate } from '../wasm/module.js';
 import { slabPool } from '../wasm/slab.js';
 import { MAX_THREADS } from '../wasm/memory.js';
 import { ThreadSlots } from './thread_slots.js';
@@ -29,11 +28,6 @@ export class WorkerPoolError extends SkiffError {
   }
 }
 
-/** The main thread's instance if it is over `memory`, else a throw-away thread-0 instance (slab init only). */
-function mainThreadInstance(memory: WebAssembly.Memory): WasmInstance {
-  const main = mainInstance();
-  return main.memory === memory ? main : instantiate(memory, 0);
-}
 
 const toModuleSpecifier = (s: string): string => (isAbsolute(s) ? pathToFileURL(s).href : s);
 
@@ -103,11 +97,12 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
     throw new WorkerPoolError('SKIFF_WORKER_POOL_CONFIG', `threads must be 1..${MAX_THREADS - 1}, got ${threads}`);
   }
   // The region is laid out once per memory, here on the main thread, before any worker attaches.
-  slabPool(mainThreadInstance(memory));
+  // A thread-0 instance used for this call only (instances share nothing but the memory).
+  slabPool(instantiate(memory, 0));
   const slots = ThreadSlots.create(threads);
   const ready = new SharedArrayBuffer(8);
   const boot: WorkerBootData = {
-    memory, slots: slots.buffer, ready,
+    memory, module: compileModule(), slots: slots.buffer, ready,
     handlerModules: (options.handlerModules ?? []).map(toModuleSpecifier),
   };
   const piscina = new Piscina({

@@ -64,6 +64,8 @@ export type TaskOutcome =
 /** workerData of every worker. */
 export interface WorkerBootData {
   readonly memory: WebAssembly.Memory;
+  /** The module the main thread compiled (workers instantiate it instead of compiling their own). */
+  readonly module: WebAssembly.Module;
   /** Int32 per thread index (0 unused): the worker_threads threadId holding it, 0 when free. */
   readonly slots: SharedArrayBuffer;
   /** Int32[0]: workers started; Int32[1]: workers that failed to start. Notified on change. */

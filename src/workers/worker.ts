@@ -16,7 +16,7 @@ const READY_FAILED = 1;
 async function start(boot: WorkerBootData): Promise<{ ctx: WorkerContext; handlers: Map<string, TaskHandler> }> {
   const threadIndex = new ThreadSlots(boot.slots).claim(threadId);
   if (threadIndex === 0) throw new Error('worker: no free thread index');
-  const wasm = instantiate(boot.memory, threadIndex);
+  const wasm = instantiate(boot.memory, threadIndex, boot.module);
   const ctx: WorkerContext = { threadIndex, wasm, slab: slabPool(wasm) };
   const handlers = new Map<string, TaskHandler>();
   const add = (h: TaskHandler, from: string): void => {
