@@ -33,7 +33,7 @@ function envNumber(name: string, fallback: number): number {
 const quick = process.env.BENCH_QUICK === '1';
 const cfg = {
   durationS: envNumber('BENCH_DURATION_S', quick ? 2 : 10),
-  warmupS: envNumber('BENCH_WARMUP_S', quick ? 1 : 2),
+  warmupS: envNumber('BENCH_WARMUP_S', quick ? 1 : 3),
   threads: envNumber('BENCH_THREADS', 1),
   connections: envNumber('BENCH_CONNECTIONS', 64),
   probeRequests: envNumber('BENCH_PROBE_N', quick ? 1000 : 4000),
