@@ -36,7 +36,9 @@ function respond(res: http.ServerResponse, r: AdminResponse): void {
   res.end(r.body);
 }
 
+/** Binds `address:port` (port 0 picks a free one); an empty address means loopback, never all interfaces. */
 export function startAdmin(address: string, port: number, deps: AdminDeps): Promise<AdminServer> {
+  const host = address === '' ? '127.0.0.1' : address;
   const state = initialAdminState(deps);
   const endpoints = adminEndpoints(deps, state);
   const server = http.createServer((req, res) => {
@@ -53,8 +55,8 @@ export function startAdmin(address: string, port: number, deps: AdminDeps): Prom
   });
   server.on('clientError', (_err, socket) => { socket.destroy(); });
   return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new SkiffError('SKIFF_ADMIN_BIND', `admin cannot listen on ${address}:${port}: ${e.message}`, 'config', false, { cause: e })));
-    server.listen(port, address, () => {
+    server.once('error', (e) => reject(new SkiffError('SKIFF_ADMIN_BIND', `admin cannot listen on ${host}:${port}: ${e.message}`, 'config', false, { cause: e })));
+    server.listen(port, host, () => {
       const bound = server.address();
       const boundPort = typeof bound === 'object' && bound ? bound.port : port;
       resolve({
