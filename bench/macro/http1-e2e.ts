@@ -49,7 +49,7 @@ const cfg = {
 };
 
 /** A running target: where to send load, which process to weigh, how to stop it. */
-interface Started { port: number; pid?: number; stop(): Promise<void>; log(): string }
+interface Started { port: number; pid?: number; stop(): Promise<void>; log(): string; exited(): string | undefined }
 
 interface Target { name: string; kind: TargetResult['kind']; start(): Promise<Started> }
 
@@ -78,7 +78,11 @@ async function ensurePeers(): Promise<void> {
   console.log(`peers: started (upstream :${cfg.upstreamPort}, nginx :${cfg.nginxPort}, haproxy :${cfg.haproxyPort})`);
 }
 
-const fixedPort = (port: number): (() => Promise<Started>) => async () => ({ port, stop: async () => {}, log: () => '' });
+const fixedPort = (port: number): (() => Promise<Started>) => async () => ({ port, stop: async () => {}, log: () => '', exited: () => undefined });
+
+/** The exit code or signal of a child that is gone, else undefined. */
+const exitOf = (child: ChildProcess) => (): string | undefined =>
+  child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode !== null ? `signal ${child.signalCode}` : undefined;
 
 async function startFastify(): Promise<Started> {
   const port = await freePort();
@@ -90,7 +94,7 @@ async function startFastify(): Promise<Started> {
     await stopChild(child);
     throw new Error(`${(e as Error).message}\n${log()}`);
   }
-  return { port, pid: child.pid, stop: () => stopChild(child), log };
+  return { port, pid: child.pid, stop: () => stopChild(child), log, exited: exitOf(child) };
 }
 
 function startSkiff(concurrency: number): () => Promise<Started> {
@@ -110,7 +114,7 @@ function startSkiff(concurrency: number): () => Promise<Started> {
       await stopChild(child);
       throw new Error(`${(e as Error).message}\n${log()}`);
     }
-    return { port: listenPort, pid: child.pid, stop: () => stopChild(child, 10_000), log };
+    return { port: listenPort, pid: child.pid, stop: () => stopChild(child, 10_000), log, exited: exitOf(child) };
   };
 }
 
@@ -148,8 +152,10 @@ async function measure(t: Target): Promise<TargetResult> {
     await step('fixed rate', async () => {
       result.fixedRate = await runFixedRate(s.port, { rate: cfg.rate, durationS: cfg.rateDurationS, connections: cfg.rateConnections });
     });
-    result.peakRssMiB = await peakRssMiB(s.pid);
-    if (s.pid !== undefined && (result.wrk?.non2xx ?? 0) > 0) errors.push(`stderr tail: ${s.log().slice(-500)}`);
+    const gone = s.exited();
+    if (gone) errors.push(`exited during the run (${gone}); stderr tail:\n${s.log().slice(-1500)}`);
+    else result.peakRssMiB = await peakRssMiB(s.pid);
+    if (!gone && s.pid !== undefined && (result.wrk?.non2xx ?? 0) > 0) errors.push(`non-2xx answers; stderr tail:\n${s.log().slice(-500)}`);
   } finally {
     await s.stop();
   }
