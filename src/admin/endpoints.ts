@@ -6,7 +6,7 @@ import { isLogLevel, LOG_LEVELS } from '../common/logger.js';
 import { clustersJson, clustersText } from './clusters.js';
 import { listenersJson, listenersText } from './listeners.js';
 import { prometheusText } from './prometheus.js';
-import { effectiveState, serverInfoJson, commandLineOptions } from './server_info.js';
+import { effectiveState, serverInfoJson, commandLineOptions, nodeFromConfigDump } from './server_info.js';
 import { selectStats, statsJson, statsText } from './stats_query.js';
 import { json, text, TEXT, type AdminDeps, type AdminEndpoint, type AdminRequest, type AdminResponse } from './types.js';
 
@@ -44,6 +44,11 @@ function statsResponse(deps: AdminDeps, req: AdminRequest, forced?: Format): Adm
   return text(200, statsText(sel.stats));
 }
 
+/** server_info still answers when the config dump cannot be built: the node is then `{}`. */
+function bootstrapNode(deps: AdminDeps): unknown {
+  try { return nodeFromConfigDump(deps.configDump()); } catch { return {}; }
+}
+
 const OK = (): AdminResponse => text(200, 'OK\n');
 
 function loggingResponse(deps: AdminDeps, state: AdminState, req: AdminRequest): AdminResponse {
@@ -78,7 +83,7 @@ export function adminEndpoints(deps: AdminDeps, state: AdminState): AdminEndpoin
     },
     {
       path: '/server_info', help: 'version, state, uptime and command-line options (JSON)', mutates: false,
-      handle: () => { const { info, state: s } = currentState(); return json(serverInfoJson(info, s)); },
+      handle: () => { const { info, state: s } = currentState(); return json(serverInfoJson(info, s, bootstrapNode(deps))); },
     },
     {
       path: '/stats', help: 'counters and gauges; ?filter=regex, ?usedonly, ?type=, ?format=json|prometheus', mutates: false,

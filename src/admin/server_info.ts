@@ -54,14 +54,25 @@ export function effectiveState(info: ServerInfoSource, ready: boolean, healthche
   return info.state;
 }
 
-export function serverInfoJson(info: ServerInfoSource, state: ServerState): unknown {
+/** The bootstrap's `node` from an Envoy ConfigDump (its BootstrapConfigDump entry), or `{}`. */
+export function nodeFromConfigDump(dump: unknown): unknown {
+  const configs = (dump as { configs?: unknown } | null)?.configs;
+  if (!Array.isArray(configs)) return {};
+  for (const c of configs) {
+    const entry = c as { '@type'?: string; bootstrap?: { node?: unknown } } | null;
+    if (entry?.['@type']?.endsWith('envoy.admin.v3.BootstrapConfigDump') && entry.bootstrap?.node) return entry.bootstrap.node;
+  }
+  return {};
+}
+
+export function serverInfoJson(info: ServerInfoSource, state: ServerState, node: unknown = {}): unknown {
   const uptime = `${Math.max(0, Math.floor(info.uptimeSeconds))}s`;
   return {
     version: info.version,
     state,
     hot_restart_version: 'disabled',
     command_line_options: commandLineOptions(info.commandLine, info.concurrency),
-    node: {},
+    node,
     uptime_current_epoch: uptime,
     uptime_all_epochs: uptime,
   };

@@ -98,6 +98,7 @@ describe('admin server over a real socket', () => {
     assert.equal(j.command_line_options.log_level, 'warn');
     assert.equal(j.command_line_options.drain_time, '30s');
     assert.equal(j.command_line_options.mode, 'Serve');
+    assert.deepEqual(j.node, { id: 'n1' }, 'the node comes from the bootstrap in the config dump');
   });
 
   test('/stats prints sorted name: value lines for counters and gauges', async () => {
