@@ -125,12 +125,14 @@ export function buildTableBlob(spec: TableSpec): Uint8Array {
     const others: number[] = [];
     const lens = w.alloc(L.RT_MAX_INDEXED_PREFIX / 8);
     const lenBits = new Uint8Array(L.RT_MAX_INDEXED_PREFIX / 8);
+    let maxPrefix = -1;
     vh.routes.forEach((r, i) => {
       if (r.kind === L.PK_PATH) {
         addTo(r.caseInsensitive ? exactCi : exactCs, r.str, i);
       } else if ((r.kind === L.PK_PREFIX || r.kind === L.PK_SEPARATED_PREFIX) && r.str.length < L.RT_MAX_INDEXED_PREFIX) {
         addTo(r.caseInsensitive ? prefixCi : prefixCs, r.str, i);
         lenBits[r.str.length >> 3] |= 1 << (r.str.length & 7);
+        maxPrefix = Math.max(maxPrefix, r.str.length);
       } else {
         others.push(i);
       }
@@ -145,6 +147,7 @@ export function buildTableBlob(spec: TableSpec): Uint8Array {
     w.u32(at + L.VH_PREFIX_CI, hashTable(w, prefixCi));
     w.u32(at + L.VH_PREFIX_LENS, lens);
     w.u32(at + L.VH_OTHERS, others.length > 0 ? w.list(others) : 0);
+    w.i32(at + L.VH_MAX_PREFIX, maxPrefix);
   });
 
   // Domains: exact names (lowercase) in a case-insensitive hash table.

@@ -107,7 +107,8 @@ export const VH_PREFIX = 16;            // hash table: prefixes (incl. path_sepa
 export const VH_PREFIX_CI = 20;         // hash table: prefixes, case-insensitive
 export const VH_PREFIX_LENS = 24;       // bitmap of indexed prefix lengths (RT_MAX_INDEXED_PREFIX bits)
 export const VH_OTHERS = 28;            // candidate list of routes no index covers (regex, long prefixes)
-export const VH_SIZE = 32;
+export const VH_MAX_PREFIX = 32;        // longest indexed prefix (bytes), -1 when none
+export const VH_SIZE = 36;
 export const RT_MAX_INDEXED_PREFIX = 512;  // prefixes this long or longer go to VH_OTHERS
 
 // Hash table: HT_MASK then (mask+1) slots; a slot's value is the offset of a candidate list
