@@ -90,10 +90,10 @@ export const RT_VERSION: i32 = 4;            // table version (unique per compil
 export const RT_VHOST_COUNT: i32 = 8;
 export const RT_VHOSTS: i32 = 12;            // offset of VH_SIZE records
 export const RT_DOMAIN_EXACT: i32 = 16;      // offset of a hash table (HT_*) over lowercase exact domains
-export const RT_DOMAIN_SUFFIX: i32 = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
-export const RT_DOMAIN_SUFFIX_COUNT: i32 = 24;
-export const RT_DOMAIN_PREFIX: i32 = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
-export const RT_DOMAIN_PREFIX_COUNT: i32 = 32;
+export const RT_DOMAIN_SUFFIX: i32 = 20;     // hash table over "*suffix" domains, stored as the suffix ("*.a.com" -> ".a.com")
+export const RT_DOMAIN_SUFFIX_LENS: i32 = 24; // list of the distinct suffix lengths, longest first
+export const RT_DOMAIN_PREFIX: i32 = 28;     // hash table over "prefix*" domains, stored as the prefix ("a.*" -> "a.")
+export const RT_DOMAIN_PREFIX_LENS: i32 = 32; // list of the distinct prefix lengths, longest first
 export const RT_DOMAIN_STAR: i32 = 36;       // vhost index of "*", -1 when none
 export const RT_ROUTES: i32 = 40;            // offset of RR_SIZE records, global route index order
 export const RT_ROUTE_COUNT: i32 = 44;
@@ -107,10 +107,6 @@ export const RT_HEADER_SIZE: i32 = 72;
 export const RTF_IGNORE_PORT: i32 = 1;       // route_config.ignore_port_in_host_matching
 export const RTF_KEY_METHOD: i32 = 2;        // a matcher reads :method, so the cache key holds the method
 
-export const DOM_STR: i32 = 0;
-export const DOM_LEN: i32 = 4;
-export const DOM_VHOST: i32 = 8;
-export const DOM_SIZE: i32 = 12;
 
 // Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
 export const VH_FIRST_ROUTE: i32 = 0;

@@ -1,6 +1,6 @@
 // Route matching over a compiled table (layout: assembly/abi/layout.ts RT_*, VH_*, RR_*, HT_*).
-// 1. Virtual host by authority: exact domain (hash), then "*suffix" longest first, then "prefix*" longest
-//    first, then "*"; ASCII case-insensitive.
+// 1. Virtual host by authority: exact domain, then "*suffix" longest first, then "prefix*" longest first,
+//    then "*"; ASCII case-insensitive; every step a hash probe (one per distinct wildcard length).
 // 2. Candidates: one pass over the path computes FNV-1a of every prefix (raw and lowercased); at each
 //    length that some indexed prefix has, the prefix hash tables are probed, and at the end of the path the
 //    exact-path tables. Each hit is a list of local route indices, ascending; so is the list of routes no
@@ -8,9 +8,8 @@
 //    so Envoy's first-match order holds while the work depends on the path, not on the number of routes.
 import { host_regex_match } from "../abi/imports";
 import {
-  RT_MAGIC, RT_MAGIC_VALUE, RT_VHOSTS, RT_DOMAIN_EXACT, RT_DOMAIN_SUFFIX, RT_DOMAIN_SUFFIX_COUNT,
-  RT_DOMAIN_PREFIX, RT_DOMAIN_PREFIX_COUNT, RT_DOMAIN_STAR, RT_ROUTES, RT_FLAGS, RTF_IGNORE_PORT,
-  DOM_STR, DOM_LEN, DOM_VHOST, DOM_SIZE,
+  RT_MAGIC, RT_MAGIC_VALUE, RT_VHOSTS, RT_DOMAIN_EXACT, RT_DOMAIN_SUFFIX, RT_DOMAIN_SUFFIX_LENS,
+  RT_DOMAIN_PREFIX, RT_DOMAIN_PREFIX_LENS, RT_DOMAIN_STAR, RT_ROUTES, RT_FLAGS, RTF_IGNORE_PORT,
   VH_FIRST_ROUTE, VH_EXACT, VH_EXACT_CI, VH_PREFIX, VH_PREFIX_CI, VH_PREFIX_LENS, VH_OTHERS, VH_MAX_PREFIX, VH_SIZE,
   RT_MAX_INDEXED_PREFIX, HT_MASK, HT_SLOTS, HS_HASH, HS_STR, HS_LEN, HS_LIST, HS_SIZE,
   RR_KIND, RR_FLAGS, RR_STR, RR_LEN, RR_REGEX, RR_HDR_COUNT, RR_HDRS, RR_QRY_COUNT, RR_QRYS, RR_SIZE,
@@ -50,19 +49,25 @@ export function selectVirtualHost(table: usize, rec: usize): i32 {
   const exact = htFind(table, load<u32>(table + RT_DOMAIN_EXACT), fnv(host, len, true), host, len, true);
   if (exact != 0) return load<i32>(table + <usize>exact + 4);
   // "*" must match at least one character, so the host must be longer than the stored suffix/prefix.
-  const suffixes = table + <usize>load<u32>(table + RT_DOMAIN_SUFFIX);
-  const ns = <usize>load<u32>(table + RT_DOMAIN_SUFFIX_COUNT);
+  // One hash probe per distinct wildcard length, longest first.
+  const suffixes = load<u32>(table + RT_DOMAIN_SUFFIX);
+  const suffixLens = table + <usize>load<u32>(table + RT_DOMAIN_SUFFIX_LENS);
+  const ns = <usize>load<u32>(suffixLens);
   for (let i: usize = 0; i < ns; i++) {
-    const d = suffixes + i * DOM_SIZE;
-    const dl = <usize>load<u32>(d + DOM_LEN);
-    if (len > dl && bytesEqual(host + len - dl, table + <usize>load<u32>(d + DOM_STR), dl, true)) return load<i32>(d + DOM_VHOST);
+    const dl = <usize>load<u32>(suffixLens + 4 + i * 4);
+    if (len <= dl) continue;
+    const at = host + len - dl;
+    const list = htFind(table, suffixes, fnv(at, dl, true), at, dl, true);
+    if (list != 0) return load<i32>(table + <usize>list + 4);
   }
-  const prefixes = table + <usize>load<u32>(table + RT_DOMAIN_PREFIX);
-  const np = <usize>load<u32>(table + RT_DOMAIN_PREFIX_COUNT);
+  const prefixes = load<u32>(table + RT_DOMAIN_PREFIX);
+  const prefixLens = table + <usize>load<u32>(table + RT_DOMAIN_PREFIX_LENS);
+  const np = <usize>load<u32>(prefixLens);
   for (let i: usize = 0; i < np; i++) {
-    const d = prefixes + i * DOM_SIZE;
-    const dl = <usize>load<u32>(d + DOM_LEN);
-    if (len > dl && bytesEqual(host, table + <usize>load<u32>(d + DOM_STR), dl, true)) return load<i32>(d + DOM_VHOST);
+    const dl = <usize>load<u32>(prefixLens + 4 + i * 4);
+    if (len <= dl) continue;
+    const list = htFind(table, prefixes, fnv(host, dl, true), host, dl, true);
+    if (list != 0) return load<i32>(table + <usize>list + 4);
   }
   return load<i32>(table + RT_DOMAIN_STAR);
 }

@@ -70,14 +70,12 @@ function matcherRecords(w: BlobWriter, ms: readonly (HeaderMatchSpec | QueryMatc
   return at;
 }
 
-function domainList(w: BlobWriter, ds: readonly { str: Uint8Array; vhost: number }[]): number {
-  const at = w.alloc(Math.max(1, ds.length) * L.DOM_SIZE);
-  ds.forEach((d, i) => {
-    w.u32(at + i * L.DOM_SIZE + L.DOM_STR, w.bytesAt(d.str));
-    w.u32(at + i * L.DOM_SIZE + L.DOM_LEN, d.str.length);
-    w.u32(at + i * L.DOM_SIZE + L.DOM_VHOST, d.vhost);
-  });
-  return at;
+/** Wildcard domains: a case-insensitive hash table of the fixed parts, and their distinct lengths, longest first. */
+function wildcardDomains(w: BlobWriter, ds: readonly { str: Uint8Array; vhost: number }[]): { table: number; lens: number } {
+  const entries = new Map<string, { bytes: Uint8Array; values: number[] }>();
+  for (const d of ds) entries.set(byteKey(d.str), { bytes: d.str, values: [d.vhost] });
+  const lens = [...new Set(ds.map((d) => d.str.length))].sort((a, b) => b - a);
+  return { table: hashTable(w, entries), lens: w.list(lens) };
 }
 
 /** The headers whose values the cache key must hold, and whether it must hold the method. */
@@ -165,10 +163,12 @@ export function buildTableBlob(spec: TableSpec): Uint8Array {
   w.u32(head + L.RT_VHOST_COUNT, spec.vhosts.length);
   w.u32(head + L.RT_VHOSTS, vhosts);
   w.u32(head + L.RT_DOMAIN_EXACT, hashTable(w, exact));
-  w.u32(head + L.RT_DOMAIN_SUFFIX, domainList(w, spec.domains.suffixes));
-  w.u32(head + L.RT_DOMAIN_SUFFIX_COUNT, spec.domains.suffixes.length);
-  w.u32(head + L.RT_DOMAIN_PREFIX, domainList(w, spec.domains.prefixes));
-  w.u32(head + L.RT_DOMAIN_PREFIX_COUNT, spec.domains.prefixes.length);
+  const suffixes = wildcardDomains(w, spec.domains.suffixes);
+  const prefixes = wildcardDomains(w, spec.domains.prefixes);
+  w.u32(head + L.RT_DOMAIN_SUFFIX, suffixes.table);
+  w.u32(head + L.RT_DOMAIN_SUFFIX_LENS, suffixes.lens);
+  w.u32(head + L.RT_DOMAIN_PREFIX, prefixes.table);
+  w.u32(head + L.RT_DOMAIN_PREFIX_LENS, prefixes.lens);
   w.i32(head + L.RT_DOMAIN_STAR, spec.domains.star);
   w.u32(head + L.RT_ROUTES, routes);
   w.u32(head + L.RT_ROUTE_COUNT, routeCount);

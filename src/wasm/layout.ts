@@ -76,10 +76,10 @@ export const RT_VERSION = 4;            // table version (unique per compiled ta
 export const RT_VHOST_COUNT = 8;
 export const RT_VHOSTS = 12;            // offset of VH_SIZE records
 export const RT_DOMAIN_EXACT = 16;      // offset of a hash table (HT_*) over lowercase exact domains
-export const RT_DOMAIN_SUFFIX = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
-export const RT_DOMAIN_SUFFIX_COUNT = 24;
-export const RT_DOMAIN_PREFIX = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
-export const RT_DOMAIN_PREFIX_COUNT = 32;
+export const RT_DOMAIN_SUFFIX = 20;     // hash table over "*suffix" domains, stored as the suffix ("*.a.com" -> ".a.com")
+export const RT_DOMAIN_SUFFIX_LENS = 24; // list of the distinct suffix lengths, longest first
+export const RT_DOMAIN_PREFIX = 28;     // hash table over "prefix*" domains, stored as the prefix ("a.*" -> "a.")
+export const RT_DOMAIN_PREFIX_LENS = 32; // list of the distinct prefix lengths, longest first
 export const RT_DOMAIN_STAR = 36;       // vhost index of "*", -1 when none
 export const RT_ROUTES = 40;            // offset of RR_SIZE records, global route index order
 export const RT_ROUTE_COUNT = 44;
@@ -93,10 +93,6 @@ export const RT_HEADER_SIZE = 72;
 export const RTF_IGNORE_PORT = 1;       // route_config.ignore_port_in_host_matching
 export const RTF_KEY_METHOD = 2;        // a matcher reads :method, so the cache key holds the method
 
-export const DOM_STR = 0;
-export const DOM_LEN = 4;
-export const DOM_VHOST = 8;
-export const DOM_SIZE = 12;
 
 // Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
 export const VH_FIRST_ROUTE = 0;
