@@ -180,14 +180,15 @@ export const KH_SIZE: i32 = 8;
 
 // ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
 // Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+// Every field is read and written with atomics, so the seqlock is sound in the wasm memory model.
 export const RC_SEQ: i32 = 0;
 export const RC_VERSION: i32 = 4;
 export const RC_HASH: i32 = 8;
 export const RC_KEY_LEN: i32 = 12;
 export const RC_RESULT: i32 = 16;            // global route index or -1
-export const RC_KEY: i32 = 20;
+export const RC_KEY: i32 = 24;              // 8-aligned: the key is read and written as u64 atomics
 export const RC_ENTRY_SIZE: i32 = 256;
-export const RC_MAX_KEY: i32 = 236;
+export const RC_MAX_KEY: i32 = 232;
 
 // The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
 export const ROUTER_SCRATCH_BYTES: i32 = 98304;

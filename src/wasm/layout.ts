@@ -166,14 +166,15 @@ export const KH_SIZE = 8;
 
 // ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
 // Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+// Every field is read and written with atomics, so the seqlock is sound in the wasm memory model.
 export const RC_SEQ = 0;
 export const RC_VERSION = 4;
 export const RC_HASH = 8;
 export const RC_KEY_LEN = 12;
 export const RC_RESULT = 16;            // global route index or -1
-export const RC_KEY = 20;
+export const RC_KEY = 24;              // 8-aligned: the key is read and written as u64 atomics
 export const RC_ENTRY_SIZE = 256;
-export const RC_MAX_KEY = 236;
+export const RC_MAX_KEY = 232;
 
 // The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
 export const ROUTER_SCRATCH_BYTES = 98304;
