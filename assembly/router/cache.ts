@@ -2,6 +2,9 @@
 // by a seqlock so any thread may read and write at once without locks.
 //   writer: seq even -> CAS to odd -> write fields -> store seq+2 (skips the entry if another writer holds it)
 //   reader: seq even -> read and compare fields -> seq unchanged, else a miss
+// All of an entry's fields are accessed with atomics: the reads of one reader and the writes of one writer
+// are then ordered with the sequence number in the single total order of atomics, which is what makes the
+// seqlock sound (plain accesses would rely on x86's ordering).
 // The key is the full match input (authority, path with query, the method when a matcher reads it, the
 // values of every header a matcher reads), compared byte for byte, and the entry is tagged with the table
 // version: a hash collision, a torn entry or an older table can only miss, never answer wrongly.
