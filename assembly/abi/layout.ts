@@ -100,10 +100,10 @@ export const RT_VERSION: i32 = 4;            // table version (unique per compil
 export const RT_VHOST_COUNT: i32 = 8;
 export const RT_VHOSTS: i32 = 12;            // offset of VH_SIZE records
 export const RT_DOMAIN_EXACT: i32 = 16;      // offset of a hash table (HT_*) over lowercase exact domains
-export const RT_DOMAIN_SUFFIX: i32 = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
-export const RT_DOMAIN_SUFFIX_COUNT: i32 = 24;
-export const RT_DOMAIN_PREFIX: i32 = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
-export const RT_DOMAIN_PREFIX_COUNT: i32 = 32;
+export const RT_DOMAIN_SUFFIX: i32 = 20;     // hash table over "*suffix" domains, stored as the suffix ("*.a.com" -> ".a.com")
+export const RT_DOMAIN_SUFFIX_LENS: i32 = 24; // list of the distinct suffix lengths, longest first
+export const RT_DOMAIN_PREFIX: i32 = 28;     // hash table over "prefix*" domains, stored as the prefix ("a.*" -> "a.")
+export const RT_DOMAIN_PREFIX_LENS: i32 = 32; // list of the distinct prefix lengths, longest first
 export const RT_DOMAIN_STAR: i32 = 36;       // vhost index of "*", -1 when none
 export const RT_ROUTES: i32 = 40;            // offset of RR_SIZE records, global route index order
 export const RT_ROUTE_COUNT: i32 = 44;
@@ -117,10 +117,6 @@ export const RT_HEADER_SIZE: i32 = 72;
 export const RTF_IGNORE_PORT: i32 = 1;       // route_config.ignore_port_in_host_matching
 export const RTF_KEY_METHOD: i32 = 2;        // a matcher reads :method, so the cache key holds the method
 
-export const DOM_STR: i32 = 0;
-export const DOM_LEN: i32 = 4;
-export const DOM_VHOST: i32 = 8;
-export const DOM_SIZE: i32 = 12;
 
 // Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
 export const VH_FIRST_ROUTE: i32 = 0;
@@ -131,7 +127,8 @@ export const VH_PREFIX: i32 = 16;            // hash table: prefixes (incl. path
 export const VH_PREFIX_CI: i32 = 20;         // hash table: prefixes, case-insensitive
 export const VH_PREFIX_LENS: i32 = 24;       // bitmap of indexed prefix lengths (RT_MAX_INDEXED_PREFIX bits)
 export const VH_OTHERS: i32 = 28;            // candidate list of routes no index covers (regex, long prefixes)
-export const VH_SIZE: i32 = 32;
+export const VH_MAX_PREFIX: i32 = 32;        // longest indexed prefix (bytes), -1 when none
+export const VH_SIZE: i32 = 36;
 export const RT_MAX_INDEXED_PREFIX: i32 = 512;  // prefixes this long or longer go to VH_OTHERS
 
 // Hash table: HT_MASK then (mask+1) slots; a slot's value is the offset of a candidate list
@@ -193,14 +190,15 @@ export const KH_SIZE: i32 = 8;
 
 // ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
 // Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+// Every field is read and written with atomics, so the seqlock is sound in the wasm memory model.
 export const RC_SEQ: i32 = 0;
 export const RC_VERSION: i32 = 4;
 export const RC_HASH: i32 = 8;
 export const RC_KEY_LEN: i32 = 12;
 export const RC_RESULT: i32 = 16;            // global route index or -1
-export const RC_KEY: i32 = 20;
+export const RC_KEY: i32 = 24;              // 8-aligned: the key is read and written as u64 atomics
 export const RC_ENTRY_SIZE: i32 = 256;
-export const RC_MAX_KEY: i32 = 236;
+export const RC_MAX_KEY: i32 = 232;
 
 // The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
 export const ROUTER_SCRATCH_BYTES: i32 = 98304;

@@ -86,10 +86,10 @@ export const RT_VERSION = 4;            // table version (unique per compiled ta
 export const RT_VHOST_COUNT = 8;
 export const RT_VHOSTS = 12;            // offset of VH_SIZE records
 export const RT_DOMAIN_EXACT = 16;      // offset of a hash table (HT_*) over lowercase exact domains
-export const RT_DOMAIN_SUFFIX = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
-export const RT_DOMAIN_SUFFIX_COUNT = 24;
-export const RT_DOMAIN_PREFIX = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
-export const RT_DOMAIN_PREFIX_COUNT = 32;
+export const RT_DOMAIN_SUFFIX = 20;     // hash table over "*suffix" domains, stored as the suffix ("*.a.com" -> ".a.com")
+export const RT_DOMAIN_SUFFIX_LENS = 24; // list of the distinct suffix lengths, longest first
+export const RT_DOMAIN_PREFIX = 28;     // hash table over "prefix*" domains, stored as the prefix ("a.*" -> "a.")
+export const RT_DOMAIN_PREFIX_LENS = 32; // list of the distinct prefix lengths, longest first
 export const RT_DOMAIN_STAR = 36;       // vhost index of "*", -1 when none
 export const RT_ROUTES = 40;            // offset of RR_SIZE records, global route index order
 export const RT_ROUTE_COUNT = 44;
@@ -103,10 +103,6 @@ export const RT_HEADER_SIZE = 72;
 export const RTF_IGNORE_PORT = 1;       // route_config.ignore_port_in_host_matching
 export const RTF_KEY_METHOD = 2;        // a matcher reads :method, so the cache key holds the method
 
-export const DOM_STR = 0;
-export const DOM_LEN = 4;
-export const DOM_VHOST = 8;
-export const DOM_SIZE = 12;
 
 // Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
 export const VH_FIRST_ROUTE = 0;
@@ -117,7 +113,8 @@ export const VH_PREFIX = 16;            // hash table: prefixes (incl. path_sepa
 export const VH_PREFIX_CI = 20;         // hash table: prefixes, case-insensitive
 export const VH_PREFIX_LENS = 24;       // bitmap of indexed prefix lengths (RT_MAX_INDEXED_PREFIX bits)
 export const VH_OTHERS = 28;            // candidate list of routes no index covers (regex, long prefixes)
-export const VH_SIZE = 32;
+export const VH_MAX_PREFIX = 32;        // longest indexed prefix (bytes), -1 when none
+export const VH_SIZE = 36;
 export const RT_MAX_INDEXED_PREFIX = 512;  // prefixes this long or longer go to VH_OTHERS
 
 // Hash table: HT_MASK then (mask+1) slots; a slot's value is the offset of a candidate list
@@ -179,14 +176,15 @@ export const KH_SIZE = 8;
 
 // ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
 // Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+// Every field is read and written with atomics, so the seqlock is sound in the wasm memory model.
 export const RC_SEQ = 0;
 export const RC_VERSION = 4;
 export const RC_HASH = 8;
 export const RC_KEY_LEN = 12;
 export const RC_RESULT = 16;            // global route index or -1
-export const RC_KEY = 20;
+export const RC_KEY = 24;              // 8-aligned: the key is read and written as u64 atomics
 export const RC_ENTRY_SIZE = 256;
-export const RC_MAX_KEY = 236;
+export const RC_MAX_KEY = 232;
 
 // The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
 export const ROUTER_SCRATCH_BYTES = 98304;
