@@ -110,10 +110,13 @@ function decodeField(field: ProtoField, raw: unknown, path: string, ctx: DecodeC
     return { value, json };
   }
   if (field.repeated) {
-    if (!Array.isArray(raw)) throw new ConfigError(path, `expected a list, got ${describe(raw)}`);
+    // Envoy's JSON parser (protobuf's) reads a single value given for a list as a one-item list, and
+    // Envoy's own examples rely on it; accepted, with a warning.
+    if (!Array.isArray(raw)) ctx.warnings.push(`${path}: a single value given for a list, read as a one-item list`);
+    const list = Array.isArray(raw) ? raw : [raw];
     const value: unknown[] = [];
     const json: unknown[] = [];
-    raw.forEach((item, i) => {
+    list.forEach((item, i) => {
       const d = decodeSingle(field, item, `${path}[${i}]`, ctx, depth);
       value.push(d.value);
       json.push(d.json);

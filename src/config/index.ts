@@ -6,3 +6,4 @@ export { buildConfigDump, configDumpSection, CONFIG_DUMP_TYPES, RESOURCE_TYPES, 
 export * from './values.js';
 export { HCM_TYPE_URL, ROUTER_TYPE_URL, SUPPORTED, HINT_FIELDS } from './subset.js';
 export { protoLoadStats } from './protos.js';
+export { decodeResource, validateResource, type DecodedResource } from './resources.js';

@@ -130,7 +130,7 @@ test('oneofs: two members set is an error naming the second', () => {
 });
 
 test('type mismatches, unknown fields and null', () => {
-  rejects({ static_resources: { clusters: { name: 'a' } } }, 'static_resources.clusters', /expected a list/);
+  rejects({ static_resources: { clusters: 'web' } }, 'static_resources.clusters[0]', /expected an object \(Cluster\)/);
   rejects({ static_resources: { clusters: ['web'] } }, 'static_resources.clusters[0]', /expected an object \(Cluster\)/);
   rejects({ admin: { address: { socket_address: { address: 127001 } } } }, 'admin.address.socket_address.address', /expected a string/);
   rejects({ static_resources: { clusterz: [] } }, 'static_resources.clusterz', /unknown field in envoy\.config\.bootstrap\.v3\.Bootstrap\.StaticResources/);
@@ -158,6 +158,12 @@ test('YAML: parse errors are ConfigErrors; anchors and merge keys work', () => {
   const clusters = loaded.bootstrap.static_resources!.clusters!;
   assert.deepEqual(clusters.map((c) => [c.name, c.connect_timeout?.seconds]), [['a', 2], ['b', 2]]);
   assert.deepEqual(loadBootstrapText('', 'yaml').bootstrap, {});
+});
+
+test('a single value for a list is read as a one-item list, as Envoy does, with a warning', () => {
+  const loaded = load({ static_resources: { clusters: { name: 'a', connect_timeout: '1s' } } });
+  assert.deepEqual(loaded.bootstrap.static_resources!.clusters!.map((c) => c.name), ['a']);
+  assert.deepEqual(loaded.warnings, ['static_resources.clusters: a single value given for a list, read as a one-item list']);
 });
 
 test('deprecated fields load with a warning naming them', () => {
