@@ -64,7 +64,7 @@ export function decodeMessage(type: ProtoType, input: unknown, path: string, ctx
   if (depth > MAX_DEPTH) throw new ConfigError(path, `nesting deeper than ${MAX_DEPTH} levels`);
   const special = WELL_KNOWN[type.fullName.slice(1)];
   if (special) return special(type, input, path, ctx, depth);
-  if (!isPlainObject(input)) throw new ConfigError(path, `expected an object (${type.name}), got ${describe(input)}`);
+  if (!isPlainObject(input)) throw new ConfigError(path || '(root)', `expected an object (${type.name}), got ${describe(input)}`);
   const index = fieldIndex(type);
   const value: Record<string, unknown> = {};
   const json: Record<string, unknown> = {};

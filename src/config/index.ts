@@ -5,5 +5,5 @@ export { validateBootstrap, listUnsupported } from './validate.js';
 export { buildConfigDump, configDumpSection, CONFIG_DUMP_TYPES, RESOURCE_TYPES, type ConfigDump } from './config_dump.js';
 export * from './values.js';
 export { HCM_TYPE_URL, ROUTER_TYPE_URL, SUPPORTED, HINT_FIELDS } from './subset.js';
-export { protoLoadStats } from './protos.js';
+export { protoLoadStats, releaseEnvoyRoot } from './protos.js';
 export { decodeResource, validateResource, type DecodedResource } from './resources.js';

@@ -225,7 +225,12 @@ function compilePattern(pattern: string): RegExp | null {
     try {
       re = new RegExp(pattern, 'u');
     } catch {
-      re = null;
+      // Some RE2 escapes are only legal in JS's non-unicode mode; a pattern neither accepts is skipped.
+      try {
+        re = new RegExp(pattern);
+      } catch {
+        re = null;
+      }
     }
     patternCache.set(pattern, re);
   }

@@ -55,6 +55,14 @@ export function envoyRoot(): protobuf.Root {
   return r;
 }
 
+/**
+ * Drops the Root (about 10 MB of RSS, 4.5 MB of heap) for a process that has loaded its static config and
+ * will decode no more (no xDS). A later envoyRoot() loads it again.
+ */
+export function releaseEnvoyRoot(): void {
+  root = undefined;
+}
+
 /** How long the first load took and how many files it read (for the startup log and the report). */
 export function protoLoadStats(): ProtoLoadStats | undefined {
   return stats;

@@ -158,6 +158,7 @@ test('YAML: parse errors are ConfigErrors; anchors and merge keys work', () => {
   const clusters = loaded.bootstrap.static_resources!.clusters!;
   assert.deepEqual(clusters.map((c) => [c.name, c.connect_timeout?.seconds]), [['a', 2], ['b', 2]]);
   assert.deepEqual(loadBootstrapText('', 'yaml').bootstrap, {});
+  assert.throws(() => loadBootstrapText('- a\n- b\n', 'yaml'), (e: unknown) => e instanceof ConfigError && e.message === '(root): expected an object (Bootstrap), got a list');
 });
 
 test('a single value for a list is read as a one-item list, as Envoy does, with a warning', () => {

@@ -49,3 +49,12 @@ test('every message and field of the allow-list exists in the protos', () => {
     assert.ok(lookupMessage(hint.slice(0, dot))?.fields[hint.slice(dot + 1)], hint);
   }
 });
+
+test('releaseEnvoyRoot drops the Root and the next use loads a fresh one that still works', async () => {
+  const { releaseEnvoyRoot } = await import('../../../src/config/protos.js');
+  const before = envoyRoot();
+  releaseEnvoyRoot();
+  const after = envoyRoot();
+  assert.notEqual(after, before);
+  assert.equal(resolveTypeUrl('type.googleapis.com/envoy.config.cluster.v3.Cluster')?.name, 'Cluster');
+});
