@@ -47,6 +47,11 @@ function fieldIndex(type: ProtoType): Map<string, ProtoField> {
   return index;
 }
 
+/** Sets an own property even for the key "__proto__" (JSON.parse and YAML can produce it as data). */
+function setOwn(target: Record<string, unknown>, key: string, v: unknown): void {
+  Object.defineProperty(target, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -104,8 +109,8 @@ function decodeField(field: ProtoField, raw: unknown, path: string, ctx: DecodeC
       const at = `${path}[${JSON.stringify(k)}]`;
       if (keyType !== 'string') decodeScalar(keyType, k, at);
       const d = decodeSingle(field, v, at, ctx, depth);
-      value[k] = d.value;
-      json[k] = d.json;
+      setOwn(value, k, d.value);
+      setOwn(json, k, d.json);
     }
     return { value, json };
   }
@@ -269,7 +274,7 @@ function plainJson(input: unknown, path: string, depth: number): unknown {
   if (Array.isArray(input)) return input.map((v, i) => plainJson(v, `${path}[${i}]`, depth + 1));
   if (isPlainObject(input)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(input)) out[k] = plainJson(v, fieldPath(path, k), depth + 1);
+    for (const [k, v] of Object.entries(input)) setOwn(out, k, plainJson(v, fieldPath(path, k), depth + 1));
     return out;
   }
   if (input === undefined || typeof input === 'function' || typeof input === 'symbol' || typeof input === 'bigint') {
