@@ -8,7 +8,7 @@
 import protobuf from 'protobufjs';
 import { UnsupportedConfigError } from '../common/errors.js';
 import { fieldPath, isWellKnownType } from './decode.js';
-import { lookupMessage, resolveTypeUrl } from './protos.js';
+import { lookupMessage, resolveTypeUrl, typeName } from './protos.js';
 
 export interface ExtensionSpec { name: string; typeUrl: string }
 
@@ -213,7 +213,7 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
 }
 
 function walkMessage(type: protobuf.Type, value: unknown, path: string, only: readonly string[] | undefined, out: SubsetResult, depth: number): void {
-  const name = type.fullName.slice(1);
+  const name = typeName(type);
   if (name === 'google.protobuf.Any') {
     const url = (value as { '@type'?: string })['@type'] ?? '';
     const packed = resolveTypeUrl(url);
@@ -221,7 +221,7 @@ function walkMessage(type: protobuf.Type, value: unknown, path: string, only: re
       out.unsupported.push(new UnsupportedConfigError(path, `type ${url}`));
       return;
     }
-    if (!isWellKnownType(packed.fullName.slice(1))) walk(packed.fullName.slice(1), value, path, only, out, depth + 1);
+    if (!isWellKnownType(typeName(packed))) walk(typeName(packed), value, path, only, out, depth + 1);
     return;
   }
   if (isWellKnownType(name)) return;
