@@ -42,7 +42,7 @@ function mutate(doc: Obj, random: () => number): Obj {
   return copy;
 }
 
-test('2000 random mutations load or fail with a ConfigError', () => {
+test('2000 random mutations load (and round-trip) or fail with a ConfigError', () => {
   const random = rng(20261121);
   const base = bootstrap();
   let rejected = 0;
@@ -50,8 +50,11 @@ test('2000 random mutations load or fail with a ConfigError', () => {
   for (let i = 0; i < 2000 && Date.now() - started < 60_000; i++) {
     const doc = mutate(mutate(base, random), random);
     try {
-      loadBootstrapText(JSON.stringify(doc), 'json');
+      const loaded = loadBootstrapText(JSON.stringify(doc), 'json');
+      // Whatever is accepted prints (config_dump's JSON form) and loads back to the same config.
+      assert.deepEqual(loadBootstrapText(JSON.stringify(loaded.raw), 'json').bootstrap, loaded.bootstrap);
     } catch (err) {
+      if (err instanceof assert.AssertionError) throw err;
       assert.ok(err instanceof ConfigError, `mutation ${i} threw ${String((err as Error).stack)}\n${JSON.stringify(doc)}`);
       assert.match(err.message, /^\S.*: /);
       rejected++;
