@@ -140,6 +140,10 @@ test('cross-references: duplicate names, two listeners on one address, router la
   // Port 0 asks for an ephemeral port: never a clash.
   const zero = { socket_address: { address: '127.0.0.1', port_value: 0 } };
   assert.doesNotThrow(() => load(bootstrap({ static_resources: { listeners: [listener({ address: zero }), listener({ name: 'b', address: zero })] } })));
+  rejects(bootstrap({ admin: { address: { socket_address: { address: '127.0.0.1', port_value: 10000 } } } }),
+    'static_resources.listeners[0].address: 127.0.0.1:10000 is also the admin address');
+  rejects(withCluster({ lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: 4096, maximum_ring_size: 1024 } }),
+    'static_resources.clusters[0].ring_hash_lb_config.minimum_ring_size: 4096 is above maximum_ring_size 1024');
   rejects(withHcm({ http_filters: [] }),
     `${HCM_PATH}.http_filters: the router filter (envoy.filters.http.router) must be the last HTTP filter; none is configured`);
   const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } };
