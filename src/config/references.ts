@@ -53,7 +53,12 @@ export function checkReferences(bootstrap: Bootstrap): void {
     }
     bound.set(key, i);
     if (key === adminKey && !key.endsWith(':0')) throw new ConfigError(`${lPath(i)}.address`, `${key} is also the admin address`);
+    // Envoy refuses a listener without filter chains; in Skiff a chain without the HCM could serve nothing.
+    if ((listener.filter_chains ?? []).length === 0) throw new ConfigError(`${lPath(i)}.filter_chains`, 'a listener needs a filter chain');
     (listener.filter_chains ?? []).forEach((chain, c) => {
+      if (!(chain.filters ?? []).some((f) => f.typed_config?.['@type'] === HCM_TYPE_URL)) {
+        throw new ConfigError(`${lPath(i)}.filter_chains[${c}].filters`, 'the http_connection_manager filter (with its typed_config) is required');
+      }
       (chain.filters ?? []).forEach((filter, f) => {
         const hcm = filter.typed_config as HttpConnectionManager | undefined;
         if (hcm?.['@type'] !== HCM_TYPE_URL) return;

@@ -144,6 +144,11 @@ test('cross-references: duplicate names, two listeners on one address, router la
     'static_resources.listeners[0].address: 127.0.0.1:10000 is also the admin address');
   rejects(withCluster({ lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: 4096, maximum_ring_size: 1024 } }),
     'static_resources.clusters[0].ring_hash_lb_config.minimum_ring_size: 4096 is above maximum_ring_size 1024');
+  rejects(withListener(listener({ filter_chains: [] })), 'static_resources.listeners[0].filter_chains: a listener needs a filter chain');
+  rejects(withListener(listener({ filter_chains: [{ filters: [] }] })),
+    'static_resources.listeners[0].filter_chains[0].filters: the http_connection_manager filter (with its typed_config) is required');
+  rejects(withListener(listener({ filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager' }] }] })),
+    'static_resources.listeners[0].filter_chains[0].filters: the http_connection_manager filter (with its typed_config) is required');
   rejects(withHcm({ http_filters: [] }),
     `${HCM_PATH}.http_filters: the router filter (envoy.filters.http.router) must be the last HTTP filter; none is configured`);
   const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } };
