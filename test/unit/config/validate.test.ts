@@ -119,6 +119,13 @@ test('admin.access_log is accepted only when empty', () => {
     'admin.access_log: unsupported field (accepted only when empty)', 'unsupported');
 });
 
+test('an empty google_re2 (the default engine) is accepted; one with settings is not', () => {
+  const loaded = load(withRoutes([{ match: { safe_regex: { google_re2: {}, regex: '/a.*' } }, route: { cluster: 'web' } }]));
+  assert.ok(loaded.warnings.some((w) => /safe_regex\.google_re2: deprecated field/.test(w)));
+  rejects(withRoutes([{ match: { safe_regex: { google_re2: { max_program_size: 100 }, regex: '/a.*' } }, route: { cluster: 'web' } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match.safe_regex.google_re2: unsupported field (accepted only when empty)`, 'unsupported');
+});
+
 test('hints are accepted with a warning', () => {
   const loaded = load(bootstrap({ node: { id: 'a', listening_addresses: [{ socket_address: { address: '10.0.0.1', port_value: 80 } }] } }));
   assert.ok(loaded.warnings.some((w) => w.startsWith('node.listening_addresses: accepted as a hint')), loaded.warnings.join('\n'));
