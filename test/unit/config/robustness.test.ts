@@ -75,3 +75,17 @@ test('random bytes as YAML fail with a ConfigError or load', () => {
     }
   }
 });
+
+test('exponential YAML aliases ("billion laughs") are refused quickly', () => {
+  let yaml = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i < 10; i++) yaml += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+  yaml += 'node: {metadata: {boom: *a9}}\n';
+  const started = Date.now();
+  assert.throws(() => loadBootstrapText(yaml, 'yaml'), (e: unknown) => e instanceof ConfigError && /invalid YAML: Excessive alias count/.test(e.message));
+  assert.ok(Date.now() - started < 5000);
+});
+
+test('deep nesting is refused with a ConfigError, not a stack overflow', () => {
+  const deep = `{"node": {"metadata": ${'{"a": '.repeat(5000)}1${'}'.repeat(5000)}}}`;
+  assert.throws(() => loadBootstrapText(deep, 'json'), (e: unknown) => e instanceof ConfigError && /nesting deeper than/.test(e.message));
+});
