@@ -27,6 +27,7 @@ export interface ServerOptions {
   loaded: LoadedBootstrap;
   concurrency: number;
   drainTimeMs: number;
+  offloadMinBatch: number;
   adminAddressPath?: string;
   commandLine: string[];
 }
@@ -53,7 +54,7 @@ export class Server {
     if (this.opts.concurrency > 0) this.pool = await createWorkerPool({ threads: this.opts.concurrency, memory: wasm.memory });
     const pool = this.pool;
     const resolverFor = (table: RouteTable): RouteResolver =>
-      pool ? new PooledRouteResolver(table, pool) : new InlineRouteResolver(table);
+      pool ? new PooledRouteResolver(table, pool, { minBatch: this.opts.offloadMinBatch }) : new InlineRouteResolver(table);
     this.clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
       stats: this.stats, connect: (socket) => createClientConnection(wasm, socket), log: logger('upstream'),
     });
