@@ -14,7 +14,7 @@ import {
   FLAG_ABSOLUTE_FORM, FLAG_TRANSFER_ENCODING,
   METHOD_OTHER, METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_PUT, METHOD_DELETE, METHOD_CONNECT, METHOD_OPTIONS,
   METHOD_TRACE, METHOD_PATCH,
-  H_HOST, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_UPGRADE, H_EXPECT,
+  H_HOST, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_PROXY_CONNECTION, H_UPGRADE, H_EXPECT,
   H1E_INVALID_METHOD, H1E_INVALID_TARGET, H1E_INVALID_VERSION, H1E_INVALID_REQUEST_LINE, H1E_INVALID_TOKEN,
   H1E_WS_BEFORE_COLON, H1E_INVALID_HEADER_VALUE, H1E_BARE_CR, H1E_BARE_LF, H1E_OBS_FOLD, H1E_CL_AND_TE,
   H1E_DUPLICATE_CL, H1E_INVALID_CL, H1E_BAD_TE, H1E_UNSUPPORTED_TE, H1E_HEADERS_TOO_LARGE, H1E_TOO_MANY_HEADERS,
@@ -140,8 +140,9 @@ function parseTarget(buf: usize, t: i32, len: i32, method: i32, rec: usize): i32
     return 0;
   }
   if (first == 0x2a) {
-    // asterisk-form, OPTIONS only
-    if (len != 1 || method != METHOD_OPTIONS) return H1E_INVALID_TARGET;
+    // asterisk-form: RFC 9112 §3.2.4 defines it for OPTIONS; SSDP's M-SEARCH uses it too, and it cannot
+    // change framing, so any method may carry it.
+    if (len != 1) return H1E_INVALID_TARGET;
   } else if (first != 0x2f) {
     // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]
     let i = t;
@@ -268,7 +269,8 @@ function parseHeaderLines(buf: usize, p: i32, end: i32, rec: usize, maxHeaders: 
       } else if (id == H_TRANSFER_ENCODING) {
         teSeen = true;
         teAdd(v, valueLen);
-      } else if (id == H_CONNECTION) {
+      } else if (id == H_CONNECTION || id == H_PROXY_CONNECTION) {
+        // Proxy-Connection is the pre-standard spelling some HTTP/1.0 clients send to proxies.
         connBits |= connectionTokens(v, valueLen);
       } else if (id == H_UPGRADE) {
         upgradeSeen = true;
@@ -293,8 +295,9 @@ function finishFraming(rec: usize, minor: i32, end: i32, isRequest: bool): i32 {
   if (teSeen) {
     // RFC 9112 §6.1: a message with both is a smuggling attempt; §6.3: chunked must be the final coding.
     if (clValue >= 0.0) return fail(rec, H1E_CL_AND_TE, end);
-    if (teMalformed || teChunkedNotLast) return fail(rec, H1E_BAD_TE, end);
-    if (isRequest && !teChunkedLast) return fail(rec, H1E_BAD_TE, end);
+    if (teMalformed) return fail(rec, H1E_BAD_TE, end);
+    if (isRequest && (teChunkedNotLast || !teChunkedLast)) return fail(rec, H1E_BAD_TE, end);
+    // A response whose final coding is not chunked is read until close (RFC 9112 §6.3 item 4).
     // Skiff forwards bodies re-framed as chunked, so any other coding would reach the peer undeclared.
     if (teOther && teChunkedLast) return fail(rec, H1E_UNSUPPORTED_TE, end);
     flags |= FLAG_TRANSFER_ENCODING;

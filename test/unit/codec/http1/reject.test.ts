@@ -159,9 +159,10 @@ test('a request-target that is neither origin-, absolute- nor asterisk-form is r
   rejects(head('GET foo HTTP/1.1', 'Host: a'), L.H1E_INVALID_TARGET);
 });
 
-test('asterisk-form is only for OPTIONS', () => {
-  rejects(head('GET * HTTP/1.1', 'Host: a'), L.H1E_INVALID_TARGET);
+test('asterisk-form is the single byte "*"', () => {
+  rejects(head('OPTIONS *x HTTP/1.1', 'Host: a'), L.H1E_INVALID_TARGET);
   assert.equal(parseReq(head('OPTIONS * HTTP/1.1', 'Host: a')), L.HEAD_OK);
+  assert.equal(parseReq(head('M-SEARCH * HTTP/1.1', 'Host: a')), L.HEAD_OK);
 });
 
 test('CONNECT needs an authority-form target', () => {
