@@ -187,8 +187,51 @@ function parseTarget(buf: usize, t: i32, len: i32, method: i32, rec: usize): i32
   return 0;
 }
 
+/**
+ * Skips field-value bytes (VCHAR, obs-text, SP, HTAB) from `p`, 16 at a time; returns the offset of the first
+ * other byte (the CR ending the line, or a forbidden control byte). The head ends in CRLF CRLF before `end`,
+ * so a stop is always found.
+ */
+function scanFieldValue(buf: usize, p: i32, end: i32): i32 {
+  const space = i8x16.splat(0x20);
+  const del = i8x16.splat(0x7f);
+  while (true) {
+    if (p + 16 <= end) {
+      const v = v128.load(buf + <usize>p);
+      const mask = i8x16.bitmask(v128.or(i8x16.lt_u(v, space), i8x16.eq(v, del)));
+      if (mask == 0) { p += 16; continue; }
+      p += ctz(mask);
+    }
+    const c = byteAt(buf, p);
+    if (c == 9 || (c >= 0x20 && c != 0x7f)) { p++; continue; }
+    return p;
+  }
+}
+
+/** Skips request-target bytes (visible ASCII 0x21..0x7E) from `p`, 16 at a time. */
+function scanTarget(buf: usize, p: i32, end: i32): i32 {
+  const lo = i8x16.splat(0x21);
+  const span = i8x16.splat(0x5d);
+  while (true) {
+    if (p + 16 <= end) {
+      const v = v128.load(buf + <usize>p);
+      const mask = i8x16.bitmask(i8x16.gt_u(i8x16.sub(v, lo), span));
+      if (mask == 0) { p += 16; continue; }
+      p += ctz(mask);
+    }
+    if ((charClass(byteAt(buf, p)) & C_VISIBLE) != 0) { p++; continue; }
+    return p;
+  }
+}
+
 function resetRecord(rec: usize): void {
-  memory.fill(rec, 0, <usize>HEAD_HEADERS);
+  // HEAD_HEADERS (80) bytes of fixed fields, zeroed with five 16-byte stores.
+  const zero = i64x2.splat(0);
+  v128.store(rec, zero);
+  v128.store(rec + 16, zero);
+  v128.store(rec + 32, zero);
+  v128.store(rec + 48, zero);
+  v128.store(rec + 64, zero);
   store<f64>(rec + <usize>HEAD_CONTENT_LENGTH, -1.0);
   clValue = -1.0;
   clError = 0;
@@ -239,14 +282,11 @@ function parseHeaderLines(buf: usize, p: i32, end: i32, rec: usize, maxHeaders: 
     c = byteAt(buf, p);
     while (isWs(c)) { p++; c = byteAt(buf, p); }
     const value = p;
+    p = scanFieldValue(buf, p, end);
+    c = byteAt(buf, p);
+    if (c != CR) return fail(rec, c == LF ? H1E_BARE_LF : H1E_INVALID_HEADER_VALUE, p);
     let valueEnd = p;
-    while (c != CR) {
-      const k = charClass(c);
-      if ((k & C_VALUE) == 0) return fail(rec, c == LF ? H1E_BARE_LF : H1E_INVALID_HEADER_VALUE, p);
-      p++;
-      if (!isWs(c)) valueEnd = p;
-      c = byteAt(buf, p);
-    }
+    while (valueEnd > value && isWs(byteAt(buf, valueEnd - 1))) valueEnd--;
     if (byteAt(buf, p + 1) != LF) return fail(rec, H1E_BARE_CR, p);
     p += 2;
     if (count >= maxHeaders) return fail(rec, H1E_TOO_MANY_HEADERS, name);
@@ -331,11 +371,7 @@ export function parseRequest(buf: usize, len: i32, scanFrom: i32, rec: usize, ma
   const method = methodId(buf + <usize>m, methodLen);
   p++;
   const t = p;
-  while (true) {
-    const c = byteAt(buf, p);
-    if ((charClass(c) & C_VISIBLE) == 0) break;
-    p++;
-  }
+  p = scanTarget(buf, p, end);
   const targetLen = p - t;
   if (targetLen == 0) return fail(rec, H1E_INVALID_TARGET, p);
   if (byteAt(buf, p) != SP) return fail(rec, byteAt(buf, p) == CR ? H1E_INVALID_REQUEST_LINE : H1E_INVALID_TARGET, p);
