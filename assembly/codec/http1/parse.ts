@@ -19,9 +19,9 @@ import {
   H1E_WS_BEFORE_COLON, H1E_INVALID_HEADER_VALUE, H1E_BARE_CR, H1E_BARE_LF, H1E_OBS_FOLD, H1E_CL_AND_TE,
   H1E_DUPLICATE_CL, H1E_INVALID_CL, H1E_BAD_TE, H1E_UNSUPPORTED_TE, H1E_HEADERS_TOO_LARGE, H1E_TOO_MANY_HEADERS,
   H1E_MISSING_HOST, H1E_DUPLICATE_HOST, H1E_INVALID_STATUS_LINE, H1E_INVALID_CONNECT,
-  H1_OPT_ALLOW_MISSING_HOST,
+  H1E_INVALID_HOST, H1_OPT_ALLOW_MISSING_HOST,
 } from "../../abi/layout";
-import { charClass, C_TCHAR, C_VALUE, C_VISIBLE, C_UPPER, C_DIGIT, isWs, eqLiteral, eqLowerLiteral } from "../../util/ascii";
+import { charClass, C_TCHAR, C_VALUE, C_VISIBLE, C_UPPER, C_DIGIT, C_HOST, isWs, eqLiteral, eqLowerLiteral } from "../../util/ascii";
 import { scanHeadEnd, skipLeadingEmptyLines, scanErrorAt } from "./scan";
 import {
   headerId, parseContentLength, CL_INVALID, CL_DIFFERING, teReset, teAdd, teChunkedLast, teChunkedNotLast, teOther,
@@ -392,12 +392,22 @@ export function parseRequest(buf: usize, len: i32, scanFrom: i32, rec: usize, ma
   const targetError = parseTarget(buf, t, targetLen, method, rec);
   if (targetError != 0) return fail(rec, targetError, t);
   if (hostCount == 0 && minor == 1 && (opts & H1_OPT_ALLOW_MISSING_HOST) == 0) return fail(rec, H1E_MISSING_HOST, end);
+  let authority: usize = hostPtr;
+  let authorityLen = hostCount > 0 ? hostLen : 0;
   if (targetHostLen >= 0) {
-    put(rec, HEAD_HOST_PTR, <i32>targetHostPtr);
-    put(rec, HEAD_HOST_LEN, targetHostLen);
-  } else if (hostCount > 0) {
-    put(rec, HEAD_HOST_PTR, <i32>hostPtr);
-    put(rec, HEAD_HOST_LEN, hostLen);
+    authority = targetHostPtr;
+    authorityLen = targetHostLen;
+  }
+  // The authority picks the virtual host: only bytes an authority may hold (RFC 3986 §3.2), so no two
+  // readers can disagree on it.
+  for (let i = 0; i < authorityLen; i++) {
+    if ((charClass(<u32>load<u8>(authority + <usize>i)) & C_HOST) == 0) {
+      return fail(rec, H1E_INVALID_HOST, <i32>(authority - buf) + i);
+    }
+  }
+  if (targetHostLen >= 0 || hostCount > 0) {
+    put(rec, HEAD_HOST_PTR, <i32>authority);
+    put(rec, HEAD_HOST_LEN, authorityLen);
   }
   return finishFraming(rec, minor, end, true);
 }

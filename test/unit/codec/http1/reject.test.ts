@@ -223,6 +223,23 @@ test('HTTP/1.0 request without Host is accepted', () => {
   assert.equal(parseReq(head('GET / HTTP/1.0', 'Accept: */*')), L.HEAD_OK);
 });
 
+test('a Host value with a space is rejected', () => {
+  rejects(head('GET / HTTP/1.1', 'Host: a b'), L.H1E_INVALID_HOST);
+});
+
+test('a Host value with a slash is rejected', () => {
+  rejects(head('GET / HTTP/1.1', 'Host: a/b'), L.H1E_INVALID_HOST);
+});
+
+test('an absolute-form authority with a forbidden byte is rejected', () => {
+  rejects(head('GET http://a"b/ HTTP/1.1', 'Host: a'), L.H1E_INVALID_HOST);
+});
+
+test('IPv6 literals, ports and userinfo-free authorities are accepted', () => {
+  assert.equal(parseReq(head('GET / HTTP/1.1', 'Host: [::1]:8080')), L.HEAD_OK);
+  assert.equal(parseReq(head('GET / HTTP/1.1', 'Host: xn--bcher-kva.example:443')), L.HEAD_OK);
+});
+
 test('two Host headers are rejected', () => {
   rejects(head('GET / HTTP/1.1', 'Host: a', 'Host: b'), L.H1E_DUPLICATE_HOST);
 });
