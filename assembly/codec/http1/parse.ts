@@ -75,7 +75,8 @@ function locateHead(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeadByte
   const start = skipLeadingEmptyLines(buf, limit);
   if (start < 0) return -fail(rec, -start, scanErrorAt);
   headStart = start;
-  const end = scanHeadEnd(buf, start, scanFrom - 3, limit);
+  // A scanFrom beyond the bytes present can only be a caller's mistake: scan everything rather than nothing.
+  const end = scanHeadEnd(buf, start, scanFrom > len ? 0 : scanFrom - 3, limit);
   if (end < 0) return -fail(rec, -end, scanErrorAt);
   if (end > 0) return end;
   if (len >= maxHeadBytes) return -fail(rec, H1E_HEADERS_TOO_LARGE, limit);
