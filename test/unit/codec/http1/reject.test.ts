@@ -299,3 +299,27 @@ test('every error code maps to a stable code and a 4xx/5xx status', () => {
     seen.add(info.code);
   }
 });
+
+// ---- rejected before the head is complete ----
+test('a TLS ClientHello on the plaintext port is rejected at its first bytes', () => {
+  const hello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
+  assert.equal(parseReq(hello), L.H1E_INVALID_METHOD);
+});
+
+test('a bad byte in an unfinished request-target is rejected at once', () => {
+  assert.equal(parseReq('GET /a\x01b'), L.H1E_INVALID_TARGET);
+});
+
+test('an unfinished request line that cannot become HTTP/ is rejected at once', () => {
+  assert.equal(parseReq('GET / XTTP'), L.H1E_INVALID_REQUEST_LINE);
+  assert.equal(parseReq('GET / HT'), L.HEAD_NEED_MORE);
+});
+
+test('a complete request line with an unsupported version is rejected before the headers end', () => {
+  assert.equal(parseReq('GET / HTTP/3.0\r\nHost: a\r\n'), L.H1E_INVALID_VERSION);
+});
+
+test('a response that does not start like HTTP/ is rejected at once', () => {
+  assert.equal(parseRes('SSH-2.0-OpenSSH'), L.H1E_INVALID_STATUS_LINE);
+  assert.equal(parseRes('HTTP/1.1 2'), L.HEAD_NEED_MORE);
+});
