@@ -115,3 +115,23 @@ test('5 000 mutated chunked bodies: no throw, a defined outcome, data never beyo
   }
   assert.ok(done > 100 && errors > 100, `done ${done}, errors ${errors}`);
 });
+
+test('trailers as a HeaderList, and the writer helpers round-trip through the decoder', async () => {
+  const { chunkHeader, CHUNK_END, CHUNKED_BODY_END } = await import('../../../../src/codec/http1/index.js');
+  const dec = new ChunkedDecoder();
+  const body = Buffer.concat([chunkHeader(26), Buffer.from('abcdefghijklmnopqrstuvwxyz'), CHUNK_END, CHUNKED_BODY_END]);
+  const r = dec.push(body);
+  assert.equal(r.done, true);
+  assert.equal(r.data.map((d) => Buffer.from(d).toString()).join(''), 'abcdefghijklmnopqrstuvwxyz');
+  assert.equal(chunkHeader(26).toString(), '1a\r\n');
+  assert.throws(() => chunkHeader(0), RangeError);
+  const withTrailers = new ChunkedDecoder();
+  withTrailers.push(bytes('0\r\nGrpc-Status: 0\r\ngrpc-message: ok\r\n\r\n'));
+  const t = withTrailers.trailerList();
+  assert.equal(t.size, 2);
+  assert.equal(t.get('grpc-status'), '0');
+  assert.equal(t.get('Grpc-Message'), 'ok');
+  assert.deepEqual(t.getAll('grpc-status'), ['0']);
+  assert.equal(t.has('x'), false);
+  assert.throws(() => t.name(2), RangeError);
+});
