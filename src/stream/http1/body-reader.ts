@@ -6,7 +6,7 @@
  * Chunks handed to `onData` are subarrays of the input (never copied here).
  */
 import type { BodyKind, HeaderList } from '../../types/http.js';
-import { ChunkedBodyDecoder, ChunkedBodyError } from './codec.js';
+import { ChunkedBodyDecoder } from './codec.js';
 
 export type BodyFeed =
   /** `consumed` bytes were body; `done` = the body is complete (bytes after `consumed` belong to the next message). */
@@ -45,9 +45,8 @@ export class BodyReader {
       }
       case 'chunked': {
         const decoder = this.chunked!;
-        let error: string | undefined;
         const consumed = decoder.feed(input, (piece) => { this.received += piece.length; onData(piece); });
-        if (decoder.error) error = decoder.error;
+        const error = decoder.error;
         if (error !== undefined) return { consumed, done: false, error };
         if (decoder.done) this.finished = true;
         return { consumed, done: this.finished };
@@ -67,5 +66,3 @@ export class BodyReader {
     return this.finished;
   }
 }
-
-export { ChunkedBodyError };

@@ -14,24 +14,38 @@ export type { HeadLimits } from '../../codec/http1/index.js';
 /** Parse result codes of parseRequestHead / parseResponseHead (src/wasm/layout.ts). */
 export { HEAD_NEED_MORE, HEAD_OK } from '../../wasm/layout.js';
 
-export class ChunkedBodyError extends Error {}
+/** Header lines held as pairs (chunked trailers), names lowercase. */
+export class PairHeaderList implements HeaderList {
+  constructor(private readonly pairs: readonly (readonly [string, string])[]) {}
+  get size(): number { return this.pairs.length; }
+  name(i: number): string { return this.pairs[i][0]; }
+  value(i: number): string { return this.pairs[i][1]; }
+  get(name: string): string | undefined { return this.pairs.find((p) => p[0] === name)?.[1]; }
+  getAll(name: string): string[] { return this.pairs.filter((p) => p[0] === name).map((p) => p[1]); }
+  has(name: string): boolean { return this.pairs.some((p) => p[0] === name); }
+}
 
 /**
  * Incremental chunked-body decoding over the codec's strict ChunkedDecoder: `feed` consumes input up to
- * the end of the body, hands out data pieces (subarrays of the input), and records the first framing error.
+ * the end of the body, hands out data pieces (subarrays of the input), and records the first framing error
+ * (the decoder's stable SKIFF_HTTP1_CHUNK_* / INVALID_* code).
  */
 export class ChunkedBodyDecoder {
   private readonly decoder = new codec.ChunkedDecoder();
-  done = false;
-  error: string | undefined;
-  trailers: HeaderList | undefined;
+  private trailerList: HeaderList | undefined;
+
+  get done(): boolean { return this.decoder.done; }
+  get error(): string | undefined { return this.decoder.error; }
+  get trailers(): HeaderList | undefined {
+    if (!this.decoder.done || this.decoder.trailers.length === 0) return undefined;
+    this.trailerList ??= new PairHeaderList(this.decoder.trailers);
+    return this.trailerList;
+  }
 
   /** Returns the number of input bytes that belong to the body (all of them unless the body ended inside). */
   feed(input: Uint8Array, onData: (piece: Uint8Array) => void): number {
-    if (this.done || this.error !== undefined) return 0;
-    // ADAPT: to the codec's ChunkedDecoder API once it lands.
-    const d = this.decoder as any;
-    const r = d.decode(input, onData);
-    return r;
+    const r = this.decoder.push(input);
+    for (const piece of r.data) if (piece.length > 0) onData(piece);
+    return r.consumed;
   }
 }

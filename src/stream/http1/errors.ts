@@ -7,7 +7,6 @@ import { SkiffError } from '../../common/errors.js';
 import type { CodecErrorInfo } from '../../types/http.js';
 
 export const DOWNSTREAM_RESET = 'SKIFF_DOWNSTREAM_RESET';
-export const DOWNSTREAM_BODY_INVALID = 'SKIFF_HTTP1_INVALID_CHUNKED_BODY';
 export const REQUEST_HEADERS_TIMEOUT = 'SKIFF_HTTP1_REQUEST_HEADERS_TIMEOUT';
 export const HEAD_TOO_LARGE = 'SKIFF_HTTP1_HEAD_TOO_LARGE';
 export const OUT_OF_SLABS = 'SKIFF_HTTP1_OUT_OF_BUFFERS';

@@ -30,7 +30,7 @@ import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
 import {
-  DOWNSTREAM_BODY_INVALID, downstreamReset, headTooLargeInfo, headersTimeoutInfo, outOfSlabsInfo,
+  downstreamReset, headTooLargeInfo, headersTimeoutInfo, outOfSlabsInfo,
 } from './errors.js';
 import { SkiffError as Err } from '../../common/errors.js';
 
@@ -230,7 +230,7 @@ export class ServerConnection {
       if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
     }
     if (r.error !== undefined) {
-      this.bodyFailed(new Err(DOWNSTREAM_BODY_INVALID, `invalid chunked request body: ${r.error}`, 'downstream'));
+      this.bodyFailed(new Err(r.error, `invalid chunked request body (${r.error})`, 'downstream'));
       return true;
     }
     if (r.done) {

@@ -145,17 +145,26 @@ export function parseResponses(text: string): { status: number; headers: Record<
     let body = '';
     if (headers['content-length'] !== undefined) {
       const n = Number(headers['content-length']);
+      if (text.length < at + n) break; // not all here yet
       body = text.slice(at, at + n);
       at += n;
     } else if (headers['transfer-encoding'] === 'chunked') {
+      let complete = false;
       for (let g = 0; g < 100000; g++) {
         const le = text.indexOf('\r\n', at);
+        if (le < 0) break;
         const size = parseInt(text.slice(at, le), 16);
         at = le + 2;
-        if (size === 0) { at = text.indexOf('\r\n', at) + 2; break; }
+        if (size === 0) {
+          const te = text.indexOf('\r\n', at);
+          if (te >= 0) { at = te + 2; complete = true; }
+          break;
+        }
+        if (text.length < at + size + 2) break;
         body += text.slice(at, at + size);
         at += size + 2;
       }
+      if (!complete) break;
     } else if (status >= 200 && status !== 204 && status !== 304) {
       body = text.slice(at);
       at = text.length;

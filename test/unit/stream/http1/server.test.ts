@@ -236,8 +236,8 @@ test('a malformed chunked body after the head reaches the body handler as an err
     c.write('POST /bad HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n');
     await c.untilClosed();
     assert.equal(received.length, 1);
-    assert.equal(received[0].error?.code, 'SKIFF_HTTP1_INVALID_CHUNKED_BODY');
-    assert.equal(aborted?.code, 'SKIFF_HTTP1_INVALID_CHUNKED_BODY');
+    assert.equal(received[0].error?.code, 'SKIFF_HTTP1_INVALID_CHUNK_SIZE');
+    assert.equal(aborted?.code, 'SKIFF_HTTP1_INVALID_CHUNK_SIZE');
     await waitFor(() => server.connections.every((s) => s.closed), 3000, 'connection closed');
     assert.equal(slabs.outstanding(), 0);
   } finally { slabs.restore(); await server.close(); }
