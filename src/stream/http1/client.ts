@@ -87,15 +87,26 @@ class Http1ClientConnection implements ClientConnection {
 
   request(head: RequestHead, rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest {
     const req = this.begin(head.method, rewrite, handler);
-    writeEncodedHead(this.wasm, this.pool, this.socket, (out, cap) => encodeRequestHead(this.wasm, head, rewrite, out, cap));
+    this.sendHead(req, () => writeEncodedHead(this.wasm, this.pool, this.socket,
+      (out, cap) => encodeRequestHead(this.wasm, head, rewrite, out, cap)));
     return req;
   }
 
   requestLocal(method: string, path: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite,
     handler: ResponseHandler): UpstreamRequest {
     const req = this.begin(method, rewrite, handler);
-    this.socket.write(encodeLocalRequestHead(method, path, headers, rewrite));
+    this.sendHead(req, () => this.socket.write(encodeLocalRequestHead(method, path, headers, rewrite)));
     return req;
+  }
+
+  /** Writes the request head; if it cannot be encoded the exchange is abandoned and the caller gets the error. */
+  private sendHead(req: Http1UpstreamRequest, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.finish(req);
+      throw err;
+    }
   }
 
   private begin(method: string, rewrite: HeadRewrite, handler: ResponseHandler): Http1UpstreamRequest {
@@ -106,11 +117,13 @@ class Http1ClientConnection implements ClientConnection {
     const bodyKind = rewrite.bodyKind === 'close' ? 'none' : rewrite.bodyKind;
     const writer = new BodyWriter(this.socket, bodyKind, rewrite.contentLength ?? -1, false);
     const req = new Http1UpstreamRequest(this, method, handler, writer);
+    // The previous exchange's head (if its handler started this one from onEnd) is no longer needed.
+    this.releaseBuffers();
     this.active = req;
     this.responseState = 'head';
     this.reader = undefined;
     this.scanFrom = 0;
-    this.needParse = this.buffer.unread > 0;
+    this.needParse = false;
     return req;
   }
 
@@ -240,19 +253,21 @@ class Http1ClientConnection implements ClientConnection {
     // Bytes beyond the response, or a request still being sent: this connection cannot carry another exchange.
     if (this.buffer.unread > 0 || this.inbox.length > 0 || !req.requestEnded) this.keepAlive = false;
     const trailers = this.reader?.trailers;
-    this.finish(req);
+    this.finish(req, false);
+    // The head view reads the slabs: they go back only after the handler has heard the end.
     req.handler.onEnd(trailers);
+    if (!this.active) this.releaseBuffers();
     if (!this.keepAlive) this.socket.destroy();
   }
 
-  /** The exchange is over: slabs go back to the pool, the connection is free. */
-  private finish(req: Http1UpstreamRequest): void {
+  /** The exchange is over: slabs go back to the pool (unless `keepBuffers`), the connection is free. */
+  private finish(req: Http1UpstreamRequest, releaseBuffers = true): void {
     req.finished = true;
     if (this.active === req) this.active = undefined;
     this.reader = undefined;
     this.inbox.length = 0;
     this.inboxOffset = 0;
-    this.releaseBuffers();
+    if (releaseBuffers) this.releaseBuffers();
     if (this.paused) { this.paused = false; this.socket.resume(); }
   }
 

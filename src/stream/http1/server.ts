@@ -448,6 +448,7 @@ class Http1ServerStream implements DownstreamStream {
   responseEnded = false;
   private writer: BodyWriter | undefined;
   private closeAfter = false;
+  private pendingClose = false;
   private continueSent = false;
   private drainCb: (() => void) | undefined;
   private abortCb: ((err: SkiffError) => void) | undefined;
@@ -484,28 +485,37 @@ class Http1ServerStream implements DownstreamStream {
   }
 
   writeHead(head: ResponseHead, rewrite: HeadRewrite): void {
-    const r = this.prepare(head.status, rewrite);
-    this.conn.writeResponseHead(head, r);
+    const { effective, writer } = this.prepare(head.status, rewrite);
+    this.conn.writeResponseHead(head, effective);
+    this.commit(writer);
   }
 
   writeLocalHead(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): void {
-    const r = this.prepare(status, rewrite);
-    this.conn.socket.write(encodeLocalResponseHead(status, headers, r));
+    const { effective, writer } = this.prepare(status, rewrite);
+    this.conn.socket.write(encodeLocalResponseHead(status, headers, effective));
+    this.commit(writer);
+  }
+
+  /** The head is written: body writes go through `writer` from now on. */
+  private commit(writer: BodyWriter): void {
+    this.writer = writer;
+    this.closeAfter = this.pendingClose;
   }
 
   /** Settles the response framing: HTTP/1.0 clients get close-delimited bodies instead of chunked. */
-  private prepare(status: number, rewrite: HeadRewrite): HeadRewrite {
+  private prepare(status: number, rewrite: HeadRewrite): { effective: HeadRewrite; writer: BodyWriter } {
     if (this.writer) throw new Err('SKIFF_HTTP1_HEAD_ALREADY_WRITTEN', 'response head already written', 'internal');
     let bodyKind = rewrite.bodyKind;
     if (this.head.versionMinor === 0 && bodyKind === 'chunked') bodyKind = 'close';
     const bodiless = this.head.method === 'HEAD' || status === 204 || status === 304 || status < 200;
     if (bodiless && bodyKind === 'close') bodyKind = 'none';
-    this.closeAfter = this.conn.willClose(this.head, rewrite, bodyKind);
-    this.writer = new BodyWriter(this.conn.socket, bodyKind, rewrite.contentLength ?? -1, bodiless);
+    const close = this.conn.willClose(this.head, rewrite, bodyKind);
+    this.pendingClose = close;
+    const writer = new BodyWriter(this.conn.socket, bodyKind, rewrite.contentLength ?? -1, bodiless);
     let add = rewrite.add;
     // An HTTP/1.0 client keeps the connection only when told so.
-    if (this.head.versionMinor === 0 && !this.closeAfter) add = [...(add ?? []), ['connection', 'keep-alive']];
-    return { ...rewrite, bodyKind, close: this.closeAfter, add };
+    if (this.head.versionMinor === 0 && !close) add = [...(add ?? []), ['connection', 'keep-alive']];
+    return { effective: { ...rewrite, bodyKind, close, add }, writer };
   }
 
   writeBody(chunk: Uint8Array): boolean {
