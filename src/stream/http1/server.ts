@@ -352,6 +352,7 @@ export class ServerConnection {
     this.stream = undefined;
     this.reader = undefined;
     this.buffer.compact();
+    if (this.buffer.unread === 0) this.releaseBuffers(); // an idle keep-alive connection holds no slab
     this.state = 'head';
     this.scanFrom = 0;
     this.needParse = this.buffer.unread > 0;
@@ -419,6 +420,10 @@ export class ServerConnection {
     this.clearTimer('headersTimer');
     this.clearTimer('idleTimer');
     this.clearTimer('closeTimer');
+    this.releaseBuffers();
+  }
+
+  private releaseBuffers(): void {
     this.buffer.release();
     if (this.recPtr !== 0) { this.pool.release(this.recPtr); this.recPtr = 0; }
   }

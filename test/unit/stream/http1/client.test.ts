@@ -312,8 +312,12 @@ test('pauseResponse holds the response body until resumeResponse', async () => {
     await waitFor(() => received > 0, 3000, 'first bytes');
     await new Promise((r) => setTimeout(r, 50));
     const held = received;
+    const socket = (cc as unknown as { socket: net.Socket }).socket;
+    const readAtHold = socket.bytesRead;
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(received, held, 'nothing delivered while paused');
+    assert.equal(socket.bytesRead, readAtHold, 'the upstream socket is not read while paused');
+    assert.ok(readAtHold < 4 * MiB, 'the body was not read ahead in full');
     for (let i = 0; i < 4096 && !got.ended && !got.error; i++) {
       req.resumeResponse();
       await new Promise((r) => setImmediate(r));

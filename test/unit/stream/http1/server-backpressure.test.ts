@@ -45,6 +45,7 @@ test('a 256 MiB upload streams through with backpressure and flat memory', async
   let sum = 0;
   let pausedAt = -1;
   let pauseHeld: boolean | undefined;
+  let readDuringPause = -1;
   const handler: ServerConnectionHandler = {
     onRequest(stream) {
       stream.setBodyHandler({
@@ -55,7 +56,13 @@ test('a 256 MiB upload streams through with backpressure and flat memory', async
             // Hold the body for a while: the socket must stop being read, the client must see write() == false.
             pausedAt = received;
             stream.pauseBody();
-            setTimeout(() => { pauseHeld = received === pausedAt; stream.resumeBody(); }, 300).unref();
+            const socket = server.connections[0].socket;
+            const readAtPause = socket.bytesRead;
+            setTimeout(() => {
+              pauseHeld = received === pausedAt;
+              readDuringPause = socket.bytesRead - readAtPause;
+              stream.resumeBody();
+            }, 300).unref();
           }
         },
         onEnd() {
@@ -94,6 +101,7 @@ test('a 256 MiB upload streams through with backpressure and flat memory', async
     assert.equal(res.body, `${BODY_BYTES} ${report.sum}`);
     assert.ok(report.blocked > 0, 'the client saw backpressure');
     assert.equal(pauseHeld, true, 'no body bytes were delivered while paused');
+    assert.ok(readDuringPause >= 0 && readDuringPause <= 256 * 1024, `the socket was not read while paused (read ${readDuringPause} bytes)`);
     // Flat means independent of the body size: about 35 MiB of young-generation garbage whether the body is 64 or 512 MiB.
     const growth = rssMax - rssBefore;
     t.diagnostic(`peak RSS growth ${(growth / MiB).toFixed(1)} MiB for a ${BODY_BYTES / MiB} MiB body`);
@@ -118,19 +126,30 @@ test('while the body is paused the socket is not read: nothing more reaches the 
   const server = await startServer(handler);
   try {
     const c = await RawClient.connect(server.port);
-    c.write(`POST /p HTTP/1.1\r\nhost: x\r\ncontent-length: ${8 * MiB}\r\n\r\n`);
+    const total = 32 * MiB;
+    c.write(`POST /p HTTP/1.1\r\nhost: x\r\ncontent-length: ${total}\r\n\r\n`);
     const chunk = Buffer.alloc(CHUNK, 1);
-    let writes = 0;
-    for (let i = 0; i < (8 * MiB) / CHUNK && c.socket.write(chunk); i++) writes++;
+    let written = 0;
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; i < total / CHUNK && !stop; i++) {
+        written += CHUNK;
+        if (!c.socket.write(chunk)) await Promise.race([once(c.socket, 'drain'), once(c.socket, 'close')]);
+      }
+    })();
     await waitFor(() => received > 0, 3000, 'first body bytes');
     await new Promise((r) => setTimeout(r, 100));
     const held = received;
-    await new Promise((r) => setTimeout(r, 100));
+    const readAtHold = server.connections[0].socket.bytesRead;
+    await new Promise((r) => setTimeout(r, 150));
     assert.equal(received, held, 'no body bytes while paused');
+    assert.equal(server.connections[0].socket.bytesRead, readAtHold, 'the socket is not read while paused');
+    assert.ok(written < total, `the client was blocked (wrote ${written} of ${total})`);
     assert.ok(held <= 2 * CHUNK, `at most a chunk or two delivered before the pause took effect (got ${held})`);
-    assert.ok(writes < (8 * MiB) / CHUNK, 'the client was blocked');
     stream!.resumeBody();
     await waitFor(() => received > held, 3000, 'bytes after resume');
+    stop = true;
     c.destroy();
+    await writer;
   } finally { await server.close(); }
 });

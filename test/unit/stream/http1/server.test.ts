@@ -23,6 +23,7 @@ test('keep-alive: several requests in turn on one connection', async () => {
     assert.ok(res.every((r) => r.status === 200 && r.headers.connection !== 'close'));
     assert.equal(c.closed, false);
     assert.equal(server.connections.length, 1);
+    await waitFor(() => slabs.outstanding() === 0, 2000, 'an idle keep-alive connection to hold no slab');
     c.destroy();
     await waitFor(() => server.connections[0].closed, 2000, 'server side close');
     assert.equal(slabs.outstanding(), 0, 'every slab back in the pool');
@@ -76,7 +77,14 @@ test('content-length and chunked bodies arrive exactly, with chunk extensions an
     c.write(Buffer.concat([Buffer.from(`PUT /bin HTTP/1.1\r\nhost: x\r\ncontent-length: ${binary.length}\r\n\r\n`), binary]));
     c.write('POST /chunked HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n'
       + '4;name=value\r\nWiki\r\n5;quoted="a b"\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nx-checksum: abc\r\n\r\n');
-    await c.until((t) => parseResponses(t).length === 2);
+    // A body larger than the head slab, in the same write as its head and the next pipelined request.
+    const large = Buffer.alloc(100 * 1024);
+    for (let i = 0; i < large.length; i++) large[i] = (i * 13 + 5) & 0xff;
+    c.write(Buffer.concat([Buffer.from(`POST /large HTTP/1.1\r\nhost: x\r\ncontent-length: ${large.length}\r\n\r\n`), large,
+      Buffer.from('GET /next HTTP/1.1\r\nhost: x\r\n\r\n')]));
+    await c.until((t) => parseResponses(t).length === 4);
+    assert.deepEqual(received[2].body, large);
+    assert.equal(received[3].path, '/next');
     assert.deepEqual(received[0].body, binary);
     assert.equal(received[1].body.toString(), 'Wikipedia in\r\n\r\nchunks.');
     assert.equal(received[1].trailers?.get('x-checksum'), 'abc');
