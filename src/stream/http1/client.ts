@@ -64,6 +64,7 @@ class Http1ClientConnection implements ClientConnection {
   private pumping = false;
   private pumpAgain = false;
   private paused = false;
+  private corked = false;
   private readonly closeCbs: (() => void)[] = [];
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, options: ClientConnectionOptions) {
@@ -73,6 +74,8 @@ class Http1ClientConnection implements ClientConnection {
     this.limits = { maxHeaders, maxHeadBytes };
     this.recBytes = recordBytes(maxHeaders);
     this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
+    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('end', () => this.guard(() => this.onPeerEnd()));
     socket.on('drain', () => this.guard(() => this.active?.drained()));
@@ -101,6 +104,12 @@ class Http1ClientConnection implements ClientConnection {
 
   /** Writes the request head; if it cannot be encoded the exchange is abandoned and the caller gets the error. */
   private sendHead(req: Http1UpstreamRequest, write: () => void): void {
+    // The head and a body written in the same tick leave in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    }
     try {
       write();
     } catch (err) {

@@ -77,6 +77,7 @@ export class ServerConnection {
   private pumping = false;
   private pumpAgain = false;
   private paused = false;
+  private corked = false;
   private peerEnded = false;
   private requests = 0;
 
@@ -100,6 +101,8 @@ export class ServerConnection {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
     this.delayedCloseMs = options.delayedCloseMs ?? 1000;
 
+    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('end', () => this.guard(() => this.onPeerEnd()));
     socket.on('drain', () => this.guard(() => this.stream?.drained()));
@@ -324,7 +327,16 @@ export class ServerConnection {
       || (this.maxRequests > 0 && this.requests >= this.maxRequests);
   }
 
+  /** Holds writes until the end of this tick, so a head and the body written right after it leave in one writev. */
+  corkForTick(): void {
+    if (this.corked || this.socket.destroyed) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+  }
+
   writeResponseHead(head: ResponseHead, rewrite: HeadRewrite): void {
+    this.corkForTick();
     writeEncodedHead(this.wasm, this.pool, this.socket, (out, cap) => encodeResponseHead(this.wasm, head, rewrite, out, cap));
   }
 
@@ -497,7 +509,9 @@ class Http1ServerStream implements DownstreamStream {
 
   writeLocalHead(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): void {
     const { effective, writer } = this.prepare(status, rewrite);
-    this.conn.socket.write(encodeLocalResponseHead(status, headers, effective));
+    const bytes = encodeLocalResponseHead(status, headers, effective);
+    this.conn.corkForTick();
+    this.conn.socket.write(bytes);
     this.commit(writer);
   }
 

@@ -314,3 +314,21 @@ test('a handler that throws is contained to its connection', async () => {
     d.destroy();
   } finally { await server.close(); }
 });
+
+test('regression: a response written as head then body is not held back by Nagle (sequential requests stay fast)', async () => {
+  const received: ReceivedRequest[] = [];
+  const server = await startServer(echoHandler(received));
+  try {
+    const c = await RawClient.connect(server.port);
+    c.socket.setNoDelay(true);
+    const t0 = Date.now();
+    for (let i = 1; i <= 10; i++) {
+      c.write(`GET /n${i} HTTP/1.1\r\nhost: x\r\n\r\n`);
+      await c.until((t) => parseResponses(t).length === i);
+    }
+    const elapsed = Date.now() - t0;
+    // With Nagle on, each body write waits for the delayed ACK of its head (about 40 ms on Linux).
+    assert.ok(elapsed < 250, `10 sequential requests took ${elapsed} ms`);
+    c.destroy();
+  } finally { await server.close(); }
+});
