@@ -231,7 +231,7 @@ class Http1ClientConnection implements ClientConnection {
     this.reader = new BodyReader(kind, head.contentLength);
     this.responseState = 'body';
     req.handler.onHead(head);
-    if (this.reader.done) this.responseComplete(req);
+    if (!req.finished && this.reader?.done) this.responseComplete(req);
     return true;
   }
 
@@ -249,6 +249,7 @@ class Http1ClientConnection implements ClientConnection {
       this.inboxOffset += r.consumed;
       if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
     }
+    if (req.finished) return true; // aborted from onData
     if (r.error !== undefined) {
       this.protocolError(req, `invalid chunked response body: ${r.error}`);
       return true;
@@ -258,6 +259,7 @@ class Http1ClientConnection implements ClientConnection {
   }
 
   private responseComplete(req: Http1UpstreamRequest): void {
+    if (req.finished) return; // aborted by its handler meanwhile
     this.responseState = 'done';
     // Bytes beyond the response, or a request still being sent: this connection cannot carry another exchange.
     if (this.buffer.unread > 0 || this.inbox.length > 0 || !req.requestEnded) this.keepAlive = false;

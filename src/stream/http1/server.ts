@@ -163,6 +163,7 @@ export class ServerConnection {
   private takeIntoBuffer(grow: boolean): boolean {
     if (this.inbox.length === 0) return false;
     if (!this.buffer.ensure() || (this.recPtr === 0 && !this.leaseRecord())) {
+      if (this.state !== 'head') return false; // pipelined bytes wait in the inbox (socket paused) until a head is due
       this.headError(outOfSlabsInfo);
       return true;
     }
@@ -220,7 +221,7 @@ export class ServerConnection {
     const stream = this.stream!;
     const reader = this.reader!;
     const handler = stream.bodyHandler;
-    if (!handler || stream.bodyPaused) return false;
+    if (!handler || stream.bodyPaused || this.socket.destroyed) return false;
     let input: Uint8Array;
     let fromBuffer: boolean;
     if (this.buffer.unread > 0) { input = this.buffer.readable(); fromBuffer = true; }
@@ -232,6 +233,7 @@ export class ServerConnection {
       this.inboxOffset += r.consumed;
       if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
     }
+    if (this.socket.destroyed) return false; // reset from onData
     if (r.error !== undefined) {
       this.bodyFailed(new Err(r.error, `invalid chunked request body (${r.error})`, 'downstream'));
       return true;

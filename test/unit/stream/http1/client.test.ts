@@ -370,3 +370,26 @@ test('end to end: a downstream request forwarded upstream with rewritten heads, 
     await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
   } finally { slabs.restore(); await server.close(); await up.close(); }
 });
+
+test('abort() from onHead: no further callbacks, the connection is closed and not reusable', async () => {
+  const slabs = countSlabs();
+  const up = await fakeUpstream((_req, conn) => conn.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc'));
+  try {
+    const cc = await up.connect();
+    let closed = false;
+    cc.onClose(() => { closed = true; });
+    const calls: string[] = [];
+    const req = cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, {
+      onHead() { calls.push('head'); req.abort(); },
+      onData() { calls.push('data'); },
+      onEnd() { calls.push('end'); },
+      onError() { calls.push('error'); },
+    });
+    req.end();
+    await waitFor(() => closed, 2000, 'connection closed');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls, ['head']);
+    assert.equal(cc.reusable, false);
+    await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
+  } finally { slabs.restore(); await up.close(); }
+});
