@@ -13,6 +13,19 @@ export interface Host {
   /** Requests in flight on this host (LEAST_REQUEST). */
   activeRequests: number;
   healthy: boolean;
+  /** Per-host counters shown by admin /clusters (Envoy's host stats); absent until the upstream fills them. */
+  readonly stats?: HostStats;
+}
+
+/** Envoy's per-host stats (not in the stats store: /clusters reads them from the host). */
+export interface HostStats {
+  cx_total: number;
+  cx_active: number;
+  cx_connect_fail: number;
+  rq_total: number;
+  rq_error: number;
+  rq_success: number;
+  rq_timeout: number;
 }
 
 export interface LoadBalancerContext {
