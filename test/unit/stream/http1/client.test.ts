@@ -393,3 +393,21 @@ test('abort() from onHead: no further callbacks, the connection is closed and no
     await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
   } finally { slabs.restore(); await up.close(); }
 });
+
+test('an idle pooled connection closed by the upstream: onClose fires, no handler is called, not reusable', async () => {
+  let upSocket: net.Socket | undefined;
+  const up = await fakeUpstream((_req, conn) => { upSocket = conn.socket; conn.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); });
+  try {
+    const cc = await up.connect();
+    const { handler, got } = collector();
+    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
+    await got.done;
+    assert.equal(cc.reusable, true);
+    let closed = false;
+    cc.onClose(() => { closed = true; });
+    upSocket!.end();
+    await waitFor(() => closed, 2000, 'onClose');
+    assert.equal(cc.reusable, false);
+    assert.equal(got.error, undefined);
+  } finally { await up.close(); }
+});
