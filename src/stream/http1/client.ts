@@ -15,9 +15,8 @@ import { SkiffError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
-import { HEAD_LENGTH } from '../../wasm/layout.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, encodeLocalRequestHead, encodeRequestHead, parseResponseHead, recordBytes,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalRequestHead, encodeRequestHead, parseResponseHead, recordBytes,
   responseHeadView, type HeadLimits,
 } from './codec.js';
 import { HeadBuffer } from './head-buffer.js';
@@ -138,6 +137,8 @@ class Http1ClientConnection implements ClientConnection {
 
   close(): void {
     this.keepAlive = false;
+    const req = this.active;
+    if (req && !req.finished) this.reset(req, 'connection closed locally');
     this.socket.destroy();
   }
 
@@ -213,18 +214,18 @@ class Http1ClientConnection implements ClientConnection {
       this.protocolError(req, `unparsable response head: ${codecError(rc).detail}`);
       return true;
     }
-    const headLength = this.wasm.view.getUint32(this.recPtr + HEAD_LENGTH, true);
+    const headBytes = headLength(this.wasm, this.recPtr);
     const head = responseHeadView(this.wasm, this.recPtr, req.method);
     this.scanFrom = 0;
     if (head.status >= 100 && head.status < 200 && head.status !== 101) {
       // Interim response: dropped (100 Continue is announced); the final head follows in the same buffer.
-      buf.skip(headLength);
+      buf.skip(headBytes);
       buf.compact();
       this.needParse = buf.unread > 0;
       if (head.status === 100) req.handler.onContinue?.();
       return true;
     }
-    buf.skip(headLength);
+    buf.skip(headBytes);
     this.bodyless = req.method === 'HEAD' || head.status === 204 || head.status === 304;
     const kind = this.bodyless ? 'none' : head.status === 101 ? 'close' : head.bodyKind;
     if (!head.keepAlive || kind === 'close') this.keepAlive = false;

@@ -7,7 +7,7 @@ import type { HeaderList } from '../../types/http.js';
 
 export {
   recordBytes, parseRequestHead, parseResponseHead, requestHeadView, responseHeadView, codecError,
-  encodeRequestHead, encodeResponseHead, encodeLocalResponseHead, encodeLocalRequestHead,
+  encodeRequestHead, encodeResponseHead, encodeLocalResponseHead, encodeLocalRequestHead, headLength,
 } from '../../codec/http1/index.js';
 export type { HeadLimits } from '../../codec/http1/index.js';
 

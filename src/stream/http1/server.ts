@@ -20,9 +20,8 @@ import type { SkiffError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
-import { HEAD_LENGTH } from '../../wasm/layout.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, encodeLocalResponseHead, encodeResponseHead, parseRequestHead, recordBytes,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalResponseHead, encodeResponseHead, parseRequestHead, recordBytes,
   requestHeadView, type HeadLimits,
 } from './codec.js';
 import { HeadBuffer } from './head-buffer.js';
@@ -198,8 +197,8 @@ export class ServerConnection {
       this.headError(codecError(rc));
       return true;
     }
-    const headLength = this.wasm.view.getUint32(this.recPtr + HEAD_LENGTH, true);
-    buf.consumed = headLength;
+    const headBytes = headLength(this.wasm, this.recPtr);
+    buf.consumed = headBytes;
     this.scanFrom = 0;
     this.startStream(requestHeadView(this.wasm, this.recPtr));
     return true;

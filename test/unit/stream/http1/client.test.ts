@@ -411,3 +411,17 @@ test('an idle pooled connection closed by the upstream: onClose fires, no handle
     assert.equal(got.error, undefined);
   } finally { await up.close(); }
 });
+
+test('close() with a request in flight resets it with SKIFF_UPSTREAM_RESET (local close)', async () => {
+  const up = await fakeUpstream(() => {});
+  try {
+    const cc = await up.connect();
+    const { handler, got } = collector();
+    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
+    cc.close();
+    await got.done;
+    assert.equal(got.error?.code, 'SKIFF_UPSTREAM_RESET');
+    assert.match(got.error!.message, /closed locally/);
+    assert.equal(cc.reusable, false);
+  } finally { await up.close(); }
+});
