@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import type {
-  ClientConnection, HeadRewrite, RequestHead, ResponseHandler, ResponseHead, UpstreamRequest,
+  ClientConnection, HeadRewrite, RequestHead, ResponseHandler, UpstreamRequest,
 } from '../../types/http.js';
 import { SkiffError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
@@ -151,7 +151,6 @@ class Http1ClientConnection implements ClientConnection {
 
   private responseState: ResponseState = 'done';
   private reader: BodyReader | undefined;
-  private bodyless = false;
 
   private onData(chunk: Buffer): void {
     if (!this.active || this.responseState === 'done') {
@@ -226,8 +225,8 @@ class Http1ClientConnection implements ClientConnection {
       return true;
     }
     buf.skip(headBytes);
-    this.bodyless = req.method === 'HEAD' || head.status === 204 || head.status === 304;
-    const kind = this.bodyless ? 'none' : head.status === 101 ? 'close' : head.bodyKind;
+    const bodyless = req.method === 'HEAD' || head.status === 204 || head.status === 304;
+    const kind = bodyless ? 'none' : head.status === 101 ? 'close' : head.bodyKind;
     if (!head.keepAlive || kind === 'close') this.keepAlive = false;
     this.reader = new BodyReader(kind, head.contentLength);
     this.responseState = 'body';
@@ -438,4 +437,3 @@ class Http1UpstreamRequest implements UpstreamRequest {
   abort(): void { this.conn.abort(this); }
 }
 
-export type { ResponseHead };
