@@ -104,7 +104,8 @@ export const H1E_MISSING_HOST: i32 = 18;         // HTTP/1.1 request without Hos
 export const H1E_DUPLICATE_HOST: i32 = 19;       // more than one Host header
 export const H1E_INVALID_STATUS_LINE: i32 = 20;  // response status line malformed (status not 3 digits, bad reason)
 export const H1E_INVALID_CONNECT: i32 = 21;      // CONNECT without an authority-form target
-export const H1E_MAX: i32 = 21;
+export const H1E_INVALID_HOST: i32 = 22;         // Host or target authority holds a byte an authority cannot
+export const H1E_MAX: i32 = 22;
 
 // Parse options (last argument of h1_parse_request).
 export const H1_OPT_ALLOW_MISSING_HOST: i32 = 1; // accept HTTP/1.1 requests without Host (conformance runs only)

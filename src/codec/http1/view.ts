@@ -151,13 +151,15 @@ class RecordRequestHead extends RecordHead implements RequestHead {
   get upgrade(): boolean { return (this.flags & L.FLAG_UPGRADE) !== 0; }
 
   get bodyKind(): 'none' | 'length' | 'chunked' {
+    // RFC 9110 §9.3.6: a CONNECT request has no content; what follows the head is the tunnel.
+    if (this.i32(L.HEAD_METHOD_ID) === L.METHOD_CONNECT) return 'none';
     if ((this.flags & L.FLAG_CHUNKED) !== 0) return 'chunked';
     if ((this.flags & L.FLAG_CONTENT_LENGTH) !== 0) return 'length';
     return 'none';
   }
 
   get contentLength(): number {
-    return (this.flags & L.FLAG_CONTENT_LENGTH) !== 0 ? this.recordContentLength : -1;
+    return this.bodyKind === 'length' ? this.recordContentLength : -1;
   }
 }
 
