@@ -16,7 +16,8 @@ export class UpstreamHost implements Host {
   constructor(
     readonly address: string,
     readonly port: number,
-    readonly weight: number,
+    /** Writable here (readonly to everyone else): a DNS refresh may change an endpoint's weight in place. */
+    public weight: number,
     /** The name the host was resolved from (STRICT_DNS), or its address. */
     readonly hostname: string,
   ) {
