@@ -131,8 +131,9 @@ export class TestUpstream {
     });
   }
 
-  async start(): Promise<this> {
-    this.server.listen(0, '127.0.0.1');
+  /** Listens on `host` (another loopback address such as 127.0.0.2 works too) and `port` (0: any). */
+  async start(host = '127.0.0.1', port = 0): Promise<this> {
+    this.server.listen(port, host);
     await once(this.server, 'listening');
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
