@@ -1,0 +1,105 @@
+/**
+ * The composition root: builds every part from a loaded bootstrap and owns the process lifecycle
+ * (start, drain on SIGTERM/SIGINT, stop). Nothing else wires modules together.
+ */
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { StatsStore } from '../common/stats.js';
+import { logger, setLogLevel, type LogLevel } from '../common/logger.js';
+import { mainInstance } from '../wasm/runtime.js';
+import type { LoadedBootstrap } from '../config/bootstrap.js';
+import { buildConfigDump } from '../config/config_dump.js';
+import { createClusterManager } from '../upstream/cluster_manager.js';
+import { createClientConnection } from '../stream/http1/client.js';
+import { ListenerManager } from '../listener/listener_manager.js';
+import { InlineRouteResolver } from '../router/index.js';
+import { createWorkerPool, type WorkerPool } from '../workers/pool.js';
+import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
+import { startAdmin } from '../admin/admin.js';
+import type { ClusterManager } from '../types/upstream.js';
+import type { RouteResolver, RouteTable } from '../types/router.js';
+
+const log = logger('server');
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+export const VERSION: string = pkg.version;
+
+export interface ServerOptions {
+  loaded: LoadedBootstrap;
+  concurrency: number;
+  drainTimeMs: number;
+  adminAddressPath?: string;
+  commandLine: string[];
+}
+
+type State = 'INITIALIZING' | 'LIVE' | 'DRAINING';
+
+export class Server {
+  private state: State = 'INITIALIZING';
+  private readonly startedAt = Date.now();
+  private readonly loadedAt = new Date();
+  private readonly stats = new StatsStore();
+  private pool?: WorkerPool;
+  private clusters?: ClusterManager;
+  private listeners?: ListenerManager;
+  private admin?: { port: number; close(): Promise<void> };
+  private stopping?: Promise<void>;
+  private healthcheckFailed = false;
+
+  constructor(private readonly opts: ServerOptions) {}
+
+  async start(): Promise<void> {
+    const { bootstrap } = this.opts.loaded;
+    const wasm = mainInstance();
+    if (this.opts.concurrency > 0) this.pool = await createWorkerPool({ threads: this.opts.concurrency, memory: wasm.memory });
+    const pool = this.pool;
+    const resolverFor = (table: RouteTable): RouteResolver =>
+      pool ? new PooledRouteResolver(table, pool) : new InlineRouteResolver(table);
+    this.clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
+      stats: this.stats, connect: (socket) => createClientConnection(wasm, socket), log: logger('upstream'),
+    });
+    this.listeners = new ListenerManager(bootstrap.static_resources?.listeners ?? [], {
+      wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'),
+    });
+    await this.listeners.start();
+    const adminAddr = bootstrap.admin?.address?.socket_address;
+    if (adminAddr) {
+      this.admin = await startAdmin(adminAddr.address || '127.0.0.1', adminAddr.port_value ?? 0, this.adminDeps());
+      if (this.opts.adminAddressPath) writeFileSync(this.opts.adminAddressPath, `${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
+      log.info(`admin listening on ${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
+    }
+    for (const l of this.listeners.addresses()) log.info(`listener ${l.name} on ${l.address}:${l.port}`);
+    this.state = 'LIVE';
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded by the drain time), then closes everything. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'DRAINING';
+      this.listeners?.stopAccepting();
+      await this.listeners?.drain(this.opts.drainTimeMs);
+      this.listeners?.close();
+      this.clusters?.close();
+      await this.pool?.destroy();
+      await this.admin?.close();
+    })();
+    return this.stopping;
+  }
+
+  private adminDeps() {
+    return {
+      stats: this.stats,
+      clusters: () => this.clusters!,
+      listeners: () => this.listeners?.addresses() ?? [],
+      configDump: () => buildConfigDump(this.opts.loaded, this.loadedAt),
+      serverInfo: () => ({
+        version: VERSION, state: this.state, uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+        commandLine: this.opts.commandLine, concurrency: this.opts.concurrency,
+      }),
+      isReady: () => this.state === 'LIVE' && !this.healthcheckFailed,
+      quit: () => { void this.stop().then(() => process.exit(0)); },
+      drainListeners: () => { this.listeners?.stopAccepting(); },
+      setLogLevel: (level: string) => { try { setLogLevel(level as LogLevel); return true; } catch { return false; } },
+      healthcheckFail: (fail: boolean) => { this.healthcheckFailed = fail; },
+    };
+  }
+}
