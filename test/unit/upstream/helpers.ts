@@ -95,12 +95,13 @@ export function get(conn: ClientConnection, path = '/'): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
     let status = 0; let headers: HeaderList | undefined; const chunks: Buffer[] = [];
     const timer = setTimeout(() => reject(new Error('response timed out')), 5000);
-    conn.requestLocal('GET', path, [], { bodyKind: 'none' }, {
+    const req = conn.requestLocal('GET', path, [], { bodyKind: 'none' }, {
       onHead: (h) => { status = h.status; headers = h.headers; },
       onData: (c) => { chunks.push(Buffer.from(c)); },
       onEnd: () => { clearTimeout(timer); resolve({ status, body: Buffer.concat(chunks).toString(), headers: headers! }); },
       onError: (e) => { clearTimeout(timer); reject(e); },
     });
+    req.end();
   });
 }
 
