@@ -4,14 +4,16 @@
  * acquire(): an idle keep-alive connection (the most recently used first: it is the one least likely to have
  * been closed by the peer's idle timer), else a new connection when the cluster's max_connections breaker
  * allows, else a place in the pending queue when max_pending_requests allows, else SKIFF_UPSTREAM_OVERFLOW.
- * Every acquire also holds one unit of max_requests until the request is released (or cancelled, or failed).
  * Pending requests are served oldest first by the next connection that connects or is released.
+ * (max_requests, upstream_rq_total and upstream_rq_active belong to the caller, src/proxy: a request holds
+ * them across its pool wait and its response.)
  *
  * Callbacks may run synchronously inside acquire() (an idle connection, or an overflow); the handle returned
  * then does nothing.
  *
- * Counters kept here: cluster upstream_cx_* and upstream_rq_total / _active / _pending_*, the host's
- * activeRequests and stats (cx_total, cx_active, cx_connect_fail, rq_total).
+ * Counters kept here: cluster upstream_cx_* and upstream_rq_pending_*, the host's activeRequests (from the
+ * connection being handed over until it is released or closes) and stats (cx_total, cx_active,
+ * cx_connect_fail, rq_total).
  */
 import * as net from 'node:net';
 import type { ClientConnection } from '../types/http.js';
@@ -87,11 +89,6 @@ export class Http1Pool implements HttpConnectionPool {
       cb(new SkiffError(UPSTREAM_POOL_DRAINED, `cluster ${cluster.name}: host ${this.hostKey} is draining`, 'upstream', true));
       return INERT;
     }
-    if (!cluster.breakers.requests.tryAcquire()) {
-      stats.upstream_rq_pending_overflow.inc();
-      cb(overflowError(cluster.name, 'max_requests'));
-      return INERT;
-    }
     // Most recently used idle connection first; skip any the peer closed since it went idle.
     for (let n = this.idle.length; n > 0; n--) {
       const rec = this.idle.pop()!;
@@ -108,7 +105,6 @@ export class Http1Pool implements HttpConnectionPool {
     } else {
       stats.upstream_cx_overflow.inc();
       stats.upstream_rq_pending_overflow.inc();
-      cluster.breakers.requests.release();
       cb(overflowError(cluster.name, 'max_pending_requests'));
       return INERT;
     }
@@ -116,13 +112,13 @@ export class Http1Pool implements HttpConnectionPool {
     this.pending.push(waiter);
     stats.upstream_rq_pending_total.inc();
     stats.upstream_rq_pending_active.inc();
-    return { cancel: () => { if (this.removeWaiter(waiter)) cluster.breakers.requests.release(); } };
+    return { cancel: () => { this.removeWaiter(waiter); } };
   }
 
   release(conn: ClientConnection): void {
     const rec = this.byConn.get(conn);
     if (rec === undefined || rec.state !== 'busy') return; // not ours, or already closed under the request
-    this.endRequest(rec);
+    this.o.host.activeRequests--;
     rec.state = 'released';
     if (!conn.reusable) { this.closeConnection(rec, 'local'); return; }
     if (this.o.maxRequestsPerConnection > 0 && rec.requests >= this.o.maxRequestsPerConnection) {
@@ -146,7 +142,6 @@ export class Http1Pool implements HttpConnectionPool {
     for (let n = this.pending.length; n > 0; n--) {
       const w = this.pending[0];
       this.removeWaiter(w);
-      this.o.cluster.breakers.requests.release();
       w.cb(new SkiffError(UPSTREAM_POOL_CLOSED, `cluster ${this.o.cluster.name}: pool for ${this.hostKey} closed`, 'upstream', true));
     }
     for (const rec of [...this.all]) this.closeConnection(rec, 'local');
@@ -219,7 +214,7 @@ export class Http1Pool implements HttpConnectionPool {
    */
   private connectFailed(rec: PooledConnection, err: SkiffError): void {
     const w = this.pending[0];
-    if (w !== undefined) { this.removeWaiter(w); this.o.cluster.breakers.requests.release(); }
+    if (w !== undefined) this.removeWaiter(w);
     this.closeConnection(rec, 'local');
     if (w !== undefined) w.cb(err);
   }
@@ -251,15 +246,7 @@ export class Http1Pool implements HttpConnectionPool {
     rec.requests++;
     this.o.host.activeRequests++;
     this.hostStats.rq_total++;
-    this.o.stats.upstream_rq_total.inc();
-    this.o.stats.upstream_rq_active.inc();
     cb(null, rec.conn!);
-  }
-
-  private endRequest(rec: PooledConnection): void {
-    this.o.host.activeRequests--;
-    this.o.stats.upstream_rq_active.dec();
-    this.o.cluster.breakers.requests.release();
   }
 
   private removeWaiter(w: Waiter): boolean {
@@ -279,7 +266,7 @@ export class Http1Pool implements HttpConnectionPool {
     if (rec.timer !== null) { clearTimeout(rec.timer); rec.timer = null; }
     if (was === 'connecting') this.connecting--;
     if (was === 'idle') { const i = this.idle.indexOf(rec); if (i >= 0) this.idle.splice(i, 1); }
-    if (was === 'busy' && rec.conn !== null) this.endRequest(rec);
+    if (was === 'busy' && rec.conn !== null) this.o.host.activeRequests--; // lost mid-request
     this.all.delete(rec);
     if (rec.conn !== null) this.byConn.delete(rec.conn);
     const { stats } = this.o;

@@ -47,7 +47,7 @@ test('requests through the real HTTP/1 client codec reuse keep-alive connections
       pool.release(conn);
     }
     assert.equal(up.connections, 1, 'one keep-alive connection served all five');
-    assert.equal(stats.counter('cluster.real.upstream_rq_total').value, 5);
+    assert.equal(c.hosts()[0].stats.rq_total, 5);
     up.dropConnections();
     await waitFor(() => pool.activeConnections === 0, 2000, 'pool notices the peer close');
     const conn = await acquire(pool);
