@@ -16,6 +16,8 @@ export interface HostStats {
   /** Requests that ended in a 5xx or a reset (see recordHostResponse in src/upstream/host.ts). */
   rq_error: number;
   rq_success: number;
+  /** Requests that timed out on this host (see recordHostTimeout in src/upstream/host.ts). */
+  rq_timeout: number;
 }
 
 export interface Host {

@@ -9,7 +9,7 @@ export class UpstreamHost implements Host {
   /** Requests in flight: maintained by this host's connection pool (acquired .. released or closed). */
   activeRequests = 0;
   healthy = true;
-  readonly stats: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0 };
+  readonly stats: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
   /** `address:port` (IPv6 addresses in brackets), the host's identity and its ring-hash / Maglev key. */
   readonly key: string;
 
@@ -34,4 +34,12 @@ export function recordHostResponse(host: Host, status: number): void {
   if (s === undefined) return;
   if (status === 0 || status >= 500) s.rq_error++;
   else s.rq_success++;
+}
+
+/**
+ * Records that a request to `host` timed out. Only `rq_timeout`: the try's outcome is recorded once, by
+ * recordHostResponse (0 for a try that got no response).
+ */
+export function recordHostTimeout(host: Host): void {
+  if (host.stats !== undefined) host.stats.rq_timeout++;
 }

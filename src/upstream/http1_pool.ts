@@ -60,7 +60,7 @@ interface Waiter {
 }
 
 const INERT: PoolHandle = { cancel() {} };
-const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0 };
+const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
 
 export class Http1Pool implements HttpConnectionPool {
   private readonly idle: PooledConnection[] = [];

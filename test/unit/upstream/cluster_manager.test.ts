@@ -6,7 +6,7 @@ import { StatsStore } from '../../../src/common/stats.js';
 import { createClusterManager } from '../../../src/upstream/cluster_manager.js';
 import type { Lookup } from '../../../src/upstream/dns.js';
 import type { Http1Pool } from '../../../src/upstream/http1_pool.js';
-import { recordHostResponse } from '../../../src/upstream/host.js';
+import { recordHostResponse, recordHostTimeout } from '../../../src/upstream/host.js';
 import { TestUpstream, get, seededRandom, testConnectionFactory, waitFor } from './helpers.js';
 
 function endpoint(address: string, port: number, weight?: number) {
@@ -52,6 +52,10 @@ test('a STATIC cluster balances requests over its hosts through their pools', as
     assert.equal(stats.counter('cluster.web.upstream_rq_completed').value, 4);
     const hs = web.hosts();
     assert.deepEqual(hs.map((h) => [h.stats.rq_total, h.stats.rq_success, h.stats.cx_active, h.weight]), [[2, 2, 1, 1], [2, 2, 1, 1]]);
+    recordHostResponse(hs[0], 503);
+    recordHostResponse(hs[0], 0);
+    recordHostTimeout(hs[0]);
+    assert.deepEqual([hs[0].stats.rq_error, hs[0].stats.rq_timeout, hs[0].stats.rq_success], [2, 1, 2]);
     assert.equal(a.connections + b.connections, 2, 'keep-alive connections reused');
     // Unhealthy hosts are skipped; none healthy means no host.
     hs[0].healthy = false;
