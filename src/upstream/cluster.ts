@@ -24,6 +24,16 @@ import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 export const CONNECT_TIMEOUT_DEFAULT_MS = 5000;
 export const DNS_REFRESH_DEFAULT_MS = 5000;
 export const IDLE_TIMEOUT_DEFAULT_MS = 3600_000;
+/** A lookup that has not answered by then counts as a failed resolution (the system resolver can stall). */
+export const DNS_LOOKUP_TIMEOUT_MS = 5000;
+
+function timeLimited<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEOUT' })), ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
 
 export interface ClusterDeps {
   readonly stats: StatsStore;
@@ -178,7 +188,8 @@ export class ClusterImpl implements Cluster {
   private async refreshDns(): Promise<void> {
     const lookup = this.deps.lookup ?? systemLookup;
     this.stats.update_attempt.inc();
-    const results = await Promise.allSettled(this.endpoints.map((e) => resolve(lookup, e.name, this.lookupFamily)));
+    const results = await Promise.allSettled(this.endpoints.map((e) =>
+      timeLimited(resolve(lookup, e.name, this.lookupFamily), DNS_LOOKUP_TIMEOUT_MS, `resolving ${e.name}`)));
     if (this.closed) return;
     let failed = false;
     results.forEach((r, i) => {
