@@ -43,6 +43,8 @@ export interface ClusterDeps {
   readonly random?: () => number;
   /** Name resolution for STRICT_DNS (default: dns.lookup). */
   readonly lookup?: Lookup;
+  /** How long one lookup may take before it counts as failed (default DNS_LOOKUP_TIMEOUT_MS). */
+  readonly dnsLookupTimeoutMs?: number;
 }
 
 /** One endpoint of load_assignment as configured: a name (STRICT_DNS) or an IP (STATIC), port, weight. */
@@ -189,7 +191,7 @@ export class ClusterImpl implements Cluster {
     const lookup = this.deps.lookup ?? systemLookup;
     this.stats.update_attempt.inc();
     const results = await Promise.allSettled(this.endpoints.map((e) =>
-      timeLimited(resolve(lookup, e.name, this.lookupFamily), DNS_LOOKUP_TIMEOUT_MS, `resolving ${e.name}`)));
+      timeLimited(resolve(lookup, e.name, this.lookupFamily), this.deps.dnsLookupTimeoutMs ?? DNS_LOOKUP_TIMEOUT_MS, `resolving ${e.name}`)));
     if (this.closed) return;
     let failed = false;
     results.forEach((r, i) => {

@@ -20,6 +20,7 @@ export interface ClusterManagerDeps {
   /** For tests: deterministic load balancing and name resolution. */
   readonly random?: () => number;
   readonly lookup?: Lookup;
+  readonly dnsLookupTimeoutMs?: number;
 }
 
 export interface ClusterManagerImpl extends ClusterManager {
