@@ -51,6 +51,8 @@ interface PooledConnection {
   conn: ClientConnection | null;
   requests: number;
   timer: NodeJS.Timeout | null;
+  /** Holds a unit of max_connections (false for a pool's only connection opened over the limit). */
+  readonly budgeted: boolean;
 }
 
 interface Waiter {
@@ -98,7 +100,12 @@ export class Http1Pool implements HttpConnectionPool {
     }
     let holdsPendingBudget = false;
     if (cluster.breakers.connections.tryAcquire()) {
-      this.open();
+      this.open(true);
+    } else if (this.all.size === 0) {
+      // Other hosts' pools hold the whole max_connections budget. A pool with no connection at all would
+      // never be handed one, so it opens one over the limit (as Envoy does) instead of starving.
+      stats.upstream_cx_overflow.inc();
+      this.open(false);
     } else if (cluster.breakers.pendingRequests.tryAcquire()) {
       stats.upstream_cx_overflow.inc();
       holdsPendingBudget = true;
@@ -153,13 +160,14 @@ export class Http1Pool implements HttpConnectionPool {
    */
   reconcile(): void {
     if (this.closed) return;
-    while (this.pending.length > this.connecting && this.o.cluster.breakers.connections.tryAcquire()) this.open();
+    while (this.pending.length > this.connecting && this.o.cluster.breakers.connections.tryAcquire()) this.open(true);
+    if (this.pending.length > 0 && this.all.size === 0) this.open(false);
   }
 
-  private open(): void {
+  private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
     const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
-    const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null };
+    const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, budgeted };
     this.all.add(rec);
     this.connecting++;
     stats.upstream_cx_total.inc();
@@ -274,7 +282,7 @@ export class Http1Pool implements HttpConnectionPool {
     (by === 'local' ? stats.upstream_cx_destroy_local : stats.upstream_cx_destroy_remote).inc();
     stats.upstream_cx_active.dec();
     this.hostStats.cx_active--;
-    this.o.cluster.breakers.connections.release();
+    if (rec.budgeted) this.o.cluster.breakers.connections.release();
     if (by === 'local') {
       if (rec.conn !== null) rec.conn.close();
       rec.socket.destroy();

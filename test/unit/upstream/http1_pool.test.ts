@@ -90,6 +90,33 @@ test('max_connections queues requests as pending; max_pending_requests overflows
   } finally { s.cluster.close(); await up.stop(); }
 });
 
+test('a pool with no connection opens one even when other hosts hold the max_connections budget', async () => {
+  const a = await new TestUpstream('a').start();
+  const b = await new TestUpstream('b').start();
+  const stats = new StatsStore();
+  const eps = [a.port, b.port].map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }));
+  const cluster = new ClusterImpl({
+    name: 'two', connect_timeout: { seconds: 1 }, circuit_breakers: { thresholds: [{ max_connections: { value: 1 } }] },
+    load_assignment: { cluster_name: 'two', endpoints: [{ lb_endpoints: eps }] },
+  }, 'clusters[0]', { stats, connect: testConnectionFactory });
+  try {
+    const [ha, hb] = cluster.hosts();
+    const onA = await acquire(cluster.pool(ha));
+    assert.ok(onA.conn);
+    assert.equal(cluster.breakers.connections.current, 1);
+    const onB = await acquire(cluster.pool(hb));
+    assert.ok(onB.conn, 'host b is not starved');
+    assert.equal((await get(onB.conn)).body, 'b 1');
+    // A second request on b waits for b's connection instead of opening another over the limit.
+    const pendingB = acquire(cluster.pool(hb));
+    cluster.pool(hb).release(onB.conn);
+    assert.equal((await pendingB).conn, onB.conn);
+    assert.equal(b.connections, 1);
+    cluster.close();
+    assert.equal(cluster.breakers.connections.current, 0, 'the over-limit connection never held budget');
+  } finally { cluster.close(); await a.stop(); await b.stop(); }
+});
+
 test('pending requests are served oldest first, and a cancelled one is skipped', async () => {
   const up = await new TestUpstream().start();
   const s = setup(up.port, { circuit_breakers: { thresholds: [{ max_connections: { value: 1 }, max_pending_requests: { value: 4 } }] } });
