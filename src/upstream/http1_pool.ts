@@ -50,7 +50,10 @@ interface PooledConnection {
   readonly socket: net.Socket;
   conn: ClientConnection | null;
   requests: number;
+  /** The connect timeout while connecting; afterwards the idle check (see parkIdle). */
   timer: NodeJS.Timeout | null;
+  /** When the connection last went idle (ms, Date.now()). */
+  idleSince: number;
   /** Holds a unit of max_connections (false for a pool's only connection opened over the limit). */
   readonly budgeted: boolean;
 }
@@ -167,7 +170,7 @@ export class Http1Pool implements HttpConnectionPool {
   private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
     const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
-    const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, budgeted };
+    const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, idleSince: 0, budgeted };
     this.all.add(rec);
     this.connecting++;
     stats.upstream_cx_total.inc();
@@ -236,21 +239,30 @@ export class Http1Pool implements HttpConnectionPool {
     }
     if (this.draining) { this.closeConnection(rec, 'local'); return; }
     rec.state = 'idle';
+    rec.idleSince = Date.now();
     this.idle.push(rec);
-    if (this.o.idleTimeoutMs > 0) {
-      rec.timer = setTimeout(() => {
-        rec.timer = null;
-        if (rec.state !== 'idle') return;
-        this.o.stats.upstream_cx_idle_timeout.inc();
-        this.closeConnection(rec, 'local');
-      }, this.o.idleTimeoutMs);
-      rec.timer.unref();
-    }
+    if (this.o.idleTimeoutMs > 0 && rec.timer === null) this.armIdleCheck(rec, this.o.idleTimeoutMs);
+  }
+
+  /**
+   * Idle timeouts without a timer per request: parking only stamps `idleSince`, and one timer per connection
+   * checks when the earliest possible expiry comes. If the connection was busy meanwhile or parked again
+   * later, the check re-arms for the time still left (or, if busy, lets the next park arm it again).
+   */
+  private armIdleCheck(rec: PooledConnection, delayMs: number): void {
+    rec.timer = setTimeout(() => {
+      rec.timer = null;
+      if (rec.state !== 'idle') return;
+      const left = rec.idleSince + this.o.idleTimeoutMs - Date.now();
+      if (left > 0) { this.armIdleCheck(rec, left); return; }
+      this.o.stats.upstream_cx_idle_timeout.inc();
+      this.closeConnection(rec, 'local');
+    }, delayMs);
+    rec.timer.unref();
   }
 
   private deliver(rec: PooledConnection, cb: AcquireCallback): void {
-    if (rec.timer !== null) { clearTimeout(rec.timer); rec.timer = null; }
-    rec.state = 'busy';
+    rec.state = 'busy'; // an armed idle check stays: it finds the connection busy and stands down
     rec.requests++;
     this.o.host.activeRequests++;
     this.hostStats.rq_total++;

@@ -190,6 +190,24 @@ test('idle connections close after idle_timeout', async () => {
   } finally { s.cluster.close(); await up.stop(); }
 });
 
+test('reuse within idle_timeout restarts the idle clock', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port, { common_http_protocol_options: { idle_timeout: { nanos: 200_000_000 } } });
+  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+  try {
+    const first = await acquire(s.pool);
+    s.pool.release(first.conn!);
+    await sleep(120);
+    const again = await acquire(s.pool);
+    assert.equal(again.conn, first.conn);
+    s.pool.release(again.conn!);
+    await sleep(120); // 240 ms after the first park, 120 ms after the second
+    assert.equal(s.pool.idleConnections, 1, 'still open');
+    await waitFor(() => s.pool.activeConnections === 0, 2000, 'idle timeout after the second park');
+    assert.equal(s.counter('upstream_cx_idle_timeout'), 1);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
 test('connections close after max_requests_per_connection and when not reusable', async () => {
   const up = await new TestUpstream().start();
   const s = setup(up.port, { common_http_protocol_options: { max_requests_per_connection: { value: 2 } } });
