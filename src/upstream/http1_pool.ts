@@ -11,9 +11,10 @@
  * Callbacks may run synchronously inside acquire() (an idle connection, or an overflow); the handle returned
  * then does nothing.
  *
- * Counters kept here: cluster upstream_cx_* and upstream_rq_pending_*, the host's activeRequests (from the
- * connection being handed over until it is released or closes) and stats (cx_total, cx_active,
- * cx_connect_fail, rq_total).
+ * Counters kept here: cluster upstream_cx_* and upstream_rq_pending_*, the host's activeRequests (requests
+ * waiting in this pool plus requests holding one of its connections: what LEAST_REQUEST should see, since
+ * requests queueing on a slow host are load on it) and stats (cx_total, cx_active, cx_connect_fail,
+ * rq_total).
  */
 import * as net from 'node:net';
 import type { ClientConnection } from '../types/http.js';
@@ -120,6 +121,7 @@ export class Http1Pool implements HttpConnectionPool {
     }
     const waiter: Waiter = { cb, holdsPendingBudget };
     this.pending.push(waiter);
+    this.o.host.activeRequests++;
     stats.upstream_rq_pending_total.inc();
     stats.upstream_rq_pending_active.inc();
     return { cancel: () => { this.removeWaiter(waiter); } };
@@ -273,6 +275,7 @@ export class Http1Pool implements HttpConnectionPool {
     const i = this.pending.indexOf(w);
     if (i < 0) return false;
     this.pending.splice(i, 1);
+    this.o.host.activeRequests--; // deliver() counts it again if it gets a connection
     this.o.stats.upstream_rq_pending_active.dec();
     if (w.holdsPendingBudget) this.o.cluster.breakers.pendingRequests.release();
     return true;

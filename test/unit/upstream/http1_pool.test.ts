@@ -72,11 +72,13 @@ test('max_connections queues requests as pending; max_pending_requests overflows
     const box: { second?: Outcome } = {};
     s.pool.acquire((err, conn) => { box.second = { err, conn }; });
     assert.equal(Object.keys(box).length, 0, 'queued, not answered');
+    assert.equal(s.cluster.hosts()[0].activeRequests, 2, 'a queued request is load on the host too');
     assert.equal(s.gauge('upstream_rq_pending_active'), 1);
     assert.equal(s.counter('upstream_cx_overflow'), 1);
     assert.equal(s.gauge('circuit_breakers.default.rq_pending_open'), 1);
     const third = await acquire(s.pool);
     assert.equal(third.err?.code, 'SKIFF_UPSTREAM_OVERFLOW');
+    assert.equal(s.cluster.hosts()[0].activeRequests, 2, 'an overflowed request is not');
     assert.equal(third.err?.retryable, false);
     assert.equal(s.counter('upstream_rq_pending_overflow'), 1);
     await get(first.conn);
@@ -128,7 +130,9 @@ test('pending requests are served oldest first, and a cancelled one is skipped',
     s.pool.acquire(take('a'));
     const hb = s.pool.acquire(take('b'));
     s.pool.acquire(take('c'));
+    assert.equal(s.cluster.hosts()[0].activeRequests, 4);
     hb.cancel();
+    assert.equal(s.cluster.hosts()[0].activeRequests, 3, 'a cancelled wait is no longer load');
     assert.equal(s.gauge('upstream_rq_pending_active'), 2);
     assert.equal(s.gauge('circuit_breakers.default.remaining_pending'), 2);
     s.pool.release(first.conn!);
@@ -136,6 +140,7 @@ test('pending requests are served oldest first, and a cancelled one is skipped',
     s.pool.release(conns[1]);
     assert.deepEqual(order, ['a', 'c']);
     assert.equal(s.pool.idleConnections, 1);
+    assert.equal(s.cluster.hosts()[0].activeRequests, 0);
   } finally { s.cluster.close(); await up.stop(); }
 });
 
@@ -151,6 +156,7 @@ test('a refused connect fails with SKIFF_UPSTREAM_CONNECT_FAILURE and frees its 
     assert.equal(s.gauge('upstream_rq_pending_active'), 0);
     assert.equal(s.gauge('circuit_breakers.default.remaining_cx'), 1024);
     assert.equal(s.cluster.hosts()[0].stats.cx_connect_fail, 1);
+    assert.equal(s.cluster.hosts()[0].activeRequests, 0);
     assert.equal(s.pool.activeConnections, 0);
   } finally { s.cluster.close(); }
 });
