@@ -55,9 +55,11 @@ export class Server {
     const pool = this.pool;
     const resolverFor = (table: RouteTable): RouteResolver =>
       pool ? new PooledRouteResolver(table, pool, { minBatch: this.opts.offloadMinBatch }) : new InlineRouteResolver(table);
-    this.clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
+    const clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
       stats: this.stats, connect: (socket) => createClientConnection(wasm, socket), log: logger('upstream'),
     });
+    this.clusters = clusters;
+    await clusters.ready();
     this.listeners = new ListenerManager(bootstrap.static_resources?.listeners ?? [], {
       wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'),
     });
