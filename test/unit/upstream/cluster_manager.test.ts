@@ -7,7 +7,8 @@ import { createClusterManager } from '../../../src/upstream/cluster_manager.js';
 import type { Lookup } from '../../../src/upstream/dns.js';
 import type { Http1Pool } from '../../../src/upstream/http1_pool.js';
 import { recordHostResponse, recordHostTimeout } from '../../../src/upstream/host.js';
-import { TestUpstream, get, seededRandom, testConnectionFactory, waitFor } from './helpers.js';
+import { TestUpstream, get, testConnectionFactory, waitFor } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 function endpoint(address: string, port: number, weight?: number) {
   return { endpoint: { address: { socket_address: { address, port_value: port } } }, ...(weight ? { load_balancing_weight: { value: weight } } : {}) };

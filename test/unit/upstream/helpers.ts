@@ -211,18 +211,6 @@ export function fakeHost(address: string, weight = 1, port = 80): Host & { key: 
   return { address, port, weight, activeRequests: 0, healthy: true, key: `${address}:${port}` };
 }
 
-/** A seeded PRNG (mulberry32) so distribution tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Waits until `cond()` holds, polling every 10 ms, failing after `ms`. */
 export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + ms;
