@@ -9,14 +9,22 @@ import type {
 } from '../types/envoy.js';
 import { HCM_TYPE_URL } from './subset.js';
 
-/** A Duration in milliseconds (fractions of a millisecond kept), or `dflt` when absent. */
-export function durationMs(d: Duration | undefined, dflt: number): number {
+/**
+ * A Duration in milliseconds (fractions of a millisecond kept), or `dflt` when absent. With `path`, a
+ * negative or non-finite duration is a ConfigError at that path (consumers that validate as they read).
+ */
+export function durationMs(d: Duration | undefined, dflt: number, path?: string): number {
   if (d === undefined) return dflt;
-  return (d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+  const ms = (d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+  if (path !== undefined && (!Number.isFinite(ms) || ms < 0)) throw new ConfigError(path, `invalid duration ${JSON.stringify(d)}`);
+  return ms;
 }
 
-export function u32(w: UInt32Value | undefined, dflt: number): number {
-  return w?.value ?? (w === undefined ? dflt : 0);
+/** A UInt32Value's value, or `dflt` when absent. With `path`, a value that is not a uint32 is a ConfigError there. */
+export function u32(w: UInt32Value | undefined, dflt: number, path?: string): number {
+  const n = w?.value ?? (w === undefined ? dflt : 0);
+  if (path !== undefined && (!Number.isInteger(n) || n < 0 || n > 0xffffffff)) throw new ConfigError(path, `not a uint32: ${String(n)}`);
+  return n;
 }
 
 export function bool(w: BoolValue | undefined, dflt: boolean): boolean {
@@ -70,6 +78,8 @@ export const HCM_DEFAULTS = {
   maxRequestHeadersKb: 60,
   maxHeadersCount: 100,
   idleTimeoutMs: 3_600_000,
+  /** delayed_close_timeout: how long a closing connection waits for the peer's FIN. */
+  delayedCloseTimeoutMs: 1000,
 } as const;
 
 export function hcmSettings(hcm: HttpConnectionManager): HcmSettings {
@@ -130,6 +140,9 @@ export const CLUSTER_DEFAULTS = {
   maximumRingSize: 8 * 1024 * 1024,
   maglevTableSize: 65537,
   leastRequestChoiceCount: 2,
+  /** The upstream side's limits on a response head (common_http_protocol_options, http_protocol_options). */
+  maxResponseHeadersKb: 60,
+  maxHeadersCount: 100,
 } as const;
 
 export function clusterSettings(cluster: Cluster): ClusterSettings {

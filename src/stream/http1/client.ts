@@ -23,6 +23,7 @@ import { HeadBuffer } from './head-buffer.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
+import { CLUSTER_DEFAULTS } from '../../config/values.js';
 import { Inbox, ReadFlow, ReadPump, TickCork } from './socket-io.js';
 import { UPSTREAM_CONNECTION_BUSY, UPSTREAM_PROTOCOL_ERROR, UpstreamResetError } from './errors.js';
 
@@ -64,8 +65,8 @@ class Http1ClientConnection implements ClientConnection {
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, options: ClientConnectionOptions) {
     this.pool = slabPool(wasm);
-    const maxHeaders = options.maxHeadersCount ?? 100;
-    const maxHeadBytes = (options.maxResponseHeadersKb ?? 60) * 1024;
+    const maxHeaders = options.maxHeadersCount ?? CLUSTER_DEFAULTS.maxHeadersCount;
+    const maxHeadBytes = (options.maxResponseHeadersKb ?? CLUSTER_DEFAULTS.maxResponseHeadersKb) * 1024;
     this.limits = { maxHeaders, maxHeadBytes };
     this.recBytes = recordBytes(maxHeaders);
     this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);

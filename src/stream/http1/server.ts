@@ -28,6 +28,7 @@ import { HeadBuffer } from './head-buffer.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
+import { HCM_DEFAULTS } from '../../config/values.js';
 import { Inbox, ReadFlow, ReadPump, TickCork } from './socket-io.js';
 import {
   downstreamReset, headTooLargeInfo, headersTimeoutInfo, outOfSlabsInfo,
@@ -87,15 +88,15 @@ export class ServerConnection {
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, private readonly handler: ServerConnectionHandler,
     options: ServerConnectionOptions = {}) {
     this.pool = slabPool(wasm);
-    const maxHeadBytes = (options.maxRequestHeadersKb ?? 60) * 1024;
-    const maxHeaders = options.maxHeadersCount ?? 100;
+    const maxHeadBytes = (options.maxRequestHeadersKb ?? HCM_DEFAULTS.maxRequestHeadersKb) * 1024;
+    const maxHeaders = options.maxHeadersCount ?? HCM_DEFAULTS.maxHeadersCount;
     this.limits = { maxHeaders, maxHeadBytes };
     this.recBytes = recordBytes(maxHeaders);
     this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
     this.maxRequests = options.maxRequestsPerConnection ?? 0;
     this.headersTimeoutMs = options.requestHeadersTimeoutMs ?? 0;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
-    this.delayedCloseMs = options.delayedCloseMs ?? 1000;
+    this.delayedCloseMs = options.delayedCloseMs ?? HCM_DEFAULTS.delayedCloseTimeoutMs;
     this.flow = new ReadFlow(socket);
     this.cork = new TickCork(socket);
 
