@@ -10,16 +10,7 @@ import { once } from 'node:events';
 import type { ClientConnection, HeaderList, HeadRewrite, ResponseHandler, ResponseHead, UpstreamRequest, RequestHead } from '../../../src/types/http.js';
 import type { Host } from '../../../src/types/upstream.js';
 import { SkiffError } from '../../../src/common/errors.js';
-
-class SimpleHeaders implements HeaderList {
-  constructor(private readonly list: [string, string][]) {}
-  get size(): number { return this.list.length; }
-  name(i: number): string { return this.list[i][0]; }
-  value(i: number): string { return this.list[i][1]; }
-  get(name: string): string | undefined { return this.list.find(([n]) => n === name)?.[1]; }
-  getAll(name: string): string[] { return this.list.filter(([n]) => n === name).map(([, v]) => v); }
-  has(name: string): boolean { return this.list.some(([n]) => n === name); }
-}
+import { PairHeaderList } from '../../../src/codec/http1/index.js';
 
 let nextId = 1;
 
@@ -71,7 +62,7 @@ export class TestClientConnection implements ClientConnection {
     const lines = this.buf.subarray(0, end).toString('latin1').split('\r\n');
     const status = Number(lines[0].split(' ')[1]);
     const headers = lines.slice(1).map((l) => { const i = l.indexOf(':'); return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()] as [string, string]; });
-    const list = new SimpleHeaders(headers);
+    const list = new PairHeaderList(headers);
     const length = Number(list.get('content-length') ?? '0');
     if (this.buf.length < end + 4 + length) return;
     const body = this.buf.subarray(end + 4, end + 4 + length);
