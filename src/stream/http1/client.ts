@@ -16,15 +16,16 @@ import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalRequestHead, encodeRequestHead, parseResponseHead, recordBytes,
-  responseHeadView, type HeadLimits,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalRequestHead, encodeRequestHead, parseResponseHead,
+  responseHeadView,
 } from './codec.js';
-import { HeadBuffer } from './head-buffer.js';
+import type { HeadBuffer } from './head-buffer.js';
+import { HeadSlabs } from './head-slabs.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
 import { CLUSTER_DEFAULTS } from '../../config/values.js';
-import { Inbox, ReadFlow, ReadPump, TickCork } from './socket-io.js';
+import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket } from './socket-io.js';
 import { UPSTREAM_CONNECTION_BUSY, UPSTREAM_PROTOCOL_ERROR, UpstreamResetError } from './errors.js';
 
 const log = logger('http1.client');
@@ -47,10 +48,8 @@ type ResponseState = 'head' | 'body' | 'done';
 class Http1ClientConnection implements ClientConnection {
   readonly id = nextConnectionId++;
   private readonly pool: SlabPool;
-  private readonly limits: HeadLimits;
-  private readonly recBytes: number;
+  private readonly slabs: HeadSlabs;
   private readonly buffer: HeadBuffer;
-  private recPtr = 0;
   private open = true;
   /** False once anything makes the connection unfit for another request. */
   private keepAlive = true;
@@ -65,21 +64,18 @@ class Http1ClientConnection implements ClientConnection {
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, options: ClientConnectionOptions) {
     this.pool = slabPool(wasm);
-    const maxHeaders = options.maxHeadersCount ?? CLUSTER_DEFAULTS.maxHeadersCount;
-    const maxHeadBytes = (options.maxResponseHeadersKb ?? CLUSTER_DEFAULTS.maxResponseHeadersKb) * 1024;
-    this.limits = { maxHeaders, maxHeadBytes };
-    this.recBytes = recordBytes(maxHeaders);
-    this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
+    this.slabs = new HeadSlabs(wasm, this.pool, options.maxHeadersCount ?? CLUSTER_DEFAULTS.maxHeadersCount,
+      options.maxResponseHeadersKb ?? CLUSTER_DEFAULTS.maxResponseHeadersKb);
+    this.buffer = this.slabs.buffer;
     this.flow = new ReadFlow(socket);
     this.cork = new TickCork(socket);
-    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('end', () => this.guard(() => this.onPeerEnd()));
-    socket.on('drain', () => this.guard(() => this.active?.drained()));
-    socket.on('error', (err) => this.guard(() => this.onSocketError(err)));
-    socket.on('close', () => this.guard(() => this.onSocketClose()));
-    if (socket.destroyed) queueMicrotask(() => this.guard(() => this.onSocketClose()));
+    attachSocket(socket, (fn) => this.guard(fn), {
+      data: (chunk) => this.onData(chunk),
+      end: () => this.onPeerEnd(),
+      drain: () => this.active?.drained(),
+      error: (err) => this.onSocketError(err),
+      close: () => this.onSocketClose(),
+    });
   }
 
   get reusable(): boolean {
@@ -173,7 +169,7 @@ class Http1ClientConnection implements ClientConnection {
 
   private takeIntoBuffer(req: Http1UpstreamRequest): boolean {
     if (this.inbox.empty) return false;
-    if (!this.buffer.ensure() || (this.recPtr === 0 && (this.recPtr = this.pool.lease(this.recBytes)) === 0)) {
+    if (!this.slabs.ensure()) {
       this.protocolError(req, 'no buffer available for the response head');
       return true;
     }
@@ -189,14 +185,14 @@ class Http1ClientConnection implements ClientConnection {
   private parseHead(req: Http1UpstreamRequest): boolean {
     this.needParse = false;
     const buf = this.buffer;
-    const rc = parseResponseHead(this.wasm, buf.ptr + buf.consumed, buf.unread, this.scanFrom, this.recPtr, this.limits);
+    const rc = parseResponseHead(this.wasm, buf.ptr + buf.consumed, buf.unread, this.scanFrom, this.slabs.recPtr, this.slabs.limits);
     if (rc === HEAD_NEED_MORE) { this.scanFrom = buf.unread; return true; }
     if (rc !== HEAD_OK) {
       this.protocolError(req, `unparsable response head: ${codecError(rc).detail}`);
       return true;
     }
-    const headBytes = headLength(this.wasm, this.recPtr);
-    const head = responseHeadView(this.wasm, this.recPtr, req.method);
+    const headBytes = headLength(this.wasm, this.slabs.recPtr);
+    const head = responseHeadView(this.wasm, this.slabs.recPtr, req.method);
     this.scanFrom = 0;
     if (head.status >= 100 && head.status < 200 && head.status !== 101) {
       // Interim response: dropped (100 Continue is announced); the final head follows in the same buffer.
@@ -254,8 +250,7 @@ class Http1ClientConnection implements ClientConnection {
   }
 
   private releaseBuffers(): void {
-    this.buffer.release();
-    if (this.recPtr !== 0) { this.pool.release(this.recPtr); this.recPtr = 0; }
+    this.slabs.release();
   }
 
   private protocolError(req: Http1UpstreamRequest, why: string): void {

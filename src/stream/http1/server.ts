@@ -21,15 +21,16 @@ import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalResponseHead, encodeResponseHead, parseRequestHead, recordBytes,
-  requestHeadView, type HeadLimits,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalResponseHead, encodeResponseHead, parseRequestHead,
+  requestHeadView,
 } from './codec.js';
-import { HeadBuffer } from './head-buffer.js';
+import type { HeadBuffer } from './head-buffer.js';
+import { HeadSlabs } from './head-slabs.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
 import { HCM_DEFAULTS } from '../../config/values.js';
-import { Inbox, ReadFlow, ReadPump, TickCork } from './socket-io.js';
+import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket } from './socket-io.js';
 import {
   downstreamReset, headTooLargeInfo, headersTimeoutInfo, outOfSlabsInfo,
 } from './errors.js';
@@ -58,10 +59,8 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 export class ServerConnection {
   private readonly pool: SlabPool;
-  private readonly limits: HeadLimits;
+  private readonly slabs: HeadSlabs;
   private readonly buffer: HeadBuffer;
-  private recPtr = 0;
-  private readonly recBytes: number;
   private readonly maxRequests: number;
   private readonly headersTimeoutMs: number;
   private readonly idleTimeoutMs: number;
@@ -88,11 +87,9 @@ export class ServerConnection {
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, private readonly handler: ServerConnectionHandler,
     options: ServerConnectionOptions = {}) {
     this.pool = slabPool(wasm);
-    const maxHeadBytes = (options.maxRequestHeadersKb ?? HCM_DEFAULTS.maxRequestHeadersKb) * 1024;
-    const maxHeaders = options.maxHeadersCount ?? HCM_DEFAULTS.maxHeadersCount;
-    this.limits = { maxHeaders, maxHeadBytes };
-    this.recBytes = recordBytes(maxHeaders);
-    this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
+    this.slabs = new HeadSlabs(wasm, this.pool, options.maxHeadersCount ?? HCM_DEFAULTS.maxHeadersCount,
+      options.maxRequestHeadersKb ?? HCM_DEFAULTS.maxRequestHeadersKb);
+    this.buffer = this.slabs.buffer;
     this.maxRequests = options.maxRequestsPerConnection ?? 0;
     this.headersTimeoutMs = options.requestHeadersTimeoutMs ?? 0;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
@@ -100,15 +97,14 @@ export class ServerConnection {
     this.flow = new ReadFlow(socket);
     this.cork = new TickCork(socket);
 
-    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('end', () => this.guard(() => this.onPeerEnd()));
-    socket.on('drain', () => this.guard(() => this.stream?.drained()));
-    socket.on('error', (err) => this.guard(() => this.onSocketError(err)));
-    socket.on('close', () => this.guard(() => this.onClose()));
-    if (socket.destroyed) { queueMicrotask(() => this.guard(() => this.onClose())); return; }
-    this.armIdle();
+    const open = attachSocket(socket, (fn) => this.guard(fn), {
+      data: (chunk) => this.onData(chunk),
+      end: () => this.onPeerEnd(),
+      drain: () => this.stream?.drained(),
+      error: (err) => this.onSocketError(err),
+      close: () => this.onClose(),
+    });
+    if (open) this.armIdle();
   }
 
   /** True once the socket has closed and every buffer is back in the pool. */
@@ -151,7 +147,7 @@ export class ServerConnection {
   /** Copies the next inbox bytes into the head slab. `grow`: the head needs them, so the slab may grow. */
   private takeIntoBuffer(grow: boolean): boolean {
     if (this.inbox.empty) return false;
-    if (!this.buffer.ensure() || (this.recPtr === 0 && !this.leaseRecord())) {
+    if (!this.slabs.ensure()) {
       if (this.state !== 'head') return false; // pipelined bytes wait in the inbox (socket paused) until a head is due
       this.headError(outOfSlabsInfo);
       return true;
@@ -166,15 +162,10 @@ export class ServerConnection {
     return true;
   }
 
-  private leaseRecord(): boolean {
-    this.recPtr = this.pool.lease(this.recBytes);
-    return this.recPtr !== 0;
-  }
-
   private parseHead(): boolean {
     this.needParse = false;
     const buf = this.buffer;
-    const rc = parseRequestHead(this.wasm, buf.ptr, buf.length, this.scanFrom, this.recPtr, this.limits);
+    const rc = parseRequestHead(this.wasm, buf.ptr, buf.length, this.scanFrom, this.slabs.recPtr, this.slabs.limits);
     if (rc === HEAD_NEED_MORE) {
       this.scanFrom = buf.length;
       if (buf.full && !buf.canGrow && !this.inbox.empty) this.headError(headTooLargeInfo);
@@ -184,10 +175,10 @@ export class ServerConnection {
       this.headError(codecError(rc));
       return true;
     }
-    const headBytes = headLength(this.wasm, this.recPtr);
+    const headBytes = headLength(this.wasm, this.slabs.recPtr);
     buf.consumed = headBytes;
     this.scanFrom = 0;
-    this.startStream(requestHeadView(this.wasm, this.recPtr));
+    this.startStream(requestHeadView(this.wasm, this.slabs.recPtr));
     return true;
   }
 
@@ -411,8 +402,7 @@ export class ServerConnection {
   }
 
   private releaseBuffers(): void {
-    this.buffer.release();
-    if (this.recPtr !== 0) { this.pool.release(this.recPtr); this.recPtr = 0; }
+    this.slabs.release();
   }
 
   /** Runs a socket callback; a failure is contained to this connection, which is then destroyed. */

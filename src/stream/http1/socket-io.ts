@@ -1,7 +1,7 @@
 /**
  * The socket-facing machinery both ends of an HTTP/1.1 connection share (server.ts reads requests, client.ts
- * reads responses): the inbox of socket chunks not yet taken in, the re-entrant read pump, read backpressure
- * (pause/resume) and per-tick corking of writes.
+ * reads responses): wiring the socket's events, the inbox of socket chunks not yet taken in, the re-entrant
+ * read pump, read backpressure (pause/resume) and per-tick corking of writes.
  */
 import type { Socket } from 'node:net';
 import type { BodyFeed, BodyReader } from './body-reader.js';
@@ -108,4 +108,30 @@ export class TickCork {
     this.socket.cork();
     process.nextTick(() => { this.corked = false; this.socket.uncork(); });
   }
+}
+
+/** What a connection does on each of its socket's events. */
+export interface SocketEvents {
+  data(chunk: Buffer): void;
+  end(): void;
+  drain(): void;
+  error(err: Error): void;
+  close(): void;
+}
+
+/**
+ * Wires a connection to its socket, each event run under `guard` (which contains a failure to the connection).
+ * Turns Nagle off: heads and bodies are written separately, and Nagle would hold the second write for an ACK.
+ * Returns false when the socket was destroyed already; `close` then runs on the next microtask.
+ */
+export function attachSocket(socket: Socket, guard: (fn: () => void) => void, on: SocketEvents): boolean {
+  socket.setNoDelay(true);
+  socket.on('data', (chunk: Buffer) => guard(() => on.data(chunk)));
+  socket.on('end', () => guard(() => on.end()));
+  socket.on('drain', () => guard(() => on.drain()));
+  socket.on('error', (err) => guard(() => on.error(err)));
+  socket.on('close', () => guard(() => on.close()));
+  if (!socket.destroyed) return true;
+  queueMicrotask(() => guard(() => on.close()));
+  return false;
 }
