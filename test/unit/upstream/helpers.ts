@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { ClientConnection, HeaderList, HeadRewrite, ResponseHandler, ResponseHead, UpstreamRequest, RequestHead } from '../../../src/types/http.js';
-import type { Host } from '../../../src/types/upstream.js';
+import type { Host, HttpConnectionPool } from '../../../src/types/upstream.js';
 import { SkiffError } from '../../../src/common/errors.js';
 import { PairHeaderList } from '../../../src/codec/http1/index.js';
 
@@ -81,18 +81,23 @@ export const testConnectionFactory = (socket: net.Socket): ClientConnection => n
 
 export interface TestResponse { status: number; body: string; headers: HeaderList }
 
+/** A connection from the pool, or the pool's error as a rejection. */
+export function acquireConnection(pool: Pick<HttpConnectionPool, 'acquire'>): Promise<ClientConnection> {
+  return new Promise((resolve, reject) => { pool.acquire((err, conn) => (err ? reject(err) : resolve(conn!))); });
+}
+
 /** Sends one GET over `conn` and resolves with the response (rejects on error or after 5 s). */
-export function get(conn: ClientConnection, path = '/'): Promise<TestResponse> {
+export function get(conn: ClientConnection, path = '/', headers: readonly (readonly [string, string])[] = []): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
-    let status = 0; let headers: HeaderList | undefined; const chunks: Buffer[] = [];
+    let status = 0; let head: HeaderList | undefined; const chunks: Buffer[] = [];
     const timer = setTimeout(() => reject(new Error('response timed out')), 5000);
-    const req = conn.requestLocal('GET', path, [], { bodyKind: 'none' }, {
-      onHead: (h) => { status = h.status; headers = h.headers; },
+    const req = conn.requestLocal('GET', path, headers, { bodyKind: 'none' }, {
+      onHead: (h) => { status = h.status; head = h.headers; },
       onData: (c) => { chunks.push(Buffer.from(c)); },
-      onEnd: () => { clearTimeout(timer); resolve({ status, body: Buffer.concat(chunks).toString(), headers: headers! }); },
+      onEnd: () => { clearTimeout(timer); resolve({ status, body: Buffer.concat(chunks).toString(), headers: head! }); },
       onError: (e) => { clearTimeout(timer); reject(e); },
     });
-    req.end();
+    req.end(); // the request (no body) is complete: the codec reuses a connection only after this
   });
 }
 
