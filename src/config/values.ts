@@ -132,6 +132,9 @@ export interface ClusterSettings {
 }
 
 export const CLUSTER_DEFAULTS = {
+  type: 'STATIC',
+  lbPolicy: 'ROUND_ROBIN',
+  dnsLookupFamily: 'AUTO',
   connectTimeoutMs: 5000,
   dnsRefreshRateMs: 5000,
   idleTimeoutMs: 3_600_000,
@@ -149,11 +152,11 @@ export function clusterSettings(cluster: Cluster): ClusterSettings {
   const d = CLUSTER_DEFAULTS;
   return {
     name: cluster.name,
-    type: cluster.type ?? 'STATIC',
-    lbPolicy: cluster.lb_policy ?? 'ROUND_ROBIN',
+    type: cluster.type ?? d.type,
+    lbPolicy: cluster.lb_policy ?? d.lbPolicy,
     connectTimeoutMs: durationMs(cluster.connect_timeout, d.connectTimeoutMs),
     dnsRefreshRateMs: durationMs(cluster.dns_refresh_rate, d.dnsRefreshRateMs),
-    dnsLookupFamily: cluster.dns_lookup_family ?? 'AUTO',
+    dnsLookupFamily: cluster.dns_lookup_family ?? d.dnsLookupFamily,
     idleTimeoutMs: durationMs(cluster.common_http_protocol_options?.idle_timeout, d.idleTimeoutMs),
     maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection, 0),
     perConnectionBufferLimitBytes: u32(cluster.per_connection_buffer_limit_bytes, d.perConnectionBufferLimitBytes),

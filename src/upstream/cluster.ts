@@ -98,7 +98,7 @@ export class ClusterImpl implements Cluster {
   constructor(readonly config: EnvoyCluster, readonly path: string, private readonly deps: ClusterDeps) {
     if (typeof config.name !== 'string' || config.name.length === 0) throw new ConfigError(`${path}.name`, 'a cluster name is required');
     this.name = config.name;
-    const type = config.type ?? 'STATIC';
+    const type = config.type ?? CLUSTER_DEFAULTS.type;
     if (type !== 'STATIC' && type !== 'STRICT_DNS') throw new UnsupportedConfigError(`${path}.type`, `cluster type ${String(type)}`);
     this.connectTimeoutMs = durationMs(config.connect_timeout, CLUSTER_DEFAULTS.connectTimeoutMs, `${path}.connect_timeout`);
     const http = config.common_http_protocol_options;
@@ -106,7 +106,7 @@ export class ClusterImpl implements Cluster {
     this.maxRequestsPerConnection = u32(http?.max_requests_per_connection, 0, `${path}.common_http_protocol_options.max_requests_per_connection`);
     this.dnsRefreshMs = durationMs(config.dns_refresh_rate, CLUSTER_DEFAULTS.dnsRefreshRateMs, `${path}.dns_refresh_rate`);
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
-    this.lookupFamily = config.dns_lookup_family ?? 'AUTO';
+    this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
     this.endpoints = endpointSpecs(config, path, type === 'STATIC');
     this.lastAnswer = this.endpoints.map(() => undefined);
     this.stats = createClusterStats(deps.stats, this.name);
