@@ -138,6 +138,10 @@ export const CLUSTER_DEFAULTS = {
   connectTimeoutMs: 5000,
   dnsRefreshRateMs: 5000,
   idleTimeoutMs: 3_600_000,
+  /** 0: unlimited. */
+  maxRequestsPerConnection: 0,
+  /** An endpoint's load_balancing_weight. */
+  endpointWeight: 1,
   perConnectionBufferLimitBytes: 1024 * 1024,
   minimumRingSize: 1024,
   maximumRingSize: 8 * 1024 * 1024,
@@ -158,7 +162,7 @@ export function clusterSettings(cluster: Cluster): ClusterSettings {
     dnsRefreshRateMs: durationMs(cluster.dns_refresh_rate, d.dnsRefreshRateMs),
     dnsLookupFamily: cluster.dns_lookup_family ?? d.dnsLookupFamily,
     idleTimeoutMs: durationMs(cluster.common_http_protocol_options?.idle_timeout, d.idleTimeoutMs),
-    maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection, 0),
+    maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection, d.maxRequestsPerConnection),
     perConnectionBufferLimitBytes: u32(cluster.per_connection_buffer_limit_bytes, d.perConnectionBufferLimitBytes),
     ringHash: {
       minimumRingSize: u32(cluster.ring_hash_lb_config?.minimum_ring_size, d.minimumRingSize),
@@ -182,7 +186,7 @@ export function clusterEndpoints(cluster: Cluster): EndpointValue[] {
       out.push({
         address: sa.address, port: sa.port,
         ...(lb.endpoint?.hostname ? { hostname: lb.endpoint.hostname } : {}),
-        weight: u32(lb.load_balancing_weight, 1),
+        weight: u32(lb.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight),
         priority: locality.priority ?? 0,
         ...(locality.load_balancing_weight ? { localityWeight: u32(locality.load_balancing_weight, 1) } : {}),
       });

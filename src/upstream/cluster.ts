@@ -64,7 +64,7 @@ function endpointSpecs(config: EnvoyCluster, path: string, needIp: boolean): End
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${ep_}.endpoint.address.socket_address.port_value`, `invalid port ${String(sa.port_value)}`);
       if (needIp && net.isIP(sa.address) === 0) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, `STATIC clusters need an IP address, got ${JSON.stringify(sa.address)}`);
       if (!needIp && (typeof sa.address !== 'string' || sa.address.length === 0)) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, 'a hostname is required');
-      const weight = u32(ep.load_balancing_weight, 1, `${ep_}.load_balancing_weight`);
+      const weight = u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`);
       if (weight < 1) throw new ConfigError(`${ep_}.load_balancing_weight`, 'must be at least 1');
       specs.push({ name: sa.address, port, weight });
     });
@@ -103,7 +103,7 @@ export class ClusterImpl implements Cluster {
     this.connectTimeoutMs = durationMs(config.connect_timeout, CLUSTER_DEFAULTS.connectTimeoutMs, `${path}.connect_timeout`);
     const http = config.common_http_protocol_options;
     this.idleTimeoutMs = durationMs(http?.idle_timeout, CLUSTER_DEFAULTS.idleTimeoutMs, `${path}.common_http_protocol_options.idle_timeout`);
-    this.maxRequestsPerConnection = u32(http?.max_requests_per_connection, 0, `${path}.common_http_protocol_options.max_requests_per_connection`);
+    this.maxRequestsPerConnection = u32(http?.max_requests_per_connection, CLUSTER_DEFAULTS.maxRequestsPerConnection, `${path}.common_http_protocol_options.max_requests_per_connection`);
     this.dnsRefreshMs = durationMs(config.dns_refresh_rate, CLUSTER_DEFAULTS.dnsRefreshRateMs, `${path}.dns_refresh_rate`);
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
     this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
