@@ -11,6 +11,7 @@ import type { ClientConnection, HeaderList, HeadRewrite, ResponseHandler, Respon
 import type { Host, HttpConnectionPool } from '../../../src/types/upstream.js';
 import { SkiffError } from '../../../src/common/errors.js';
 import { PairHeaderList } from '../../../src/codec/http1/index.js';
+import { waitFor as waitUntil } from '../../helpers/wait.js';
 
 let nextId = 1;
 
@@ -207,11 +208,7 @@ export function fakeHost(address: string, weight = 1, port = 80): Host & { key: 
   return { address, port, weight, activeRequests: 0, healthy: true, key: `${address}:${port}` };
 }
 
-/** Waits until `cond()` holds, polling every 10 ms, failing after `ms`. */
-export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until `cond()` holds, polling every 10 ms, failing after `ms` (3 s unless told). */
+export function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  return waitUntil(cond, ms, what, 10);
 }
