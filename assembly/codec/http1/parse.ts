@@ -6,7 +6,7 @@
 // pointers into `buf`, names lowercased in place, values trimmed of OWS. Start lines: startline.ts; the
 // meaning of framing headers: fields.ts.
 import {
-  HEAD_STATUS, HEAD_LENGTH, HEAD_HOST_PTR, HEAD_HOST_LEN, HEAD_FLAGS, HEAD_CONTENT_LENGTH, HEAD_HEADER_COUNT,
+  HEAD_STATUS, HEAD_LENGTH, HEAD_RESUME, HEAD_HOST_PTR, HEAD_HOST_LEN, HEAD_FLAGS, HEAD_CONTENT_LENGTH, HEAD_HEADER_COUNT,
   HEAD_HEADERS, HDR_NAME_PTR, HDR_NAME_LEN, HDR_ID, HDR_VALUE_PTR, HDR_VALUE_LEN, HEADER_ENTRY_SIZE,
   HEAD_NEED_MORE, HEAD_OK, FLAG_KEEP_ALIVE, FLAG_CHUNKED, FLAG_CONTENT_LENGTH, FLAG_EXPECT_CONTINUE,
   FLAG_UPGRADE, FLAG_CONNECTION_CLOSE, FLAG_TRANSFER_ENCODING, H_HOST, H_CONTENT_LENGTH, H_TRANSFER_ENCODING,
@@ -24,7 +24,7 @@ import {
 import { CR, LF, byteAt, put, fail } from "./record";
 import {
   parseTarget, parseRequestLine, parseStatusLine, checkPartialRequestLine, checkPartialStatusLine,
-  resetTargetHost, targetHostPtr, targetHostLen, lineMethod, lineTarget, lineTargetLen, lineMinor,
+  resetTargetHost, partialLineEnd, targetHostPtr, targetHostLen, lineMethod, lineTarget, lineTargetLen, lineMinor,
 } from "./startline";
 
 // ---- per-parse state (wasm globals are per instance, so threads never share them) ----
@@ -101,6 +101,52 @@ function resetRecord(rec: usize): void {
   resetTargetHost();
 }
 
+// The header line parseFieldLine read last.
+let fieldName: i32 = 0;
+let fieldNameLen: i32 = 0;
+let fieldValue: i32 = 0;
+let fieldValueLen: i32 = 0;
+
+/**
+ * One header line `field-name ":" OWS field-value OWS CRLF` from `p` (not the empty line); its CRLF lies
+ * before `end`. Lowercases the name in place. Returns the offset of the next line, or -code (written to the
+ * record). The parts are left in fieldName / fieldNameLen / fieldValue / fieldValueLen.
+ */
+function parseFieldLine(buf: usize, p: i32, end: i32, rec: usize): i32 {
+  let c = byteAt(buf, p);
+  if (isWs(c)) return -fail(rec, H1E_OBS_FOLD, p);
+  const name = p;
+  while (true) {
+    const k = charClass(c);
+    if ((k & C_TCHAR) == 0) break;
+    if ((k & C_UPPER) != 0) store<u8>(buf + <usize>p, <u8>(c | 0x20));
+    p++;
+    c = byteAt(buf, p);
+  }
+  const nameLen = p - name;
+  if (c != 0x3a) {
+    if (nameLen > 0 && isWs(c)) return -fail(rec, H1E_WS_BEFORE_COLON, p);
+    if (c == LF) return -fail(rec, H1E_BARE_LF, p);
+    return -fail(rec, H1E_INVALID_TOKEN, p);
+  }
+  if (nameLen == 0) return -fail(rec, H1E_INVALID_TOKEN, p);
+  p++;
+  c = byteAt(buf, p);
+  while (isWs(c)) { p++; c = byteAt(buf, p); }
+  const value = p;
+  p = scanFieldValue(buf, p, end);
+  c = byteAt(buf, p);
+  if (c != CR) return -fail(rec, c == LF ? H1E_BARE_LF : H1E_INVALID_HEADER_VALUE, p);
+  let valueEnd = p;
+  while (valueEnd > value && isWs(byteAt(buf, valueEnd - 1))) valueEnd--;
+  if (byteAt(buf, p + 1) != LF) return -fail(rec, H1E_BARE_CR, p);
+  fieldName = name;
+  fieldNameLen = nameLen;
+  fieldValue = value;
+  fieldValueLen = valueEnd - value;
+  return p + 2;
+}
+
 /**
  * Parses header lines from `p` to the end of the head (`end`, just past CRLF CRLF), filling entries.
  * Returns 0 or an error code (already written to the record).
@@ -109,42 +155,18 @@ function parseHeaderLines(buf: usize, p: i32, end: i32, rec: usize, maxHeaders: 
   let count = 0;
   let entry = rec + <usize>HEAD_HEADERS;
   while (true) {
-    let c = byteAt(buf, p);
-    if (c == CR) {
+    if (byteAt(buf, p) == CR) {
       if (byteAt(buf, p + 1) != LF) return fail(rec, H1E_BARE_CR, p);
       break;
     }
-    if (isWs(c)) return fail(rec, H1E_OBS_FOLD, p);
-    // field-name, lowercased in place
-    const name = p;
-    while (true) {
-      const k = charClass(c);
-      if ((k & C_TCHAR) == 0) break;
-      if ((k & C_UPPER) != 0) store<u8>(buf + <usize>p, <u8>(c | 0x20));
-      p++;
-      c = byteAt(buf, p);
-    }
-    const nameLen = p - name;
-    if (c != 0x3a) {
-      if (nameLen > 0 && isWs(c)) return fail(rec, H1E_WS_BEFORE_COLON, p);
-      if (c == LF) return fail(rec, H1E_BARE_LF, p);
-      return fail(rec, H1E_INVALID_TOKEN, p);
-    }
-    if (nameLen == 0) return fail(rec, H1E_INVALID_TOKEN, p);
-    p++;
-    // OWS field-value OWS CRLF
-    c = byteAt(buf, p);
-    while (isWs(c)) { p++; c = byteAt(buf, p); }
-    const value = p;
-    p = scanFieldValue(buf, p, end);
-    c = byteAt(buf, p);
-    if (c != CR) return fail(rec, c == LF ? H1E_BARE_LF : H1E_INVALID_HEADER_VALUE, p);
-    let valueEnd = p;
-    while (valueEnd > value && isWs(byteAt(buf, valueEnd - 1))) valueEnd--;
-    if (byteAt(buf, p + 1) != LF) return fail(rec, H1E_BARE_CR, p);
-    p += 2;
+    const next = parseFieldLine(buf, p, end, rec);
+    if (next < 0) return -next;
+    const name = fieldName;
+    const nameLen = fieldNameLen;
+    const value = fieldValue;
+    const valueLen = fieldValueLen;
+    p = next;
     if (count >= maxHeaders) return fail(rec, H1E_TOO_MANY_HEADERS, name);
-    const valueLen = valueEnd - value;
     const id = headerId(buf + <usize>name, nameLen);
     store<u32>(entry + <usize>HDR_NAME_PTR, <u32>(buf + <usize>name));
     store<u16>(entry + <usize>HDR_NAME_LEN, <u16>nameLen);
@@ -179,6 +201,47 @@ function parseHeaderLines(buf: usize, p: i32, end: i32, rec: usize, maxHeaders: 
     }
   }
   put(rec, HEAD_HEADER_COUNT, count);
+  return 0;
+}
+
+/**
+ * While the head is incomplete: checks what has arrived, so that a broken head is rejected at the line that
+ * breaks it rather than when it completes: the start line (see checkPartial*Line), then each header line that
+ * is complete, on its own (syntax, a Content-Length that cannot be one); rules across lines wait for the
+ * whole head. HEAD_RESUME remembers the first unchecked line, so each call looks at new bytes (plus the line
+ * they continue) only. Returns 0 or an error code.
+ */
+function checkIncompleteHead(buf: usize, start: i32, scanFrom: i32, limit: i32, rec: usize, isRequest: bool): i32 {
+  let p: i32;
+  const resume = load<i32>(rec + <usize>HEAD_RESUME);
+  if (scanFrom > 0 && resume > start && resume <= scanFrom && byteAt(buf, resume - 1) == LF) {
+    p = resume; // the start line was checked by an earlier call
+  } else {
+    // No LF lies in [start, scanFrom - 1) on a resumed call, or the earlier call would have found the line end.
+    const from = scanFrom - 1 > start ? scanFrom - 1 : start;
+    const bad = isRequest
+      ? checkPartialRequestLine(buf, start, from, limit, rec)
+      : checkPartialStatusLine(buf, start, from, limit, rec);
+    if (bad != 0) return bad;
+    if (partialLineEnd < 0) { put(rec, HEAD_RESUME, 0); return 0; }
+    p = partialLineEnd;
+  }
+  let searchFrom = p > scanFrom ? p : scanFrom; // the line at p had no LF before scanFrom
+  while (true) {
+    let lf = searchFrom;
+    while (lf < limit && byteAt(buf, lf) != LF) lf++;
+    if (lf >= limit || lf == p + 1) break; // line incomplete, or the empty line (then the head is not incomplete)
+    const next = parseFieldLine(buf, p, lf + 1, rec);
+    if (next < 0) return -next;
+    if (headerId(buf + <usize>fieldName, fieldNameLen) == H_CONTENT_LENGTH) {
+      const n = parseContentLength(buf + <usize>fieldValue, fieldValueLen);
+      if (n == CL_INVALID) return fail(rec, H1E_INVALID_CL, fieldValue);
+      if (n == CL_DIFFERING) return fail(rec, H1E_DUPLICATE_CL, fieldValue);
+    }
+    p = next;
+    searchFrom = p;
+  }
+  put(rec, HEAD_RESUME, p);
   return 0;
 }
 
@@ -220,7 +283,7 @@ function finishFraming(rec: usize, minor: i32, end: i32, isRequest: bool): i32 {
 export function parseRequest(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeaders: i32, maxHeadBytes: i32, opts: i32): i32 {
   const end = locateHead(buf, len, scanFrom, rec, maxHeadBytes);
   if (end == 0) {
-    const early = checkPartialRequestLine(buf, headStart, len < maxHeadBytes ? len : maxHeadBytes, rec);
+    const early = checkIncompleteHead(buf, headStart, scanFrom, len < maxHeadBytes ? len : maxHeadBytes, rec, true);
     if (early != 0) return early;
     put(rec, HEAD_STATUS, HEAD_NEED_MORE);
     return HEAD_NEED_MORE;
@@ -262,7 +325,7 @@ export function parseRequest(buf: usize, len: i32, scanFrom: i32, rec: usize, ma
 export function parseResponse(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeaders: i32, maxHeadBytes: i32): i32 {
   const end = locateHead(buf, len, scanFrom, rec, maxHeadBytes);
   if (end == 0) {
-    const early = checkPartialStatusLine(buf, headStart, len < maxHeadBytes ? len : maxHeadBytes, rec);
+    const early = checkIncompleteHead(buf, headStart, scanFrom, len < maxHeadBytes ? len : maxHeadBytes, rec, false);
     if (early != 0) return early;
     put(rec, HEAD_STATUS, HEAD_NEED_MORE);
     return HEAD_NEED_MORE;

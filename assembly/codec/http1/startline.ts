@@ -179,8 +179,14 @@ export function parseRequestLine(buf: usize, p: i32, end: i32, rec: usize): i32 
   return p + 2;
 }
 
+/** After checkPartial*Line: where the header lines start when the start line is complete, else -1. */
+export let partialLineEnd: i32 = -1;
+
+/** How much of an unfinished start line is checked: enough for a method and the start of a target. */
+const PARTIAL_LINE_CHECK: i32 = 64;
+
 /** Offset of the first LF in [from, limit), or -1. */
-function findLf(buf: usize, from: i32, limit: i32): i32 {
+export function findLf(buf: usize, from: i32, limit: i32): i32 {
   for (let i = from; i < limit; i++) if (byteAt(buf, i) == LF) return i;
   return -1;
 }
@@ -188,14 +194,22 @@ function findLf(buf: usize, from: i32, limit: i32): i32 {
 /**
  * While a head is incomplete: checks what has arrived of the start line, so that garbage (a TLS hello on a
  * plaintext port, binary noise, a bad request line) is rejected at once instead of when the head completes
- * or reaches maxHeadBytes. Returns an error code, or 0 when nothing is wrong so far.
+ * or reaches maxHeadBytes. The line's LF is looked for from `from` (no LF lies in [start, from)); an
+ * unfinished line is checked in its first PARTIAL_LINE_CHECK bytes only, so that a line arriving byte by byte
+ * costs no more than its length in total. Returns an error code, or 0 when nothing is wrong so far;
+ * partialLineEnd tells where the header lines start once the line is complete.
  */
-export function checkPartialRequestLine(buf: usize, start: i32, limit: i32, rec: usize): i32 {
-  const lf = findLf(buf, start, limit);
+export function checkPartialRequestLine(buf: usize, start: i32, from: i32, limit: i32, rec: usize): i32 {
+  partialLineEnd = -1;
+  const lf = findLf(buf, from, limit);
   if (lf >= 0) {
     const r = parseRequestLine(buf, start, lf + 1, rec);
-    return r < 0 ? -r : 0;
+    if (r < 0) return -r;
+    partialLineEnd = r;
+    return 0;
   }
+  if (from - start >= PARTIAL_LINE_CHECK) return 0;
+  if (limit - start > PARTIAL_LINE_CHECK) limit = start + PARTIAL_LINE_CHECK;
   // Incomplete line: the method so far must be a token, the target so far visible bytes.
   let p = start;
   while (p < limit && (charClass(byteAt(buf, p)) & C_TCHAR) != 0) p++;
@@ -220,11 +234,14 @@ export function checkPartialRequestLine(buf: usize, start: i32, limit: i32, rec:
 }
 
 /** While a response head is incomplete: what has arrived of the status line must start like one. */
-export function checkPartialStatusLine(buf: usize, start: i32, limit: i32, rec: usize): i32 {
-  const lf = findLf(buf, start, limit);
+export function checkPartialStatusLine(buf: usize, start: i32, from: i32, limit: i32, rec: usize): i32 {
+  partialLineEnd = -1;
+  const lf = findLf(buf, from, limit);
   if (lf >= 0) {
     const r = parseStatusLine(buf, start, lf + 1, rec);
-    return r < 0 ? -r : 0;
+    if (r < 0) return -r;
+    partialLineEnd = r;
+    return 0;
   }
   const prefix = "HTTP/";
   for (let i = 0; i < 5 && start + i < limit; i++) {
