@@ -24,7 +24,7 @@ import {
 import { CR, LF, byteAt, put, fail } from "./record";
 import {
   parseTarget, parseRequestLine, parseStatusLine, checkPartialRequestLine, checkPartialStatusLine,
-  resetTargetHost, partialLineEnd, targetHostPtr, targetHostLen, lineMethod, lineTarget, lineTargetLen, lineMinor,
+  resetTargetHost, partialLineEnd, findLf, targetHostPtr, targetHostLen, lineMethod, lineTarget, lineTargetLen, lineMinor,
 } from "./startline";
 
 // ---- per-parse state (wasm globals are per instance, so threads never share them) ----
@@ -228,9 +228,8 @@ function checkIncompleteHead(buf: usize, start: i32, scanFrom: i32, limit: i32, 
   }
   let searchFrom = p > scanFrom ? p : scanFrom; // the line at p had no LF before scanFrom
   while (true) {
-    let lf = searchFrom;
-    while (lf < limit && byteAt(buf, lf) != LF) lf++;
-    if (lf >= limit || lf == p + 1) break; // line incomplete, or the empty line (then the head is not incomplete)
+    const lf = findLf(buf, searchFrom, limit);
+    if (lf < 0 || lf == p + 1) break; // line incomplete, or the empty line (then the head is not incomplete)
     const next = parseFieldLine(buf, p, lf + 1, rec);
     if (next < 0) return -next;
     if (headerId(buf + <usize>fieldName, fieldNameLen) == H_CONTENT_LENGTH) {
