@@ -248,6 +248,8 @@ function parseHeaderLines(buf: usize, p: i32, end: i32, rec: usize, maxHeaders: 
  * they continue) only. Returns 0 or an error code.
  */
 function checkIncompleteHead(buf: usize, start: i32, scanFrom: i32, limit: i32, rec: usize, isRequest: bool): i32 {
+  // A lone CR at the end may begin one more empty line before the start line: nothing to check yet.
+  if (start >= limit || byteAt(buf, start) == CR) return 0;
   let p: i32;
   const resume = load<i32>(rec + <usize>HEAD_RESUME);
   if (scanFrom > 0 && resume > start && resume <= scanFrom && byteAt(buf, resume - 1) == LF) {

@@ -334,3 +334,10 @@ test('a malformed header line is rejected as soon as it is complete, before the 
   // rules across lines wait for the whole head
   assert.equal(parseReq('POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n'), L.HEAD_NEED_MORE);
 });
+
+test('a CR that may begin an empty line before the start line is not an error yet', () => {
+  assert.equal(parseRes('\r'), L.HEAD_NEED_MORE);
+  assert.equal(parseRes('\r\n\r'), L.HEAD_NEED_MORE);
+  assert.equal(parseReq('\r\n\r'), L.HEAD_NEED_MORE);
+  assert.equal(parseRes('\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), L.HEAD_OK);
+});
