@@ -19,7 +19,7 @@ import { charClass, C_TCHAR, C_UPPER, C_HOST, isWs, eqLowerLiteral } from "../..
 import { scanHeadEnd, skipLeadingEmptyLines, scanErrorAt } from "./scan";
 import {
   headerId, parseContentLength, CL_INVALID, CL_DIFFERING, teReset, teAdd, teChunkedLast, teChunkedNotLast,
-  teOther, teMalformed, connectionTokens, CONN_CLOSE, CONN_KEEP_ALIVE, CONN_UPGRADE,
+  teOther, teEncoded, teMalformed, connectionTokens, CONN_CLOSE, CONN_KEEP_ALIVE, CONN_UPGRADE,
 } from "./fields";
 import { CR, LF, byteAt, put, fail } from "./record";
 import {
@@ -291,9 +291,10 @@ function finishFraming(rec: usize, minor: i32, end: i32, isRequest: bool): i32 {
     if (clValue >= 0.0) return fail(rec, H1E_CL_AND_TE, end);
     if (teMalformed) return fail(rec, H1E_BAD_TE, end);
     if (isRequest && (teChunkedNotLast || !teChunkedLast)) return fail(rec, H1E_BAD_TE, end);
-    // A response whose final coding is not chunked is read until close (RFC 9112 §6.3 item 4).
-    // Skiff forwards bodies re-framed as chunked, so any other coding would reach the peer undeclared.
-    if (teOther && teChunkedLast) return fail(rec, H1E_UNSUPPORTED_TE, end);
+    // Skiff forwards bodies re-framed (and drops Transfer-Encoding), so a coding other than chunked would
+    // reach the peer undeclared: requests get 501; responses are refused too, except the no-op identity,
+    // which leaves a body read until close (RFC 9112 §6.3 item 4).
+    if (isRequest ? teOther : teEncoded || teChunkedNotLast) return fail(rec, H1E_UNSUPPORTED_TE, end);
     flags |= FLAG_TRANSFER_ENCODING;
     if (teChunkedLast) flags |= FLAG_CHUNKED;
     else keepAlive = false; // a response delimited by close
