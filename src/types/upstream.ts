@@ -10,7 +10,7 @@ export interface Host {
   readonly address: string;
   readonly port: number;
   readonly weight: number;
-  /** Requests in flight on this host (LEAST_REQUEST). */
+  /** Requests in flight on this host (LEAST_REQUEST); kept by the host's connection pool. */
   activeRequests: number;
   healthy: boolean;
   /** Per-host counters shown by admin /clusters (Envoy's host stats); absent until the upstream fills them. */

@@ -67,6 +67,16 @@ export const H_X_REQUEST_ID = 13;
 export const H_PROXY_AUTHENTICATE = 14;
 export const H_PROXY_AUTHORIZATION = 15;
 
+// ---- Slab pool (assembly/mem/slab.ts) ----
+export const SLAB_CLASS_COUNT = 5;        // classes 1 KiB x 4^c: 1, 4, 16, 64, 256 KiB
+export const SLAB_INIT_DONE = 1;          // slab_init: this call initialised the region
+export const SLAB_INIT_ATTACHED = 0;      // slab_init: already initialised; this instance attached
+export const SLAB_ERR_TOO_SMALL = -1;     // slab_init: region cannot hold one chunk
+export const SLAB_ERR_MISMATCH = -2;      // slab_init: initialised earlier with another base/len
+export const SLAB_ERR_TIMEOUT = -3;       // slab_init: another thread's initialisation did not finish
+export const SLAB_RELEASED = 0;           // slab_release: ok
+export const SLAB_ERR_NOT_SLAB = -1;      // slab_release: not the start of a carved slab
+export const SLAB_ERR_NOT_LEASED = -2;    // slab_release: slab not leased (double release)
 // ---- Route table (written by src/router/compile.ts into the route arena, read by assembly/router) ----
 // Every offset inside a table is relative to the table's base (the blob is position independent); strings
 // are byte runs inside the blob. u32 fields unless noted.
@@ -186,3 +196,37 @@ export const RS_KEY = 57344;            // cache key under construction
 export const RS_KEY_BYTES = 4096;
 export const RS_BATCH = 61440;          // route_match_batch record addresses, then results (attachTable)
 export const RS_BATCH_BYTES = 36864;
+// ---- HTTP/1 codec (assembly/codec/http1, src/codec/http1) ----
+// Parse error codes (HEAD_STATUS > 0). On an error HEAD_LENGTH holds the offset where it was found.
+export const H1E_INVALID_METHOD = 1;        // method is not a token
+export const H1E_INVALID_TARGET = 2;        // request-target malformed or holds a forbidden byte
+export const H1E_INVALID_VERSION = 3;       // HTTP/x.y other than 1.0 and 1.1 (505)
+export const H1E_INVALID_REQUEST_LINE = 4;  // request line not "method SP target SP HTTP/1.x CRLF"
+export const H1E_INVALID_TOKEN = 5;         // header name empty or holds a non-token byte
+export const H1E_WS_BEFORE_COLON = 6;       // whitespace between a header name and its colon
+export const H1E_INVALID_HEADER_VALUE = 7;  // a CTL (other than HTAB) or DEL in a header value
+export const H1E_BARE_CR = 8;               // CR not followed by LF
+export const H1E_BARE_LF = 9;               // LF not preceded by CR
+export const H1E_OBS_FOLD = 10;             // a header line starting with SP or HTAB (obsolete line folding)
+export const H1E_CL_AND_TE = 11;            // Content-Length together with Transfer-Encoding
+export const H1E_DUPLICATE_CL = 12;         // Content-Length values that differ
+export const H1E_INVALID_CL = 13;           // Content-Length not 1*DIGIT (or above 2^53-1)
+export const H1E_BAD_TE = 14;               // Transfer-Encoding malformed, or its final coding is not chunked
+export const H1E_UNSUPPORTED_TE = 15;       // a transfer coding other than chunked (501)
+export const H1E_HEADERS_TOO_LARGE = 16;    // head longer than maxHeadBytes (431)
+export const H1E_TOO_MANY_HEADERS = 17;     // more than maxHeaders header lines (431)
+export const H1E_MISSING_HOST = 18;         // HTTP/1.1 request without Host
+export const H1E_DUPLICATE_HOST = 19;       // more than one Host header
+export const H1E_INVALID_STATUS_LINE = 20;  // response status line malformed (status not 3 digits, bad reason)
+export const H1E_INVALID_CONNECT = 21;      // CONNECT without an authority-form target
+export const H1E_INVALID_HOST = 22;         // Host or target authority holds a byte an authority cannot
+export const H1E_MAX = 22;
+
+// Parse options (last argument of h1_parse_request).
+export const H1_OPT_ALLOW_MISSING_HOST = 1; // accept HTTP/1.1 requests without Host (conformance runs only)
+
+// Body framing of a serialized head (h1_encode_*), matches BodyKind in src/types/http.ts.
+export const BODY_KIND_NONE = 0;
+export const BODY_KIND_LENGTH = 1;
+export const BODY_KIND_CHUNKED = 2;
+export const BODY_KIND_CLOSE = 3;
