@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../../src/common/errors.js';
-import { compileFullMatch } from '../../../src/router/regex.js';
+import { compileFullMatch, literalPrefix } from '../../../src/router/regex.js';
 
 test('patterns match the whole subject only', () => {
   const re = compileFullMatch('/v[0-9]+', 'p');
@@ -24,4 +24,18 @@ test('lookaround, backreferences and invalid patterns are config errors naming t
   }
   // An escaped backslash before a digit is a literal, not a backreference.
   assert.ok(compileFullMatch('a\\\\1', 'p').test('a\\1'));
+});
+
+test('literalPrefix: the literal every match starts with, conservatively', () => {
+  assert.equal(literalPrefix('/users/[0-9]+'), '/users/');
+  assert.equal(literalPrefix('/api/v1/items'), '/api/v1/items');
+  assert.equal(literalPrefix('/ab?c'), '/a');
+  assert.equal(literalPrefix('/ab*'), '/a');
+  assert.equal(literalPrefix('/ab{2}'), '/a');
+  assert.equal(literalPrefix('/ab+'), '/a');
+  assert.equal(literalPrefix('/a|/b'), '');
+  assert.equal(literalPrefix('(?i)/admin'), '');
+  assert.equal(literalPrefix('^/x'), '');
+  assert.equal(literalPrefix('/caf\u00e9/x'), '/caf');
+  assert.equal(literalPrefix('\\d+'), '');
 });
