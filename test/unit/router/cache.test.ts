@@ -87,6 +87,27 @@ test('a repeated request is answered from the cache (no regex callback on the hi
   table.retire(0);
 });
 
+test('a regex route runs its regex only for paths that start with its literal prefix', () => {
+  const table = compile({ virtual_hosts: [{ name: 'v', domains: ['*'], routes: [
+    to('users', { safe_regex: { regex: '/users/[0-9]+' } }),
+    to('any', { safe_regex: { regex: '.*/debug' } }),
+    to('root', { prefix: '/' }),
+  ] }] }, { cache: false });
+  const run = (path: string) => counting(() => table.matchIndex(writeHeadRecord(wasm, { host: 'h', path }).recPtr));
+  const users = run('/users/42');
+  assert.equal(users.result, 0);
+  assert.equal(users.regexCalls, 1);
+  // "/orders/1" cannot match "/users/...": only the unindexable ".*/debug" is asked.
+  const orders = run('/orders/1');
+  assert.equal(orders.result, 2);
+  assert.equal(orders.regexCalls, 1);
+  const usersMiss = run('/users/x');
+  assert.equal(usersMiss.result, 2);
+  assert.equal(usersMiss.regexCalls, 2);
+  assert.equal(run('/a/debug').result, 1);
+  table.retire(0);
+});
+
 test('a new table version invalidates the cache', () => {
   const req = { host: 'example.com', path: '/api/v1/users' };
   const a = compile({ virtual_hosts: [{ name: 'v', domains: ['*'], routes: [to('old', { prefix: '/api' })] }] });
@@ -159,5 +180,8 @@ test('attachTable matches a batch like the main thread, and refuses a released t
   // Reclaimed on the next allocation; a new table overwrites the blob.
   const next = compile({ virtual_hosts: [{ name: 'x', domains: ['*'] }] });
   assert.throws(() => attachTable(wasm, tableDescriptor(table)), StaleRouteTableError);
+  // A worker still holding the attached table fails loudly instead of matching on the new bytes.
+  assert.throws(() => attached.matchBatch(Int32Array.from(recs)), StaleRouteTableError);
+  assert.throws(() => attached.match(recs[0]), (e: unknown) => e instanceof StaleRouteTableError && e.code === 'SKIFF_ROUTE_TABLE_STALE');
   next.retire(0);
 });
