@@ -1,0 +1,124 @@
+/**
+ * One try of a request against one upstream host: circuit-breaker budget (taken by the caller, released here), pool acquire, the upstream
+ * request, and its accounting (host active requests, cluster rq stats). It reports back through
+ * TryListener and never decides on retries or replies: the ActiveRequest does. Host.activeRequests is
+ * kept by the host's connection pool, not here.
+ *
+ * Ownership: the try owns the pooled connection from acquire until `finish` hands it back to the pool
+ * (reusable) or closes it (aborted).
+ */
+import { SkiffError } from '../common/errors.js';
+import type { ClientConnection, HeaderList, HeadRewrite, RequestHead, ResponseHead, UpstreamRequest } from '../types/http.js';
+import type { Cluster, Host, PoolHandle } from '../types/upstream.js';
+
+export interface TryListener {
+  /** The connection is ready and the request head has been sent: the body may flow. */
+  onStarted(t: UpstreamTry): void;
+  onHead(t: UpstreamTry, head: ResponseHead): void;
+  onData(t: UpstreamTry, chunk: Uint8Array): void;
+  onEnd(t: UpstreamTry, trailers?: HeaderList): void;
+  /** The try failed before or during the response. `responseStarted` says whether onHead ran. */
+  onFailure(t: UpstreamTry, err: SkiffError, responseStarted: boolean): void;
+}
+
+/** Error codes from the upstream area that mean "no connection was made". */
+export function isConnectFailure(err: SkiffError): boolean {
+  return err.code === 'SKIFF_UPSTREAM_CONNECT_FAILURE' || err.code === 'SKIFF_UPSTREAM_CONNECT_TIMEOUT';
+}
+
+export function isOverflow(err: SkiffError): boolean { return err.code === 'SKIFF_UPSTREAM_OVERFLOW'; }
+
+export class UpstreamTry {
+  private handle: PoolHandle | undefined;
+  private conn: ClientConnection | undefined;
+  private req: UpstreamRequest | undefined;
+  private finished = false;
+  private responseStarted = false;
+  private responseDone = false;
+  private requestDone = false;
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly host: Host,
+    readonly attempt: number,
+    private readonly listener: TryListener,
+  ) {}
+
+  /** The upstream request once the connection is ready. */
+  get request(): UpstreamRequest | undefined { return this.req; }
+  get done(): boolean { return this.finished; }
+
+  /** Takes the pool's connection (or a place in its queue) and sends the head. */
+  start(head: RequestHead, rewrite: HeadRewrite): void {
+    this.cluster.stats.upstream_rq_total.inc();
+    this.cluster.stats.upstream_rq_active.inc();
+    const pool = this.cluster.pool(this.host);
+    this.handle = pool.acquire((err, conn) => {
+      this.handle = undefined;
+      if (this.finished) { if (conn) pool.release(conn); return; }
+      if (err || !conn) {
+        this.fail(err ?? new SkiffError('SKIFF_UPSTREAM_CONNECT_FAILURE', 'no connection', 'upstream', true));
+        return;
+      }
+      this.conn = conn;
+      try {
+        this.req = conn.request(head, rewrite, {
+          onHead: (h) => { if (this.finished) return; this.responseStarted = true; this.listener.onHead(this, h); },
+          onData: (c) => { if (!this.finished) this.listener.onData(this, c); },
+          onEnd: (trailers) => {
+            if (this.finished) return;
+            this.responseDone = true;
+            this.listener.onEnd(this, trailers);
+          },
+          onError: (e) => this.fail(e),
+        });
+      } catch (e) {
+        this.fail(e instanceof SkiffError ? e : new SkiffError('SKIFF_UPSTREAM_REQUEST_FAILED', String(e), 'internal', false, { cause: e }));
+        return;
+      }
+      this.listener.onStarted(this);
+    });
+  }
+
+  /** Marks the request body as fully sent. */
+  endRequest(): void {
+    if (this.finished || this.requestDone) return;
+    this.requestDone = true;
+    this.req?.end();
+  }
+
+  /** Whether the request body was fully sent upstream. */
+  get requestComplete(): boolean { return this.requestDone; }
+
+  private fail(err: SkiffError): void {
+    if (this.finished) return;
+    const started = this.responseStarted;
+    this.abort();
+    this.listener.onFailure(this, err, started);
+  }
+
+  /** Abandons the try: cancels a pending acquire or aborts the request; the connection is not reused. */
+  abort(): void {
+    if (this.finished) return;
+    this.handle?.cancel();
+    this.handle = undefined;
+    if (this.req && !this.responseDone) this.req.abort();
+    else if (this.conn && !this.req) this.conn.close();
+    this.settle();
+  }
+
+  /** The response completed: the connection goes back to the pool (the pool closes it if not reusable). */
+  complete(): void {
+    if (this.finished) return;
+    this.settle();
+  }
+
+  /** Accounting once per try; the connection always goes back to the pool, which closes it unless reusable. */
+  private settle(): void {
+    this.finished = true;
+    this.cluster.stats.upstream_rq_active.dec();
+    this.cluster.breakers.requests.release();
+    if (this.conn) this.cluster.pool(this.host).release(this.conn);
+    this.conn = undefined;
+  }
+}
