@@ -351,7 +351,7 @@ export class ActiveRequest implements TryListener {
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = undefined;
       if (this.phase !== 'done') this.startTry();
-    }, this.retry.backoffMs());
+    }, this.retry.backoffMs()).unref();
   }
 
   private endTry(t: UpstreamTry): void {
@@ -360,12 +360,13 @@ export class ActiveRequest implements TryListener {
   }
 
   // ---- timers ----
+  // Request timers are unref'd: the downstream socket keeps the process alive while a request is in flight.
 
   /** The route timeout runs from the end of the downstream request to the end of the response (Envoy's). */
   private armRequestTimers(): void {
     const ms = this.route?.timeoutMs ?? 0;
     if (ms <= 0 || this.globalTimer || this.phase === 'done' || this.phase === 'route') return;
-    this.globalTimer = setTimeout(() => this.onGlobalTimeout(), ms);
+    this.globalTimer = setTimeout(() => this.onGlobalTimeout(), ms).unref();
   }
 
   private armPerTryTimer(): void {
@@ -381,7 +382,7 @@ export class ActiveRequest implements TryListener {
       if (this.mayRetry(outcome)) { this.scheduleRetry(); return; }
       this.releaseRetryBudget();
       this.localReply(504, REPLY.timeout);
-    }, this.retry.perTryTimeoutMs);
+    }, this.retry.perTryTimeoutMs).unref();
   }
 
   private clearPerTryTimer(): void {
@@ -409,7 +410,7 @@ export class ActiveRequest implements TryListener {
       this.idleTimer = undefined;
       if (this.phase === 'done') return;
       const idle = Date.now() - this.lastActivity;
-      if (idle < ms) { this.idleTimer = setTimeout(check, ms - idle); return; }
+      if (idle < ms) { this.idleTimer = setTimeout(check, ms - idle).unref(); return; }
       this.stats.downstream_rq_idle_timeout.inc();
       const t = this.current;
       if (t) { this.endTry(t); t.abort(); }
@@ -417,7 +418,7 @@ export class ActiveRequest implements TryListener {
       if (this.responseHeadSent) this.resetDownstream();
       else this.localReply(408, REPLY.streamTimeout);
     };
-    this.idleTimer = setTimeout(check, ms);
+    this.idleTimer = setTimeout(check, ms).unref();
   }
 
   private touch(): void { if (this.idleTimer) this.lastActivity = Date.now(); }
