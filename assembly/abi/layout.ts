@@ -80,3 +80,37 @@ export const H_X_FORWARDED_PROTO: i32 = 12;
 export const H_X_REQUEST_ID: i32 = 13;
 export const H_PROXY_AUTHENTICATE: i32 = 14;
 export const H_PROXY_AUTHORIZATION: i32 = 15;
+
+// ---- HTTP/1 codec (assembly/codec/http1, src/codec/http1) ----
+// Parse error codes (HEAD_STATUS > 0). On an error HEAD_LENGTH holds the offset where it was found.
+export const H1E_INVALID_METHOD: i32 = 1;        // method is not a token
+export const H1E_INVALID_TARGET: i32 = 2;        // request-target malformed or holds a forbidden byte
+export const H1E_INVALID_VERSION: i32 = 3;       // HTTP/x.y other than 1.0 and 1.1 (505)
+export const H1E_INVALID_REQUEST_LINE: i32 = 4;  // request line not "method SP target SP HTTP/1.x CRLF"
+export const H1E_INVALID_TOKEN: i32 = 5;         // header name empty or holds a non-token byte
+export const H1E_WS_BEFORE_COLON: i32 = 6;       // whitespace between a header name and its colon
+export const H1E_INVALID_HEADER_VALUE: i32 = 7;  // a CTL (other than HTAB) or DEL in a header value
+export const H1E_BARE_CR: i32 = 8;               // CR not followed by LF
+export const H1E_BARE_LF: i32 = 9;               // LF not preceded by CR
+export const H1E_OBS_FOLD: i32 = 10;             // a header line starting with SP or HTAB (obsolete line folding)
+export const H1E_CL_AND_TE: i32 = 11;            // Content-Length together with Transfer-Encoding
+export const H1E_DUPLICATE_CL: i32 = 12;         // Content-Length values that differ
+export const H1E_INVALID_CL: i32 = 13;           // Content-Length not 1*DIGIT (or above 2^53-1)
+export const H1E_BAD_TE: i32 = 14;               // Transfer-Encoding malformed, or its final coding is not chunked
+export const H1E_UNSUPPORTED_TE: i32 = 15;       // a transfer coding other than chunked (501)
+export const H1E_HEADERS_TOO_LARGE: i32 = 16;    // head longer than maxHeadBytes (431)
+export const H1E_TOO_MANY_HEADERS: i32 = 17;     // more than maxHeaders header lines (431)
+export const H1E_MISSING_HOST: i32 = 18;         // HTTP/1.1 request without Host
+export const H1E_DUPLICATE_HOST: i32 = 19;       // more than one Host header
+export const H1E_INVALID_STATUS_LINE: i32 = 20;  // response status line malformed (status not 3 digits, bad reason)
+export const H1E_INVALID_CONNECT: i32 = 21;      // CONNECT without an authority-form target
+export const H1E_MAX: i32 = 21;
+
+// Parse options (last argument of h1_parse_request).
+export const H1_OPT_ALLOW_MISSING_HOST: i32 = 1; // accept HTTP/1.1 requests without Host (conformance runs only)
+
+// Body framing of a serialized head (h1_encode_*), matches BodyKind in src/types/http.ts.
+export const BODY_KIND_NONE: i32 = 0;
+export const BODY_KIND_LENGTH: i32 = 1;
+export const BODY_KIND_CHUNKED: i32 = 2;
+export const BODY_KIND_CLOSE: i32 = 3;

@@ -66,3 +66,37 @@ export const H_X_FORWARDED_PROTO = 12;
 export const H_X_REQUEST_ID = 13;
 export const H_PROXY_AUTHENTICATE = 14;
 export const H_PROXY_AUTHORIZATION = 15;
+
+// ---- HTTP/1 codec (assembly/codec/http1, src/codec/http1) ----
+// Parse error codes (HEAD_STATUS > 0). On an error HEAD_LENGTH holds the offset where it was found.
+export const H1E_INVALID_METHOD = 1;        // method is not a token
+export const H1E_INVALID_TARGET = 2;        // request-target malformed or holds a forbidden byte
+export const H1E_INVALID_VERSION = 3;       // HTTP/x.y other than 1.0 and 1.1 (505)
+export const H1E_INVALID_REQUEST_LINE = 4;  // request line not "method SP target SP HTTP/1.x CRLF"
+export const H1E_INVALID_TOKEN = 5;         // header name empty or holds a non-token byte
+export const H1E_WS_BEFORE_COLON = 6;       // whitespace between a header name and its colon
+export const H1E_INVALID_HEADER_VALUE = 7;  // a CTL (other than HTAB) or DEL in a header value
+export const H1E_BARE_CR = 8;               // CR not followed by LF
+export const H1E_BARE_LF = 9;               // LF not preceded by CR
+export const H1E_OBS_FOLD = 10;             // a header line starting with SP or HTAB (obsolete line folding)
+export const H1E_CL_AND_TE = 11;            // Content-Length together with Transfer-Encoding
+export const H1E_DUPLICATE_CL = 12;         // Content-Length values that differ
+export const H1E_INVALID_CL = 13;           // Content-Length not 1*DIGIT (or above 2^53-1)
+export const H1E_BAD_TE = 14;               // Transfer-Encoding malformed, or its final coding is not chunked
+export const H1E_UNSUPPORTED_TE = 15;       // a transfer coding other than chunked (501)
+export const H1E_HEADERS_TOO_LARGE = 16;    // head longer than maxHeadBytes (431)
+export const H1E_TOO_MANY_HEADERS = 17;     // more than maxHeaders header lines (431)
+export const H1E_MISSING_HOST = 18;         // HTTP/1.1 request without Host
+export const H1E_DUPLICATE_HOST = 19;       // more than one Host header
+export const H1E_INVALID_STATUS_LINE = 20;  // response status line malformed (status not 3 digits, bad reason)
+export const H1E_INVALID_CONNECT = 21;      // CONNECT without an authority-form target
+export const H1E_MAX = 21;
+
+// Parse options (last argument of h1_parse_request).
+export const H1_OPT_ALLOW_MISSING_HOST = 1; // accept HTTP/1.1 requests without Host (conformance runs only)
+
+// Body framing of a serialized head (h1_encode_*), matches BodyKind in src/types/http.ts.
+export const BODY_KIND_NONE = 0;
+export const BODY_KIND_LENGTH = 1;
+export const BODY_KIND_CHUNKED = 2;
+export const BODY_KIND_CLOSE = 3;

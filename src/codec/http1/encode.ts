@@ -1,0 +1,148 @@
+/**
+ * Head serialization. Forwarded heads are built in wasm from the parsed record (one call; the rewrite's path,
+ * remove-names and add-lines are written into the thread's scratch region first). Local heads (local replies,
+ * health checks) have no record and are built here in JS.
+ */
+import { STATUS_CODES } from 'node:http';
+import { SkiffError } from '../../common/errors.js';
+import type { BodyKind, HeadRewrite, RequestHead, ResponseHead } from '../../types/http.js';
+import type { WasmInstance } from '../../wasm/module.js';
+import * as L from '../../wasm/layout.js';
+import { memoryBuffer } from './view.js';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and the framing headers Skiff always re-derives. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length',
+]);
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// field-value: no CTL but HTAB, no DEL, latin1 only
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const TARGET = /^[\x21-\x7e]+$/;
+
+export class RewriteError extends SkiffError {
+  constructor(message: string) {
+    super('SKIFF_HTTP1_INVALID_REWRITE', message, 'internal');
+    this.name = 'RewriteError';
+  }
+}
+
+function checkHeader(name: string, value: string): void {
+  if (!TOKEN.test(name)) throw new RewriteError(`header name ${JSON.stringify(name)} is not a token`);
+  if (!FIELD_VALUE.test(value)) throw new RewriteError(`header ${name}: value holds a forbidden character`);
+}
+
+function checkTarget(path: string): void {
+  if (!TARGET.test(path)) throw new RewriteError(`request target ${JSON.stringify(path)} holds a forbidden character`);
+}
+
+function bodyKindCode(kind: BodyKind): number {
+  switch (kind) {
+    case 'length': return L.BODY_KIND_LENGTH;
+    case 'chunked': return L.BODY_KIND_CHUNKED;
+    case 'close': return L.BODY_KIND_CLOSE;
+    default: return L.BODY_KIND_NONE;
+  }
+}
+
+// Where the last writeRewrite put its parts in scratch (module state: one synchronous call at a time).
+let pathPtr = 0, pathLen = -1, removePtr = 0, removeLen = 0, addPtr = 0, addLen = 0;
+
+/** Writes the rewrite's path, remove list and add lines into the scratch region, once. */
+function writeRewrite(wasm: WasmInstance, rewrite: HeadRewrite, withPath: boolean): void {
+  const mem = memoryBuffer(wasm);
+  const end = wasm.scratchBase + wasm.scratchLen;
+  let at = wasm.scratchBase;
+  const room = (n: number): void => {
+    if (at + n > end) throw new RewriteError(`rewrite larger than the scratch region (${wasm.scratchLen} bytes)`);
+  };
+  pathPtr = at; pathLen = -1;
+  if (withPath && rewrite.path !== undefined) {
+    checkTarget(rewrite.path);
+    room(rewrite.path.length);
+    pathLen = mem.write(rewrite.path, at, 'latin1');
+    at += pathLen;
+  }
+  removePtr = at;
+  for (const raw of rewrite.remove ?? []) {
+    const name = raw.toLowerCase();
+    if (!TOKEN.test(name)) throw new RewriteError(`header name ${JSON.stringify(raw)} is not a token`);
+    room(2 + name.length);
+    mem[at] = name.length & 0xff;
+    mem[at + 1] = name.length >>> 8;
+    mem.write(name, at + 2, 'latin1');
+    at += 2 + name.length;
+  }
+  removeLen = at - removePtr;
+  addPtr = at;
+  for (const [name, value] of rewrite.add ?? []) {
+    checkHeader(name, value);
+    room(name.length + value.length + 4);
+    at += mem.write(name, at, 'latin1');
+    mem[at++] = 0x3a; mem[at++] = 0x20;
+    at += mem.write(value, at, 'latin1');
+    mem[at++] = 0x0d; mem[at++] = 0x0a;
+  }
+  addLen = at - addPtr;
+}
+
+function contentLengthOf(rewrite: HeadRewrite, fallback: number): number {
+  const n = rewrite.contentLength ?? fallback;
+  if (rewrite.bodyKind === 'length' && !(Number.isSafeInteger(n) && n >= 0)) {
+    throw new RewriteError(`content length ${n} is not a non-negative integer`);
+  }
+  return n;
+}
+
+/** Forwarded request head into [out, out+outCap); bytes written, or -1 when outCap is too small. */
+export function encodeRequestHead(wasm: WasmInstance, head: RequestHead, rewrite: HeadRewrite, out: number, outCap: number): number {
+  writeRewrite(wasm, rewrite, true);
+  return wasm.exports.h1_encode_request(
+    head.recordPtr, pathPtr, pathLen, removePtr, removeLen, addPtr, addLen,
+    bodyKindCode(rewrite.bodyKind), contentLengthOf(rewrite, head.contentLength), rewrite.close ? 1 : 0, out, outCap,
+  );
+}
+
+/** Forwarded response head into [out, out+outCap); bytes written, or -1 when outCap is too small. */
+export function encodeResponseHead(wasm: WasmInstance, head: ResponseHead, rewrite: HeadRewrite, out: number, outCap: number): number {
+  writeRewrite(wasm, rewrite, false);
+  return wasm.exports.h1_encode_response(
+    head.recordPtr, removePtr, removeLen, addPtr, addLen,
+    bodyKindCode(rewrite.bodyKind), contentLengthOf(rewrite, head.contentLength), rewrite.close ? 1 : 0, out, outCap,
+  );
+}
+
+/** Header lines, additions, framing and close of a head built from scratch. */
+function localHeaderBlock(headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): string {
+  const removed = new Set((rewrite.remove ?? []).map((n) => n.toLowerCase()));
+  let s = '';
+  for (const [rawName, value] of headers) {
+    const name = rawName.toLowerCase();
+    if (HOP_BY_HOP.has(name) || removed.has(name)) continue;
+    checkHeader(name, value);
+    s += `${name}: ${value}\r\n`;
+  }
+  for (const [name, value] of rewrite.add ?? []) {
+    checkHeader(name, value);
+    s += `${name}: ${value}\r\n`;
+  }
+  if (rewrite.bodyKind === 'length') s += `content-length: ${contentLengthOf(rewrite, 0)}\r\n`;
+  else if (rewrite.bodyKind === 'chunked') s += 'transfer-encoding: chunked\r\n';
+  if (rewrite.close) s += 'connection: close\r\n';
+  return s + '\r\n';
+}
+
+/** A response head from scratch (local replies): `HTTP/1.1 status reason`, then the headers. */
+export function encodeLocalResponseHead(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): Buffer {
+  if (!(Number.isInteger(status) && status >= 100 && status <= 999)) throw new RewriteError(`status ${status} is not 3 digits`);
+  const reason = STATUS_CODES[status] ?? 'Unknown';
+  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\n${localHeaderBlock(headers, rewrite)}`, 'latin1');
+}
+
+/** A request head from scratch (health checks, mirrors): `method path HTTP/1.1`, then the headers. */
+export function encodeLocalRequestHead(method: string, path: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): Buffer {
+  if (!TOKEN.test(method)) throw new RewriteError(`method ${JSON.stringify(method)} is not a token`);
+  const target = rewrite.path ?? path;
+  checkTarget(target);
+  return Buffer.from(`${method} ${target} HTTP/1.1\r\n${localHeaderBlock(headers, rewrite)}`, 'latin1');
+}

@@ -1,0 +1,70 @@
+// Feeding a head byte by byte (each call passing the previous length as scanFrom) ends exactly where parsing it
+// in one call does: same status, same record; and no call before the end reports anything but NEED_MORE or
+// that same error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as L from '../../../../src/wasm/layout.js';
+import { parseRequestHead, parseResponseHead } from '../../../../src/codec/http1/index.js';
+import { wasm, buf, rec, load, snapshot, LIMITS } from './harness.js';
+
+const REQUESTS = [
+  'GET / HTTP/1.1\r\nHost: a\r\n\r\n',
+  '\r\nPOST /api/v1/items?limit=10 HTTP/1.1\r\nHost: api.example\r\nContent-Type: application/json\r\nContent-Length: 27\r\nConnection: keep-alive\r\n\r\n',
+  'GET http://proxy.example/x HTTP/1.1\r\nHost: a\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n',
+  'PUT /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n',
+  'GET / HTTP/1.1\r\nHost: a\r\nX: 1\rY: 2\r\n\r\n',
+  'GET / HTTP/1.1\nHost: a\n\n',
+  'GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n',
+  'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+  'GET / HTTP/1.1\r\nHost: a\r\n\r\r\n',
+];
+
+const RESPONSES = [
+  'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\n',
+  'HTTP/1.1 301 Moved Permanently\r\nLocation: /x\r\nTransfer-Encoding: chunked\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nX: a\nY: b\r\n\r\n',
+];
+
+function feed(text: string, parse: typeof parseRequestHead): { status: number; record: Record<string, unknown> } {
+  const len = load(text);
+  let prev = 0;
+  for (let n = 1; n <= len; n++) {
+    const r = parse(wasm, buf, n, prev, rec, LIMITS);
+    if (r !== L.HEAD_NEED_MORE) return { status: r, record: snapshot() };
+    prev = n;
+  }
+  return { status: L.HEAD_NEED_MORE, record: {} };
+}
+
+function oneShot(text: string, parse: typeof parseRequestHead): { status: number; record: Record<string, unknown> } {
+  const len = load(text);
+  const r = parse(wasm, buf, len, 0, rec, LIMITS);
+  return { status: r, record: r === L.HEAD_NEED_MORE ? {} : snapshot() };
+}
+
+test('requests: byte by byte equals one shot', () => {
+  for (const text of REQUESTS) {
+    const a = feed(text, parseRequestHead);
+    const b = oneShot(text, parseRequestHead);
+    assert.equal(a.status, b.status, JSON.stringify(text));
+    assert.deepEqual(a.record, b.record, JSON.stringify(text));
+  }
+});
+
+test('responses: byte by byte equals one shot', () => {
+  for (const text of RESPONSES) {
+    const a = feed(text, parseResponseHead);
+    const b = oneShot(text, parseResponseHead);
+    assert.equal(a.status, b.status, JSON.stringify(text));
+    assert.deepEqual(a.record, b.record, JSON.stringify(text));
+  }
+});
+
+test('a valid head is found at the exact byte that completes it', () => {
+  const text = REQUESTS[1];
+  const len = load(text + 'body');
+  assert.equal(parseRequestHead(wasm, buf, text.length - 1, 0, rec, LIMITS), L.HEAD_NEED_MORE);
+  assert.equal(parseRequestHead(wasm, buf, text.length, text.length - 1, rec, LIMITS), L.HEAD_OK);
+  assert.equal(parseRequestHead(wasm, buf, len, 0, rec, LIMITS), L.HEAD_OK);
+  assert.equal(snapshot().length, text.length);
+});
