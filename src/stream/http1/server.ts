@@ -1,0 +1,573 @@
+/**
+ * The downstream side of one HTTP/1.1 connection: reads requests off a socket through the wasm head
+ * parser, hands each to the ServerConnectionHandler as a DownstreamStream, and writes its response.
+ * See README.md in this folder for the lifecycle, buffer ownership and backpressure.
+ *
+ * Reading is a small state machine driven by `pump()`:
+ *   head  -> parse the bytes buffered in the head slab until a head is complete
+ *   body  -> hand body bytes to the stream's BodyHandler (while it is set and not paused)
+ *   rest  -> the request is read; later bytes (pipelined requests) wait in the head slab
+ *   error -> a head error was reported; input is discarded until the reply has been flushed
+ *   closing / closed
+ * A stream completes when its request is read and its response has ended; only then is the next
+ * pipelined head parsed, so responses leave in request order and head views stay valid for the stream.
+ */
+import type { Socket } from 'node:net';
+import type {
+  BodyHandler, CodecErrorInfo, DownstreamStream, HeadRewrite, RequestHead, ResponseHead, ServerConnectionHandler,
+} from '../../types/http.js';
+import type { SkiffError } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import type { WasmInstance } from '../../wasm/module.js';
+import { slabPool, type SlabPool } from '../../wasm/slab.js';
+import { HEAD_LENGTH } from '../../wasm/layout.js';
+import {
+  HEAD_NEED_MORE, HEAD_OK, codecError, encodeLocalResponseHead, encodeResponseHead, parseRequestHead, recordBytes,
+  requestHeadView, type HeadLimits,
+} from './codec.js';
+import { HeadBuffer } from './head-buffer.js';
+import { BodyReader } from './body-reader.js';
+import { BodyWriter } from './framing.js';
+import { writeEncodedHead } from './head-writer.js';
+import {
+  downstreamReset, headTooLargeInfo, headersTimeoutInfo, outOfSlabsInfo,
+} from './errors.js';
+import { SkiffError as Err } from '../../common/errors.js';
+
+const log = logger('http1.server');
+
+export interface ServerConnectionOptions {
+  /** Limit on the request head (request line and headers), in KiB. Envoy's max_request_headers_kb; default 60. */
+  maxRequestHeadersKb?: number;
+  /** Envoy's common_http_protocol_options.max_headers_count; default 100. */
+  maxHeadersCount?: number;
+  /** Time from a head's first byte to its last; 0 = none. */
+  requestHeadersTimeoutMs?: number;
+  /** Time without an active request after which the connection closes; 0 = none. */
+  idleTimeoutMs?: number;
+  /** After this many requests the connection closes (the last response says `connection: close`). */
+  maxRequestsPerConnection?: number;
+  /** After a final response, how long to wait for the peer to close before destroying the socket (Envoy's delayed_close_timeout, default 1 s). */
+  delayedCloseMs?: number;
+}
+
+type ReadState = 'head' | 'body' | 'rest' | 'error' | 'closing' | 'closed';
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+/** Upper bound on pump iterations per call: each iteration consumes input or changes state. */
+const PUMP_LIMIT = 1 << 16;
+
+export class ServerConnection {
+  private readonly pool: SlabPool;
+  private readonly limits: HeadLimits;
+  private readonly buffer: HeadBuffer;
+  private recPtr = 0;
+  private readonly recBytes: number;
+  private readonly maxRequests: number;
+  private readonly headersTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly delayedCloseMs: number;
+
+  private state: ReadState = 'head';
+  /** Socket chunks not yet taken in (at most one or two: the socket is paused while they wait). */
+  private readonly inbox: Buffer[] = [];
+  private inboxOffset = 0;
+  private scanFrom = 0;
+  private needParse = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private paused = false;
+  private peerEnded = false;
+  private requests = 0;
+
+  private stream: Http1ServerStream | undefined;
+  private reader: BodyReader | undefined;
+
+  private headersTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly wasm: WasmInstance, readonly socket: Socket, private readonly handler: ServerConnectionHandler,
+    options: ServerConnectionOptions = {}) {
+    this.pool = slabPool(wasm);
+    const maxHeadBytes = (options.maxRequestHeadersKb ?? 60) * 1024;
+    const maxHeaders = options.maxHeadersCount ?? 100;
+    this.limits = { maxHeaders, maxHeadBytes };
+    this.recBytes = recordBytes(maxHeaders);
+    this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
+    this.maxRequests = options.maxRequestsPerConnection ?? 0;
+    this.headersTimeoutMs = options.requestHeadersTimeoutMs ?? 0;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    this.delayedCloseMs = options.delayedCloseMs ?? 1000;
+
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    socket.on('end', () => this.guard(() => this.onPeerEnd()));
+    socket.on('drain', () => this.guard(() => this.stream?.drained()));
+    socket.on('error', (err) => this.guard(() => this.onSocketError(err)));
+    socket.on('close', () => this.guard(() => this.onClose()));
+    if (socket.destroyed) { queueMicrotask(() => this.guard(() => this.onClose())); return; }
+    this.armIdle();
+  }
+
+  /** True once the socket has closed and every buffer is back in the pool. */
+  get closed(): boolean { return this.state === 'closed'; }
+
+  /** Closes the connection now (no graceful flush). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ---- input ----
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'error' || this.state === 'closing') return; // discarded: a final reply is on its way
+    this.inbox.push(chunk);
+    this.pump();
+  }
+
+  /** Runs the read state machine until it can make no more progress. Re-entrant calls fold into the running one. */
+  pump(): void {
+    if (this.pumping) { this.pumpAgain = true; return; }
+    this.pumping = true;
+    try {
+      for (let i = 0; i < PUMP_LIMIT; i++) {
+        this.pumpAgain = false;
+        if (!this.step() && !this.pumpAgain) break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.updateFlow();
+  }
+
+  /** One step of the read state machine; false when nothing could be done. */
+  private step(): boolean {
+    switch (this.state) {
+      case 'head': return this.stepHead();
+      case 'body': return this.stepBody();
+      case 'rest': return this.takeIntoBuffer(false);
+      default: return false;
+    }
+  }
+
+  private stepHead(): boolean {
+    if (this.needParse) return this.parseHead();
+    return this.takeIntoBuffer(true);
+  }
+
+  /** Copies the next inbox bytes into the head slab. `grow`: the head needs them, so the slab may grow. */
+  private takeIntoBuffer(grow: boolean): boolean {
+    if (this.inbox.length === 0) return false;
+    if (!this.buffer.ensure() || (this.recPtr === 0 && !this.leaseRecord())) {
+      this.headError(outOfSlabsInfo);
+      return true;
+    }
+    if (this.buffer.full && (!grow || !this.buffer.grow())) {
+      if (grow) this.headError(headTooLargeInfo);
+      return grow;
+    }
+    const chunk = this.inbox[0];
+    if (this.state === 'head' && this.buffer.length === 0) this.armHeadersTimer();
+    const n = this.buffer.append(chunk, this.inboxOffset);
+    this.inboxOffset += n;
+    if (this.inboxOffset >= chunk.length) { this.inbox.shift(); this.inboxOffset = 0; }
+    if (this.state === 'head') this.needParse = true;
+    return true;
+  }
+
+  private leaseRecord(): boolean {
+    this.recPtr = this.pool.lease(this.recBytes);
+    return this.recPtr !== 0;
+  }
+
+  private parseHead(): boolean {
+    this.needParse = false;
+    const buf = this.buffer;
+    const rc = parseRequestHead(this.wasm, buf.ptr, buf.length, this.scanFrom, this.recPtr, this.limits);
+    if (rc === HEAD_NEED_MORE) {
+      this.scanFrom = buf.length;
+      if (buf.full && !buf.canGrow && this.inbox.length > 0) this.headError(headTooLargeInfo);
+      return true;
+    }
+    if (rc !== HEAD_OK) {
+      this.headError(codecError(rc));
+      return true;
+    }
+    const headLength = this.wasm.view.getUint32(this.recPtr + HEAD_LENGTH, true);
+    buf.consumed = headLength;
+    this.scanFrom = 0;
+    this.startStream(requestHeadView(this.wasm, this.recPtr));
+    return true;
+  }
+
+  private startStream(head: RequestHead): void {
+    this.clearTimer('headersTimer');
+    this.clearTimer('idleTimer');
+    this.requests++;
+    const reader = new BodyReader(head.bodyKind, head.contentLength);
+    this.reader = reader;
+    this.state = reader.done ? 'rest' : 'body';
+    const stream = new Http1ServerStream(this, head);
+    this.stream = stream;
+    this.handler.onRequest(stream);
+  }
+
+  private stepBody(): boolean {
+    const stream = this.stream!;
+    const reader = this.reader!;
+    const handler = stream.bodyHandler;
+    if (!handler || stream.bodyPaused) return false;
+    let input: Uint8Array;
+    let fromBuffer: boolean;
+    if (this.buffer.unread > 0) { input = this.buffer.readable(); fromBuffer = true; }
+    else if (this.inbox.length > 0) { input = this.inbox[0].subarray(this.inboxOffset); fromBuffer = false; }
+    else return false;
+    const r = reader.feed(input, (piece) => handler.onData(piece));
+    if (fromBuffer) this.buffer.skip(r.consumed);
+    else {
+      this.inboxOffset += r.consumed;
+      if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
+    }
+    if (r.error !== undefined) {
+      this.bodyFailed(new Err(r.error, `invalid chunked request body (${r.error})`, 'downstream'));
+      return true;
+    }
+    if (r.done) {
+      this.state = 'rest';
+      stream.deliverEnd(reader.trailers);
+      if (stream.responseEnded && this.state === 'rest') this.completeStream();
+    }
+    return true;
+  }
+
+  /** The request body broke off: the handler hears it, the connection cannot be reused. */
+  private bodyFailed(err: SkiffError): void {
+    const stream = this.stream;
+    this.state = 'closing';
+    this.inbox.length = 0;
+    stream?.deliverError(err);
+    if (stream && !stream.responseEnded) stream.abort(err);
+    this.closeGracefully();
+  }
+
+  /** Reads the socket only while input can be taken: that is the backpressure towards the client. */
+  private updateFlow(): void {
+    if (this.state === 'closed') return;
+    let pause = this.inbox.length > 0;
+    if (this.state === 'body') pause ||= !this.stream?.bodyHandler || this.stream.bodyPaused;
+    if (pause && !this.paused) { this.paused = true; this.socket.pause(); }
+    else if (!pause && this.paused) { this.paused = false; this.socket.resume(); }
+  }
+
+  // ---- head errors and timeouts ----
+
+  private headError(info: CodecErrorInfo): void {
+    if (this.state !== 'head') return;
+    this.state = 'error';
+    this.inbox.length = 0;
+    this.clearTimer('headersTimer');
+    this.clearTimer('idleTimer');
+    let replied = false;
+    const reply = (status: number, body: string): void => {
+      if (replied || this.state === 'closed') return;
+      replied = true;
+      this.guard(() => this.writeFinalReply(status, body));
+    };
+    try {
+      this.handler.onCodecError(info, reply);
+    } catch (err) {
+      log.warn(`onCodecError handler failed: ${String(err)}`);
+      reply(info.status, info.detail);
+    }
+  }
+
+  private writeFinalReply(status: number, body: string): void {
+    const bytes = Buffer.from(body, 'utf8');
+    const head = encodeLocalResponseHead(status, [['content-type', 'text/plain']],
+      { bodyKind: 'length', contentLength: bytes.length, close: true });
+    this.socket.cork();
+    this.socket.write(head);
+    if (bytes.length > 0) this.socket.write(bytes);
+    this.socket.uncork();
+    this.closeGracefully();
+  }
+
+  private armHeadersTimer(): void {
+    if (this.headersTimeoutMs <= 0 || this.headersTimer) return;
+    this.headersTimer = setTimeout(() => this.guard(() => {
+      this.headersTimer = undefined;
+      if (this.state === 'head') this.headError(headersTimeoutInfo);
+    }), this.headersTimeoutMs);
+    this.headersTimer.unref();
+  }
+
+  private armIdle(): void {
+    if (this.idleTimeoutMs <= 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => this.guard(() => {
+      this.idleTimer = undefined;
+      if (this.state === 'head' && !this.stream) { this.state = 'closing'; this.closeGracefully(); }
+    }), this.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private clearTimer(which: 'headersTimer' | 'idleTimer' | 'closeTimer'): void {
+    const t = this[which];
+    if (t) { clearTimeout(t); this[which] = undefined; }
+  }
+
+  // ---- response side (called by the stream) ----
+
+  /** Whether the connection will close after the response now being written. */
+  willClose(head: RequestHead, rewrite: HeadRewrite, bodyKind: HeadRewrite['bodyKind']): boolean {
+    return rewrite.close === true || !head.keepAlive || bodyKind === 'close' || this.peerEnded
+      || (this.maxRequests > 0 && this.requests >= this.maxRequests);
+  }
+
+  writeResponseHead(head: ResponseHead, rewrite: HeadRewrite): void {
+    writeEncodedHead(this.wasm, this.pool, this.socket, (out, cap) => encodeResponseHead(this.wasm, head, rewrite, out, cap));
+  }
+
+  sendContinue(): void {
+    if (!this.socket.destroyed) this.socket.write(CONTINUE);
+  }
+
+  /** The current stream's response is complete. */
+  responseEnded(stream: Http1ServerStream, close: boolean): void {
+    if (stream !== this.stream || this.state === 'closed') return;
+    if (close || this.state !== 'rest') {
+      // A request whose body is still unread cannot be followed by another one on this connection.
+      this.stream = undefined;
+      if (this.state === 'body' && !stream.bodyEnded) stream.deliverError(downstreamReset('request body abandoned: the response ended first'));
+      this.state = 'closing';
+      this.inbox.length = 0;
+      this.closeGracefully();
+      return;
+    }
+    this.completeStream();
+  }
+
+  /** Request read and response ended: the next pipelined request may be parsed. */
+  private completeStream(): void {
+    this.stream = undefined;
+    this.reader = undefined;
+    this.buffer.compact();
+    if (this.buffer.unread === 0) this.releaseBuffers(); // an idle keep-alive connection holds no slab
+    this.state = 'head';
+    this.scanFrom = 0;
+    this.needParse = this.buffer.unread > 0;
+    if (this.peerEnded && !this.needParse && this.inbox.length === 0) { this.state = 'closing'; this.closeGracefully(); return; }
+    if (this.needParse) this.armHeadersTimer();
+    this.armIdle();
+    this.pump();
+  }
+
+  /** Flushes what was written, sends FIN, and destroys the socket if the peer has not closed within the delay. */
+  private closeGracefully(): void {
+    if (this.state === 'closed') return;
+    if (this.paused) { this.paused = false; this.socket.resume(); } // keep reading (and dropping) so unread input does not turn the close into a reset
+    if (!this.socket.writableEnded) this.socket.end();
+    if (!this.closeTimer && this.delayedCloseMs > 0) {
+      this.closeTimer = setTimeout(() => this.socket.destroy(), this.delayedCloseMs);
+      this.closeTimer.unref();
+    }
+  }
+
+  // ---- socket lifecycle ----
+
+  private onPeerEnd(): void {
+    this.peerEnded = true;
+    switch (this.state) {
+      case 'head':
+        if (!this.stream) { this.state = 'closing'; this.closeGracefully(); }
+        return;
+      case 'body': {
+        const reader = this.reader!;
+        if (reader.endOfInput()) return;
+        const err = downstreamReset('closed the connection in the middle of the request body');
+        this.bodyFailed(err);
+        return;
+      }
+      case 'rest':
+        // The request was read in full. With half-open sockets the response may still go out; otherwise
+        // node has already ended our side and the response can no longer be delivered.
+        if (!this.socket.allowHalfOpen) this.abortStream(downstreamReset('closed the connection before the response'));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onSocketError(err: Error): void {
+    log.debug(`downstream socket error: ${err.message}`);
+    this.abortStream(downstreamReset(`socket error: ${err.message}`, err));
+  }
+
+  private abortStream(err: SkiffError): void {
+    const stream = this.stream;
+    if (!stream) return;
+    this.stream = undefined;
+    if (!stream.bodyEnded) stream.deliverError(err);
+    if (!stream.responseEnded) stream.abort(err);
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    if (this.state === 'closed') return;
+    if (this.stream) this.abortStream(downstreamReset('connection closed'));
+    this.state = 'closed';
+    this.inbox.length = 0;
+    this.clearTimer('headersTimer');
+    this.clearTimer('idleTimer');
+    this.clearTimer('closeTimer');
+    this.releaseBuffers();
+  }
+
+  private releaseBuffers(): void {
+    this.buffer.release();
+    if (this.recPtr !== 0) { this.pool.release(this.recPtr); this.recPtr = 0; }
+  }
+
+  /** Runs a socket callback; a failure is contained to this connection, which is then destroyed. */
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      log.error(`http1 connection failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      try {
+        this.abortStream(new Err('SKIFF_HTTP1_INTERNAL', `connection failed: ${String(err)}`, 'internal', false, { cause: err }));
+      } catch { /* the handler failed again; the socket is destroyed below regardless */ }
+      this.socket.destroy();
+    }
+  }
+}
+
+/** One request/response exchange on a ServerConnection. */
+class Http1ServerStream implements DownstreamStream {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+  bodyHandler: BodyHandler | undefined;
+  bodyPaused = false;
+  bodyEnded = false;
+  responseEnded = false;
+  private writer: BodyWriter | undefined;
+  private closeAfter = false;
+  private pendingClose = false;
+  private continueSent = false;
+  private drainCb: (() => void) | undefined;
+  private abortCb: ((err: SkiffError) => void) | undefined;
+  private aborted = false;
+  private pendingTrailers: RequestHead['headers'] | undefined;
+  private endReady: boolean;
+
+  constructor(private readonly conn: ServerConnection, readonly head: RequestHead) {
+    const s = conn.socket;
+    this.remoteAddress = s.remoteAddress ?? '';
+    this.remotePort = s.remotePort ?? 0;
+    this.localPort = s.localPort ?? 0;
+    this.endReady = head.bodyKind === 'none' || (head.bodyKind === 'length' && head.contentLength === 0);
+  }
+
+  setBodyHandler(h: BodyHandler): void {
+    this.bodyHandler = h;
+    if (this.endReady && !this.bodyEnded) this.deliverEnd(this.pendingTrailers);
+    else this.conn.pump();
+  }
+
+  pauseBody(): void { this.bodyPaused = true; }
+
+  resumeBody(): void {
+    if (!this.bodyPaused) return;
+    this.bodyPaused = false;
+    this.conn.guard(() => this.conn.pump());
+  }
+
+  sendContinue(): void {
+    if (this.continueSent || !this.head.expectContinue || this.writer || this.aborted) return;
+    this.continueSent = true;
+    this.conn.sendContinue();
+  }
+
+  writeHead(head: ResponseHead, rewrite: HeadRewrite): void {
+    const { effective, writer } = this.prepare(head.status, rewrite);
+    this.conn.writeResponseHead(head, effective);
+    this.commit(writer);
+  }
+
+  writeLocalHead(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): void {
+    const { effective, writer } = this.prepare(status, rewrite);
+    this.conn.socket.write(encodeLocalResponseHead(status, headers, effective));
+    this.commit(writer);
+  }
+
+  /** The head is written: body writes go through `writer` from now on. */
+  private commit(writer: BodyWriter): void {
+    this.writer = writer;
+    this.closeAfter = this.pendingClose;
+  }
+
+  /** Settles the response framing: HTTP/1.0 clients get close-delimited bodies instead of chunked. */
+  private prepare(status: number, rewrite: HeadRewrite): { effective: HeadRewrite; writer: BodyWriter } {
+    if (this.writer) throw new Err('SKIFF_HTTP1_HEAD_ALREADY_WRITTEN', 'response head already written', 'internal');
+    let bodyKind = rewrite.bodyKind;
+    if (this.head.versionMinor === 0 && bodyKind === 'chunked') bodyKind = 'close';
+    const bodiless = this.head.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    if (bodiless && bodyKind === 'close') bodyKind = 'none';
+    const close = this.conn.willClose(this.head, rewrite, bodyKind);
+    this.pendingClose = close;
+    const writer = new BodyWriter(this.conn.socket, bodyKind, rewrite.contentLength ?? -1, bodiless);
+    let add = rewrite.add;
+    // An HTTP/1.0 client keeps the connection only when told so.
+    if (this.head.versionMinor === 0 && !close) add = [...(add ?? []), ['connection', 'keep-alive']];
+    return { effective: { ...rewrite, bodyKind, close, add }, writer };
+  }
+
+  writeBody(chunk: Uint8Array): boolean {
+    if (!this.writer) throw new Err('SKIFF_HTTP1_NO_HEAD', 'writeBody before the response head', 'internal');
+    return this.writer.write(chunk);
+  }
+
+  onDrain(cb: () => void): void { this.drainCb = cb; }
+
+  drained(): void { this.drainCb?.(); }
+
+  end(): void {
+    if (this.responseEnded || this.aborted) return;
+    if (!this.writer) throw new Err('SKIFF_HTTP1_NO_HEAD', 'end before the response head', 'internal');
+    this.writer.end();
+    this.responseEnded = true;
+    this.conn.guard(() => this.conn.responseEnded(this, this.closeAfter || this.writer!.broken));
+  }
+
+  reset(): void {
+    this.aborted = true;
+    this.conn.destroy();
+  }
+
+  onAbort(cb: (err: SkiffError) => void): void { this.abortCb = cb; }
+
+  // ---- called by the connection ----
+
+  deliverEnd(trailers: RequestHead['headers'] | undefined): void {
+    if (this.bodyEnded) return;
+    this.endReady = true;
+    this.pendingTrailers = trailers;
+    const h = this.bodyHandler;
+    if (!h) return;
+    this.bodyEnded = true;
+    h.onEnd(trailers);
+  }
+
+  deliverError(err: SkiffError): void {
+    if (this.bodyEnded) return;
+    this.bodyEnded = true;
+    this.bodyHandler?.onError(err);
+  }
+
+  abort(err: SkiffError): void {
+    if (this.aborted || this.responseEnded) return;
+    this.aborted = true;
+    this.abortCb?.(err);
+  }
+}
