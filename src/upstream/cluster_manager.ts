@@ -1,0 +1,53 @@
+/**
+ * The cluster manager: every configured cluster by name. Built from static_resources.clusters (and later
+ * CDS); the server composition passes in the HTTP/1 client codec as the ConnectionFactory.
+ */
+import type { Cluster as EnvoyCluster } from '../types/envoy.js';
+import type { ClusterManager } from '../types/upstream.js';
+import { ConfigError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { StatsStore } from '../common/stats.js';
+import { ClusterImpl, type ClusterDeps } from './cluster.js';
+import type { ConnectionFactory } from './http1_pool.js';
+import type { Lookup } from './dns.js';
+
+export type { ConnectionFactory } from './http1_pool.js';
+
+export interface ClusterManagerDeps {
+  readonly stats: StatsStore;
+  readonly connect: ConnectionFactory;
+  readonly log?: Logger;
+  /** For tests: deterministic load balancing and name resolution. */
+  readonly random?: () => number;
+  readonly lookup?: Lookup;
+}
+
+export interface ClusterManagerImpl extends ClusterManager {
+  get(name: string): ClusterImpl | undefined;
+  all(): readonly ClusterImpl[];
+  /** Resolves when every cluster has its first host set (STRICT_DNS clusters after their first lookup). */
+  ready(): Promise<void>;
+}
+
+/** Throws ConfigError (path `static_resources.clusters[i]...`) on an invalid or unsupported cluster. */
+export function createClusterManager(clusters: readonly EnvoyCluster[], deps: ClusterManagerDeps): ClusterManagerImpl {
+  const byName = new Map<string, ClusterImpl>();
+  const clusterDeps: ClusterDeps = deps;
+  try {
+    clusters.forEach((config, i) => {
+      const path = `static_resources.clusters[${i}]`;
+      if (byName.has(config.name)) throw new ConfigError(`${path}.name`, `duplicate cluster name ${JSON.stringify(config.name)}`);
+      byName.set(config.name, new ClusterImpl(config, path, clusterDeps));
+    });
+  } catch (err) {
+    for (const c of byName.values()) c.close(); // no DNS timers left behind by the clusters built so far
+    throw err;
+  }
+  const list = [...byName.values()];
+  return {
+    get: (name) => byName.get(name),
+    all: () => list,
+    ready: async () => { await Promise.all(list.map((c) => c.ready)); },
+    close: () => { for (const c of list) c.close(); },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * A host of a cluster: one resolved address and port, with the per-host counters the admin /clusters page
+ * shows (Envoy's names). Identity is `address:port`: a DNS refresh that yields the same pair keeps the same
+ * UpstreamHost object, and with it its pool and counters.
+ */
+import type { Host, HostStats } from '../types/upstream.js';
+
+export class UpstreamHost implements Host {
+  /** Requests in flight: maintained by this host's connection pool (acquired .. released or closed). */
+  activeRequests = 0;
+  healthy = true;
+  readonly stats: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
+  /** `address:port` (IPv6 addresses in brackets), the host's identity and its ring-hash / Maglev key. */
+  readonly key: string;
+
+  constructor(
+    readonly address: string,
+    readonly port: number,
+    /** Writable here (readonly to everyone else): a DNS refresh may change an endpoint's weight in place. */
+    public weight: number,
+    /** The name the host was resolved from (STRICT_DNS), or its address. */
+    readonly hostname: string,
+  ) {
+    this.key = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  }
+}
+
+/**
+ * Records the outcome of a request on a host, for the proxy: 5xx responses (and resets, passed as 0) count as
+ * `rq_error`, the rest as `rq_success`. Hosts not created by src/upstream (test doubles) are ignored.
+ */
+export function recordHostResponse(host: Host, status: number): void {
+  const s = host.stats;
+  if (s === undefined) return;
+  if (status === 0 || status >= 500) s.rq_error++;
+  else s.rq_success++;
+}
+
+/**
+ * Records that a request to `host` timed out. Only `rq_timeout`: the try's outcome is recorded once, by
+ * recordHostResponse (0 for a try that got no response).
+ */
+export function recordHostTimeout(host: Host): void {
+  if (host.stats !== undefined) host.stats.rq_timeout++;
+}

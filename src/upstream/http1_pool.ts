@@ -1,0 +1,286 @@
+/**
+ * The HTTP/1.1 connection pool of one host: one request per connection at a time.
+ *
+ * acquire(): an idle keep-alive connection (the most recently used first: it is the one least likely to have
+ * been closed by the peer's idle timer), else a new connection when the cluster's max_connections breaker
+ * allows, else a place in the pending queue when max_pending_requests allows, else SKIFF_UPSTREAM_OVERFLOW.
+ * Pending requests are served oldest first by the next connection that connects or is released.
+ * (max_requests, upstream_rq_total and upstream_rq_active belong to the caller, src/proxy: a request holds
+ * them across its pool wait and its response.)
+ *
+ * Callbacks may run synchronously inside acquire() (an idle connection, or an overflow); the handle returned
+ * then does nothing.
+ *
+ * Counters kept here: cluster upstream_cx_* and upstream_rq_pending_*, the host's activeRequests (from the
+ * connection being handed over until it is released or closes) and stats (cx_total, cx_active,
+ * cx_connect_fail, rq_total).
+ */
+import * as net from 'node:net';
+import type { ClientConnection } from '../types/http.js';
+import type { Cluster, Host, HostStats, HttpConnectionPool, PoolHandle } from '../types/upstream.js';
+import { SkiffError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { ClusterStatsImpl } from './cluster_stats.js';
+import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
+
+/** Builds the HTTP/1 client codec over a connected socket (src/stream's createClientConnection). */
+export type ConnectionFactory = (socket: net.Socket, cluster: Cluster) => ClientConnection;
+
+export type AcquireCallback = (err: SkiffError | null, conn?: ClientConnection) => void;
+
+export interface Http1PoolOptions {
+  readonly host: Host;
+  readonly cluster: Cluster;
+  readonly stats: ClusterStatsImpl;
+  readonly connect: ConnectionFactory;
+  /** Idle keep-alive connections are closed after this long; 0 = never. */
+  readonly idleTimeoutMs: number;
+  /** A connection is closed after serving this many requests; 0 = unlimited. */
+  readonly maxRequestsPerConnection: number;
+  readonly log?: Logger;
+  /** Called when a connection closes (its breaker budget is free again), so sibling pools can use it. */
+  readonly onConnectionClosed?: () => void;
+}
+
+/** `released`: its request ended and it is being parked, handed on or closed. */
+type State = 'connecting' | 'idle' | 'busy' | 'released' | 'closed';
+
+interface PooledConnection {
+  state: State;
+  readonly socket: net.Socket;
+  conn: ClientConnection | null;
+  requests: number;
+  timer: NodeJS.Timeout | null;
+}
+
+interface Waiter {
+  readonly cb: AcquireCallback;
+  /** Holds a unit of max_pending_requests (it queued because max_connections was reached). */
+  readonly holdsPendingBudget: boolean;
+}
+
+const INERT: PoolHandle = { cancel() {} };
+const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
+
+export class Http1Pool implements HttpConnectionPool {
+  private readonly idle: PooledConnection[] = [];
+  private readonly byConn = new Map<ClientConnection, PooledConnection>();
+  private readonly all = new Set<PooledConnection>();
+  private readonly pending: Waiter[] = [];
+  private connecting = 0;
+  private draining = false;
+  private closed = false;
+  private readonly hostStats: HostStats;
+  private readonly hostKey: string;
+
+  constructor(private readonly o: Http1PoolOptions) {
+    this.hostStats = o.host.stats ?? NO_HOST_STATS;
+    this.hostKey = `${o.host.address}:${o.host.port}`;
+  }
+
+  get activeConnections(): number { return this.all.size; }
+  get idleConnections(): number { return this.idle.length; }
+  get pendingRequests(): number { return this.pending.length; }
+  get isDraining(): boolean { return this.draining; }
+
+  acquire(cb: AcquireCallback): PoolHandle {
+    const { stats, cluster } = this.o;
+    if (this.draining) {
+      cb(new SkiffError(UPSTREAM_POOL_DRAINED, `cluster ${cluster.name}: host ${this.hostKey} is draining`, 'upstream', true));
+      return INERT;
+    }
+    // Most recently used idle connection first; skip any the peer closed since it went idle.
+    for (let n = this.idle.length; n > 0; n--) {
+      const rec = this.idle.pop()!;
+      if (rec.conn === null || !rec.conn.reusable) { this.closeConnection(rec, 'remote'); continue; }
+      this.deliver(rec, cb);
+      return INERT;
+    }
+    let holdsPendingBudget = false;
+    if (cluster.breakers.connections.tryAcquire()) {
+      this.open();
+    } else if (cluster.breakers.pendingRequests.tryAcquire()) {
+      stats.upstream_cx_overflow.inc();
+      holdsPendingBudget = true;
+    } else {
+      stats.upstream_cx_overflow.inc();
+      stats.upstream_rq_pending_overflow.inc();
+      cb(overflowError(cluster.name, 'max_pending_requests'));
+      return INERT;
+    }
+    const waiter: Waiter = { cb, holdsPendingBudget };
+    this.pending.push(waiter);
+    stats.upstream_rq_pending_total.inc();
+    stats.upstream_rq_pending_active.inc();
+    return { cancel: () => { this.removeWaiter(waiter); } };
+  }
+
+  release(conn: ClientConnection): void {
+    const rec = this.byConn.get(conn);
+    if (rec === undefined || rec.state !== 'busy') return; // not ours, or already closed under the request
+    this.o.host.activeRequests--;
+    rec.state = 'released';
+    if (!conn.reusable) { this.closeConnection(rec, 'local'); return; }
+    if (this.o.maxRequestsPerConnection > 0 && rec.requests >= this.o.maxRequestsPerConnection) {
+      this.o.stats.upstream_cx_max_requests.inc();
+      this.closeConnection(rec, 'local');
+      return;
+    }
+    this.serveOrPark(rec);
+  }
+
+  /** Closes idle connections and refuses new work; busy and connecting ones finish what is queued, then close. */
+  drain(): void {
+    this.draining = true;
+    for (let n = this.idle.length; n > 0; n--) this.closeConnection(this.idle.pop()!, 'local');
+  }
+
+  /** Closes every connection now and fails pending requests (cluster or process shutdown). */
+  close(): void {
+    this.draining = true;
+    this.closed = true;
+    for (let n = this.pending.length; n > 0; n--) {
+      const w = this.pending[0];
+      this.removeWaiter(w);
+      w.cb(new SkiffError(UPSTREAM_POOL_CLOSED, `cluster ${this.o.cluster.name}: pool for ${this.hostKey} closed`, 'upstream', true));
+    }
+    for (const rec of [...this.all]) this.closeConnection(rec, 'local');
+  }
+
+  /**
+   * Opens connections for pending requests that no connecting socket will serve, as far as the breaker
+   * allows. Called when capacity may have freed up (a connection of this or a sibling pool closed).
+   */
+  reconcile(): void {
+    if (this.closed) return;
+    while (this.pending.length > this.connecting && this.o.cluster.breakers.connections.tryAcquire()) this.open();
+  }
+
+  private open(): void {
+    const { host, stats, cluster } = this.o;
+    const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null };
+    this.all.add(rec);
+    this.connecting++;
+    stats.upstream_cx_total.inc();
+    stats.upstream_cx_http1_total.inc();
+    stats.upstream_cx_active.inc();
+    this.hostStats.cx_total++;
+    this.hostStats.cx_active++;
+    const timeoutMs = cluster.connectTimeoutMs;
+    if (timeoutMs > 0) {
+      rec.timer = setTimeout(() => {
+        rec.timer = null;
+        if (rec.state !== 'connecting') return;
+        stats.upstream_cx_connect_timeout.inc();
+        this.connectFailed(rec, connectTimeoutError(cluster.name, this.hostKey, timeoutMs));
+      }, timeoutMs);
+    }
+    // Errors after connect belong to the codec and are followed by 'close'; this listener only keeps an
+    // unhandled socket error from ever reaching the process.
+    socket.on('error', (err) => {
+      if (rec.state !== 'connecting') return;
+      stats.upstream_cx_connect_fail.inc();
+      this.hostStats.cx_connect_fail++;
+      this.connectFailed(rec, connectFailureError(cluster.name, this.hostKey, err));
+    });
+    socket.once('connect', () => this.connected(rec));
+    socket.once('close', () => this.closeConnection(rec, 'remote'));
+  }
+
+  private connected(rec: PooledConnection): void {
+    if (rec.state !== 'connecting') return;
+    this.connecting--;
+    if (rec.timer !== null) { clearTimeout(rec.timer); rec.timer = null; }
+    let conn: ClientConnection;
+    try {
+      conn = this.o.connect(rec.socket, this.o.cluster);
+    } catch (err) {
+      this.o.log?.error(`cluster ${this.o.cluster.name}: connection factory failed: ${String(err)}`);
+      rec.state = 'released'; // connecting was already counted down above
+      this.connectFailed(rec, connectFailureError(this.o.cluster.name, this.hostKey, err));
+      return;
+    }
+    rec.conn = conn;
+    this.byConn.set(conn, rec);
+    conn.onClose(() => this.closeConnection(rec, 'remote'));
+    this.serveOrPark(rec);
+  }
+
+  /**
+   * A failed connect fails the oldest waiter: it has waited longest, and each waiter caused at most one
+   * connect. The waiter leaves the queue before the socket is closed, so that closing (which opens
+   * connections for waiters left uncovered) does not dial again on its behalf.
+   */
+  private connectFailed(rec: PooledConnection, err: SkiffError): void {
+    const w = this.pending[0];
+    if (w !== undefined) this.removeWaiter(w);
+    this.closeConnection(rec, 'local');
+    if (w !== undefined) w.cb(err);
+  }
+
+  private serveOrPark(rec: PooledConnection): void {
+    const w = this.pending[0];
+    if (w !== undefined) {
+      this.removeWaiter(w);
+      this.deliver(rec, w.cb);
+      return;
+    }
+    if (this.draining) { this.closeConnection(rec, 'local'); return; }
+    rec.state = 'idle';
+    this.idle.push(rec);
+    if (this.o.idleTimeoutMs > 0) {
+      rec.timer = setTimeout(() => {
+        rec.timer = null;
+        if (rec.state !== 'idle') return;
+        this.o.stats.upstream_cx_idle_timeout.inc();
+        this.closeConnection(rec, 'local');
+      }, this.o.idleTimeoutMs);
+      rec.timer.unref();
+    }
+  }
+
+  private deliver(rec: PooledConnection, cb: AcquireCallback): void {
+    if (rec.timer !== null) { clearTimeout(rec.timer); rec.timer = null; }
+    rec.state = 'busy';
+    rec.requests++;
+    this.o.host.activeRequests++;
+    this.hostStats.rq_total++;
+    cb(null, rec.conn!);
+  }
+
+  private removeWaiter(w: Waiter): boolean {
+    const i = this.pending.indexOf(w);
+    if (i < 0) return false;
+    this.pending.splice(i, 1);
+    this.o.stats.upstream_rq_pending_active.dec();
+    if (w.holdsPendingBudget) this.o.cluster.breakers.pendingRequests.release();
+    return true;
+  }
+
+  /** The one way a connection leaves the pool; idempotent. */
+  private closeConnection(rec: PooledConnection, by: 'local' | 'remote'): void {
+    if (rec.state === 'closed') return;
+    const was = rec.state;
+    rec.state = 'closed';
+    if (rec.timer !== null) { clearTimeout(rec.timer); rec.timer = null; }
+    if (was === 'connecting') this.connecting--;
+    if (was === 'idle') { const i = this.idle.indexOf(rec); if (i >= 0) this.idle.splice(i, 1); }
+    if (was === 'busy' && rec.conn !== null) this.o.host.activeRequests--; // lost mid-request
+    this.all.delete(rec);
+    if (rec.conn !== null) this.byConn.delete(rec.conn);
+    const { stats } = this.o;
+    stats.upstream_cx_destroy.inc();
+    (by === 'local' ? stats.upstream_cx_destroy_local : stats.upstream_cx_destroy_remote).inc();
+    stats.upstream_cx_active.dec();
+    this.hostStats.cx_active--;
+    this.o.cluster.breakers.connections.release();
+    if (by === 'local') {
+      if (rec.conn !== null) rec.conn.close();
+      rec.socket.destroy();
+    }
+    // A request that lost its connection mid-flight is the proxy's to fail; waiters may need a new connection.
+    this.reconcile();
+    this.o.onConnectionClosed?.();
+  }
+}

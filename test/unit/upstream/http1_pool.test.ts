@@ -1,0 +1,251 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Cluster as EnvoyCluster } from '../../../src/types/envoy.js';
+import type { ClientConnection } from '../../../src/types/http.js';
+import type { HttpConnectionPool } from '../../../src/types/upstream.js';
+import type { SkiffError } from '../../../src/common/errors.js';
+import { StatsStore } from '../../../src/common/stats.js';
+import { ClusterImpl } from '../../../src/upstream/cluster.js';
+import type { Http1Pool } from '../../../src/upstream/http1_pool.js';
+import { BlackHoleListener, TestUpstream, closedPort, get, testConnectionFactory, waitFor } from './helpers.js';
+
+interface Setup { cluster: ClusterImpl; pool: Http1Pool; stats: StatsStore; counter(n: string): number; gauge(n: string): number }
+
+function setup(port: number, extra: Partial<EnvoyCluster> = {}): Setup {
+  const stats = new StatsStore();
+  const config: EnvoyCluster = {
+    name: 'web', type: 'STATIC', connect_timeout: { seconds: 1 },
+    load_assignment: { cluster_name: 'web', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+    ...extra,
+  };
+  const cluster = new ClusterImpl(config, 'clusters[0]', { stats, connect: testConnectionFactory });
+  const pool = cluster.pool(cluster.hosts()[0]) as Http1Pool;
+  return {
+    cluster, pool, stats,
+    counter: (n) => stats.counter(`cluster.web.${n}`).value,
+    gauge: (n) => stats.gauge(`cluster.web.${n}`).value,
+  };
+}
+
+type Outcome = { err: SkiffError | null; conn?: ClientConnection };
+
+function acquire(pool: HttpConnectionPool): Promise<Outcome> {
+  return new Promise((resolve) => { pool.acquire((err, conn) => resolve({ err, conn })); });
+}
+
+test('idle connections are reused, most recently released first', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port);
+  try {
+    const a = await acquire(s.pool);
+    const b = await acquire(s.pool);
+    assert.ok(a.conn && b.conn && a.conn !== b.conn);
+    assert.equal(s.cluster.hosts()[0].activeRequests, 2, 'both requests in flight');
+    assert.equal((await get(a.conn)).status, 200);
+    assert.equal((await get(b.conn)).status, 200);
+    s.pool.release(a.conn);
+    s.pool.release(b.conn);
+    assert.equal(s.pool.idleConnections, 2);
+    const c = await acquire(s.pool);
+    assert.equal(c.conn, b.conn, 'LIFO');
+    assert.equal((await get(c.conn!)).body, 'up 2');
+    s.pool.release(c.conn!);
+    assert.equal(up.connections, 2);
+    assert.equal(s.counter('upstream_cx_total'), 2);
+    assert.equal(s.gauge('upstream_cx_active'), 2);
+    assert.equal(s.counter('upstream_rq_total'), 0, 'counted by the proxy, not the pool');
+    const host = s.cluster.hosts()[0];
+    assert.deepEqual([host.stats.cx_total, host.stats.cx_active, host.stats.rq_total, host.activeRequests], [2, 2, 3, 0]);
+  } finally { s.cluster.close(); await up.stop(); }
+  assert.equal(s.gauge('upstream_cx_active'), 0);
+  assert.equal(s.counter('upstream_cx_destroy'), 2);
+});
+
+test('max_connections queues requests as pending; max_pending_requests overflows at once', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port, { circuit_breakers: { thresholds: [{ max_connections: { value: 1 }, max_pending_requests: { value: 1 } }] } });
+  try {
+    const first = await acquire(s.pool);
+    assert.ok(first.conn);
+    assert.equal(s.gauge('circuit_breakers.default.cx_open'), 1);
+    assert.equal(s.gauge('circuit_breakers.default.remaining_cx'), 0);
+    const box: { second?: Outcome } = {};
+    s.pool.acquire((err, conn) => { box.second = { err, conn }; });
+    assert.equal(Object.keys(box).length, 0, 'queued, not answered');
+    assert.equal(s.gauge('upstream_rq_pending_active'), 1);
+    assert.equal(s.counter('upstream_cx_overflow'), 1);
+    assert.equal(s.gauge('circuit_breakers.default.rq_pending_open'), 1);
+    const third = await acquire(s.pool);
+    assert.equal(third.err?.code, 'SKIFF_UPSTREAM_OVERFLOW');
+    assert.equal(third.err?.retryable, false);
+    assert.equal(s.counter('upstream_rq_pending_overflow'), 1);
+    await get(first.conn);
+    s.pool.release(first.conn);
+    assert.equal(box.second?.conn, first.conn, 'the released connection serves the pending request');
+    assert.equal(s.gauge('upstream_rq_pending_active'), 0);
+    assert.equal(s.gauge('circuit_breakers.default.rq_pending_open'), 0);
+    assert.equal((await get(box.second!.conn!)).body, 'up 1');
+    s.pool.release(box.second!.conn!);
+    assert.equal(up.connections, 1);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('pending requests are served oldest first, and a cancelled one is skipped', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port, { circuit_breakers: { thresholds: [{ max_connections: { value: 1 }, max_pending_requests: { value: 4 } }] } });
+  try {
+    const first = await acquire(s.pool);
+    const order: string[] = [];
+    const conns: ClientConnection[] = [];
+    const take = (name: string) => (err: SkiffError | null, conn?: ClientConnection) => { assert.equal(err, null); order.push(name); conns.push(conn!); };
+    s.pool.acquire(take('a'));
+    const hb = s.pool.acquire(take('b'));
+    s.pool.acquire(take('c'));
+    hb.cancel();
+    assert.equal(s.gauge('upstream_rq_pending_active'), 2);
+    assert.equal(s.gauge('circuit_breakers.default.remaining_pending'), 2);
+    s.pool.release(first.conn!);
+    s.pool.release(conns[0]);
+    s.pool.release(conns[1]);
+    assert.deepEqual(order, ['a', 'c']);
+    assert.equal(s.pool.idleConnections, 1);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('a refused connect fails with SKIFF_UPSTREAM_CONNECT_FAILURE and frees its budget', async () => {
+  const s = setup(await closedPort());
+  try {
+    const r = await acquire(s.pool);
+    assert.equal(r.err?.code, 'SKIFF_UPSTREAM_CONNECT_FAILURE');
+    assert.equal(r.err?.retryable, true);
+    assert.equal(r.err?.source, 'upstream');
+    assert.equal(s.counter('upstream_cx_connect_fail'), 1);
+    assert.equal(s.gauge('upstream_cx_active'), 0);
+    assert.equal(s.gauge('upstream_rq_pending_active'), 0);
+    assert.equal(s.gauge('circuit_breakers.default.remaining_cx'), 1024);
+    assert.equal(s.cluster.hosts()[0].stats.cx_connect_fail, 1);
+    assert.equal(s.pool.activeConnections, 0);
+  } finally { s.cluster.close(); }
+});
+
+test('a connect that never completes times out with SKIFF_UPSTREAM_CONNECT_TIMEOUT', async () => {
+  const hole = await new BlackHoleListener().start();
+  const s = setup(hole.port, { connect_timeout: { nanos: 200_000_000 } });
+  try {
+    const started = Date.now();
+    const r = await acquire(s.pool);
+    const took = Date.now() - started;
+    assert.equal(r.err?.code, 'SKIFF_UPSTREAM_CONNECT_TIMEOUT');
+    assert.equal(r.err?.retryable, true);
+    assert.ok(took >= 180 && took < 2000, `took ${took} ms`);
+    assert.equal(s.counter('upstream_cx_connect_timeout'), 1);
+    assert.equal(s.gauge('upstream_cx_active'), 0);
+    assert.equal(s.pool.activeConnections, 0);
+  } finally { s.cluster.close(); hole.stop(); }
+});
+
+test('idle connections close after idle_timeout', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port, { common_http_protocol_options: { idle_timeout: { nanos: 100_000_000 } } });
+  try {
+    const r = await acquire(s.pool);
+    await get(r.conn!);
+    s.pool.release(r.conn!);
+    assert.equal(s.pool.idleConnections, 1);
+    await waitFor(() => s.pool.activeConnections === 0, 2000, 'idle timeout');
+    assert.equal(s.counter('upstream_cx_idle_timeout'), 1);
+    await waitFor(() => up.sockets.size === 0, 2000, 'upstream sees the close');
+    // A busy connection is not timed out.
+    const busy = await acquire(s.pool);
+    await new Promise((res) => setTimeout(res, 250));
+    assert.equal((await get(busy.conn!)).status, 200);
+    s.pool.release(busy.conn!);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('connections close after max_requests_per_connection and when not reusable', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port, { common_http_protocol_options: { max_requests_per_connection: { value: 2 } } });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const r = await acquire(s.pool);
+      await get(r.conn!);
+      s.pool.release(r.conn!);
+    }
+    assert.equal(up.connections, 2);
+    assert.equal(s.counter('upstream_cx_max_requests'), 1);
+    up.closeAfterResponse = true;
+    const r = await acquire(s.pool);
+    await get(r.conn!);
+    s.pool.release(r.conn!);
+    assert.equal(s.pool.idleConnections, 0);
+    assert.equal(s.pool.activeConnections, 0);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('a connection closed by the peer while idle leaves the idle list', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port);
+  try {
+    const r = await acquire(s.pool);
+    await get(r.conn!);
+    s.pool.release(r.conn!);
+    up.dropConnections();
+    await waitFor(() => s.pool.idleConnections === 0, 2000, 'idle connection dropped');
+    assert.equal(s.counter('upstream_cx_destroy_remote'), 1);
+    const again = await acquire(s.pool);
+    assert.notEqual(again.conn, r.conn);
+    assert.equal((await get(again.conn!)).body, 'up 2');
+    s.pool.release(again.conn!);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('a connection lost mid-request ends its request and a late release is ignored', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port);
+  try {
+    const r = await acquire(s.pool);
+    await waitFor(() => up.sockets.size === 1, 2000, 'upstream accepts');
+    up.dropConnections();
+    await waitFor(() => s.pool.activeConnections === 0, 2000, 'pool sees the close');
+    const host = s.cluster.hosts()[0];
+    assert.equal(host.activeRequests, 0);
+    assert.equal(host.stats.cx_active, 0);
+    s.pool.release(r.conn!);
+    assert.equal(host.activeRequests, 0);
+    assert.equal(s.pool.idleConnections, 0);
+    assert.equal(s.gauge('circuit_breakers.default.remaining_cx'), 1024);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('drain closes idle connections, refuses new work and closes busy ones when released', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port);
+  try {
+    const a = await acquire(s.pool);
+    const b = await acquire(s.pool);
+    await get(a.conn!);
+    s.pool.release(a.conn!);
+    s.pool.drain();
+    assert.equal(s.pool.idleConnections, 0);
+    assert.equal(s.pool.activeConnections, 1);
+    const refused = await acquire(s.pool);
+    assert.equal(refused.err?.code, 'SKIFF_UPSTREAM_POOL_DRAINED');
+    assert.equal((await get(b.conn!)).status, 200, 'in-flight request completes');
+    s.pool.release(b.conn!);
+    assert.equal(s.pool.activeConnections, 0);
+    await waitFor(() => up.sockets.size === 0, 2000, 'upstream sees both closes');
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('close fails pending requests', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port, { circuit_breakers: { thresholds: [{ max_connections: { value: 1 } }] } });
+  const first = await acquire(s.pool);
+  assert.ok(first.conn);
+  const waiting = acquire(s.pool);
+  s.cluster.close();
+  assert.equal((await waiting).err?.code, 'SKIFF_UPSTREAM_POOL_CLOSED');
+  assert.equal(s.gauge('upstream_cx_active'), 0);
+  await up.stop();
+});
