@@ -1,0 +1,229 @@
+/**
+ * Skiff's supported subset of the Envoy v3 API as an explicit allow-list per message. A field set outside
+ * the list, an enum value Skiff does not implement, or an extension whose type URL (or name, when it has
+ * no typed_config) is not supported is reported as an UnsupportedConfigError naming the field path: never
+ * silently ignored. The same message type can be allowed different sub-fields in different places
+ * (HttpProtocolOptions under a listener's HCM and under a cluster).
+ */
+import protobuf from 'protobufjs';
+import { UnsupportedConfigError } from '../common/errors.js';
+import { fieldPath, isWellKnownType } from './decode.js';
+import { lookupMessage, resolveTypeUrl } from './protos.js';
+
+export interface ExtensionSpec { name: string; typeUrl: string }
+
+export interface FieldRule {
+  /** Allowed sub-fields of this field's message here (overrides the message's own list). */
+  only?: readonly string[];
+  /** Allowed enum values. */
+  values?: readonly string[];
+  /** Allowed extensions of a list of TypedExtensionConfig-like {name, typed_config} items. */
+  extensions?: readonly ExtensionSpec[];
+  /** Accepted only when the list is empty. */
+  emptyOnly?: boolean;
+  /** At most this many items; `what` names the extra item in the error. */
+  maxItems?: { count: number; what: string };
+  /** Accepted, but it changes nothing in Skiff: logged as a warning. */
+  hint?: string;
+}
+
+/** '*' accepts every field of the message and stops there (informational messages such as Node). */
+type MessageRules = Record<string, FieldRule | true> | '*';
+
+export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+export const HCM_EXTENSION: ExtensionSpec = { name: 'envoy.filters.network.http_connection_manager', typeUrl: HCM_TYPE_URL };
+export const ROUTER_EXTENSION: ExtensionSpec = { name: 'envoy.filters.http.router', typeUrl: ROUTER_TYPE_URL };
+
+const HEADER_MUTATIONS = {
+  request_headers_to_add: true, request_headers_to_remove: true,
+  response_headers_to_add: true, response_headers_to_remove: true,
+} as const;
+
+/** Message full name -> the fields Skiff implements. Everything not listed is unsupported. */
+export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
+  'envoy.config.bootstrap.v3.Bootstrap': { node: true, admin: true, static_resources: true },
+  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': { listeners: true, clusters: true },
+  'envoy.config.bootstrap.v3.Admin': { address: true, access_log: { emptyOnly: true } },
+  // Node only describes this proxy to a management server; nothing in it changes how Skiff behaves.
+  'envoy.config.core.v3.Node': '*',
+  'envoy.config.core.v3.Address': { socket_address: true },
+  'envoy.config.core.v3.SocketAddress': { address: true, port_value: true, protocol: { values: ['TCP'] } },
+
+  'envoy.config.listener.v3.Listener': {
+    name: true, address: true,
+    filter_chains: { maxItems: { count: 1, what: 'filter chain (one filter chain per listener is supported)' } },
+  },
+  'envoy.config.listener.v3.FilterChain': {
+    name: true,
+    filters: { extensions: [HCM_EXTENSION], maxItems: { count: 1, what: 'network filter (the http_connection_manager is the only one)' } },
+  },
+  'envoy.config.listener.v3.Filter': { name: true, typed_config: true },
+
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': {
+    stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1'] }, route_config: true,
+    http_filters: { extensions: [ROUTER_EXTENSION] },
+    request_headers_timeout: true, stream_idle_timeout: true, max_request_headers_kb: true,
+    common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
+    use_remote_address: true, xff_num_trusted_hops: true, generate_request_id: true, server_name: true,
+  },
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': { name: true, typed_config: true },
+  'envoy.extensions.filters.http.router.v3.Router': {},
+  'envoy.config.core.v3.HttpProtocolOptions': {
+    idle_timeout: true, max_headers_count: true, max_requests_per_connection: true,
+  },
+
+  'envoy.config.route.v3.RouteConfiguration': { name: true, virtual_hosts: true, ...HEADER_MUTATIONS },
+  'envoy.config.route.v3.VirtualHost': { name: true, domains: true, routes: true, retry_policy: true, ...HEADER_MUTATIONS },
+  'envoy.config.route.v3.Route': { name: true, match: true, route: true, direct_response: true, redirect: true, ...HEADER_MUTATIONS },
+  'envoy.config.route.v3.RouteMatch': {
+    prefix: true, path: true, safe_regex: true, path_separated_prefix: true, case_sensitive: true,
+    headers: true, query_parameters: true,
+  },
+  'envoy.type.matcher.v3.RegexMatcher': { regex: true },
+  'envoy.type.matcher.v3.StringMatcher': { exact: true, prefix: true, suffix: true, contains: true, safe_regex: true, ignore_case: true },
+  'envoy.config.route.v3.HeaderMatcher': {
+    name: true, string_match: true, exact_match: true, prefix_match: true, suffix_match: true, contains_match: true,
+    safe_regex_match: true, present_match: true, invert_match: true, treat_missing_header_as_empty: true,
+  },
+  'envoy.config.route.v3.QueryParameterMatcher': { name: true, string_match: true, present_match: true },
+  'envoy.config.route.v3.RouteAction': {
+    cluster: true, weighted_clusters: true, prefix_rewrite: true, host_rewrite_literal: true, timeout: true,
+    retry_policy: true, hash_policy: true,
+  },
+  'envoy.config.route.v3.WeightedCluster': { clusters: true, total_weight: true },
+  'envoy.config.route.v3.WeightedCluster.ClusterWeight': { name: true, weight: true },
+  'envoy.config.route.v3.RetryPolicy': { retry_on: true, num_retries: true, per_try_timeout: true, retriable_status_codes: true },
+  'envoy.config.route.v3.RouteAction.HashPolicy': { header: true, terminal: true },
+  'envoy.config.route.v3.RouteAction.HashPolicy.Header': { header_name: true },
+  'envoy.config.route.v3.DirectResponseAction': { status: true, body: true },
+  'envoy.config.core.v3.DataSource': { inline_string: true, inline_bytes: true },
+  'envoy.config.route.v3.RedirectAction': {
+    host_redirect: true, port_redirect: true, path_redirect: true, prefix_rewrite: true, scheme_redirect: true,
+    https_redirect: true, strip_query: true, response_code: true,
+  },
+  'envoy.config.core.v3.HeaderValueOption': { header: true, append: true, append_action: true, keep_empty_value: true },
+  'envoy.config.core.v3.HeaderValue': { key: true, value: true },
+
+  'envoy.config.cluster.v3.Cluster': {
+    name: true, type: { values: ['STATIC', 'STRICT_DNS'] }, connect_timeout: true,
+    lb_policy: { values: ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV'] },
+    load_assignment: true, circuit_breakers: true, dns_refresh_rate: true, dns_lookup_family: true,
+    ring_hash_lb_config: true, maglev_lb_config: true, least_request_lb_config: true,
+    common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
+    per_connection_buffer_limit_bytes: true,
+  },
+  'envoy.config.cluster.v3.CircuitBreakers': { thresholds: true },
+  'envoy.config.cluster.v3.CircuitBreakers.Thresholds': {
+    priority: { values: ['DEFAULT'] }, max_connections: true, max_pending_requests: true, max_requests: true, max_retries: true,
+  },
+  'envoy.config.cluster.v3.Cluster.RingHashLbConfig': { minimum_ring_size: true, maximum_ring_size: true },
+  'envoy.config.cluster.v3.Cluster.MaglevLbConfig': { table_size: true },
+  'envoy.config.cluster.v3.Cluster.LeastRequestLbConfig': { choice_count: true },
+  'envoy.config.endpoint.v3.ClusterLoadAssignment': { cluster_name: true, endpoints: true },
+  'envoy.config.endpoint.v3.LocalityLbEndpoints': { locality: true, lb_endpoints: true, load_balancing_weight: true, priority: true },
+  'envoy.config.core.v3.Locality': { region: true, zone: true, sub_zone: true },
+  'envoy.config.endpoint.v3.LbEndpoint': { endpoint: true, load_balancing_weight: true },
+  'envoy.config.endpoint.v3.Endpoint': { address: true, hostname: true },
+};
+
+/** Fields accepted although Skiff does nothing with them, because Envoy's docs call them hints. */
+export const HINT_FIELDS: readonly string[] = [
+  'envoy.config.core.v3.Node.listening_addresses',
+];
+
+export interface SubsetResult { unsupported: UnsupportedConfigError[]; warnings: string[] }
+
+const MAX_DEPTH = 64;
+
+/**
+ * Every place where a decoded message leaves Skiff's subset, in document order. Stops descending into a
+ * field once it is reported, so one unsupported extension gives one error, not one per field inside it.
+ */
+export function findUnsupported(typeName: string, value: unknown, path: string): SubsetResult {
+  const result: SubsetResult = { unsupported: [], warnings: [] };
+  walk(typeName, value, path, undefined, result, 0);
+  return result;
+}
+
+function walk(typeName: string, value: unknown, path: string, only: readonly string[] | undefined, out: SubsetResult, depth: number): void {
+  if (depth > MAX_DEPTH || typeof value !== 'object' || value === null) return;
+  const rules = SUPPORTED[typeName];
+  if (rules === '*') {
+    for (const hint of HINT_FIELDS) {
+      const field = hint.slice(typeName.length + 1);
+      if (hint.startsWith(`${typeName}.`) && (value as Record<string, unknown>)[field] !== undefined) {
+        out.warnings.push(`${fieldPath(path, field)}: accepted as a hint; Skiff does not use it`);
+      }
+    }
+    return;
+  }
+  if (!rules) {
+    out.unsupported.push(new UnsupportedConfigError(path, `message ${typeName}`));
+    return;
+  }
+  const type = lookupMessage(typeName);
+  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
+    if (key === '@type') continue;
+    const at = fieldPath(path, key);
+    const rule = rules[key];
+    if (rule === undefined || (only && !only.includes(key))) {
+      if (HINT_FIELDS.includes(`${typeName}.${key}`)) out.warnings.push(`${at}: accepted as a hint; Skiff does not use it`);
+      else out.unsupported.push(new UnsupportedConfigError(at, 'field'));
+      continue;
+    }
+    const field = type?.fields[key];
+    if (!field) continue;
+    walkField(field, rule === true ? {} : rule, fieldValue, at, out, depth);
+  }
+}
+
+function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path: string, out: SubsetResult, depth: number): void {
+  if (rule.hint) out.warnings.push(`${path}: ${rule.hint}`);
+  if (rule.values && !rule.values.includes(String(value))) {
+    out.unsupported.push(new UnsupportedConfigError(path, `value ${String(value)} (supported: ${rule.values.join(', ')})`));
+    return;
+  }
+  const items: [unknown, string][] = field.map
+    ? Object.entries(value as object).map(([k, v]) => [v, `${path}[${JSON.stringify(k)}]`])
+    : field.repeated ? (value as unknown[]).map((v, i) => [v, `${path}[${i}]`]) : [[value, path]];
+  if (rule.emptyOnly && items.length > 0) {
+    out.unsupported.push(new UnsupportedConfigError(path, 'field (accepted only when empty)'));
+    return;
+  }
+  items.forEach(([item, at], i) => {
+    if (rule.maxItems && i >= rule.maxItems.count) {
+      out.unsupported.push(new UnsupportedConfigError(at, `additional ${rule.maxItems.what}`));
+      return;
+    }
+    if (rule.extensions) {
+      const ext = item as { name?: string; typed_config?: { '@type': string } };
+      const url = ext.typed_config?.['@type'];
+      // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
+      const supported = rule.extensions.some((s) => (url !== undefined ? s.typeUrl === url : s.name === ext.name));
+      if (!supported) {
+        out.unsupported.push(new UnsupportedConfigError(at, `extension ${ext.name ?? '(unnamed)'}${url ? ` (${url})` : ''}`));
+        return;
+      }
+    }
+    const sub = field.resolvedType;
+    if (!(sub instanceof protobuf.Type)) return;
+    walkMessage(sub, item, at, rule.only, out, depth + 1);
+  });
+}
+
+function walkMessage(type: protobuf.Type, value: unknown, path: string, only: readonly string[] | undefined, out: SubsetResult, depth: number): void {
+  const name = type.fullName.slice(1);
+  if (name === 'google.protobuf.Any') {
+    const url = (value as { '@type'?: string })['@type'] ?? '';
+    const packed = resolveTypeUrl(url);
+    if (!packed) {
+      out.unsupported.push(new UnsupportedConfigError(path, `type ${url}`));
+      return;
+    }
+    if (!isWellKnownType(packed.fullName.slice(1))) walk(packed.fullName.slice(1), value, path, only, out, depth + 1);
+    return;
+  }
+  if (isWellKnownType(name)) return;
+  walk(name, value, path, only, out, depth);
+}

@@ -1,0 +1,194 @@
+/**
+ * Reading decoded config with Envoy's defaults in one place, so no consumer repeats them. The decoded
+ * shape leaves absent fields absent; these helpers turn a field and its documented default into the value
+ * to use (milliseconds for durations, where 0 means "disabled" exactly as it does in Envoy).
+ */
+import { ConfigError } from '../common/errors.js';
+import type {
+  Address, BoolValue, Cluster, Duration, HttpConnectionManager, Listener, RetryPolicy, RouteAction, Threshold, UInt32Value,
+} from '../types/envoy.js';
+import { HCM_TYPE_URL } from './subset.js';
+
+/** A Duration in milliseconds (fractions of a millisecond kept), or `dflt` when absent. */
+export function durationMs(d: Duration | undefined, dflt: number): number {
+  if (d === undefined) return dflt;
+  return (d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+}
+
+export function u32(w: UInt32Value | undefined, dflt: number): number {
+  return w?.value ?? (w === undefined ? dflt : 0);
+}
+
+export function bool(w: BoolValue | undefined, dflt: boolean): boolean {
+  return w?.value ?? (w === undefined ? dflt : false);
+}
+
+/** The decoded HttpConnectionManager of a listener's filter chain; ConfigError when it has none. */
+export function hcmOf(listener: Listener, chainIndex = 0): HttpConnectionManager {
+  const chain = listener.filter_chains?.[chainIndex];
+  const filter = chain?.filters?.find((f) => f.typed_config?.['@type'] === HCM_TYPE_URL);
+  if (!filter) {
+    throw new ConfigError(`listener ${listener.name ?? '(unnamed)'}.filter_chains[${chainIndex}]`, 'no http_connection_manager filter');
+  }
+  return filter.typed_config as unknown as HttpConnectionManager;
+}
+
+export interface SocketAddressValue { address: string; port: number }
+
+/** `{address, port}` of an Address (port 0 when absent: an ephemeral port for listeners). */
+export function socketAddressOf(address: Address | undefined): SocketAddressValue | undefined {
+  const sa = address?.socket_address;
+  return sa ? { address: sa.address, port: sa.port_value ?? 0 } : undefined;
+}
+
+/** A listener's name as Envoy shows it when none is configured: its address. */
+export function listenerName(listener: Listener): string {
+  if (listener.name) return listener.name;
+  const sa = socketAddressOf(listener.address);
+  return sa ? `${sa.address}:${sa.port}` : '(unnamed)';
+}
+
+/** Connection manager settings with Envoy's defaults applied. Times in ms; 0 disables a timeout. */
+export interface HcmSettings {
+  statPrefix: string;
+  codecType: 'AUTO' | 'HTTP1' | 'HTTP2' | 'HTTP3';
+  requestHeadersTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  maxRequestHeadersKb: number;
+  maxHeadersCount: number;
+  idleTimeoutMs: number;
+  useRemoteAddress: boolean;
+  xffNumTrustedHops: number;
+  generateRequestId: boolean;
+  /** undefined: the proxy's own default (`skiff`), as Envoy sends `envoy`. */
+  serverName: string | undefined;
+}
+
+export const HCM_DEFAULTS = {
+  requestHeadersTimeoutMs: 0,
+  streamIdleTimeoutMs: 300_000,
+  maxRequestHeadersKb: 60,
+  maxHeadersCount: 100,
+  idleTimeoutMs: 3_600_000,
+} as const;
+
+export function hcmSettings(hcm: HttpConnectionManager): HcmSettings {
+  return {
+    statPrefix: hcm.stat_prefix,
+    codecType: hcm.codec_type ?? 'AUTO',
+    requestHeadersTimeoutMs: durationMs(hcm.request_headers_timeout, HCM_DEFAULTS.requestHeadersTimeoutMs),
+    streamIdleTimeoutMs: durationMs(hcm.stream_idle_timeout, HCM_DEFAULTS.streamIdleTimeoutMs),
+    maxRequestHeadersKb: u32(hcm.max_request_headers_kb, HCM_DEFAULTS.maxRequestHeadersKb),
+    maxHeadersCount: u32(hcm.common_http_protocol_options?.max_headers_count, HCM_DEFAULTS.maxHeadersCount),
+    idleTimeoutMs: durationMs(hcm.common_http_protocol_options?.idle_timeout, HCM_DEFAULTS.idleTimeoutMs),
+    useRemoteAddress: bool(hcm.use_remote_address, false),
+    xffNumTrustedHops: hcm.xff_num_trusted_hops ?? 0,
+    generateRequestId: bool(hcm.generate_request_id, true),
+    serverName: hcm.server_name || undefined,
+  };
+}
+
+/** Circuit breaker limits of the DEFAULT priority, with Envoy's defaults. */
+export interface BreakerLimits { maxConnections: number; maxPendingRequests: number; maxRequests: number; maxRetries: number }
+
+export const BREAKER_DEFAULTS: BreakerLimits = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
+
+export function breakerLimits(cluster: Cluster): BreakerLimits {
+  const t: Threshold | undefined = cluster.circuit_breakers?.thresholds?.find((x) => (x.priority ?? 'DEFAULT') === 'DEFAULT');
+  return {
+    maxConnections: u32(t?.max_connections, BREAKER_DEFAULTS.maxConnections),
+    maxPendingRequests: u32(t?.max_pending_requests, BREAKER_DEFAULTS.maxPendingRequests),
+    maxRequests: u32(t?.max_requests, BREAKER_DEFAULTS.maxRequests),
+    maxRetries: u32(t?.max_retries, BREAKER_DEFAULTS.maxRetries),
+  };
+}
+
+/** Cluster settings with Envoy's defaults. Times in ms. */
+export interface ClusterSettings {
+  name: string;
+  type: NonNullable<Cluster['type']>;
+  lbPolicy: NonNullable<Cluster['lb_policy']>;
+  connectTimeoutMs: number;
+  dnsRefreshRateMs: number;
+  dnsLookupFamily: NonNullable<Cluster['dns_lookup_family']>;
+  idleTimeoutMs: number;
+  /** 0: unlimited. */
+  maxRequestsPerConnection: number;
+  perConnectionBufferLimitBytes: number;
+  ringHash: { minimumRingSize: number; maximumRingSize: number };
+  maglevTableSize: number;
+  leastRequestChoiceCount: number;
+  breakers: BreakerLimits;
+}
+
+export const CLUSTER_DEFAULTS = {
+  connectTimeoutMs: 5000,
+  dnsRefreshRateMs: 5000,
+  idleTimeoutMs: 3_600_000,
+  perConnectionBufferLimitBytes: 1024 * 1024,
+  minimumRingSize: 1024,
+  maximumRingSize: 8 * 1024 * 1024,
+  maglevTableSize: 65537,
+  leastRequestChoiceCount: 2,
+} as const;
+
+export function clusterSettings(cluster: Cluster): ClusterSettings {
+  const d = CLUSTER_DEFAULTS;
+  return {
+    name: cluster.name,
+    type: cluster.type ?? 'STATIC',
+    lbPolicy: cluster.lb_policy ?? 'ROUND_ROBIN',
+    connectTimeoutMs: durationMs(cluster.connect_timeout, d.connectTimeoutMs),
+    dnsRefreshRateMs: durationMs(cluster.dns_refresh_rate, d.dnsRefreshRateMs),
+    dnsLookupFamily: cluster.dns_lookup_family ?? 'AUTO',
+    idleTimeoutMs: durationMs(cluster.common_http_protocol_options?.idle_timeout, d.idleTimeoutMs),
+    maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection, 0),
+    perConnectionBufferLimitBytes: u32(cluster.per_connection_buffer_limit_bytes, d.perConnectionBufferLimitBytes),
+    ringHash: {
+      minimumRingSize: u32(cluster.ring_hash_lb_config?.minimum_ring_size, d.minimumRingSize),
+      maximumRingSize: u32(cluster.ring_hash_lb_config?.maximum_ring_size, d.maximumRingSize),
+    },
+    maglevTableSize: u32(cluster.maglev_lb_config?.table_size, d.maglevTableSize),
+    leastRequestChoiceCount: u32(cluster.least_request_lb_config?.choice_count, d.leastRequestChoiceCount),
+    breakers: breakerLimits(cluster),
+  };
+}
+
+/** An endpoint of a cluster's load_assignment, flattened with its locality's priority and weights. */
+export interface EndpointValue { address: string; port: number; hostname?: string; weight: number; priority: number; localityWeight?: number }
+
+export function clusterEndpoints(cluster: Cluster): EndpointValue[] {
+  const out: EndpointValue[] = [];
+  for (const locality of cluster.load_assignment?.endpoints ?? []) {
+    for (const lb of locality.lb_endpoints ?? []) {
+      const sa = socketAddressOf(lb.endpoint?.address);
+      if (!sa) continue;
+      out.push({
+        address: sa.address, port: sa.port,
+        ...(lb.endpoint?.hostname ? { hostname: lb.endpoint.hostname } : {}),
+        weight: u32(lb.load_balancing_weight, 1),
+        priority: locality.priority ?? 0,
+        ...(locality.load_balancing_weight ? { localityWeight: u32(locality.load_balancing_weight, 1) } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/** Envoy's route timeout default (15 s); an explicit 0 disables it. */
+export const ROUTE_TIMEOUT_DEFAULT_MS = 15_000;
+
+export function routeTimeoutMs(action: RouteAction): number {
+  return durationMs(action.timeout, ROUTE_TIMEOUT_DEFAULT_MS);
+}
+
+/** Retries of a policy: num_retries defaults to 1 once retry_on is set; per_try_timeout 0 = the route's. */
+export function retrySettings(policy: RetryPolicy | undefined): { retryOn: string[]; numRetries: number; perTryTimeoutMs: number; retriableStatusCodes: number[] } {
+  const retryOn = (policy?.retry_on ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return {
+    retryOn,
+    numRetries: retryOn.length === 0 ? 0 : u32(policy?.num_retries, 1),
+    perTryTimeoutMs: durationMs(policy?.per_try_timeout, 0),
+    retriableStatusCodes: policy?.retriable_status_codes ?? [],
+  };
+}

@@ -1,0 +1,74 @@
+// Untrusted config never crashes the loader: random mutations of a valid bootstrap either load or fail
+// with a ConfigError (bounded count, fixed seed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadBootstrapText } from '../../../src/config/bootstrap.js';
+import { ConfigError } from '../../../src/common/errors.js';
+import { bootstrap, type Obj } from './fixtures.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const STRANGE: unknown[] = [null, 0, -1, 1.5, 2 ** 64, '', 'x', '\u0000', '1s', true, [], {}, [null], { '@type': 'x' },
+  { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster' }, '__proto__', { __proto__: { a: 1 } }, 'NaN'];
+
+function collectPaths(v: unknown, path: (string | number)[], out: (string | number)[][]): void {
+  out.push(path);
+  if (Array.isArray(v)) v.forEach((x, i) => collectPaths(x, [...path, i], out));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) collectPaths(x, [...path, k], out);
+}
+
+function mutate(doc: Obj, random: () => number): Obj {
+  const copy = JSON.parse(JSON.stringify(doc)) as Obj;
+  const paths: (string | number)[][] = [];
+  collectPaths(copy, [], paths);
+  const path = paths[1 + Math.floor(random() * (paths.length - 1))];
+  let parent: any = copy;
+  for (const p of path.slice(0, -1)) parent = parent[p];
+  const key = path[path.length - 1];
+  const choice = random();
+  if (choice < 0.6) parent[key] = STRANGE[Math.floor(random() * STRANGE.length)];
+  else if (choice < 0.8 && !Array.isArray(parent)) { parent[`${String(key)}_x`] = parent[key]; delete parent[key]; }
+  else if (Array.isArray(parent)) parent.splice(Number(key), 1);
+  else delete parent[key];
+  return copy;
+}
+
+test('2000 random mutations load or fail with a ConfigError', () => {
+  const random = rng(20261121);
+  const base = bootstrap();
+  let rejected = 0;
+  const started = Date.now();
+  for (let i = 0; i < 2000 && Date.now() - started < 60_000; i++) {
+    const doc = mutate(mutate(base, random), random);
+    try {
+      loadBootstrapText(JSON.stringify(doc), 'json');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, `mutation ${i} threw ${String((err as Error).stack)}\n${JSON.stringify(doc)}`);
+      assert.match(err.message, /^\S.*: /);
+      rejected++;
+    }
+  }
+  assert.ok(rejected > 100, `only ${rejected} mutations were rejected`);
+});
+
+test('random bytes as YAML fail with a ConfigError or load', () => {
+  const random = rng(7);
+  for (let i = 0; i < 300; i++) {
+    const len = Math.floor(random() * 200);
+    const text = Array.from({ length: len }, () => String.fromCharCode(Math.floor(random() * 128))).join('');
+    try {
+      loadBootstrapText(text, 'yaml');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, `input ${JSON.stringify(text)} threw ${String(err)}`);
+    }
+  }
+});

@@ -1,0 +1,163 @@
+// Every kind of rejection, with the field path asserted: protoc-gen-validate rules from Envoy's protos,
+// Skiff's supported subset, and cross-references.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, UnsupportedConfigError } from '../../../src/common/errors.js';
+import { listUnsupported } from '../../../src/config/validate.js';
+import { bootstrap, cluster, hcm, listener, load, ROUTER, type Obj } from './fixtures.js';
+
+const HCM_PATH = 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config';
+
+function rejects(doc: Obj, expected: string, kind: 'invalid' | 'unsupported' = 'invalid'): void {
+  assert.throws(() => load(doc), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+    assert.equal(err instanceof UnsupportedConfigError, kind === 'unsupported', err.message);
+    assert.equal(err.code, kind === 'unsupported' ? 'SKIFF_CONFIG_UNSUPPORTED' : 'SKIFF_CONFIG_INVALID');
+    assert.equal(err.message, expected);
+    return true;
+  });
+}
+
+function withListener(l: Obj): Obj {
+  return bootstrap({ static_resources: { listeners: [l], clusters: [cluster()] } });
+}
+function withHcm(overrides: Obj): Obj {
+  return withListener(listener({}, overrides));
+}
+function withCluster(overrides: Obj): Obj {
+  return bootstrap({ static_resources: { listeners: [listener()], clusters: [cluster(overrides)] } });
+}
+function withRoutes(routes: Obj[], vhost: Obj = {}): Obj {
+  return withHcm({ route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes, ...vhost }] } });
+}
+
+test('a complete supported bootstrap is accepted without warnings', () => {
+  const loaded = load(bootstrap());
+  assert.deepEqual(loaded.warnings, []);
+});
+
+test('PGV: string min_len, duration gt, uint32 range, enum defined_only, repeated min_items, required oneof and message', () => {
+  rejects(withCluster({ name: '' }), 'static_resources.clusters[0].name: must be at least 1 characters long (string.min_len)');
+  rejects(withCluster({ connect_timeout: '0s' }), 'static_resources.clusters[0].connect_timeout: must be greater than 0s (duration.gt)');
+  rejects(withHcm({ stat_prefix: '' }), `${HCM_PATH}.stat_prefix: must be at least 1 characters long (string.min_len)`);
+  rejects(withHcm({ max_request_headers_kb: 0 }), `${HCM_PATH}.max_request_headers_kb: must be greater than 0 (uint32.gt)`);
+  rejects(withHcm({ max_request_headers_kb: 8193 }), `${HCM_PATH}.max_request_headers_kb: must be at most 8192 (uint32.lte)`);
+  rejects(withHcm({ request_headers_timeout: '-1s' }), `${HCM_PATH}.request_headers_timeout: must be at least 0s (duration.gte)`);
+  rejects(withCluster({ lb_policy: 42 }), 'static_resources.clusters[0].lb_policy: 42 is not a defined value of LbPolicy (enum.defined_only)');
+  rejects(withRoutes([{ match: { prefix: '/' }, route: { cluster: 'web' } }], { domains: [] }),
+    `${HCM_PATH}.route_config.virtual_hosts[0].domains: must have at least 1 items (repeated.min_items)`);
+  rejects(withRoutes([{ match: {}, route: { cluster: 'web' } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match.path_specifier: one of prefix, path, safe_regex, connect_matcher, path_separated_prefix, path_match_policy must be set (validate.required)`);
+  rejects(withRoutes([{ route: { cluster: 'web' } }]), `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match: is required (message.required)`);
+  rejects(withRoutes([{ match: { prefix: '/' } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].action: one of route, redirect, direct_response, filter_action, non_forwarding_action must be set (validate.required)`);
+  rejects(withRoutes([{ match: { prefix: '/', headers: [{ name: 'x-a\nb', present_match: true }] }, route: { cluster: 'web' } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match.headers[0].name: is not a valid HTTP header name (string.well_known_regex)`);
+  rejects(withRoutes([{ match: { prefix: '/' }, direct_response: { status: 199 } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].direct_response.status: must be at least 200 (uint32.gte)`);
+  rejects(withCluster({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: 5000012 } }),
+    'static_resources.clusters[0].maglev_lb_config.table_size: must be at most 5000011 (uint64.lte)');
+});
+
+test('unsupported fields are named by their path', () => {
+  rejects(withCluster({ health_checks: [{ timeout: '1s', interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }] }),
+    'static_resources.clusters[0].health_checks: unsupported field', 'unsupported');
+  rejects(bootstrap({ layered_runtime: { layers: [] } }), 'layered_runtime: unsupported field', 'unsupported');
+  rejects(withHcm({ access_log: [] }), `${HCM_PATH}.access_log: unsupported field`, 'unsupported');
+  rejects(withListener(listener({ listener_filters: [] })), 'static_resources.listeners[0].listener_filters: unsupported field', 'unsupported');
+  rejects(withRoutes([{ match: { prefix: '/', grpc: {} }, route: { cluster: 'web' } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match.grpc: unsupported field`, 'unsupported');
+  rejects(withRoutes([{ match: { prefix: '/' }, route: { cluster: 'web', idle_timeout: '1s' } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].route.idle_timeout: unsupported field`, 'unsupported');
+  // The same message allows different fields under the HCM and under a cluster.
+  rejects(withHcm({ common_http_protocol_options: { max_requests_per_connection: 5 } }),
+    `${HCM_PATH}.common_http_protocol_options.max_requests_per_connection: unsupported field`, 'unsupported');
+  rejects(withCluster({ common_http_protocol_options: { max_headers_count: 5 } }),
+    'static_resources.clusters[0].common_http_protocol_options.max_headers_count: unsupported field', 'unsupported');
+  assert.doesNotThrow(() => load(withHcm({ common_http_protocol_options: { max_headers_count: 50, idle_timeout: '30s' } })));
+  assert.doesNotThrow(() => load(withCluster({ common_http_protocol_options: { max_requests_per_connection: 5, idle_timeout: '30s' } })));
+});
+
+test('unsupported enum values are named with the supported ones', () => {
+  rejects(withCluster({ type: 'LOGICAL_DNS' }), 'static_resources.clusters[0].type: unsupported value LOGICAL_DNS (supported: STATIC, STRICT_DNS)', 'unsupported');
+  rejects(withCluster({ lb_policy: 'CLUSTER_PROVIDED' }),
+    'static_resources.clusters[0].lb_policy: unsupported value CLUSTER_PROVIDED (supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)', 'unsupported');
+  rejects(withHcm({ codec_type: 'HTTP2' }), `${HCM_PATH}.codec_type: unsupported value HTTP2 (supported: AUTO, HTTP1)`, 'unsupported');
+  rejects(withCluster({ circuit_breakers: { thresholds: [{ priority: 'HIGH', max_requests: 1 }] } }),
+    'static_resources.clusters[0].circuit_breakers.thresholds[0].priority: unsupported value HIGH (supported: DEFAULT)', 'unsupported');
+});
+
+test('unsupported extensions are named with their type URL', () => {
+  const cors = { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } };
+  const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } };
+  rejects(withHcm({ http_filters: [cors, router] }),
+    `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.cors (type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors)`, 'unsupported');
+  const tcp = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'web' } };
+  rejects(withListener(listener({ filter_chains: [{ filters: [tcp] }] })),
+    'static_resources.listeners[0].filter_chains[0].filters[0]: unsupported extension envoy.filters.network.tcp_proxy (type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy)', 'unsupported');
+  // The type URL decides, as in Envoy: a router's name on a different type is still that type.
+  rejects(withHcm({ http_filters: [{ name: 'envoy.filters.http.router', typed_config: cors.typed_config }] }),
+    `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.router (type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors)`, 'unsupported');
+  // Without typed_config the name decides.
+  assert.doesNotThrow(() => load(withHcm({ http_filters: [{ name: 'envoy.filters.http.router' }] })));
+  rejects(withHcm({ http_filters: [{ name: 'envoy.filters.http.buffer' }, router] }), `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.buffer`, 'unsupported');
+});
+
+test('the router typed_config must be empty; one filter chain and one network filter per listener', () => {
+  rejects(withHcm({ http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER, suppress_envoy_headers: true } }] }),
+    `${HCM_PATH}.http_filters[0].typed_config.suppress_envoy_headers: unsupported field`, 'unsupported');
+  const chain = { filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm() }] };
+  rejects(withListener(listener({ filter_chains: [chain, chain] })),
+    'static_resources.listeners[0].filter_chains[1]: unsupported additional filter chain (one filter chain per listener is supported)', 'unsupported');
+  rejects(withListener(listener({ filter_chains: [{ filters: [chain.filters[0], chain.filters[0]] }] })),
+    'static_resources.listeners[0].filter_chains[0].filters[1]: unsupported additional network filter (the http_connection_manager is the only one)', 'unsupported');
+});
+
+test('admin.access_log is accepted only when empty', () => {
+  assert.doesNotThrow(() => load(bootstrap({ admin: { access_log: [], address: { socket_address: { address: '127.0.0.1', port_value: 0 } } } })));
+  rejects(bootstrap({ admin: { access_log: [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' } }] } }),
+    'admin.access_log: unsupported field (accepted only when empty)', 'unsupported');
+});
+
+test('hints are accepted with a warning', () => {
+  const loaded = load(bootstrap({ node: { id: 'a', listening_addresses: [{ socket_address: { address: '10.0.0.1', port_value: 80 } }] } }));
+  assert.ok(loaded.warnings.some((w) => w.startsWith('node.listening_addresses: accepted as a hint')), loaded.warnings.join('\n'));
+});
+
+test('listUnsupported reports every unsupported field in document order, not only the first', () => {
+  const doc = bootstrap({ layered_runtime: {}, static_resources: { listeners: [listener({ listener_filters: [] })], clusters: [cluster({ type: 'EDS' })] } });
+  const all = listUnsupported(load(doc, { validate: false })).map((e) => e.path);
+  assert.deepEqual(all, ['static_resources.listeners[0].listener_filters', 'static_resources.clusters[0].type', 'layered_runtime']);
+});
+
+test('cross-references: duplicate names, two listeners on one address, router last', () => {
+  rejects(bootstrap({ static_resources: { listeners: [listener(), listener({ address: { socket_address: { address: '127.0.0.1', port_value: 10001 } } })] } }),
+    'static_resources.listeners[1].name: duplicate listener name "ingress" (also static_resources.listeners[0].name)');
+  rejects(bootstrap({ static_resources: { clusters: [cluster(), cluster()] } }),
+    'static_resources.clusters[1].name: duplicate cluster name "web" (also static_resources.clusters[0].name)');
+  rejects(bootstrap({ static_resources: { listeners: [listener(), listener({ name: 'second' })] } }),
+    'static_resources.listeners[1].address: two listeners on 127.0.0.1:10000 (also static_resources.listeners[0])');
+  // Port 0 asks for an ephemeral port: never a clash.
+  const zero = { socket_address: { address: '127.0.0.1', port_value: 0 } };
+  assert.doesNotThrow(() => load(bootstrap({ static_resources: { listeners: [listener({ address: zero }), listener({ name: 'b', address: zero })] } })));
+  rejects(withHcm({ http_filters: [] }),
+    `${HCM_PATH}.http_filters: the router filter (envoy.filters.http.router) must be the last HTTP filter; none is configured`);
+  const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } };
+  rejects(withHcm({ http_filters: [router, router] }), `${HCM_PATH}.http_filters[0]: the router filter must be the last HTTP filter`);
+  rejects(withHcm({ route_config: { virtual_hosts: [{ name: 'v', domains: ['a'] }, { name: 'v', domains: ['b'] }] } }),
+    `${HCM_PATH}.route_config.virtual_hosts[1].name: duplicate virtual host name "v" (also ${HCM_PATH}.route_config.virtual_hosts[0].name)`);
+});
+
+test('addresses: listeners bind IPs, STATIC clusters need IP endpoints, STRICT_DNS may use names', () => {
+  rejects(withListener(listener({ address: { socket_address: { address: 'localhost', port_value: 1 } } })),
+    'static_resources.listeners[0].address.socket_address.address: must be an IP address to listen on, got "localhost"');
+  rejects(withListener(listener({ address: undefined })), 'static_resources.listeners[0].address: is required');
+  const named = { cluster_name: 'web', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'backend.local', port_value: 80 } } } }] }] };
+  rejects(withCluster({ load_assignment: named }),
+    'static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: a STATIC cluster needs IP addresses, got "backend.local" (use type STRICT_DNS for names)');
+  assert.doesNotThrow(() => load(withCluster({ type: 'STRICT_DNS', load_assignment: named, dns_lookup_family: 'V4_ONLY', dns_refresh_rate: '10s' })));
+});
+
+test('a route to a cluster that is not defined is accepted (503 at run time)', () => {
+  assert.doesNotThrow(() => load(withRoutes([{ match: { prefix: '/' }, route: { cluster: 'nowhere' } }])));
+});
