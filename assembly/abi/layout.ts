@@ -114,3 +114,134 @@ export const BODY_KIND_NONE: i32 = 0;
 export const BODY_KIND_LENGTH: i32 = 1;
 export const BODY_KIND_CHUNKED: i32 = 2;
 export const BODY_KIND_CLOSE: i32 = 3;
+// ---- Slab pool (assembly/mem/slab.ts) ----
+export const SLAB_CLASS_COUNT: i32 = 5;        // classes 1 KiB x 4^c: 1, 4, 16, 64, 256 KiB
+export const SLAB_INIT_DONE: i32 = 1;          // slab_init: this call initialised the region
+export const SLAB_INIT_ATTACHED: i32 = 0;      // slab_init: already initialised; this instance attached
+export const SLAB_ERR_TOO_SMALL: i32 = -1;     // slab_init: region cannot hold one chunk
+export const SLAB_ERR_MISMATCH: i32 = -2;      // slab_init: initialised earlier with another base/len
+export const SLAB_ERR_TIMEOUT: i32 = -3;       // slab_init: another thread's initialisation did not finish
+export const SLAB_RELEASED: i32 = 0;           // slab_release: ok
+export const SLAB_ERR_NOT_SLAB: i32 = -1;      // slab_release: not the start of a carved slab
+export const SLAB_ERR_NOT_LEASED: i32 = -2;    // slab_release: slab not leased (double release)
+// ---- Route table (written by src/router/compile.ts into the route arena, read by assembly/router) ----
+// Every offset inside a table is relative to the table's base (the blob is position independent); strings
+// are byte runs inside the blob. u32 fields unless noted.
+export const RT_MAGIC_VALUE: i32 = 0x52544231;  // "RTB1"
+export const RT_MAGIC: i32 = 0;
+export const RT_VERSION: i32 = 4;            // table version (unique per compiled table; tags cache entries)
+export const RT_VHOST_COUNT: i32 = 8;
+export const RT_VHOSTS: i32 = 12;            // offset of VH_SIZE records
+export const RT_DOMAIN_EXACT: i32 = 16;      // offset of a hash table (HT_*) over lowercase exact domains
+export const RT_DOMAIN_SUFFIX: i32 = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
+export const RT_DOMAIN_SUFFIX_COUNT: i32 = 24;
+export const RT_DOMAIN_PREFIX: i32 = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
+export const RT_DOMAIN_PREFIX_COUNT: i32 = 32;
+export const RT_DOMAIN_STAR: i32 = 36;       // vhost index of "*", -1 when none
+export const RT_ROUTES: i32 = 40;            // offset of RR_SIZE records, global route index order
+export const RT_ROUTE_COUNT: i32 = 44;
+export const RT_KEY_HEADER_COUNT: i32 = 48;  // headers whose values are part of the cache key
+export const RT_KEY_HEADERS: i32 = 52;       // offset of KH_SIZE records
+export const RT_CACHE_BASE: i32 = 56;        // absolute address of the route cache, 0 = no cache
+export const RT_CACHE_ENTRIES: i32 = 60;     // power of two
+export const RT_FLAGS: i32 = 64;             // RTF_* bits
+export const RT_SIZE: i32 = 68;              // bytes of the whole blob
+export const RT_HEADER_SIZE: i32 = 72;
+export const RTF_IGNORE_PORT: i32 = 1;       // route_config.ignore_port_in_host_matching
+export const RTF_KEY_METHOD: i32 = 2;        // a matcher reads :method, so the cache key holds the method
+
+export const DOM_STR: i32 = 0;
+export const DOM_LEN: i32 = 4;
+export const DOM_VHOST: i32 = 8;
+export const DOM_SIZE: i32 = 12;
+
+// Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
+export const VH_FIRST_ROUTE: i32 = 0;
+export const VH_ROUTE_COUNT: i32 = 4;
+export const VH_EXACT: i32 = 8;              // hash table: exact paths, case-sensitive (0 = none)
+export const VH_EXACT_CI: i32 = 12;          // hash table: exact paths, case-insensitive (keys lowercase)
+export const VH_PREFIX: i32 = 16;            // hash table: prefixes (incl. path_separated_prefix), case-sensitive
+export const VH_PREFIX_CI: i32 = 20;         // hash table: prefixes, case-insensitive
+export const VH_PREFIX_LENS: i32 = 24;       // bitmap of indexed prefix lengths (RT_MAX_INDEXED_PREFIX bits)
+export const VH_OTHERS: i32 = 28;            // candidate list of routes no index covers (regex, long prefixes)
+export const VH_SIZE: i32 = 32;
+export const RT_MAX_INDEXED_PREFIX: i32 = 512;  // prefixes this long or longer go to VH_OTHERS
+
+// Hash table: HT_MASK then (mask+1) slots; a slot's value is the offset of a candidate list
+// (u32 count, then u32 values ascending), 0 = empty slot. Hash: FNV-1a 32 (lowercased for CI tables).
+export const HT_MASK: i32 = 0;
+export const HT_SLOTS: i32 = 4;
+export const HS_HASH: i32 = 0;
+export const HS_STR: i32 = 4;
+export const HS_LEN: i32 = 8;
+export const HS_LIST: i32 = 12;
+export const HS_SIZE: i32 = 16;
+
+// Route record.
+export const RR_KIND: i32 = 0;               // PK_*
+export const RR_FLAGS: i32 = 4;              // RRF_*
+export const RR_STR: i32 = 8;                // prefix / path (lowercase when case-insensitive)
+export const RR_LEN: i32 = 12;
+export const RR_REGEX: i32 = 16;             // regex id for PK_REGEX
+export const RR_HDR_COUNT: i32 = 20;
+export const RR_HDRS: i32 = 24;              // offset of HM_SIZE records
+export const RR_QRY_COUNT: i32 = 28;
+export const RR_QRYS: i32 = 32;              // offset of QM_SIZE records
+export const RR_SIZE: i32 = 36;
+export const PK_PREFIX: i32 = 1;
+export const PK_PATH: i32 = 2;
+export const PK_SEPARATED_PREFIX: i32 = 3;
+export const PK_REGEX: i32 = 4;
+export const RRF_CASE_INSENSITIVE: i32 = 1;
+
+// Header matcher record; also the query parameter matcher record (HM_SOURCE unused there).
+export const HM_NAME: i32 = 0;               // lowercase name
+export const HM_NAME_LEN: i32 = 4;
+export const HM_SOURCE: i32 = 8;             // HSRC_*
+export const HM_TYPE: i32 = 12;              // MT_*
+export const HM_FLAGS: i32 = 16;             // HMF_*
+export const HM_VALUE: i32 = 20;             // lowercase when HMF_IGNORE_CASE
+export const HM_VALUE_LEN: i32 = 24;
+export const HM_REGEX: i32 = 28;
+export const HM_SIZE: i32 = 32;
+export const HSRC_HEADER: i32 = 0;
+export const HSRC_METHOD: i32 = 1;           // ":method"
+export const HSRC_AUTHORITY: i32 = 2;        // ":authority"
+export const HSRC_PATH: i32 = 3;             // ":path" (with the query, as Envoy's)
+export const MT_PRESENT: i32 = 0;
+export const MT_EXACT: i32 = 1;
+export const MT_PREFIX: i32 = 2;
+export const MT_SUFFIX: i32 = 3;
+export const MT_CONTAINS: i32 = 4;
+export const MT_REGEX: i32 = 5;
+export const HMF_IGNORE_CASE: i32 = 1;
+export const HMF_INVERT: i32 = 2;
+export const HMF_PRESENT_VALUE: i32 = 4;     // present_match's value (true = must be present)
+export const HMF_MISSING_AS_EMPTY: i32 = 8;  // treat_missing_header_as_empty
+
+// Cache key header: a lowercase header name whose values join the cache key.
+export const KH_NAME: i32 = 0;
+export const KH_LEN: i32 = 4;
+export const KH_SIZE: i32 = 8;
+
+// ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
+// Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+export const RC_SEQ: i32 = 0;
+export const RC_VERSION: i32 = 4;
+export const RC_HASH: i32 = 8;
+export const RC_KEY_LEN: i32 = 12;
+export const RC_RESULT: i32 = 16;            // global route index or -1
+export const RC_KEY: i32 = 20;
+export const RC_ENTRY_SIZE: i32 = 256;
+export const RC_MAX_KEY: i32 = 236;
+
+// The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
+export const ROUTER_SCRATCH_BYTES: i32 = 98304;
+export const RS_CURSORS: i32 = 0;            // candidate-list cursors (8 bytes each)
+export const RS_CURSORS_BYTES: i32 = 16384;
+export const RS_JOIN: i32 = 16384;           // joined multi-value header
+export const RS_JOIN_BYTES: i32 = 40960;
+export const RS_KEY: i32 = 57344;            // cache key under construction
+export const RS_KEY_BYTES: i32 = 4096;
+export const RS_BATCH: i32 = 61440;          // route_match_batch record addresses, then results (attachTable)
+export const RS_BATCH_BYTES: i32 = 36864;

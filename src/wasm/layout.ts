@@ -100,3 +100,134 @@ export const BODY_KIND_NONE = 0;
 export const BODY_KIND_LENGTH = 1;
 export const BODY_KIND_CHUNKED = 2;
 export const BODY_KIND_CLOSE = 3;
+// ---- Slab pool (assembly/mem/slab.ts) ----
+export const SLAB_CLASS_COUNT = 5;        // classes 1 KiB x 4^c: 1, 4, 16, 64, 256 KiB
+export const SLAB_INIT_DONE = 1;          // slab_init: this call initialised the region
+export const SLAB_INIT_ATTACHED = 0;      // slab_init: already initialised; this instance attached
+export const SLAB_ERR_TOO_SMALL = -1;     // slab_init: region cannot hold one chunk
+export const SLAB_ERR_MISMATCH = -2;      // slab_init: initialised earlier with another base/len
+export const SLAB_ERR_TIMEOUT = -3;       // slab_init: another thread's initialisation did not finish
+export const SLAB_RELEASED = 0;           // slab_release: ok
+export const SLAB_ERR_NOT_SLAB = -1;      // slab_release: not the start of a carved slab
+export const SLAB_ERR_NOT_LEASED = -2;    // slab_release: slab not leased (double release)
+// ---- Route table (written by src/router/compile.ts into the route arena, read by assembly/router) ----
+// Every offset inside a table is relative to the table's base (the blob is position independent); strings
+// are byte runs inside the blob. u32 fields unless noted.
+export const RT_MAGIC_VALUE = 0x52544231;  // "RTB1"
+export const RT_MAGIC = 0;
+export const RT_VERSION = 4;            // table version (unique per compiled table; tags cache entries)
+export const RT_VHOST_COUNT = 8;
+export const RT_VHOSTS = 12;            // offset of VH_SIZE records
+export const RT_DOMAIN_EXACT = 16;      // offset of a hash table (HT_*) over lowercase exact domains
+export const RT_DOMAIN_SUFFIX = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
+export const RT_DOMAIN_SUFFIX_COUNT = 24;
+export const RT_DOMAIN_PREFIX = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
+export const RT_DOMAIN_PREFIX_COUNT = 32;
+export const RT_DOMAIN_STAR = 36;       // vhost index of "*", -1 when none
+export const RT_ROUTES = 40;            // offset of RR_SIZE records, global route index order
+export const RT_ROUTE_COUNT = 44;
+export const RT_KEY_HEADER_COUNT = 48;  // headers whose values are part of the cache key
+export const RT_KEY_HEADERS = 52;       // offset of KH_SIZE records
+export const RT_CACHE_BASE = 56;        // absolute address of the route cache, 0 = no cache
+export const RT_CACHE_ENTRIES = 60;     // power of two
+export const RT_FLAGS = 64;             // RTF_* bits
+export const RT_SIZE = 68;              // bytes of the whole blob
+export const RT_HEADER_SIZE = 72;
+export const RTF_IGNORE_PORT = 1;       // route_config.ignore_port_in_host_matching
+export const RTF_KEY_METHOD = 2;        // a matcher reads :method, so the cache key holds the method
+
+export const DOM_STR = 0;
+export const DOM_LEN = 4;
+export const DOM_VHOST = 8;
+export const DOM_SIZE = 12;
+
+// Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
+export const VH_FIRST_ROUTE = 0;
+export const VH_ROUTE_COUNT = 4;
+export const VH_EXACT = 8;              // hash table: exact paths, case-sensitive (0 = none)
+export const VH_EXACT_CI = 12;          // hash table: exact paths, case-insensitive (keys lowercase)
+export const VH_PREFIX = 16;            // hash table: prefixes (incl. path_separated_prefix), case-sensitive
+export const VH_PREFIX_CI = 20;         // hash table: prefixes, case-insensitive
+export const VH_PREFIX_LENS = 24;       // bitmap of indexed prefix lengths (RT_MAX_INDEXED_PREFIX bits)
+export const VH_OTHERS = 28;            // candidate list of routes no index covers (regex, long prefixes)
+export const VH_SIZE = 32;
+export const RT_MAX_INDEXED_PREFIX = 512;  // prefixes this long or longer go to VH_OTHERS
+
+// Hash table: HT_MASK then (mask+1) slots; a slot's value is the offset of a candidate list
+// (u32 count, then u32 values ascending), 0 = empty slot. Hash: FNV-1a 32 (lowercased for CI tables).
+export const HT_MASK = 0;
+export const HT_SLOTS = 4;
+export const HS_HASH = 0;
+export const HS_STR = 4;
+export const HS_LEN = 8;
+export const HS_LIST = 12;
+export const HS_SIZE = 16;
+
+// Route record.
+export const RR_KIND = 0;               // PK_*
+export const RR_FLAGS = 4;              // RRF_*
+export const RR_STR = 8;                // prefix / path (lowercase when case-insensitive)
+export const RR_LEN = 12;
+export const RR_REGEX = 16;             // regex id for PK_REGEX
+export const RR_HDR_COUNT = 20;
+export const RR_HDRS = 24;              // offset of HM_SIZE records
+export const RR_QRY_COUNT = 28;
+export const RR_QRYS = 32;              // offset of QM_SIZE records
+export const RR_SIZE = 36;
+export const PK_PREFIX = 1;
+export const PK_PATH = 2;
+export const PK_SEPARATED_PREFIX = 3;
+export const PK_REGEX = 4;
+export const RRF_CASE_INSENSITIVE = 1;
+
+// Header matcher record; also the query parameter matcher record (HM_SOURCE unused there).
+export const HM_NAME = 0;               // lowercase name
+export const HM_NAME_LEN = 4;
+export const HM_SOURCE = 8;             // HSRC_*
+export const HM_TYPE = 12;              // MT_*
+export const HM_FLAGS = 16;             // HMF_*
+export const HM_VALUE = 20;             // lowercase when HMF_IGNORE_CASE
+export const HM_VALUE_LEN = 24;
+export const HM_REGEX = 28;
+export const HM_SIZE = 32;
+export const HSRC_HEADER = 0;
+export const HSRC_METHOD = 1;           // ":method"
+export const HSRC_AUTHORITY = 2;        // ":authority"
+export const HSRC_PATH = 3;             // ":path" (with the query, as Envoy's)
+export const MT_PRESENT = 0;
+export const MT_EXACT = 1;
+export const MT_PREFIX = 2;
+export const MT_SUFFIX = 3;
+export const MT_CONTAINS = 4;
+export const MT_REGEX = 5;
+export const HMF_IGNORE_CASE = 1;
+export const HMF_INVERT = 2;
+export const HMF_PRESENT_VALUE = 4;     // present_match's value (true = must be present)
+export const HMF_MISSING_AS_EMPTY = 8;  // treat_missing_header_as_empty
+
+// Cache key header: a lowercase header name whose values join the cache key.
+export const KH_NAME = 0;
+export const KH_LEN = 4;
+export const KH_SIZE = 8;
+
+// ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
+// Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+export const RC_SEQ = 0;
+export const RC_VERSION = 4;
+export const RC_HASH = 8;
+export const RC_KEY_LEN = 12;
+export const RC_RESULT = 16;            // global route index or -1
+export const RC_KEY = 20;
+export const RC_ENTRY_SIZE = 256;
+export const RC_MAX_KEY = 236;
+
+// The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
+export const ROUTER_SCRATCH_BYTES = 98304;
+export const RS_CURSORS = 0;            // candidate-list cursors (8 bytes each)
+export const RS_CURSORS_BYTES = 16384;
+export const RS_JOIN = 16384;           // joined multi-value header
+export const RS_JOIN_BYTES = 40960;
+export const RS_KEY = 57344;            // cache key under construction
+export const RS_KEY_BYTES = 4096;
+export const RS_BATCH = 61440;          // route_match_batch record addresses, then results (attachTable)
+export const RS_BATCH_BYTES = 36864;
