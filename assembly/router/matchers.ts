@@ -32,6 +32,19 @@ export function stringMatches(table: usize, m: usize, ptr: usize, len: usize): b
   return false;
 }
 
+/** Whether the header the matcher reads is present (no join needed). */
+function headerPresent(table: usize, m: usize, rec: usize): bool {
+  if (load<i32>(m + HM_SOURCE) != HSRC_HEADER) return true;
+  const name = table + <usize>load<u32>(m + HM_NAME);
+  const nameLen = <usize>load<u32>(m + HM_NAME_LEN);
+  const count = <usize>load<u32>(rec + HEAD_HEADER_COUNT);
+  for (let i: usize = 0; i < count; i++) {
+    const e = rec + HEAD_HEADERS + i * HEADER_ENTRY_SIZE;
+    if (<usize>load<u16>(e + HDR_NAME_LEN) == nameLen && bytesEqual(<usize>load<u32>(e + HDR_NAME_PTR), name, nameLen, false)) return true;
+  }
+  return false;
+}
+
 /**
  * Finds the header the matcher reads; sets foundPtr/foundLen. Several values are joined with "," into the
  * router scratch area (joinBase); a join longer than the area reports "not found".
@@ -75,17 +88,21 @@ export function headerMatches(table: usize, m: usize, rec: usize, scratch: usize
   const flags = load<u32>(m + HM_FLAGS);
   const type = load<i32>(m + HM_TYPE);
   const invert = (flags & HMF_INVERT) != 0;
+  if (type == MT_PRESENT) {
+    if (headerPresent(table, m, rec)) return ((flags & HMF_PRESENT_VALUE) != 0) != invert;
+    if ((flags & HMF_MISSING_AS_EMPTY) != 0) return ((flags & HMF_PRESENT_VALUE) != 0) != invert;
+    // Missing: Envoy's presence check passes only for present_match: false, and never when inverted.
+    return !invert && (flags & HMF_PRESENT_VALUE) == 0;
+  }
   let ptr: usize = 0;
   let len: usize = 0;
   if (findHeader(table, m, rec, scratch + RS_JOIN)) {
     ptr = foundPtr; len = foundLen;
   } else if ((flags & HMF_MISSING_AS_EMPTY) == 0) {
-    // Missing header: inverted matchers pass (except presence checks); present_match: false passes.
-    if (invert) return type != MT_PRESENT;
-    return type == MT_PRESENT && (flags & HMF_PRESENT_VALUE) == 0;
+    // Missing header (or one too long to join): only an inverted value matcher passes.
+    return invert;
   }
-  const matched = type == MT_PRESENT ? (flags & HMF_PRESENT_VALUE) != 0 : stringMatches(table, m, ptr, len);
-  return matched != invert;
+  return stringMatches(table, m, ptr, len) != invert;
 }
 
 /** First parameter named like the matcher in the query [q, q+qLen) (no percent-decoding, as Envoy). */
