@@ -377,7 +377,7 @@ export class ActiveRequest implements TryListener {
       if (!t || t !== this.current || this.phase === 'done' || this.responseHeadSent) return;
       t.cluster.stats.upstream_rq_per_try_timeout.inc();
       this.endTry(t);
-      t.abort();
+      t.timeout();
       const outcome: TryOutcome = { kind: 'per-try-timeout' };
       if (this.mayRetry(outcome)) { this.scheduleRetry(); return; }
       this.releaseRetryBudget();
@@ -394,7 +394,7 @@ export class ActiveRequest implements TryListener {
     if (this.phase === 'done') return;
     this.cluster?.stats.upstream_rq_timeout.inc();
     const t = this.current;
-    if (t) { this.endTry(t); t.abort(); }
+    if (t) { this.endTry(t); t.timeout(); }
     if (this.backoffTimer) { clearTimeout(this.backoffTimer); this.backoffTimer = undefined; }
     this.releaseRetryBudget();
     if (this.responseHeadSent) this.resetDownstream();

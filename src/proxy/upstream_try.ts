@@ -10,6 +10,7 @@
 import { SkiffError } from '../common/errors.js';
 import type { ClientConnection, HeaderList, HeadRewrite, RequestHead, ResponseHead, UpstreamRequest } from '../types/http.js';
 import type { Cluster, Host, PoolHandle } from '../types/upstream.js';
+import { recordHostResponse, recordHostTimeout } from '../upstream/host.js';
 
 export interface TryListener {
   /** The connection is ready and the request head has been sent: the body may flow. */
@@ -63,7 +64,12 @@ export class UpstreamTry {
       this.conn = conn;
       try {
         this.req = conn.request(head, rewrite, {
-          onHead: (h) => { if (this.finished) return; this.responseStarted = true; this.listener.onHead(this, h); },
+          onHead: (h) => {
+            if (this.finished) return;
+            this.responseStarted = true;
+            recordHostResponse(this.host, h.status);
+            this.listener.onHead(this, h);
+          },
           onData: (c) => { if (!this.finished) this.listener.onData(this, c); },
           onEnd: (trailers) => {
             if (this.finished) return;
@@ -93,8 +99,17 @@ export class UpstreamTry {
   private fail(err: SkiffError): void {
     if (this.finished) return;
     const started = this.responseStarted;
+    if (!started) recordHostResponse(this.host, 0);
     this.abort();
     this.listener.onFailure(this, err, started);
+  }
+
+  /** The try ran out of time (route or per-try timeout): counted on the host, then abandoned. */
+  timeout(): void {
+    if (this.finished) return;
+    recordHostTimeout(this.host);
+    if (!this.responseStarted) recordHostResponse(this.host, 0);
+    this.abort();
   }
 
   /** Abandons the try: cancels a pending acquire or aborts the request; the connection is not reused. */
