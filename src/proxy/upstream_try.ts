@@ -37,6 +37,7 @@ export class UpstreamTry {
   private responseStarted = false;
   private responseDone = false;
   private requestDone = false;
+  private callbackDepth = 0;
 
   constructor(
     readonly cluster: Cluster,
@@ -68,9 +69,9 @@ export class UpstreamTry {
             if (this.finished) return;
             this.responseStarted = true;
             recordHostResponse(this.host, h.status);
-            this.listener.onHead(this, h);
+            this.inCallback(() => this.listener.onHead(this, h));
           },
-          onData: (c) => { if (!this.finished) this.listener.onData(this, c); },
+          onData: (c) => { if (!this.finished) this.inCallback(() => this.listener.onData(this, c)); },
           onEnd: (trailers) => {
             if (this.finished) return;
             this.responseDone = true;
@@ -84,6 +85,12 @@ export class UpstreamTry {
       }
       this.listener.onStarted(this);
     });
+  }
+
+  /** Runs a listener call made from inside the codec's response callbacks (see `settle`). */
+  private inCallback(fn: () => void): void {
+    this.callbackDepth++;
+    try { fn(); } finally { this.callbackDepth--; }
   }
 
   /** Marks the request body as fully sent. */
@@ -117,8 +124,16 @@ export class UpstreamTry {
     if (this.finished) return;
     this.handle?.cancel();
     this.handle = undefined;
-    if (this.req && !this.responseDone) this.req.abort();
-    else if (this.conn && !this.req) this.conn.close();
+    const req = this.req;
+    const conn = this.conn;
+    const abortConn = (): void => {
+      if (req && !this.responseDone) req.abort();
+      else if (conn && !req) conn.close();
+    };
+    // Aborting from inside the codec's onHead/onData would pull its parser state away mid-call: defer
+    // the connection work to a microtask; the accounting below happens now.
+    if (this.callbackDepth > 0) { this.settle(abortConn); return; }
+    abortConn();
     this.settle();
   }
 
@@ -129,11 +144,17 @@ export class UpstreamTry {
   }
 
   /** Accounting once per try; the connection always goes back to the pool, which closes it unless reusable. */
-  private settle(): void {
+  private settle(deferredAbort?: () => void): void {
     this.finished = true;
     this.cluster.stats.upstream_rq_active.dec();
     this.cluster.breakers.requests.release();
-    if (this.conn) this.cluster.pool(this.host).release(this.conn);
+    const conn = this.conn;
     this.conn = undefined;
+    const pool = this.cluster.pool(this.host);
+    if (deferredAbort) {
+      queueMicrotask(() => { deferredAbort(); if (conn) pool.release(conn); });
+    } else if (conn) {
+      pool.release(conn);
+    }
   }
 }

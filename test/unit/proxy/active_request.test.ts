@@ -156,7 +156,8 @@ test('retry on 5xx goes to another host and counts success', async () => {
   await tick();
   const first = s.hosts[0]!.last();
   first.handler.onHead(responseHead(503));
-  assert.ok(first.aborted);
+  await tick();
+  assert.ok(first.aborted, 'aborted after the codec callback returned');
   await sleep(40);
   const second = s.hosts[1]!.last();
   assert.ok(s.cluster.lastContext!.attempted!.has(s.hosts[0]!));
