@@ -3,7 +3,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  allDomains, closeSharedPool, deadPort, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster,
+  allDomains, closeSharedPool, deadPort, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
 
@@ -99,7 +99,7 @@ test('504 upstream request timeout; the upstream request is aborted', async () =
 
 test('503 x-envoy-overloaded on max_requests overflow', async () => {
   const first = request(proxy.port(), { path: '/max-requests' });
-  while (held.length === 0) await sleep(5);
+  await waitFor(() => held.length > 0, 'the upstream to hold a request');
   const r = await request(proxy.port(), { path: '/max-requests' });
   assert.equal(r.status, 503);
   assert.equal(r.headers['x-envoy-overloaded'], 'true');
@@ -110,7 +110,7 @@ test('503 x-envoy-overloaded on max_requests overflow', async () => {
 
 test('503 x-envoy-overloaded on max_pending_requests overflow', async () => {
   const first = request(proxy.port(), { path: '/max-pending' });
-  while (held.length === 0) await sleep(5);
+  await waitFor(() => held.length > 0, 'the upstream to hold a request');
   const second = request(proxy.port(), { path: '/max-pending' }); // waits in the pending queue
   await sleep(50);
   const r = await request(proxy.port(), { path: '/max-pending' });
@@ -119,7 +119,7 @@ test('503 x-envoy-overloaded on max_pending_requests overflow', async () => {
   assert.equal(proxy.counter('cluster.limited_pending.upstream_rq_pending_overflow'), 1);
   releaseHeld();
   assert.equal((await first).status, 200);
-  while (held.length === 0) await sleep(5);
+  await waitFor(() => held.length > 0, 'the upstream to hold a request');
   releaseHeld();
   assert.equal((await second).status, 200);
 });
