@@ -329,3 +329,25 @@ test('weighted clusters pick by weight', () => {
   assert.equal(na + nb, 400);
   assert.ok(na > 60 && na < 140, `a=${na} b=${nb}`);
 });
+
+test('stream_idle_timeout: 408 when nothing moves, the upstream try abandoned', async () => {
+  const s = run(toWeb({ timeoutMs: 0 }), { cfg: hcmConfig({ stream_idle_timeout: { nanos: 40_000_000 } }), acquireMode: 'hold' });
+  await sleep(100);
+  assert.equal(s.stream.status, 408);
+  assert.equal(s.stream.bodyText(), REPLY.streamTimeout);
+  assert.equal(s.counter('http.ingress.downstream_rq_idle_timeout'), 1);
+  assert.equal(s.hosts.reduce((n, h) => n + h.cancelled, 0), 1);
+  assert.equal(s.cluster.breakers.requests.current, 0);
+});
+
+test('activity keeps the stream idle timer from firing', async () => {
+  const s = run(toWeb({ timeoutMs: 0 }), { cfg: hcmConfig({ stream_idle_timeout: { nanos: 60_000_000 } }), head: requestHead({ method: 'POST', bodyKind: 'chunked' }) });
+  await tick();
+  for (let i = 0; i < 5; i++) { await sleep(25); s.stream.bodyHandler!.onData(Buffer.from('x')); }
+  assert.equal(s.stream.status, 0, 'still running after 125 ms of trickling body');
+  s.stream.bodyHandler!.onEnd();
+  s.hosts[0]!.last().handler.onHead(responseHead(204, [], 'none'));
+  s.hosts[0]!.last().handler.onEnd();
+  assert.equal(s.stream.status, 204);
+  assert.ok(s.done());
+});
