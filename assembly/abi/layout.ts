@@ -81,39 +81,6 @@ export const H_X_REQUEST_ID: i32 = 13;
 export const H_PROXY_AUTHENTICATE: i32 = 14;
 export const H_PROXY_AUTHORIZATION: i32 = 15;
 
-// ---- HTTP/1 codec (assembly/codec/http1, src/codec/http1) ----
-// Parse error codes (HEAD_STATUS > 0). On an error HEAD_LENGTH holds the offset where it was found.
-export const H1E_INVALID_METHOD: i32 = 1;        // method is not a token
-export const H1E_INVALID_TARGET: i32 = 2;        // request-target malformed or holds a forbidden byte
-export const H1E_INVALID_VERSION: i32 = 3;       // HTTP/x.y other than 1.0 and 1.1 (505)
-export const H1E_INVALID_REQUEST_LINE: i32 = 4;  // request line not "method SP target SP HTTP/1.x CRLF"
-export const H1E_INVALID_TOKEN: i32 = 5;         // header name empty or holds a non-token byte
-export const H1E_WS_BEFORE_COLON: i32 = 6;       // whitespace between a header name and its colon
-export const H1E_INVALID_HEADER_VALUE: i32 = 7;  // a CTL (other than HTAB) or DEL in a header value
-export const H1E_BARE_CR: i32 = 8;               // CR not followed by LF
-export const H1E_BARE_LF: i32 = 9;               // LF not preceded by CR
-export const H1E_OBS_FOLD: i32 = 10;             // a header line starting with SP or HTAB (obsolete line folding)
-export const H1E_CL_AND_TE: i32 = 11;            // Content-Length together with Transfer-Encoding
-export const H1E_DUPLICATE_CL: i32 = 12;         // Content-Length values that differ
-export const H1E_INVALID_CL: i32 = 13;           // Content-Length not 1*DIGIT (or above 2^53-1)
-export const H1E_BAD_TE: i32 = 14;               // Transfer-Encoding malformed, or its final coding is not chunked
-export const H1E_UNSUPPORTED_TE: i32 = 15;       // a transfer coding other than chunked (501)
-export const H1E_HEADERS_TOO_LARGE: i32 = 16;    // head longer than maxHeadBytes (431)
-export const H1E_TOO_MANY_HEADERS: i32 = 17;     // more than maxHeaders header lines (431)
-export const H1E_MISSING_HOST: i32 = 18;         // HTTP/1.1 request without Host
-export const H1E_DUPLICATE_HOST: i32 = 19;       // more than one Host header
-export const H1E_INVALID_STATUS_LINE: i32 = 20;  // response status line malformed (status not 3 digits, bad reason)
-export const H1E_INVALID_CONNECT: i32 = 21;      // CONNECT without an authority-form target
-export const H1E_MAX: i32 = 21;
-
-// Parse options (last argument of h1_parse_request).
-export const H1_OPT_ALLOW_MISSING_HOST: i32 = 1; // accept HTTP/1.1 requests without Host (conformance runs only)
-
-// Body framing of a serialized head (h1_encode_*), matches BodyKind in src/types/http.ts.
-export const BODY_KIND_NONE: i32 = 0;
-export const BODY_KIND_LENGTH: i32 = 1;
-export const BODY_KIND_CHUNKED: i32 = 2;
-export const BODY_KIND_CLOSE: i32 = 3;
 // ---- Slab pool (assembly/mem/slab.ts) ----
 export const SLAB_CLASS_COUNT: i32 = 5;        // classes 1 KiB x 4^c: 1, 4, 16, 64, 256 KiB
 export const SLAB_INIT_DONE: i32 = 1;          // slab_init: this call initialised the region
@@ -133,10 +100,10 @@ export const RT_VERSION: i32 = 4;            // table version (unique per compil
 export const RT_VHOST_COUNT: i32 = 8;
 export const RT_VHOSTS: i32 = 12;            // offset of VH_SIZE records
 export const RT_DOMAIN_EXACT: i32 = 16;      // offset of a hash table (HT_*) over lowercase exact domains
-export const RT_DOMAIN_SUFFIX: i32 = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
-export const RT_DOMAIN_SUFFIX_COUNT: i32 = 24;
-export const RT_DOMAIN_PREFIX: i32 = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
-export const RT_DOMAIN_PREFIX_COUNT: i32 = 32;
+export const RT_DOMAIN_SUFFIX: i32 = 20;     // hash table over "*suffix" domains, stored as the suffix ("*.a.com" -> ".a.com")
+export const RT_DOMAIN_SUFFIX_LENS: i32 = 24; // list of the distinct suffix lengths, longest first
+export const RT_DOMAIN_PREFIX: i32 = 28;     // hash table over "prefix*" domains, stored as the prefix ("a.*" -> "a.")
+export const RT_DOMAIN_PREFIX_LENS: i32 = 32; // list of the distinct prefix lengths, longest first
 export const RT_DOMAIN_STAR: i32 = 36;       // vhost index of "*", -1 when none
 export const RT_ROUTES: i32 = 40;            // offset of RR_SIZE records, global route index order
 export const RT_ROUTE_COUNT: i32 = 44;
@@ -150,10 +117,6 @@ export const RT_HEADER_SIZE: i32 = 72;
 export const RTF_IGNORE_PORT: i32 = 1;       // route_config.ignore_port_in_host_matching
 export const RTF_KEY_METHOD: i32 = 2;        // a matcher reads :method, so the cache key holds the method
 
-export const DOM_STR: i32 = 0;
-export const DOM_LEN: i32 = 4;
-export const DOM_VHOST: i32 = 8;
-export const DOM_SIZE: i32 = 12;
 
 // Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
 export const VH_FIRST_ROUTE: i32 = 0;
@@ -164,7 +127,8 @@ export const VH_PREFIX: i32 = 16;            // hash table: prefixes (incl. path
 export const VH_PREFIX_CI: i32 = 20;         // hash table: prefixes, case-insensitive
 export const VH_PREFIX_LENS: i32 = 24;       // bitmap of indexed prefix lengths (RT_MAX_INDEXED_PREFIX bits)
 export const VH_OTHERS: i32 = 28;            // candidate list of routes no index covers (regex, long prefixes)
-export const VH_SIZE: i32 = 32;
+export const VH_MAX_PREFIX: i32 = 32;        // longest indexed prefix (bytes), -1 when none
+export const VH_SIZE: i32 = 36;
 export const RT_MAX_INDEXED_PREFIX: i32 = 512;  // prefixes this long or longer go to VH_OTHERS
 
 // Hash table: HT_MASK then (mask+1) slots; a slot's value is the offset of a candidate list
@@ -226,14 +190,15 @@ export const KH_SIZE: i32 = 8;
 
 // ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
 // Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+// Every field is read and written with atomics, so the seqlock is sound in the wasm memory model.
 export const RC_SEQ: i32 = 0;
 export const RC_VERSION: i32 = 4;
 export const RC_HASH: i32 = 8;
 export const RC_KEY_LEN: i32 = 12;
 export const RC_RESULT: i32 = 16;            // global route index or -1
-export const RC_KEY: i32 = 20;
+export const RC_KEY: i32 = 24;              // 8-aligned: the key is read and written as u64 atomics
 export const RC_ENTRY_SIZE: i32 = 256;
-export const RC_MAX_KEY: i32 = 236;
+export const RC_MAX_KEY: i32 = 232;
 
 // The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
 export const ROUTER_SCRATCH_BYTES: i32 = 98304;
@@ -245,3 +210,37 @@ export const RS_KEY: i32 = 57344;            // cache key under construction
 export const RS_KEY_BYTES: i32 = 4096;
 export const RS_BATCH: i32 = 61440;          // route_match_batch record addresses, then results (attachTable)
 export const RS_BATCH_BYTES: i32 = 36864;
+// ---- HTTP/1 codec (assembly/codec/http1, src/codec/http1) ----
+// Parse error codes (HEAD_STATUS > 0). On an error HEAD_LENGTH holds the offset where it was found.
+export const H1E_INVALID_METHOD: i32 = 1;        // method is not a token
+export const H1E_INVALID_TARGET: i32 = 2;        // request-target malformed or holds a forbidden byte
+export const H1E_INVALID_VERSION: i32 = 3;       // HTTP/x.y other than 1.0 and 1.1 (505)
+export const H1E_INVALID_REQUEST_LINE: i32 = 4;  // request line not "method SP target SP HTTP/1.x CRLF"
+export const H1E_INVALID_TOKEN: i32 = 5;         // header name empty or holds a non-token byte
+export const H1E_WS_BEFORE_COLON: i32 = 6;       // whitespace between a header name and its colon
+export const H1E_INVALID_HEADER_VALUE: i32 = 7;  // a CTL (other than HTAB) or DEL in a header value
+export const H1E_BARE_CR: i32 = 8;               // CR not followed by LF
+export const H1E_BARE_LF: i32 = 9;               // LF not preceded by CR
+export const H1E_OBS_FOLD: i32 = 10;             // a header line starting with SP or HTAB (obsolete line folding)
+export const H1E_CL_AND_TE: i32 = 11;            // Content-Length together with Transfer-Encoding
+export const H1E_DUPLICATE_CL: i32 = 12;         // Content-Length values that differ
+export const H1E_INVALID_CL: i32 = 13;           // Content-Length not 1*DIGIT (or above 2^53-1)
+export const H1E_BAD_TE: i32 = 14;               // Transfer-Encoding malformed, or its final coding is not chunked
+export const H1E_UNSUPPORTED_TE: i32 = 15;       // a transfer coding other than chunked (501)
+export const H1E_HEADERS_TOO_LARGE: i32 = 16;    // head longer than maxHeadBytes (431)
+export const H1E_TOO_MANY_HEADERS: i32 = 17;     // more than maxHeaders header lines (431)
+export const H1E_MISSING_HOST: i32 = 18;         // HTTP/1.1 request without Host
+export const H1E_DUPLICATE_HOST: i32 = 19;       // more than one Host header
+export const H1E_INVALID_STATUS_LINE: i32 = 20;  // response status line malformed (status not 3 digits, bad reason)
+export const H1E_INVALID_CONNECT: i32 = 21;      // CONNECT without an authority-form target
+export const H1E_INVALID_HOST: i32 = 22;         // Host or target authority holds a byte an authority cannot
+export const H1E_MAX: i32 = 22;
+
+// Parse options (last argument of h1_parse_request).
+export const H1_OPT_ALLOW_MISSING_HOST: i32 = 1; // accept HTTP/1.1 requests without Host (conformance runs only)
+
+// Body framing of a serialized head (h1_encode_*), matches BodyKind in src/types/http.ts.
+export const BODY_KIND_NONE: i32 = 0;
+export const BODY_KIND_LENGTH: i32 = 1;
+export const BODY_KIND_CHUNKED: i32 = 2;
+export const BODY_KIND_CLOSE: i32 = 3;

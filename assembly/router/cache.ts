@@ -2,6 +2,9 @@
 // by a seqlock so any thread may read and write at once without locks.
 //   writer: seq even -> CAS to odd -> write fields -> store seq+2 (skips the entry if another writer holds it)
 //   reader: seq even -> read and compare fields -> seq unchanged, else a miss
+// All of an entry's fields are accessed with atomics: the reads of one reader and the writes of one writer
+// are then ordered with the sequence number in the single total order of atomics, which is what makes the
+// seqlock sound (plain accesses would rely on x86's ordering).
 // The key is the full match input (authority, path with query, the method when a matcher reads it, the
 // values of every header a matcher reads), compared byte for byte, and the entry is tagged with the table
 // version: a hash collision, a torn entry or an older table can only miss, never answer wrongly.
@@ -49,7 +52,7 @@ export function buildKey(table: usize, rec: usize, key: usize): i32 {
     store<u32>(key + <usize>at, 0xffffffff);
     at += 4;
   }
-  if (at >= 0) store<u32>(key + <usize>at, 0); // zero pad for the word-at-a-time hash
+  if (at >= 0) store<u64>(key + <usize>at, 0); // zero pad: the hash reads u32 words, the compare u64 words
   return at;
 }
 
@@ -58,16 +61,22 @@ function entryAt(table: usize, hash: u32, way: u32): usize {
   return <usize>load<u32>(table + RT_CACHE_BASE) + <usize>((hash ^ way) & (n - 1)) * RC_ENTRY_SIZE;
 }
 
-/** The cached result for the key, or CACHE_MISS. */
+/** The cached result for the key, or CACHE_MISS. `key` is zero padded to a multiple of 8 bytes. */
 export function cacheGet(table: usize, key: usize, keyLen: usize, hash: u32): i32 {
   const version = load<u32>(table + RT_VERSION);
+  const words = (keyLen + 7) >> 3;
   for (let way: u32 = 0; way < 2; way++) {
     const e = entryAt(table, hash, way);
     const s1 = atomic.load<u32>(e + RC_SEQ);
     if ((s1 & 1) != 0) continue;
-    if (load<u32>(e + RC_VERSION) != version || load<u32>(e + RC_HASH) != hash) continue;
-    if (<usize>load<u32>(e + RC_KEY_LEN) != keyLen || !bytesEqual(e + RC_KEY, key, keyLen, false)) continue;
-    const result = load<i32>(e + RC_RESULT);
+    if (atomic.load<u32>(e + RC_VERSION) != version || atomic.load<u32>(e + RC_HASH) != hash) continue;
+    if (<usize>atomic.load<u32>(e + RC_KEY_LEN) != keyLen) continue;
+    let same = true;
+    for (let w: usize = 0; w < words; w++) {
+      if (atomic.load<u64>(e + RC_KEY + (w << 3)) != load<u64>(key + (w << 3))) { same = false; break; }
+    }
+    if (!same) continue;
+    const result = atomic.load<i32>(e + RC_RESULT);
     if (atomic.load<u32>(e + RC_SEQ) != s1) continue; // written meanwhile: what we read may be torn
     return result;
   }
@@ -79,18 +88,21 @@ export function cachePut(table: usize, key: usize, keyLen: usize, hash: u32, res
   const version = load<u32>(table + RT_VERSION);
   // Prefer an entry of an older table; otherwise pick a way from a hash bit the index does not use.
   let e = entryAt(table, hash, 0);
-  if (load<u32>(e + RC_VERSION) == version) {
+  if (atomic.load<u32>(e + RC_VERSION) == version) {
     const other = entryAt(table, hash, 1);
-    if (load<u32>(other + RC_VERSION) != version || (hash >>> 31) != 0) e = other;
+    if (atomic.load<u32>(other + RC_VERSION) != version || (hash >>> 31) != 0) e = other;
   }
   const s = atomic.load<u32>(e + RC_SEQ);
   if ((s & 1) != 0) return;
   if (atomic.cmpxchg<u32>(e + RC_SEQ, s, s + 1) != s) return;
-  store<u32>(e + RC_VERSION, version);
-  store<u32>(e + RC_HASH, hash);
-  store<u32>(e + RC_KEY_LEN, <u32>keyLen);
-  store<i32>(e + RC_RESULT, result);
-  memory.copy(e + RC_KEY, key, keyLen);
+  // Atomic stores (sequentially consistent, as every read of the entry): a reader that sees any of them
+  // also sees the odd sequence number, so it cannot take a half-written entry for a whole one.
+  atomic.store<u32>(e + RC_VERSION, version);
+  atomic.store<u32>(e + RC_HASH, hash);
+  atomic.store<u32>(e + RC_KEY_LEN, <u32>keyLen);
+  atomic.store<i32>(e + RC_RESULT, result);
+  const words = (keyLen + 7) >> 3;
+  for (let w: usize = 0; w < words; w++) atomic.store<u64>(e + RC_KEY + (w << 3), load<u64>(key + (w << 3)));
   atomic.store<u32>(e + RC_SEQ, s + 2);
 }
 

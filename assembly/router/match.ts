@@ -1,6 +1,6 @@
 // Route matching over a compiled table (layout: assembly/abi/layout.ts RT_*, VH_*, RR_*, HT_*).
-// 1. Virtual host by authority: exact domain (hash), then "*suffix" longest first, then "prefix*" longest
-//    first, then "*"; ASCII case-insensitive.
+// 1. Virtual host by authority: exact domain, then "*suffix" longest first, then "prefix*" longest first,
+//    then "*"; ASCII case-insensitive; every step a hash probe (one per distinct wildcard length).
 // 2. Candidates: one pass over the path computes FNV-1a of every prefix (raw and lowercased); at each
 //    length that some indexed prefix has, the prefix hash tables are probed, and at the end of the path the
 //    exact-path tables. Each hit is a list of local route indices, ascending; so is the list of routes no
@@ -8,10 +8,9 @@
 //    so Envoy's first-match order holds while the work depends on the path, not on the number of routes.
 import { host_regex_match } from "../abi/imports";
 import {
-  RT_MAGIC, RT_MAGIC_VALUE, RT_VHOSTS, RT_DOMAIN_EXACT, RT_DOMAIN_SUFFIX, RT_DOMAIN_SUFFIX_COUNT,
-  RT_DOMAIN_PREFIX, RT_DOMAIN_PREFIX_COUNT, RT_DOMAIN_STAR, RT_ROUTES, RT_FLAGS, RTF_IGNORE_PORT,
-  DOM_STR, DOM_LEN, DOM_VHOST, DOM_SIZE,
-  VH_FIRST_ROUTE, VH_EXACT, VH_EXACT_CI, VH_PREFIX, VH_PREFIX_CI, VH_PREFIX_LENS, VH_OTHERS, VH_SIZE,
+  RT_MAGIC, RT_MAGIC_VALUE, RT_VHOSTS, RT_DOMAIN_EXACT, RT_DOMAIN_SUFFIX, RT_DOMAIN_SUFFIX_LENS,
+  RT_DOMAIN_PREFIX, RT_DOMAIN_PREFIX_LENS, RT_DOMAIN_STAR, RT_ROUTES, RT_FLAGS, RTF_IGNORE_PORT,
+  VH_FIRST_ROUTE, VH_EXACT, VH_EXACT_CI, VH_PREFIX, VH_PREFIX_CI, VH_PREFIX_LENS, VH_OTHERS, VH_MAX_PREFIX, VH_SIZE,
   RT_MAX_INDEXED_PREFIX, HT_MASK, HT_SLOTS, HS_HASH, HS_STR, HS_LEN, HS_LIST, HS_SIZE,
   RR_KIND, RR_FLAGS, RR_STR, RR_LEN, RR_REGEX, RR_HDR_COUNT, RR_HDRS, RR_QRY_COUNT, RR_QRYS, RR_SIZE,
   PK_PREFIX, PK_PATH, PK_SEPARATED_PREFIX, PK_REGEX, RRF_CASE_INSENSITIVE, HM_SIZE,
@@ -50,19 +49,25 @@ export function selectVirtualHost(table: usize, rec: usize): i32 {
   const exact = htFind(table, load<u32>(table + RT_DOMAIN_EXACT), fnv(host, len, true), host, len, true);
   if (exact != 0) return load<i32>(table + <usize>exact + 4);
   // "*" must match at least one character, so the host must be longer than the stored suffix/prefix.
-  const suffixes = table + <usize>load<u32>(table + RT_DOMAIN_SUFFIX);
-  const ns = <usize>load<u32>(table + RT_DOMAIN_SUFFIX_COUNT);
+  // One hash probe per distinct wildcard length, longest first.
+  const suffixes = load<u32>(table + RT_DOMAIN_SUFFIX);
+  const suffixLens = table + <usize>load<u32>(table + RT_DOMAIN_SUFFIX_LENS);
+  const ns = <usize>load<u32>(suffixLens);
   for (let i: usize = 0; i < ns; i++) {
-    const d = suffixes + i * DOM_SIZE;
-    const dl = <usize>load<u32>(d + DOM_LEN);
-    if (len > dl && bytesEqual(host + len - dl, table + <usize>load<u32>(d + DOM_STR), dl, true)) return load<i32>(d + DOM_VHOST);
+    const dl = <usize>load<u32>(suffixLens + 4 + i * 4);
+    if (len <= dl) continue;
+    const at = host + len - dl;
+    const list = htFind(table, suffixes, fnv(at, dl, true), at, dl, true);
+    if (list != 0) return load<i32>(table + <usize>list + 4);
   }
-  const prefixes = table + <usize>load<u32>(table + RT_DOMAIN_PREFIX);
-  const np = <usize>load<u32>(table + RT_DOMAIN_PREFIX_COUNT);
+  const prefixes = load<u32>(table + RT_DOMAIN_PREFIX);
+  const prefixLens = table + <usize>load<u32>(table + RT_DOMAIN_PREFIX_LENS);
+  const np = <usize>load<u32>(prefixLens);
   for (let i: usize = 0; i < np; i++) {
-    const d = prefixes + i * DOM_SIZE;
-    const dl = <usize>load<u32>(d + DOM_LEN);
-    if (len > dl && bytesEqual(host, table + <usize>load<u32>(d + DOM_STR), dl, true)) return load<i32>(d + DOM_VHOST);
+    const dl = <usize>load<u32>(prefixLens + 4 + i * 4);
+    if (len <= dl) continue;
+    const list = htFind(table, prefixes, fnv(host, dl, true), host, dl, true);
+    if (list != 0) return load<i32>(table + <usize>list + 4);
   }
   return load<i32>(table + RT_DOMAIN_STAR);
 }
@@ -129,25 +134,45 @@ export function matchUncached(table: usize, rec: usize, scratch: usize): i32 {
   const cursors = scratch + RS_CURSORS;
   cursorCount = 0;
 
+  // The path ends at '?': path matching ignores the query.
+  let pathLen = fullLen;
+  for (let i: usize = 0; i < fullLen; i++) if (load<u8>(full + i) == 0x3f) { pathLen = i; break; }
   const prefixCs = load<u32>(v + VH_PREFIX);
   const prefixCi = load<u32>(v + VH_PREFIX_CI);
+  const exactCs = load<u32>(v + VH_EXACT);
+  const exactCi = load<u32>(v + VH_EXACT_CI);
   const lens = table + <usize>load<u32>(v + VH_PREFIX_LENS);
-  let hRaw = FNV_OFFSET;
-  let hFold = FNV_OFFSET;
-  let pathLen: usize = 0;
-  for (let k: usize = 0; ; k++) {
-    if (k < <usize>RT_MAX_INDEXED_PREFIX && (load<u8>(lens + (k >> 3)) & (1 << <u8>(k & 7))) != 0) {
-      addList(table, htFind(table, prefixCs, hRaw, full, k, false), cursors);
-      addList(table, htFind(table, prefixCi, hFold, full, k, true), cursors);
+  const maxPrefix = load<i32>(v + VH_MAX_PREFIX);
+  // Prefix lengths worth probing are 0..min(pathLen, maxPrefix); hash on to pathLen only for exact paths.
+  const probeLimit: usize = maxPrefix < 0 ? 0 : min(pathLen, <usize>maxPrefix) + 1;
+  const hashEnd: usize = exactCs != 0 || exactCi != 0 ? pathLen : (probeLimit == 0 ? 0 : probeLimit - 1);
+  if (prefixCi == 0 && exactCi == 0) {
+    // Case-sensitive tables only: one hash chain.
+    let h = FNV_OFFSET;
+    for (let k: usize = 0; k <= hashEnd; k++) {
+      if (k < probeLimit && ((load<u8>(lens + (k >> 3)) >> <u8>(k & 7)) & 1) != 0) {
+        addList(table, htFind(table, prefixCs, h, full, k, false), cursors);
+      }
+      if (k == hashEnd) break;
+      h = (h ^ <u32>load<u8>(full + k)) * FNV_PRIME;
     }
-    if (k == fullLen) { pathLen = k; break; }
-    const b = <u32>load<u8>(full + k);
-    if (b == 0x3f) { pathLen = k; break; } // '?': path matching ignores the query
-    hRaw = (hRaw ^ b) * FNV_PRIME;
-    hFold = (hFold ^ lower(b)) * FNV_PRIME;
+    addList(table, htFind(table, exactCs, h, full, pathLen, false), cursors); // h covers the path when exactCs != 0
+  } else {
+    let hRaw = FNV_OFFSET;
+    let hFold = FNV_OFFSET;
+    for (let k: usize = 0; k <= hashEnd; k++) {
+      if (k < probeLimit && ((load<u8>(lens + (k >> 3)) >> <u8>(k & 7)) & 1) != 0) {
+        addList(table, htFind(table, prefixCs, hRaw, full, k, false), cursors);
+        addList(table, htFind(table, prefixCi, hFold, full, k, true), cursors);
+      }
+      if (k == hashEnd) break;
+      const b = <u32>load<u8>(full + k);
+      hRaw = (hRaw ^ b) * FNV_PRIME;
+      hFold = (hFold ^ lower(b)) * FNV_PRIME;
+    }
+    addList(table, htFind(table, exactCs, hRaw, full, pathLen, false), cursors);
+    addList(table, htFind(table, exactCi, hFold, full, pathLen, true), cursors);
   }
-  addList(table, htFind(table, load<u32>(v + VH_EXACT), hRaw, full, pathLen, false), cursors);
-  addList(table, htFind(table, load<u32>(v + VH_EXACT_CI), hFold, full, pathLen, true), cursors);
   addList(table, load<u32>(v + VH_OTHERS), cursors);
 
   const q = pathLen < fullLen ? full + pathLen + 1 : full + fullLen;

@@ -1,12 +1,14 @@
 /**
  * Route match cost against table size: 10, 1 000 and 10 000 routes (prefixes, exact paths, some header
- * matchers, one regex and a catch-all), with the route cache off (every match cold) and on (warm: the
- * same 64 requests repeat). Target: 10 000 routes within 2x of 10 routes.
+ * matchers, one regex and a catch-all), with the route cache off (every match cold), on with keys that never
+ * repeat (a miss and an insert each time: a query value is rewritten in place before every match), and on
+ * and warm (the same 64 requests repeat). Target: 10 000 routes within 2x of 10 routes.
  *   node dist/bench/micro/router.js [--time ms]
  */
 import { Bench } from 'tinybench';
 import type { Route } from '../../src/types/envoy.js';
 import { mainInstance } from '../../src/wasm/runtime.js';
+import * as L from '../../src/wasm/layout.js';
 import { compileRouteTable, type CompiledRouteTable } from '../../src/router/index.js';
 import { writeHeadRecord, type HeadRecordInput } from '../../test/helpers/head-record.js';
 
@@ -49,6 +51,7 @@ function requestsFor(n: number): HeadRecordInput[] {
   return out;
 }
 
+const HEX = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
 const wasm = mainInstance();
 const bench = new Bench({ time: TIME_MS, warmupTime: 100 });
 const tables: CompiledRouteTable[] = [];
@@ -67,6 +70,16 @@ for (const n of SIZES) {
   bench.add(`${n} routes, cache cold`, () => { cold.matchIndex(recs[k++ & (REQUESTS - 1)]); });
   let j = 0;
   bench.add(`${n} routes, cache warm`, () => { warm.matchIndex(recs[j++ & (REQUESTS - 1)]); });
+  // Miss: one request whose query ends in 8 hex digits that change every call.
+  const miss = writeHeadRecord(wasm, { host: 'shop.mesh.local', path: `/svc-${(n >> 1) | 1}/orders?r=00000000`, headers: [['accept', '*/*']] }, at);
+  at = miss.end;
+  const digits = wasm.view.getUint32(miss.recPtr + L.HEAD_PATH_PTR, true) + wasm.view.getUint32(miss.recPtr + L.HEAD_PATH_LEN, true) - 8;
+  let counter = 0;
+  bench.add(`${n} routes, cache miss`, () => {
+    let c = ++counter;
+    for (let d = 7; d >= 0; d--) { wasm.u8[digits + d] = HEX[c & 15]; c >>>= 4; }
+    warm.matchIndex(miss.recPtr);
+  });
 }
 
 await bench.run();
@@ -76,7 +89,7 @@ const medianNs = (name: string): number => {
   const r = bench.tasks.find((t) => t.name === name)?.result as { latency?: { p50?: number } } | undefined;
   return (r?.latency?.p50 ?? NaN) * 1e6;
 };
-for (const mode of ['cold', 'warm']) {
+for (const mode of ['cold', 'miss', 'warm']) {
   const small = medianNs(`10 routes, cache ${mode}`);
   const large = medianNs(`10000 routes, cache ${mode}`);
   console.log(`cache ${mode}: median 10 routes ${small.toFixed(0)} ns, 10 000 routes ${large.toFixed(0)} ns, ratio ${(large / small).toFixed(2)}x (target <= 2x)`);

@@ -34,10 +34,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
     process.stderr.write(`skiff: configuration '${what}' rejected (${code}): ${(e as Error).message}\n`);
     return 1;
   }
+  for (const w of loaded.warnings) log.warn(`config: ${w}`);
   if (opts.mode === 'validate') { process.stdout.write(`configuration '${what}' OK\n`); return 0; }
 
   const server = new Server({
-    loaded, concurrency: opts.concurrency, drainTimeMs: opts.drainTimeS * 1000,
+    loaded, concurrency: opts.concurrency, drainTimeMs: opts.drainTimeS * 1000, offloadMinBatch: opts.offloadMinBatch,
     adminAddressPath: opts.adminAddressPath, commandLine: process.argv.slice(1),
   });
   try {

@@ -7,7 +7,7 @@
  */
 import protobuf from 'protobufjs';
 import { ConfigError } from '../common/errors.js';
-import { isKnownApiType, resolveTypeUrl, type ProtoField, type ProtoType } from './protos.js';
+import { isKnownApiType, resolveTypeUrl, typeName, type ProtoField, type ProtoType } from './protos.js';
 
 export interface DecodeResult { value: unknown; json: unknown }
 
@@ -47,6 +47,11 @@ function fieldIndex(type: ProtoType): Map<string, ProtoField> {
   return index;
 }
 
+/** Sets an own property even for the key "__proto__" (JSON.parse and YAML can produce it as data). */
+function setOwn(target: Record<string, unknown>, key: string, v: unknown): void {
+  Object.defineProperty(target, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -62,7 +67,7 @@ function describe(v: unknown): string {
 /** Decodes a message given as a JSON object. */
 export function decodeMessage(type: ProtoType, input: unknown, path: string, ctx: DecodeContext, depth = 0): DecodeResult {
   if (depth > MAX_DEPTH) throw new ConfigError(path, `nesting deeper than ${MAX_DEPTH} levels`);
-  const special = WELL_KNOWN[type.fullName.slice(1)];
+  const special = WELL_KNOWN.get(typeName(type));
   if (special) return special(type, input, path, ctx, depth);
   if (!isPlainObject(input)) throw new ConfigError(path || '(root)', `expected an object (${type.name}), got ${describe(input)}`);
   const index = fieldIndex(type);
@@ -71,10 +76,10 @@ export function decodeMessage(type: ProtoType, input: unknown, path: string, ctx
   const oneofSet = new Map<string, string>();
   for (const [key, raw] of Object.entries(input)) {
     const field = index.get(key);
-    if (!field) throw new ConfigError(fieldPath(path, key), `unknown field in ${type.fullName.slice(1)}`);
+    if (!field) throw new ConfigError(fieldPath(path, key), `unknown field in ${typeName(type)}`);
     const at = fieldPath(path, field.name);
     if (Object.prototype.hasOwnProperty.call(value, field.name)) throw new ConfigError(at, 'field set twice (snake_case and camelCase)');
-    if (raw === null && field.resolvedType?.fullName !== '.google.protobuf.Value') continue;
+    if (raw === null && !(field.resolvedType && typeName(field.resolvedType) === 'google.protobuf.Value')) continue;
     const oneof = field.partOf;
     if (oneof && !isSyntheticOneof(oneof)) {
       const other = oneofSet.get(oneof.name);
@@ -104,8 +109,8 @@ function decodeField(field: ProtoField, raw: unknown, path: string, ctx: DecodeC
       const at = `${path}[${JSON.stringify(k)}]`;
       if (keyType !== 'string') decodeScalar(keyType, k, at);
       const d = decodeSingle(field, v, at, ctx, depth);
-      value[k] = d.value;
-      json[k] = d.json;
+      setOwn(value, k, d.value);
+      setOwn(json, k, d.json);
     }
     return { value, json };
   }
@@ -269,7 +274,7 @@ function plainJson(input: unknown, path: string, depth: number): unknown {
   if (Array.isArray(input)) return input.map((v, i) => plainJson(v, `${path}[${i}]`, depth + 1));
   if (isPlainObject(input)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(input)) out[k] = plainJson(v, fieldPath(path, k), depth + 1);
+    for (const [k, v] of Object.entries(input)) setOwn(out, k, plainJson(v, fieldPath(path, k), depth + 1));
     return out;
   }
   if (input === undefined || typeof input === 'function' || typeof input === 'symbol' || typeof input === 'bigint') {
@@ -293,16 +298,17 @@ const decodeAny: WellKnownDecoder = (_type, input, path, ctx, depth) => {
     return { value: opaque, json: opaque };
   }
   // Well-known types packed in an Any carry their JSON form in "value".
-  const inner = WELL_KNOWN[packed.fullName.slice(1)] ? fields.value : fields;
+  const wellKnown = WELL_KNOWN.has(typeName(packed));
+  const inner = wellKnown ? fields.value : fields;
   const d = decodeMessage(packed, inner, path, ctx, depth + 1);
-  if (WELL_KNOWN[packed.fullName.slice(1)]) return { value: { '@type': url, value: d.value }, json: { '@type': url, value: d.json } };
+  if (wellKnown) return { value: { '@type': url, value: d.value }, json: { '@type': url, value: d.json } };
   return {
     value: { '@type': url, ...(d.value as Record<string, unknown>) },
     json: { '@type': url, ...(d.json as Record<string, unknown>) },
   };
 };
 
-const WELL_KNOWN: Record<string, WellKnownDecoder> = {
+const WELL_KNOWN = new Map<string, WellKnownDecoder>(Object.entries({
   'google.protobuf.Duration': (_t, input, path) => {
     const d = parseDuration(input, path);
     return { value: d, json: formatDuration(d) };
@@ -337,9 +343,9 @@ const WELL_KNOWN: Record<string, WellKnownDecoder> = {
   },
   'google.protobuf.Any': decodeAny,
   ...Object.fromEntries(Object.entries(WRAPPER_SCALARS).map(([name, scalar]) => [name, wrapperDecoder(scalar)])),
-};
+} satisfies Record<string, WellKnownDecoder>));
 
 /** Full names (no leading dot) of the types whose JSON form is not an object of fields. */
 export function isWellKnownType(fullName: string): boolean {
-  return fullName in WELL_KNOWN;
+  return WELL_KNOWN.has(fullName);
 }

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import protobuf from 'protobufjs';
 import { ConfigError } from '../common/errors.js';
 import { fieldPath, isSyntheticOneof, isWellKnownType } from './decode.js';
-import { resolveTypeUrl, type ProtoField, type ProtoType } from './protos.js';
+import { resolveTypeUrl, typeName, type ProtoField, type ProtoType } from './protos.js';
 
 type Rules = Record<string, any>;
 
@@ -33,25 +33,48 @@ function rulesOf(field: ProtoField): Rules | null {
   return rules;
 }
 
+interface FieldPlan { field: ProtoField; rules: Rules | null; sub: ProtoType | undefined }
+interface TypePlan { disabled: boolean; requiredOneofs: protobuf.OneOf[]; fields: FieldPlan[] }
+
+const planCache = new WeakMap<ProtoType, TypePlan>();
+
+/** Per type, once: the required oneofs and only the fields that carry rules or hold messages. */
+function planOf(type: ProtoType): TypePlan {
+  let plan = planCache.get(type);
+  if (!plan) {
+    const fields: FieldPlan[] = [];
+    for (const field of type.fieldsArray) {
+      const rules = rulesOf(field);
+      const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+      if (rules || sub) fields.push({ field, rules, sub });
+    }
+    plan = {
+      disabled: optionOf(type.parsedOptions, '(validate.disabled)') === true || optionOf(type.parsedOptions, '(validate.ignored)') === true,
+      requiredOneofs: type.oneofsArray.filter((o) => !isSyntheticOneof(o) && optionOf(o.parsedOptions, '(validate.required)') === true),
+      fields,
+    };
+    planCache.set(type, plan);
+  }
+  return plan;
+}
+
 /** Checks every PGV rule of `type` and its set sub-messages against `value` (a decoded message). */
 export function checkRules(type: ProtoType, value: unknown, path: string, depth = 0): void {
   if (depth > MAX_DEPTH || typeof value !== 'object' || value === null) return;
-  if (optionOf(type.parsedOptions, '(validate.disabled)') === true || optionOf(type.parsedOptions, '(validate.ignored)') === true) return;
+  const plan = planOf(type);
+  if (plan.disabled) return;
   const msg = value as Record<string, unknown>;
-  for (const oneof of type.oneofsArray) {
-    if (isSyntheticOneof(oneof) || optionOf(oneof.parsedOptions, '(validate.required)') !== true) continue;
+  for (const oneof of plan.requiredOneofs) {
     if (!oneof.oneof.some((name) => msg[name] !== undefined)) {
       throw new ConfigError(fieldPath(path, oneof.name), `one of ${oneof.oneof.join(', ')} must be set (validate.required)`);
     }
   }
-  for (const field of type.fieldsArray) {
-    const at = fieldPath(path, field.name);
+  for (const { field, rules, sub } of plan.fields) {
     const v = msg[field.name];
-    const rules = rulesOf(field);
+    if (v === undefined && !rules) continue;
+    const at = fieldPath(path, field.name);
     if (rules) checkField(field, rules, v, at);
-    if (v === undefined || rules?.message?.skip === true) continue;
-    const sub = field.resolvedType;
-    if (!(sub instanceof protobuf.Type)) continue;
+    if (v === undefined || !sub || rules?.message?.skip === true) continue;
     if (field.map) for (const [k, item] of Object.entries(v as object)) checkNested(sub, item, `${at}[${JSON.stringify(k)}]`, depth);
     else if (field.repeated) (v as unknown[]).forEach((item, i) => checkNested(sub, item, `${at}[${i}]`, depth));
     else checkNested(sub, v, at, depth);
@@ -59,11 +82,11 @@ export function checkRules(type: ProtoType, value: unknown, path: string, depth 
 }
 
 function checkNested(type: ProtoType, value: unknown, path: string, depth: number): void {
-  const name = type.fullName.slice(1);
+  const name = typeName(type);
   if (name === 'google.protobuf.Any') {
     const url = (value as { '@type'?: string })['@type'];
     const packed = url ? resolveTypeUrl(url) : undefined;
-    if (packed && !isWellKnownType(packed.fullName.slice(1))) checkRules(packed, value, path, depth + 1);
+    if (packed && !isWellKnownType(typeName(packed))) checkRules(packed, value, path, depth + 1);
     return;
   }
   if (isWellKnownType(name)) return;
@@ -124,7 +147,7 @@ const NUMERIC_KINDS = ['double', 'float', 'int32', 'int64', 'uint32', 'uint64', 
 /** Checks one value (a field, a list item or a map key/value) against its rule set. */
 function checkValue(rules: Rules, protoType: string, value: unknown, path: string, field: ProtoField): void {
   const resolved = field.resolvedType;
-  const typeName = resolved ? resolved.fullName.slice(1) : protoType;
+  const valueType = resolved ? typeName(resolved) : protoType;
   if (rules.string) return checkString(rules.string, (value as string | undefined) ?? '', path);
   if (rules.bytes) return checkBytes(rules.bytes, (value as string | undefined) ?? '', path);
   if (rules.bool) {
@@ -145,7 +168,7 @@ function checkValue(rules: Rules, protoType: string, value: unknown, path: strin
   for (const kind of NUMERIC_KINDS) {
     if (!rules[kind]) continue;
     // Wrapper messages (UInt32Value) carry their rules on the wrapped value.
-    const raw = typeName.startsWith('google.protobuf.') && typeof value === 'object' && value !== null
+    const raw = valueType.startsWith('google.protobuf.') && typeof value === 'object' && value !== null
       ? (value as { value?: number }).value ?? 0 : value ?? 0;
     checkNumber(rules[kind], Number(raw), path, kind);
     return;

@@ -61,6 +61,7 @@ export function envoyRoot(): protobuf.Root {
  */
 export function releaseEnvoyRoot(): void {
   root = undefined;
+  lookupCache = new Map();
 }
 
 /** How long the first load took and how many files it read (for the startup log and the report). */
@@ -74,11 +75,30 @@ export function typeNameOfUrl(url: string): string {
   return slash < 0 ? url : url.slice(slash + 1);
 }
 
+const nameCache = new WeakMap<protobuf.ReflectionObject, string>();
+
+/** Full name without the leading dot, cached (protobufjs rebuilds `fullName` on every read). */
+export function typeName(t: protobuf.ReflectionObject): string {
+  let name = nameCache.get(t);
+  if (name === undefined) {
+    name = t.fullName.slice(1);
+    nameCache.set(t, name);
+  }
+  return name;
+}
+
+let lookupCache = new Map<string, protobuf.Type | null>();
+
 /** The loaded message type for a full name (no leading dot), or undefined. */
 export function lookupMessage(fullName: string): protobuf.Type | undefined {
-  if (!/^[A-Za-z_][\w.]*$/.test(fullName)) return undefined;
-  const found = envoyRoot().lookup(fullName);
-  return found instanceof protobuf.Type ? found : undefined;
+  const r = envoyRoot();
+  let found = lookupCache.get(fullName);
+  if (found === undefined) {
+    const hit = /^[A-Za-z_][\w.]*$/.test(fullName) ? r.lookup(fullName) : null;
+    found = hit instanceof protobuf.Type ? hit : null;
+    lookupCache.set(fullName, found);
+  }
+  return found ?? undefined;
 }
 
 /** Resolves an Any type URL against the loaded Root. */

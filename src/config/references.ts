@@ -1,7 +1,8 @@
 /**
- * Checks that span more than one resource, after each message is valid on its own: unique listener,
- * cluster and virtual host names, one listener per address, listeners and admin bound to IP addresses,
- * STATIC clusters with IP endpoints, and the router as the last HTTP filter of every connection manager.
+ * Checks that span more than one field or resource, after each message is valid on its own: unique
+ * listener, cluster and virtual host names, one listener per address (and not the admin's), listeners and
+ * admin bound to IP addresses, STATIC clusters with IP endpoints, ring hash sizes in order, and the router
+ * as the last HTTP filter of every connection manager.
  * A route to a cluster that is not defined is not an error (Envoy answers 503 at run time).
  */
 import { isIP } from 'node:net';
@@ -40,7 +41,7 @@ export function checkReferences(bootstrap: Bootstrap): void {
   requireUnique(listeners.map((l) => l.name), 'listener', (i) => `${lPath(i)}.name`);
   requireUnique(clusters.map((c) => c.name), 'cluster', (i) => `${cPath(i)}.name`);
 
-  if (bootstrap.admin?.address) bindAddress(bootstrap.admin.address, 'admin.address');
+  const adminKey = bootstrap.admin?.address ? bindAddress(bootstrap.admin.address, 'admin.address') : undefined;
   const bound = new Map<string, number>();
   listeners.forEach((listener, i) => {
     if (!listener.address) throw new ConfigError(`${lPath(i)}.address`, 'is required');
@@ -51,7 +52,13 @@ export function checkReferences(bootstrap: Bootstrap): void {
       throw new ConfigError(`${lPath(i)}.address`, `two listeners on ${key} (also ${lPath(first)})`);
     }
     bound.set(key, i);
+    if (key === adminKey && !key.endsWith(':0')) throw new ConfigError(`${lPath(i)}.address`, `${key} is also the admin address`);
+    // Envoy refuses a listener without filter chains; in Skiff a chain without the HCM could serve nothing.
+    if ((listener.filter_chains ?? []).length === 0) throw new ConfigError(`${lPath(i)}.filter_chains`, 'a listener needs a filter chain');
     (listener.filter_chains ?? []).forEach((chain, c) => {
+      if (!(chain.filters ?? []).some((f) => f.typed_config?.['@type'] === HCM_TYPE_URL)) {
+        throw new ConfigError(`${lPath(i)}.filter_chains[${c}].filters`, 'the http_connection_manager filter (with its typed_config) is required');
+      }
       (chain.filters ?? []).forEach((filter, f) => {
         const hcm = filter.typed_config as HttpConnectionManager | undefined;
         if (hcm?.['@type'] !== HCM_TYPE_URL) return;
@@ -63,6 +70,12 @@ export function checkReferences(bootstrap: Bootstrap): void {
   });
 
   clusters.forEach((cluster, i) => {
+    const ring = cluster.ring_hash_lb_config;
+    const min = ring?.minimum_ring_size?.value;
+    const max = ring?.maximum_ring_size?.value;
+    if (min !== undefined && max !== undefined && min > max) {
+      throw new ConfigError(`${cPath(i)}.ring_hash_lb_config.minimum_ring_size`, `${min} is above maximum_ring_size ${max}`);
+    }
     if ((cluster.type ?? 'STATIC') !== 'STATIC') return;
     (cluster.load_assignment?.endpoints ?? []).forEach((locality, l) => {
       (locality.lb_endpoints ?? []).forEach((lb, e) => {

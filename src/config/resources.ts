@@ -6,7 +6,7 @@
 import { ConfigError } from '../common/errors.js';
 import { decodeMessage, type DecodeContext } from './decode.js';
 import { checkRules } from './pgv.js';
-import { envoyRoot, resolveTypeUrl } from './protos.js';
+import { envoyRoot, resolveTypeUrl, typeName } from './protos.js';
 import { findUnsupported } from './subset.js';
 
 export interface DecodedResource {
@@ -31,7 +31,7 @@ export function decodeResource(input: unknown, path: string): DecodedResource {
 export function validateResource(resource: DecodedResource, path: string): void {
   const type = resolveTypeUrl(resource.typeUrl)!;
   checkRules(type, resource.value, path);
-  const { unsupported, warnings } = findUnsupported(type.fullName.slice(1), resource.value, path);
+  const { unsupported, warnings } = findUnsupported(typeName(type), resource.value, path);
   if (unsupported.length > 0) throw unsupported[0];
   resource.warnings.push(...warnings);
 }

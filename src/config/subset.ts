@@ -8,7 +8,7 @@
 import protobuf from 'protobufjs';
 import { UnsupportedConfigError } from '../common/errors.js';
 import { fieldPath, isWellKnownType } from './decode.js';
-import { lookupMessage, resolveTypeUrl } from './protos.js';
+import { lookupMessage, resolveTypeUrl, typeName } from './protos.js';
 
 export interface ExtensionSpec { name: string; typeUrl: string }
 
@@ -19,7 +19,7 @@ export interface FieldRule {
   values?: readonly string[];
   /** Allowed extensions of a list of TypedExtensionConfig-like {name, typed_config} items. */
   extensions?: readonly ExtensionSpec[];
-  /** Accepted only when the list is empty. */
+  /** Accepted only when empty (a list without items, a message without fields). */
   emptyOnly?: boolean;
   /** At most this many items; `what` names the extra item in the error. */
   maxItems?: { count: number; what: string };
@@ -80,7 +80,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     prefix: true, path: true, safe_regex: true, path_separated_prefix: true, case_sensitive: true,
     headers: true, query_parameters: true,
   },
-  'envoy.type.matcher.v3.RegexMatcher': { regex: true },
+  // `google_re2: {}` (deprecated) only restates the default engine: accepted when it sets nothing.
+  'envoy.type.matcher.v3.RegexMatcher': { regex: true, google_re2: { emptyOnly: true } },
   'envoy.type.matcher.v3.StringMatcher': { exact: true, prefix: true, suffix: true, contains: true, safe_regex: true, ignore_case: true },
   'envoy.config.route.v3.HeaderMatcher': {
     name: true, string_match: true, exact_match: true, prefix_match: true, suffix_match: true, contains_match: true,
@@ -187,8 +188,10 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
   const items: [unknown, string][] = field.map
     ? Object.entries(value as object).map(([k, v]) => [v, `${path}[${JSON.stringify(k)}]`])
     : field.repeated ? (value as unknown[]).map((v, i) => [v, `${path}[${i}]`]) : [[value, path]];
-  if (rule.emptyOnly && items.length > 0) {
-    out.unsupported.push(new UnsupportedConfigError(path, 'field (accepted only when empty)'));
+  const isEmpty = field.map || field.repeated ? items.length === 0 : Object.keys(value as object).length === 0;
+  if (rule.emptyOnly) {
+    // Nothing inside an empty value to look at.
+    if (!isEmpty) out.unsupported.push(new UnsupportedConfigError(path, 'field (accepted only when empty)'));
     return;
   }
   items.forEach(([item, at], i) => {
@@ -213,7 +216,7 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
 }
 
 function walkMessage(type: protobuf.Type, value: unknown, path: string, only: readonly string[] | undefined, out: SubsetResult, depth: number): void {
-  const name = type.fullName.slice(1);
+  const name = typeName(type);
   if (name === 'google.protobuf.Any') {
     const url = (value as { '@type'?: string })['@type'] ?? '';
     const packed = resolveTypeUrl(url);
@@ -221,7 +224,7 @@ function walkMessage(type: protobuf.Type, value: unknown, path: string, only: re
       out.unsupported.push(new UnsupportedConfigError(path, `type ${url}`));
       return;
     }
-    if (!isWellKnownType(packed.fullName.slice(1))) walk(packed.fullName.slice(1), value, path, only, out, depth + 1);
+    if (!isWellKnownType(typeName(packed))) walk(typeName(packed), value, path, only, out, depth + 1);
     return;
   }
   if (isWellKnownType(name)) return;

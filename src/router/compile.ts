@@ -24,9 +24,10 @@ export interface CompileOptions {
 
 const ROUTE_CONFIG_FIELDS = ['name', 'virtual_hosts', 'request_headers_to_add', 'request_headers_to_remove',
   'response_headers_to_add', 'response_headers_to_remove', 'ignore_port_in_host_matching', 'validate_clusters'];
-const VIRTUAL_HOST_FIELDS = ['name', 'domains', 'routes', 'retry_policy', 'request_headers_to_add',
+// `metadata` is opaque data for filters and logs; accepted, and not used by routing.
+const VIRTUAL_HOST_FIELDS = ['name', 'domains', 'routes', 'retry_policy', 'metadata', 'request_headers_to_add',
   'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'];
-const ROUTE_FIELDS = ['name', 'match', 'route', 'direct_response', 'redirect', 'request_headers_to_add',
+const ROUTE_FIELDS = ['name', 'match', 'route', 'direct_response', 'redirect', 'metadata', 'request_headers_to_add',
   'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'];
 
 // Table versions tag route cache entries, so they are unique for the process (never 0: zeroed memory).

@@ -174,9 +174,9 @@ export function routeMatchSpec(m: RouteMatch | undefined, path: string, regexes:
 
 export interface DomainSpec {
   readonly exact: Map<string, number>;
-  /** "*.a.com" / "*-a.com" as ".a.com" / "-a.com", longest first. */
+  /** "*.a.com" / "*-a.com" as ".a.com" / "-a.com". */
   readonly suffixes: { str: Uint8Array; vhost: number }[];
-  /** "a.*" / "a-*" as "a." / "a-", longest first. */
+  /** "a.*" / "a-*" as "a." / "a-". */
   readonly prefixes: { str: Uint8Array; vhost: number }[];
   readonly star: number;
 }
@@ -204,7 +204,5 @@ export function domainSpec(vhosts: readonly VirtualHost[]): DomainSpec {
       throw new ConfigError(at, `wildcard must be a whole prefix or suffix: ${JSON.stringify(domain)}`);
     });
   });
-  suffixes.sort((a, b) => b.str.length - a.str.length);
-  prefixes.sort((a, b) => b.str.length - a.str.length);
   return { exact, suffixes, prefixes, star };
 }

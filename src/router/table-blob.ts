@@ -70,14 +70,12 @@ function matcherRecords(w: BlobWriter, ms: readonly (HeaderMatchSpec | QueryMatc
   return at;
 }
 
-function domainList(w: BlobWriter, ds: readonly { str: Uint8Array; vhost: number }[]): number {
-  const at = w.alloc(Math.max(1, ds.length) * L.DOM_SIZE);
-  ds.forEach((d, i) => {
-    w.u32(at + i * L.DOM_SIZE + L.DOM_STR, w.bytesAt(d.str));
-    w.u32(at + i * L.DOM_SIZE + L.DOM_LEN, d.str.length);
-    w.u32(at + i * L.DOM_SIZE + L.DOM_VHOST, d.vhost);
-  });
-  return at;
+/** Wildcard domains: a case-insensitive hash table of the fixed parts, and their distinct lengths, longest first. */
+function wildcardDomains(w: BlobWriter, ds: readonly { str: Uint8Array; vhost: number }[]): { table: number; lens: number } {
+  const entries = new Map<string, { bytes: Uint8Array; values: number[] }>();
+  for (const d of ds) entries.set(byteKey(d.str), { bytes: d.str, values: [d.vhost] });
+  const lens = [...new Set(ds.map((d) => d.str.length))].sort((a, b) => b - a);
+  return { table: hashTable(w, entries), lens: w.list(lens) };
 }
 
 /** The headers whose values the cache key must hold, and whether it must hold the method. */
@@ -125,12 +123,14 @@ export function buildTableBlob(spec: TableSpec): Uint8Array {
     const others: number[] = [];
     const lens = w.alloc(L.RT_MAX_INDEXED_PREFIX / 8);
     const lenBits = new Uint8Array(L.RT_MAX_INDEXED_PREFIX / 8);
+    let maxPrefix = -1;
     vh.routes.forEach((r, i) => {
       if (r.kind === L.PK_PATH) {
         addTo(r.caseInsensitive ? exactCi : exactCs, r.str, i);
       } else if ((r.kind === L.PK_PREFIX || r.kind === L.PK_SEPARATED_PREFIX) && r.str.length < L.RT_MAX_INDEXED_PREFIX) {
         addTo(r.caseInsensitive ? prefixCi : prefixCs, r.str, i);
         lenBits[r.str.length >> 3] |= 1 << (r.str.length & 7);
+        maxPrefix = Math.max(maxPrefix, r.str.length);
       } else {
         others.push(i);
       }
@@ -145,6 +145,7 @@ export function buildTableBlob(spec: TableSpec): Uint8Array {
     w.u32(at + L.VH_PREFIX_CI, hashTable(w, prefixCi));
     w.u32(at + L.VH_PREFIX_LENS, lens);
     w.u32(at + L.VH_OTHERS, others.length > 0 ? w.list(others) : 0);
+    w.i32(at + L.VH_MAX_PREFIX, maxPrefix);
   });
 
   // Domains: exact names (lowercase) in a case-insensitive hash table.
@@ -162,10 +163,12 @@ export function buildTableBlob(spec: TableSpec): Uint8Array {
   w.u32(head + L.RT_VHOST_COUNT, spec.vhosts.length);
   w.u32(head + L.RT_VHOSTS, vhosts);
   w.u32(head + L.RT_DOMAIN_EXACT, hashTable(w, exact));
-  w.u32(head + L.RT_DOMAIN_SUFFIX, domainList(w, spec.domains.suffixes));
-  w.u32(head + L.RT_DOMAIN_SUFFIX_COUNT, spec.domains.suffixes.length);
-  w.u32(head + L.RT_DOMAIN_PREFIX, domainList(w, spec.domains.prefixes));
-  w.u32(head + L.RT_DOMAIN_PREFIX_COUNT, spec.domains.prefixes.length);
+  const suffixes = wildcardDomains(w, spec.domains.suffixes);
+  const prefixes = wildcardDomains(w, spec.domains.prefixes);
+  w.u32(head + L.RT_DOMAIN_SUFFIX, suffixes.table);
+  w.u32(head + L.RT_DOMAIN_SUFFIX_LENS, suffixes.lens);
+  w.u32(head + L.RT_DOMAIN_PREFIX, prefixes.table);
+  w.u32(head + L.RT_DOMAIN_PREFIX_LENS, prefixes.lens);
   w.i32(head + L.RT_DOMAIN_STAR, spec.domains.star);
   w.u32(head + L.RT_ROUTES, routes);
   w.u32(head + L.RT_ROUTE_COUNT, routeCount);

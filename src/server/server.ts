@@ -27,6 +27,7 @@ export interface ServerOptions {
   loaded: LoadedBootstrap;
   concurrency: number;
   drainTimeMs: number;
+  offloadMinBatch: number;
   adminAddressPath?: string;
   commandLine: string[];
 }
@@ -53,10 +54,12 @@ export class Server {
     if (this.opts.concurrency > 0) this.pool = await createWorkerPool({ threads: this.opts.concurrency, memory: wasm.memory });
     const pool = this.pool;
     const resolverFor = (table: RouteTable): RouteResolver =>
-      pool ? new PooledRouteResolver(table, pool) : new InlineRouteResolver(table);
-    this.clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
+      pool ? new PooledRouteResolver(table, pool, { minBatch: this.opts.offloadMinBatch }) : new InlineRouteResolver(table);
+    const clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
       stats: this.stats, connect: (socket) => createClientConnection(wasm, socket), log: logger('upstream'),
     });
+    this.clusters = clusters;
+    await clusters.ready();
     this.listeners = new ListenerManager(bootstrap.static_resources?.listeners ?? [], {
       wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'),
     });

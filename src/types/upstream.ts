@@ -6,20 +6,6 @@ import type { SkiffError } from '../common/errors.js';
 import type { StatsScope, Counter, Gauge } from '../common/stats.js';
 import type { ClientConnection } from './http.js';
 
-/** Per-host counters for the admin /clusters page (Envoy's names); plain numbers, written by src/upstream. */
-export interface HostStats {
-  cx_total: number;
-  cx_active: number;
-  cx_connect_fail: number;
-  /** Requests handed a connection by the host's pool. */
-  rq_total: number;
-  /** Requests that ended in a 5xx or a reset (see recordHostResponse in src/upstream/host.ts). */
-  rq_error: number;
-  rq_success: number;
-  /** Requests that timed out on this host (see recordHostTimeout in src/upstream/host.ts). */
-  rq_timeout: number;
-}
-
 export interface Host {
   readonly address: string;
   readonly port: number;
@@ -27,8 +13,19 @@ export interface Host {
   /** Requests in flight on this host (LEAST_REQUEST); kept by the host's connection pool. */
   activeRequests: number;
   healthy: boolean;
-  /** Present on every host a Cluster returns; optional so test doubles need not fill it. */
+  /** Per-host counters shown by admin /clusters (Envoy's host stats); absent until the upstream fills them. */
   readonly stats?: HostStats;
+}
+
+/** Envoy's per-host stats (not in the stats store: /clusters reads them from the host). */
+export interface HostStats {
+  cx_total: number;
+  cx_active: number;
+  cx_connect_fail: number;
+  rq_total: number;
+  rq_error: number;
+  rq_success: number;
+  rq_timeout: number;
 }
 
 export interface LoadBalancerContext {

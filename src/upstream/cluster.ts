@@ -43,6 +43,8 @@ export interface ClusterDeps {
   readonly random?: () => number;
   /** Name resolution for STRICT_DNS (default: dns.lookup). */
   readonly lookup?: Lookup;
+  /** How long one lookup may take before it counts as failed (default DNS_LOOKUP_TIMEOUT_MS). */
+  readonly dnsLookupTimeoutMs?: number;
 }
 
 /** One endpoint of load_assignment as configured: a name (STRICT_DNS) or an IP (STATIC), port, weight. */
@@ -93,6 +95,8 @@ export class ClusterImpl implements Cluster {
   private readonly lastAnswer: (string[] | undefined)[];
   private dnsTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Replaced or removed (CDS): no more DNS, every pool draining. */
+  private retired = false;
 
   constructor(readonly config: EnvoyCluster, readonly path: string, private readonly deps: ClusterDeps) {
     if (typeof config.name !== 'string' || config.name.length === 0) throw new ConfigError(`${path}.name`, 'a cluster name is required');
@@ -133,7 +137,7 @@ export class ClusterImpl implements Cluster {
       });
       this.pools.set(host, p);
       // A host that is not (or no longer) in the set gets a pool that refuses work.
-      if (this.closed || !this.current.includes(host as UpstreamHost)) p.drain();
+      if (this.closed || this.retired || !this.current.includes(host as UpstreamHost)) p.drain();
     }
     return p;
   }
@@ -141,6 +145,28 @@ export class ClusterImpl implements Cluster {
   /** Call after flipping `host.healthy` (health checking), so the membership_healthy gauge follows. */
   hostHealthChanged(): void {
     this.stats.membership_healthy.set(this.current.filter((h) => h.healthy).length);
+  }
+
+  /**
+   * Retires the cluster after a replacement or removal: DNS stops, pools drain (idle connections close,
+   * requests in flight finish, new acquires fail with SKIFF_UPSTREAM_POOL_DRAINED), and each pool is
+   * forgotten once its last connection closes.
+   */
+  retire(): void {
+    if (this.retired || this.closed) return;
+    this.retired = true;
+    if (this.dnsTimer !== null) { clearTimeout(this.dnsTimer); this.dnsTimer = null; }
+    for (const [host, p] of [...this.pools]) {
+      p.drain();
+      if (p.activeConnections === 0 && p.pendingRequests === 0) this.pools.delete(host);
+    }
+  }
+
+  /** Connections still open in this cluster's pools (draining ones included). */
+  get openConnections(): number {
+    let n = 0;
+    for (const p of this.pools.values()) n += p.activeConnections;
+    return n;
   }
 
   close(): void {
@@ -179,7 +205,8 @@ export class ClusterImpl implements Cluster {
   /** Forgets drained pools whose last connection closed, and lets waiting pools use the freed budget. */
   private connectionClosed(): void {
     for (const [host, p] of this.pools) {
-      if (p.isDraining && p.activeConnections === 0 && p.pendingRequests === 0 && !this.current.includes(host as UpstreamHost)) this.pools.delete(host);
+      const gone = this.retired || !this.current.includes(host as UpstreamHost);
+      if (p.isDraining && p.activeConnections === 0 && p.pendingRequests === 0 && gone) this.pools.delete(host);
       else if (p.pendingRequests > 0) p.reconcile();
     }
   }
@@ -188,9 +215,10 @@ export class ClusterImpl implements Cluster {
   private async refreshDns(): Promise<void> {
     const lookup = this.deps.lookup ?? systemLookup;
     this.stats.update_attempt.inc();
+    if (this.retired) return;
     const results = await Promise.allSettled(this.endpoints.map((e) =>
-      timeLimited(resolve(lookup, e.name, this.lookupFamily), DNS_LOOKUP_TIMEOUT_MS, `resolving ${e.name}`)));
-    if (this.closed) return;
+      timeLimited(resolve(lookup, e.name, this.lookupFamily), this.deps.dnsLookupTimeoutMs ?? DNS_LOOKUP_TIMEOUT_MS, `resolving ${e.name}`)));
+    if (this.closed || this.retired) return;
     let failed = false;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') this.lastAnswer[i] = r.value;

@@ -20,6 +20,7 @@ export interface ClusterManagerDeps {
   /** For tests: deterministic load balancing and name resolution. */
   readonly random?: () => number;
   readonly lookup?: Lookup;
+  readonly dnsLookupTimeoutMs?: number;
 }
 
 export interface ClusterManagerImpl extends ClusterManager {
@@ -27,6 +28,14 @@ export interface ClusterManagerImpl extends ClusterManager {
   all(): readonly ClusterImpl[];
   /** Resolves when every cluster has its first host set (STRICT_DNS clusters after their first lookup). */
   ready(): Promise<void>;
+  /**
+   * Adds a cluster, or replaces one of the same name whose config changed (CDS). A replaced cluster is
+   * retired: requests in flight finish on its connections, new requests go to the new one via get().
+   * Throws ConfigError (nothing changes) when the config is invalid.
+   */
+  addOrUpdateCluster(config: EnvoyCluster): 'added' | 'updated' | 'unchanged';
+  /** Removes a cluster (CDS); it is retired as above. False when there was none. */
+  removeCluster(name: string): boolean;
 }
 
 /** Throws ConfigError (path `static_resources.clusters[i]...`) on an invalid or unsupported cluster. */
@@ -43,11 +52,39 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
     for (const c of byName.values()) c.close(); // no DNS timers left behind by the clusters built so far
     throw err;
   }
-  const list = [...byName.values()];
+  let list = [...byName.values()];
+  /** Replaced and removed clusters still draining, closed for good by close(). */
+  const retired = new Set<ClusterImpl>();
+  const retire = (c: ClusterImpl): void => {
+    c.retire();
+    retired.add(c);
+    for (const r of retired) if (r.openConnections === 0) { r.close(); retired.delete(r); }
+  };
   return {
     get: (name) => byName.get(name),
     all: () => list,
     ready: async () => { await Promise.all(list.map((c) => c.ready)); },
-    close: () => { for (const c of list) c.close(); },
+    addOrUpdateCluster(config) {
+      const old = byName.get(config.name);
+      if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) return 'unchanged';
+      const next = new ClusterImpl(config, `clusters[${JSON.stringify(config.name)}]`, clusterDeps);
+      byName.set(config.name, next);
+      list = [...byName.values()];
+      if (old !== undefined) retire(old);
+      return old === undefined ? 'added' : 'updated';
+    },
+    removeCluster(name) {
+      const old = byName.get(name);
+      if (old === undefined) return false;
+      byName.delete(name);
+      list = [...byName.values()];
+      retire(old);
+      return true;
+    },
+    close: () => {
+      for (const c of list) c.close();
+      for (const c of retired) c.close();
+      retired.clear();
+    },
   };
 }

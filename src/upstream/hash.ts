@@ -44,26 +44,19 @@ function sub(out: U64, bh: number, bl: number): void {
   out.h = (out.h - bh - borrow) >>> 0;
 }
 
-/** out = out * b (mod 2^64), by 16-bit limbs so every partial product stays exact in a double. */
+/**
+ * out = out * b (mod 2^64). The low halves' full 64-bit product is built from 16-bit pieces (every partial
+ * product exact in a double); the cross terms only feed the high half, so Math.imul's low 32 bits suffice.
+ */
 function mul(out: U64, bh: number, bl: number): void {
-  const a48 = out.h >>> 16, a32 = out.h & 0xffff, a16 = out.l >>> 16, a00 = out.l & 0xffff;
-  const b48 = bh >>> 16, b32 = bh & 0xffff, b16 = bl >>> 16, b00 = bl & 0xffff;
-  let c00 = a00 * b00;
-  let c16 = c00 >>> 16; c00 &= 0xffff;
-  c16 += a16 * b00;
-  let c32 = c16 >>> 16; c16 &= 0xffff;
-  c16 += a00 * b16;
-  c32 += c16 >>> 16; c16 &= 0xffff;
-  c32 += a32 * b00;
-  let c48 = c32 >>> 16; c32 &= 0xffff;
-  c32 += a16 * b16;
-  c48 += c32 >>> 16; c32 &= 0xffff;
-  c32 += a00 * b32;
-  c48 += c32 >>> 16; c32 &= 0xffff;
-  c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48;
-  c48 &= 0xffff;
-  out.h = ((c48 << 16) | c32) >>> 0;
-  out.l = ((c16 << 16) | c00) >>> 0;
+  const al = out.l, ah = out.h;
+  const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
+  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff); // below 3 * 2^16
+  const lo = ((mid << 16) | (p00 & 0xffff)) >>> 0;
+  const hiOfLow = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+  out.h = (hiOfLow + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  out.l = lo;
 }
 
 function rotl(out: U64, r: number): void {

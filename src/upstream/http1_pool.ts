@@ -11,9 +11,10 @@
  * Callbacks may run synchronously inside acquire() (an idle connection, or an overflow); the handle returned
  * then does nothing.
  *
- * Counters kept here: cluster upstream_cx_* and upstream_rq_pending_*, the host's activeRequests (from the
- * connection being handed over until it is released or closes) and stats (cx_total, cx_active,
- * cx_connect_fail, rq_total).
+ * Counters kept here: cluster upstream_cx_* and upstream_rq_pending_*, the host's activeRequests (requests
+ * waiting in this pool plus requests holding one of its connections: what LEAST_REQUEST should see, since
+ * requests queueing on a slow host are load on it) and stats (cx_total, cx_active, cx_connect_fail,
+ * rq_total).
  */
 import * as net from 'node:net';
 import type { ClientConnection } from '../types/http.js';
@@ -50,7 +51,12 @@ interface PooledConnection {
   readonly socket: net.Socket;
   conn: ClientConnection | null;
   requests: number;
+  /** The connect timeout while connecting; afterwards the idle check (see parkIdle). */
   timer: NodeJS.Timeout | null;
+  /** When the connection last went idle (ms, Date.now()). */
+  idleSince: number;
+  /** Holds a unit of max_connections (false for a pool's only connection opened over the limit). */
+  readonly budgeted: boolean;
 }
 
 interface Waiter {
@@ -98,7 +104,12 @@ export class Http1Pool implements HttpConnectionPool {
     }
     let holdsPendingBudget = false;
     if (cluster.breakers.connections.tryAcquire()) {
-      this.open();
+      this.open(true);
+    } else if (this.all.size === 0) {
+      // Other hosts' pools hold the whole max_connections budget. A pool with no connection at all would
+      // never be handed one, so it opens one over the limit (as Envoy does) instead of starving.
+      stats.upstream_cx_overflow.inc();
+      this.open(false);
     } else if (cluster.breakers.pendingRequests.tryAcquire()) {
       stats.upstream_cx_overflow.inc();
       holdsPendingBudget = true;
@@ -110,6 +121,7 @@ export class Http1Pool implements HttpConnectionPool {
     }
     const waiter: Waiter = { cb, holdsPendingBudget };
     this.pending.push(waiter);
+    this.o.host.activeRequests++;
     stats.upstream_rq_pending_total.inc();
     stats.upstream_rq_pending_active.inc();
     return { cancel: () => { this.removeWaiter(waiter); } };
@@ -153,13 +165,14 @@ export class Http1Pool implements HttpConnectionPool {
    */
   reconcile(): void {
     if (this.closed) return;
-    while (this.pending.length > this.connecting && this.o.cluster.breakers.connections.tryAcquire()) this.open();
+    while (this.pending.length > this.connecting && this.o.cluster.breakers.connections.tryAcquire()) this.open(true);
+    if (this.pending.length > 0 && this.all.size === 0) this.open(false);
   }
 
-  private open(): void {
+  private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
     const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
-    const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null };
+    const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, idleSince: 0, budgeted };
     this.all.add(rec);
     this.connecting++;
     stats.upstream_cx_total.inc();
@@ -228,21 +241,30 @@ export class Http1Pool implements HttpConnectionPool {
     }
     if (this.draining) { this.closeConnection(rec, 'local'); return; }
     rec.state = 'idle';
+    rec.idleSince = Date.now();
     this.idle.push(rec);
-    if (this.o.idleTimeoutMs > 0) {
-      rec.timer = setTimeout(() => {
-        rec.timer = null;
-        if (rec.state !== 'idle') return;
-        this.o.stats.upstream_cx_idle_timeout.inc();
-        this.closeConnection(rec, 'local');
-      }, this.o.idleTimeoutMs);
-      rec.timer.unref();
-    }
+    if (this.o.idleTimeoutMs > 0 && rec.timer === null) this.armIdleCheck(rec, this.o.idleTimeoutMs);
+  }
+
+  /**
+   * Idle timeouts without a timer per request: parking only stamps `idleSince`, and one timer per connection
+   * checks when the earliest possible expiry comes. If the connection was busy meanwhile or parked again
+   * later, the check re-arms for the time still left (or, if busy, lets the next park arm it again).
+   */
+  private armIdleCheck(rec: PooledConnection, delayMs: number): void {
+    rec.timer = setTimeout(() => {
+      rec.timer = null;
+      if (rec.state !== 'idle') return;
+      const left = rec.idleSince + this.o.idleTimeoutMs - Date.now();
+      if (left > 0) { this.armIdleCheck(rec, left); return; }
+      this.o.stats.upstream_cx_idle_timeout.inc();
+      this.closeConnection(rec, 'local');
+    }, delayMs);
+    rec.timer.unref();
   }
 
   private deliver(rec: PooledConnection, cb: AcquireCallback): void {
-    if (rec.timer !== null) { clearTimeout(rec.timer); rec.timer = null; }
-    rec.state = 'busy';
+    rec.state = 'busy'; // an armed idle check stays: it finds the connection busy and stands down
     rec.requests++;
     this.o.host.activeRequests++;
     this.hostStats.rq_total++;
@@ -253,6 +275,7 @@ export class Http1Pool implements HttpConnectionPool {
     const i = this.pending.indexOf(w);
     if (i < 0) return false;
     this.pending.splice(i, 1);
+    this.o.host.activeRequests--; // deliver() counts it again if it gets a connection
     this.o.stats.upstream_rq_pending_active.dec();
     if (w.holdsPendingBudget) this.o.cluster.breakers.pendingRequests.release();
     return true;
@@ -274,7 +297,7 @@ export class Http1Pool implements HttpConnectionPool {
     (by === 'local' ? stats.upstream_cx_destroy_local : stats.upstream_cx_destroy_remote).inc();
     stats.upstream_cx_active.dec();
     this.hostStats.cx_active--;
-    this.o.cluster.breakers.connections.release();
+    if (rec.budgeted) this.o.cluster.breakers.connections.release();
     if (by === 'local') {
       if (rec.conn !== null) rec.conn.close();
       rec.socket.destroy();

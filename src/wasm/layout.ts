@@ -67,39 +67,6 @@ export const H_X_REQUEST_ID = 13;
 export const H_PROXY_AUTHENTICATE = 14;
 export const H_PROXY_AUTHORIZATION = 15;
 
-// ---- HTTP/1 codec (assembly/codec/http1, src/codec/http1) ----
-// Parse error codes (HEAD_STATUS > 0). On an error HEAD_LENGTH holds the offset where it was found.
-export const H1E_INVALID_METHOD = 1;        // method is not a token
-export const H1E_INVALID_TARGET = 2;        // request-target malformed or holds a forbidden byte
-export const H1E_INVALID_VERSION = 3;       // HTTP/x.y other than 1.0 and 1.1 (505)
-export const H1E_INVALID_REQUEST_LINE = 4;  // request line not "method SP target SP HTTP/1.x CRLF"
-export const H1E_INVALID_TOKEN = 5;         // header name empty or holds a non-token byte
-export const H1E_WS_BEFORE_COLON = 6;       // whitespace between a header name and its colon
-export const H1E_INVALID_HEADER_VALUE = 7;  // a CTL (other than HTAB) or DEL in a header value
-export const H1E_BARE_CR = 8;               // CR not followed by LF
-export const H1E_BARE_LF = 9;               // LF not preceded by CR
-export const H1E_OBS_FOLD = 10;             // a header line starting with SP or HTAB (obsolete line folding)
-export const H1E_CL_AND_TE = 11;            // Content-Length together with Transfer-Encoding
-export const H1E_DUPLICATE_CL = 12;         // Content-Length values that differ
-export const H1E_INVALID_CL = 13;           // Content-Length not 1*DIGIT (or above 2^53-1)
-export const H1E_BAD_TE = 14;               // Transfer-Encoding malformed, or its final coding is not chunked
-export const H1E_UNSUPPORTED_TE = 15;       // a transfer coding other than chunked (501)
-export const H1E_HEADERS_TOO_LARGE = 16;    // head longer than maxHeadBytes (431)
-export const H1E_TOO_MANY_HEADERS = 17;     // more than maxHeaders header lines (431)
-export const H1E_MISSING_HOST = 18;         // HTTP/1.1 request without Host
-export const H1E_DUPLICATE_HOST = 19;       // more than one Host header
-export const H1E_INVALID_STATUS_LINE = 20;  // response status line malformed (status not 3 digits, bad reason)
-export const H1E_INVALID_CONNECT = 21;      // CONNECT without an authority-form target
-export const H1E_MAX = 21;
-
-// Parse options (last argument of h1_parse_request).
-export const H1_OPT_ALLOW_MISSING_HOST = 1; // accept HTTP/1.1 requests without Host (conformance runs only)
-
-// Body framing of a serialized head (h1_encode_*), matches BodyKind in src/types/http.ts.
-export const BODY_KIND_NONE = 0;
-export const BODY_KIND_LENGTH = 1;
-export const BODY_KIND_CHUNKED = 2;
-export const BODY_KIND_CLOSE = 3;
 // ---- Slab pool (assembly/mem/slab.ts) ----
 export const SLAB_CLASS_COUNT = 5;        // classes 1 KiB x 4^c: 1, 4, 16, 64, 256 KiB
 export const SLAB_INIT_DONE = 1;          // slab_init: this call initialised the region
@@ -119,10 +86,10 @@ export const RT_VERSION = 4;            // table version (unique per compiled ta
 export const RT_VHOST_COUNT = 8;
 export const RT_VHOSTS = 12;            // offset of VH_SIZE records
 export const RT_DOMAIN_EXACT = 16;      // offset of a hash table (HT_*) over lowercase exact domains
-export const RT_DOMAIN_SUFFIX = 20;     // offset of DOM_SIZE records, longest first ("*.a.com" stored as ".a.com")
-export const RT_DOMAIN_SUFFIX_COUNT = 24;
-export const RT_DOMAIN_PREFIX = 28;     // offset of DOM_SIZE records, longest first ("a.*" stored as "a.")
-export const RT_DOMAIN_PREFIX_COUNT = 32;
+export const RT_DOMAIN_SUFFIX = 20;     // hash table over "*suffix" domains, stored as the suffix ("*.a.com" -> ".a.com")
+export const RT_DOMAIN_SUFFIX_LENS = 24; // list of the distinct suffix lengths, longest first
+export const RT_DOMAIN_PREFIX = 28;     // hash table over "prefix*" domains, stored as the prefix ("a.*" -> "a.")
+export const RT_DOMAIN_PREFIX_LENS = 32; // list of the distinct prefix lengths, longest first
 export const RT_DOMAIN_STAR = 36;       // vhost index of "*", -1 when none
 export const RT_ROUTES = 40;            // offset of RR_SIZE records, global route index order
 export const RT_ROUTE_COUNT = 44;
@@ -136,10 +103,6 @@ export const RT_HEADER_SIZE = 72;
 export const RTF_IGNORE_PORT = 1;       // route_config.ignore_port_in_host_matching
 export const RTF_KEY_METHOD = 2;        // a matcher reads :method, so the cache key holds the method
 
-export const DOM_STR = 0;
-export const DOM_LEN = 4;
-export const DOM_VHOST = 8;
-export const DOM_SIZE = 12;
 
 // Virtual host: its routes are RT_ROUTES[first .. first+count); candidate lists hold local indices.
 export const VH_FIRST_ROUTE = 0;
@@ -150,7 +113,8 @@ export const VH_PREFIX = 16;            // hash table: prefixes (incl. path_sepa
 export const VH_PREFIX_CI = 20;         // hash table: prefixes, case-insensitive
 export const VH_PREFIX_LENS = 24;       // bitmap of indexed prefix lengths (RT_MAX_INDEXED_PREFIX bits)
 export const VH_OTHERS = 28;            // candidate list of routes no index covers (regex, long prefixes)
-export const VH_SIZE = 32;
+export const VH_MAX_PREFIX = 32;        // longest indexed prefix (bytes), -1 when none
+export const VH_SIZE = 36;
 export const RT_MAX_INDEXED_PREFIX = 512;  // prefixes this long or longer go to VH_OTHERS
 
 // Hash table: HT_MASK then (mask+1) slots; a slot's value is the offset of a candidate list
@@ -212,14 +176,15 @@ export const KH_SIZE = 8;
 
 // ---- Route cache (src/wasm/memory.ts routeCache region; shared by every thread) ----
 // Fixed-size entries, two-way set associative; each entry is guarded by a seqlock (odd = being written).
+// Every field is read and written with atomics, so the seqlock is sound in the wasm memory model.
 export const RC_SEQ = 0;
 export const RC_VERSION = 4;
 export const RC_HASH = 8;
 export const RC_KEY_LEN = 12;
 export const RC_RESULT = 16;            // global route index or -1
-export const RC_KEY = 20;
+export const RC_KEY = 24;              // 8-aligned: the key is read and written as u64 atomics
 export const RC_ENTRY_SIZE = 256;
-export const RC_MAX_KEY = 236;
+export const RC_MAX_KEY = 232;
 
 // The router's working area: the top ROUTER_SCRATCH_BYTES of each thread's scratch region.
 export const ROUTER_SCRATCH_BYTES = 98304;
@@ -231,3 +196,37 @@ export const RS_KEY = 57344;            // cache key under construction
 export const RS_KEY_BYTES = 4096;
 export const RS_BATCH = 61440;          // route_match_batch record addresses, then results (attachTable)
 export const RS_BATCH_BYTES = 36864;
+// ---- HTTP/1 codec (assembly/codec/http1, src/codec/http1) ----
+// Parse error codes (HEAD_STATUS > 0). On an error HEAD_LENGTH holds the offset where it was found.
+export const H1E_INVALID_METHOD = 1;        // method is not a token
+export const H1E_INVALID_TARGET = 2;        // request-target malformed or holds a forbidden byte
+export const H1E_INVALID_VERSION = 3;       // HTTP/x.y other than 1.0 and 1.1 (505)
+export const H1E_INVALID_REQUEST_LINE = 4;  // request line not "method SP target SP HTTP/1.x CRLF"
+export const H1E_INVALID_TOKEN = 5;         // header name empty or holds a non-token byte
+export const H1E_WS_BEFORE_COLON = 6;       // whitespace between a header name and its colon
+export const H1E_INVALID_HEADER_VALUE = 7;  // a CTL (other than HTAB) or DEL in a header value
+export const H1E_BARE_CR = 8;               // CR not followed by LF
+export const H1E_BARE_LF = 9;               // LF not preceded by CR
+export const H1E_OBS_FOLD = 10;             // a header line starting with SP or HTAB (obsolete line folding)
+export const H1E_CL_AND_TE = 11;            // Content-Length together with Transfer-Encoding
+export const H1E_DUPLICATE_CL = 12;         // Content-Length values that differ
+export const H1E_INVALID_CL = 13;           // Content-Length not 1*DIGIT (or above 2^53-1)
+export const H1E_BAD_TE = 14;               // Transfer-Encoding malformed, or its final coding is not chunked
+export const H1E_UNSUPPORTED_TE = 15;       // a transfer coding other than chunked (501)
+export const H1E_HEADERS_TOO_LARGE = 16;    // head longer than maxHeadBytes (431)
+export const H1E_TOO_MANY_HEADERS = 17;     // more than maxHeaders header lines (431)
+export const H1E_MISSING_HOST = 18;         // HTTP/1.1 request without Host
+export const H1E_DUPLICATE_HOST = 19;       // more than one Host header
+export const H1E_INVALID_STATUS_LINE = 20;  // response status line malformed (status not 3 digits, bad reason)
+export const H1E_INVALID_CONNECT = 21;      // CONNECT without an authority-form target
+export const H1E_INVALID_HOST = 22;         // Host or target authority holds a byte an authority cannot
+export const H1E_MAX = 22;
+
+// Parse options (last argument of h1_parse_request).
+export const H1_OPT_ALLOW_MISSING_HOST = 1; // accept HTTP/1.1 requests without Host (conformance runs only)
+
+// Body framing of a serialized head (h1_encode_*), matches BodyKind in src/types/http.ts.
+export const BODY_KIND_NONE = 0;
+export const BODY_KIND_LENGTH = 1;
+export const BODY_KIND_CHUNKED = 2;
+export const BODY_KIND_CLOSE = 3;

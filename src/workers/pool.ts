@@ -28,7 +28,6 @@ export class WorkerPoolError extends SkiffError {
   }
 }
 
-
 const toModuleSpecifier = (s: string): string => (isAbsolute(s) ? pathToFileURL(s).href : s);
 
 class PiscinaWorkerPool implements WorkerPool {

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, UnsupportedConfigError } from '../../src/common/errors.js';
-import { loadBootstrapFile } from '../../src/config/bootstrap.js';
+import { loadBootstrapFile, loadBootstrapText } from '../../src/config/bootstrap.js';
 import { buildConfigDump } from '../../src/config/config_dump.js';
 import { protoLoadStats } from '../../src/config/protos.js';
 import { decodeResource, validateResource } from '../../src/config/resources.js';
@@ -15,6 +15,16 @@ import { listUnsupported } from '../../src/config/validate.js';
 
 // From dist/test/conformance/ to the directory beside the repository.
 const dir = fileURLToPath(new URL('../../../../shared/conformance/envoy-configs/', import.meta.url));
+// Istio's golden bootstraps (istio-agent output): large real-world bootstraps for the decoder.
+const istioDir = fileURLToPath(new URL('../../../../shared/conformance/istio-golden/pkg/bootstrap/testdata/', import.meta.url));
+
+/** Envoy's JSON form (what /config_dump prints) loads back to the same config. */
+function assertRoundTrip(file: string): void {
+  const first = loadBootstrapFile(file, { validate: false });
+  const again = loadBootstrapText(JSON.stringify(first.raw), 'json', { validate: false });
+  assert.deepEqual(again.bootstrap, first.bootstrap);
+  assert.deepEqual(again.raw, first.raw);
+}
 
 function configFiles(root: string): string[] {
   const out: string[] = [];
@@ -41,9 +51,13 @@ function resourcesOf(path: string): unknown[] | undefined {
   return isResourceFile ? (doc.resources as unknown[]) : undefined;
 }
 
+function reasonOf(e: UnsupportedConfigError): string {
+  return e.message.replace(/^.*?: /, '').replace(/^unsupported field$/, `unsupported field ${e.path.replace(/\[\d+\]/g, '[]').replace(/^.*\.([^.]+)$/, '$1')}`);
+}
+
 function recordReasons(errors: UnsupportedConfigError[]): void {
   for (const e of errors) {
-    const reason = e.message.replace(/^.*?: /, '').replace(/^unsupported field$/, `unsupported field ${e.path.replace(/\[\d+\]/g, '[]').replace(/^.*\.([^.]+)$/, '$1')}`);
+    const reason = reasonOf(e);
     reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
 }
@@ -57,6 +71,7 @@ const accepted: string[] = [];
 const rejected = new Map<string, string>();
 const skipped: string[] = [];
 const reasons = new Map<string, number>();
+const firstReasons = new Map<string, number>();
 const resourceResults = { accepted: 0, rejected: 0 };
 
 for (const file of files) {
@@ -80,6 +95,7 @@ for (const file of files) {
       });
       return;
     }
+    assertRoundTrip(file);
     let loaded;
     try {
       loaded = loadBootstrapFile(file);
@@ -88,6 +104,7 @@ for (const file of files) {
       assert.ok(err instanceof UnsupportedConfigError, `${name}: a valid Envoy config rejected as invalid: ${err.message}`);
       assert.match(err.message, NAMED_REJECTION);
       rejected.set(name, err.message);
+      firstReasons.set(reasonOf(err), (firstReasons.get(reasonOf(err)) ?? 0) + 1);
       // Every reason, for the summary: the same names whatever is found first.
       const all = listUnsupported(loadBootstrapFile(file, { validate: false }));
       assert.ok(all.some((e) => e.message === err.message));
@@ -100,7 +117,21 @@ for (const file of files) {
   });
 }
 
+const istioFiles = existsSync(istioDir) ? readdirSync(istioDir).filter((f) => f.endsWith('_golden.json')).sort() : [];
+for (const name of istioFiles) {
+  test(`istio-golden ${name}: decodes fully, round-trips, and is rejected naming an unsupported field`, () => {
+    const file = join(istioDir, name);
+    assertRoundTrip(file);
+    assert.throws(() => loadBootstrapFile(file), (err: unknown) => {
+      assert.ok(err instanceof UnsupportedConfigError, `${name}: ${(err as Error)?.message}`);
+      assert.match(err.message, NAMED_REJECTION);
+      return true;
+    });
+  });
+}
+
 test('summary', () => {
+  assert.ok(istioFiles.length >= 5, `only ${istioFiles.length} Istio golden bootstraps found in ${istioDir}`);
   assert.ok(files.length >= 25, `only ${files.length} config files found`);
   assert.equal(accepted.length + rejected.size + skipped.length, files.length);
   // The two resource files of the dynamic-config-fs sandbox (cds.yaml, lds.yaml) are the only non-bootstraps.
@@ -110,6 +141,10 @@ test('summary', () => {
   console.log(`resources in those files: ${resourceResults.accepted} accepted, ${resourceResults.rejected} rejected`);
   console.log(`proto load: ${JSON.stringify(protoLoadStats())}`);
   console.log(`accepted: ${accepted.join(', ')}`);
-  console.log('most common reasons (all unsupported items across files):');
+  console.log('rejection reasons (the first error of each rejected file):');
+  for (const [reason, count] of [...firstReasons.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+    console.log(`  ${String(count).padStart(3)}  ${reason}`);
+  }
+  console.log('most common unsupported items (every one, across all files):');
   for (const [reason, count] of top) console.log(`  ${String(count).padStart(3)}  ${reason}`);
 });

@@ -44,8 +44,11 @@ export async function startSkiff(opts: StartOptions): Promise<RunningSkiff> {
   const configPath = join(dir, isYaml ? 'bootstrap.yaml' : 'bootstrap.json');
   writeFileSync(configPath, isYaml ? (opts.config as string) : JSON.stringify(opts.config));
   const addrPath = join(dir, 'admin-address');
+  const concurrency = opts.concurrency ?? testConcurrency();
+  // With workers, every route match goes through them (batch of 1 and up) so the suite exercises that path.
+  const offload = concurrency > 0 ? ['--offload-min-batch', '1'] : [];
   const args = [SKIFF_BIN, '-c', configPath, '--admin-address-path', addrPath, '--drain-time-s', '2',
-    '--concurrency', String(opts.concurrency ?? testConcurrency()), ...(opts.args ?? [])];
+    '--concurrency', String(concurrency), ...offload, ...(opts.args ?? [])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); });

@@ -19,9 +19,9 @@ import {
   H1E_WS_BEFORE_COLON, H1E_INVALID_HEADER_VALUE, H1E_BARE_CR, H1E_BARE_LF, H1E_OBS_FOLD, H1E_CL_AND_TE,
   H1E_DUPLICATE_CL, H1E_INVALID_CL, H1E_BAD_TE, H1E_UNSUPPORTED_TE, H1E_HEADERS_TOO_LARGE, H1E_TOO_MANY_HEADERS,
   H1E_MISSING_HOST, H1E_DUPLICATE_HOST, H1E_INVALID_STATUS_LINE, H1E_INVALID_CONNECT,
-  H1_OPT_ALLOW_MISSING_HOST,
+  H1E_INVALID_HOST, H1_OPT_ALLOW_MISSING_HOST,
 } from "../../abi/layout";
-import { charClass, C_TCHAR, C_VALUE, C_VISIBLE, C_UPPER, C_DIGIT, isWs, eqLiteral, eqLowerLiteral } from "../../util/ascii";
+import { charClass, C_TCHAR, C_VALUE, C_VISIBLE, C_UPPER, C_DIGIT, C_HOST, isWs, eqLiteral, eqLowerLiteral } from "../../util/ascii";
 import { scanHeadEnd, skipLeadingEmptyLines, scanErrorAt } from "./scan";
 import {
   headerId, parseContentLength, CL_INVALID, CL_DIFFERING, teReset, teAdd, teChunkedLast, teChunkedNotLast, teOther,
@@ -66,8 +66,8 @@ function fail(rec: usize, code: i32, at: i32): i32 {
 }
 
 /**
- * Finds the complete head: returns its end offset (> 0), HEAD_NEED_MORE, or an error code as its negation
- * (-code), after writing the error to the record. `headStart` receives the start line's offset.
+ * Finds the complete head: returns its end offset (> 0), 0 when it is not complete yet, or an error code as its
+ * negation (-code), after writing the error to the record. `headStart` receives the start line's offset.
  */
 let headStart: i32 = 0;
 function locateHead(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeadBytes: i32): i32 {
@@ -75,12 +75,12 @@ function locateHead(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeadByte
   const start = skipLeadingEmptyLines(buf, limit);
   if (start < 0) return -fail(rec, -start, scanErrorAt);
   headStart = start;
-  const end = scanHeadEnd(buf, start, scanFrom - 3, limit);
+  // A scanFrom beyond the bytes present can only be a caller's mistake: scan everything rather than nothing.
+  const end = scanHeadEnd(buf, start, scanFrom > len ? 0 : scanFrom - 3, limit);
   if (end < 0) return -fail(rec, -end, scanErrorAt);
   if (end > 0) return end;
   if (len >= maxHeadBytes) return -fail(rec, H1E_HEADERS_TOO_LARGE, limit);
-  put(rec, HEAD_STATUS, HEAD_NEED_MORE);
-  return HEAD_NEED_MORE;
+  return 0;
 }
 
 /** "HTTP/1.0" or "HTTP/1.1" at p: returns the minor version, or -code. */
@@ -187,8 +187,51 @@ function parseTarget(buf: usize, t: i32, len: i32, method: i32, rec: usize): i32
   return 0;
 }
 
+/**
+ * Skips field-value bytes (VCHAR, obs-text, SP, HTAB) from `p`, 16 at a time; returns the offset of the first
+ * other byte (the CR ending the line, or a forbidden control byte). The head ends in CRLF CRLF before `end`,
+ * so a stop is always found.
+ */
+function scanFieldValue(buf: usize, p: i32, end: i32): i32 {
+  const space = i8x16.splat(0x20);
+  const del = i8x16.splat(0x7f);
+  while (true) {
+    if (p + 16 <= end) {
+      const v = v128.load(buf + <usize>p);
+      const mask = i8x16.bitmask(v128.or(i8x16.lt_u(v, space), i8x16.eq(v, del)));
+      if (mask == 0) { p += 16; continue; }
+      p += ctz(mask);
+    }
+    const c = byteAt(buf, p);
+    if (c == 9 || (c >= 0x20 && c != 0x7f)) { p++; continue; }
+    return p;
+  }
+}
+
+/** Skips request-target bytes (visible ASCII 0x21..0x7E) from `p`, 16 at a time. */
+function scanTarget(buf: usize, p: i32, end: i32): i32 {
+  const lo = i8x16.splat(0x21);
+  const span = i8x16.splat(0x5d);
+  while (true) {
+    if (p + 16 <= end) {
+      const v = v128.load(buf + <usize>p);
+      const mask = i8x16.bitmask(i8x16.gt_u(i8x16.sub(v, lo), span));
+      if (mask == 0) { p += 16; continue; }
+      p += ctz(mask);
+    }
+    if ((charClass(byteAt(buf, p)) & C_VISIBLE) != 0) { p++; continue; }
+    return p;
+  }
+}
+
 function resetRecord(rec: usize): void {
-  memory.fill(rec, 0, <usize>HEAD_HEADERS);
+  // HEAD_HEADERS (80) bytes of fixed fields, zeroed with five 16-byte stores.
+  const zero = i64x2.splat(0);
+  v128.store(rec, zero);
+  v128.store(rec + 16, zero);
+  v128.store(rec + 32, zero);
+  v128.store(rec + 48, zero);
+  v128.store(rec + 64, zero);
   store<f64>(rec + <usize>HEAD_CONTENT_LENGTH, -1.0);
   clValue = -1.0;
   clError = 0;
@@ -239,14 +282,11 @@ function parseHeaderLines(buf: usize, p: i32, end: i32, rec: usize, maxHeaders: 
     c = byteAt(buf, p);
     while (isWs(c)) { p++; c = byteAt(buf, p); }
     const value = p;
+    p = scanFieldValue(buf, p, end);
+    c = byteAt(buf, p);
+    if (c != CR) return fail(rec, c == LF ? H1E_BARE_LF : H1E_INVALID_HEADER_VALUE, p);
     let valueEnd = p;
-    while (c != CR) {
-      const k = charClass(c);
-      if ((k & C_VALUE) == 0) return fail(rec, c == LF ? H1E_BARE_LF : H1E_INVALID_HEADER_VALUE, p);
-      p++;
-      if (!isWs(c)) valueEnd = p;
-      c = byteAt(buf, p);
-    }
+    while (valueEnd > value && isWs(byteAt(buf, valueEnd - 1))) valueEnd--;
     if (byteAt(buf, p + 1) != LF) return fail(rec, H1E_BARE_CR, p);
     p += 2;
     if (count >= maxHeaders) return fail(rec, H1E_TOO_MANY_HEADERS, name);
@@ -318,73 +358,159 @@ function finishFraming(rec: usize, minor: i32, end: i32, isRequest: bool): i32 {
   return HEAD_OK;
 }
 
-export function parseRequest(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeaders: i32, maxHeadBytes: i32, opts: i32): i32 {
-  const end = locateHead(buf, len, scanFrom, rec, maxHeadBytes);
-  if (end <= 0) return end == HEAD_NEED_MORE ? HEAD_NEED_MORE : -end;
-  resetRecord(rec);
-  // method SP request-target SP HTTP-version CRLF
-  let p = headStart;
+// Request line fields, for parseRequest after parseRequestLine.
+let lineMethod: i32 = 0;
+let lineTarget: i32 = 0;
+let lineTargetLen: i32 = 0;
+let lineMinor: i32 = 0;
+
+/**
+ * `method SP request-target SP HTTP-version CRLF` from `p`; the line's CRLF lies before `end`.
+ * Returns the offset after the CRLF, or -code (already written to the record).
+ */
+function parseRequestLine(buf: usize, p: i32, end: i32, rec: usize): i32 {
   const m = p;
   while ((charClass(byteAt(buf, p)) & C_TCHAR) != 0) p++;
-  if (p == m || byteAt(buf, p) != SP) return fail(rec, p == m ? H1E_INVALID_METHOD : (byteAt(buf, p) == CR ? H1E_INVALID_REQUEST_LINE : H1E_INVALID_METHOD), p);
+  if (p == m || byteAt(buf, p) != SP) return -fail(rec, p == m ? H1E_INVALID_METHOD : (byteAt(buf, p) == CR ? H1E_INVALID_REQUEST_LINE : H1E_INVALID_METHOD), p);
   const methodLen = p - m;
   const method = methodId(buf + <usize>m, methodLen);
   p++;
   const t = p;
-  while (true) {
-    const c = byteAt(buf, p);
-    if ((charClass(c) & C_VISIBLE) == 0) break;
-    p++;
-  }
+  p = scanTarget(buf, p, end);
   const targetLen = p - t;
-  if (targetLen == 0) return fail(rec, H1E_INVALID_TARGET, p);
-  if (byteAt(buf, p) != SP) return fail(rec, byteAt(buf, p) == CR ? H1E_INVALID_REQUEST_LINE : H1E_INVALID_TARGET, p);
+  if (targetLen == 0) return -fail(rec, H1E_INVALID_TARGET, p);
+  if (byteAt(buf, p) != SP) return -fail(rec, byteAt(buf, p) == CR ? H1E_INVALID_REQUEST_LINE : H1E_INVALID_TARGET, p);
   p++;
   const minor = parseVersion(buf, p, end, H1E_INVALID_REQUEST_LINE);
-  if (minor < 0) return fail(rec, -minor, p);
+  if (minor < 0) return -fail(rec, -minor, p);
   p += 8;
-  if (byteAt(buf, p) != CR || byteAt(buf, p + 1) != LF) return fail(rec, H1E_INVALID_REQUEST_LINE, p);
-  p += 2;
+  if (byteAt(buf, p) != CR || byteAt(buf, p + 1) != LF) return -fail(rec, H1E_INVALID_REQUEST_LINE, p);
   put(rec, HEAD_METHOD_ID, method);
   put(rec, HEAD_METHOD_PTR, <i32>(buf + <usize>m));
   put(rec, HEAD_METHOD_LEN, methodLen);
   put(rec, HEAD_TARGET_PTR, <i32>(buf + <usize>t));
   put(rec, HEAD_TARGET_LEN, targetLen);
   put(rec, HEAD_VERSION_MINOR, minor);
+  lineMethod = method;
+  lineTarget = t;
+  lineTargetLen = targetLen;
+  lineMinor = minor;
+  return p + 2;
+}
+
+/** Offset of the first LF in [from, limit), or -1. */
+function findLf(buf: usize, from: i32, limit: i32): i32 {
+  for (let i = from; i < limit; i++) if (byteAt(buf, i) == LF) return i;
+  return -1;
+}
+
+/**
+ * While a head is incomplete: checks what has arrived of the start line, so that garbage (a TLS hello on a
+ * plaintext port, binary noise, a bad request line) is rejected at once instead of when the head completes
+ * or reaches maxHeadBytes. Returns an error code, or 0 when nothing is wrong so far.
+ */
+function checkPartialRequestLine(buf: usize, start: i32, limit: i32, rec: usize): i32 {
+  const lf = findLf(buf, start, limit);
+  if (lf >= 0) {
+    const r = parseRequestLine(buf, start, lf + 1, rec);
+    return r < 0 ? -r : 0;
+  }
+  // Incomplete line: the method so far must be a token, the target so far visible bytes.
+  let p = start;
+  while (p < limit && (charClass(byteAt(buf, p)) & C_TCHAR) != 0) p++;
+  if (p == limit) return 0;
+  let c = byteAt(buf, p);
+  if (c == CR && p + 1 == limit) return 0;
+  if (c != SP || p == start) return fail(rec, H1E_INVALID_METHOD, p);
+  p++;
+  const t = p;
+  while (p < limit && (charClass(byteAt(buf, p)) & C_VISIBLE) != 0) p++;
+  if (p == limit) return 0;
+  c = byteAt(buf, p);
+  if (c == CR && p + 1 == limit) return 0;
+  if (c != SP || p == t) return fail(rec, H1E_INVALID_TARGET, p);
+  // The version so far must be a prefix of "HTTP/".
+  p++;
+  const prefix = "HTTP/";
+  for (let i = 0; i < 5 && p + i < limit; i++) {
+    if (byteAt(buf, p + i) != <u32>prefix.charCodeAt(i)) return fail(rec, H1E_INVALID_REQUEST_LINE, p + i);
+  }
+  return 0;
+}
+
+/** While a response head is incomplete: what has arrived of the status line must start like one. */
+function checkPartialStatusLine(buf: usize, start: i32, limit: i32, rec: usize): i32 {
+  const lf = findLf(buf, start, limit);
+  if (lf >= 0) {
+    const r = parseStatusLine(buf, start, lf + 1, rec);
+    return r < 0 ? -r : 0;
+  }
+  const prefix = "HTTP/";
+  for (let i = 0; i < 5 && start + i < limit; i++) {
+    if (byteAt(buf, start + i) != <u32>prefix.charCodeAt(i)) return fail(rec, H1E_INVALID_STATUS_LINE, start + i);
+  }
+  return 0;
+}
+
+export function parseRequest(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeaders: i32, maxHeadBytes: i32, opts: i32): i32 {
+  const end = locateHead(buf, len, scanFrom, rec, maxHeadBytes);
+  if (end == 0) {
+    const early = checkPartialRequestLine(buf, headStart, len < maxHeadBytes ? len : maxHeadBytes, rec);
+    if (early != 0) return early;
+    put(rec, HEAD_STATUS, HEAD_NEED_MORE);
+    return HEAD_NEED_MORE;
+  }
+  if (end <= 0) return -end;
+  resetRecord(rec);
+  const p = parseRequestLine(buf, headStart, end, rec);
+  if (p < 0) return -p;
+  const method = lineMethod;
+  const t = lineTarget;
+  const targetLen = lineTargetLen;
+  const minor = lineMinor;
   const headersError = parseHeaderLines(buf, p, end, rec, maxHeaders, true);
   if (headersError != 0) return headersError;
   const targetError = parseTarget(buf, t, targetLen, method, rec);
   if (targetError != 0) return fail(rec, targetError, t);
   if (hostCount == 0 && minor == 1 && (opts & H1_OPT_ALLOW_MISSING_HOST) == 0) return fail(rec, H1E_MISSING_HOST, end);
+  let authority: usize = hostPtr;
+  let authorityLen = hostCount > 0 ? hostLen : 0;
   if (targetHostLen >= 0) {
-    put(rec, HEAD_HOST_PTR, <i32>targetHostPtr);
-    put(rec, HEAD_HOST_LEN, targetHostLen);
-  } else if (hostCount > 0) {
-    put(rec, HEAD_HOST_PTR, <i32>hostPtr);
-    put(rec, HEAD_HOST_LEN, hostLen);
+    authority = targetHostPtr;
+    authorityLen = targetHostLen;
+  }
+  // The authority picks the virtual host: only bytes an authority may hold (RFC 3986 §3.2), so no two
+  // readers can disagree on it.
+  for (let i = 0; i < authorityLen; i++) {
+    if ((charClass(<u32>load<u8>(authority + <usize>i)) & C_HOST) == 0) {
+      return fail(rec, H1E_INVALID_HOST, <i32>(authority - buf) + i);
+    }
+  }
+  if (targetHostLen >= 0 || hostCount > 0) {
+    put(rec, HEAD_HOST_PTR, <i32>authority);
+    put(rec, HEAD_HOST_LEN, authorityLen);
   }
   return finishFraming(rec, minor, end, true);
 }
 
-export function parseResponse(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeaders: i32, maxHeadBytes: i32): i32 {
-  const end = locateHead(buf, len, scanFrom, rec, maxHeadBytes);
-  if (end <= 0) return end == HEAD_NEED_MORE ? HEAD_NEED_MORE : -end;
-  resetRecord(rec);
-  // HTTP-version SP status-code SP [ reason-phrase ] CRLF
-  let p = headStart;
+/**
+ * `HTTP-version SP status-code SP [ reason-phrase ] CRLF` from `p` (a missing reason is accepted); the line's
+ * CRLF lies before `end`. Returns the offset after the CRLF, or -code (already written to the record).
+ */
+function parseStatusLine(buf: usize, p: i32, end: i32, rec: usize): i32 {
   const minor = parseVersion(buf, p, end, H1E_INVALID_STATUS_LINE);
-  if (minor < 0) return fail(rec, -minor, p);
+  if (minor < 0) return -fail(rec, -minor, p);
   p += 8;
-  if (byteAt(buf, p) != SP) return fail(rec, H1E_INVALID_STATUS_LINE, p);
+  if (byteAt(buf, p) != SP) return -fail(rec, H1E_INVALID_STATUS_LINE, p);
   p++;
   let status = 0;
   for (let i = 0; i < 3; i++) {
     const c = byteAt(buf, p);
-    if ((charClass(c) & C_DIGIT) == 0) return fail(rec, H1E_INVALID_STATUS_LINE, p);
+    if ((charClass(c) & C_DIGIT) == 0) return -fail(rec, H1E_INVALID_STATUS_LINE, p);
     status = status * 10 + <i32>(c - 48);
     p++;
   }
-  if (status < 100) return fail(rec, H1E_INVALID_STATUS_LINE, p - 3);
+  if (status < 100) return -fail(rec, H1E_INVALID_STATUS_LINE, p - 3);
   let reason = p;
   let reasonEnd = p;
   if (byteAt(buf, p) == SP) {
@@ -393,17 +519,33 @@ export function parseResponse(buf: usize, len: i32, scanFrom: i32, rec: usize, m
     while (true) {
       const c = byteAt(buf, p);
       if (c == CR) break;
-      if ((charClass(c) & C_VALUE) == 0) return fail(rec, H1E_INVALID_STATUS_LINE, p);
+      if ((charClass(c) & C_VALUE) == 0) return -fail(rec, H1E_INVALID_STATUS_LINE, p);
       p++;
     }
     reasonEnd = p;
   }
-  if (byteAt(buf, p) != CR || byteAt(buf, p + 1) != LF) return fail(rec, H1E_INVALID_STATUS_LINE, p);
-  p += 2;
+  if (byteAt(buf, p) != CR || byteAt(buf, p + 1) != LF) return -fail(rec, H1E_INVALID_STATUS_LINE, p);
   put(rec, HEAD_STATUS_CODE, status);
   put(rec, HEAD_METHOD_PTR, <i32>(buf + <usize>reason));
   put(rec, HEAD_METHOD_LEN, reasonEnd - reason);
   put(rec, HEAD_VERSION_MINOR, minor);
+  lineMinor = minor;
+  return p + 2;
+}
+
+export function parseResponse(buf: usize, len: i32, scanFrom: i32, rec: usize, maxHeaders: i32, maxHeadBytes: i32): i32 {
+  const end = locateHead(buf, len, scanFrom, rec, maxHeadBytes);
+  if (end == 0) {
+    const early = checkPartialStatusLine(buf, headStart, len < maxHeadBytes ? len : maxHeadBytes, rec);
+    if (early != 0) return early;
+    put(rec, HEAD_STATUS, HEAD_NEED_MORE);
+    return HEAD_NEED_MORE;
+  }
+  if (end <= 0) return -end;
+  resetRecord(rec);
+  const p = parseStatusLine(buf, headStart, end, rec);
+  if (p < 0) return -p;
+  const minor = lineMinor;
   const headersError = parseHeaderLines(buf, p, end, rec, maxHeaders, false);
   if (headersError != 0) return headersError;
   return finishFraming(rec, minor, end, false);

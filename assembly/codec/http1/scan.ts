@@ -27,16 +27,50 @@ export function skipLeadingEmptyLines(buf: usize, limit: i32): i32 {
  * Scans [max(from, start), limit) for the CRLF CRLF that ends a head starting at `start`.
  * Returns the offset just past it, 0 when not found yet, or -H1E_BARE_LF / -H1E_BARE_CR.
  * `from` may be any earlier position: callers pass the previous length minus 3.
+ *
+ * 16 positions per step without data-dependent branches: for each position i, is it the start of CR LF CR LF,
+ * is it an LF without a CR before it, is it a CR without an LF after it. Loads reach from i-1 to i+18, so the
+ * vector loop covers positions with start < i and i + 19 <= limit; the rest goes byte by byte.
  */
 export function scanHeadEnd(buf: usize, start: i32, from: i32, limit: i32): i32 {
   let i = from > start ? from : start;
-  const ctl = i8x16.splat(14);
-  while (i < limit) {
-    if (i + 16 <= limit) {
-      const mask = i8x16.bitmask(i8x16.lt_u(v128.load(buf + <usize>i), ctl));
-      if (mask == 0) { i += 16; continue; }
-      i += ctz(mask);
+  if (i == start && i < limit) {
+    // the byte at `start` has no CR before it that belongs to the head
+    if (<u32>load<u8>(buf + <usize>i) == LF) { scanErrorAt = i; return -H1E_BARE_LF; }
+    if (<u32>load<u8>(buf + <usize>i) == CR) return scanBytes(buf, start, i, limit);
+    i++;
+  }
+  const cr = i8x16.splat(<i8>CR);
+  const lf = i8x16.splat(<i8>LF);
+  while (i + 19 <= limit) {
+    const at = buf + <usize>i;
+    const c0 = v128.load(at);
+    const c1 = v128.load(at, 1);
+    const isCr = i8x16.eq(c0, cr);
+    const isLf = i8x16.eq(c0, lf);
+    const nextLf = i8x16.eq(c1, lf);
+    const prevCr = i8x16.eq(v128.load(at - 1), cr);
+    const bad = v128.or(v128.andnot(isLf, prevCr), v128.andnot(isCr, nextLf));
+    const end = v128.and(v128.and(isCr, nextLf), v128.and(i8x16.eq(v128.load(at, 2), cr), i8x16.eq(v128.load(at, 3), lf)));
+    const badMask = i8x16.bitmask(bad);
+    const endMask = i8x16.bitmask(end);
+    if ((badMask | endMask) != 0) {
+      // whichever comes first decides
+      const b = badMask != 0 ? ctz(badMask) : 32;
+      const e = endMask != 0 ? ctz(endMask) : 32;
+      if (e < b) return i + e + 4;
+      const p = i + b;
+      scanErrorAt = p;
+      return <u32>load<u8>(buf + <usize>p) == LF ? -H1E_BARE_LF : -H1E_BARE_CR;
     }
+    i += 16;
+  }
+  return scanBytes(buf, start, i, limit);
+}
+
+/** The byte-by-byte form of scanHeadEnd, for the last bytes of the buffer. */
+function scanBytes(buf: usize, start: i32, from: i32, limit: i32): i32 {
+  for (let i = from; i < limit; i++) {
     const c = <u32>load<u8>(buf + <usize>i);
     if (c == LF) {
       if (i == start || <u32>load<u8>(buf + <usize>i - 1) != CR) { scanErrorAt = i; return -H1E_BARE_LF; }
@@ -44,7 +78,6 @@ export function scanHeadEnd(buf: usize, start: i32, from: i32, limit: i32): i32 
     } else if (c == CR) {
       if (i + 1 < limit && <u32>load<u8>(buf + <usize>i + 1) != LF) { scanErrorAt = i; return -H1E_BARE_CR; }
     }
-    i++;
   }
   return 0;
 }

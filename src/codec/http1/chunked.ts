@@ -9,6 +9,7 @@
  * loop without end. Data is returned as views of the pushed bytes (never copied). Used by the stream layer
  * for request and response bodies, and by the llhttp conformance harness.
  */
+import type { HeaderList } from '../../types/http.js';
 
 export interface ChunkedLimits {
   /** Most hex digits of one chunk-size (leading zeros count). */
@@ -74,6 +75,8 @@ export class ChunkedDecoder {
   }
 
   get done(): boolean { return this.state === S.Done; }
+  /** The trailers as a HeaderList (for BodyHandler.onEnd). */
+  trailerList(): HeaderList { return new PairHeaderList(this.trailers); }
   get error(): string | undefined { return this.errorCode; }
 
   private fail(code: string, at: number, data: Uint8Array[]): ChunkedResult {
@@ -230,3 +233,36 @@ export class ChunkedDecoder {
     return undefined;
   }
 }
+
+/** A HeaderList over name/value pairs (trailers, locally built heads). Names are compared lowercase. */
+export class PairHeaderList implements HeaderList {
+  constructor(private readonly pairs: readonly (readonly [string, string])[]) {}
+  get size(): number { return this.pairs.length; }
+  name(i: number): string { return this.at(i)[0]; }
+  value(i: number): string { return this.at(i)[1]; }
+  get(name: string): string | undefined {
+    const key = name.toLowerCase();
+    return this.pairs.find(([n]) => n.toLowerCase() === key)?.[1];
+  }
+  getAll(name: string): string[] {
+    const key = name.toLowerCase();
+    return this.pairs.filter(([n]) => n.toLowerCase() === key).map(([, v]) => v);
+  }
+  has(name: string): boolean { return this.get(name) !== undefined; }
+  private at(i: number): readonly [string, string] {
+    const p = this.pairs[i];
+    if (!p) throw new RangeError(`header index ${i} out of range (size ${this.pairs.length})`);
+    return p;
+  }
+}
+
+/** `size-in-hex CRLF`: the line in front of a chunk of `size` bytes (size > 0) when writing a chunked body. */
+export function chunkHeader(size: number): Buffer {
+  if (!(Number.isSafeInteger(size) && size > 0)) throw new RangeError(`chunk size ${size} must be a positive integer`);
+  return Buffer.from(`${size.toString(16)}\r\n`, 'latin1');
+}
+
+/** The CRLF that ends each chunk's data. */
+export const CHUNK_END: Buffer = Buffer.from('\r\n', 'latin1');
+/** The last chunk and an empty trailer section: ends a chunked body. */
+export const CHUNKED_BODY_END: Buffer = Buffer.from('0\r\n\r\n', 'latin1');

@@ -27,6 +27,7 @@ const INFO: Record<number, CodecErrorInfo> = {
   [L.H1E_DUPLICATE_HOST]: info(400, 'DUPLICATE_HOST', 'more than one Host header'),
   [L.H1E_INVALID_STATUS_LINE]: info(400, 'INVALID_STATUS_LINE', 'status line is malformed'),
   [L.H1E_INVALID_CONNECT]: info(400, 'INVALID_CONNECT_TARGET', 'CONNECT target is not host:port'),
+  [L.H1E_INVALID_HOST]: info(400, 'INVALID_HOST', 'Host or authority holds a byte an authority cannot'),
 };
 
 function info(status: number, code: string, detail: string): CodecErrorInfo {

@@ -6,6 +6,16 @@
  * bytes and a slab of recordBytes(maxHeaders) bytes). The parser lowercases header names in `buf` in place,
  * and the views read `buf` lazily, so `buf` must not move or be reused while its head is in use.
  * Threads: any thread, with its own WasmInstance.
+ *
+ * Typical use by a server connection (one head at a time):
+ *   let scanFrom = 0;
+ *   on data: copy the chunk after the bytes already in `buf`; len += chunk.length;
+ *     const r = parseRequestHead(wasm, buf, len, scanFrom, rec, limits);
+ *     if (r === HEAD_NEED_MORE) { scanFrom = len; wait; }
+ *     else if (r > 0) { const e = codecError(r); reply e.status and close; }
+ *     else { const head = requestHeadView(wasm, rec); body starts at buf + headLength(wasm, rec); }
+ *   forwarding: encodeRequestHead(wasm, head, rewrite, out, outCap) writes the upstream head at `out`;
+ *   chunked bodies: ChunkedDecoder on the way in, chunkHeader/CHUNK_END/CHUNKED_BODY_END on the way out.
  */
 import type { WasmInstance } from '../../wasm/module.js';
 import * as L from '../../wasm/layout.js';
@@ -15,7 +25,10 @@ export { requestHeadView, responseHeadView, responseBodyKind } from './view.js';
 export {
   encodeRequestHead, encodeResponseHead, encodeLocalResponseHead, encodeLocalRequestHead, RewriteError, HOP_BY_HOP,
 } from './encode.js';
-export { ChunkedDecoder, type ChunkedLimits, type ChunkedResult } from './chunked.js';
+export {
+  ChunkedDecoder, PairHeaderList, chunkHeader, CHUNK_END, CHUNKED_BODY_END, DEFAULT_CHUNKED_LIMITS,
+  type ChunkedLimits, type ChunkedResult,
+} from './chunked.js';
 
 export interface HeadLimits {
   /** Most header lines a head may have (431 above). */

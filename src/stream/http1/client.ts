@@ -9,15 +9,14 @@
  */
 import type { Socket } from 'node:net';
 import type {
-  ClientConnection, HeadRewrite, RequestHead, ResponseHandler, ResponseHead, UpstreamRequest,
+  ClientConnection, HeadRewrite, RequestHead, ResponseHandler, UpstreamRequest,
 } from '../../types/http.js';
 import { SkiffError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
-import { HEAD_LENGTH } from '../../wasm/layout.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, encodeLocalRequestHead, encodeRequestHead, parseResponseHead, recordBytes,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalRequestHead, encodeRequestHead, parseResponseHead, recordBytes,
   responseHeadView, type HeadLimits,
 } from './codec.js';
 import { HeadBuffer } from './head-buffer.js';
@@ -64,6 +63,7 @@ class Http1ClientConnection implements ClientConnection {
   private pumping = false;
   private pumpAgain = false;
   private paused = false;
+  private corked = false;
   private readonly closeCbs: (() => void)[] = [];
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, options: ClientConnectionOptions) {
@@ -73,6 +73,8 @@ class Http1ClientConnection implements ClientConnection {
     this.limits = { maxHeaders, maxHeadBytes };
     this.recBytes = recordBytes(maxHeaders);
     this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
+    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('end', () => this.guard(() => this.onPeerEnd()));
     socket.on('drain', () => this.guard(() => this.active?.drained()));
@@ -101,6 +103,12 @@ class Http1ClientConnection implements ClientConnection {
 
   /** Writes the request head; if it cannot be encoded the exchange is abandoned and the caller gets the error. */
   private sendHead(req: Http1UpstreamRequest, write: () => void): void {
+    // The head and a body written in the same tick leave in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    }
     try {
       write();
     } catch (err) {
@@ -129,6 +137,8 @@ class Http1ClientConnection implements ClientConnection {
 
   close(): void {
     this.keepAlive = false;
+    const req = this.active;
+    if (req && !req.finished) this.reset(req, 'connection closed locally');
     this.socket.destroy();
   }
 
@@ -141,7 +151,6 @@ class Http1ClientConnection implements ClientConnection {
 
   private responseState: ResponseState = 'done';
   private reader: BodyReader | undefined;
-  private bodyless = false;
 
   private onData(chunk: Buffer): void {
     if (!this.active || this.responseState === 'done') {
@@ -204,25 +213,25 @@ class Http1ClientConnection implements ClientConnection {
       this.protocolError(req, `unparsable response head: ${codecError(rc).detail}`);
       return true;
     }
-    const headLength = this.wasm.view.getUint32(this.recPtr + HEAD_LENGTH, true);
+    const headBytes = headLength(this.wasm, this.recPtr);
     const head = responseHeadView(this.wasm, this.recPtr, req.method);
     this.scanFrom = 0;
     if (head.status >= 100 && head.status < 200 && head.status !== 101) {
       // Interim response: dropped (100 Continue is announced); the final head follows in the same buffer.
-      buf.skip(headLength);
+      buf.skip(headBytes);
       buf.compact();
       this.needParse = buf.unread > 0;
       if (head.status === 100) req.handler.onContinue?.();
       return true;
     }
-    buf.skip(headLength);
-    this.bodyless = req.method === 'HEAD' || head.status === 204 || head.status === 304;
-    const kind = this.bodyless ? 'none' : head.status === 101 ? 'close' : head.bodyKind;
+    buf.skip(headBytes);
+    const bodyless = req.method === 'HEAD' || head.status === 204 || head.status === 304;
+    const kind = bodyless ? 'none' : head.status === 101 ? 'close' : head.bodyKind;
     if (!head.keepAlive || kind === 'close') this.keepAlive = false;
     this.reader = new BodyReader(kind, head.contentLength);
     this.responseState = 'body';
     req.handler.onHead(head);
-    if (this.reader.done) this.responseComplete(req);
+    if (!req.finished && this.reader?.done) this.responseComplete(req);
     return true;
   }
 
@@ -240,6 +249,7 @@ class Http1ClientConnection implements ClientConnection {
       this.inboxOffset += r.consumed;
       if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
     }
+    if (req.finished) return true; // aborted from onData
     if (r.error !== undefined) {
       this.protocolError(req, `invalid chunked response body: ${r.error}`);
       return true;
@@ -249,6 +259,7 @@ class Http1ClientConnection implements ClientConnection {
   }
 
   private responseComplete(req: Http1UpstreamRequest): void {
+    if (req.finished) return; // aborted by its handler meanwhile
     this.responseState = 'done';
     // Bytes beyond the response, or a request still being sent: this connection cannot carry another exchange.
     if (this.buffer.unread > 0 || this.inbox.length > 0 || !req.requestEnded) this.keepAlive = false;
@@ -426,4 +437,3 @@ class Http1UpstreamRequest implements UpstreamRequest {
   abort(): void { this.conn.abort(this); }
 }
 
-export type { ResponseHead };

@@ -7,23 +7,13 @@ import type { HeaderList } from '../../types/http.js';
 
 export {
   recordBytes, parseRequestHead, parseResponseHead, requestHeadView, responseHeadView, codecError,
-  encodeRequestHead, encodeResponseHead, encodeLocalResponseHead, encodeLocalRequestHead,
+  encodeRequestHead, encodeResponseHead, encodeLocalResponseHead, encodeLocalRequestHead, headLength,
+  chunkHeader, CHUNK_END, CHUNKED_BODY_END,
 } from '../../codec/http1/index.js';
 export type { HeadLimits } from '../../codec/http1/index.js';
 
 /** Parse result codes of parseRequestHead / parseResponseHead (src/wasm/layout.ts). */
 export { HEAD_NEED_MORE, HEAD_OK } from '../../wasm/layout.js';
-
-/** Header lines held as pairs (chunked trailers), names lowercase. */
-export class PairHeaderList implements HeaderList {
-  constructor(private readonly pairs: readonly (readonly [string, string])[]) {}
-  get size(): number { return this.pairs.length; }
-  name(i: number): string { return this.pairs[i][0]; }
-  value(i: number): string { return this.pairs[i][1]; }
-  get(name: string): string | undefined { return this.pairs.find((p) => p[0] === name)?.[1]; }
-  getAll(name: string): string[] { return this.pairs.filter((p) => p[0] === name).map((p) => p[1]); }
-  has(name: string): boolean { return this.pairs.some((p) => p[0] === name); }
-}
 
 /**
  * Incremental chunked-body decoding over the codec's strict ChunkedDecoder: `feed` consumes input up to
@@ -38,7 +28,7 @@ export class ChunkedBodyDecoder {
   get error(): string | undefined { return this.decoder.error; }
   get trailers(): HeaderList | undefined {
     if (!this.decoder.done || this.decoder.trailers.length === 0) return undefined;
-    this.trailerList ??= new PairHeaderList(this.decoder.trailers);
+    this.trailerList ??= this.decoder.trailerList();
     return this.trailerList;
   }
 

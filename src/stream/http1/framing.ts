@@ -6,14 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { BodyKind } from '../../types/http.js';
-
-const CRLF = Buffer.from('\r\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
-
-/** `size-in-hex CRLF` for one chunk. */
-export function chunkSizeLine(size: number): Buffer {
-  return Buffer.from(`${size.toString(16)}\r\n`, 'latin1');
-}
+import { chunkHeader, CHUNK_END, CHUNKED_BODY_END } from './codec.js';
 
 export class BodyWriter {
   /** Body bytes accepted so far (framing excluded). */
@@ -47,9 +40,9 @@ export class BodyWriter {
       case 'chunked': {
         this.written += chunk.length;
         this.socket.cork();
-        this.socket.write(chunkSizeLine(chunk.length));
+        this.socket.write(chunkHeader(chunk.length));
         this.socket.write(chunk);
-        this.socket.write(CRLF);
+        this.socket.write(CHUNK_END);
         this.socket.uncork();
         return !this.socket.writableNeedDrain;
       }
@@ -64,7 +57,7 @@ export class BodyWriter {
     if (this.ended) return;
     this.ended = true;
     if (this.bodiless || this.kind === 'none') return;
-    if (this.kind === 'chunked') { if (!this.socket.destroyed) this.socket.write(LAST_CHUNK); return; }
+    if (this.kind === 'chunked') { if (!this.socket.destroyed) this.socket.write(CHUNKED_BODY_END); return; }
     if (this.kind === 'length' && this.written !== this.contentLength) this.broken = true;
   }
 

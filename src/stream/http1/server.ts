@@ -20,9 +20,8 @@ import type { SkiffError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
-import { HEAD_LENGTH } from '../../wasm/layout.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, encodeLocalResponseHead, encodeResponseHead, parseRequestHead, recordBytes,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalResponseHead, encodeResponseHead, parseRequestHead, recordBytes,
   requestHeadView, type HeadLimits,
 } from './codec.js';
 import { HeadBuffer } from './head-buffer.js';
@@ -77,6 +76,7 @@ export class ServerConnection {
   private pumping = false;
   private pumpAgain = false;
   private paused = false;
+  private corked = false;
   private peerEnded = false;
   private requests = 0;
 
@@ -100,6 +100,8 @@ export class ServerConnection {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
     this.delayedCloseMs = options.delayedCloseMs ?? 1000;
 
+    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('end', () => this.guard(() => this.onPeerEnd()));
     socket.on('drain', () => this.guard(() => this.stream?.drained()));
@@ -160,6 +162,7 @@ export class ServerConnection {
   private takeIntoBuffer(grow: boolean): boolean {
     if (this.inbox.length === 0) return false;
     if (!this.buffer.ensure() || (this.recPtr === 0 && !this.leaseRecord())) {
+      if (this.state !== 'head') return false; // pipelined bytes wait in the inbox (socket paused) until a head is due
       this.headError(outOfSlabsInfo);
       return true;
     }
@@ -194,8 +197,8 @@ export class ServerConnection {
       this.headError(codecError(rc));
       return true;
     }
-    const headLength = this.wasm.view.getUint32(this.recPtr + HEAD_LENGTH, true);
-    buf.consumed = headLength;
+    const headBytes = headLength(this.wasm, this.recPtr);
+    buf.consumed = headBytes;
     this.scanFrom = 0;
     this.startStream(requestHeadView(this.wasm, this.recPtr));
     return true;
@@ -217,7 +220,7 @@ export class ServerConnection {
     const stream = this.stream!;
     const reader = this.reader!;
     const handler = stream.bodyHandler;
-    if (!handler || stream.bodyPaused) return false;
+    if (!handler || stream.bodyPaused || this.socket.destroyed) return false;
     let input: Uint8Array;
     let fromBuffer: boolean;
     if (this.buffer.unread > 0) { input = this.buffer.readable(); fromBuffer = true; }
@@ -229,6 +232,7 @@ export class ServerConnection {
       this.inboxOffset += r.consumed;
       if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
     }
+    if (this.socket.destroyed) return false; // reset from onData
     if (r.error !== undefined) {
       this.bodyFailed(new Err(r.error, `invalid chunked request body (${r.error})`, 'downstream'));
       return true;
@@ -324,7 +328,16 @@ export class ServerConnection {
       || (this.maxRequests > 0 && this.requests >= this.maxRequests);
   }
 
+  /** Holds writes until the end of this tick, so a head and the body written right after it leave in one writev. */
+  corkForTick(): void {
+    if (this.corked || this.socket.destroyed) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+  }
+
   writeResponseHead(head: ResponseHead, rewrite: HeadRewrite): void {
+    this.corkForTick();
     writeEncodedHead(this.wasm, this.pool, this.socket, (out, cap) => encodeResponseHead(this.wasm, head, rewrite, out, cap));
   }
 
@@ -497,7 +510,9 @@ class Http1ServerStream implements DownstreamStream {
 
   writeLocalHead(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): void {
     const { effective, writer } = this.prepare(status, rewrite);
-    this.conn.socket.write(encodeLocalResponseHead(status, headers, effective));
+    const bytes = encodeLocalResponseHead(status, headers, effective);
+    this.conn.corkForTick();
+    this.conn.socket.write(bytes);
     this.commit(writer);
   }
 

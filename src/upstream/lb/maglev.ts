@@ -93,7 +93,7 @@ class MaglevLb implements HostSetLoadBalancer {
 export function createMaglevLb(hosts: readonly Host[], opts: LbOptions): HostSetLoadBalancer & { snapshot(): Int32Array } {
   const path = `${opts.path}.maglev_lb_config.table_size`;
   const size = u32(opts.config.maglev_lb_config?.table_size, MAGLEV_TABLE_DEFAULT, path);
-  if (!isPrime(size)) throw new ConfigError(path, `${size} is not prime`);
   if (size > MAGLEV_TABLE_LIMIT) throw new ConfigError(path, `must be at most ${MAGLEV_TABLE_LIMIT}`);
+  if (!isPrime(size)) throw new ConfigError(path, `${size} is not prime`);
   return new MaglevLb(hosts, size, opts.random);
 }

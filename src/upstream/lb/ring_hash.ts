@@ -1,12 +1,13 @@
 /**
- * RING_HASH (Karger et al.'s consistent hashing). Each host owns `weight * perWeight` points on a 64-bit
- * ring, placed at hash64("<address:port>_<i>"); a request's hash goes to the first point at or after it,
- * wrapping. Lookup is a binary search over the sorted points.
+ * RING_HASH (Karger et al.'s consistent hashing). Each host owns max(1, ceil(weight * perWeight)) points on a
+ * 64-bit ring, placed at hash64("<address:port>_<i>"); a request's hash goes to the first point at or after
+ * it, wrapping. Lookup is a binary search over the sorted points.
  *
- * `perWeight` is the smallest count that makes the ring at least minimum_ring_size (capped so the ring stays
- * within maximum_ring_size), and it is sticky across host-set updates: removing a host then removes only its
+ * `perWeight` (points per unit of weight, fractional when weights are large) is chosen so the ring holds
+ * minimum_ring_size points, and it is sticky across host-set updates: removing a host then removes only its
  * points, so every key whose host stayed keeps it. It is recomputed only when the ring would fall below half
- * the minimum or grow past the maximum.
+ * the minimum or grow past maximum_ring_size (the one-point-per-host floor may exceed the maximum when there
+ * are more hosts than that).
  *
  * An unacceptable host (unhealthy, or attempted by this request) is passed over by walking the ring onward.
  * Without a hash the pick is weighted random.
@@ -42,29 +43,36 @@ class RingHashLb implements HostSetLoadBalancer {
     for (const h of hosts) totalWeight += h.weight;
     if (totalWeight === 0) { this.hi = new Uint32Array(0); this.lo = this.hi; this.owner = new Int32Array(0); return; }
     const ring = totalWeight * this.perWeight;
-    if (this.perWeight === 0 || ring < this.minSize / 2 || ring > this.maxSize) {
-      this.perWeight = Math.max(1, Math.min(Math.ceil(this.minSize / totalWeight), Math.floor(this.maxSize / totalWeight)));
-    }
+    if (this.perWeight === 0 || ring < this.minSize / 2 || ring > this.maxSize) this.perWeight = this.minSize / totalWeight;
     this.build();
   }
 
+  private pointsOf(h: Host): number {
+    return Math.max(1, Math.ceil(h.weight * this.perWeight - 1e-9)); // the epsilon absorbs float error in w * (min / total)
+  }
+
   private build(): void {
-    const points: { hi: number; lo: number; owner: number }[] = [];
+    let total = 0;
+    for (const h of this.hosts) total += this.pointsOf(h);
+    // Points go into typed arrays and are sorted through an index array: no object per point, so even an
+    // 8M-point ring stays at 16 bytes a point while building.
+    const hi = new Uint32Array(total), lo = new Uint32Array(total), owner = new Int32Array(total);
+    let n = 0;
     for (let i = 0; i < this.hosts.length; i++) {
       const h = this.hosts[i];
       const key = (h as { key?: string }).key ?? `${h.address}:${h.port}`;
-      const count = h.weight * this.perWeight;
-      for (let v = 0; v < count; v++) {
+      const count = this.pointsOf(h);
+      for (let v = 0; v < count; v++, n++) {
         const p = hash64(`${key}_${v}`);
-        points.push({ hi: Number(p >> 32n), lo: Number(p & 0xffffffffn), owner: i });
+        hi[n] = Number(p >> 32n); lo[n] = Number(p & 0xffffffffn); owner[n] = i;
       }
     }
+    const order = new Uint32Array(total);
+    for (let i = 0; i < total; i++) order[i] = i;
     // Equal points (vanishingly rare) are ordered by owner so the ring does not depend on insertion order.
-    points.sort((a, b) => a.hi - b.hi || a.lo - b.lo || a.owner - b.owner);
-    this.hi = new Uint32Array(points.length);
-    this.lo = new Uint32Array(points.length);
-    this.owner = new Int32Array(points.length);
-    for (let i = 0; i < points.length; i++) { this.hi[i] = points[i].hi; this.lo[i] = points[i].lo; this.owner[i] = points[i].owner; }
+    order.sort((a, b) => hi[a] - hi[b] || lo[a] - lo[b] || owner[a] - owner[b]);
+    this.hi = new Uint32Array(total); this.lo = new Uint32Array(total); this.owner = new Int32Array(total);
+    for (let i = 0; i < total; i++) { const j = order[i]; this.hi[i] = hi[j]; this.lo[i] = lo[j]; this.owner[i] = owner[j]; }
   }
 
   /** Index of the first point >= (h, l), or 0 when every point is smaller (the ring wraps). */

@@ -141,6 +141,15 @@ test('type mismatches, unknown fields and null', () => {
   assert.deepEqual(loaded.bootstrap, { static_resources: {} });
 });
 
+test('a "__proto__" key in a Struct stays data and never changes a prototype', () => {
+  const loaded = loadBootstrapText('{"node": {"id": "n", "metadata": {"__proto__": {"polluted": true}}}}', 'json');
+  const metadata = loaded.bootstrap.node!.metadata!;
+  assert.equal(Object.getPrototypeOf(metadata), Object.prototype);
+  assert.deepEqual(Object.keys(metadata), ['__proto__']);
+  assert.equal((metadata as Record<string, unknown>).polluted, undefined);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
 test('YAML: parse errors are ConfigErrors; anchors and merge keys work', () => {
   assert.throws(() => loadBootstrapText('static_resources: [\n', 'yaml'), (e: unknown) => e instanceof ConfigError && /invalid YAML/.test(e.message));
   assert.throws(() => loadBootstrapText('{"a":', 'json'), (e: unknown) => e instanceof ConfigError && /invalid JSON/.test(e.message));

@@ -3,18 +3,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadBootstrapFile } from '../../../src/config/bootstrap.js';
+import { loadBootstrapFile, loadBootstrapText } from '../../../src/config/bootstrap.js';
 import { clusterEndpoints, hcmOf, socketAddressOf } from '../../../src/config/values.js';
 
 // From dist/test/unit/config/ up to the repository root.
 const examplesDir = fileURLToPath(new URL('../../../../examples/', import.meta.url));
 
-test('every example validates without warnings', () => {
+test('every example validates without warnings and its JSON form loads back the same', () => {
   const files = readdirSync(examplesDir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
   assert.deepEqual(files, ['default.yaml', 'local-replies.yaml', 'routing.yaml']);
   for (const f of files) {
     const loaded = loadBootstrapFile(examplesDir + f);
     assert.deepEqual(loaded.warnings, [], f);
+    // Envoy's JSON form (what /config_dump prints) loads back to the same config.
+    const again = loadBootstrapText(JSON.stringify(loaded.raw), 'json');
+    assert.deepEqual(again.bootstrap, loaded.bootstrap, f);
   }
 });
 

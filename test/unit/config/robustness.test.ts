@@ -42,7 +42,7 @@ function mutate(doc: Obj, random: () => number): Obj {
   return copy;
 }
 
-test('2000 random mutations load or fail with a ConfigError', () => {
+test('2000 random mutations load (and round-trip) or fail with a ConfigError', () => {
   const random = rng(20261121);
   const base = bootstrap();
   let rejected = 0;
@@ -50,8 +50,11 @@ test('2000 random mutations load or fail with a ConfigError', () => {
   for (let i = 0; i < 2000 && Date.now() - started < 60_000; i++) {
     const doc = mutate(mutate(base, random), random);
     try {
-      loadBootstrapText(JSON.stringify(doc), 'json');
+      const loaded = loadBootstrapText(JSON.stringify(doc), 'json');
+      // Whatever is accepted prints (config_dump's JSON form) and loads back to the same config.
+      assert.deepEqual(loadBootstrapText(JSON.stringify(loaded.raw), 'json').bootstrap, loaded.bootstrap);
     } catch (err) {
+      if (err instanceof assert.AssertionError) throw err;
       assert.ok(err instanceof ConfigError, `mutation ${i} threw ${String((err as Error).stack)}\n${JSON.stringify(doc)}`);
       assert.match(err.message, /^\S.*: /);
       rejected++;
@@ -71,4 +74,18 @@ test('random bytes as YAML fail with a ConfigError or load', () => {
       assert.ok(err instanceof ConfigError, `input ${JSON.stringify(text)} threw ${String(err)}`);
     }
   }
+});
+
+test('exponential YAML aliases ("billion laughs") are refused quickly', () => {
+  let yaml = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i < 10; i++) yaml += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+  yaml += 'node: {metadata: {boom: *a9}}\n';
+  const started = Date.now();
+  assert.throws(() => loadBootstrapText(yaml, 'yaml'), (e: unknown) => e instanceof ConfigError && /invalid YAML: Excessive alias count/.test(e.message));
+  assert.ok(Date.now() - started < 5000);
+});
+
+test('deep nesting is refused with a ConfigError, not a stack overflow', () => {
+  const deep = `{"node": {"metadata": ${'{"a": '.repeat(5000)}1${'}'.repeat(5000)}}}`;
+  assert.throws(() => loadBootstrapText(deep, 'json'), (e: unknown) => e instanceof ConfigError && /nesting deeper than/.test(e.message));
 });

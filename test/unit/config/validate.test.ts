@@ -119,6 +119,13 @@ test('admin.access_log is accepted only when empty', () => {
     'admin.access_log: unsupported field (accepted only when empty)', 'unsupported');
 });
 
+test('an empty google_re2 (the default engine) is accepted; one with settings is not', () => {
+  const loaded = load(withRoutes([{ match: { safe_regex: { google_re2: {}, regex: '/a.*' } }, route: { cluster: 'web' } }]));
+  assert.ok(loaded.warnings.some((w) => /safe_regex\.google_re2: deprecated field/.test(w)));
+  rejects(withRoutes([{ match: { safe_regex: { google_re2: { max_program_size: 100 }, regex: '/a.*' } }, route: { cluster: 'web' } }]),
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match.safe_regex.google_re2: unsupported field (accepted only when empty)`, 'unsupported');
+});
+
 test('hints are accepted with a warning', () => {
   const loaded = load(bootstrap({ node: { id: 'a', listening_addresses: [{ socket_address: { address: '10.0.0.1', port_value: 80 } }] } }));
   assert.ok(loaded.warnings.some((w) => w.startsWith('node.listening_addresses: accepted as a hint')), loaded.warnings.join('\n'));
@@ -140,6 +147,15 @@ test('cross-references: duplicate names, two listeners on one address, router la
   // Port 0 asks for an ephemeral port: never a clash.
   const zero = { socket_address: { address: '127.0.0.1', port_value: 0 } };
   assert.doesNotThrow(() => load(bootstrap({ static_resources: { listeners: [listener({ address: zero }), listener({ name: 'b', address: zero })] } })));
+  rejects(bootstrap({ admin: { address: { socket_address: { address: '127.0.0.1', port_value: 10000 } } } }),
+    'static_resources.listeners[0].address: 127.0.0.1:10000 is also the admin address');
+  rejects(withCluster({ lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: 4096, maximum_ring_size: 1024 } }),
+    'static_resources.clusters[0].ring_hash_lb_config.minimum_ring_size: 4096 is above maximum_ring_size 1024');
+  rejects(withListener(listener({ filter_chains: [] })), 'static_resources.listeners[0].filter_chains: a listener needs a filter chain');
+  rejects(withListener(listener({ filter_chains: [{ filters: [] }] })),
+    'static_resources.listeners[0].filter_chains[0].filters: the http_connection_manager filter (with its typed_config) is required');
+  rejects(withListener(listener({ filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager' }] }] })),
+    'static_resources.listeners[0].filter_chains[0].filters: the http_connection_manager filter (with its typed_config) is required');
   rejects(withHcm({ http_filters: [] }),
     `${HCM_PATH}.http_filters: the router filter (envoy.filters.http.router) must be the last HTTP filter; none is configured`);
   const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } };

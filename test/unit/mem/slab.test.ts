@@ -135,7 +135,8 @@ test('four threads leasing and releasing concurrently never share a slab and los
   const owners = new SharedArrayBuffer(4 * Math.ceil(main.map.slab.len / 1024));
   const start = new SharedArrayBuffer(4);
   const pairs = 200_000;
-  const runs = [1, 2, 3, 4].map((t) => runStressWorker({ memory, threadIndex: t, owners, start, pairs, seed: 0x9e3779b9 * t }));
+  const tightRounds = 300_000;
+  const runs = [1, 2, 3, 4].map((t) => runStressWorker({ memory, threadIndex: t, owners, start, pairs, tightRounds, seed: 0x9e3779b9 * t }));
   Atomics.store(new Int32Array(start), 0, 1);
   Atomics.notify(new Int32Array(start), 0);
   const results = await Promise.all(runs);
@@ -145,6 +146,8 @@ test('four threads leasing and releasing concurrently never share a slab and los
     assert.equal(r.stampErrors, 0, `thread ${r.threadIndex} saw its stamp overwritten`);
     assert.equal(r.exhausted, 0);
     assert.equal(r.pairs, pairs);
+    assert.equal(r.tightBadReleases, 0, `thread ${r.threadIndex}: a slab was released twice (handed out twice)`);
+    assert.equal(r.tightExhausted, 0);
     leases += r.pairs;
   }
   assert.equal(leases, 4 * pairs);

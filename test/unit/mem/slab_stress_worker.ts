@@ -13,6 +13,8 @@ export interface StressInput {
   /** Shared start line: workers spin (bounded) until main sets it to 1, so they run at the same time. */
   start: SharedArrayBuffer;
   pairs: number;
+  /** Rounds of the tight phase: bursts of 1-8 raw lease calls then their releases, nothing else in between. */
+  tightRounds: number;
   seed: number;
 }
 
@@ -25,6 +27,27 @@ export interface StressResult {
   stampErrors: number;
   exhausted: number;
   perClass: number[];
+  /** Tight phase: releases the pool refused (a slab handed out twice is released twice) and refused leases. */
+  tightBadReleases: number;
+  tightExhausted: number;
+}
+
+interface RawSlab { slab_lease(bytes: number): number; slab_release(ptr: number): number }
+
+/**
+ * Most of the time in wasm push/pop, so threads are often preempted inside a compare-and-swap window: this is
+ * the phase that makes an untagged free list fail (slabs handed out twice, then released twice, list cycles).
+ */
+function tightPhase(raw: RawSlab, input: StressInput, next: () => number, result: StressResult): void {
+  const burst = new Int32Array(8);
+  for (let r = 0; r < input.tightRounds; r++) {
+    const k = 1 + (next() & 7);
+    for (let i = 0; i < k; i++) burst[i] = raw.slab_lease(1024);
+    for (let i = 0; i < k; i++) {
+      if (burst[i] === 0) result.tightExhausted++;
+      else if (raw.slab_release(burst[i]) !== 0) result.tightBadReleases++;
+    }
+  }
 }
 
 function run(input: StressInput): StressResult {
@@ -39,7 +62,10 @@ function run(input: StressInput): StressResult {
   let rnd = input.seed >>> 0 || 1;
   const next = (): number => { rnd ^= rnd << 13; rnd ^= rnd >>> 17; rnd ^= rnd << 5; return rnd >>> 0; };
   const held: { ptr: number; stamp: number; size: number }[] = [];
-  const result: StressResult = { threadIndex: me, pairs: 0, doubleHandouts: 0, stampErrors: 0, exhausted: 0, perClass: SLAB_CLASSES.map(() => 0) };
+  const result: StressResult = {
+    threadIndex: me, pairs: 0, doubleHandouts: 0, stampErrors: 0, exhausted: 0, perClass: SLAB_CLASSES.map(() => 0),
+    tightBadReleases: 0, tightExhausted: 0,
+  };
   const releaseOne = (k: number): void => {
     const h = held[k];
     held[k] = held[held.length - 1];
@@ -70,6 +96,7 @@ function run(input: StressInput): StressResult {
     if (held.length > 16 || ((r >>> 16) & 3) === 0) releaseOne((r >>> 20) % held.length);
   }
   while (held.length > 0) releaseOne(held.length - 1);
+  tightPhase(wasm.exports as unknown as RawSlab, input, next, result);
   return result;
 }
 

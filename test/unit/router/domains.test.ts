@@ -85,3 +85,17 @@ test('many exact domains are found through the hash table', () => {
   assert.equal(routed(t, { host: 'svc-500' }), null);
   t.retire(0);
 });
+
+test('many wildcard domains of several lengths keep longest-first precedence', () => {
+  const vhosts = [];
+  for (let i = 0; i < 300; i++) vhosts.push(vhost(`s${i}`, [`*.ns${i}.svc`, `*.x.ns${i}.svc`, `svc${i}-*`]));
+  vhosts.push(vhost('star', ['*']));
+  const t = compile({ virtual_hosts: vhosts });
+  assert.equal(routed(t, { host: 'a.ns17.svc' }), 's17');
+  assert.equal(routed(t, { host: 'a.x.ns250.svc' }), 's250');
+  assert.equal(routed(t, { host: 'a.y.ns250.svc' }), 's250');
+  assert.equal(routed(t, { host: 'SVC42-eu' }), 's42');
+  assert.equal(routed(t, { host: 'svc42-' }), 'star');
+  assert.equal(routed(t, { host: 'ns17.svc' }), 'star');
+  t.retire(0);
+});

@@ -13,6 +13,8 @@ interface Job {
   requests: HeadRecordInput[];
   rounds: number;
   deadlineMs: number;
+  /** [workers started, workers done], so the main thread can match while the workers do. */
+  progress: SharedArrayBuffer;
 }
 
 const job = workerData as Job;
@@ -25,6 +27,8 @@ const batch = Int32Array.from(recs);
 let mismatches = 0;
 let matches = 0;
 const stopAt = Date.now() + job.deadlineMs;
+const progress = new Int32Array(job.progress);
+Atomics.add(progress, 0, 1);
 for (let round = 0; round < job.rounds && Date.now() < stopAt; round++) {
   // Alternate single calls and batches, in a rotating order so the two threads collide on entries.
   if (round % 2 === 0) {
@@ -39,4 +43,5 @@ for (let round = 0; round < job.rounds && Date.now() < stopAt; round++) {
     matches += got.length;
   }
 }
+Atomics.add(progress, 1, 1);
 parentPort!.postMessage({ expected, mismatches, matches });

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Route } from '../../../src/types/envoy.js';
 import { tableDescriptor } from '../../../src/router/index.js';
 import { writeHeadRecord, type HeadRecordInput } from '../../helpers/head-record.js';
+import * as L from '../../../src/wasm/layout.js';
 import { compile, to, wasm } from './support.js';
 
 interface WorkerResult { expected: number[]; mismatches: number; matches: number }
@@ -35,17 +36,39 @@ test('two threads matching concurrently through the shared cache agree with cach
     const headers: [string, string][] = i % 3 === 0 ? [['x-tenant', `t${i % 4}`]] : [];
     requests.push({ host: i % 11 === 0 ? 'elsewhere' : `s${i % 5}.mesh`, path, headers });
   }
-  const reference = requests.map((r) => table.matchIndexUncached(writeHeadRecord(wasm, r).recPtr));
-  const job = { memory: wasm.memory, descriptor: tableDescriptor(table), requests, rounds: 300, deadlineMs: 20_000 };
+  let at = wasm.scratchBase;
+  const recs = requests.map((r) => { const w = writeHeadRecord(wasm, r, at); at = w.end; return w.recPtr; });
+  const reference = recs.map((r) => table.matchIndexUncached(r));
+  const progress = new SharedArrayBuffer(8);
+  const job = { memory: wasm.memory, descriptor: tableDescriptor(table), requests, rounds: 300, deadlineMs: 20_000, progress };
   const workers = [runWorker(1, job), runWorker(2, job)];
   try {
+    // The main thread matches through the cache too, from the moment a worker starts until both are done.
+    const flags = new Int32Array(progress);
+    const stopAt = Date.now() + 20_000;
+    let mainMatches = 0;
+    let mainMismatches = 0;
+    while (Atomics.load(flags, 1) < 2 && Date.now() < stopAt) {
+      if (Atomics.load(flags, 0) === 0) { Atomics.wait(flags, 0, 0, 5); continue; }
+      for (let i = 0; i < recs.length; i++) {
+        if (table.matchIndex(recs[i]) !== reference[i]) mainMismatches++;
+        mainMatches++;
+      }
+    }
     const results = await Promise.all(workers.map((w) => w.done));
+    assert.equal(mainMismatches, 0);
+    assert.ok(mainMatches > 0, 'the main thread matched while the workers ran');
     for (const r of results) {
       assert.deepEqual(r.expected, reference, 'a worker\'s cache-free match equals the main thread\'s');
       assert.equal(r.mismatches, 0);
       assert.ok(r.matches >= requests.length * 10, `each worker matched enough (${r.matches})`);
     }
     assert.ok(reference.includes(-1), 'some requests have no virtual host');
+    let cached = 0;
+    for (let e = wasm.map.routeCache.base; e < wasm.map.routeCache.base + wasm.map.routeCache.len; e += L.RC_ENTRY_SIZE) {
+      if (wasm.view.getUint32(e + L.RC_VERSION, true) === table.version) cached++;
+    }
+    assert.ok(cached >= requests.length / 2, `the shared cache holds this table's entries (${cached})`);
     assert.ok(new Set(reference).size > 40, `requests reach many routes (${new Set(reference).size})`);
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));

@@ -188,3 +188,42 @@ test('responseCode counts per code and per class; odd codes count as completed o
   assert.ok(!stats.snapshot().counters.some((x) => x.name === 'cluster.s.upstream_rq_999'));
   cm.close();
 });
+
+test('clusters are added, replaced and removed at run time; replaced ones drain', async () => {
+  const a = await new TestUpstream('a').start();
+  const b = await new TestUpstream('b').start();
+  const stats = new StatsStore();
+  const cm = createClusterManager([], { stats, connect: testConnectionFactory });
+  try {
+    assert.equal(cm.addOrUpdateCluster(staticCluster('dyn', [endpoint('127.0.0.1', a.port)])), 'added');
+    const v1 = cm.get('dyn')!;
+    assert.equal(cm.addOrUpdateCluster(staticCluster('dyn', [endpoint('127.0.0.1', a.port)])), 'unchanged');
+    assert.equal(cm.get('dyn'), v1);
+    const hostA = v1.chooseHost({})!;
+    const poolA = v1.pool(hostA) as Http1Pool;
+    const busy = await acquireConn(poolA);
+    const idle = await acquireConn(poolA);
+    await get(idle);
+    poolA.release(idle);
+
+    assert.equal(cm.addOrUpdateCluster(staticCluster('dyn', [endpoint('127.0.0.1', b.port)])), 'updated');
+    const v2 = cm.get('dyn')!;
+    assert.notEqual(v2, v1);
+    assert.deepEqual(cm.all(), [v2]);
+    assert.equal(poolA.activeConnections, 1, 'idle connection of the old cluster closed');
+    assert.equal((await get(busy)).body, 'a 1', 'in-flight request finishes on the old cluster');
+    poolA.release(busy);
+    assert.equal(poolA.activeConnections, 0);
+    const conn = await acquireConn(v2.pool(v2.chooseHost({})!));
+    assert.equal((await get(conn)).body, 'b 1');
+    v2.pool(v2.hosts()[0]).release(conn);
+
+    assert.throws(() => cm.addOrUpdateCluster({ ...staticCluster('dyn', []), type: 'EDS' }), /type/);
+    assert.equal(cm.get('dyn'), v2, 'an invalid update changes nothing');
+    assert.equal(cm.removeCluster('dyn'), true);
+    assert.equal(cm.removeCluster('dyn'), false);
+    assert.equal(cm.get('dyn'), undefined);
+    assert.deepEqual(cm.all(), []);
+    await waitFor(() => b.sockets.size === 0, 2000, 'removed cluster closes its idle connection');
+  } finally { cm.close(); await a.stop(); await b.stop(); }
+});

@@ -72,11 +72,13 @@ test('max_connections queues requests as pending; max_pending_requests overflows
     const box: { second?: Outcome } = {};
     s.pool.acquire((err, conn) => { box.second = { err, conn }; });
     assert.equal(Object.keys(box).length, 0, 'queued, not answered');
+    assert.equal(s.cluster.hosts()[0].activeRequests, 2, 'a queued request is load on the host too');
     assert.equal(s.gauge('upstream_rq_pending_active'), 1);
     assert.equal(s.counter('upstream_cx_overflow'), 1);
     assert.equal(s.gauge('circuit_breakers.default.rq_pending_open'), 1);
     const third = await acquire(s.pool);
     assert.equal(third.err?.code, 'SKIFF_UPSTREAM_OVERFLOW');
+    assert.equal(s.cluster.hosts()[0].activeRequests, 2, 'an overflowed request is not');
     assert.equal(third.err?.retryable, false);
     assert.equal(s.counter('upstream_rq_pending_overflow'), 1);
     await get(first.conn);
@@ -90,6 +92,33 @@ test('max_connections queues requests as pending; max_pending_requests overflows
   } finally { s.cluster.close(); await up.stop(); }
 });
 
+test('a pool with no connection opens one even when other hosts hold the max_connections budget', async () => {
+  const a = await new TestUpstream('a').start();
+  const b = await new TestUpstream('b').start();
+  const stats = new StatsStore();
+  const eps = [a.port, b.port].map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }));
+  const cluster = new ClusterImpl({
+    name: 'two', connect_timeout: { seconds: 1 }, circuit_breakers: { thresholds: [{ max_connections: { value: 1 } }] },
+    load_assignment: { cluster_name: 'two', endpoints: [{ lb_endpoints: eps }] },
+  }, 'clusters[0]', { stats, connect: testConnectionFactory });
+  try {
+    const [ha, hb] = cluster.hosts();
+    const onA = await acquire(cluster.pool(ha));
+    assert.ok(onA.conn);
+    assert.equal(cluster.breakers.connections.current, 1);
+    const onB = await acquire(cluster.pool(hb));
+    assert.ok(onB.conn, 'host b is not starved');
+    assert.equal((await get(onB.conn)).body, 'b 1');
+    // A second request on b waits for b's connection instead of opening another over the limit.
+    const pendingB = acquire(cluster.pool(hb));
+    cluster.pool(hb).release(onB.conn);
+    assert.equal((await pendingB).conn, onB.conn);
+    assert.equal(b.connections, 1);
+    cluster.close();
+    assert.equal(cluster.breakers.connections.current, 0, 'the over-limit connection never held budget');
+  } finally { cluster.close(); await a.stop(); await b.stop(); }
+});
+
 test('pending requests are served oldest first, and a cancelled one is skipped', async () => {
   const up = await new TestUpstream().start();
   const s = setup(up.port, { circuit_breakers: { thresholds: [{ max_connections: { value: 1 }, max_pending_requests: { value: 4 } }] } });
@@ -101,7 +130,9 @@ test('pending requests are served oldest first, and a cancelled one is skipped',
     s.pool.acquire(take('a'));
     const hb = s.pool.acquire(take('b'));
     s.pool.acquire(take('c'));
+    assert.equal(s.cluster.hosts()[0].activeRequests, 4);
     hb.cancel();
+    assert.equal(s.cluster.hosts()[0].activeRequests, 3, 'a cancelled wait is no longer load');
     assert.equal(s.gauge('upstream_rq_pending_active'), 2);
     assert.equal(s.gauge('circuit_breakers.default.remaining_pending'), 2);
     s.pool.release(first.conn!);
@@ -109,6 +140,7 @@ test('pending requests are served oldest first, and a cancelled one is skipped',
     s.pool.release(conns[1]);
     assert.deepEqual(order, ['a', 'c']);
     assert.equal(s.pool.idleConnections, 1);
+    assert.equal(s.cluster.hosts()[0].activeRequests, 0);
   } finally { s.cluster.close(); await up.stop(); }
 });
 
@@ -124,6 +156,7 @@ test('a refused connect fails with SKIFF_UPSTREAM_CONNECT_FAILURE and frees its 
     assert.equal(s.gauge('upstream_rq_pending_active'), 0);
     assert.equal(s.gauge('circuit_breakers.default.remaining_cx'), 1024);
     assert.equal(s.cluster.hosts()[0].stats.cx_connect_fail, 1);
+    assert.equal(s.cluster.hosts()[0].activeRequests, 0);
     assert.equal(s.pool.activeConnections, 0);
   } finally { s.cluster.close(); }
 });
@@ -160,6 +193,24 @@ test('idle connections close after idle_timeout', async () => {
     await new Promise((res) => setTimeout(res, 250));
     assert.equal((await get(busy.conn!)).status, 200);
     s.pool.release(busy.conn!);
+  } finally { s.cluster.close(); await up.stop(); }
+});
+
+test('reuse within idle_timeout restarts the idle clock', async () => {
+  const up = await new TestUpstream().start();
+  const s = setup(up.port, { common_http_protocol_options: { idle_timeout: { nanos: 200_000_000 } } });
+  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+  try {
+    const first = await acquire(s.pool);
+    s.pool.release(first.conn!);
+    await sleep(120);
+    const again = await acquire(s.pool);
+    assert.equal(again.conn, first.conn);
+    s.pool.release(again.conn!);
+    await sleep(120); // 240 ms after the first park, 120 ms after the second
+    assert.equal(s.pool.idleConnections, 1, 'still open');
+    await waitFor(() => s.pool.activeConnections === 0, 2000, 'idle timeout after the second park');
+    assert.equal(s.counter('upstream_cx_idle_timeout'), 1);
   } finally { s.cluster.close(); await up.stop(); }
 });
 

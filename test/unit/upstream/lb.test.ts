@@ -138,6 +138,12 @@ test('RING_HASH validates its sizes', () => {
   assert.throws(() => mk({ minimum_ring_size: { value: 4096 }, maximum_ring_size: { value: 2048 } }), /minimum_ring_size/);
   const small = createRingHashLb(hostsOf(3), { config: { name: 'c', ring_hash_lb_config: { minimum_ring_size: { value: 64 } } }, path: 'c', random: Math.random });
   assert.ok(small.size >= 64 && small.size < 128);
+  // Huge weights scale the points down instead of blowing the ring up; proportions hold.
+  const big = createRingHashLb([fakeHost('10.3.0.1', 3_000_000_000), fakeHost('10.3.0.2', 1_000_000_000)], { config: { name: 'c' }, path: 'c', random: Math.random });
+  assert.ok(big.size >= 1024 && big.size <= 1026, `size ${big.size}`);
+  const keys = Array.from({ length: 2000 }, (_, i) => hash64(`k-${i}`));
+  const heavy = keys.filter((hash) => big.chooseHost({ hash })!.address === '10.3.0.1').length / keys.length;
+  assert.ok(heavy > 0.65 && heavy < 0.85, `heavy share ${heavy}`);
 });
 
 test('MAGLEV is stable per key, balanced, and remaps little when a host is removed', () => {

@@ -86,3 +86,52 @@ test('large sizes are bounded by the safe integer range', () => {
   const dec = new ChunkedDecoder({ maxSizeDigits: 32 });
   assert.ok(dec.push(bytes('fffffffffffffffff\r\n')).error);
 });
+
+test('5 000 mutated chunked bodies: no throw, a defined outcome, data never beyond the input', () => {
+  let seed = 0xc0ffee;
+  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 4294967296; };
+  const base = '4;a=b\r\nWiki\r\n5\r\npedia\r\nE;q="x;y"\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\n';
+  const bytesPool = [13, 10, 59, 61, 34, 92, 32, 9, 48, 70, 102, 0, 255, 58];
+  let done = 0, errors = 0;
+  const started = Date.now();
+  for (let i = 0; i < 5000 && Date.now() - started < 30_000; i++) {
+    const b = Buffer.from(base, 'latin1');
+    const at = Math.floor(rand() * b.length);
+    b[at] = rand() < 0.7 ? bytesPool[Math.floor(rand() * bytesPool.length)] : Math.floor(rand() * 256);
+    const dec = new ChunkedDecoder({ maxSizeDigits: 4, maxExtensionBytes: 16, maxTrailerBytes: 64 });
+    let total = 0;
+    const step = 1 + Math.floor(rand() * 7);
+    let outcome = 'more';
+    for (let p = 0; p < b.length && outcome === 'more'; p += step) {
+      const r = dec.push(b.subarray(p, p + step));
+      for (const d of r.data) total += d.length;
+      assert.ok(r.consumed >= 0 && r.consumed <= Math.min(step, b.length - p));
+      if (r.error) outcome = 'error';
+      else if (r.done) outcome = 'done';
+    }
+    assert.ok(total <= b.length);
+    if (outcome === 'done') done++;
+    if (outcome === 'error') errors++;
+  }
+  assert.ok(done > 100 && errors > 100, `done ${done}, errors ${errors}`);
+});
+
+test('trailers as a HeaderList, and the writer helpers round-trip through the decoder', async () => {
+  const { chunkHeader, CHUNK_END, CHUNKED_BODY_END } = await import('../../../../src/codec/http1/index.js');
+  const dec = new ChunkedDecoder();
+  const body = Buffer.concat([chunkHeader(26), Buffer.from('abcdefghijklmnopqrstuvwxyz'), CHUNK_END, CHUNKED_BODY_END]);
+  const r = dec.push(body);
+  assert.equal(r.done, true);
+  assert.equal(r.data.map((d) => Buffer.from(d).toString()).join(''), 'abcdefghijklmnopqrstuvwxyz');
+  assert.equal(chunkHeader(26).toString(), '1a\r\n');
+  assert.throws(() => chunkHeader(0), RangeError);
+  const withTrailers = new ChunkedDecoder();
+  withTrailers.push(bytes('0\r\nGrpc-Status: 0\r\ngrpc-message: ok\r\n\r\n'));
+  const t = withTrailers.trailerList();
+  assert.equal(t.size, 2);
+  assert.equal(t.get('grpc-status'), '0');
+  assert.equal(t.get('Grpc-Message'), 'ok');
+  assert.deepEqual(t.getAll('grpc-status'), ['0']);
+  assert.equal(t.has('x'), false);
+  assert.throws(() => t.name(2), RangeError);
+});

@@ -223,6 +223,23 @@ test('HTTP/1.0 request without Host is accepted', () => {
   assert.equal(parseReq(head('GET / HTTP/1.0', 'Accept: */*')), L.HEAD_OK);
 });
 
+test('a Host value with a space is rejected', () => {
+  rejects(head('GET / HTTP/1.1', 'Host: a b'), L.H1E_INVALID_HOST);
+});
+
+test('a Host value with a slash is rejected', () => {
+  rejects(head('GET / HTTP/1.1', 'Host: a/b'), L.H1E_INVALID_HOST);
+});
+
+test('an absolute-form authority with a forbidden byte is rejected', () => {
+  rejects(head('GET http://a"b/ HTTP/1.1', 'Host: a'), L.H1E_INVALID_HOST);
+});
+
+test('IPv6 literals, ports and userinfo-free authorities are accepted', () => {
+  assert.equal(parseReq(head('GET / HTTP/1.1', 'Host: [::1]:8080')), L.HEAD_OK);
+  assert.equal(parseReq(head('GET / HTTP/1.1', 'Host: xn--bcher-kva.example:443')), L.HEAD_OK);
+});
+
 test('two Host headers are rejected', () => {
   rejects(head('GET / HTTP/1.1', 'Host: a', 'Host: b'), L.H1E_DUPLICATE_HOST);
 });
@@ -281,4 +298,28 @@ test('every error code maps to a stable code and a 4xx/5xx status', () => {
     assert.ok(!seen.has(info.code), `${info.code} used twice`);
     seen.add(info.code);
   }
+});
+
+// ---- rejected before the head is complete ----
+test('a TLS ClientHello on the plaintext port is rejected at its first bytes', () => {
+  const hello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
+  assert.equal(parseReq(hello), L.H1E_INVALID_METHOD);
+});
+
+test('a bad byte in an unfinished request-target is rejected at once', () => {
+  assert.equal(parseReq('GET /a\x01b'), L.H1E_INVALID_TARGET);
+});
+
+test('an unfinished request line that cannot become HTTP/ is rejected at once', () => {
+  assert.equal(parseReq('GET / XTTP'), L.H1E_INVALID_REQUEST_LINE);
+  assert.equal(parseReq('GET / HT'), L.HEAD_NEED_MORE);
+});
+
+test('a complete request line with an unsupported version is rejected before the headers end', () => {
+  assert.equal(parseReq('GET / HTTP/3.0\r\nHost: a\r\n'), L.H1E_INVALID_VERSION);
+});
+
+test('a response that does not start like HTTP/ is rejected at once', () => {
+  assert.equal(parseRes('SSH-2.0-OpenSSH'), L.H1E_INVALID_STATUS_LINE);
+  assert.equal(parseRes('HTTP/1.1 2'), L.HEAD_NEED_MORE);
 });

@@ -370,3 +370,58 @@ test('end to end: a downstream request forwarded upstream with rewritten heads, 
     await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
   } finally { slabs.restore(); await server.close(); await up.close(); }
 });
+
+test('abort() from onHead: no further callbacks, the connection is closed and not reusable', async () => {
+  const slabs = countSlabs();
+  const up = await fakeUpstream((_req, conn) => conn.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc'));
+  try {
+    const cc = await up.connect();
+    let closed = false;
+    cc.onClose(() => { closed = true; });
+    const calls: string[] = [];
+    const req = cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, {
+      onHead() { calls.push('head'); req.abort(); },
+      onData() { calls.push('data'); },
+      onEnd() { calls.push('end'); },
+      onError() { calls.push('error'); },
+    });
+    req.end();
+    await waitFor(() => closed, 2000, 'connection closed');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls, ['head']);
+    assert.equal(cc.reusable, false);
+    await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
+  } finally { slabs.restore(); await up.close(); }
+});
+
+test('an idle pooled connection closed by the upstream: onClose fires, no handler is called, not reusable', async () => {
+  let upSocket: net.Socket | undefined;
+  const up = await fakeUpstream((_req, conn) => { upSocket = conn.socket; conn.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); });
+  try {
+    const cc = await up.connect();
+    const { handler, got } = collector();
+    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
+    await got.done;
+    assert.equal(cc.reusable, true);
+    let closed = false;
+    cc.onClose(() => { closed = true; });
+    upSocket!.end();
+    await waitFor(() => closed, 2000, 'onClose');
+    assert.equal(cc.reusable, false);
+    assert.equal(got.error, undefined);
+  } finally { await up.close(); }
+});
+
+test('close() with a request in flight resets it with SKIFF_UPSTREAM_RESET (local close)', async () => {
+  const up = await fakeUpstream(() => {});
+  try {
+    const cc = await up.connect();
+    const { handler, got } = collector();
+    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
+    cc.close();
+    await got.done;
+    assert.equal(got.error?.code, 'SKIFF_UPSTREAM_RESET');
+    assert.match(got.error!.message, /closed locally/);
+    assert.equal(cc.reusable, false);
+  } finally { await up.close(); }
+});

@@ -314,3 +314,51 @@ test('a handler that throws is contained to its connection', async () => {
     d.destroy();
   } finally { await server.close(); }
 });
+
+test('regression: a response written as head then body is not held back by Nagle (sequential requests stay fast)', async () => {
+  const received: ReceivedRequest[] = [];
+  const server = await startServer(echoHandler(received));
+  try {
+    const c = await RawClient.connect(server.port);
+    c.socket.setNoDelay(true);
+    const t0 = Date.now();
+    for (let i = 1; i <= 10; i++) {
+      c.write(`GET /n${i} HTTP/1.1\r\nhost: x\r\n\r\n`);
+      await c.until((t) => parseResponses(t).length === i);
+    }
+    const elapsed = Date.now() - t0;
+    // With Nagle on, each body write waits for the delayed ACK of its head (about 40 ms on Linux).
+    assert.ok(elapsed < 250, `10 sequential requests took ${elapsed} ms`);
+    c.destroy();
+  } finally { await server.close(); }
+});
+
+test('a pipelined burst larger than the head slab is served in order while responses are slow', async () => {
+  const slabs = countSlabs();
+  const handler: ServerConnectionHandler = {
+    onRequest(stream) {
+      const path = stream.head.path;
+      setTimeout(() => {
+        const body = Buffer.from(path);
+        stream.writeLocalHead(200, [], { bodyKind: 'length', contentLength: body.length });
+        stream.writeBody(body);
+        stream.end();
+      }, path === '/0' ? 30 : 1);
+    },
+    onCodecError: (info, reply) => reply(info.status, info.code),
+  };
+  const server = await startServer(handler);
+  try {
+    const c = await RawClient.connect(server.port);
+    const N = 60;
+    let burst = '';
+    for (let i = 0; i < N; i++) burst += `GET /${i} HTTP/1.1\r\nhost: x\r\nx-pad: ${'p'.repeat(200)}\r\n\r\n`;
+    assert.ok(burst.length > 12 * 1024);
+    c.write(burst);
+    await c.until((t) => parseResponses(t).length === N, 10000);
+    assert.deepEqual(parseResponses(c.text).map((r) => r.body), Array.from({ length: N }, (_, i) => `/${i}`));
+    c.destroy();
+    await waitFor(() => server.connections.every((s) => s.closed), 2000, 'closed');
+    assert.equal(slabs.outstanding(), 0);
+  } finally { slabs.restore(); await server.close(); }
+});
