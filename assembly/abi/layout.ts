@@ -25,6 +25,7 @@ export const HEAD_HOST_PTR: i32 = 44;       // authority: absolute-form authorit
 export const HEAD_HOST_LEN: i32 = 48;
 export const HEAD_VERSION_MINOR: i32 = 52;  // 0 or 1
 export const HEAD_FLAGS: i32 = 56;          // HeadFlags bits below
+export const HEAD_RESUME: i32 = 60;         // parser-private while HEAD_NEED_MORE: bytes of the head already checked
 export const HEAD_CONTENT_LENGTH: i32 = 64; // f64: Content-Length value, -1 when absent
 export const HEAD_HEADER_COUNT: i32 = 72;
 export const HEAD_HEADERS: i32 = 80;        // first header entry

@@ -21,6 +21,7 @@ export const HEAD_HOST_PTR = 44;       // authority: absolute-form authority, el
 export const HEAD_HOST_LEN = 48;
 export const HEAD_VERSION_MINOR = 52;  // 0 or 1
 export const HEAD_FLAGS = 56;          // HeadFlags bits below
+export const HEAD_RESUME = 60;         // parser-private while HEAD_NEED_MORE: bytes of the head already checked
 export const HEAD_CONTENT_LENGTH = 64; // f64: Content-Length value, -1 when absent
 export const HEAD_HEADER_COUNT = 72;
 export const HEAD_HEADERS = 80;        // first header entry

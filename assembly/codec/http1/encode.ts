@@ -11,11 +11,9 @@
 import {
   HEAD_METHOD_PTR, HEAD_METHOD_LEN, HEAD_TARGET_PTR, HEAD_TARGET_LEN, HEAD_PATH_PTR, HEAD_PATH_LEN,
   HEAD_HOST_PTR, HEAD_HOST_LEN, HEAD_FLAGS, HEAD_STATUS_CODE, HEAD_HEADER_COUNT, HEAD_HEADERS, HEAD_METHOD_ID,
-  HDR_NAME_PTR, HDR_NAME_LEN, HDR_ID, HDR_VALUE_PTR, HDR_VALUE_LEN, HEADER_ENTRY_SIZE,
-  FLAG_ABSOLUTE_FORM, METHOD_CONNECT,
-  H_HOST, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_KEEP_ALIVE, H_PROXY_CONNECTION, H_UPGRADE, H_TE,
-  H_TRAILER,
-  BODY_KIND_LENGTH, BODY_KIND_CHUNKED,
+  HDR_NAME_PTR, HDR_NAME_LEN, HDR_ID, HDR_VALUE_PTR, HDR_VALUE_LEN, HEADER_ENTRY_SIZE, FLAG_ABSOLUTE_FORM,
+  METHOD_CONNECT, H_HOST, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_KEEP_ALIVE,
+  H_PROXY_CONNECTION, H_UPGRADE, H_TE, H_TRAILER, BODY_KIND_LENGTH, BODY_KIND_CHUNKED,
 } from "../../abi/layout";
 import { eqBytes, eqIgnoreCase, isWs, writeDecimal, decimalLength } from "../../util/ascii";
 
@@ -24,9 +22,19 @@ let outPos: usize = 0;
 let outEnd: usize = 0;
 let overflow: bool = false;
 
+/**
+ * Copies `len` bytes from `src` to `dst` (no overlap): 16 at a time, then the rest byte by byte. Header
+ * fields are short, and an inline loop beats memory.copy's call for them.
+ */
+function copyBytes(dst: usize, src: usize, len: i32): void {
+  let i = 0;
+  for (; i + 16 <= len; i += 16) v128.store(dst + <usize>i, v128.load(src + <usize>i));
+  for (; i < len; i++) store<u8>(dst + <usize>i, load<u8>(src + <usize>i));
+}
+
 function emit(ptr: usize, len: i32): void {
   if (overflow || outPos + <usize>len > outEnd) { overflow = true; return; }
-  memory.copy(outPos, ptr, <usize>len);
+  copyBytes(outPos, ptr, len);
   outPos += <usize>len;
 }
 
@@ -64,8 +72,17 @@ function inRemoveList(name: usize, nameLen: i32, list: usize, listLen: i32): boo
   return false;
 }
 
-/** `name` is listed as a token of any Connection header of the record. */
-function listedInConnection(rec: usize, count: i32, name: usize, nameLen: i32): bool {
+// @ts-ignore: decorator
+@inline function tokenBit(len: i32, first: u32): u32 {
+  return <u32>1 << ((<u32>len * 7 + (first | 0x20)) & 31);
+}
+
+/**
+ * Walks the tokens of every Connection header. With `name` 0: returns the OR of their tokenBits (a filter).
+ * Otherwise: returns 1 when a token equals [name, name+nameLen) ignoring case, else 0.
+ */
+function connectionTokens(rec: usize, count: i32, name: usize, nameLen: i32): u32 {
+  let bits: u32 = 0;
   let entry = rec + <usize>HEAD_HEADERS;
   for (let i = 0; i < count; i++, entry += <usize>HEADER_ENTRY_SIZE) {
     if (<i32>load<u16>(entry + <usize>HDR_ID) != H_CONNECTION) continue;
@@ -78,10 +95,12 @@ function listedInConnection(rec: usize, count: i32, name: usize, nameLen: i32): 
       while (j < len && <u32>load<u8>(v + <usize>j) != 0x2c) j++;
       let e = j;
       while (e > t && isWs(<u32>load<u8>(v + <usize>e - 1))) e--;
-      if (e - t == nameLen && eqIgnoreCase(v + <usize>t, name, nameLen)) return true;
+      if (e == t) continue;
+      if (name == 0) bits |= tokenBit(e - t, <u32>load<u8>(v + <usize>t));
+      else if (e - t == nameLen && eqIgnoreCase(v + <usize>t, name, nameLen)) return 1;
     }
   }
-  return false;
+  return bits;
 }
 
 /** Surviving original header lines, the added lines, framing, `connection: close`, and the final CRLF. */
@@ -90,23 +109,27 @@ function emitHeaderBlock(
   bodyKind: i32, contentLength: f64, close: i32,
 ): void {
   const count = load<i32>(rec + <usize>HEAD_HEADER_COUNT);
-  let hasConnection = false;
+  // A filter of the names Connection lists (by length and first byte), so that only a header that may be
+  // listed is compared with the tokens.
+  const listed = connectionTokens(rec, count, 0, 0);
   let entry = rec + <usize>HEAD_HEADERS;
-  for (let i = 0; i < count; i++, entry += <usize>HEADER_ENTRY_SIZE) {
-    if (<i32>load<u16>(entry + <usize>HDR_ID) == H_CONNECTION) { hasConnection = true; break; }
-  }
-  entry = rec + <usize>HEAD_HEADERS;
   for (let i = 0; i < count; i++, entry += <usize>HEADER_ENTRY_SIZE) {
     const id = <i32>load<u16>(entry + <usize>HDR_ID);
     if (isHopByHop(id) || (dropHost && id == H_HOST)) continue;
     const name = <usize>load<u32>(entry + <usize>HDR_NAME_PTR);
     const nameLen = <i32>load<u16>(entry + <usize>HDR_NAME_LEN);
     if (removeLen > 0 && inRemoveList(name, nameLen, removePtr, removeLen)) continue;
-    if (hasConnection && listedInConnection(rec, count, name, nameLen)) continue;
-    emit(name, nameLen);
-    emitLiteral(": ");
-    emit(<usize>load<u32>(entry + <usize>HDR_VALUE_PTR), <i32>load<u32>(entry + <usize>HDR_VALUE_LEN));
-    emitLiteral("\r\n");
+    if ((listed & tokenBit(nameLen, <u32>load<u8>(name))) != 0 && connectionTokens(rec, count, name, nameLen) != 0) continue;
+    // name ": " value CRLF, with one bounds check for the line
+    const value = <usize>load<u32>(entry + <usize>HDR_VALUE_PTR);
+    const valueLen = <i32>load<u32>(entry + <usize>HDR_VALUE_LEN);
+    const lineLen = nameLen + valueLen + 4;
+    if (overflow || outPos + <usize>lineLen > outEnd) { overflow = true; return; }
+    copyBytes(outPos, name, nameLen);
+    store<u16>(outPos + <usize>nameLen, 0x203a); // ": "
+    copyBytes(outPos + <usize>nameLen + 2, value, valueLen);
+    store<u16>(outPos + <usize>(nameLen + 2 + valueLen), 0x0a0d); // CRLF
+    outPos += <usize>lineLen;
   }
   if (addLen > 0) emit(addPtr, addLen);
   if (bodyKind == BODY_KIND_LENGTH) {

@@ -8,7 +8,6 @@ import { SkiffError } from '../../common/errors.js';
 import type { BodyKind, HeadRewrite, RequestHead, ResponseHead } from '../../types/http.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import * as L from '../../wasm/layout.js';
-import { memoryBuffer } from './view.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the framing headers Skiff always re-derives. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -48,9 +47,34 @@ function bodyKindCode(kind: BodyKind): number {
 // Where the last writeRewrite put its parts in scratch (module state: one synchronous call at a time).
 let pathPtr = 0, pathLen = -1, removePtr = 0, removeLen = 0, addPtr = 0, addLen = 0;
 
+const TCHAR_TABLE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) TCHAR_TABLE[c] = TOKEN.test(String.fromCharCode(c)) ? 1 : 0;
+
+/**
+ * Copies `s` into memory at `at` as latin1, checking each character on the way: `kind` 0 = token (header
+ * name, lowercased), 1 = field value, 2 = request-target. Returns the bytes written, or -1 on a forbidden
+ * character. A JS loop: the strings are short, and a Buffer.write call costs more than copying them.
+ */
+function copyChecked(u8: Uint8Array, at: number, s: string, kind: 0 | 1 | 2): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (kind === 0) {
+      if (c > 255 || TCHAR_TABLE[c] === 0) return -1;
+      if (c >= 65 && c <= 90) c |= 0x20;
+    } else if (kind === 1) {
+      if (c > 255 || (c < 0x20 && c !== 9) || c === 0x7f) return -1;
+    } else if (c <= 0x20 || c >= 0x7f) {
+      return -1;
+    }
+    u8[at + i] = c;
+  }
+  return n;
+}
+
 /** Writes the rewrite's path, remove list and add lines into the scratch region, once. */
 function writeRewrite(wasm: WasmInstance, rewrite: HeadRewrite, withPath: boolean): void {
-  const mem = memoryBuffer(wasm);
+  const u8 = wasm.u8;
   const end = wasm.scratchBase + wasm.scratchLen;
   let at = wasm.scratchBase;
   const room = (n: number): void => {
@@ -58,30 +82,37 @@ function writeRewrite(wasm: WasmInstance, rewrite: HeadRewrite, withPath: boolea
   };
   pathPtr = at; pathLen = -1;
   if (withPath && rewrite.path !== undefined) {
-    checkTarget(rewrite.path);
     room(rewrite.path.length);
-    pathLen = mem.write(rewrite.path, at, 'latin1');
+    pathLen = copyChecked(u8, at, rewrite.path, 2);
+    if (pathLen <= 0) throw new RewriteError(`request target ${JSON.stringify(rewrite.path)} holds a forbidden character`);
     at += pathLen;
   }
   removePtr = at;
-  for (const raw of rewrite.remove ?? []) {
-    const name = raw.toLowerCase();
-    if (!TOKEN.test(name)) throw new RewriteError(`header name ${JSON.stringify(raw)} is not a token`);
-    room(2 + name.length);
-    mem[at] = name.length & 0xff;
-    mem[at + 1] = name.length >>> 8;
-    mem.write(name, at + 2, 'latin1');
-    at += 2 + name.length;
+  const remove = rewrite.remove;
+  if (remove) {
+    for (let i = 0; i < remove.length; i++) {
+      const name = remove[i];
+      room(2 + name.length);
+      if (copyChecked(u8, at + 2, name, 0) <= 0) throw new RewriteError(`header name ${JSON.stringify(name)} is not a token`);
+      u8[at] = name.length & 0xff;
+      u8[at + 1] = name.length >>> 8;
+      at += 2 + name.length;
+    }
   }
   removeLen = at - removePtr;
   addPtr = at;
-  for (const [name, value] of rewrite.add ?? []) {
-    checkHeader(name, value);
-    room(name.length + value.length + 4);
-    at += mem.write(name, at, 'latin1');
-    mem[at++] = 0x3a; mem[at++] = 0x20;
-    at += mem.write(value, at, 'latin1');
-    mem[at++] = 0x0d; mem[at++] = 0x0a;
+  const add = rewrite.add;
+  if (add) {
+    for (let i = 0; i < add.length; i++) {
+      const [name, value] = add[i];
+      room(name.length + value.length + 4);
+      if (copyChecked(u8, at, name, 0) <= 0) throw new RewriteError(`header name ${JSON.stringify(name)} is not a token`);
+      at += name.length;
+      u8[at++] = 0x3a; u8[at++] = 0x20;
+      if (copyChecked(u8, at, value, 1) < 0) throw new RewriteError(`header ${name}: value holds a forbidden character`);
+      at += value.length;
+      u8[at++] = 0x0d; u8[at++] = 0x0a;
+    }
   }
   addLen = at - addPtr;
 }

@@ -101,3 +101,8 @@ test('round trip: parse, serialize unchanged, parse again gives the same headers
   const second = headersOf(once, parseReq);
   assert.deepEqual(second, first);
 });
+
+test('a header that only looks like a Connection-listed one (same length and first byte) survives', () => {
+  const got = forwardRequest(head('GET / HTTP/1.1', 'Host: svc', 'Connection: X-Secret', 'X-Secret: 1', 'x-sec-ok: 2', 'x-secreT: 3'), { bodyKind: 'none' });
+  assert.equal(got, 'GET / HTTP/1.1\r\nhost: svc\r\nx-sec-ok: 2\r\n\r\n');
+});

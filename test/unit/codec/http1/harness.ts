@@ -9,7 +9,7 @@ export const wasm: WasmInstance = mainInstance();
 export const LIMITS: HeadLimits = { maxHeaders: 64, maxHeadBytes: 16384 };
 
 /** One input buffer, one record and one output buffer, leased once per test file. */
-export const BUF_BYTES = 65536;
+export const BUF_BYTES = 262144;
 export const buf = slabPool(wasm).lease(BUF_BYTES);
 export const rec = slabPool(wasm).lease(recordBytes(256));
 export const out = slabPool(wasm).lease(BUF_BYTES);

@@ -323,3 +323,14 @@ test('a response that does not start like HTTP/ is rejected at once', () => {
   assert.equal(parseRes('SSH-2.0-OpenSSH'), L.H1E_INVALID_STATUS_LINE);
   assert.equal(parseRes('HTTP/1.1 2'), L.HEAD_NEED_MORE);
 });
+
+test('a malformed header line is rejected as soon as it is complete, before the head ends', () => {
+  assert.equal(parseReq('GET / HTTP/1.1\r\nHost: a\r\nBad Name: 1\r\n'), L.H1E_WS_BEFORE_COLON);
+  assert.equal(parseReq('GET / HTTP/1.1\r\nHost: a\r\n folded\r\n'), L.H1E_OBS_FOLD);
+  assert.equal(parseReq('GET / HTTP/1.1\r\nContent-Length: 12a\r\n'), L.H1E_INVALID_CL);
+  assert.equal(parseReq('GET / HTTP/1.1\r\nContent-Length: 1, 2\r\n'), L.H1E_DUPLICATE_CL);
+  assert.equal(parseReq('GET / HTTP/1.1\r\nX: a\x7fb\r\n'), L.H1E_INVALID_HEADER_VALUE);
+  assert.equal(parseRes('HTTP/1.1 200 OK\r\nX(: 1\r\n'), L.H1E_INVALID_TOKEN);
+  // rules across lines wait for the whole head
+  assert.equal(parseReq('POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n'), L.HEAD_NEED_MORE);
+});
