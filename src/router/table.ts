@@ -104,9 +104,14 @@ export class StaleRouteTableError extends SkiffError {
 
 /** Attaches this thread (`wasm`: its own instance over the shared memory) to a table the main thread compiled. */
 export function attachTable(wasm: WasmInstance, d: RouteTableDescriptor): AttachedRouteTable {
-  if (wasm.view.getInt32(d.handle + RT_MAGIC, true) !== RT_MAGIC_VALUE || wasm.view.getUint32(d.handle + RT_VERSION, true) !== d.version) {
-    throw new StaleRouteTableError(d.handle, d.version);
-  }
+  // Checked on attach and before every call: a table released after its grace period (and its memory
+  // reused) must fail loudly rather than match on someone else's bytes.
+  const check = (): void => {
+    if (wasm.view.getInt32(d.handle + RT_MAGIC, true) !== RT_MAGIC_VALUE || wasm.view.getUint32(d.handle + RT_VERSION, true) !== d.version) {
+      throw new StaleRouteTableError(d.handle, d.version);
+    }
+  };
+  check();
   const regexes = d.regexes.map((p, i) => compileFullMatch(p, `regexes[${i}]`));
   const x = wasm.exports as unknown as RouterExports;
   const batchBase = wasm.scratchBase + wasm.scratchLen - ROUTER_SCRATCH_BYTES + RS_BATCH;
@@ -117,6 +122,7 @@ export function attachTable(wasm: WasmInstance, d: RouteTableDescriptor): Attach
   return {
     version: d.version,
     matchBatch(recPtrs: Int32Array): Int32Array {
+      check();
       activateRegexes(wasm.memory, regexes);
       const out = new Int32Array(recPtrs.length);
       for (let from = 0; from < recPtrs.length; from += chunk) {
@@ -128,10 +134,12 @@ export function attachTable(wasm: WasmInstance, d: RouteTableDescriptor): Attach
       return out;
     },
     match(recPtr: number): number {
+      check();
       activateRegexes(wasm.memory, regexes);
       return x.route_match(d.handle, recPtr);
     },
     matchUncached(recPtr: number): number {
+      check();
       activateRegexes(wasm.memory, regexes);
       return x.route_match_nocache(d.handle, recPtr);
     },

@@ -159,5 +159,8 @@ test('attachTable matches a batch like the main thread, and refuses a released t
   // Reclaimed on the next allocation; a new table overwrites the blob.
   const next = compile({ virtual_hosts: [{ name: 'x', domains: ['*'] }] });
   assert.throws(() => attachTable(wasm, tableDescriptor(table)), StaleRouteTableError);
+  // A worker still holding the attached table fails loudly instead of matching on the new bytes.
+  assert.throws(() => attached.matchBatch(Int32Array.from(recs)), StaleRouteTableError);
+  assert.throws(() => attached.match(recs[0]), (e: unknown) => e instanceof StaleRouteTableError && e.code === 'SKIFF_ROUTE_TABLE_STALE');
   next.retire(0);
 });
