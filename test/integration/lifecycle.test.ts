@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import {
-  allDomains, closeSharedPool, httpUpstream, listener, request, sleep, startProxy, staticCluster, waitFor,
+  allDomains, closeSharedPool, httpUpstream, listener, request, sleep, startProxy, staticCluster, waitFor, within,
 } from './proxy_harness.js';
 
 test('drain completes in-flight requests and closes idle connections', async (t) => {
@@ -35,8 +35,8 @@ test('drain completes in-flight requests and closes idle connections', async (t)
   assert.equal(r.status, 200);
   assert.equal(r.body, 'slow done');
   assert.equal(r.headers.connection, 'close');
-  await idleClosed;
-  await drained;
+  await within(idleClosed, 'the idle connection to close');
+  await within(drained, 'drain to resolve');
   assert.ok(Date.now() - started < 4000, 'drain resolved when the connections were gone, not at the deadline');
   assert.equal(proxy.gauge('http.ingress.downstream_cx_active'), 0);
   assert.equal(proxy.gauge(`listener.127.0.0.1_${port}.downstream_cx_active`), 0);
@@ -57,19 +57,22 @@ test('drain destroys connections still open at the deadline', async (t) => {
 });
 
 test('a downstream disconnect aborts the upstream request', async (t) => {
-  let upstreamClosed!: () => void;
-  const closed = new Promise<void>((r) => { upstreamClosed = r; });
+  let upstreamSawRequest = false;
+  let upstreamSocketClosed = false;
   const up = await httpUpstream();
   up.server.removeAllListeners('request');
-  up.server.on('request', (req: http.IncomingMessage) => { req.socket.once('close', () => upstreamClosed()); });
+  up.server.on('request', (req: http.IncomingMessage) => {
+    upstreamSawRequest = true;
+    req.socket.once('close', () => { upstreamSocketClosed = true; });
+  });
   const proxy = await startProxy([listener('ingress', allDomains([{ match: { prefix: '/' }, route: { cluster: 'app' } }]))], [staticCluster('app', [up.port])]);
   t.after(async () => { await proxy.close(); await up.close(); await closeSharedPool(); });
   const client = net.connect(proxy.port(), '127.0.0.1');
   await once(client, 'connect');
   client.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');
-  await waitFor(() => proxy.gauge('cluster.app.upstream_rq_active') > 0, 'the upstream request');
+  await waitFor(() => upstreamSawRequest, 'the upstream to receive the request');
   client.destroy();
-  await closed;
+  await waitFor(() => upstreamSocketClosed, 'the upstream connection to be closed by the proxy');
   await waitFor(() => proxy.gauge('http.ingress.downstream_rq_active') === 0, 'the request to end');
   assert.equal(proxy.counter('http.ingress.downstream_rq_rx_reset'), 1);
   assert.equal(proxy.gauge('cluster.app.upstream_rq_active'), 0);

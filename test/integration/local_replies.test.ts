@@ -3,7 +3,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  allDomains, closeSharedPool, deadPort, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor,
+  allDomains, closeSharedPool, deadPort, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor, within,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
 
@@ -93,7 +93,7 @@ test('504 upstream request timeout; the upstream request is aborted', async () =
   assert.equal(r.body, 'upstream request timeout');
   assert.ok(Date.now() - started >= 190);
   assert.equal(proxy.counter('cluster.hang.upstream_rq_timeout'), 1);
-  await closed;
+  await within(closed, 'the upstream connection to close');
   held.splice(0);
 });
 

@@ -221,3 +221,10 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 500
     await sleep(5);
   }
 }
+
+/** `p`, or a rejection naming `what` after `timeoutMs`. */
+export function within<T>(p: Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs); });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
