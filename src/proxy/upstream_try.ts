@@ -55,7 +55,9 @@ export class UpstreamTry {
     this.cluster.stats.upstream_rq_total.inc();
     this.cluster.stats.upstream_rq_active.inc();
     const pool = this.cluster.pool(this.host);
-    this.handle = pool.acquire((err, conn) => {
+    let answered = false;
+    const handle = pool.acquire((err, conn) => {
+      answered = true;
       this.handle = undefined;
       if (this.finished) { if (conn) pool.release(conn); return; }
       if (err || !conn) {
@@ -85,6 +87,8 @@ export class UpstreamTry {
       }
       this.listener.onStarted(this);
     });
+    // An idle connection answers synchronously: only a pending acquire keeps a handle to cancel.
+    if (!answered) this.handle = handle;
   }
 
   /** Runs a listener call made from inside the codec's response callbacks (see `settle`). */

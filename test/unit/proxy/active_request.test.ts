@@ -351,3 +351,13 @@ test('activity keeps the stream idle timer from firing', async () => {
   assert.equal(s.stream.status, 204);
   assert.ok(s.done());
 });
+
+test('an idle connection handed over synchronously is not cancelled later', () => {
+  const s = run(toWeb(), { acquireMode: 'sync' });
+  const up = s.hosts[0]!.last();
+  assert.ok(up.ended);
+  s.stream.abort();
+  assert.ok(up.aborted);
+  assert.equal(s.hosts[0]!.cancelled, 0);
+  assert.equal(s.hosts[0]!.released.length, 1);
+});

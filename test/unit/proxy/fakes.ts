@@ -122,7 +122,7 @@ export class FakeHost implements Host {
   healthy = true;
   readonly weight = 1;
   requests: FakeUpstreamRequest[] = [];
-  /** What acquire does: 'connect' hands a connection, an error code fails it, 'hold' leaves it pending. */
+  /** What acquire does: 'connect' hands a connection, 'sync' hands it before acquire returns, an error code fails it, 'hold' leaves it pending. */
   acquireMode: 'connect' | 'hold' | string = 'connect';
   pending: ((err: SkiffError | null, conn?: ClientConnection) => void)[] = [];
   released: ClientConnection[] = [];
@@ -137,6 +137,7 @@ class FakePool implements HttpConnectionPool {
   acquire(cb: (err: SkiffError | null, conn?: ClientConnection) => void): PoolHandle {
     const h = this.host;
     if (h.acquireMode === 'connect') queueMicrotask(() => cb(null, new FakeConnection(h)));
+    else if (h.acquireMode === 'sync') cb(null, new FakeConnection(h));
     else if (h.acquireMode === 'hold') h.pending.push(cb);
     else { const code = h.acquireMode; queueMicrotask(() => cb(new SkiffError(code, code, 'upstream', code !== 'SKIFF_UPSTREAM_OVERFLOW'))); }
     return { cancel: () => { h.cancelled++; } };
