@@ -35,6 +35,7 @@ interface ActiveListener {
   readonly host: string;
   readonly requestedPort: number;
   readonly hcm: ConnectionManagerConfig;
+  table?: RouteTable;
   cm?: ConnectionManager;
   server?: net.Server;
   port: number;
@@ -67,6 +68,21 @@ function listenerSpec(l: Listener, i: number): ActiveListener {
   return { name: l.name ?? `listener_${i}`, host: sa.address || '0.0.0.0', requestedPort: port, hcm, port };
 }
 
+/** Compiles a listener's inline route_config once; errors name the full field path. */
+function compileRoutes(l: ActiveListener, i: number, wasm: WasmInstance): RouteTable {
+  try {
+    return compileRouteTable(l.hcm.routeConfig, wasm);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      const detail = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
+      const base = `static_resources.listeners[${i}].filter_chains[0].filters[0].typed_config`;
+      const field = e.path.startsWith('route_config') ? e.path : `route_config.${e.path}`;
+      throw new ConfigError(`${base}.${field}`, detail, { cause: e });
+    }
+    throw e;
+  }
+}
+
 export class ListenerManager {
   private readonly listeners: ActiveListener[];
   private readonly connections = new Set<TrackedConnection>();
@@ -76,25 +92,33 @@ export class ListenerManager {
   /** Validates every listener up front: a bad one fails construction, before anything binds. */
   constructor(listeners: readonly Listener[], private readonly deps: ListenerManagerDeps) {
     this.listeners = listeners.map(listenerSpec);
+    this.listeners.forEach((l, i) => { l.table = compileRoutes(l, i, deps.wasm); });
     this.log = deps.log;
   }
 
+  /** Binds every listener; if one fails, the ones already bound are closed again before the error is thrown. */
   async start(): Promise<void> {
-    for (const l of this.listeners) {
-      const table = compileRouteTable(l.hcm.routeConfig, this.deps.wasm);
-      l.cm = new ConnectionManager(l.hcm, {
-        stats: this.deps.stats, clusters: this.deps.clusters, resolver: this.deps.resolverFor(table), hashKey: hash64, log: this.log,
-      });
-      const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(l, socket));
-      l.server = server;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(l.requestedPort, l.host, () => { server.off('error', reject); resolve(); });
-      });
-      server.on('error', (err) => this.log?.error(`listener ${l.name}: ${err.message}`));
-      l.port = (server.address() as net.AddressInfo).port;
-      l.stats = new ListenerStats(this.deps.stats, l.host, l.port);
+    try {
+      for (const l of this.listeners) await this.bind(l);
+    } catch (err) {
+      this.close();
+      throw err;
     }
+  }
+
+  private async bind(l: ActiveListener): Promise<void> {
+    l.cm = new ConnectionManager(l.hcm, {
+      stats: this.deps.stats, clusters: this.deps.clusters, resolver: this.deps.resolverFor(l.table!), hashKey: hash64, log: this.log,
+    });
+    const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(l, socket));
+    l.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(l.requestedPort, l.host, () => { server.off('error', reject); resolve(); });
+    });
+    server.on('error', (err) => this.log?.error(`listener ${l.name}: ${err.message}`));
+    l.port = (server.address() as net.AddressInfo).port;
+    l.stats = new ListenerStats(this.deps.stats, l.host, l.port);
   }
 
   addresses(): ListenerAddress[] {

@@ -80,6 +80,9 @@ test('invalid listeners are rejected by field path before anything binds', () =>
   assert.throws(() => manager([listener('x', { filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] })]), { message: /tcp_proxy/ });
   assert.throws(() => manager([listener('ok'), listener('x', {}, { stat_prefix: '' })]), { message: /listeners\[1\].*stat_prefix/ });
   assert.throws(() => manager([listener('x', {}, { rds: {} })]), { code: 'SKIFF_CONFIG_UNSUPPORTED' });
+  const badRegex = { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { safe_regex: { regex: '(' } }, route: { cluster: 'c' } }] }] };
+  assert.throws(() => manager([listener('x', {}, { route_config: badRegex })]),
+    { code: 'SKIFF_CONFIG_INVALID', message: /^static_resources\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.typed_config\.route_config\.virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex/ });
 });
 
 test('a port already in use fails start', async (t) => {
