@@ -26,6 +26,7 @@ before(async () => {
           { match: { prefix: '/hdr', headers: [{ name: 'x-pick', string_match: { exact: 'b' } }] }, route: { cluster: 'b' } },
           { match: { prefix: '/q', query_parameters: [{ name: 'to', string_match: { exact: 'b' } }] }, route: { cluster: 'b' } },
           { match: { prefix: '/rr' }, route: { cluster: 'both' } },
+          { match: { prefix: '/sticky' }, route: { cluster: 'both_hash', hash_policy: [{ header: { header_name: 'x-user' } }] } },
           { match: { prefix: '/weighted' }, route: { weighted_clusters: { clusters: [{ name: 'a', weight: { value: 30 } }, { name: 'b', weight: { value: 70 } }] } } },
           { match: { path: '/direct' }, direct_response: { status: 201, body: { inline_string: 'made here' } } },
           { match: { prefix: '/old/' }, redirect: { prefix_rewrite: '/new/', host_redirect: 'moved.example.com', response_code: 'FOUND' } },
@@ -44,6 +45,7 @@ before(async () => {
   };
   proxy = await startProxy([listener('ingress', routes as never)], [
     staticCluster('a', [a.port]), staticCluster('b', [b.port]), staticCluster('both', [a.port, b.port]),
+    staticCluster('both_hash', [a.port, b.port], { lb_policy: 'RING_HASH' }),
   ]);
 });
 
@@ -80,6 +82,17 @@ test('round robin alternates between two upstreams', async () => {
   const froms: string[] = [];
   for (let i = 0; i < 6; i++) froms.push(String((await request(proxy.port(), { path: '/rr' })).headers['x-from']));
   for (let i = 1; i < froms.length; i++) assert.notEqual(froms[i], froms[i - 1], froms.join(','));
+});
+
+test('hash_policy on a header keeps a user on one host (RING_HASH)', async () => {
+  const hostsSeen = new Set<string>();
+  for (let u = 0; u < 16; u++) {
+    const froms = new Set<string>();
+    for (let i = 0; i < 4; i++) froms.add(String((await request(proxy.port(), { path: '/sticky', headers: { 'x-user': `user-${u}` } })).headers['x-from']));
+    assert.equal(froms.size, 1, `user-${u} moved between hosts`);
+    hostsSeen.add([...froms][0]!);
+  }
+  assert.equal(hostsSeen.size, 2, 'different users spread over both hosts');
 });
 
 test('weighted clusters split by weight', async () => {
