@@ -261,12 +261,20 @@ export class ActiveRequest implements TryListener {
     const edits = new HeaderEdits(head.headers);
     applyHeaderMutation(edits, this.route!.responseHeaders);
     edits.set('server', this.cfg.serverName);
-    const bodyKind = this.downstreamBodyKind(head);
+    let bodyKind = this.downstreamBodyKind(head);
+    let contentLength = bodyKind === 'length' ? head.contentLength : undefined;
+    const headLength = this.headResponseLength(head);
+    if (headLength !== undefined) { bodyKind = 'length'; contentLength = headLength; }
     const close = this.deps.draining() || !this.requestComplete || bodyKind === 'close';
-    this.stream.writeHead(head, {
-      remove: edits.remove, add: edits.add, bodyKind,
-      contentLength: bodyKind === 'length' ? head.contentLength : undefined, close,
-    });
+    this.stream.writeHead(head, { remove: edits.remove, add: edits.add, bodyKind, contentLength, close });
+  }
+
+  /** A response to HEAD announces the length of a body it does not carry: that content-length is kept. */
+  private headResponseLength(head: ResponseHead): number | undefined {
+    if (this.stream.head.method !== 'HEAD') return undefined;
+    const v = head.headers.get('content-length');
+    if (v === undefined || !/^\d{1,15}$/.test(v)) return undefined;
+    return Number(v);
   }
 
   /** Upstream framing as the downstream client can read it: close-delimited becomes chunked for HTTP/1.1. */

@@ -19,6 +19,7 @@ let edge: Proxy;
 
 before(async () => {
   echo = await httpUpstream((req, res, body) => {
+    if (req.method === 'HEAD') { res.setHeader('content-length', '42'); res.end(); return; }
     if (req.url === '/chunked-reply') {
       res.write('part1-');
       setTimeout(() => res.end('part2'), 5);
@@ -143,6 +144,15 @@ test('Expect: 100-continue is answered by skiff, then the body flows', async () 
   socket.destroy();
   assert.match(data, /"body":"ping"/);
   assert.equal(echo.seen.at(-1)!.headers.expect, undefined);
+});
+
+test('HEAD keeps the upstream content-length and carries no body', async () => {
+  const r = await request(proxy.port('ingress'), { method: 'HEAD', path: '/head' });
+  assert.equal(r.status, 200);
+  assert.equal(r.body, '');
+  assert.equal(r.headers['content-length'], '42');
+  const again = await request(proxy.port('ingress'), { path: '/after-head' });
+  assert.equal(JSON.parse(again.body).url, '/after-head');
 });
 
 test('hop-by-hop headers are not forwarded', async () => {
