@@ -70,15 +70,9 @@ export class ActiveRequest implements TryListener {
   start(): void {
     this.stats.downstream_rq_total.inc();
     this.stats.downstream_rq_active.inc();
-    this.stream.onAbort((err) => this.onDownstreamAbort(err));
+    this.stream.onAbort((err) => this.guarded(() => this.onDownstreamAbort(err)));
     this.armIdleTimer();
-    this.deps.resolver.resolve(this.stream.head, (route) => {
-      try {
-        this.onRoute(route);
-      } catch (e) {
-        this.internalError(e);
-      }
-    });
+    this.deps.resolver.resolve(this.stream.head, (route) => this.guarded(() => this.onRoute(route)));
   }
 
   // ---- route ----
@@ -188,9 +182,9 @@ export class ActiveRequest implements TryListener {
     if (!this.bodyHandlerSet) {
       this.bodyHandlerSet = true;
       this.stream.setBodyHandler({
-        onData: (c) => this.onRequestData(c),
-        onEnd: () => this.onRequestEnd(),
-        onError: (e) => this.onRequestBodyError(e),
+        onData: (c) => this.guarded(() => this.onRequestData(c)),
+        onEnd: () => this.guarded(() => this.onRequestEnd()),
+        onError: (e) => this.guarded(() => this.onRequestBodyError(e)),
       });
     } else if (this.downstreamPausedForUpstream) {
       this.downstreamPausedForUpstream = false;
@@ -356,10 +350,10 @@ export class ActiveRequest implements TryListener {
   private scheduleRetry(): void {
     this.current = undefined;
     if (!this.requestComplete) this.pauseForUpstream();
-    this.backoffTimer = setTimeout(() => {
+    this.backoffTimer = setTimeout(() => this.guarded(() => {
       this.backoffTimer = undefined;
       if (this.phase !== 'done') this.startTry();
-    }, this.retry.backoffMs()).unref();
+    }), this.retry.backoffMs()).unref();
   }
 
   private endTry(t: UpstreamTry): void {
@@ -374,13 +368,13 @@ export class ActiveRequest implements TryListener {
   private armRequestTimers(): void {
     const ms = this.route?.timeoutMs ?? 0;
     if (ms <= 0 || this.globalTimer || this.phase === 'done' || this.phase === 'route') return;
-    this.globalTimer = setTimeout(() => this.onGlobalTimeout(), ms).unref();
+    this.globalTimer = setTimeout(() => this.guarded(() => this.onGlobalTimeout()), ms).unref();
   }
 
   private armPerTryTimer(): void {
     this.clearPerTryTimer();
     const t = this.current;
-    this.perTryTimer = setTimeout(() => {
+    this.perTryTimer = setTimeout(() => this.guarded(() => {
       this.perTryTimer = undefined;
       if (!t || t !== this.current || this.phase === 'done' || this.responseHeadSent) return;
       t.cluster.stats.upstream_rq_per_try_timeout.inc();
@@ -390,7 +384,7 @@ export class ActiveRequest implements TryListener {
       if (this.mayRetry(outcome)) { this.scheduleRetry(); return; }
       this.releaseRetryBudget();
       this.localReply(504, REPLY.timeout);
-    }, this.retry.perTryTimeoutMs).unref();
+    }), this.retry.perTryTimeoutMs).unref();
   }
 
   private clearPerTryTimer(): void {
@@ -414,7 +408,7 @@ export class ActiveRequest implements TryListener {
     const ms = this.cfg.streamIdleTimeoutMs;
     if (ms <= 0) return;
     this.lastActivity = Date.now();
-    const check = (): void => {
+    const check = (): void => this.guarded(() => {
       this.idleTimer = undefined;
       if (this.phase === 'done') return;
       const idle = Date.now() - this.lastActivity;
@@ -425,7 +419,7 @@ export class ActiveRequest implements TryListener {
       this.releaseRetryBudget();
       if (this.responseHeadSent) this.resetDownstream();
       else this.localReply(408, REPLY.streamTimeout);
-    };
+    });
     this.idleTimer = setTimeout(check, ms).unref();
   }
 
@@ -475,6 +469,21 @@ export class ActiveRequest implements TryListener {
     this.stats.downstream_rq_rx_reset.inc();
     this.stream.reset();
     this.finish(false);
+  }
+
+  /** Runs a callback from the stream layer or a timer; a throw is a bug contained to this request. */
+  private guarded(fn: () => void): void {
+    try { fn(); } catch (e) { this.onInternalError(e); }
+  }
+
+  onInternalError(e: unknown): void {
+    try {
+      this.internalError(e);
+    } catch (again) {
+      // Replying failed too: drop the request, never the process.
+      this.deps.log?.error(`request cleanup failed: ${String(again)}`);
+      this.finish(false);
+    }
   }
 
   private internalError(e: unknown): void {

@@ -20,6 +20,8 @@ export interface TryListener {
   onEnd(t: UpstreamTry, trailers?: HeaderList): void;
   /** The try failed before or during the response. `responseStarted` says whether onHead ran. */
   onFailure(t: UpstreamTry, err: SkiffError, responseStarted: boolean): void;
+  /** A listener call threw: a bug, contained to this request. */
+  onInternalError(e: unknown): void;
 }
 
 /** Error codes from the upstream area that mean "no connection was made". */
@@ -77,7 +79,7 @@ export class UpstreamTry {
           onEnd: (trailers) => {
             if (this.finished) return;
             this.responseDone = true;
-            this.listener.onEnd(this, trailers);
+            this.call(() => this.listener.onEnd(this, trailers));
           },
           onError: (e) => this.fail(e),
         });
@@ -85,7 +87,7 @@ export class UpstreamTry {
         this.fail(e instanceof SkiffError ? e : new SkiffError('SKIFF_UPSTREAM_REQUEST_FAILED', String(e), 'internal', false, { cause: e }));
         return;
       }
-      this.listener.onStarted(this);
+      this.call(() => this.listener.onStarted(this));
     });
     // An idle connection answers synchronously: only a pending acquire keeps a handle to cancel.
     if (!answered) this.handle = handle;
@@ -94,7 +96,12 @@ export class UpstreamTry {
   /** Runs a listener call made from inside the codec's response callbacks (see `settle`). */
   private inCallback(fn: () => void): void {
     this.callbackDepth++;
-    try { fn(); } finally { this.callbackDepth--; }
+    try { this.call(fn); } finally { this.callbackDepth--; }
+  }
+
+  /** Every listener call goes through here: an exception never reaches the codec or the pool. */
+  private call(fn: () => void): void {
+    try { fn(); } catch (e) { this.listener.onInternalError(e); }
   }
 
   /** Marks the request body as fully sent. */
@@ -112,7 +119,7 @@ export class UpstreamTry {
     const started = this.responseStarted;
     if (!started) recordHostResponse(this.host, 0);
     this.abort();
-    this.listener.onFailure(this, err, started);
+    this.call(() => this.listener.onFailure(this, err, started));
   }
 
   /** The try ran out of time (route or per-try timeout): counted on the host, then abandoned. */

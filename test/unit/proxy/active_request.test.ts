@@ -361,3 +361,15 @@ test('an idle connection handed over synchronously is not cancelled later', () =
   assert.equal(s.hosts[0]!.cancelled, 0);
   assert.equal(s.hosts[0]!.released.length, 1);
 });
+
+test('a throw inside the lifecycle is contained: the request is reset, budgets returned', async () => {
+  const s = run(toWeb());
+  await tick();
+  s.stream.throwOnWriteHead = true;
+  const up = s.hosts[0]!.last();
+  assert.doesNotThrow(() => up.handler.onHead(responseHead(200)));
+  assert.ok(s.stream.wasReset);
+  assert.ok(s.done());
+  assert.equal(s.cluster.breakers.requests.current, 0);
+  assert.equal(s.store.gauge('http.ingress.downstream_rq_active').value, 0);
+});

@@ -64,7 +64,10 @@ export class FakeStream implements DownstreamStream {
   pauseBody(): void { this.paused = true; }
   resumeBody(): void { this.paused = false; }
   sendContinue(): void { this.continued++; }
-  writeHead(head: ResponseHead, rewrite: HeadRewrite): void { this.status = head.status; this.upstreamHead = head; this.rewrite = rewrite; }
+  throwOnWriteHead = false;
+  writeHead(head: ResponseHead, rewrite: HeadRewrite): void {
+    if (this.throwOnWriteHead) throw new Error('socket gone');
+    this.status = head.status; this.upstreamHead = head; this.rewrite = rewrite; }
   writeLocalHead(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): void {
     this.status = status; this.localHeaders = [...headers]; this.rewrite = rewrite;
   }
