@@ -247,7 +247,8 @@ export class ActiveRequest implements TryListener {
     this.clearPerTryTimer();
     const cluster = t.cluster;
     cluster.stats.responseCode(head.status);
-    if (t.attempt > 0) extraClusterStats(cluster).upstream_rq_retry_success.inc();
+    // A retried request succeeded when its final response is not one the policy would retry (Envoy's).
+    if (t.attempt > 0 && !this.retry.retriable(outcome)) extraClusterStats(cluster).upstream_rq_retry_success.inc();
     this.releaseRetryBudget();
     this.phase = 'response';
     this.responseHeadSent = true;

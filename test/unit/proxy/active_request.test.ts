@@ -182,6 +182,7 @@ test('retries stop at num_retries and the last 5xx is returned', async () => {
   assert.equal(s.stream.status, 500);
   assert.equal(s.counter('cluster.web.upstream_rq_total'), 2);
   assert.equal(s.counter('cluster.web.upstream_rq_retry'), 1);
+  assert.equal(s.counter('cluster.web.upstream_rq_retry_success'), 0);
 });
 
 test('connect failure after retries: 503 with Envoy\'s text', async () => {
