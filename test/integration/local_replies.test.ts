@@ -43,6 +43,7 @@ before(async () => {
     { match: { prefix: '/half-dead' }, route: { cluster: 'half_dead', retry_policy: retry('connect-failure') } },
     { match: { prefix: '/half-reset' }, route: { cluster: 'half_reset', retry_policy: retry('reset') } },
     { match: { prefix: '/reset-only' }, route: { cluster: 'resetter', retry_policy: retry('reset') } },
+    { match: { prefix: '/per-try' }, route: { cluster: 'hang_then_ok', retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_timeout: { nanos: 100_000_000 } } } },
   ]);
   const limits = (t: Record<string, number>) => ({ circuit_breakers: { thresholds: [Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { value: v }]))] } });
   proxy = await startProxy([listener('ingress', routes)], [
@@ -56,6 +57,7 @@ before(async () => {
     staticCluster('half_dead', [dead, ok.port]),
     staticCluster('half_reset', [resetter.port, ok.port]),
     staticCluster('resetter', [resetter.port]),
+    staticCluster('hang_then_ok', [hang.port, ok.port]),
   ]);
 });
 
@@ -174,6 +176,21 @@ test('retry on reset moves to the other host; reset-only upstream gives 503 afte
   assert.equal(r.status, 503);
   assert.match(r.body, /^upstream connect error or disconnect\/reset before headers/);
   assert.equal(resetter.connections - before, 3);
+});
+
+test('per_try_timeout: a hung try is abandoned and the retry answers', async () => {
+  for (let i = 0; i < 2; i++) {
+    const r = await request(proxy.port(), { path: '/per-try' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok /per-try');
+  }
+  // Round robin may start either request on the hung host; each time that try times out and is retried.
+  const timeouts = proxy.counter('cluster.hang_then_ok.upstream_rq_per_try_timeout');
+  assert.ok(timeouts >= 1);
+  assert.equal(proxy.counter('cluster.hang_then_ok.upstream_rq_retry'), timeouts);
+  assert.equal(proxy.counter('cluster.hang_then_ok.upstream_rq_total'), 2 + timeouts);
+  assert.equal(ok.seen.at(-1)!.headers['x-envoy-expected-rq-timeout-ms'], '100');
+  held.splice(0);
 });
 
 test('the proxy keeps serving after all of the above', async () => {
