@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { ConfigError } from '../common/errors.js';
 import type { Address, Bootstrap, HttpConnectionManager, RouteConfiguration } from '../types/envoy.js';
 import { HCM_TYPE_URL, ROUTER_TYPE_URL } from './subset.js';
+import { CLUSTER_DEFAULTS } from './values.js';
 
 function requireUnique(names: (string | undefined)[], what: string, pathOf: (i: number) => string): void {
   const seen = new Map<string, number>();
@@ -76,7 +77,7 @@ export function checkReferences(bootstrap: Bootstrap): void {
     if (min !== undefined && max !== undefined && min > max) {
       throw new ConfigError(`${cPath(i)}.ring_hash_lb_config.minimum_ring_size`, `${min} is above maximum_ring_size ${max}`);
     }
-    if ((cluster.type ?? 'STATIC') !== 'STATIC') return;
+    if ((cluster.type ?? CLUSTER_DEFAULTS.type) !== 'STATIC') return;
     (cluster.load_assignment?.endpoints ?? []).forEach((locality, l) => {
       (locality.lb_endpoints ?? []).forEach((lb, e) => {
         const address = lb.endpoint?.address?.socket_address?.address;

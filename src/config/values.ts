@@ -9,14 +9,22 @@ import type {
 } from '../types/envoy.js';
 import { HCM_TYPE_URL } from './subset.js';
 
-/** A Duration in milliseconds (fractions of a millisecond kept), or `dflt` when absent. */
-export function durationMs(d: Duration | undefined, dflt: number): number {
+/**
+ * A Duration in milliseconds (fractions of a millisecond kept), or `dflt` when absent. With `path`, a
+ * negative or non-finite duration is a ConfigError at that path (consumers that validate as they read).
+ */
+export function durationMs(d: Duration | undefined, dflt: number, path?: string): number {
   if (d === undefined) return dflt;
-  return (d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+  const ms = (d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+  if (path !== undefined && (!Number.isFinite(ms) || ms < 0)) throw new ConfigError(path, `invalid duration ${JSON.stringify(d)}`);
+  return ms;
 }
 
-export function u32(w: UInt32Value | undefined, dflt: number): number {
-  return w?.value ?? (w === undefined ? dflt : 0);
+/** A UInt32Value's value, or `dflt` when absent. With `path`, a value that is not a uint32 is a ConfigError there. */
+export function u32(w: UInt32Value | undefined, dflt: number, path?: string): number {
+  const n = w?.value ?? (w === undefined ? dflt : 0);
+  if (path !== undefined && (!Number.isInteger(n) || n < 0 || n > 0xffffffff)) throw new ConfigError(path, `not a uint32: ${String(n)}`);
+  return n;
 }
 
 export function bool(w: BoolValue | undefined, dflt: boolean): boolean {
@@ -70,6 +78,8 @@ export const HCM_DEFAULTS = {
   maxRequestHeadersKb: 60,
   maxHeadersCount: 100,
   idleTimeoutMs: 3_600_000,
+  /** delayed_close_timeout: how long a closing connection waits for the peer's FIN. */
+  delayedCloseTimeoutMs: 1000,
 } as const;
 
 export function hcmSettings(hcm: HttpConnectionManager): HcmSettings {
@@ -122,27 +132,37 @@ export interface ClusterSettings {
 }
 
 export const CLUSTER_DEFAULTS = {
+  type: 'STATIC',
+  lbPolicy: 'ROUND_ROBIN',
+  dnsLookupFamily: 'AUTO',
   connectTimeoutMs: 5000,
   dnsRefreshRateMs: 5000,
   idleTimeoutMs: 3_600_000,
+  /** 0: unlimited. */
+  maxRequestsPerConnection: 0,
+  /** An endpoint's load_balancing_weight. */
+  endpointWeight: 1,
   perConnectionBufferLimitBytes: 1024 * 1024,
   minimumRingSize: 1024,
   maximumRingSize: 8 * 1024 * 1024,
   maglevTableSize: 65537,
   leastRequestChoiceCount: 2,
+  /** The upstream side's limits on a response head (common_http_protocol_options, http_protocol_options). */
+  maxResponseHeadersKb: 60,
+  maxHeadersCount: 100,
 } as const;
 
 export function clusterSettings(cluster: Cluster): ClusterSettings {
   const d = CLUSTER_DEFAULTS;
   return {
     name: cluster.name,
-    type: cluster.type ?? 'STATIC',
-    lbPolicy: cluster.lb_policy ?? 'ROUND_ROBIN',
+    type: cluster.type ?? d.type,
+    lbPolicy: cluster.lb_policy ?? d.lbPolicy,
     connectTimeoutMs: durationMs(cluster.connect_timeout, d.connectTimeoutMs),
     dnsRefreshRateMs: durationMs(cluster.dns_refresh_rate, d.dnsRefreshRateMs),
-    dnsLookupFamily: cluster.dns_lookup_family ?? 'AUTO',
+    dnsLookupFamily: cluster.dns_lookup_family ?? d.dnsLookupFamily,
     idleTimeoutMs: durationMs(cluster.common_http_protocol_options?.idle_timeout, d.idleTimeoutMs),
-    maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection, 0),
+    maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection, d.maxRequestsPerConnection),
     perConnectionBufferLimitBytes: u32(cluster.per_connection_buffer_limit_bytes, d.perConnectionBufferLimitBytes),
     ringHash: {
       minimumRingSize: u32(cluster.ring_hash_lb_config?.minimum_ring_size, d.minimumRingSize),
@@ -166,7 +186,7 @@ export function clusterEndpoints(cluster: Cluster): EndpointValue[] {
       out.push({
         address: sa.address, port: sa.port,
         ...(lb.endpoint?.hostname ? { hostname: lb.endpoint.hostname } : {}),
-        weight: u32(lb.load_balancing_weight, 1),
+        weight: u32(lb.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight),
         priority: locality.priority ?? 0,
         ...(locality.load_balancing_weight ? { localityWeight: u32(locality.load_balancing_weight, 1) } : {}),
       });

@@ -7,10 +7,7 @@ import type { Threshold } from '../types/envoy.js';
 import type { CircuitBreakers, ResourceLimit } from '../types/upstream.js';
 import type { Gauge, StatsScope } from '../common/stats.js';
 import { UnsupportedConfigError } from '../common/errors.js';
-import { u32 } from './config_values.js';
-
-/** Envoy's defaults for a DEFAULT-priority threshold. */
-export const BREAKER_DEFAULTS = { max_connections: 1024, max_pending_requests: 1024, max_requests: 1024, max_retries: 3 } as const;
+import { BREAKER_DEFAULTS, u32 } from '../config/values.js';
 
 class Budget implements ResourceLimit {
   current = 0;
@@ -51,9 +48,9 @@ export function createCircuitBreakers(thresholds: readonly Threshold[] | undefin
   const s = scope.scope('circuit_breakers.default.');
   const budget = (max: number, open: string, remaining: string): Budget => new Budget(max, s.gauge(open), s.gauge(remaining));
   return {
-    connections: budget(u32(t?.max_connections, BREAKER_DEFAULTS.max_connections, `${p}.max_connections`), 'cx_open', 'remaining_cx'),
-    pendingRequests: budget(u32(t?.max_pending_requests, BREAKER_DEFAULTS.max_pending_requests, `${p}.max_pending_requests`), 'rq_pending_open', 'remaining_pending'),
-    requests: budget(u32(t?.max_requests, BREAKER_DEFAULTS.max_requests, `${p}.max_requests`), 'rq_open', 'remaining_rq'),
-    retries: budget(u32(t?.max_retries, BREAKER_DEFAULTS.max_retries, `${p}.max_retries`), 'rq_retry_open', 'remaining_retries'),
+    connections: budget(u32(t?.max_connections, BREAKER_DEFAULTS.maxConnections, `${p}.max_connections`), 'cx_open', 'remaining_cx'),
+    pendingRequests: budget(u32(t?.max_pending_requests, BREAKER_DEFAULTS.maxPendingRequests, `${p}.max_pending_requests`), 'rq_pending_open', 'remaining_pending'),
+    requests: budget(u32(t?.max_requests, BREAKER_DEFAULTS.maxRequests, `${p}.max_requests`), 'rq_open', 'remaining_rq'),
+    retries: budget(u32(t?.max_retries, BREAKER_DEFAULTS.maxRetries, `${p}.max_retries`), 'rq_retry_open', 'remaining_retries'),
   };
 }

@@ -12,7 +12,7 @@ import type { CircuitBreakers, Cluster, Host, HttpConnectionPool, LoadBalancerCo
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { StatsStore } from '../common/stats.js';
-import { durationMs, u32 } from './config_values.js';
+import { CLUSTER_DEFAULTS, durationMs, u32 } from '../config/values.js';
 import { createCircuitBreakers } from './circuit_breakers.js';
 import { createClusterStats, type ClusterStatsImpl } from './cluster_stats.js';
 import { resolve, systemLookup, type Lookup, type LookupFamily } from './dns.js';
@@ -21,9 +21,6 @@ import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
-export const CONNECT_TIMEOUT_DEFAULT_MS = 5000;
-export const DNS_REFRESH_DEFAULT_MS = 5000;
-export const IDLE_TIMEOUT_DEFAULT_MS = 3600_000;
 /** A lookup that has not answered by then counts as a failed resolution (the system resolver can stall). */
 export const DNS_LOOKUP_TIMEOUT_MS = 5000;
 
@@ -67,7 +64,7 @@ function endpointSpecs(config: EnvoyCluster, path: string, needIp: boolean): End
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${ep_}.endpoint.address.socket_address.port_value`, `invalid port ${String(sa.port_value)}`);
       if (needIp && net.isIP(sa.address) === 0) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, `STATIC clusters need an IP address, got ${JSON.stringify(sa.address)}`);
       if (!needIp && (typeof sa.address !== 'string' || sa.address.length === 0)) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, 'a hostname is required');
-      const weight = u32(ep.load_balancing_weight, 1, `${ep_}.load_balancing_weight`);
+      const weight = u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`);
       if (weight < 1) throw new ConfigError(`${ep_}.load_balancing_weight`, 'must be at least 1');
       specs.push({ name: sa.address, port, weight });
     });
@@ -101,15 +98,15 @@ export class ClusterImpl implements Cluster {
   constructor(readonly config: EnvoyCluster, readonly path: string, private readonly deps: ClusterDeps) {
     if (typeof config.name !== 'string' || config.name.length === 0) throw new ConfigError(`${path}.name`, 'a cluster name is required');
     this.name = config.name;
-    const type = config.type ?? 'STATIC';
+    const type = config.type ?? CLUSTER_DEFAULTS.type;
     if (type !== 'STATIC' && type !== 'STRICT_DNS') throw new UnsupportedConfigError(`${path}.type`, `cluster type ${String(type)}`);
-    this.connectTimeoutMs = durationMs(config.connect_timeout, CONNECT_TIMEOUT_DEFAULT_MS, `${path}.connect_timeout`);
+    this.connectTimeoutMs = durationMs(config.connect_timeout, CLUSTER_DEFAULTS.connectTimeoutMs, `${path}.connect_timeout`);
     const http = config.common_http_protocol_options;
-    this.idleTimeoutMs = durationMs(http?.idle_timeout, IDLE_TIMEOUT_DEFAULT_MS, `${path}.common_http_protocol_options.idle_timeout`);
-    this.maxRequestsPerConnection = u32(http?.max_requests_per_connection, 0, `${path}.common_http_protocol_options.max_requests_per_connection`);
-    this.dnsRefreshMs = durationMs(config.dns_refresh_rate, DNS_REFRESH_DEFAULT_MS, `${path}.dns_refresh_rate`);
+    this.idleTimeoutMs = durationMs(http?.idle_timeout, CLUSTER_DEFAULTS.idleTimeoutMs, `${path}.common_http_protocol_options.idle_timeout`);
+    this.maxRequestsPerConnection = u32(http?.max_requests_per_connection, CLUSTER_DEFAULTS.maxRequestsPerConnection, `${path}.common_http_protocol_options.max_requests_per_connection`);
+    this.dnsRefreshMs = durationMs(config.dns_refresh_rate, CLUSTER_DEFAULTS.dnsRefreshRateMs, `${path}.dns_refresh_rate`);
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
-    this.lookupFamily = config.dns_lookup_family ?? 'AUTO';
+    this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
     this.endpoints = endpointSpecs(config, path, type === 'STATIC');
     this.lastAnswer = this.endpoints.map(() => undefined);
     this.stats = createClusterStats(deps.stats, this.name);

@@ -9,19 +9,11 @@ import type { Logger } from '../common/logger.js';
 import type { StatsStore } from '../common/stats.js';
 import { ClusterImpl, type ClusterDeps } from './cluster.js';
 import type { ConnectionFactory } from './http1_pool.js';
-import type { Lookup } from './dns.js';
 
 export type { ConnectionFactory } from './http1_pool.js';
 
-export interface ClusterManagerDeps {
-  readonly stats: StatsStore;
-  readonly connect: ConnectionFactory;
-  readonly log?: Logger;
-  /** For tests: deterministic load balancing and name resolution. */
-  readonly random?: () => number;
-  readonly lookup?: Lookup;
-  readonly dnsLookupTimeoutMs?: number;
-}
+/** What the manager needs is what each of its clusters needs: it hands the same deps to every one. */
+export type ClusterManagerDeps = ClusterDeps;
 
 export interface ClusterManagerImpl extends ClusterManager {
   get(name: string): ClusterImpl | undefined;
@@ -41,12 +33,11 @@ export interface ClusterManagerImpl extends ClusterManager {
 /** Throws ConfigError (path `static_resources.clusters[i]...`) on an invalid or unsupported cluster. */
 export function createClusterManager(clusters: readonly EnvoyCluster[], deps: ClusterManagerDeps): ClusterManagerImpl {
   const byName = new Map<string, ClusterImpl>();
-  const clusterDeps: ClusterDeps = deps;
   try {
     clusters.forEach((config, i) => {
       const path = `static_resources.clusters[${i}]`;
       if (byName.has(config.name)) throw new ConfigError(`${path}.name`, `duplicate cluster name ${JSON.stringify(config.name)}`);
-      byName.set(config.name, new ClusterImpl(config, path, clusterDeps));
+      byName.set(config.name, new ClusterImpl(config, path, deps));
     });
   } catch (err) {
     for (const c of byName.values()) c.close(); // no DNS timers left behind by the clusters built so far
@@ -67,7 +58,7 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
     addOrUpdateCluster(config) {
       const old = byName.get(config.name);
       if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) return 'unchanged';
-      const next = new ClusterImpl(config, `clusters[${JSON.stringify(config.name)}]`, clusterDeps);
+      const next = new ClusterImpl(config, `clusters[${JSON.stringify(config.name)}]`, deps);
       byName.set(config.name, next);
       list = [...byName.values()];
       if (old !== undefined) retire(old);

@@ -16,13 +16,16 @@ import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalRequestHead, encodeRequestHead, parseResponseHead, recordBytes,
-  responseHeadView, type HeadLimits,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalRequestHead, encodeRequestHead, parseResponseHead,
+  responseHeadView,
 } from './codec.js';
-import { HeadBuffer } from './head-buffer.js';
+import type { HeadBuffer } from './head-buffer.js';
+import { HeadSlabs } from './head-slabs.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
+import { CLUSTER_DEFAULTS } from '../../config/values.js';
+import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket } from './socket-io.js';
 import { UPSTREAM_CONNECTION_BUSY, UPSTREAM_PROTOCOL_ERROR, UpstreamResetError } from './errors.js';
 
 const log = logger('http1.client');
@@ -33,9 +36,6 @@ export interface ClientConnectionOptions {
   /** Limit on response header lines; default 100. */
   maxHeadersCount?: number;
 }
-
-/** Upper bound on pump iterations per call: each iteration consumes input or changes state. */
-const PUMP_LIMIT = 1 << 16;
 
 let nextConnectionId = 1;
 
@@ -48,39 +48,34 @@ type ResponseState = 'head' | 'body' | 'done';
 class Http1ClientConnection implements ClientConnection {
   readonly id = nextConnectionId++;
   private readonly pool: SlabPool;
-  private readonly limits: HeadLimits;
-  private readonly recBytes: number;
+  private readonly slabs: HeadSlabs;
   private readonly buffer: HeadBuffer;
-  private recPtr = 0;
   private open = true;
   /** False once anything makes the connection unfit for another request. */
   private keepAlive = true;
   private active: Http1UpstreamRequest | undefined;
-  private readonly inbox: Buffer[] = [];
-  private inboxOffset = 0;
+  private readonly inbox = new Inbox();
   private scanFrom = 0;
   private needParse = false;
-  private pumping = false;
-  private pumpAgain = false;
-  private paused = false;
-  private corked = false;
+  private readonly pumper = new ReadPump(() => this.step(), () => this.updateFlow());
+  private readonly flow: ReadFlow;
+  private readonly cork: TickCork;
   private readonly closeCbs: (() => void)[] = [];
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, options: ClientConnectionOptions) {
     this.pool = slabPool(wasm);
-    const maxHeaders = options.maxHeadersCount ?? 100;
-    const maxHeadBytes = (options.maxResponseHeadersKb ?? 60) * 1024;
-    this.limits = { maxHeaders, maxHeadBytes };
-    this.recBytes = recordBytes(maxHeaders);
-    this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
-    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('end', () => this.guard(() => this.onPeerEnd()));
-    socket.on('drain', () => this.guard(() => this.active?.drained()));
-    socket.on('error', (err) => this.guard(() => this.onSocketError(err)));
-    socket.on('close', () => this.guard(() => this.onSocketClose()));
-    if (socket.destroyed) queueMicrotask(() => this.guard(() => this.onSocketClose()));
+    this.slabs = new HeadSlabs(wasm, this.pool, options.maxHeadersCount ?? CLUSTER_DEFAULTS.maxHeadersCount,
+      options.maxResponseHeadersKb ?? CLUSTER_DEFAULTS.maxResponseHeadersKb);
+    this.buffer = this.slabs.buffer;
+    this.flow = new ReadFlow(socket);
+    this.cork = new TickCork(socket);
+    attachSocket(socket, (fn) => this.guard(fn), {
+      data: (chunk) => this.onData(chunk),
+      end: () => this.onPeerEnd(),
+      drain: () => this.active?.drained(),
+      error: (err) => this.onSocketError(err),
+      close: () => this.onSocketClose(),
+    });
   }
 
   get reusable(): boolean {
@@ -104,11 +99,7 @@ class Http1ClientConnection implements ClientConnection {
   /** Writes the request head; if it cannot be encoded the exchange is abandoned and the caller gets the error. */
   private sendHead(req: Http1UpstreamRequest, write: () => void): void {
     // The head and a body written in the same tick leave in one writev.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
-    }
+    this.cork.hold();
     try {
       write();
     } catch (err) {
@@ -165,17 +156,7 @@ class Http1ClientConnection implements ClientConnection {
   }
 
   pump(): void {
-    if (this.pumping) { this.pumpAgain = true; return; }
-    this.pumping = true;
-    try {
-      for (let i = 0; i < PUMP_LIMIT; i++) {
-        this.pumpAgain = false;
-        if (!this.step() && !this.pumpAgain) break;
-      }
-    } finally {
-      this.pumping = false;
-    }
-    this.updateFlow();
+    this.pumper.run();
   }
 
   private step(): boolean {
@@ -187,8 +168,8 @@ class Http1ClientConnection implements ClientConnection {
   }
 
   private takeIntoBuffer(req: Http1UpstreamRequest): boolean {
-    if (this.inbox.length === 0) return false;
-    if (!this.buffer.ensure() || (this.recPtr === 0 && (this.recPtr = this.pool.lease(this.recBytes)) === 0)) {
+    if (this.inbox.empty) return false;
+    if (!this.slabs.ensure()) {
       this.protocolError(req, 'no buffer available for the response head');
       return true;
     }
@@ -196,10 +177,7 @@ class Http1ClientConnection implements ClientConnection {
       this.protocolError(req, 'response head exceeds the configured limit');
       return true;
     }
-    const chunk = this.inbox[0];
-    const n = this.buffer.append(chunk, this.inboxOffset);
-    this.inboxOffset += n;
-    if (this.inboxOffset >= chunk.length) { this.inbox.shift(); this.inboxOffset = 0; }
+    this.inbox.copyInto(this.buffer);
     this.needParse = true;
     return true;
   }
@@ -207,14 +185,14 @@ class Http1ClientConnection implements ClientConnection {
   private parseHead(req: Http1UpstreamRequest): boolean {
     this.needParse = false;
     const buf = this.buffer;
-    const rc = parseResponseHead(this.wasm, buf.ptr + buf.consumed, buf.unread, this.scanFrom, this.recPtr, this.limits);
+    const rc = parseResponseHead(this.wasm, buf.ptr + buf.consumed, buf.unread, this.scanFrom, this.slabs.recPtr, this.slabs.limits);
     if (rc === HEAD_NEED_MORE) { this.scanFrom = buf.unread; return true; }
     if (rc !== HEAD_OK) {
       this.protocolError(req, `unparsable response head: ${codecError(rc).detail}`);
       return true;
     }
-    const headBytes = headLength(this.wasm, this.recPtr);
-    const head = responseHeadView(this.wasm, this.recPtr, req.method);
+    const headBytes = headLength(this.wasm, this.slabs.recPtr);
+    const head = responseHeadView(this.wasm, this.slabs.recPtr, req.method);
     this.scanFrom = 0;
     if (head.status >= 100 && head.status < 200 && head.status !== 101) {
       // Interim response: dropped (100 Continue is announced); the final head follows in the same buffer.
@@ -237,18 +215,8 @@ class Http1ClientConnection implements ClientConnection {
 
   private stepBody(req: Http1UpstreamRequest): boolean {
     if (req.paused) return false;
-    const reader = this.reader!;
-    let input: Uint8Array;
-    let fromBuffer: boolean;
-    if (this.buffer.unread > 0) { input = this.buffer.readable(); fromBuffer = true; }
-    else if (this.inbox.length > 0) { input = this.inbox[0].subarray(this.inboxOffset); fromBuffer = false; }
-    else return false;
-    const r = reader.feed(input, (piece) => { if (!req.finished) req.handler.onData(piece); });
-    if (fromBuffer) this.buffer.skip(r.consumed);
-    else {
-      this.inboxOffset += r.consumed;
-      if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
-    }
+    const r = this.inbox.feedBody(this.buffer, this.reader!, (piece) => { if (!req.finished) req.handler.onData(piece); });
+    if (r === undefined) return false;
     if (req.finished) return true; // aborted from onData
     if (r.error !== undefined) {
       this.protocolError(req, `invalid chunked response body: ${r.error}`);
@@ -262,7 +230,7 @@ class Http1ClientConnection implements ClientConnection {
     if (req.finished) return; // aborted by its handler meanwhile
     this.responseState = 'done';
     // Bytes beyond the response, or a request still being sent: this connection cannot carry another exchange.
-    if (this.buffer.unread > 0 || this.inbox.length > 0 || !req.requestEnded) this.keepAlive = false;
+    if (this.buffer.unread > 0 || !this.inbox.empty || !req.requestEnded) this.keepAlive = false;
     const trailers = this.reader?.trailers;
     this.finish(req, false);
     // The head view reads the slabs: they go back only after the handler has heard the end.
@@ -276,15 +244,13 @@ class Http1ClientConnection implements ClientConnection {
     req.finished = true;
     if (this.active === req) this.active = undefined;
     this.reader = undefined;
-    this.inbox.length = 0;
-    this.inboxOffset = 0;
+    this.inbox.clear();
     if (releaseBuffers) this.releaseBuffers();
-    if (this.paused) { this.paused = false; this.socket.resume(); }
+    this.flow.set(false);
   }
 
   private releaseBuffers(): void {
-    this.buffer.release();
-    if (this.recPtr !== 0) { this.pool.release(this.recPtr); this.recPtr = 0; }
+    this.slabs.release();
   }
 
   private protocolError(req: Http1UpstreamRequest, why: string): void {
@@ -297,9 +263,7 @@ class Http1ClientConnection implements ClientConnection {
   /** Reads the socket only while input can be taken: that is the backpressure towards the upstream. */
   updateFlow(): void {
     if (!this.open) return;
-    const pause = this.inbox.length > 0 || (this.active?.paused === true && this.responseState === 'body');
-    if (pause && !this.paused) { this.paused = true; this.socket.pause(); }
-    else if (!pause && this.paused) { this.paused = false; this.socket.resume(); }
+    this.flow.set(!this.inbox.empty || (this.active?.paused === true && this.responseState === 'body'));
   }
 
   // ---- socket lifecycle ----
@@ -320,7 +284,7 @@ class Http1ClientConnection implements ClientConnection {
   /** Delivers buffered bytes of a close-delimited body (respecting pause), then ends it. */
   pumpEndOfInput(req: Http1UpstreamRequest): void {
     this.pump();
-    if (req.finished || req.paused || this.buffer.unread > 0 || this.inbox.length > 0) return;
+    if (req.finished || req.paused || this.buffer.unread > 0 || !this.inbox.empty) return;
     this.reader!.endOfInput();
     this.responseComplete(req);
   }

@@ -21,13 +21,16 @@ import { logger } from '../../common/logger.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
 import {
-  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalResponseHead, encodeResponseHead, parseRequestHead, recordBytes,
-  requestHeadView, type HeadLimits,
+  HEAD_NEED_MORE, HEAD_OK, codecError, headLength, encodeLocalResponseHead, encodeResponseHead, parseRequestHead,
+  requestHeadView,
 } from './codec.js';
-import { HeadBuffer } from './head-buffer.js';
+import type { HeadBuffer } from './head-buffer.js';
+import { HeadSlabs } from './head-slabs.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
+import { HCM_DEFAULTS } from '../../config/values.js';
+import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket } from './socket-io.js';
 import {
   downstreamReset, headTooLargeInfo, headersTimeoutInfo, outOfSlabsInfo,
 } from './errors.js';
@@ -53,15 +56,11 @@ export interface ServerConnectionOptions {
 type ReadState = 'head' | 'body' | 'rest' | 'error' | 'closing' | 'closed';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-/** Upper bound on pump iterations per call: each iteration consumes input or changes state. */
-const PUMP_LIMIT = 1 << 16;
 
 export class ServerConnection {
   private readonly pool: SlabPool;
-  private readonly limits: HeadLimits;
+  private readonly slabs: HeadSlabs;
   private readonly buffer: HeadBuffer;
-  private recPtr = 0;
-  private readonly recBytes: number;
   private readonly maxRequests: number;
   private readonly headersTimeoutMs: number;
   private readonly idleTimeoutMs: number;
@@ -69,14 +68,12 @@ export class ServerConnection {
 
   private state: ReadState = 'head';
   /** Socket chunks not yet taken in (at most one or two: the socket is paused while they wait). */
-  private readonly inbox: Buffer[] = [];
-  private inboxOffset = 0;
+  private readonly inbox = new Inbox();
   private scanFrom = 0;
   private needParse = false;
-  private pumping = false;
-  private pumpAgain = false;
-  private paused = false;
-  private corked = false;
+  private readonly pumper = new ReadPump(() => this.step(), () => this.updateFlow());
+  private readonly flow: ReadFlow;
+  private readonly cork: TickCork;
   private peerEnded = false;
   private requests = 0;
 
@@ -90,25 +87,24 @@ export class ServerConnection {
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, private readonly handler: ServerConnectionHandler,
     options: ServerConnectionOptions = {}) {
     this.pool = slabPool(wasm);
-    const maxHeadBytes = (options.maxRequestHeadersKb ?? 60) * 1024;
-    const maxHeaders = options.maxHeadersCount ?? 100;
-    this.limits = { maxHeaders, maxHeadBytes };
-    this.recBytes = recordBytes(maxHeaders);
-    this.buffer = new HeadBuffer(wasm, this.pool, maxHeadBytes);
+    this.slabs = new HeadSlabs(wasm, this.pool, options.maxHeadersCount ?? HCM_DEFAULTS.maxHeadersCount,
+      options.maxRequestHeadersKb ?? HCM_DEFAULTS.maxRequestHeadersKb);
+    this.buffer = this.slabs.buffer;
     this.maxRequests = options.maxRequestsPerConnection ?? 0;
     this.headersTimeoutMs = options.requestHeadersTimeoutMs ?? 0;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
-    this.delayedCloseMs = options.delayedCloseMs ?? 1000;
+    this.delayedCloseMs = options.delayedCloseMs ?? HCM_DEFAULTS.delayedCloseTimeoutMs;
+    this.flow = new ReadFlow(socket);
+    this.cork = new TickCork(socket);
 
-    // Heads and bodies are written separately; without TCP_NODELAY Nagle holds the second write for an ACK.
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('end', () => this.guard(() => this.onPeerEnd()));
-    socket.on('drain', () => this.guard(() => this.stream?.drained()));
-    socket.on('error', (err) => this.guard(() => this.onSocketError(err)));
-    socket.on('close', () => this.guard(() => this.onClose()));
-    if (socket.destroyed) { queueMicrotask(() => this.guard(() => this.onClose())); return; }
-    this.armIdle();
+    const open = attachSocket(socket, (fn) => this.guard(fn), {
+      data: (chunk) => this.onData(chunk),
+      end: () => this.onPeerEnd(),
+      drain: () => this.stream?.drained(),
+      error: (err) => this.onSocketError(err),
+      close: () => this.onClose(),
+    });
+    if (open) this.armIdle();
   }
 
   /** True once the socket has closed and every buffer is back in the pool. */
@@ -130,17 +126,7 @@ export class ServerConnection {
 
   /** Runs the read state machine until it can make no more progress. Re-entrant calls fold into the running one. */
   pump(): void {
-    if (this.pumping) { this.pumpAgain = true; return; }
-    this.pumping = true;
-    try {
-      for (let i = 0; i < PUMP_LIMIT; i++) {
-        this.pumpAgain = false;
-        if (!this.step() && !this.pumpAgain) break;
-      }
-    } finally {
-      this.pumping = false;
-    }
-    this.updateFlow();
+    this.pumper.run();
   }
 
   /** One step of the read state machine; false when nothing could be done. */
@@ -160,8 +146,8 @@ export class ServerConnection {
 
   /** Copies the next inbox bytes into the head slab. `grow`: the head needs them, so the slab may grow. */
   private takeIntoBuffer(grow: boolean): boolean {
-    if (this.inbox.length === 0) return false;
-    if (!this.buffer.ensure() || (this.recPtr === 0 && !this.leaseRecord())) {
+    if (this.inbox.empty) return false;
+    if (!this.slabs.ensure()) {
       if (this.state !== 'head') return false; // pipelined bytes wait in the inbox (socket paused) until a head is due
       this.headError(outOfSlabsInfo);
       return true;
@@ -170,37 +156,29 @@ export class ServerConnection {
       if (grow) this.headError(headTooLargeInfo);
       return grow;
     }
-    const chunk = this.inbox[0];
     if (this.state === 'head' && this.buffer.length === 0) this.armHeadersTimer();
-    const n = this.buffer.append(chunk, this.inboxOffset);
-    this.inboxOffset += n;
-    if (this.inboxOffset >= chunk.length) { this.inbox.shift(); this.inboxOffset = 0; }
+    this.inbox.copyInto(this.buffer);
     if (this.state === 'head') this.needParse = true;
     return true;
-  }
-
-  private leaseRecord(): boolean {
-    this.recPtr = this.pool.lease(this.recBytes);
-    return this.recPtr !== 0;
   }
 
   private parseHead(): boolean {
     this.needParse = false;
     const buf = this.buffer;
-    const rc = parseRequestHead(this.wasm, buf.ptr, buf.length, this.scanFrom, this.recPtr, this.limits);
+    const rc = parseRequestHead(this.wasm, buf.ptr, buf.length, this.scanFrom, this.slabs.recPtr, this.slabs.limits);
     if (rc === HEAD_NEED_MORE) {
       this.scanFrom = buf.length;
-      if (buf.full && !buf.canGrow && this.inbox.length > 0) this.headError(headTooLargeInfo);
+      if (buf.full && !buf.canGrow && !this.inbox.empty) this.headError(headTooLargeInfo);
       return true;
     }
     if (rc !== HEAD_OK) {
       this.headError(codecError(rc));
       return true;
     }
-    const headBytes = headLength(this.wasm, this.recPtr);
+    const headBytes = headLength(this.wasm, this.slabs.recPtr);
     buf.consumed = headBytes;
     this.scanFrom = 0;
-    this.startStream(requestHeadView(this.wasm, this.recPtr));
+    this.startStream(requestHeadView(this.wasm, this.slabs.recPtr));
     return true;
   }
 
@@ -221,17 +199,8 @@ export class ServerConnection {
     const reader = this.reader!;
     const handler = stream.bodyHandler;
     if (!handler || stream.bodyPaused || this.socket.destroyed) return false;
-    let input: Uint8Array;
-    let fromBuffer: boolean;
-    if (this.buffer.unread > 0) { input = this.buffer.readable(); fromBuffer = true; }
-    else if (this.inbox.length > 0) { input = this.inbox[0].subarray(this.inboxOffset); fromBuffer = false; }
-    else return false;
-    const r = reader.feed(input, (piece) => handler.onData(piece));
-    if (fromBuffer) this.buffer.skip(r.consumed);
-    else {
-      this.inboxOffset += r.consumed;
-      if (this.inboxOffset >= this.inbox[0].length) { this.inbox.shift(); this.inboxOffset = 0; }
-    }
+    const r = this.inbox.feedBody(this.buffer, reader, (piece) => handler.onData(piece));
+    if (r === undefined) return false;
     if (this.socket.destroyed) return false; // reset from onData
     if (r.error !== undefined) {
       this.bodyFailed(new Err(r.error, `invalid chunked request body (${r.error})`, 'downstream'));
@@ -249,7 +218,7 @@ export class ServerConnection {
   private bodyFailed(err: SkiffError): void {
     const stream = this.stream;
     this.state = 'closing';
-    this.inbox.length = 0;
+    this.inbox.clear();
     stream?.deliverError(err);
     if (stream && !stream.responseEnded) stream.abort(err);
     this.closeGracefully();
@@ -258,10 +227,9 @@ export class ServerConnection {
   /** Reads the socket only while input can be taken: that is the backpressure towards the client. */
   private updateFlow(): void {
     if (this.state === 'closed') return;
-    let pause = this.inbox.length > 0;
+    let pause = !this.inbox.empty;
     if (this.state === 'body') pause ||= !this.stream?.bodyHandler || this.stream.bodyPaused;
-    if (pause && !this.paused) { this.paused = true; this.socket.pause(); }
-    else if (!pause && this.paused) { this.paused = false; this.socket.resume(); }
+    this.flow.set(pause);
   }
 
   // ---- head errors and timeouts ----
@@ -269,7 +237,7 @@ export class ServerConnection {
   private headError(info: CodecErrorInfo): void {
     if (this.state !== 'head') return;
     this.state = 'error';
-    this.inbox.length = 0;
+    this.inbox.clear();
     this.clearTimer('headersTimer');
     this.clearTimer('idleTimer');
     let replied = false;
@@ -330,10 +298,7 @@ export class ServerConnection {
 
   /** Holds writes until the end of this tick, so a head and the body written right after it leave in one writev. */
   corkForTick(): void {
-    if (this.corked || this.socket.destroyed) return;
-    this.corked = true;
-    this.socket.cork();
-    process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    this.cork.hold();
   }
 
   writeResponseHead(head: ResponseHead, rewrite: HeadRewrite): void {
@@ -353,7 +318,7 @@ export class ServerConnection {
       this.stream = undefined;
       if (this.state === 'body' && !stream.bodyEnded) stream.deliverError(downstreamReset('request body abandoned: the response ended first'));
       this.state = 'closing';
-      this.inbox.length = 0;
+      this.inbox.clear();
       this.closeGracefully();
       return;
     }
@@ -369,7 +334,7 @@ export class ServerConnection {
     this.state = 'head';
     this.scanFrom = 0;
     this.needParse = this.buffer.unread > 0;
-    if (this.peerEnded && !this.needParse && this.inbox.length === 0) { this.state = 'closing'; this.closeGracefully(); return; }
+    if (this.peerEnded && !this.needParse && this.inbox.empty) { this.state = 'closing'; this.closeGracefully(); return; }
     if (this.needParse) this.armHeadersTimer();
     this.armIdle();
     this.pump();
@@ -378,7 +343,7 @@ export class ServerConnection {
   /** Flushes what was written, sends FIN, and destroys the socket if the peer has not closed within the delay. */
   private closeGracefully(): void {
     if (this.state === 'closed') return;
-    if (this.paused) { this.paused = false; this.socket.resume(); } // keep reading (and dropping) so unread input does not turn the close into a reset
+    this.flow.set(false); // keep reading (and dropping) so unread input does not turn the close into a reset
     if (!this.socket.writableEnded) this.socket.end();
     if (!this.closeTimer && this.delayedCloseMs > 0) {
       this.closeTimer = setTimeout(() => this.socket.destroy(), this.delayedCloseMs);
@@ -429,7 +394,7 @@ export class ServerConnection {
     if (this.state === 'closed') return;
     if (this.stream) this.abortStream(downstreamReset('connection closed'));
     this.state = 'closed';
-    this.inbox.length = 0;
+    this.inbox.clear();
     this.clearTimer('headersTimer');
     this.clearTimer('idleTimer');
     this.clearTimer('closeTimer');
@@ -437,8 +402,7 @@ export class ServerConnection {
   }
 
   private releaseBuffers(): void {
-    this.buffer.release();
-    if (this.recPtr !== 0) { this.pool.release(this.recPtr); this.recPtr = 0; }
+    this.slabs.release();
   }
 
   /** Runs a socket callback; a failure is contained to this connection, which is then destroyed. */

@@ -5,7 +5,7 @@
  */
 import type { Host, LoadBalancerContext } from '../../types/upstream.js';
 import { ConfigError } from '../../common/errors.js';
-import { u32 } from '../config_values.js';
+import { CLUSTER_DEFAULTS, u32 } from '../../config/values.js';
 import { acceptable, acceptanceFor, type HostSetLoadBalancer, type LbOptions } from './load_balancer.js';
 
 function allHealthy(hosts: readonly Host[]): boolean {
@@ -15,7 +15,7 @@ function allHealthy(hosts: readonly Host[]): boolean {
 
 export function createLeastRequestLb(initial: readonly Host[], opts: LbOptions): HostSetLoadBalancer {
   const path = `${opts.path}.least_request_lb_config.choice_count`;
-  const choices = u32(opts.config.least_request_lb_config?.choice_count, 2, path);
+  const choices = u32(opts.config.least_request_lb_config?.choice_count, CLUSTER_DEFAULTS.leastRequestChoiceCount, path);
   if (choices < 2) throw new ConfigError(path, 'must be at least 2');
   let hosts = initial;
 

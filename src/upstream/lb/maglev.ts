@@ -12,10 +12,9 @@
 import type { Host, LoadBalancerContext } from '../../types/upstream.js';
 import { ConfigError } from '../../common/errors.js';
 import { xxh64 } from '../hash.js';
-import { u32 } from '../config_values.js';
+import { CLUSTER_DEFAULTS, u32 } from '../../config/values.js';
 import { acceptable, acceptanceFor, weightedRandom, type HostSetLoadBalancer, type LbOptions } from './load_balancer.js';
 
-export const MAGLEV_TABLE_DEFAULT = 65537;
 /** An upper bound that keeps the table (4 bytes a slot) and its build time reasonable. */
 export const MAGLEV_TABLE_LIMIT = 5000011;
 
@@ -92,7 +91,7 @@ class MaglevLb implements HostSetLoadBalancer {
 
 export function createMaglevLb(hosts: readonly Host[], opts: LbOptions): HostSetLoadBalancer & { snapshot(): Int32Array } {
   const path = `${opts.path}.maglev_lb_config.table_size`;
-  const size = u32(opts.config.maglev_lb_config?.table_size, MAGLEV_TABLE_DEFAULT, path);
+  const size = u32(opts.config.maglev_lb_config?.table_size, CLUSTER_DEFAULTS.maglevTableSize, path);
   if (size > MAGLEV_TABLE_LIMIT) throw new ConfigError(path, `must be at most ${MAGLEV_TABLE_LIMIT}`);
   if (!isPrime(size)) throw new ConfigError(path, `${size} is not prime`);
   return new MaglevLb(hosts, size, opts.random);

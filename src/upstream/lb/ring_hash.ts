@@ -15,11 +15,9 @@
 import type { Host, LoadBalancerContext } from '../../types/upstream.js';
 import { ConfigError } from '../../common/errors.js';
 import { hash64 } from '../hash.js';
-import { u32 } from '../config_values.js';
+import { CLUSTER_DEFAULTS, u32 } from '../../config/values.js';
 import { acceptable, acceptanceFor, weightedRandom, type HostSetLoadBalancer, type LbOptions } from './load_balancer.js';
 
-export const RING_MIN_DEFAULT = 1024;
-export const RING_MAX_DEFAULT = 8 * 1024 * 1024;
 /** Envoy's hard ceiling on maximum_ring_size. */
 export const RING_MAX_LIMIT = 8 * 1024 * 1024;
 
@@ -104,8 +102,8 @@ class RingHashLb implements HostSetLoadBalancer {
 export function createRingHashLb(hosts: readonly Host[], opts: LbOptions): HostSetLoadBalancer & { readonly size: number } {
   const cfg = opts.config.ring_hash_lb_config;
   const base = `${opts.path}.ring_hash_lb_config`;
-  const minSize = u32(cfg?.minimum_ring_size, RING_MIN_DEFAULT, `${base}.minimum_ring_size`);
-  const maxSize = u32(cfg?.maximum_ring_size, RING_MAX_DEFAULT, `${base}.maximum_ring_size`);
+  const minSize = u32(cfg?.minimum_ring_size, CLUSTER_DEFAULTS.minimumRingSize, `${base}.minimum_ring_size`);
+  const maxSize = u32(cfg?.maximum_ring_size, CLUSTER_DEFAULTS.maximumRingSize, `${base}.maximum_ring_size`);
   if (maxSize > RING_MAX_LIMIT) throw new ConfigError(`${base}.maximum_ring_size`, `must be at most ${RING_MAX_LIMIT}`);
   if (minSize < 1) throw new ConfigError(`${base}.minimum_ring_size`, 'must be at least 1');
   if (minSize > maxSize) throw new ConfigError(`${base}.minimum_ring_size`, `exceeds maximum_ring_size ${maxSize}`);

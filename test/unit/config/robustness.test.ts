@@ -5,17 +5,7 @@ import assert from 'node:assert/strict';
 import { loadBootstrapText } from '../../../src/config/bootstrap.js';
 import { ConfigError } from '../../../src/common/errors.js';
 import { bootstrap, type Obj } from './fixtures.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/random.js';
 
 const STRANGE: unknown[] = [null, 0, -1, 1.5, 2 ** 64, '', 'x', '\u0000', '1s', true, [], {}, [null], { '@type': 'x' },
   { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster' }, '__proto__', { __proto__: { a: 1 } }, 'NaN'];
@@ -43,7 +33,7 @@ function mutate(doc: Obj, random: () => number): Obj {
 }
 
 test('2000 random mutations load (and round-trip) or fail with a ConfigError', () => {
-  const random = rng(20261121);
+  const random = seededRandom(20261121);
   const base = bootstrap();
   let rejected = 0;
   const started = Date.now();
@@ -64,7 +54,7 @@ test('2000 random mutations load (and round-trip) or fail with a ConfigError', (
 });
 
 test('random bytes as YAML fail with a ConfigError or load', () => {
-  const random = rng(7);
+  const random = seededRandom(7);
   for (let i = 0; i < 300; i++) {
     const len = Math.floor(random() * 200);
     const text = Array.from({ length: len }, () => String.fromCharCode(Math.floor(random() * 128))).join('');

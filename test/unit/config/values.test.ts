@@ -20,6 +20,20 @@ test('durationMs, u32 and bool fall back to the default only when the field is a
   assert.equal(bool({ value: false }, true), false);
 });
 
+test('durationMs and u32 given a path reject invalid values there, and read valid ones as without it', () => {
+  assert.equal(durationMs({ seconds: 2 }, 0, 'c.connect_timeout'), 2000);
+  assert.equal(durationMs(undefined, 5000, 'c.connect_timeout'), 5000);
+  assert.throws(() => durationMs({ seconds: -1 }, 0, 'c.connect_timeout'),
+    (e: unknown) => e instanceof ConfigError && e.message.includes('c.connect_timeout'));
+  assert.throws(() => durationMs({ seconds: Number.POSITIVE_INFINITY }, 0, 'c.t'), ConfigError);
+  assert.equal(durationMs({ seconds: -1 }, 0), -1000); // without a path the caller validates
+  assert.equal(u32({ value: 0xffffffff }, 1, 'c.w'), 0xffffffff);
+  assert.equal(u32(undefined, 1, 'c.w'), 1);
+  assert.throws(() => u32({ value: 2 ** 32 }, 1, 'c.w'), (e: unknown) => e instanceof ConfigError && e.message.includes('c.w'));
+  assert.throws(() => u32({ value: 1.5 }, 1, 'c.w'), ConfigError);
+  assert.throws(() => u32({ value: -1 }, 1, 'c.w'), ConfigError);
+});
+
 test('hcmOf returns the decoded connection manager and fails clearly without one', () => {
   const loaded = load(bootstrap());
   const l = loaded.bootstrap.static_resources!.listeners![0];

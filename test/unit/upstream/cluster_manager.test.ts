@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Cluster as EnvoyCluster } from '../../../src/types/envoy.js';
-import type { ClientConnection } from '../../../src/types/http.js';
 import { StatsStore } from '../../../src/common/stats.js';
 import { createClusterManager } from '../../../src/upstream/cluster_manager.js';
 import type { Lookup } from '../../../src/upstream/dns.js';
 import type { Http1Pool } from '../../../src/upstream/http1_pool.js';
 import { recordHostResponse, recordHostTimeout } from '../../../src/upstream/host.js';
-import { TestUpstream, get, seededRandom, testConnectionFactory, waitFor } from './helpers.js';
+import { TestUpstream, acquireConnection, get, testConnectionFactory, waitFor } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 function endpoint(address: string, port: number, weight?: number) {
   return { endpoint: { address: { socket_address: { address, port_value: port } } }, ...(weight ? { load_balancing_weight: { value: weight } } : {}) };
@@ -15,10 +15,6 @@ function endpoint(address: string, port: number, weight?: number) {
 
 function staticCluster(name: string, eps: ReturnType<typeof endpoint>[], extra: Partial<EnvoyCluster> = {}): EnvoyCluster {
   return { name, type: 'STATIC', connect_timeout: { seconds: 1 }, load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: eps }] }, ...extra };
-}
-
-function acquireConn(pool: { acquire: Http1Pool['acquire'] }): Promise<ClientConnection> {
-  return new Promise((resolve, reject) => { pool.acquire((err, conn) => (err ? reject(err) : resolve(conn!))); });
 }
 
 test('a STATIC cluster balances requests over its hosts through their pools', async () => {
@@ -38,7 +34,7 @@ test('a STATIC cluster balances requests over its hosts through their pools', as
       const host = web.chooseHost({})!;
       const pool = web.pool(host);
       assert.equal(web.pool(host), pool, 'one pool per host');
-      const conn = await acquireConn(pool);
+      const conn = await acquireConnection(pool);
       const res = await get(conn);
       recordHostResponse(host, res.status);
       web.stats.responseCode(res.status);
@@ -79,7 +75,7 @@ test('a STRICT_DNS cluster resolves localhost', async () => {
     const c = cm.get('dns')!;
     assert.deepEqual(c.hosts().map((h) => [h.address, h.port, h.weight, h.hostname]), [['127.0.0.1', up.port, 3, 'localhost']]);
     assert.equal(stats.counter('cluster.dns.update_success').value, 1);
-    const conn = await acquireConn(c.pool(c.chooseHost({})!));
+    const conn = await acquireConnection(c.pool(c.chooseHost({})!));
     assert.equal((await get(conn)).status, 200);
     c.pool(c.hosts()[0]).release(conn);
   } finally { cm.close(); await up.stop(); }
@@ -109,8 +105,8 @@ test('DNS refresh updates hosts in place, drains removed hosts and keeps the las
     const keepPool = c.pool(keep);
     const gonePool = c.pool(gone) as Http1Pool;
     // The soon-removed host has one busy and one idle connection.
-    const busy = await acquireConn(gonePool);
-    const idle = await acquireConn(gonePool);
+    const busy = await acquireConnection(gonePool);
+    const idle = await acquireConnection(gonePool);
     await get(idle);
     gonePool.release(idle);
     assert.equal(gonePool.activeConnections, 2);
@@ -201,8 +197,8 @@ test('clusters are added, replaced and removed at run time; replaced ones drain'
     assert.equal(cm.get('dyn'), v1);
     const hostA = v1.chooseHost({})!;
     const poolA = v1.pool(hostA) as Http1Pool;
-    const busy = await acquireConn(poolA);
-    const idle = await acquireConn(poolA);
+    const busy = await acquireConnection(poolA);
+    const idle = await acquireConnection(poolA);
     await get(idle);
     poolA.release(idle);
 
@@ -214,7 +210,7 @@ test('clusters are added, replaced and removed at run time; replaced ones drain'
     assert.equal((await get(busy)).body, 'a 1', 'in-flight request finishes on the old cluster');
     poolA.release(busy);
     assert.equal(poolA.activeConnections, 0);
-    const conn = await acquireConn(v2.pool(v2.chooseHost({})!));
+    const conn = await acquireConnection(v2.pool(v2.chooseHost({})!));
     assert.equal((await get(conn)).body, 'b 1');
     v2.pool(v2.hosts()[0]).release(conn);
 

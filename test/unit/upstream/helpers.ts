@@ -8,18 +8,10 @@ import * as net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { ClientConnection, HeaderList, HeadRewrite, ResponseHandler, ResponseHead, UpstreamRequest, RequestHead } from '../../../src/types/http.js';
-import type { Host } from '../../../src/types/upstream.js';
+import type { Host, HttpConnectionPool } from '../../../src/types/upstream.js';
 import { SkiffError } from '../../../src/common/errors.js';
-
-class SimpleHeaders implements HeaderList {
-  constructor(private readonly list: [string, string][]) {}
-  get size(): number { return this.list.length; }
-  name(i: number): string { return this.list[i][0]; }
-  value(i: number): string { return this.list[i][1]; }
-  get(name: string): string | undefined { return this.list.find(([n]) => n === name)?.[1]; }
-  getAll(name: string): string[] { return this.list.filter(([n]) => n === name).map(([, v]) => v); }
-  has(name: string): boolean { return this.list.some(([n]) => n === name); }
-}
+import { PairHeaderList } from '../../../src/codec/http1/index.js';
+import { waitFor as waitUntil } from '../../helpers/wait.js';
 
 let nextId = 1;
 
@@ -71,7 +63,7 @@ export class TestClientConnection implements ClientConnection {
     const lines = this.buf.subarray(0, end).toString('latin1').split('\r\n');
     const status = Number(lines[0].split(' ')[1]);
     const headers = lines.slice(1).map((l) => { const i = l.indexOf(':'); return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()] as [string, string]; });
-    const list = new SimpleHeaders(headers);
+    const list = new PairHeaderList(headers);
     const length = Number(list.get('content-length') ?? '0');
     if (this.buf.length < end + 4 + length) return;
     const body = this.buf.subarray(end + 4, end + 4 + length);
@@ -90,18 +82,23 @@ export const testConnectionFactory = (socket: net.Socket): ClientConnection => n
 
 export interface TestResponse { status: number; body: string; headers: HeaderList }
 
+/** A connection from the pool, or the pool's error as a rejection. */
+export function acquireConnection(pool: Pick<HttpConnectionPool, 'acquire'>): Promise<ClientConnection> {
+  return new Promise((resolve, reject) => { pool.acquire((err, conn) => (err ? reject(err) : resolve(conn!))); });
+}
+
 /** Sends one GET over `conn` and resolves with the response (rejects on error or after 5 s). */
-export function get(conn: ClientConnection, path = '/'): Promise<TestResponse> {
+export function get(conn: ClientConnection, path = '/', headers: readonly (readonly [string, string])[] = []): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
-    let status = 0; let headers: HeaderList | undefined; const chunks: Buffer[] = [];
+    let status = 0; let head: HeaderList | undefined; const chunks: Buffer[] = [];
     const timer = setTimeout(() => reject(new Error('response timed out')), 5000);
-    const req = conn.requestLocal('GET', path, [], { bodyKind: 'none' }, {
-      onHead: (h) => { status = h.status; headers = h.headers; },
+    const req = conn.requestLocal('GET', path, headers, { bodyKind: 'none' }, {
+      onHead: (h) => { status = h.status; head = h.headers; },
       onData: (c) => { chunks.push(Buffer.from(c)); },
-      onEnd: () => { clearTimeout(timer); resolve({ status, body: Buffer.concat(chunks).toString(), headers: headers! }); },
+      onEnd: () => { clearTimeout(timer); resolve({ status, body: Buffer.concat(chunks).toString(), headers: head! }); },
       onError: (e) => { clearTimeout(timer); reject(e); },
     });
-    req.end();
+    req.end(); // the request (no body) is complete: the codec reuses a connection only after this
   });
 }
 
@@ -211,23 +208,7 @@ export function fakeHost(address: string, weight = 1, port = 80): Host & { key: 
   return { address, port, weight, activeRequests: 0, healthy: true, key: `${address}:${port}` };
 }
 
-/** A seeded PRNG (mulberry32) so distribution tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Waits until `cond()` holds, polling every 10 ms, failing after `ms`. */
-export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until `cond()` holds, polling every 10 ms, failing after `ms` (3 s unless told). */
+export function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  return waitUntil(cond, ms, what, 10);
 }

@@ -6,7 +6,8 @@ import { createLoadBalancer, lbPolicies } from '../../../src/upstream/lb/registr
 import { createRingHashLb } from '../../../src/upstream/lb/ring_hash.js';
 import { createMaglevLb, isPrime } from '../../../src/upstream/lb/maglev.js';
 import { hash64 } from '../../../src/upstream/hash.js';
-import { fakeHost, seededRandom } from './helpers.js';
+import { fakeHost } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 function lb(policy: EnvoyCluster['lb_policy'], hosts: Host[], extra: Partial<EnvoyCluster> = {}, seed = 1) {
   return createLoadBalancer(hosts, { config: { name: 'c', lb_policy: policy, ...extra }, path: 'clusters[0]', random: seededRandom(seed) });

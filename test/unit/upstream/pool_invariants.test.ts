@@ -8,7 +8,8 @@ import type { SkiffError } from '../../../src/common/errors.js';
 import { StatsStore } from '../../../src/common/stats.js';
 import { ClusterImpl } from '../../../src/upstream/cluster.js';
 import type { Http1Pool } from '../../../src/upstream/http1_pool.js';
-import { TestUpstream, get, seededRandom, testConnectionFactory, waitFor } from './helpers.js';
+import { TestUpstream, get, testConnectionFactory, waitFor } from './helpers.js';
+import { seededRandom } from '../../helpers/random.js';
 
 const STEPS = 300;
 const MAX_CX = 3;

@@ -6,17 +6,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { createClientConnection } from '../../../../src/stream/http1/client.js';
 import { countSlabs, waitFor, wasm } from './helpers.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mutateBytes, seededRandom, type ByteMutatorOptions } from '../../../helpers/random.js';
 
 const SEEDS = [
   'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
@@ -26,24 +16,15 @@ const SEEDS = [
   'HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n',
 ];
 
-function mutate(input: Buffer, rnd: () => number): Buffer {
-  let b = Buffer.from(input);
-  const ops = 1 + Math.floor(rnd() * 3);
-  for (let k = 0; k < ops; k++) {
-    const at = Math.floor(rnd() * Math.max(1, b.length));
-    switch (Math.floor(rnd() * 4)) {
-      case 0: if (b.length) b[at] = [0, 10, 13, 32, 58, 127, 255, 48, 59][Math.floor(rnd() * 9)]; break;
-      case 1: b = Buffer.concat([b.subarray(0, at), Buffer.from([Math.floor(rnd() * 256)]), b.subarray(at)]); break;
-      case 2: b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + Math.floor(rnd() * 4))]); break;
-      default: b = b.subarray(0, at); break;
-    }
-  }
-  return b;
-}
+/** The upstream mutator: four edits, no duplication; 'set' writes one of these bytes. */
+const MUTATOR: ByteMutatorOptions = {
+  mutations: ['set', 'insert', 'delete', 'truncate'],
+  interesting: [0, 10, 13, 32, 58, 127, 255, 48, 59],
+};
 
 test('mutated responses: exactly one of onEnd/onError, no leaked slab, no crash', async () => {
   const slabs = countSlabs();
-  const rnd = prng(0xc0ffee);
+  const rnd = seededRandom(0xc0ffee);
   const responses = new Map<number, Buffer>();
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
@@ -68,7 +49,7 @@ test('mutated responses: exactly one of onEnd/onError, no leaked slab, no crash'
     for (let base = 0; base < CASES; base += PARALLEL) {
       await Promise.all(Array.from({ length: PARALLEL }, async (_, j) => {
         const id = base + j;
-        responses.set(id, mutate(Buffer.from(SEEDS[id % SEEDS.length], 'latin1'), rnd));
+        responses.set(id, mutateBytes(Buffer.from(SEEDS[id % SEEDS.length], 'latin1'), rnd, MUTATOR));
         const s = net.connect(port, '127.0.0.1');
         clients.push(s);
         await once(s, 'connect');

@@ -93,6 +93,14 @@ function collector(): { handler: ResponseHandler; got: Collected } {
   return { handler, got };
 }
 
+/** Sends a bodiless request and waits for its outcome (end or error). */
+async function exchange(cc: ClientConnection, method: string, path: string): Promise<Collected> {
+  const { handler, got } = collector();
+  cc.requestLocal(method, path, [['host', 'up']], { bodyKind: 'none' }, handler).end();
+  await got.done;
+  return got;
+}
+
 const text = (g: Collected) => Buffer.concat(g.body).toString('latin1');
 
 test('content-length responses on a kept-alive connection, and the request head on the wire', async () => {
@@ -129,9 +137,7 @@ test('a chunked response with trailers', async () => {
   });
   try {
     const cc = await up.connect();
-    const { handler, got } = collector();
-    cc.requestLocal('GET', '/c', [['host', 'up']], { bodyKind: 'none' }, handler).end();
-    await got.done;
+    const got = await exchange(cc, 'GET', '/c');
     assert.equal(text(got), 'hello, world');
     assert.equal(got.head?.bodyKind, 'chunked');
     assert.equal(got.trailers?.get('x-sum'), '12');
@@ -147,9 +153,7 @@ test('a close-delimited response ends when the upstream closes; the connection i
   });
   try {
     const cc = await up.connect();
-    const { handler, got } = collector();
-    cc.requestLocal('GET', '/close', [['host', 'up']], { bodyKind: 'none' }, handler).end();
-    await got.done;
+    const got = await exchange(cc, 'GET', '/close');
     assert.equal(got.error, undefined);
     assert.equal(text(got), 'until the end');
     assert.equal(cc.reusable, false);
@@ -165,9 +169,7 @@ test('HEAD, 204 and 304 responses have no body whatever their headers say', asyn
   try {
     const cc = await up.connect();
     for (const [method, path, status] of [['HEAD', '/h', 200], ['GET', '/204', 204], ['GET', '/304', 304]] as const) {
-      const { handler, got } = collector();
-      cc.requestLocal(method, path, [['host', 'up']], { bodyKind: 'none' }, handler).end();
-      await got.done;
+      const got = await exchange(cc, method, path);
       assert.equal(got.error, undefined, `${method} ${path}`);
       assert.equal(got.status, status);
       assert.equal(got.body.length, 0);
@@ -220,9 +222,7 @@ test('a garbage response is SKIFF_UPSTREAM_PROTOCOL_ERROR', async () => {
   const up = await fakeUpstream((_req, conn) => conn.socket.write('SSH-2.0-OpenSSH_9.6\r\n\r\n'));
   try {
     const cc = await up.connect();
-    const { handler, got } = collector();
-    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
-    await got.done;
+    const got = await exchange(cc, 'GET', '/');
     assert.equal(got.error?.code, 'SKIFF_UPSTREAM_PROTOCOL_ERROR');
     assert.equal(got.error?.source, 'upstream');
     assert.equal(got.ended, false);
@@ -235,9 +235,7 @@ test('a broken chunked response body is SKIFF_UPSTREAM_PROTOCOL_ERROR', async ()
   const up = await fakeUpstream((_req, conn) => conn.socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX'));
   try {
     const cc = await up.connect();
-    const { handler, got } = collector();
-    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
-    await got.done;
+    const got = await exchange(cc, 'GET', '/');
     assert.equal(got.error?.code, 'SKIFF_UPSTREAM_PROTOCOL_ERROR');
     assert.equal(text(got), 'hello');
   } finally { await up.close(); }
@@ -251,9 +249,7 @@ test('an upstream reset mid-body is SKIFF_UPSTREAM_RESET, retryable, saying resp
   });
   try {
     const cc = await up.connect();
-    const { handler, got } = collector();
-    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
-    await got.done;
+    const got = await exchange(cc, 'GET', '/');
     assert.equal(got.error?.code, 'SKIFF_UPSTREAM_RESET');
     assert.equal(got.error?.retryable, true);
     assert.ok(got.error instanceof UpstreamResetError);
@@ -271,9 +267,7 @@ test('an upstream that closes before answering: SKIFF_UPSTREAM_RESET with no res
     const cc = await up.connect();
     let closed = false;
     cc.onClose(() => { closed = true; });
-    const { handler, got } = collector();
-    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
-    await got.done;
+    const got = await exchange(cc, 'GET', '/');
     assert.equal(got.error?.code, 'SKIFF_UPSTREAM_RESET');
     assert.equal((got.error as UpstreamResetError).responseBytes, 0);
     assert.match(got.error!.message, /before any response bytes/);
@@ -399,9 +393,7 @@ test('an idle pooled connection closed by the upstream: onClose fires, no handle
   const up = await fakeUpstream((_req, conn) => { upSocket = conn.socket; conn.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); });
   try {
     const cc = await up.connect();
-    const { handler, got } = collector();
-    cc.requestLocal('GET', '/', [['host', 'up']], { bodyKind: 'none' }, handler).end();
-    await got.done;
+    const got = await exchange(cc, 'GET', '/');
     assert.equal(cc.reusable, true);
     let closed = false;
     cc.onClose(() => { closed = true; });

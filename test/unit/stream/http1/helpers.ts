@@ -83,13 +83,7 @@ export class RawClient {
   destroy(): void { this.socket.destroy(); }
 }
 
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitFor } from '../../../helpers/wait.js';
 
 export interface ReceivedRequest {
   method: string;

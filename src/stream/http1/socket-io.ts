@@ -1,0 +1,137 @@
+/**
+ * The socket-facing machinery both ends of an HTTP/1.1 connection share (server.ts reads requests, client.ts
+ * reads responses): wiring the socket's events, the inbox of socket chunks not yet taken in, the re-entrant
+ * read pump, read backpressure (pause/resume) and per-tick corking of writes.
+ */
+import type { Socket } from 'node:net';
+import type { BodyFeed, BodyReader } from './body-reader.js';
+import type { HeadBuffer } from './head-buffer.js';
+
+/** Upper bound on pump iterations per call: each iteration consumes input or changes state. */
+const PUMP_LIMIT = 1 << 16;
+
+/** Socket chunks not yet taken in, read front to back (few: the socket is paused while any wait). */
+export class Inbox {
+  private readonly chunks: Buffer[] = [];
+  private offset = 0;
+
+  get empty(): boolean { return this.chunks.length === 0; }
+
+  push(chunk: Buffer): void { this.chunks.push(chunk); }
+
+  /** Marks `n` bytes of the first chunk as read; the chunk is dropped once all of it is. */
+  consume(n: number): void {
+    const first = this.chunks[0];
+    if (first === undefined) return; // cleared meanwhile (a handler reset the connection)
+    this.offset += n;
+    if (this.offset >= first.length) { this.chunks.shift(); this.offset = 0; }
+  }
+
+  /** Copies as much of the first chunk as fits into `buffer` (which remembers the chunk, see HeadBuffer). */
+  copyInto(buffer: HeadBuffer): void {
+    const first = this.chunks[0];
+    if (first !== undefined) this.consume(buffer.append(first, this.offset));
+  }
+
+  /**
+   * Feeds the next body bytes to `reader`: those left in the head buffer first, then the first inbox chunk.
+   * Undefined when there are none.
+   */
+  feedBody(buffer: HeadBuffer, reader: BodyReader, onData: (piece: Uint8Array) => void): BodyFeed | undefined {
+    if (buffer.unread > 0) {
+      const r = reader.feed(buffer.readable(), onData);
+      buffer.skip(r.consumed);
+      return r;
+    }
+    const first = this.chunks[0];
+    if (first === undefined) return undefined;
+    const r = reader.feed(first.subarray(this.offset), onData);
+    this.consume(r.consumed);
+    return r;
+  }
+
+  /** Drops every chunk (input is being discarded). */
+  clear(): void {
+    this.chunks.length = 0;
+    this.offset = 0;
+  }
+}
+
+/**
+ * Runs a read state machine step by step until it makes no more progress, then `settle()` (the flow update).
+ * A run requested from inside a step (a handler resuming the stream) folds into the running one.
+ */
+export class ReadPump {
+  private running = false;
+  private again = false;
+
+  /** @param step one step; false when nothing could be done */
+  constructor(private readonly step: () => boolean, private readonly settle: () => void) {}
+
+  run(): void {
+    if (this.running) { this.again = true; return; }
+    this.running = true;
+    try {
+      for (let i = 0; i < PUMP_LIMIT; i++) {
+        this.again = false;
+        if (!this.step() && !this.again) break;
+      }
+    } finally {
+      this.running = false;
+    }
+    this.settle();
+  }
+}
+
+/** Pauses and resumes reading a socket, remembering which it did: the backpressure towards the peer. */
+export class ReadFlow {
+  private paused = false;
+
+  constructor(private readonly socket: Socket) {}
+
+  /** Reads while `pause` is false, stops reading while it is true. */
+  set(pause: boolean): void {
+    if (pause && !this.paused) { this.paused = true; this.socket.pause(); }
+    else if (!pause && this.paused) { this.paused = false; this.socket.resume(); }
+  }
+}
+
+/** Holds a socket's writes until the end of this tick, so a head and the body written right after it leave in one writev. */
+export class TickCork {
+  private corked = false;
+
+  constructor(private readonly socket: Socket) {}
+
+  hold(): void {
+    if (this.corked || this.socket.destroyed) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+  }
+}
+
+/** What a connection does on each of its socket's events. */
+export interface SocketEvents {
+  data(chunk: Buffer): void;
+  end(): void;
+  drain(): void;
+  error(err: Error): void;
+  close(): void;
+}
+
+/**
+ * Wires a connection to its socket, each event run under `guard` (which contains a failure to the connection).
+ * Turns Nagle off: heads and bodies are written separately, and Nagle would hold the second write for an ACK.
+ * Returns false when the socket was destroyed already; `close` then runs on the next microtask.
+ */
+export function attachSocket(socket: Socket, guard: (fn: () => void) => void, on: SocketEvents): boolean {
+  socket.setNoDelay(true);
+  socket.on('data', (chunk: Buffer) => guard(() => on.data(chunk)));
+  socket.on('end', () => guard(() => on.end()));
+  socket.on('drain', () => guard(() => on.drain()));
+  socket.on('error', (err) => guard(() => on.error(err)));
+  socket.on('close', () => guard(() => on.close()));
+  if (!socket.destroyed) return true;
+  queueMicrotask(() => guard(() => on.close()));
+  return false;
+}
