@@ -42,6 +42,30 @@ for (const fx of fixtures) {
   });
 }
 
+// Every fixture again, its first head delivered in two reads split at every byte: the verdict must not change
+// (a head accepted whole is accepted split with the same messages; a head rejected whole is rejected split,
+// possibly earlier and for an earlier fault).
+test('every fixture split in two at every byte gives the same verdict', () => {
+  let runs = 0;
+  for (const fx of fixtures) {
+    const whole = runFixture(fx);
+    const rejected = (o: typeof whole): boolean => o.stop.kind === 'head-error' || o.stop.kind === 'body-error' || o.stop.kind === 'closed';
+    for (let split = 1; split < fx.input.length; split++) {
+      const parts = runFixture(fx, split);
+      runs++;
+      const where = `${fx.file} > ${fx.name} split at ${split}`;
+      if (rejected(whole)) {
+        // A split can only end the run sooner: rejected too, or still waiting for a head that never completes.
+        assert.ok(rejected(parts) || parts.stop.kind === 'incomplete', `${where}: ${JSON.stringify(parts.stop)}`);
+      } else {
+        assert.deepEqual(parts.stop.kind, whole.stop.kind, where);
+        assert.deepEqual(parts.messages, whole.messages, where);
+      }
+    }
+  }
+  assert.ok(runs > 10_000, `${runs} split runs`);
+});
+
 test('summary', () => {
   console.log(`llhttp fixtures: ${fixtures.length}; same result: ${tally.pass} (of which rejected once the unfinished head is ended: ${tally.onCompletion}); lenient-only, rejected by strict Skiff: ` +
     `${tally.lenientOnly}; deliberate differences: ${tally.deliberate}; accepted only because missing Host is allowed in this run: ${tally.missingHostStrict}`);

@@ -87,6 +87,8 @@ export let teChunkedLast: bool = false;
 export let teChunkedNotLast: bool = false;
 /** A coding other than chunked appeared. */
 export let teOther: bool = false;
+/** A coding other than chunked and identity appeared (identity is the obsolete no-op coding). */
+export let teEncoded: bool = false;
 /** An element was not `token *( OWS ";" OWS token "=" ( token / quoted-string ) )`. */
 export let teMalformed: bool = false;
 
@@ -94,6 +96,7 @@ export function teReset(): void {
   teChunkedLast = false;
   teChunkedNotLast = false;
   teOther = false;
+  teEncoded = false;
   teMalformed = false;
 }
 
@@ -133,6 +136,7 @@ export function teAdd(v: usize, len: i32): void {
     } else {
       teChunkedLast = false;
       teOther = true;
+      if (hasParams || !eqLowerLiteral(v + <usize>name, nameLen, "identity")) teEncoded = true;
     }
   }
 }

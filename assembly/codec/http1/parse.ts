@@ -19,7 +19,7 @@ import { charClass, C_TCHAR, C_UPPER, C_HOST, isWs, eqLowerLiteral } from "../..
 import { scanHeadEnd, skipLeadingEmptyLines, scanErrorAt } from "./scan";
 import {
   headerId, parseContentLength, CL_INVALID, CL_DIFFERING, teReset, teAdd, teChunkedLast, teChunkedNotLast,
-  teOther, teMalformed, connectionTokens, CONN_CLOSE, CONN_KEEP_ALIVE, CONN_UPGRADE,
+  teOther, teEncoded, teMalformed, connectionTokens, CONN_CLOSE, CONN_KEEP_ALIVE, CONN_UPGRADE,
 } from "./fields";
 import { CR, LF, byteAt, put, fail } from "./record";
 import {
@@ -101,6 +101,36 @@ function resetRecord(rec: usize): void {
   resetTargetHost();
 }
 
+// tchar membership by nibbles: byte b is a tchar when TCHAR_BY_LOW[b & 15] & TCHAR_BY_HIGH[b >> 4] != 0
+// (the low table holds, per low nibble, one bit per high nibble 0..7; bytes >= 0x80 have no bit).
+const TCHAR_BY_LOW = i32x4(<i32>0xfcf8fce8, <i32>0xfcfcfcfc, <i32>0x54f4f8f8, <i32>0x70f454d0);
+const TCHAR_BY_HIGH = i32x4(<i32>0x08040201, <i32>0x80402010, 0, 0);
+const LANE_INDEX = i32x4(<i32>0x03020100, <i32>0x07060504, <i32>0x0b0a0908, <i32>0x0f0e0d0c);
+
+/**
+ * The common case in 16 bytes at once: a header name of 1..15 token bytes followed by ':'. Lowercases it in
+ * place and returns its length; returns 0 when the case does not apply (the byte-by-byte path then decides,
+ * and reports any error at its exact offset).
+ */
+function shortNameLength(buf: usize, p: i32, end: i32): i32 {
+  if (p + 16 > end) return 0;
+  const at = buf + <usize>p;
+  const v = v128.load(at);
+  const colon = i8x16.bitmask(i8x16.eq(v, i8x16.splat(0x3a)));
+  if (colon == 0) return 0;
+  const n = ctz(colon);
+  if (n == 0) return 0;
+  const below = (1 << n) - 1;
+  const byLow = i8x16.swizzle(TCHAR_BY_LOW, v128.and(v, i8x16.splat(0x0f)));
+  const byHigh = i8x16.swizzle(TCHAR_BY_HIGH, i8x16.shr_u(v, 4));
+  const isToken = i8x16.bitmask(i8x16.ne(v128.and(byLow, byHigh), i8x16.splat(0)));
+  if ((isToken & below) != below) return 0;
+  const inName = i8x16.lt_u(LANE_INDEX, i8x16.splat(<i8>n));
+  const upper = v128.and(i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x41)), i8x16.splat(26)), inName);
+  if (v128.any_true(upper)) v128.store(at, v128.or(v, v128.and(upper, i8x16.splat(0x20))));
+  return n;
+}
+
 // The header line parseFieldLine read last.
 let fieldName: i32 = 0;
 let fieldNameLen: i32 = 0;
@@ -116,12 +146,18 @@ function parseFieldLine(buf: usize, p: i32, end: i32, rec: usize): i32 {
   let c = byteAt(buf, p);
   if (isWs(c)) return -fail(rec, H1E_OBS_FOLD, p);
   const name = p;
-  while (true) {
-    const k = charClass(c);
-    if ((k & C_TCHAR) == 0) break;
-    if ((k & C_UPPER) != 0) store<u8>(buf + <usize>p, <u8>(c | 0x20));
-    p++;
-    c = byteAt(buf, p);
+  const short = shortNameLength(buf, p, end);
+  if (short > 0) {
+    p += short;
+    c = 0x3a;
+  } else {
+    while (true) {
+      const k = charClass(c);
+      if ((k & C_TCHAR) == 0) break;
+      if ((k & C_UPPER) != 0) store<u8>(buf + <usize>p, <u8>(c | 0x20));
+      p++;
+      c = byteAt(buf, p);
+    }
   }
   const nameLen = p - name;
   if (c != 0x3a) {
@@ -212,6 +248,8 @@ function parseHeaderLines(buf: usize, p: i32, end: i32, rec: usize, maxHeaders: 
  * they continue) only. Returns 0 or an error code.
  */
 function checkIncompleteHead(buf: usize, start: i32, scanFrom: i32, limit: i32, rec: usize, isRequest: bool): i32 {
+  // A lone CR at the end may begin one more empty line before the start line: nothing to check yet.
+  if (start >= limit || byteAt(buf, start) == CR) return 0;
   let p: i32;
   const resume = load<i32>(rec + <usize>HEAD_RESUME);
   if (scanFrom > 0 && resume > start && resume <= scanFrom && byteAt(buf, resume - 1) == LF) {
@@ -253,9 +291,10 @@ function finishFraming(rec: usize, minor: i32, end: i32, isRequest: bool): i32 {
     if (clValue >= 0.0) return fail(rec, H1E_CL_AND_TE, end);
     if (teMalformed) return fail(rec, H1E_BAD_TE, end);
     if (isRequest && (teChunkedNotLast || !teChunkedLast)) return fail(rec, H1E_BAD_TE, end);
-    // A response whose final coding is not chunked is read until close (RFC 9112 §6.3 item 4).
-    // Skiff forwards bodies re-framed as chunked, so any other coding would reach the peer undeclared.
-    if (teOther && teChunkedLast) return fail(rec, H1E_UNSUPPORTED_TE, end);
+    // Skiff forwards bodies re-framed (and drops Transfer-Encoding), so a coding other than chunked would
+    // reach the peer undeclared: requests get 501; responses are refused too, except the no-op identity,
+    // which leaves a body read until close (RFC 9112 §6.3 item 4).
+    if (isRequest ? teOther : teEncoded || teChunkedNotLast) return fail(rec, H1E_UNSUPPORTED_TE, end);
     flags |= FLAG_TRANSFER_ENCODING;
     if (teChunkedLast) flags |= FLAG_CHUNKED;
     else keepAlive = false; // a response delimited by close

@@ -224,12 +224,12 @@ export class ChunkedDecoder {
     let k = 0;
     while (k < line.length && TCHAR[line[k]]) k++;
     if (k === 0 || line[k] !== 0x3a) return 'INVALID_TRAILER';
-    const name = String.fromCharCode(...line.slice(0, k)).toLowerCase();
+    const name = Buffer.from(line.slice(0, k)).toString('latin1').toLowerCase();
     let v = k + 1;
     let e = line.length;
     while (v < e && (line[v] === SP || line[v] === HTAB)) v++;
     while (e > v && (line[e - 1] === SP || line[e - 1] === HTAB)) e--;
-    this.trailers.push([name, String.fromCharCode(...line.slice(v, e))]);
+    this.trailers.push([name, Buffer.from(line.slice(v, e)).toString('latin1')]);
     return undefined;
   }
 }

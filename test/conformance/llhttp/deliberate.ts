@@ -13,7 +13,13 @@ const NO_HTTP09 = 'HTTP/0.9 (no version, no headers) is not supported by a proxy
 const CODINGS = 'Skiff re-frames bodies and would forward other transfer codings undeclared, so it answers 501 ' +
   '(RFC 9112 §6.1 allows it; Envoy does the same)';
 
+const RESPONSE_CODINGS = 'a response body in a coding other than chunked would be forwarded re-framed with the coding ' +
+  'undeclared, so Skiff refuses it (the proxy answers 502) rather than read it to close as llhttp does';
+
 export const DELIBERATE: Record<string, Deliberate> = {
+  'response/transfer-encoding.md > `chunked` before other transfer-encoding': { kind: 'skiff-rejects', why: RESPONSE_CODINGS },
+  'response/transfer-encoding.md > multiple transfer-encoding where chunked is not the last one': { kind: 'skiff-rejects', why: RESPONSE_CODINGS },
+  'response/transfer-encoding.md > `chunkedchunked` transfer-encoding does not enable chunked enconding': { kind: 'skiff-rejects', why: RESPONSE_CODINGS },
   'request/invalid.md > HTTP protocol and ANNOUNCE method': { kind: 'skiff-accepts', why: EXTENSION_METHOD },
   'request/invalid.md > Invalid method': { kind: 'skiff-accepts', why: EXTENSION_METHOD },
   'request/method.md > SOURCE request with ICE': { kind: 'skiff-rejects', why: HTTP_ONLY },

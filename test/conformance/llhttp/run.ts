@@ -41,7 +41,11 @@ const buf = slabPool(wasm).lease(BUF_BYTES);
 const rec = slabPool(wasm).lease(recordBytes(512));
 const MAX_MESSAGES = 64;
 
-export function runFixture(fx: FixtureCase): SkiffOutcome {
+/**
+ * Runs the fixture. With `split`, the first head is first offered with only its first `split` bytes (as if
+ * the socket delivered it in two reads), then in full with scanFrom = split.
+ */
+export function runFixture(fx: FixtureCase, split = 0): SkiffOutcome {
   const limits: HeadLimits = { maxHeaders: 512, maxHeadBytes: 65536, allowMissingHost: true };
   const input = fx.input;
   if (input.length > BUF_BYTES) throw new RangeError(`${fx.name}: input larger than the harness buffer`);
@@ -59,9 +63,14 @@ export function runFixture(fx: FixtureCase): SkiffOutcome {
       if (strict === L.H1E_MISSING_HOST) missingHostRejected = true;
       wasm.u8.set(rest, buf);
     }
-    const status = fx.kind === 'request'
-      ? parseRequestHead(wasm, buf, rest.length, 0, rec, limits)
-      : parseResponseHead(wasm, buf, rest.length, 0, rec, limits);
+    const parse = fx.kind === 'request' ? parseRequestHead : parseResponseHead;
+    let status: number = L.HEAD_NEED_MORE;
+    let scanFrom = 0;
+    if (n === 0 && split > 0 && split < rest.length) {
+      status = parse(wasm, buf, split, 0, rec, limits);
+      scanFrom = split;
+    }
+    if (status === L.HEAD_NEED_MORE) status = parse(wasm, buf, rest.length, scanFrom, rec, limits);
     if (status === L.HEAD_NEED_MORE) {
       // Skiff checks a head once it is complete (only CR/LF pairing earlier), llhttp byte by byte. To compare a
       // rejection inside an unfinished head, end the head right there and report what Skiff says then.

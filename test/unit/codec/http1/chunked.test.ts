@@ -135,3 +135,11 @@ test('trailers as a HeaderList, and the writer helpers round-trip through the de
   assert.equal(t.has('x'), false);
   assert.throws(() => t.name(2), RangeError);
 });
+
+test('a trailer section as large as a generous limit decodes without exhausting the stack', () => {
+  const dec = new ChunkedDecoder({ maxTrailerBytes: 1 << 20 });
+  const big = 'v'.repeat(500_000);
+  const r = dec.push(bytes(`0\r\nX-Big: ${big}\r\n\r\n`));
+  assert.equal(r.done, true);
+  assert.equal(dec.trailers[0][1].length, big.length);
+});

@@ -100,3 +100,37 @@ test('a large head arriving one byte per call costs linear time in total (no res
     assert.ok(ms < 5000, `${ms} ms for ${len} one-byte calls`);
   }
 });
+
+test('heads of two connections parsed in turns (one instance, and two instances over one memory) do not mix', async () => {
+  const { instantiate } = await import('../../../../src/wasm/module.js');
+  const { slabPool } = await import('../../../../src/wasm/slab.js');
+  const { recordBytes, requestHeadView } = await import('../../../../src/codec/http1/index.js');
+  const other = instantiate(wasm.memory, 1);
+  const pool = slabPool(wasm);
+  const bufB = pool.lease(4096), recB = pool.lease(recordBytes(16));
+  const a = 'GET /first HTTP/1.1\r\nHost: a.example\r\nX-A: 1\r\n\r\n';
+  const b = 'POST /second HTTP/1.1\r\nHost: b.example\r\nContent-Length: 3\r\n\r\n';
+  for (const [name, instB] of [['same instance', wasm], ['second instance', other]] as const) {
+    load(a);
+    wasm.u8.set(Buffer.from(b), bufB);
+    let prevA = 0, prevB = 0, doneA = false, doneB = false;
+    for (let step = 1; step <= Math.max(a.length, b.length) && !(doneA && doneB); step++) {
+      if (!doneA && step <= a.length) {
+        const r = parseRequestHead(wasm, buf, step, prevA, rec, LIMITS);
+        prevA = step;
+        if (r !== L.HEAD_NEED_MORE) { assert.equal(r, L.HEAD_OK, name); doneA = true; }
+      }
+      if (!doneB && step <= b.length) {
+        const r = parseRequestHead(instB, bufB, step, prevB, recB, LIMITS);
+        prevB = step;
+        if (r !== L.HEAD_NEED_MORE) { assert.equal(r, L.HEAD_OK, name); doneB = true; }
+      }
+    }
+    assert.ok(doneA && doneB);
+    const ha = requestHeadView(wasm, rec), hb = requestHeadView(instB, recB);
+    assert.deepEqual([ha.method, ha.path, ha.host, ha.headers.get('x-a'), ha.bodyKind], ['GET', '/first', 'a.example', '1', 'none'], name);
+    assert.deepEqual([hb.method, hb.path, hb.host, hb.contentLength, hb.bodyKind], ['POST', '/second', 'b.example', 3, 'length'], name);
+  }
+  pool.release(bufB);
+  pool.release(recB);
+});

@@ -188,3 +188,24 @@ test('responses: an empty reason and no reason are accepted', () => {
   assert.equal(parseRes(head('HTTP/1.1 404', 'Content-Length: 0')), L.HEAD_OK);
   assert.equal(responseHeadView(wasm, rec, 'GET').status, 404);
 });
+
+test('header names of every length are lowercased in place, values never', () => {
+  for (let n = 1; n <= 20; n++) {
+    const name = Array.from({ length: n }, (_, i) => 'AbCdEfGhIjKlMnOpQrStUv'[i]).join('');
+    assert.equal(parseReq(head('GET / HTTP/1.1', 'Host: a', `${name}:UPPER Value`, 'X: Y')), L.HEAD_OK, name);
+    const headers = snapshot().headers as [string, string, number][];
+    assert.deepEqual(headers[1].slice(0, 2), [name.toLowerCase(), 'UPPER Value']);
+    assert.deepEqual(headers[2].slice(0, 2), ['x', 'Y']);
+  }
+});
+
+test('a non-token byte at any position of a short name is found at its offset', () => {
+  for (let n = 2; n <= 15; n++) {
+    for (let at = 0; at < n; at++) {
+      const name = 'a'.repeat(at) + '@' + 'b'.repeat(n - at - 1);
+      const text = head('GET / HTTP/1.1', 'Host: a', `${name}: v`);
+      assert.equal(parseReq(text), L.H1E_INVALID_TOKEN, name);
+      assert.equal(snapshot().length, text.indexOf('@'), name);
+    }
+  }
+});

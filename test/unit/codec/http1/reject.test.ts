@@ -334,3 +334,21 @@ test('a malformed header line is rejected as soon as it is complete, before the 
   // rules across lines wait for the whole head
   assert.equal(parseReq('POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n'), L.HEAD_NEED_MORE);
 });
+
+test('a CR that may begin an empty line before the start line is not an error yet', () => {
+  assert.equal(parseRes('\r'), L.HEAD_NEED_MORE);
+  assert.equal(parseRes('\r\n\r'), L.HEAD_NEED_MORE);
+  assert.equal(parseReq('\r\n\r'), L.HEAD_NEED_MORE);
+  assert.equal(parseRes('\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), L.HEAD_OK);
+});
+
+test('a response with a transfer coding Skiff would forward undeclared is refused', () => {
+  assert.equal(parseRes(head('HTTP/1.1 200 OK', 'Transfer-Encoding: gzip')), L.H1E_UNSUPPORTED_TE);
+  assert.equal(parseRes(head('HTTP/1.1 200 OK', 'Transfer-Encoding: chunked, gzip')), L.H1E_UNSUPPORTED_TE);
+  assert.equal(parseRes(head('HTTP/1.1 200 OK', 'Transfer-Encoding: gzip, chunked')), L.H1E_UNSUPPORTED_TE);
+  assert.equal(parseRes(head('HTTP/1.1 200 OK', 'Transfer-Encoding: chunked', 'Transfer-Encoding: identity')), L.H1E_UNSUPPORTED_TE);
+  // identity is the no-op coding: the body runs to close, or is chunked when chunked comes last
+  assert.equal(parseRes(head('HTTP/1.1 200 OK', 'Transfer-Encoding: identity')), L.HEAD_OK);
+  assert.equal(parseRes(head('HTTP/1.1 200 OK', 'Transfer-Encoding: identity, chunked')), L.HEAD_OK);
+  assert.equal((snapshot().flags as number) & L.FLAG_CHUNKED, L.FLAG_CHUNKED);
+});
