@@ -8,13 +8,31 @@ const encoder = new TextEncoder();
 export const FNV_OFFSET = 0x811c9dc5;
 export const FNV_PRIME = 0x01000193;
 
+// Config strings are encoded into views of shared 64 KiB chunks rather than an ArrayBuffer each: a table of
+// 10 000 routes holds tens of thousands of strings, and one backing store per string kept the garbage
+// collector busy for most of the compile. The views are never written after they are handed out.
+const CHUNK = 64 * 1024;
+let chunk = new Uint8Array(CHUNK);
+let chunkAt = 0;
+
+function room(n: number): Uint8Array {
+  if (chunkAt + n > chunk.length) { chunk = new Uint8Array(Math.max(CHUNK, n)); chunkAt = 0; }
+  return chunk;
+}
+
 export function utf8(s: string): Uint8Array {
-  return encoder.encode(s);
+  const c = room(s.length * 3);
+  const { written } = encoder.encodeInto(s, c.subarray(chunkAt));
+  const out = c.subarray(chunkAt, chunkAt + written);
+  chunkAt += written;
+  return out;
 }
 
 /** ASCII lowercase (A-Z only), as the wasm matcher folds. */
 export function foldAscii(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.length);
+  const c = room(bytes.length);
+  const out = c.subarray(chunkAt, chunkAt + bytes.length);
+  chunkAt += bytes.length;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     out[i] = b >= 65 && b <= 90 ? b | 0x20 : b;

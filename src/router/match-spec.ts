@@ -11,7 +11,7 @@ import {
 } from '../wasm/layout.js';
 import { boolValue, checkFields, requireString } from './config-values.js';
 import { foldAscii, utf8 } from './bytes.js';
-import { compileFullMatch } from './regex.js';
+import { compileFullMatch, literalPrefix } from './regex.js';
 
 /** The regexes of one table; a matcher refers to one by its index. */
 export class RegexRegistry {
@@ -53,7 +53,7 @@ export interface QueryMatchSpec extends StringMatchSpec {
 export interface RouteMatchSpec {
   readonly kind: number;          // PK_*
   readonly caseInsensitive: boolean;
-  /** Prefix or path bytes, lowercase when caseInsensitive. */
+  /** Prefix or path bytes, lowercase when caseInsensitive; for a regex, the literal its matches start with. */
   readonly str: Uint8Array;
   readonly regexId: number;
   readonly headers: readonly HeaderMatchSpec[];
@@ -154,6 +154,7 @@ export function routeMatchSpec(m: RouteMatch | undefined, path: string, regexes:
   if (kindName === 'safe_regex') {
     kind = PK_REGEX;
     regexId = regexOf(m.safe_regex, `${path}.safe_regex`, regexes);
+    str = utf8(literalPrefix(m.safe_regex!.regex));
   } else {
     const s = m[kindName];
     if (typeof s !== 'string') throw new ConfigError(`${path}.${kindName}`, 'must be a string');

@@ -29,6 +29,27 @@ export function compileFullMatch(pattern: string, path: string): RegExp {
   }
 }
 
+const META = new Set(['.', '[', ']', '(', ')', '{', '}', '*', '+', '?', '^', '$', '\\', '|']);
+
+/**
+ * The ASCII literal every full match of `pattern` must start with ('' when none is certain), so a regex
+ * route can be indexed under it like a prefix and the regex runs only for paths that start with it.
+ * Conservative: any alternation gives up, and a quantified last literal is dropped.
+ */
+export function literalPrefix(pattern: string): string {
+  if (pattern.includes('|')) return '';
+  let out = '';
+  for (const c of pattern) {
+    if (META.has(c)) {
+      if (c === '*' || c === '?' || c === '{' || c === '+') out = out.slice(0, -1);
+      return out;
+    }
+    if (c.charCodeAt(0) > 0x7e || c.charCodeAt(0) < 0x20) return out;
+    out += c;
+  }
+  return out;
+}
+
 let activeRegexes: readonly RegExp[] = [];
 let activeBuffer: SharedArrayBuffer | ArrayBuffer | undefined;
 let installed = false;

@@ -127,7 +127,9 @@ export function buildTableBlob(spec: TableSpec): Uint8Array {
     vh.routes.forEach((r, i) => {
       if (r.kind === L.PK_PATH) {
         addTo(r.caseInsensitive ? exactCi : exactCs, r.str, i);
-      } else if ((r.kind === L.PK_PREFIX || r.kind === L.PK_SEPARATED_PREFIX) && r.str.length < L.RT_MAX_INDEXED_PREFIX) {
+      } else if ((r.kind === L.PK_PREFIX || r.kind === L.PK_SEPARATED_PREFIX || (r.kind === L.PK_REGEX && r.str.length > 0))
+        && r.str.length < L.RT_MAX_INDEXED_PREFIX) {
+        // A regex route sits under the literal its matches start with; the regex still decides.
         addTo(r.caseInsensitive ? prefixCi : prefixCs, r.str, i);
         lenBits[r.str.length >> 3] |= 1 << (r.str.length & 7);
         maxPrefix = Math.max(maxPrefix, r.str.length);

@@ -87,6 +87,27 @@ test('a repeated request is answered from the cache (no regex callback on the hi
   table.retire(0);
 });
 
+test('a regex route runs its regex only for paths that start with its literal prefix', () => {
+  const table = compile({ virtual_hosts: [{ name: 'v', domains: ['*'], routes: [
+    to('users', { safe_regex: { regex: '/users/[0-9]+' } }),
+    to('any', { safe_regex: { regex: '.*/debug' } }),
+    to('root', { prefix: '/' }),
+  ] }] }, { cache: false });
+  const run = (path: string) => counting(() => table.matchIndex(writeHeadRecord(wasm, { host: 'h', path }).recPtr));
+  const users = run('/users/42');
+  assert.equal(users.result, 0);
+  assert.equal(users.regexCalls, 1);
+  // "/orders/1" cannot match "/users/...": only the unindexable ".*/debug" is asked.
+  const orders = run('/orders/1');
+  assert.equal(orders.result, 2);
+  assert.equal(orders.regexCalls, 1);
+  const usersMiss = run('/users/x');
+  assert.equal(usersMiss.result, 2);
+  assert.equal(usersMiss.regexCalls, 2);
+  assert.equal(run('/a/debug').result, 1);
+  table.retire(0);
+});
+
 test('a new table version invalidates the cache', () => {
   const req = { host: 'example.com', path: '/api/v1/users' };
   const a = compile({ virtual_hosts: [{ name: 'v', domains: ['*'], routes: [to('old', { prefix: '/api' })] }] });
