@@ -91,6 +91,14 @@ test('chunked request body and chunked response', async () => {
   assert.equal(r.headers['transfer-encoding'], 'chunked');
 });
 
+test('an HTTP/1.0 client gets a chunked upstream body close-delimited', async () => {
+  const raw = await rawExchange(proxy.port('ingress'), 'GET /chunked-reply HTTP/1.0\r\nHost: x\r\n\r\n');
+  assert.match(raw, /^HTTP\/1\.[01] 200/);
+  const [head, body] = raw.split('\r\n\r\n');
+  assert.doesNotMatch(head!, /transfer-encoding/i);
+  assert.equal(body, 'part1-part2');
+});
+
 test('a 256 MiB upload streams through with flat memory', { timeout: 90_000 }, async () => {
   const total = 256 * 1024 * 1024;
   const chunk = Buffer.alloc(256 * 1024, 0x61);
