@@ -1,6 +1,6 @@
 /**
- * Local replies as Envoy sends them: `content-type: text/plain`, a content-length, the body text, the
- * `server` header, plus any extra headers (e.g. `x-envoy-overloaded: true`, `location`).
+ * Local replies as Envoy sends them: `content-type: text/plain`, a content-length, the body text, `date`,
+ * the `server` header, plus any extra headers (e.g. `x-envoy-overloaded: true`, `location`).
  */
 import type { DownstreamStream } from '../types/http.js';
 
@@ -26,10 +26,21 @@ export interface LocalReplyOptions {
   readonly headOnly?: boolean;
 }
 
+let dateSecond = -1;
+let dateText = '';
+
+/** The IMF-fixdate of now, formatted at most once a second (Envoy's DateProvider does the same). */
+export function httpDate(nowMs = Date.now()): string {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== dateSecond) { dateSecond = second; dateText = new Date(second * 1000).toUTCString(); }
+  return dateText;
+}
+
 /** The header list of a local reply (exported for tests). */
 export function localReplyHeaders(body: string, opts: LocalReplyOptions): [string, string][] {
   const headers: [string, string][] = [];
   if (body.length > 0) headers.push(['content-type', 'text/plain']);
+  headers.push(['date', httpDate()]);
   headers.push(['server', opts.serverName]);
   for (const [n, v] of opts.extraHeaders ?? []) headers.push([n, v]);
   return headers;

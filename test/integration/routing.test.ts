@@ -109,6 +109,7 @@ test('direct_response', async () => {
   assert.equal(r.body, 'made here');
   assert.equal(r.headers['content-type'], 'text/plain');
   assert.equal(r.headers['content-length'], '9');
+  assert.ok(Math.abs(Date.parse(String(r.headers.date)) - Date.now()) < 5000, `date: ${r.headers.date}`);
   assert.equal(proxy.counter('http.ingress.rq_direct_response'), before + 1);
 });
 
