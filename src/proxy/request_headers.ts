@@ -17,27 +17,62 @@ export interface DownstreamHeaderEdits {
   readonly requestId: string | undefined;
 }
 
-/** Trims one address out of an x-forwarded-for value; `''` when absent. */
-function lastXffEntries(xff: string): string[] {
+/** The addresses of one x-forwarded-for value, in order. */
+function xffEntries(xff: string): string[] {
   return xff.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** Headers an external client may not set (Envoy strips them from external requests at the edge). */
+const ENVOY_INTERNAL_HEADERS = [
+  'x-envoy-decorator-operation', 'x-envoy-downstream-service-cluster', 'x-envoy-downstream-service-node',
+  'x-envoy-expected-rq-timeout-ms', 'x-envoy-external-address', 'x-envoy-force-trace', 'x-envoy-internal',
+  'x-envoy-ip-tags', 'x-envoy-max-retries', 'x-envoy-retry-grpc-on', 'x-envoy-retry-on',
+  'x-envoy-upstream-alt-stat-name', 'x-envoy-upstream-rq-per-try-timeout-ms', 'x-envoy-upstream-rq-timeout-alt-response',
+  'x-envoy-upstream-rq-timeout-ms', 'x-envoy-hedge-on-per-try-timeout',
+] as const;
+
+/** RFC 1918, loopback and IPv6 unique-local addresses: what Envoy calls internal. */
+export function isInternalAddress(address: string): boolean {
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(a);
+  if (m) {
+    const o1 = Number(m[1]);
+    const o2 = Number(m[2]);
+    return o1 === 10 || o1 === 127 || (o1 === 172 && o2 >= 16 && o2 <= 31) || (o1 === 192 && o2 === 168);
+  }
+  const lower = a.toLowerCase();
+  return lower === '::1' || /^f[cd][0-9a-f]{2}:/.test(lower);
+}
+
 /**
- * Edge headers: with use_remote_address the peer address is appended to x-forwarded-for and
- * x-forwarded-proto is overwritten with the real scheme; otherwise x-forwarded-proto is only set when
- * absent. x-request-id is generated (uuid v4) when absent and generate_request_id is on.
+ * Edge headers as Envoy's ConnectionManagerUtility sets them. With use_remote_address the peer address is
+ * appended to x-forwarded-for and x-forwarded-proto is overwritten with the real scheme; the request is
+ * internal when the peer is an internal address and no x-forwarded-for came with it (then
+ * `x-envoy-internal: true`), else external: Envoy's internal x-envoy-* headers are stripped,
+ * x-envoy-external-address is set and x-request-id is regenerated. Without use_remote_address
+ * x-forwarded-proto is only set when absent. x-request-id is generated (uuid v4) when absent and
+ * generate_request_id is on.
  */
 export function downstreamHeaderEdits(head: RequestHead, remoteAddress: string, cfg: ConnectionManagerConfig): DownstreamHeaderEdits {
   const edits = new HeaderEdits(head.headers);
+  let external = false;
   if (cfg.useRemoteAddress) {
-    const existing = head.headers.getAll('x-forwarded-for').flatMap(lastXffEntries);
+    const existing = head.headers.getAll('x-forwarded-for').flatMap(xffEntries);
+    const internal = existing.length === 0 && isInternalAddress(remoteAddress);
     existing.push(remoteAddress);
     edits.set('x-forwarded-for', existing.join(', '));
     edits.set('x-forwarded-proto', 'http');
+    if (internal) {
+      edits.set('x-envoy-internal', 'true');
+    } else {
+      external = true;
+      for (const h of ENVOY_INTERNAL_HEADERS) edits.drop(h);
+      edits.set('x-envoy-external-address', remoteAddress);
+    }
   } else if (!head.headers.has('x-forwarded-proto')) {
     edits.set('x-forwarded-proto', 'http');
   }
-  let requestId = head.headers.get('x-request-id');
+  let requestId = external ? undefined : head.headers.get('x-request-id');
   if ((requestId === undefined || requestId === '') && cfg.generateRequestId) {
     requestId = randomUUID();
     edits.set('x-request-id', requestId);
@@ -51,7 +86,7 @@ export function downstreamHeaderEdits(head: RequestHead, remoteAddress: string, 
  */
 export function originalClientAddress(headers: HeaderList, remoteAddress: string, cfg: ConnectionManagerConfig): string {
   if (cfg.useRemoteAddress && cfg.xffNumTrustedHops === 0) return remoteAddress;
-  const entries = headers.getAll('x-forwarded-for').flatMap(lastXffEntries);
+  const entries = headers.getAll('x-forwarded-for').flatMap(xffEntries);
   const idx = entries.length - 1 - cfg.xffNumTrustedHops;
   return idx >= 0 ? entries[idx]! : remoteAddress;
 }

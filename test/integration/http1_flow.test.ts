@@ -191,6 +191,10 @@ test('use_remote_address appends the peer to x-forwarded-for', async () => {
   const h = echo.seen.at(-1)!.headers;
   assert.equal(h['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
   assert.equal(h['x-forwarded-proto'], 'http');
-  await request(edge.port('edge'), { path: '/xff' });
-  assert.equal(echo.seen.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
+  assert.equal(h['x-envoy-external-address'], '127.0.0.1', 'a relayed request is external');
+  await request(edge.port('edge'), { path: '/xff', headers: { 'x-envoy-retry-on': '5xx' } });
+  const direct = echo.seen.at(-1)!.headers;
+  assert.equal(direct['x-forwarded-for'], '127.0.0.1');
+  assert.equal(direct['x-envoy-internal'], 'true', 'loopback peer without xff is internal');
+  assert.equal(direct['x-envoy-retry-on'], '5xx');
 });

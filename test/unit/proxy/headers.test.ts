@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderEdits, applyHeaderMutation } from '../../../src/proxy/header_mutation.js';
-import { downstreamHeaderEdits, originalClientAddress, rewritePath, upstreamHeadPlan } from '../../../src/proxy/request_headers.js';
+import { downstreamHeaderEdits, isInternalAddress, originalClientAddress, rewritePath, upstreamHeadPlan } from '../../../src/proxy/request_headers.js';
 import { redirectLocation } from '../../../src/proxy/redirect.js';
 import { hcmConfig, headerList, requestHead, route } from './fakes.js';
 
@@ -95,4 +95,32 @@ test('redirect location replaces what is configured and keeps the rest', () => {
   assert.equal(redirectLocation(head, { ...base, scheme: 'https', port: 443 }, r), 'https://a.com/old/x?q=1');
   assert.equal(redirectLocation(head, { ...base, path: '/new', stripQuery: true }, r), 'http://a.com:8080/new');
   assert.equal(redirectLocation(head, { ...base, prefixRewrite: '/new' }, r), 'http://a.com:8080/new/x?q=1');
+});
+
+test('internal addresses as Envoy defines them', () => {
+  for (const a of ['10.1.2.3', '127.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '::1', '::ffff:10.0.0.1', 'fd00::1']) assert.equal(isInternalAddress(a), true, a);
+  for (const a of ['8.8.8.8', '172.32.0.1', '192.169.0.1', '2001:db8::1', '11.0.0.1']) assert.equal(isInternalAddress(a), false, a);
+});
+
+test('use_remote_address: an internal peer without xff is internal', () => {
+  const head = requestHead({ headers: [['x-request-id', 'keep'], ['x-envoy-retry-on', '5xx']] });
+  const { edits, requestId } = downstreamHeaderEdits(head, '10.0.0.9', hcmConfig({ use_remote_address: { value: true } }));
+  assert.equal(edits.get('x-envoy-internal'), 'true');
+  assert.equal(edits.get('x-envoy-retry-on'), '5xx');
+  assert.equal(requestId, 'keep');
+  assert.equal(edits.has('x-envoy-external-address'), false);
+});
+
+test('use_remote_address: an external request loses x-envoy-* headers and gets a new request id', () => {
+  const head = requestHead({ headers: [['x-request-id', 'spoofed'], ['x-envoy-retry-on', '5xx'], ['x-envoy-internal', 'true'], ['x-envoy-custom', 'kept']] });
+  const { edits, requestId } = downstreamHeaderEdits(head, '8.8.8.8', hcmConfig({ use_remote_address: { value: true } }));
+  assert.equal(edits.has('x-envoy-retry-on'), false);
+  assert.equal(edits.has('x-envoy-internal'), false);
+  assert.equal(edits.get('x-envoy-custom'), 'kept');
+  assert.equal(edits.get('x-envoy-external-address'), '8.8.8.8');
+  assert.notEqual(requestId, 'spoofed');
+  assert.equal(edits.get('x-request-id'), requestId);
+  // An internal peer relaying an x-forwarded-for is external too.
+  const relayed = downstreamHeaderEdits(requestHead({ headers: [['x-forwarded-for', '1.2.3.4']] }), '10.0.0.9', hcmConfig({ use_remote_address: { value: true } }));
+  assert.equal(relayed.edits.get('x-envoy-external-address'), '10.0.0.9');
 });
