@@ -66,7 +66,7 @@ export function downstreamHeaderEdits(head: RequestHead, remoteAddress: string, 
       edits.set('x-envoy-internal', 'true');
     } else {
       external = true;
-      for (const h of ENVOY_INTERNAL_HEADERS) edits.drop(h);
+      for (const h of ENVOY_INTERNAL_HEADERS) if (head.headers.has(h)) edits.drop(h);
       edits.set('x-envoy-external-address', remoteAddress);
     }
   } else if (!head.headers.has('x-forwarded-proto')) {
