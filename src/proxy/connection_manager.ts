@@ -81,6 +81,7 @@ export class ConnectionManager {
   /** A handler for a new downstream connection; `closeIdle` closes its socket. */
   newConnection(closeIdle: () => void): DownstreamConnection {
     this.stats.downstream_cx_total.inc();
+    this.stats.downstream_cx_http1_total.inc();
     this.stats.downstream_cx_active.inc();
     return new DownstreamConnection(this, closeIdle);
   }

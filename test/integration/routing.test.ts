@@ -154,6 +154,8 @@ test('stats: requests and connections counted with Envoy names', async () => {
   const up = proxy.counter('cluster.a.upstream_rq_total');
   await request(proxy.port(), { path: '/a' });
   assert.equal(proxy.counter('http.ingress.downstream_rq_total'), total + 1);
+  assert.equal(proxy.counter('http.ingress.downstream_rq_http1_total'), proxy.counter('http.ingress.downstream_rq_total'));
+  assert.equal(proxy.counter('http.ingress.downstream_cx_http1_total'), proxy.counter('http.ingress.downstream_cx_total'));
   assert.equal(proxy.counter('http.ingress.downstream_cx_total'), cx + 1);
   assert.equal(proxy.counter('http.ingress.downstream_rq_2xx'), rq2xx + 1);
   assert.equal(proxy.counter('cluster.a.upstream_rq_total'), up + 1);
