@@ -22,7 +22,8 @@ const APPEND_ACTIONS: Record<string, HeaderMutation['add'][number]['mode']> = {
 function headerAdds(options: readonly HeaderValueOption[] | undefined, path: string): HeaderMutation['add'] {
   if (options === undefined) return [];
   if (!Array.isArray(options)) throw new ConfigError(path, 'must be a list');
-  return options.map((o, i) => {
+  const adds: HeaderMutation['add'][number][] = [];
+  options.forEach((o, i) => {
     const at = `${path}[${i}]`;
     checkFields(o, ['header', 'append', 'append_action', 'keep_empty_value'], at);
     const name = requireString(o.header?.key, `${at}.header.key`).toLowerCase();
@@ -34,8 +35,12 @@ function headerAdds(options: readonly HeaderValueOption[] | undefined, path: str
       if (!m) throw new ConfigError(`${at}.append_action`, `unknown action ${String(o.append_action)}`);
       mode = m;
     }
-    return { name, value: o.header.value ?? '', mode };
+    const value = o.header.value ?? '';
+    // Envoy drops a header whose value is empty unless keep_empty_value is set.
+    if (value === '' && o.keep_empty_value !== true) return;
+    adds.push({ name, value, mode });
   });
+  return adds;
 }
 
 function headerRemoves(names: readonly string[] | undefined, path: string): string[] {

@@ -62,6 +62,15 @@ test('header mutations are merged route, then virtual host, then route configura
   assert.deepEqual(entry('/other').requestHeaders.add.map((a) => a.value), ['vhost', 'config']);
 });
 
+test('an empty header value is dropped unless keep_empty_value is set', () => {
+  const t = compile({ virtual_hosts: [{ name: 'v', domains: ['*'], request_headers_to_add: [
+    { header: { key: 'x-empty', value: '' } },
+    { header: { key: 'x-kept', value: '' }, keep_empty_value: true },
+    { header: { key: 'x-none' } },
+  ], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] });
+  assert.deepEqual(match(t, {})?.requestHeaders.add, [{ name: 'x-kept', value: '', mode: 'append' }]);
+});
+
 test('weighted clusters keep their weights and total', () => {
   assert.deepEqual(entry('/w/1').action, {
     kind: 'weighted', clusters: [{ name: 'blue', weight: 90 }, { name: 'green', weight: 10 }], totalWeight: 100,
