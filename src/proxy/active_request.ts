@@ -1,0 +1,511 @@
+/**
+ * One downstream request through its phases (see README.md for the diagram):
+ *
+ *   headers -> route -> (direct_response | redirect | cluster) -> try -> response -> done
+ *                                                     ^    |
+ *                                                     +----+ retry (back-off, another host)
+ *
+ * One ActiveRequest per request holds everything the request needs: the downstream stream, the
+ * route, the retry state, the body copy for retries, the timers and the current upstream try.
+ * Every exit goes through `finish`, exactly once.
+ */
+import { SkiffError } from '../common/errors.js';
+import type { DownstreamStream, HeaderList, HeadRewrite, BodyKind, ResponseHead } from '../types/http.js';
+import type { RouteEntry } from '../types/router.js';
+import type { Cluster, Host } from '../types/upstream.js';
+import type { ConnectionManagerConfig } from './config.js';
+import { HeaderEdits, applyHeaderMutation } from './header_mutation.js';
+import { REPLY, sendLocalReply } from './local_reply.js';
+import { redirectLocation } from './redirect.js';
+import { RetryBodyBuffer } from './request_body.js';
+import { downstreamHeaderEdits, upstreamHeadPlan, type UpstreamHeadPlan } from './request_headers.js';
+import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from './retry_state.js';
+import { type ConnectionManagerStats, extraClusterStats } from './stats.js';
+import { isConnectFailure, isOverflow, type TryListener, UpstreamTry } from './upstream_try.js';
+import type { ProxyDeps } from './deps.js';
+
+const EMPTY_HEADERS: HeaderList = {
+  size: 0, name: () => '', value: () => '', get: () => undefined, getAll: () => [], has: () => false,
+};
+
+export type Phase = 'route' | 'upstream' | 'response' | 'done';
+
+export class ActiveRequest implements TryListener {
+  phase: Phase = 'route';
+  private route: RouteEntry | null = null;
+  private cluster: Cluster | undefined;
+  private retry = new RetryState(undefined);
+  private readonly body = new RetryBodyBuffer();
+  private plan: UpstreamHeadPlan | undefined;
+  private readonly downstreamEdits: HeaderEdits;
+  private current: UpstreamTry | undefined;
+  private attempts = 0;
+  private readonly attempted = new Set<Host>();
+  private hash: bigint | undefined;
+  /** The downstream request body was read to its end. */
+  private requestComplete: boolean;
+  private bodyHandlerSet = false;
+  private downstreamPausedForUpstream = false;
+  private responseHeadSent = false;
+  private continueSent = false;
+  private globalTimer: NodeJS.Timeout | undefined;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastActivity = 0;
+  private retryBudgetHeld = false;
+
+  constructor(
+    private readonly stream: DownstreamStream,
+    private readonly cfg: ConnectionManagerConfig,
+    private readonly stats: ConnectionManagerStats,
+    private readonly deps: ProxyDeps,
+    private readonly onDone: (req: ActiveRequest) => void,
+  ) {
+    this.requestComplete = stream.head.bodyKind === 'none';
+    this.downstreamEdits = downstreamHeaderEdits(stream.head, stream.remoteAddress, cfg).edits;
+  }
+
+  /** Phase "headers" done in the constructor; starts routing. */
+  start(): void {
+    this.stats.downstream_rq_total.inc();
+    this.stats.downstream_rq_http1_total.inc();
+    this.stats.downstream_rq_active.inc();
+    this.stream.onAbort((err) => this.guarded(() => this.onDownstreamAbort(err)));
+    this.armIdleTimer();
+    this.deps.resolver.resolve(this.stream.head, (route) => this.guarded(() => this.onRoute(route)));
+  }
+
+  // ---- route ----
+
+  private onRoute(route: RouteEntry | null): void {
+    if (this.phase === 'done') return;
+    this.touch();
+    this.route = route;
+    if (!route) {
+      this.stats.no_route.inc();
+      this.localReply(404, REPLY.noRoute);
+      return;
+    }
+    const action = route.action;
+    switch (action.kind) {
+      case 'direct':
+        this.stats.rq_direct_response.inc();
+        this.localReply(action.status, action.body, this.localResponseHeaders(route));
+        return;
+      case 'redirect': {
+        this.stats.rq_redirect.inc();
+        const location = redirectLocation(this.stream.head, action, route);
+        this.localReply(action.status, '', [['location', location], ...this.localResponseHeaders(route)]);
+        return;
+      }
+      case 'cluster':
+      case 'weighted': {
+        const name = action.kind === 'cluster' ? action.cluster : pickWeighted(action.clusters, action.totalWeight, Math.random());
+        const cluster = name === undefined ? undefined : this.deps.clusters.get(name);
+        if (!cluster) {
+          this.stats.no_cluster.inc();
+          this.localReply(503, REPLY.unknownCluster);
+          return;
+        }
+        this.cluster = cluster;
+        this.retry = new RetryState(parseRetryPolicy(route.retryPolicy));
+        if (!this.retry.policy) this.body.drop();
+        this.hash = this.routeHash(route);
+        const expected = this.retry.perTryTimeoutMs > 0 ? this.retry.perTryTimeoutMs : route.timeoutMs;
+        this.plan = upstreamHeadPlan(this.stream.head, this.downstreamEdits, route, expected);
+        this.phase = 'upstream';
+        if (this.requestComplete) this.armRequestTimers();
+        this.startTry();
+        return;
+      }
+    }
+  }
+
+  private routeHash(route: RouteEntry): bigint | undefined {
+    for (const name of route.hashHeaders) {
+      const v = this.stream.head.headers.get(name);
+      if (v !== undefined) return this.deps.hashKey(v);
+    }
+    return undefined;
+  }
+
+  private localResponseHeaders(route: RouteEntry): [string, string][] {
+    const edits = new HeaderEdits(EMPTY_HEADERS);
+    applyHeaderMutation(edits, route.responseHeaders);
+    return edits.add;
+  }
+
+  // ---- upstream tries ----
+
+  private startTry(): void {
+    const cluster = this.cluster!;
+    if (!cluster.breakers.requests.tryAcquire()) {
+      cluster.stats.upstream_rq_pending_overflow.inc();
+      this.releaseRetryBudget();
+      this.localReply(503, REPLY.overflow, [['x-envoy-overloaded', 'true']]);
+      return;
+    }
+    const host = cluster.chooseHost({ hash: this.hash, attempted: this.attempted });
+    if (!host) {
+      cluster.breakers.requests.release();
+      this.releaseRetryBudget();
+      cluster.stats.scope.counter('upstream_cx_none_healthy').inc();
+      this.localReply(503, REPLY.noHealthyUpstream);
+      return;
+    }
+    this.attempted.add(host);
+    const t = new UpstreamTry(cluster, host, this.attempts++, this);
+    this.current = t;
+    const head = this.stream.head;
+    const plan = this.plan!;
+    const rewrite: HeadRewrite = {
+      path: plan.path, remove: plan.remove, add: plan.add,
+      bodyKind: head.bodyKind, contentLength: head.bodyKind === 'length' ? head.contentLength : undefined,
+    };
+    if (this.requestComplete && this.retry.perTryTimeoutMs > 0) this.armPerTryTimer();
+    t.start(head, rewrite);
+  }
+
+  onStarted(t: UpstreamTry): void {
+    if (t !== this.current) return;
+    this.touch();
+    const req = t.request!;
+    // Replay what a previous try already consumed (only ever held when retries are possible).
+    for (const chunk of this.body.held()) req.writeBody(chunk);
+    if (this.requestComplete) { t.endRequest(); return; }
+    if (this.stream.head.expectContinue && !this.continueSent) {
+      // Skiff answers 100-continue itself once an upstream connection is ready (and strips Expect):
+      // local replies before that point never make the client send its body.
+      this.continueSent = true;
+      this.stream.sendContinue();
+    }
+    if (!this.bodyHandlerSet) {
+      this.bodyHandlerSet = true;
+      this.stream.setBodyHandler({
+        onData: (c) => this.guarded(() => this.onRequestData(c)),
+        onEnd: () => this.guarded(() => this.onRequestEnd()),
+        onError: (e) => this.guarded(() => this.onRequestBodyError(e)),
+      });
+    } else if (this.downstreamPausedForUpstream) {
+      this.downstreamPausedForUpstream = false;
+      this.stream.resumeBody();
+    }
+  }
+
+  private onRequestData(chunk: Uint8Array): void {
+    if (this.phase === 'done') return;
+    this.touch();
+    const t = this.current;
+    const req = t && !t.done ? t.request : undefined;
+    if (!req) {
+      // Between tries: hold the bytes for the next try and stop reading.
+      this.body.append(chunk, true);
+      this.pauseForUpstream();
+      return;
+    }
+    this.body.append(chunk);
+    if (!req.writeBody(chunk)) {
+      this.pauseForUpstream();
+      req.onDrain(() => {
+        if (this.current === t && this.downstreamPausedForUpstream && this.phase !== 'done') {
+          this.downstreamPausedForUpstream = false;
+          this.stream.resumeBody();
+        }
+      });
+    }
+  }
+
+  private pauseForUpstream(): void {
+    if (this.downstreamPausedForUpstream) return;
+    this.downstreamPausedForUpstream = true;
+    this.stream.pauseBody();
+  }
+
+  private onRequestEnd(): void {
+    if (this.phase === 'done') return;
+    this.touch();
+    this.requestComplete = true;
+    this.armRequestTimers();
+    const t = this.current;
+    if (t && !t.done) {
+      if (t.request) t.endRequest();
+      if (this.retry.perTryTimeoutMs > 0) this.armPerTryTimer();
+    }
+  }
+
+  onHead(t: UpstreamTry, head: ResponseHead): void {
+    if (t !== this.current || this.phase === 'done') return;
+    this.touch();
+    const outcome: TryOutcome = { kind: 'response', status: head.status };
+    if (this.retry.retriable(outcome) && this.mayRetry(outcome)) {
+      t.cluster.stats.responseCode(head.status);
+      this.endTry(t);
+      t.abort();
+      this.scheduleRetry();
+      return;
+    }
+    this.clearPerTryTimer();
+    const cluster = t.cluster;
+    cluster.stats.responseCode(head.status);
+    // A retried request succeeded when its final response is not one the policy would retry (Envoy's).
+    if (t.attempt > 0 && !this.retry.retriable(outcome)) extraClusterStats(cluster).upstream_rq_retry_success.inc();
+    this.releaseRetryBudget();
+    this.phase = 'response';
+    this.responseHeadSent = true;
+    this.stats.responseCode(head.status);
+    const edits = new HeaderEdits(head.headers);
+    applyHeaderMutation(edits, this.route!.responseHeaders);
+    edits.set('server', this.cfg.serverName);
+    let bodyKind = this.downstreamBodyKind(head);
+    let contentLength = bodyKind === 'length' ? head.contentLength : undefined;
+    const headLength = this.headResponseLength(head);
+    if (headLength !== undefined) { bodyKind = 'length'; contentLength = headLength; }
+    const close = this.deps.draining() || !this.requestComplete || bodyKind === 'close';
+    this.stream.writeHead(head, { remove: edits.remove, add: edits.add, bodyKind, contentLength, close });
+  }
+
+  /** A response to HEAD announces the length of a body it does not carry: that content-length is kept. */
+  private headResponseLength(head: ResponseHead): number | undefined {
+    if (this.stream.head.method !== 'HEAD') return undefined;
+    const v = head.headers.get('content-length');
+    if (v === undefined || !/^\d{1,15}$/.test(v)) return undefined;
+    return Number(v);
+  }
+
+  /** Upstream framing as the downstream client can read it: close-delimited becomes chunked for HTTP/1.1. */
+  private downstreamBodyKind(head: ResponseHead): BodyKind {
+    switch (head.bodyKind) {
+      case 'none': return 'none';
+      case 'length': return 'length';
+      case 'chunked':
+      case 'close': return this.stream.head.versionMinor >= 1 ? 'chunked' : 'close';
+    }
+  }
+
+  onData(t: UpstreamTry, chunk: Uint8Array): void {
+    if (t !== this.current || this.phase !== 'response') return;
+    this.touch();
+    if (!this.stream.writeBody(chunk)) {
+      const req = t.request!;
+      req.pauseResponse();
+      this.stream.onDrain(() => { if (this.current === t && !t.done) req.resumeResponse(); });
+    }
+  }
+
+  onEnd(t: UpstreamTry): void {
+    if (t !== this.current || this.phase !== 'response') return;
+    extraClusterStats(t.cluster).upstream_rq_completed.inc();
+    t.complete();
+    this.stream.end();
+    this.finish(true);
+  }
+
+  onFailure(t: UpstreamTry, err: SkiffError, responseStarted: boolean): void {
+    if (t !== this.current || this.phase === 'done') return;
+    this.endTry(t);
+    const cluster = t.cluster;
+    if (responseStarted) {
+      // Bytes already went downstream: nothing to retry or reply, only a reset.
+      cluster.stats.upstream_rq_rx_reset.inc();
+      this.resetDownstream();
+      return;
+    }
+    if (isOverflow(err)) {
+      this.releaseRetryBudget();
+      this.localReply(503, REPLY.overflow, [['x-envoy-overloaded', 'true']]);
+      return;
+    }
+    if (err.code === 'SKIFF_UPSTREAM_PROTOCOL_ERROR') {
+      this.releaseRetryBudget();
+      this.localReply(502, REPLY.protocolError);
+      return;
+    }
+    const outcome: TryOutcome = isConnectFailure(err) ? { kind: 'connect-failure' } : { kind: 'reset' };
+    if (outcome.kind === 'reset') cluster.stats.upstream_rq_rx_reset.inc();
+    if (this.mayRetry(outcome)) { this.scheduleRetry(); return; }
+    this.releaseRetryBudget();
+    this.localReply(503, outcome.kind === 'connect-failure' ? REPLY.connectFailure : REPLY.connectionTermination);
+  }
+
+  /** Retry budget check: the policy, the body copy, and the `retries` circuit breaker. */
+  private mayRetry(outcome: TryOutcome): boolean {
+    if (!this.body.complete) return false;
+    if (!this.retry.shouldRetry(outcome)) return false;
+    const cluster = this.cluster!;
+    this.releaseRetryBudget();
+    if (!cluster.breakers.retries.tryAcquire()) {
+      cluster.stats.upstream_rq_retry_overflow.inc();
+      return false;
+    }
+    this.retryBudgetHeld = true;
+    cluster.stats.upstream_rq_retry.inc();
+    return true;
+  }
+
+  private releaseRetryBudget(): void {
+    if (!this.retryBudgetHeld) return;
+    this.retryBudgetHeld = false;
+    this.cluster!.breakers.retries.release();
+  }
+
+  private scheduleRetry(): void {
+    this.current = undefined;
+    if (!this.requestComplete) this.pauseForUpstream();
+    this.backoffTimer = setTimeout(() => this.guarded(() => {
+      this.backoffTimer = undefined;
+      if (this.phase !== 'done') this.startTry();
+    }), this.retry.backoffMs()).unref();
+  }
+
+  private endTry(t: UpstreamTry): void {
+    this.clearPerTryTimer();
+    if (this.current === t) this.current = undefined;
+  }
+
+  // ---- timers ----
+  // Request timers are unref'd: the downstream socket keeps the process alive while a request is in flight.
+
+  /** The route timeout runs from the end of the downstream request to the end of the response (Envoy's). */
+  private armRequestTimers(): void {
+    const ms = this.route?.timeoutMs ?? 0;
+    if (ms <= 0 || this.globalTimer || this.phase === 'done' || this.phase === 'route') return;
+    this.globalTimer = setTimeout(() => this.guarded(() => this.onGlobalTimeout()), ms).unref();
+  }
+
+  private armPerTryTimer(): void {
+    this.clearPerTryTimer();
+    const t = this.current;
+    this.perTryTimer = setTimeout(() => this.guarded(() => {
+      this.perTryTimer = undefined;
+      if (!t || t !== this.current || this.phase === 'done' || this.responseHeadSent) return;
+      t.cluster.stats.upstream_rq_per_try_timeout.inc();
+      this.endTry(t);
+      t.timeout();
+      const outcome: TryOutcome = { kind: 'per-try-timeout' };
+      if (this.mayRetry(outcome)) { this.scheduleRetry(); return; }
+      this.releaseRetryBudget();
+      this.localReply(504, REPLY.timeout);
+    }), this.retry.perTryTimeoutMs).unref();
+  }
+
+  private clearPerTryTimer(): void {
+    if (this.perTryTimer) { clearTimeout(this.perTryTimer); this.perTryTimer = undefined; }
+  }
+
+  private onGlobalTimeout(): void {
+    this.globalTimer = undefined;
+    if (this.phase === 'done') return;
+    this.cluster?.stats.upstream_rq_timeout.inc();
+    const t = this.current;
+    if (t) { this.endTry(t); t.timeout(); }
+    if (this.backoffTimer) { clearTimeout(this.backoffTimer); this.backoffTimer = undefined; }
+    this.releaseRetryBudget();
+    if (this.responseHeadSent) this.resetDownstream();
+    else this.localReply(504, REPLY.timeout);
+  }
+
+  /** stream_idle_timeout: checked lazily so activity costs a timestamp, not a timer reset. */
+  private armIdleTimer(): void {
+    const ms = this.cfg.streamIdleTimeoutMs;
+    if (ms <= 0) return;
+    this.lastActivity = Date.now();
+    const check = (): void => this.guarded(() => {
+      this.idleTimer = undefined;
+      if (this.phase === 'done') return;
+      const idle = Date.now() - this.lastActivity;
+      if (idle < ms) { this.idleTimer = setTimeout(check, ms - idle).unref(); return; }
+      this.stats.downstream_rq_idle_timeout.inc();
+      const t = this.current;
+      if (t) { this.endTry(t); t.abort(); }
+      this.releaseRetryBudget();
+      if (this.responseHeadSent) this.resetDownstream();
+      else this.localReply(408, REPLY.streamTimeout);
+    });
+    this.idleTimer = setTimeout(check, ms).unref();
+  }
+
+  private touch(): void { if (this.idleTimer) this.lastActivity = Date.now(); }
+
+  // ---- exits ----
+
+  private localReply(status: number, body: string, extraHeaders: readonly (readonly [string, string])[] = []): void {
+    if (this.phase === 'done') return;
+    if (this.responseHeadSent) { this.resetDownstream(); return; }
+    this.responseHeadSent = true;
+    this.stats.responseCode(status);
+    // A body we did not read leaves the connection unusable for the next request.
+    const close = this.deps.draining() || !this.requestComplete;
+    try {
+      sendLocalReply(this.stream, status, body, {
+        serverName: this.cfg.serverName, close, extraHeaders, headOnly: this.stream.head.method === 'HEAD',
+      });
+    } finally {
+      this.finish(true);
+    }
+  }
+
+  private resetDownstream(): void {
+    if (this.phase === 'done') return;
+    this.stats.downstream_rq_tx_reset.inc();
+    this.stream.reset();
+    this.finish(false);
+  }
+
+  private onDownstreamAbort(_err: SkiffError): void {
+    if (this.phase === 'done') return;
+    this.stats.downstream_rq_rx_reset.inc();
+    const t = this.current;
+    if (t) { this.endTry(t); t.abort(); }
+    this.releaseRetryBudget();
+    this.finish(false);
+  }
+
+  /** A malformed or cut request body: nothing sensible can reach the upstream, so both sides are reset. */
+  private onRequestBodyError(err: SkiffError): void {
+    if (this.phase === 'done') return;
+    this.deps.log?.debug(`request body error: ${err.code}`);
+    const t = this.current;
+    if (t) { this.endTry(t); t.abort(); }
+    this.releaseRetryBudget();
+    this.stats.downstream_rq_rx_reset.inc();
+    this.stream.reset();
+    this.finish(false);
+  }
+
+  /** Runs a callback from the stream layer or a timer; a throw is a bug contained to this request. */
+  private guarded(fn: () => void): void {
+    try { fn(); } catch (e) { this.onInternalError(e); }
+  }
+
+  onInternalError(e: unknown): void {
+    try {
+      this.internalError(e);
+    } catch (again) {
+      // Replying failed too: drop the request, never the process.
+      this.deps.log?.error(`request cleanup failed: ${String(again)}`);
+      this.finish(false);
+    }
+  }
+
+  private internalError(e: unknown): void {
+    this.deps.log?.error(`request failed internally: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    const t = this.current;
+    if (t) { this.endTry(t); t.abort(); }
+    this.releaseRetryBudget();
+    if (this.phase === 'done') return;
+    if (this.responseHeadSent) this.resetDownstream();
+    else this.localReply(500, 'internal error');
+  }
+
+  private finish(completed: boolean): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    for (const timer of [this.globalTimer, this.perTryTimer, this.backoffTimer, this.idleTimer]) if (timer) clearTimeout(timer);
+    this.globalTimer = this.perTryTimer = this.backoffTimer = this.idleTimer = undefined;
+    this.body.drop();
+    this.stats.downstream_rq_active.dec();
+    if (completed) this.stats.downstream_rq_completed.inc();
+    this.onDone(this);
+  }
+}

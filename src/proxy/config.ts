@@ -1,0 +1,78 @@
+/**
+ * The HTTP connection manager's settings, read once per listener from its decoded Envoy config
+ * (envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager) with Envoy's
+ * defaults filled in. Fields Skiff does not implement are rejected by name, never ignored.
+ */
+import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
+import type { Duration, HttpConnectionManager, RouteConfiguration } from '../types/envoy.js';
+
+export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
+export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
+const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+export interface ConnectionManagerConfig {
+  readonly statPrefix: string;
+  readonly routeConfig: RouteConfiguration;
+  /** 0 = disabled (Envoy's default). */
+  readonly requestHeadersTimeoutMs: number;
+  /** Envoy's default 5 minutes; 0 = disabled. */
+  readonly streamIdleTimeoutMs: number;
+  readonly maxRequestHeadersKb: number;
+  readonly maxHeadersCount: number;
+  /** Downstream connection idle timeout; Envoy's default 1 hour; 0 = disabled. */
+  readonly idleTimeoutMs: number;
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops: number;
+  readonly generateRequestId: boolean;
+  readonly serverName: string;
+}
+
+const KNOWN_FIELDS = new Set([
+  '@type', 'stat_prefix', 'codec_type', 'route_config', 'http_filters', 'request_headers_timeout',
+  'stream_idle_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'use_remote_address',
+  'xff_num_trusted_hops', 'generate_request_id', 'server_name',
+]);
+
+/** Milliseconds of a Duration; `fallback` when absent. */
+export function durationMs(d: Duration | undefined, fallback: number): number {
+  if (d === undefined || d === null) return fallback;
+  return Math.round((d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6);
+}
+
+/** Reads and validates one HCM config. `path` names it in errors (e.g. `listeners[0].filter_chains[0].filters[0]`). */
+export function connectionManagerConfig(hcm: HttpConnectionManager, path: string): ConnectionManagerConfig {
+  for (const key of Object.keys(hcm)) {
+    if (!KNOWN_FIELDS.has(key)) throw new UnsupportedConfigError(`${path}.typed_config.${key}`, `HttpConnectionManager field ${key}`);
+  }
+  if (typeof hcm.stat_prefix !== 'string' || hcm.stat_prefix === '') throw new ConfigError(`${path}.typed_config.stat_prefix`, 'required');
+  if (hcm.codec_type !== undefined && hcm.codec_type !== 'AUTO' && hcm.codec_type !== 'HTTP1') {
+    throw new UnsupportedConfigError(`${path}.typed_config.codec_type`, `codec_type ${hcm.codec_type}`);
+  }
+  if (!hcm.route_config) throw new ConfigError(`${path}.typed_config.route_config`, 'an inline route_config is required (rds is not supported yet)');
+  (hcm.http_filters ?? []).forEach((f, i) => {
+    const type = f.typed_config?.['@type'];
+    if (f.name !== ROUTER_FILTER_NAME && type !== ROUTER_TYPE_URL) {
+      throw new UnsupportedConfigError(`${path}.typed_config.http_filters[${i}]`, `http filter ${f.name}`);
+    }
+  });
+  const maxKb = hcm.max_request_headers_kb?.value ?? 60;
+  if (maxKb < 1 || maxKb > 8192) throw new ConfigError(`${path}.typed_config.max_request_headers_kb`, 'must be in 1..8192');
+  const maxHeaders = hcm.common_http_protocol_options?.max_headers_count?.value ?? 100;
+  if (maxHeaders < 1) throw new ConfigError(`${path}.typed_config.common_http_protocol_options.max_headers_count`, 'must be at least 1');
+  const trusted = hcm.xff_num_trusted_hops ?? 0;
+  if (!Number.isInteger(trusted) || trusted < 0) throw new ConfigError(`${path}.typed_config.xff_num_trusted_hops`, 'must be a non-negative integer');
+  return {
+    statPrefix: hcm.stat_prefix,
+    routeConfig: hcm.route_config,
+    requestHeadersTimeoutMs: durationMs(hcm.request_headers_timeout, 0),
+    streamIdleTimeoutMs: durationMs(hcm.stream_idle_timeout, 300_000),
+    maxRequestHeadersKb: maxKb,
+    maxHeadersCount: maxHeaders,
+    idleTimeoutMs: durationMs(hcm.common_http_protocol_options?.idle_timeout, 3_600_000),
+    useRemoteAddress: hcm.use_remote_address?.value ?? false,
+    xffNumTrustedHops: trusted,
+    generateRequestId: hcm.generate_request_id?.value ?? true,
+    serverName: hcm.server_name ?? 'skiff',
+  };
+}

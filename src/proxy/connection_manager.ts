@@ -1,0 +1,90 @@
+/**
+ * The HTTP connection manager of one listener (Envoy's envoy.filters.network.http_connection_manager):
+ * its config, stats and route resolver, and one ServerConnectionHandler per downstream connection that
+ * starts an ActiveRequest per request and answers codec errors. Main thread only.
+ */
+import type { Logger } from '../common/logger.js';
+import type { StatsStore } from '../common/stats.js';
+import type { CodecErrorInfo, DownstreamStream, ServerConnectionHandler } from '../types/http.js';
+import type { RouteResolver } from '../types/router.js';
+import type { ClusterManager } from '../types/upstream.js';
+import { ActiveRequest } from './active_request.js';
+import type { ConnectionManagerConfig } from './config.js';
+import type { ProxyDeps } from './deps.js';
+import { ConnectionManagerStats } from './stats.js';
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 414: 'URI Too Long',
+  431: 'Request Header Fields Too Large', 501: 'Not Implemented', 505: 'HTTP Version Not Supported',
+};
+
+export interface ConnectionManagerDeps {
+  readonly stats: StatsStore;
+  readonly clusters: ClusterManager;
+  readonly resolver: RouteResolver;
+  readonly hashKey: (value: string) => bigint;
+  readonly log?: Logger;
+}
+
+/** One downstream connection as the connection manager tracks it. */
+export class DownstreamConnection implements ServerConnectionHandler {
+  /** Requests started and not finished (0 or 1: HTTP/1 handles one at a time). */
+  active = 0;
+  private closed = false;
+
+  constructor(private readonly cm: ConnectionManager, private readonly closeIdle: () => void) {}
+
+  onRequest(stream: DownstreamStream): void {
+    this.active++;
+    const req = new ActiveRequest(stream, this.cm.config, this.cm.stats, this.cm.proxyDeps, () => {
+      this.active--;
+      if (this.cm.isDraining && this.active === 0) this.closeIfIdle();
+    });
+    req.start();
+  }
+
+  onCodecError(info: CodecErrorInfo, reply: (status: number, body: string) => void): void {
+    const stats = this.cm.stats;
+    if (info.status === 408) stats.downstream_rq_timeout.inc();
+    else stats.downstream_cx_protocol_error.inc();
+    stats.responseCode(info.status);
+    this.cm.log?.debug(`downstream codec error ${info.code}: ${info.detail}`);
+    reply(info.status, REASON[info.status] ?? 'Bad Request');
+  }
+
+  /** Closes the connection when no request is in flight (drain). */
+  closeIfIdle(): void {
+    if (this.active === 0 && !this.closed) { this.closed = true; this.closeIdle(); }
+  }
+}
+
+export class ConnectionManager {
+  readonly stats: ConnectionManagerStats;
+  readonly proxyDeps: ProxyDeps;
+  readonly log: Logger | undefined;
+  private draining = false;
+
+  constructor(readonly config: ConnectionManagerConfig, deps: ConnectionManagerDeps) {
+    this.stats = new ConnectionManagerStats(deps.stats, config.statPrefix);
+    this.log = deps.log;
+    this.proxyDeps = {
+      clusters: deps.clusters, resolver: deps.resolver, hashKey: deps.hashKey, log: deps.log,
+      draining: () => this.draining,
+    };
+  }
+
+  get isDraining(): boolean { return this.draining; }
+
+  /** From now on responses carry `connection: close`. */
+  startDraining(): void { this.draining = true; }
+
+  /** A handler for a new downstream connection; `closeIdle` closes its socket. */
+  newConnection(closeIdle: () => void): DownstreamConnection {
+    this.stats.downstream_cx_total.inc();
+    this.stats.downstream_cx_http1_total.inc();
+    this.stats.downstream_cx_active.inc();
+    return new DownstreamConnection(this, closeIdle);
+  }
+
+  connectionClosed(): void { this.stats.downstream_cx_active.dec(); }
+}
