@@ -5,12 +5,15 @@
 import { parseArgs, USAGE, CliError } from './options.js';
 import { setLogLevel, logger } from '../common/logger.js';
 import { SkiffError } from '../common/errors.js';
-import { loadBootstrapFile, loadBootstrapText, type LoadedBootstrap } from '../config/bootstrap.js';
-import { Server, VERSION } from '../server/server.js';
+import type { LoadedBootstrap } from '../config/bootstrap.js';
+import { capYoungGeneration } from './young_generation.js';
 
+// The config loader (protobufjs, yaml) and the server graph are imported only once the young generation is
+// capped: importing them first would already grow it (src/cli/young_generation.ts), and --help needs neither.
 const log = logger('main');
 
-function load(configPath: string | undefined, configYaml: string | undefined): LoadedBootstrap {
+async function load(configPath: string | undefined, configYaml: string | undefined): Promise<LoadedBootstrap> {
+  const { loadBootstrapFile, loadBootstrapText } = await import('../config/bootstrap.js');
   return configPath ? loadBootstrapFile(configPath) : loadBootstrapText(configYaml ?? '', 'yaml');
 }
 
@@ -23,12 +26,14 @@ export async function main(argv: string[]): Promise<number | undefined> {
     throw e;
   }
   if (opts.command === 'help') { process.stdout.write(USAGE); return 0; }
-  if (opts.command === 'version') { process.stdout.write(`skiff ${VERSION}\n`); return 0; }
+  if (opts.command === 'version') { process.stdout.write(`skiff ${(await import('../server/server.js')).VERSION}\n`); return 0; }
   setLogLevel(opts.logLevel);
+  // Before the bootstrap is loaded: decoding it alone would grow the young generation to 16 MiB.
+  if (opts.newSpaceMb > 0) capYoungGeneration({ targetMb: opts.newSpaceMb });
   const what = opts.configPath ?? '--config-yaml';
   let loaded: LoadedBootstrap;
   try {
-    loaded = load(opts.configPath, opts.configYaml);
+    loaded = await load(opts.configPath, opts.configYaml);
   } catch (e) {
     const code = e instanceof SkiffError ? e.code : 'SKIFF_CONFIG_INVALID';
     process.stderr.write(`skiff: configuration '${what}' rejected (${code}): ${(e as Error).message}\n`);
@@ -37,6 +42,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   for (const w of loaded.warnings) log.warn(`config: ${w}`);
   if (opts.mode === 'validate') { process.stdout.write(`configuration '${what}' OK\n`); return 0; }
 
+  const { Server } = await import('../server/server.js');
   const server = new Server({
     loaded, concurrency: opts.concurrency, drainTimeMs: opts.drainTimeS * 1000, offloadMinBatch: opts.offloadMinBatch,
     adminAddressPath: opts.adminAddressPath, commandLine: process.argv.slice(1),

@@ -9,6 +9,7 @@ import { logger, setLogLevel, type LogLevel } from '../common/logger.js';
 import { mainInstance } from '../wasm/runtime.js';
 import type { LoadedBootstrap } from '../config/bootstrap.js';
 import { buildConfigDump } from '../config/config_dump.js';
+import { releaseEnvoyRoot } from '../config/protos.js';
 import { createClusterManager } from '../upstream/cluster_manager.js';
 import { createClientConnection } from '../stream/http1/client.js';
 import { ListenerManager } from '../listener/listener_manager.js';
@@ -71,6 +72,9 @@ export class Server {
       log.info(`admin listening on ${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
     }
     for (const l of this.listeners.addresses()) log.info(`listener ${l.name} on ${l.address}:${l.port}`);
+    // The bootstrap is static (no xDS yet): nothing more will be decoded, and /config_dump is built from the
+    // already-decoded JSON. The Envoy proto Root is ~6 MiB of live heap; a later decode would reload it.
+    releaseEnvoyRoot();
     this.state = 'LIVE';
   }
 

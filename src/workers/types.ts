@@ -38,6 +38,8 @@ export interface WorkerPoolOptions {
   readonly handlerModules?: readonly string[];
   /** How long start-up may take before createWorkerPool fails. Default 20 000 ms. */
   readonly startTimeoutMs?: number;
+  /** Young-generation cap per worker, MiB (worker resourceLimits). Default WORKER_YOUNG_GENERATION_MB (6). */
+  readonly maxYoungGenerationSizeMb?: number;
 }
 
 export interface WorkerPool {
