@@ -16,7 +16,7 @@
  */
 import v8 from 'node:v8';
 
-/** Target new-space size (both semi-spaces): 8 MiB, as `--max-semi-space-size=4`. Measured in docs/memory.md. */
+/** Target new-space size (both semi-spaces): 8 MiB, as `--max-semi-space-size=4`. Measured (c0, wrk -c64 then 2000 req/s): peak RSS 95 -> 76 MiB at unchanged req/s; 4 or 2 MiB promoted more and peaked higher (82-84 MiB). */
 export const DEFAULT_NEW_SPACE_TARGET_MB = 8;
 const GROW = 2;
 const FREEZE = 1;

@@ -64,6 +64,11 @@ export function releaseEnvoyRoot(): void {
   lookupCache = new Map();
 }
 
+/** Whether the Root is loaded now (false before the first use and after releaseEnvoyRoot). */
+export function isEnvoyRootLoaded(): boolean {
+  return root !== undefined;
+}
+
 /** How long the first load took and how many files it read (for the startup log and the report). */
 export function protoLoadStats(): ProtoLoadStats | undefined {
   return stats;

@@ -120,3 +120,16 @@ test('destroy() ends every worker thread, and the pool refuses work afterwards',
   assert.equal(internals.heldThreadIndices(), 0);
   await assert.rejects(own.run('thread.info', null), isCode('SKIFF_WORKER_POOL_DESTROYED'));
 });
+
+test('every worker runs with a capped young generation (default, or as asked)', async () => {
+  const { WORKER_YOUNG_GENERATION_MB } = await import('../../../src/workers/pool.js');
+  const limits = (p: WorkerPool): number[] =>
+    (p as unknown as { workerThreads(): readonly Worker[] }).workerThreads().map((t) => t.resourceLimits?.maxYoungGenerationSizeMb ?? -1);
+  assert.deepEqual(limits(pool), [WORKER_YOUNG_GENERATION_MB, WORKER_YOUNG_GENERATION_MB]);
+  const own = await createWorkerPool({ threads: 1, memory: mainInstance().memory, maxYoungGenerationSizeMb: 12 });
+  try {
+    assert.deepEqual(limits(own), [12]);
+  } finally {
+    await own.destroy();
+  }
+});
