@@ -3,9 +3,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  allDomains, closeSharedPool, deadPort, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor, within,
+  allDomains, closeAll, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor, within,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
+import { closedPort } from '../helpers/ports.js';
 
 const CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 
@@ -29,7 +30,7 @@ before(async () => {
   });
   garbage = await rawUpstream((socket) => socket.once('data', () => socket.end('THIS IS NOT HTTP\r\n\r\n')));
   resetter = await rawUpstream((socket) => socket.once('data', () => socket.destroy()));
-  dead = await deadPort();
+  dead = await closedPort();
   const retry = (retry_on: string, extra: Record<string, unknown> = {}) => ({ retry_on, num_retries: { value: 2 }, ...extra });
   const routes = allDomains([
     { match: { prefix: '/none' }, route: { cluster: 'empty' } },
@@ -63,9 +64,7 @@ before(async () => {
 
 after(async () => {
   for (const r of held) r.destroy();
-  await proxy.close();
-  for (const u of [ok, hang, flaky, garbage, resetter]) await u.close();
-  await closeSharedPool();
+  await closeAll(proxy, ok, hang, flaky, garbage, resetter);
 });
 
 function releaseHeld(): void { for (const r of held.splice(0)) r.end('late'); }
