@@ -69,6 +69,14 @@ after(async () => {
 
 function releaseHeld(): void { for (const r of held.splice(0)) r.end('late'); }
 
+/** A request to `path` is refused by `cluster`'s circuit breaker: 503, x-envoy-overloaded, counted once. */
+async function assertOverflows(path: string, cluster: string): Promise<void> {
+  const r = await request(proxy.port(), { path });
+  assert.equal(r.status, 503);
+  assert.equal(r.headers['x-envoy-overloaded'], 'true');
+  assert.equal(proxy.counter(`cluster.${cluster}.upstream_rq_pending_overflow`), 1);
+}
+
 test('503 no healthy upstream', async () => {
   const r = await request(proxy.port(), { path: '/none' });
   assert.equal(r.status, 503);
@@ -101,10 +109,7 @@ test('504 upstream request timeout; the upstream request is aborted', async () =
 test('503 x-envoy-overloaded on max_requests overflow', async () => {
   const first = request(proxy.port(), { path: '/max-requests' });
   await waitFor(() => held.length > 0, 'the upstream to hold a request');
-  const r = await request(proxy.port(), { path: '/max-requests' });
-  assert.equal(r.status, 503);
-  assert.equal(r.headers['x-envoy-overloaded'], 'true');
-  assert.equal(proxy.counter('cluster.limited_rq.upstream_rq_pending_overflow'), 1);
+  await assertOverflows('/max-requests', 'limited_rq');
   releaseHeld();
   assert.equal((await first).status, 200);
 });
@@ -114,10 +119,7 @@ test('503 x-envoy-overloaded on max_pending_requests overflow', async () => {
   await waitFor(() => held.length > 0, 'the upstream to hold a request');
   const second = request(proxy.port(), { path: '/max-pending' }); // waits in the pending queue
   await sleep(50);
-  const r = await request(proxy.port(), { path: '/max-pending' });
-  assert.equal(r.status, 503);
-  assert.equal(r.headers['x-envoy-overloaded'], 'true');
-  assert.equal(proxy.counter('cluster.limited_pending.upstream_rq_pending_overflow'), 1);
+  await assertOverflows('/max-pending', 'limited_pending');
   releaseHeld();
   assert.equal((await first).status, 200);
   await waitFor(() => held.length > 0, 'the upstream to hold a request');
