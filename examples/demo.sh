@@ -26,10 +26,12 @@ stop_all() {
   for pid in "${PIDS[@]}"; do
     for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null
+    # Reap it quietly (no "Terminated" job notice).
+    wait "$pid" 2>/dev/null
   done
   PIDS=()
 }
-cleanup() { stop_all; rm -rf "$WORK"; }
+cleanup() { stop_all 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -174,7 +176,7 @@ send "$URL/hello" "$URL/hello"
 expect_status 200
 expect_header "x-upstream-port: $LOCAL"
 expect_body "upstream $LOCAL /hello"
-stop_all
+stop_all 2>/dev/null
 
 # ---- routing.yaml ---------------------------------------------------------------------------------------
 
@@ -229,7 +231,7 @@ done
 send "$URL/old/page   (redirect)" "$URL/old/page"
 expect_status 301
 expect_header "location: http://127.0.0.1:$LISTENER/new/page"
-stop_all
+stop_all 2>/dev/null
 
 # ---- local-replies.yaml ---------------------------------------------------------------------------------
 
@@ -283,7 +285,7 @@ if [ "$(cat "$WORK/first-status")" = 200 ]; then pass "first request 200"; else 
 send "$URL/limited/fast   (after it finished)" "$URL/limited/fast"
 expect_status 200
 expect_no_header x-envoy-overloaded
-stop_all
+stop_all 2>/dev/null
 
 echo
 if ((FAILURES == 0)); then
