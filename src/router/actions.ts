@@ -143,6 +143,7 @@ export function routeEntry(
     virtualHost: vh.name,
     action,
     matchPrefix,
+    regexMatch: m.safe_regex !== undefined,
     prefixRewrite: a?.prefix_rewrite,
     hostRewrite: a?.host_rewrite_literal,
     timeoutMs,
