@@ -53,7 +53,8 @@ export function edsCluster(name: string): Record<string, unknown> {
 export function loadAssignment(cluster: string, port: number, address = '127.0.0.1'): Record<string, unknown> {
   return {
     '@type': ENDPOINT_TYPE, cluster_name: cluster,
-    endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: port } } } }] }],
+    // gRPC clients require a locality with a weight on every LocalityLbEndpoints (unweighted ones are dropped).
+    endpoints: [{ locality: { region: 'local', zone: 'a' }, load_balancing_weight: 1, lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: port } } } }] }],
   };
 }
 
