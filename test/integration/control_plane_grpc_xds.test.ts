@@ -56,9 +56,9 @@ async function untilAnswer(client: Client, expected: string, timeoutMs: number):
   throw new Error(`no answer '${expected}' within ${timeoutMs} ms (last: ${last})`);
 }
 
-async function startControlPlane(dir: string): Promise<{ child: ChildProcess; port: number }> {
+async function startControlPlane(dir: string, grpcPort = 0): Promise<{ child: ChildProcess; port: number }> {
   const script = `import(${JSON.stringify(CLI_MODULE)}).then((m) => m.controlPlaneMain(process.argv.slice(1))).then((c) => process.exit(c))`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, '--', '--dir', dir, '--port', '0', '--rescan-ms', '500', '--log-level', 'warn'],
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, '--', '--dir', dir, '--port', String(grpcPort), '--health-port', '0', '--rescan-ms', '500', '--log-level', 'warn'],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -82,7 +82,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-test('grpc-js-xds routes a real call by what skiff control-plane serves, and follows a file edit', async () => {
+test('grpc-js-xds routes a real call by what skiff control-plane serves, follows file edits, and survives a control-plane restart', async () => {
   const { dir, cleanup } = tempDir();
   const a = await startBackend('backend-a');
   const b = await startBackend('backend-b');
@@ -115,6 +115,16 @@ test('grpc-js-xds routes a real call by what skiff control-plane serves, and fol
     writeResourceFile(dir, 'eds.yaml', { resources: [loadAssignment('cluster-a', a.port), loadAssignment('cluster-b', a.port)] });
     const edsMs = await untilAnswer(client, 'backend-a', 5000);
     process.stdout.write(`grpc-js-xds: endpoint change seen after ${edsMs.toFixed(0)} ms\n`);
+
+    // The control plane goes away: the client keeps its last configuration and calls still succeed.
+    const port = cp.port;
+    await stopChild(cp.child);
+    for (let i = 0; i < 5; i++) assert.equal(await who(client), 'backend-a');
+    // It comes back on the same port with edited files: the client reconnects and follows them.
+    writeResourceFile(dir, 'eds.yaml', { resources: [loadAssignment('cluster-a', a.port), loadAssignment('cluster-b', b.port)] });
+    cp = await startControlPlane(dir, port);
+    const reconnectMs = await untilAnswer(client, 'backend-b', 20_000);
+    process.stdout.write(`grpc-js-xds: after a control-plane restart, new endpoints seen after ${reconnectMs.toFixed(0)} ms\n`);
   } finally {
     client?.close();
     if (cp) await stopChild(cp.child);
