@@ -48,7 +48,7 @@ export class PeerStream<Req, Res> {
   next(ms = 3000): Promise<Req> { return this.requests.take(ms, 'request'); }
   send(res: Res): void { this.call.write(res); }
   /** Ends the stream with an error status, as a control plane that drops a client does. */
-  fail(): void { this.call.destroy(new Error('peer reset')); }
+  fail(): void { this.call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'peer reset' }); }
 }
 
 export type SotwStream = PeerStream<DiscoveryRequest, DiscoveryResponse>;
