@@ -34,6 +34,7 @@ const log = logger('xds');
 const INVALID_ARGUMENT = 3;
 /** Envoy's default initial_fetch_timeout. */
 const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+const EMPTY = new Uint8Array(0);
 
 /** Envoy's stat prefixes for the types whose stats are not per resource; the caller may map RDS/EDS. */
 export const DEFAULT_STAT_PREFIXES: Readonly<Record<string, string>> = {
@@ -59,6 +60,11 @@ export interface AdsClientOptions {
   /** Stat prefix per type URL, ending with '.', e.g. `http.ingress.rds.local_route.` */
   statPrefixes?: Record<string, string>;
   backoff?: BackoffOptions;
+  /**
+   * Check each resource against PGV rules and Skiff's supported subset (validateResource), not only decode it.
+   * Default true: a resource Skiff cannot run is NACKed rather than accepted and failed later.
+   */
+  validate?: boolean;
   /** Lets a test use a clock it controls for the rate limiter; defaults to performance.now. */
   now?: () => number;
 }
@@ -78,6 +84,7 @@ interface TypeStats {
   updateTime: Gauge;
 }
 
+/** `bytes`: the packed resource, kept (state of the world only) to tell a changed resource from a repeated one. */
 interface StoredResource extends XdsResource { bytes: Uint8Array }
 
 interface TypeState {
@@ -510,8 +517,12 @@ export class AdsClient {
 
   // ---- responses ----
 
-  /** Decodes and validates one resource Any of a response; throws a ConfigError naming it and the field. */
-  private decodeOne(typeUrl: string, any: AnyMessage | undefined, index: number, version: string): StoredResource {
+  /**
+   * Decodes and validates one resource Any of a response; throws a ConfigError naming it and the field.
+   * Returns undefined for a resource of a named subscription that was not asked for (Envoy ignores those).
+   */
+  private decodeOne(state: TypeState, any: AnyMessage | undefined, index: number, version: string, keepBytes: boolean): StoredResource | undefined {
+    const typeUrl = state.typeUrl;
     const short = SHORT_NAMES[typeUrl]!;
     if (!any) throw new ConfigError(`resources[${index}]`, 'missing resource');
     if (any.type_url !== typeUrl) {
@@ -520,11 +531,17 @@ export class AdsClient {
     const json = unpackResource(any, `resources[${index}]`);
     const name = resourceNameOf(typeUrl, json);
     if (typeof name !== 'string' || name === '') throw new ConfigError(`${short} resources[${index}]`, 'resource without a name');
+    if (!state.wildcard && !state.names.has(name)) {
+      log.debug(`${short} ${JSON.stringify(name)} was not subscribed; ignored`);
+      return undefined;
+    }
     const path = `${short} ${JSON.stringify(name)}`;
     const decoded = decodeResource(json, path);
-    validateResource(decoded, path);
+    if (this.options.validate !== false) validateResource(decoded, path);
     for (const w of decoded.warnings) log.warn(w);
-    return { name, version, resource: decoded.value, json: decoded.json, bytes: any.value ?? new Uint8Array(0) };
+    // A copy, not a view: a view would pin the whole response buffer for as long as this one resource lives.
+    const bytes = keepBytes && any.value ? new Uint8Array(any.value) : EMPTY;
+    return { name, version, resource: decoded.value, json: decoded.json, bytes };
   }
 
   /** Runs the handler on the whole change, then commits it; throws (nothing committed) if anything fails. */
@@ -571,7 +588,8 @@ export class AdsClient {
       const next = new Map<string, StoredResource>();
       const added = new Map<string, XdsResource>();
       (res.resources ?? []).forEach((any, i) => {
-        const r = this.decodeOne(typeUrl, any, i, version);
+        const r = this.decodeOne(state, any, i, version, true);
+        if (!r) return;
         if (next.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
         next.set(r.name, r);
         const before = state.resources.get(r.name);
@@ -612,7 +630,8 @@ export class AdsClient {
       const added = new Map<string, XdsResource>();
       const seen = new Set<string>();
       (res.resources ?? []).forEach((item, i) => {
-        const r = this.decodeOne(typeUrl, item.resource, i, item.version ?? '');
+        const r = this.decodeOne(state, item.resource, i, item.version ?? '', false);
+        if (!r) return;
         if (item.name && item.name !== r.name) {
           throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, `delivered under the name ${JSON.stringify(item.name)}`);
         }

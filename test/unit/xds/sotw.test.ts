@@ -184,8 +184,8 @@ test('RDS names follow subscribe(): each change re-requests with the last versio
   assert.deepEqual([...more.resource_names!].sort(), ['r1', 'r2']);
   assert.equal(more.version_info, '7');
   assert.equal(more.response_nonce, 'rn1');
-  // A response naming only r2 keeps r1 (a named subscription need not repeat every name).
-  stream.send(sotwResponse(ROUTE, '8', 'rn2', [routeConfig('r2', 'b')]));
+  // A response naming only r2 keeps r1 (a named subscription need not repeat every name); r9 was not asked for.
+  stream.send(sotwResponse(ROUTE, '8', 'rn2', [routeConfig('r2', 'b'), routeConfig('r9', 'b')]));
   await stream.next();
   assert.deepEqual([...client.resources(ROUTE).keys()].sort(), ['r1', 'r2']);
   assert.deepEqual(routes[1]!.removed, []);
