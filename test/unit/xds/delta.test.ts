@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setLogLevel } from '../../../src/common/logger.js';
 import { StatsStore } from '../../../src/common/stats.js';
 import { AdsClient } from '../../../src/xds/ads_client.js';
 import type { XdsUpdate } from '../../../src/xds/types.js';
 import { AdsPeer, CLUSTER, ENDPOINT, cluster, deltaResponse, loadAssignment, type DeltaStream } from './ads_peer.js';
+
+setLogLevel('off');
 
 interface Harness { peer: AdsPeer; client: AdsClient; stats: StatsStore; clusters: XdsUpdate[]; endpoints: XdsUpdate[]; stream: DeltaStream }
 

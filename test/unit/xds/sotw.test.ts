@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setLogLevel } from '../../../src/common/logger.js';
 import { ConfigError } from '../../../src/common/errors.js';
 import { StatsStore } from '../../../src/common/stats.js';
 import { AdsClient, type AdsClientOptions } from '../../../src/xds/ads_client.js';
@@ -7,6 +8,8 @@ import type { XdsUpdate } from '../../../src/xds/types.js';
 import {
   AdsPeer, CLUSTER, LISTENER, ROUTE, cluster, routeConfig, sotwResponse, until, type SotwStream,
 } from './ads_peer.js';
+
+setLogLevel('off');
 
 function options(target: string, extra: Partial<AdsClientOptions> = {}): AdsClientOptions {
   return {
@@ -285,4 +288,27 @@ test('bootstrap shapes Skiff does not follow are rejected by field', () => {
   assert.throws(() => new AdsClient({
     dynamicResources: { ads_config: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'x' } }] } }, node: {},
   }), /cluster resolver/);
+});
+
+test('rate_limit_settings: requests beyond the bucket wait their turn, in order, and are counted', async (t) => {
+  const peer = await AdsPeer.start();
+  const stats = new StatsStore();
+  const opts = options(peer.target, { stats });
+  opts.dynamicResources.ads_config!.rate_limit_settings = { max_tokens: { value: 2 }, fill_rate: { value: 10 } };
+  const client = new AdsClient(opts);
+  t.after(() => { client.close(); peer.stop(); });
+  client.start();
+  const stream = await peer.sotw.take();
+  await stream.next();
+  await stream.next();
+  const sent = Date.now();
+  stream.send(sotwResponse(CLUSTER, 'v1', 'n1', [cluster('a')]));
+  stream.send(sotwResponse(LISTENER, 'l1', 'ln1', []));
+  const first = await stream.next();
+  const second = await stream.next();
+  const waited = Date.now() - sent;
+  assert.deepEqual([first.response_nonce, second.response_nonce], ['n1', 'ln1']);
+  assert.ok(waited >= 150, `two ACKs at 10/s after an empty bucket took ${waited} ms`);
+  assert.equal(stats.counter('control_plane.rate_limit_enforced').value, 2);
+  assert.equal(stats.gauge('control_plane.pending_requests').value, 0);
 });

@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { test } from 'node:test';
+import { setLogLevel } from '../../../src/common/logger.js';
 import { AdsClient } from '../../../src/xds/ads_client.js';
 import { SOTW_METHOD_PATH, discoveryRequest, discoveryResponse, type DiscoveryRequest } from '../../../src/xds/protocol.js';
 import type { XdsUpdate } from '../../../src/xds/types.js';
 import { CLUSTER, Inbox, cluster, sotwResponse } from './ads_peer.js';
+
+setLogLevel('off');
 
 function frame(payload: Buffer): Buffer {
   const head = Buffer.alloc(5);
