@@ -18,6 +18,8 @@ async function load(configPath: string | undefined, configYaml: string | undefin
 }
 
 export async function main(argv: string[]): Promise<number | undefined> {
+  // `skiff control-plane ...`: the file-backed xDS server, loaded only when asked for.
+  if (argv[0] === 'control-plane') return (await import('./control_plane.js')).controlPlaneMain(argv.slice(1));
   let opts;
   try {
     opts = parseArgs(argv);

@@ -30,6 +30,7 @@ export class CliError extends SkiffError {
 }
 
 export const USAGE = `Usage: skiff -c FILE [options]
+       skiff control-plane --dir DIR --port N     (a file-backed xDS server; --help for its options)
 
   -c, --config-path FILE      Envoy v3 Bootstrap, YAML (.yaml/.yml) or JSON
       --config-yaml TEXT      Bootstrap as inline YAML instead of a file

@@ -9,6 +9,7 @@ import protobuf from 'protobufjs';
 import { UnsupportedConfigError } from '../common/errors.js';
 import { fieldPath, isWellKnownType } from './decode.js';
 import { lookupMessage, resolveTypeUrl, typeName } from './protos.js';
+import { HCM_TYPE_URL } from './values.js';
 
 export interface ExtensionSpec { name: string; typeUrl: string }
 
@@ -30,7 +31,8 @@ export interface FieldRule {
 /** '*' accepts every field of the message and stops there (informational messages such as Node). */
 type MessageRules = Record<string, FieldRule | true> | '*';
 
-export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+// Defined beside the value readers, which must not load this module's protobuf dependencies.
+export { HCM_TYPE_URL };
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 export const HCM_EXTENSION: ExtensionSpec = { name: 'envoy.filters.network.http_connection_manager', typeUrl: HCM_TYPE_URL };
 export const ROUTER_EXTENSION: ExtensionSpec = { name: 'envoy.filters.http.router', typeUrl: ROUTER_TYPE_URL };

@@ -2,33 +2,62 @@
  * Reading decoded config with Envoy's defaults in one place, so no consumer repeats them. The decoded
  * shape leaves absent fields absent; these helpers turn a field and its documented default into the value
  * to use (milliseconds for durations, where 0 means "disabled" exactly as it does in Envoy).
+ *
+ * This module must stay light: the router (loaded in every worker thread) reads its values through it, so it
+ * imports nothing that loads protobuf descriptors.
  */
-import { ConfigError } from '../common/errors.js';
+import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type {
   Address, BoolValue, Cluster, Duration, HttpConnectionManager, Listener, RetryPolicy, RouteAction, Threshold, UInt32Value,
 } from '../types/envoy.js';
-import { HCM_TYPE_URL } from './subset.js';
+
+export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 /**
  * A Duration in milliseconds (fractions of a millisecond kept), or `dflt` when absent. With `path`, a
- * negative or non-finite duration is a ConfigError at that path (consumers that validate as they read).
+ * non-finite duration or a negative seconds or nanos part is a ConfigError at that path (consumers that
+ * validate as they read).
  */
-export function durationMs(d: Duration | undefined, dflt: number, path?: string): number {
-  if (d === undefined) return dflt;
-  const ms = (d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
-  if (path !== undefined && (!Number.isFinite(ms) || ms < 0)) throw new ConfigError(path, `invalid duration ${JSON.stringify(d)}`);
+export function durationMs(d: Duration | undefined | null, dflt: number, path?: string): number {
+  if (d === undefined || d === null) return dflt;
+  const s = d.seconds ?? 0;
+  const n = d.nanos ?? 0;
+  const ms = s * 1000 + n / 1e6;
+  if (path !== undefined && (!Number.isFinite(ms) || s < 0 || n < 0)) throw new ConfigError(path, `invalid duration ${JSON.stringify(d)}`);
   return ms;
 }
 
-/** A UInt32Value's value, or `dflt` when absent. With `path`, a value that is not a uint32 is a ConfigError there. */
-export function u32(w: UInt32Value | undefined, dflt: number, path?: string): number {
-  const n = w?.value ?? (w === undefined ? dflt : 0);
+/**
+ * A UInt32Value's value (or a plain number, as code that builds config by hand may pass), or `dflt` when
+ * absent. With `path`, a value that is not a uint32 is a ConfigError there.
+ */
+export function u32(w: UInt32Value | number | undefined | null, dflt: number, path?: string): number {
+  const n = typeof w === 'number' ? w : w?.value ?? (w === undefined || w === null ? dflt : 0);
   if (path !== undefined && (!Number.isInteger(n) || n < 0 || n > 0xffffffff)) throw new ConfigError(path, `not a uint32: ${String(n)}`);
   return n;
 }
 
-export function bool(w: BoolValue | undefined, dflt: boolean): boolean {
-  return w?.value ?? (w === undefined ? dflt : false);
+/** A BoolValue's value (or a plain boolean), or `dflt` when absent. */
+export function bool(w: BoolValue | boolean | undefined | null, dflt: boolean): boolean {
+  if (typeof w === 'boolean') return w;
+  return w?.value ?? (w === undefined || w === null ? dflt : false);
+}
+
+/** A required string field; ConfigError at `path` when it is absent or empty. */
+export function requireString(v: unknown, path: string, what = 'a non-empty string'): string {
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(path, `must be ${what}`);
+  return v;
+}
+
+/**
+ * Throws UnsupportedConfigError for the first set field of `obj` not in `allowed`: a field Skiff does not
+ * implement is rejected by name rather than ignored.
+ */
+export function checkFields(obj: object, allowed: readonly string[], path: string): void {
+  for (const [key, value] of Object.entries(obj)) {
+    if (value === undefined || allowed.includes(key)) continue;
+    throw new UnsupportedConfigError(`${path}.${key}`, 'field');
+  }
 }
 
 /** The decoded HttpConnectionManager of a listener's filter chain; ConfigError when it has none. */

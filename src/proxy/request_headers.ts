@@ -93,7 +93,12 @@ export function originalClientAddress(headers: HeaderList, remoteAddress: string
 
 /** The path after prefix_rewrite: the matched prefix replaced, the query kept. */
 export function rewritePath(path: string, route: RouteEntry): string | undefined {
-  if (route.prefixRewrite === undefined || route.matchPrefix === undefined) return undefined;
+  if (route.prefixRewrite === undefined) return undefined;
+  if (route.regexMatch) {
+    const q = path.indexOf('?');
+    return route.prefixRewrite + (q < 0 ? '' : path.slice(q));
+  }
+  if (route.matchPrefix === undefined) return undefined;
   const prefix = route.matchPrefix;
   if (!path.toLowerCase().startsWith(prefix.toLowerCase())) return undefined;
   return route.prefixRewrite + path.slice(prefix.length);

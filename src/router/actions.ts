@@ -6,9 +6,10 @@
 import { ConfigError } from '../common/errors.js';
 import type { HeaderMutations, HeaderValueOption, Route, VirtualHost } from '../types/envoy.js';
 import type { HeaderMutation, RouteActionEntry, RouteEntry } from '../types/router.js';
-import { boolValue, checkFields, durationMs, requireString, u32Value } from './config-values.js';
+import { ROUTE_TIMEOUT_DEFAULT_MS, bool, checkFields, durationMs, requireString, u32 } from '../config/values.js';
 
-export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+/** Envoy's route timeout default, as src/config/values.ts writes it (kept under the router's name). */
+export const DEFAULT_ROUTE_TIMEOUT_MS = ROUTE_TIMEOUT_DEFAULT_MS;
 
 const ROUTE_ACTION_FIELDS = ['cluster', 'weighted_clusters', 'prefix_rewrite', 'host_rewrite_literal', 'timeout', 'retry_policy', 'hash_policy'];
 const REDIRECT_CODES: Record<string, number> = {
@@ -29,7 +30,7 @@ function headerAdds(options: readonly HeaderValueOption[] | undefined, path: str
     const name = requireString(o.header?.key, `${at}.header.key`).toLowerCase();
     if (name.startsWith(':') || name === 'host') throw new ConfigError(`${at}.header.key`, `cannot add ${name}`);
     if (o.append !== undefined && o.append_action !== undefined) throw new ConfigError(`${at}.append`, 'append and append_action are exclusive');
-    let mode: HeaderMutation['add'][number]['mode'] = boolValue(o.append, true) ? 'append' : 'overwrite';
+    let mode: HeaderMutation['add'][number]['mode'] = bool(o.append, true) ? 'append' : 'overwrite';
     if (o.append_action !== undefined) {
       const m = APPEND_ACTIONS[o.append_action];
       if (!m) throw new ConfigError(`${at}.append_action`, `unknown action ${String(o.append_action)}`);
@@ -82,14 +83,14 @@ function routeAction(route: Route, path: string): RouteActionEntry {
     const clusters = wc.clusters.map((c, i) => {
       const cat = `${at}.weighted_clusters.clusters[${i}]`;
       checkFields(c, ['name', 'weight'], cat);
-      const weight = u32Value(c.weight, 0);
+      const weight = u32(c.weight, 0);
       if (!Number.isInteger(weight) || weight < 0) throw new ConfigError(`${cat}.weight`, 'must be a non-negative integer');
       return { name: requireString(c.name, `${cat}.name`), weight };
     });
     const totalWeight = clusters.reduce((n, c) => n + c.weight, 0);
     if (totalWeight <= 0) throw new ConfigError(`${at}.weighted_clusters.clusters`, 'weights sum to 0');
-    if (wc.total_weight !== undefined && u32Value(wc.total_weight, totalWeight) !== totalWeight) {
-      throw new ConfigError(`${at}.weighted_clusters.total_weight`, `is ${u32Value(wc.total_weight, 0)} but the weights sum to ${totalWeight}`);
+    if (wc.total_weight !== undefined && u32(wc.total_weight, totalWeight) !== totalWeight) {
+      throw new ConfigError(`${at}.weighted_clusters.total_weight`, `is ${u32(wc.total_weight, 0)} but the weights sum to ${totalWeight}`);
     }
     return { kind: 'weighted', clusters, totalWeight };
   }
@@ -127,7 +128,7 @@ export function routeEntry(
   const action = routeAction(route, path);
   const own = levelMutations(route, `${path}.`);
   const a = route.route;
-  const timeoutMs = durationMs(a?.timeout, `${path}.route.timeout`) ?? DEFAULT_ROUTE_TIMEOUT_MS;
+  const timeoutMs = durationMs(a?.timeout, ROUTE_TIMEOUT_DEFAULT_MS, `${path}.route.timeout`);
   const hashHeaders = (a?.hash_policy ?? []).map((h, i) => {
     const hat = `${path}.route.hash_policy[${i}]`;
     checkFields(h, ['header', 'terminal'], hat);
@@ -142,6 +143,7 @@ export function routeEntry(
     virtualHost: vh.name,
     action,
     matchPrefix,
+    regexMatch: m.safe_regex !== undefined,
     prefixRewrite: a?.prefix_rewrite,
     hostRewrite: a?.host_rewrite_literal,
     timeoutMs,

@@ -4,13 +4,13 @@
  * input throws ConfigError naming the field, e.g. `virtual_hosts[1].routes[3].match.safe_regex.regex`.
  */
 import { ConfigError } from '../common/errors.js';
-import type { RouteConfiguration } from '../types/envoy.js';
+import type { BoolValue, RouteConfiguration } from '../types/envoy.js';
 import type { RouteEntry } from '../types/router.js';
 import type { WasmInstance } from '../wasm/module.js';
 import { RC_ENTRY_SIZE } from '../wasm/layout.js';
 import { levelMutations, routeEntry } from './actions.js';
 import { routeArena } from './arena.js';
-import { boolValue, checkFields, requireString } from './config-values.js';
+import { bool, checkFields, requireString } from '../config/values.js';
 import { domainSpec, RegexRegistry, routeMatchSpec, type RouteMatchSpec } from './match-spec.js';
 import { buildTableBlob, type VirtualHostSpec } from './table-blob.js';
 import { CompiledRouteTable } from './table.js';
@@ -42,8 +42,8 @@ function cacheEntries(wasm: WasmInstance): number {
 export function compileRouteTable(config: RouteConfiguration, wasm: WasmInstance, options: CompileOptions = {}): CompiledRouteTable {
   if (config === null || typeof config !== 'object') throw new ConfigError('route_config', 'must be an object');
   checkFields(config, ROUTE_CONFIG_FIELDS, 'route_config');
-  const extra = config as { ignore_port_in_host_matching?: unknown; validate_clusters?: unknown };
-  if (boolValue(extra.validate_clusters, false)) {
+  const extra = config as { ignore_port_in_host_matching?: BoolValue | boolean; validate_clusters?: BoolValue | boolean };
+  if (bool(extra.validate_clusters, false)) {
     throw new ConfigError('validate_clusters', 'validate_clusters: true is not supported (clusters are checked when a request is routed)');
   }
   const vhostsIn = config.virtual_hosts ?? [];
@@ -78,7 +78,7 @@ export function compileRouteTable(config: RouteConfiguration, wasm: WasmInstance
   const version = nextVersion++;
   const blob = buildTableBlob({
     version, domains, vhosts,
-    ignorePort: options.ignorePortInHostMatching ?? boolValue(extra.ignore_port_in_host_matching, false),
+    ignorePort: options.ignorePortInHostMatching ?? bool(extra.ignore_port_in_host_matching, false),
     cacheBase: wasm.map.routeCache.base,
     cacheEntries: options.cache === false ? 0 : cacheEntries(wasm),
   });

@@ -9,7 +9,7 @@ import {
   PK_PREFIX, PK_PATH, PK_SEPARATED_PREFIX, PK_REGEX, MT_PRESENT, MT_EXACT, MT_PREFIX, MT_SUFFIX, MT_CONTAINS, MT_REGEX,
   HSRC_HEADER, HSRC_METHOD, HSRC_AUTHORITY, HSRC_PATH,
 } from '../wasm/layout.js';
-import { boolValue, checkFields, requireString } from './config-values.js';
+import { bool, checkFields, requireString } from '../config/values.js';
 import { foldAscii, utf8 } from './bytes.js';
 import { compileFullMatch, literalPrefix } from './regex.js';
 
@@ -146,7 +146,7 @@ export function routeMatchSpec(m: RouteMatch | undefined, path: string, regexes:
   checkFields(m, ROUTE_MATCH_FIELDS, path);
   const kinds = (['prefix', 'path', 'safe_regex', 'path_separated_prefix'] as const).filter((k) => m[k] !== undefined);
   if (kinds.length !== 1) throw new ConfigError(path, 'exactly one of prefix, path, safe_regex, path_separated_prefix is required');
-  const caseInsensitive = !boolValue(m.case_sensitive, true);
+  const caseInsensitive = !bool(m.case_sensitive, true);
   let kind = PK_PREFIX;
   let str: Uint8Array = new Uint8Array(0);
   let regexId = 0;

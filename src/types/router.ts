@@ -24,6 +24,8 @@ export interface RouteEntry {
   readonly action: RouteActionEntry;
   /** The route's prefix (or path) for prefix_rewrite. */
   readonly matchPrefix?: string;
+  /** The route matched by safe_regex: prefix_rewrite then replaces the whole path (query kept), as Envoy does. */
+  readonly regexMatch?: boolean;
   readonly prefixRewrite?: string;
   readonly hostRewrite?: string;
   /** Route timeout; 0 = none. Envoy's default is 15 s. */

@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  allDomains, closeSharedPool, httpUpstream, listener, rawExchange, request, startProxy, staticCluster, statusLines,
+  allDomains, closeAll, httpUpstream, listener, rawExchange, request, startProxy, staticCluster, statusLines,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
 
@@ -20,11 +20,7 @@ before(async () => {
   ], [staticCluster('app', [up.port])]);
 });
 
-after(async () => {
-  await proxy.close();
-  await up.close();
-  await closeSharedPool();
-});
+after(() => closeAll(proxy, up));
 
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import {
-  allDomains, closeSharedPool, httpUpstream, listen, listener, rawExchange, request, startProxy, staticCluster, statusLines,
+  allDomains, closeAll, httpUpstream, listen, listener, rawExchange, request, startProxy, staticCluster, statusLines,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
 
@@ -47,12 +47,7 @@ before(async () => {
   edge = proxy;
 });
 
-after(async () => {
-  await proxy.close();
-  await echo.close();
-  await sink.close();
-  await closeSharedPool();
-});
+after(() => closeAll(proxy, echo, sink));
 
 test('keep-alive: several requests on one connection', async () => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

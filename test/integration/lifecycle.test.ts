@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import {
-  allDomains, closeSharedPool, httpUpstream, listener, request, sleep, startProxy, staticCluster, waitFor, within,
+  allDomains, closeAll, httpUpstream, listener, request, sleep, startProxy, staticCluster, waitFor, within,
 } from './proxy_harness.js';
 
 test('drain completes in-flight requests and closes idle connections', async (t) => {
@@ -15,7 +15,7 @@ test('drain completes in-flight requests and closes idle connections', async (t)
     else res.end('fast');
   });
   const proxy = await startProxy([listener('ingress', allDomains([{ match: { prefix: '/' }, route: { cluster: 'app' } }]))], [staticCluster('app', [up.port])]);
-  t.after(async () => { await proxy.close(); await up.close(); await closeSharedPool(); });
+  t.after(() => closeAll(proxy, up));
   const port = proxy.port();
 
   // An idle keep-alive connection: one request answered, then nothing.
@@ -47,7 +47,7 @@ test('drain destroys connections still open at the deadline', async (t) => {
   const held: http.ServerResponse[] = [];
   const up = await httpUpstream((_req, res) => { held.push(res); });
   const proxy = await startProxy([listener('ingress', allDomains([{ match: { prefix: '/' }, route: { cluster: 'app', timeout: { seconds: 0 } } }]))], [staticCluster('app', [up.port])]);
-  t.after(async () => { for (const r of held) r.destroy(); await proxy.close(); await up.close(); await closeSharedPool(); });
+  t.after(async () => { for (const r of held) r.destroy(); await closeAll(proxy, up); });
   const stuck = request(proxy.port(), { path: '/never' }).catch((e: Error) => e);
   await waitFor(() => held.length > 0, 'the upstream to hold a request');
   const started = Date.now();
@@ -66,7 +66,7 @@ test('a downstream disconnect aborts the upstream request', async (t) => {
     req.socket.once('close', () => { upstreamSocketClosed = true; });
   });
   const proxy = await startProxy([listener('ingress', allDomains([{ match: { prefix: '/' }, route: { cluster: 'app' } }]))], [staticCluster('app', [up.port])]);
-  t.after(async () => { await proxy.close(); await up.close(); await closeSharedPool(); });
+  t.after(() => closeAll(proxy, up));
   const client = net.connect(proxy.port(), '127.0.0.1');
   await once(client, 'connect');
   client.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');

@@ -3,9 +3,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  allDomains, closeSharedPool, deadPort, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor, within,
+  allDomains, closeAll, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor, within,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
+import { closedPort } from '../helpers/ports.js';
 
 const CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 
@@ -29,7 +30,7 @@ before(async () => {
   });
   garbage = await rawUpstream((socket) => socket.once('data', () => socket.end('THIS IS NOT HTTP\r\n\r\n')));
   resetter = await rawUpstream((socket) => socket.once('data', () => socket.destroy()));
-  dead = await deadPort();
+  dead = await closedPort();
   const retry = (retry_on: string, extra: Record<string, unknown> = {}) => ({ retry_on, num_retries: { value: 2 }, ...extra });
   const routes = allDomains([
     { match: { prefix: '/none' }, route: { cluster: 'empty' } },
@@ -63,12 +64,18 @@ before(async () => {
 
 after(async () => {
   for (const r of held) r.destroy();
-  await proxy.close();
-  for (const u of [ok, hang, flaky, garbage, resetter]) await u.close();
-  await closeSharedPool();
+  await closeAll(proxy, ok, hang, flaky, garbage, resetter);
 });
 
 function releaseHeld(): void { for (const r of held.splice(0)) r.end('late'); }
+
+/** A request to `path` is refused by `cluster`'s circuit breaker: 503, x-envoy-overloaded, counted once. */
+async function assertOverflows(path: string, cluster: string): Promise<void> {
+  const r = await request(proxy.port(), { path });
+  assert.equal(r.status, 503);
+  assert.equal(r.headers['x-envoy-overloaded'], 'true');
+  assert.equal(proxy.counter(`cluster.${cluster}.upstream_rq_pending_overflow`), 1);
+}
 
 test('503 no healthy upstream', async () => {
   const r = await request(proxy.port(), { path: '/none' });
@@ -102,10 +109,7 @@ test('504 upstream request timeout; the upstream request is aborted', async () =
 test('503 x-envoy-overloaded on max_requests overflow', async () => {
   const first = request(proxy.port(), { path: '/max-requests' });
   await waitFor(() => held.length > 0, 'the upstream to hold a request');
-  const r = await request(proxy.port(), { path: '/max-requests' });
-  assert.equal(r.status, 503);
-  assert.equal(r.headers['x-envoy-overloaded'], 'true');
-  assert.equal(proxy.counter('cluster.limited_rq.upstream_rq_pending_overflow'), 1);
+  await assertOverflows('/max-requests', 'limited_rq');
   releaseHeld();
   assert.equal((await first).status, 200);
 });
@@ -115,10 +119,7 @@ test('503 x-envoy-overloaded on max_pending_requests overflow', async () => {
   await waitFor(() => held.length > 0, 'the upstream to hold a request');
   const second = request(proxy.port(), { path: '/max-pending' }); // waits in the pending queue
   await sleep(50);
-  const r = await request(proxy.port(), { path: '/max-pending' });
-  assert.equal(r.status, 503);
-  assert.equal(r.headers['x-envoy-overloaded'], 'true');
-  assert.equal(proxy.counter('cluster.limited_pending.upstream_rq_pending_overflow'), 1);
+  await assertOverflows('/max-pending', 'limited_pending');
   releaseHeld();
   assert.equal((await first).status, 200);
   await waitFor(() => held.length > 0, 'the upstream to hold a request');

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import { waitFor as waitUntil } from '../helpers/wait.js';
 import { StatsStore } from '../../src/common/stats.js';
 import { mainInstance } from '../../src/wasm/runtime.js';
 import { createClusterManager } from '../../src/upstream/cluster_manager.js';
@@ -70,6 +71,12 @@ export async function closeSharedPool(): Promise<void> {
   const p = sharedPool;
   sharedPool = undefined;
   if (p) await (await p).destroy();
+}
+
+/** A suite's teardown: closes each in order (the proxy first, then its upstreams), then the shared worker pool. */
+export async function closeAll(...closables: { close(): Promise<void> }[]): Promise<void> {
+  for (const c of closables) await c.close();
+  await closeSharedPool();
 }
 
 export async function startProxy(listeners: Listener[], clusters: Cluster[]): Promise<Proxy> {
@@ -156,15 +163,6 @@ export async function rawUpstream(onConnection: (socket: net.Socket, received: (
   };
 }
 
-/** A port with nothing listening (bound then closed). */
-export async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 // ---- clients ----
 
@@ -213,13 +211,9 @@ export function statusLines(raw: string): number[] {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `cond` every 5 ms; throws after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+/** Polls `cond` every 5 ms; throws after `timeoutMs`. (The integration tests' argument order.) */
+export function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return waitUntil(cond, timeoutMs, what);
 }
 
 /** `p`, or a rejection naming `what` after `timeoutMs`. */

@@ -3,7 +3,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  allDomains, closeSharedPool, httpUpstream, listener, request, startProxy, staticCluster, type Proxy, type Upstream,
+  allDomains, closeAll, httpUpstream, listener, request, startProxy, staticCluster, type Proxy, type Upstream,
 } from './proxy_harness.js';
 
 let a: Upstream;
@@ -49,12 +49,7 @@ before(async () => {
   ]);
 });
 
-after(async () => {
-  await proxy.close();
-  await a.close();
-  await b.close();
-  await closeSharedPool();
-});
+after(() => closeAll(proxy, a, b));
 
 test('routes by host', async () => {
   const r = await request(proxy.port(), { path: '/a/x', headers: { host: 'api.example.com' } });

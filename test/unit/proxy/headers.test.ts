@@ -66,6 +66,12 @@ test('prefix_rewrite keeps the rest of the path and the query', () => {
   assert.equal(rewritePath('/api/x', route({ action: { kind: 'cluster', cluster: 'c' } })), undefined);
 });
 
+test('prefix_rewrite on a safe_regex route replaces the whole path and keeps the query', () => {
+  const r = route({ action: { kind: 'cluster', cluster: 'c' }, regexMatch: true, prefixRewrite: '/users' });
+  assert.equal(rewritePath('/v1/users/42?full=1', r), '/users?full=1');
+  assert.equal(rewritePath('/v1/users/42', r), '/users');
+});
+
 test('upstream plan: route mutations, host rewrite, expected timeout, expect dropped', () => {
   const head = requestHead({ path: '/api/a', headers: [['expect', '100-continue'], ['x-drop', '1'], ['x-envoy-expected-rq-timeout-ms', '1']] });
   const base = downstreamHeaderEdits(head, '10.0.0.1', hcmConfig()).edits;

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Route } from '../../../src/types/envoy.js';
+import { seededRandom } from '../../helpers/random.js';
 import { compile, routed, to } from './support.js';
 
 test('a regex route before a prefix route wins when it matches', () => {
@@ -66,11 +67,6 @@ test('prefixes of 512 bytes and more (not indexed) keep their place in order', (
 
 // ---- property test: the indexed matcher agrees with a linear scan ----
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
-}
-
 const SEGMENTS = ['api', 'v1', 'v2', 'users', 'Users', 'orders', 'x', 'static', 'img', '42'];
 
 /** The same semantics as the wasm matcher, written the plain way: test every route in order. */
@@ -95,7 +91,7 @@ function linearMatch(routes: Route[], path: string, headers: Map<string, string>
 }
 
 test('random tables: the indexed match equals a linear scan (fixed seed)', () => {
-  const rand = rng(0x5eed);
+  const rand = seededRandom(0x5eed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const randomPath = (): string => '/' + Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(SEGMENTS)).join('/');
   for (let round = 0; round < 8; round++) {

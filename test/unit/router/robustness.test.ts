@@ -4,12 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Route } from '../../../src/types/envoy.js';
 import { writeHeadRecord } from '../../helpers/head-record.js';
+import { seededRandom } from '../../helpers/random.js';
 import { compile, to, wasm } from './support.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
-}
 
 const ALPHABET = 'aZ/?&=.-*:%[]# \t\u00ff\u00e9\u4e2d0';
 
@@ -25,7 +21,7 @@ test('random request bytes: valid answers, cached equal to cold (fixed seed)', (
     { name: 'a', domains: ['*.a', 'a.*', 'exact'], routes },
     { name: 'b', domains: ['*'], routes: [...routes].reverse() },
   ] });
-  const rand = rng(7);
+  const rand = seededRandom(7);
   const str = (max: number): string => Array.from({ length: Math.floor(rand() * max) }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]).join('');
   for (let i = 0; i < 500; i++) {
     const headers: [string, string][] = Array.from({ length: Math.floor(rand() * 6) }, () => [rand() < 0.5 ? 'x-a' : str(8) || 'x', str(rand() < 0.05 ? 3000 : 40)]);

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChunkedDecoder } from '../../../../src/codec/http1/index.js';
+import { seededRandom } from '../../../helpers/random.js';
 
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
@@ -88,8 +89,7 @@ test('large sizes are bounded by the safe integer range', () => {
 });
 
 test('5 000 mutated chunked bodies: no throw, a defined outcome, data never beyond the input', () => {
-  let seed = 0xc0ffee;
-  const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 4294967296; };
+  const rand = seededRandom(0xc0ffee);
   const base = '4;a=b\r\nWiki\r\n5\r\npedia\r\nE;q="x;y"\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\n';
   const bytesPool = [13, 10, 59, 61, 34, 92, 32, 9, 48, 70, 102, 0, 255, 58];
   let done = 0, errors = 0;

@@ -7,22 +7,11 @@ import {
   parseRequestHead, parseResponseHead, requestHeadView, responseHeadView, encodeRequestHead, encodeResponseHead,
   type HeadLimits,
 } from '../../../../src/codec/http1/index.js';
+import { seededRandom } from '../../../helpers/random.js';
 import { wasm, buf, rec, out, load, BUF_BYTES } from './harness.js';
 
 const ITERATIONS = 20_000;
 const TIME_BUDGET_MS = 60_000;
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS_REQ = [
   'GET /index.html?x=1 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: fuzz\r\nAccept: */*\r\n\r\n',
@@ -109,7 +98,7 @@ function checkSplitAgrees(bytes: Buffer, oneShot: number, limits: HeadLimits, r:
 }
 
 test('20 000 mutated heads: defined statuses, sound records, serializable output', () => {
-  const r = rng(0x5eed);
+  const r = seededRandom(0x5eed);
   const started = Date.now();
   const counts = new Map<number, number>();
   for (let i = 0; i < ITERATIONS && Date.now() - started < TIME_BUDGET_MS; i++) {

@@ -52,23 +52,18 @@ function oneShot(text: string, parse: typeof parseRequestHead): { status: number
   return { status: r, record: outcome(r) };
 }
 
-test('requests: byte by byte equals one shot', () => {
-  for (const text of REQUESTS) {
-    const a = feed(text, parseRequestHead);
-    const b = oneShot(text, parseRequestHead);
+function assertByteByByteEqualsOneShot(texts: readonly string[], parse: typeof parseRequestHead): void {
+  for (const text of texts) {
+    const a = feed(text, parse);
+    const b = oneShot(text, parse);
     assert.equal(a.status, b.status, JSON.stringify(text));
     assert.deepEqual(a.record, b.record, JSON.stringify(text));
   }
-});
+}
 
-test('responses: byte by byte equals one shot', () => {
-  for (const text of RESPONSES) {
-    const a = feed(text, parseResponseHead);
-    const b = oneShot(text, parseResponseHead);
-    assert.equal(a.status, b.status, JSON.stringify(text));
-    assert.deepEqual(a.record, b.record, JSON.stringify(text));
-  }
-});
+test('requests: byte by byte equals one shot', () => assertByteByByteEqualsOneShot(REQUESTS, parseRequestHead));
+
+test('responses: byte by byte equals one shot', () => assertByteByByteEqualsOneShot(RESPONSES, parseResponseHead));
 
 test('a valid head is found at the exact byte that completes it', () => {
   const text = REQUESTS[1];

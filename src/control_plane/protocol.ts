@@ -1,0 +1,100 @@
+/**
+ * The AggregatedDiscoveryService as a @grpc/grpc-js service definition, with messages (de)serialized by protobufjs
+ * from Envoy's discovery protos in @grpc/grpc-js-xds/deps (never copied). Messages are plain objects with
+ * snake_case fields; Any is {type_url, value}.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import { PROTO_INCLUDE_DIRS } from '../config/protos.js';
+
+export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
+const ADS_PROTO = 'envoy/service/discovery/v3/ads.proto';
+
+export interface AnyMessage { type_url: string; value: Uint8Array }
+export interface NodeMessage { id?: string; cluster?: string; [k: string]: unknown }
+export interface StatusMessage { code?: number; message?: string }
+
+export interface DiscoveryRequest {
+  version_info: string;
+  node?: NodeMessage;
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail?: StatusMessage;
+}
+export interface DiscoveryResponse {
+  version_info: string;
+  resources: AnyMessage[];
+  type_url: string;
+  nonce: string;
+  control_plane?: { identifier: string };
+}
+export interface DeltaDiscoveryRequest {
+  node?: NodeMessage;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  initial_resource_versions: Record<string, string>;
+  response_nonce: string;
+  error_detail?: StatusMessage;
+}
+export interface DeltaResource { name: string; version: string; resource?: AnyMessage }
+export interface DeltaDiscoveryResponse {
+  system_version_info: string;
+  resources: DeltaResource[];
+  type_url: string;
+  removed_resources: string[];
+  nonce: string;
+  control_plane?: { identifier: string };
+}
+
+const require = createRequire(import.meta.url);
+const protobufjsDir = dirname(require.resolve('protobufjs/package.json'));
+let root: protobuf.Root | undefined;
+
+function discoveryRoot(): protobuf.Root {
+  if (root) return root;
+  const r = new protobuf.Root();
+  r.resolvePath = (_origin, target) => {
+    for (const dir of [...PROTO_INCLUDE_DIRS, protobufjsDir]) {
+      const candidate = join(dir, target);
+      if (existsSync(candidate)) return candidate;
+    }
+    return target;
+  };
+  r.loadSync(ADS_PROTO, { keepCase: true });
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, arrays: true, objects: true, longs: Number, enums: String, bytes: Buffer as unknown as StringConstructor };
+
+/** Serializer/deserializer pair for one message type. */
+export function codecFor<T>(fullName: string): { encode: (m: T) => Buffer; decode: (b: Buffer) => T } {
+  const type = discoveryRoot().lookupType(fullName);
+  return {
+    encode: (m) => Buffer.from(type.encode(type.fromObject(m as object)).finish()),
+    decode: (b) => type.toObject(type.decode(b), TO_OBJECT) as T,
+  };
+}
+
+/** The service definition for grpc-js (server.addService, makeGenericClientConstructor). */
+export function adsServiceDefinition(): ServiceDefinition {
+  const req = codecFor<DiscoveryRequest>('envoy.service.discovery.v3.DiscoveryRequest');
+  const res = codecFor<DiscoveryResponse>('envoy.service.discovery.v3.DiscoveryResponse');
+  const dreq = codecFor<DeltaDiscoveryRequest>('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+  const dres = codecFor<DeltaDiscoveryResponse>('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+  const method = (name: string, q: typeof req | typeof dreq, s: typeof res | typeof dres) => ({
+    path: `/${ADS_SERVICE}/${name}`, requestStream: true, responseStream: true, originalName: name,
+    requestSerialize: q.encode, requestDeserialize: q.decode, responseSerialize: s.encode, responseDeserialize: s.decode,
+  });
+  return {
+    StreamAggregatedResources: method('StreamAggregatedResources', req, res),
+    DeltaAggregatedResources: method('DeltaAggregatedResources', dreq, dres),
+  } as unknown as ServiceDefinition;
+}

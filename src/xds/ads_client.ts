@@ -1,0 +1,655 @@
+/**
+ * The ADS client: one gRPC stream (AggregatedDiscoveryService) to the control plane that carries LDS, CDS
+ * (wildcard) and RDS, EDS (names the caller subscribes), state of the world (`api_type: GRPC`) or delta
+ * (`DELTA_GRPC`), as Envoy speaks it.
+ *
+ * Every response is decoded and validated whole (src/config decodeResource + validateResource), then handed to
+ * the type's handler in one call; only if that returns is it committed and ACKed. Any problem (bad bytes, an
+ * invalid field, an unknown type URL, a duplicate name, a throwing handler) NACKs it naming the resource and
+ * field, and the last accepted resources stay. A stream that breaks mid-push therefore never half-applies:
+ * what was not received whole was never handed over. The client reconnects with jittered exponential backoff
+ * and, on a new stream, asks again for what it follows, telling the server what it already has.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ConfigError, SkiffError, UnsupportedConfigError } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import type { Counter, Gauge, StatsStore } from '../common/stats.js';
+import { StatsStore as DefaultStatsStore } from '../common/stats.js';
+import { decodeResource, validateResource } from '../config/resources.js';
+import type { Duration } from '../types/envoy.js';
+import { jsonToStruct, unpackResource } from './any_json.js';
+import { JitteredBackoff, type BackoffOptions } from './backoff.js';
+import {
+  ADS_SERVICE, RESOURCE_TYPE_URLS, TYPE_URL,
+  type AnyMessage, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse,
+} from './protocol.js';
+import { TokenBucket } from './rate_limit.js';
+import type {
+  DynamicResourcesConfig, InitialFetchOutcome, NodeConfig, UpdateHandler, XdsResource, XdsUpdate,
+} from './types.js';
+
+const log = logger('xds');
+
+/** google.rpc.Code.INVALID_ARGUMENT, what Envoy puts in a NACK's error_detail. */
+const INVALID_ARGUMENT = 3;
+/** Envoy's default initial_fetch_timeout. */
+const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+const EMPTY = new Uint8Array(0);
+
+/** Envoy's stat prefixes for the types whose stats are not per resource; the caller may map RDS/EDS. */
+export const DEFAULT_STAT_PREFIXES: Readonly<Record<string, string>> = {
+  [TYPE_URL.cluster]: 'cluster_manager.cds.',
+  [TYPE_URL.listener]: 'listener_manager.lds.',
+  [TYPE_URL.route]: 'xds.rds.',
+  [TYPE_URL.endpoint]: 'xds.eds.',
+};
+
+const SHORT_NAMES: Readonly<Record<string, string>> = {
+  [TYPE_URL.cluster]: 'Cluster',
+  [TYPE_URL.listener]: 'Listener',
+  [TYPE_URL.route]: 'RouteConfiguration',
+  [TYPE_URL.endpoint]: 'ClusterLoadAssignment',
+};
+
+export interface AdsClientOptions {
+  dynamicResources: DynamicResourcesConfig;
+  node: NodeConfig;
+  /** envoy_grpc cluster_name -> "host:port" (clusters live in the cluster manager); undefined = not yet known. */
+  resolveCluster?: (clusterName: string) => string | undefined;
+  stats?: StatsStore;
+  /** Stat prefix per type URL, ending with '.', e.g. `http.ingress.rds.local_route.` */
+  statPrefixes?: Record<string, string>;
+  backoff?: BackoffOptions;
+  /**
+   * Check each resource against PGV rules and Skiff's supported subset (validateResource), not only decode it.
+   * Default true: a resource Skiff cannot run is NACKed rather than accepted and failed later.
+   */
+  validate?: boolean;
+  /** Lets a test use a clock it controls for the rate limiter; defaults to performance.now. */
+  now?: () => number;
+}
+
+export interface SubscribeOptions {
+  /** ms; 0 disables. Defaults: the lds_config / cds_config value for LDS / CDS, 15 s otherwise. */
+  initialFetchTimeoutMs?: number;
+}
+
+interface TypeStats {
+  updateAttempt: Counter;
+  updateSuccess: Counter;
+  updateRejected: Counter;
+  updateFailure: Counter;
+  initFetchTimeout: Counter;
+  version: Gauge;
+  updateTime: Gauge;
+}
+
+/** `bytes`: the packed resource, kept (state of the world only) to tell a changed resource from a repeated one. */
+interface StoredResource extends XdsResource { bytes: Uint8Array }
+
+interface TypeState {
+  typeUrl: string;
+  wildcard: boolean;
+  names: Set<string>;
+  handler?: UpdateHandler;
+  resources: Map<string, StoredResource>;
+  /** Last accepted version_info (SotW) or system_version_info (delta). */
+  versionInfo: string;
+  /** Last nonce received on the current stream. */
+  nonce: string;
+  /** Whether this type's first request went out on the current stream. */
+  requested: boolean;
+  /** Delta: names subscribed / unsubscribed since the last request on this stream. */
+  pendingSubscribe: Set<string>;
+  pendingUnsubscribe: Set<string>;
+  stats: TypeStats;
+  initialFetchTimeoutMs: number;
+  initialFetch?: { timer?: NodeJS.Timeout; settled: boolean; promise: Promise<InitialFetchOutcome>; resolve(o: InitialFetchOutcome): void };
+}
+
+type AdsStream = grpc.ClientDuplexStream<DiscoveryRequest | DeltaDiscoveryRequest, DiscoveryResponse | DeltaDiscoveryResponse>;
+
+function durationMs(d: Duration | undefined): number | undefined {
+  if (!d) return undefined;
+  return Number(d.seconds ?? 0) * 1000 + Math.floor(Number(d.nanos ?? 0) / 1e6);
+}
+
+/** FNV-1a of the version string: Envoy's `version` gauge is a hash of the last accepted version. */
+function versionHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+function resourceNameOf(typeUrl: string, json: Record<string, unknown>): unknown {
+  return typeUrl === TYPE_URL.endpoint ? json.cluster_name : json.name;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/** What a config error says, for error_detail: the field path leads. */
+function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class AdsClient {
+  readonly delta: boolean;
+  private readonly types = new Map<string, TypeState>();
+  private readonly stats: StatsStore;
+  private readonly connectedState: Gauge;
+  private readonly rateLimitEnforced: Counter;
+  private readonly pendingRequests: Gauge;
+  private readonly backoff: JitteredBackoff;
+  private readonly limiter?: TokenBucket;
+  private readonly queue: (DiscoveryRequest | DeltaDiscoveryRequest)[] = [];
+  private queueTimer?: NodeJS.Timeout;
+  private readonly node: Record<string, unknown>;
+  private readonly nodeOnFirstMessageOnly: boolean;
+  private grpcClient?: grpc.Client;
+  private stream?: AdsStream;
+  private nodeSent = false;
+  private reconnectTimer?: NodeJS.Timeout;
+  private started = false;
+  private closed = false;
+  private connected = false;
+  /** Counts streams so events of a finished one are ignored. */
+  private generation = 0;
+
+  constructor(private readonly options: AdsClientOptions) {
+    const dyn = options.dynamicResources;
+    const ads = dyn.ads_config;
+    if (!ads) throw new ConfigError('dynamic_resources.ads_config', 'required: Skiff follows a control plane over ADS only');
+    const apiType = ads.api_type ?? 'GRPC';
+    if (apiType !== 'GRPC' && apiType !== 'DELTA_GRPC') {
+      throw new UnsupportedConfigError('dynamic_resources.ads_config.api_type', `api_type ${apiType} (GRPC or DELTA_GRPC)`);
+    }
+    this.delta = apiType === 'DELTA_GRPC';
+    const services = ads.grpc_services ?? [];
+    if (services.length !== 1) throw new ConfigError('dynamic_resources.ads_config.grpc_services', `exactly one gRPC service expected, got ${services.length}`);
+    const svc = services[0]!;
+    if (!svc.envoy_grpc && !svc.google_grpc) throw new ConfigError('dynamic_resources.ads_config.grpc_services[0]', 'envoy_grpc or google_grpc required');
+    if (svc.envoy_grpc && !options.resolveCluster) {
+      throw new ConfigError('dynamic_resources.ads_config.grpc_services[0].envoy_grpc', 'a cluster resolver is needed for envoy_grpc');
+    }
+    for (const key of Object.keys(dyn)) {
+      if (key !== 'ads_config' && key !== 'lds_config' && key !== 'cds_config') {
+        throw new UnsupportedConfigError(`dynamic_resources.${key}`, 'field');
+      }
+    }
+    this.stats = options.stats ?? new DefaultStatsStore();
+    this.connectedState = this.stats.gauge('control_plane.connected_state');
+    this.rateLimitEnforced = this.stats.counter('control_plane.rate_limit_enforced');
+    this.pendingRequests = this.stats.gauge('control_plane.pending_requests');
+    this.backoff = new JitteredBackoff(options.backoff);
+    if (ads.rate_limit_settings) {
+      // Envoy's defaults: 100 tokens, 10 per second.
+      this.limiter = new TokenBucket(ads.rate_limit_settings.max_tokens?.value ?? 100, ads.rate_limit_settings.fill_rate?.value ?? 10,
+        options.now ?? (() => performance.now()));
+    }
+    this.nodeOnFirstMessageOnly = ads.set_node_on_first_message_only ?? false;
+    this.node = this.nodeMessage(options.node);
+    for (const [field, typeUrl] of [['lds_config', TYPE_URL.listener], ['cds_config', TYPE_URL.cluster]] as const) {
+      const source = dyn[field];
+      if (!source) continue;
+      for (const key of Object.keys(source)) {
+        if (key !== 'ads' && key !== 'initial_fetch_timeout' && key !== 'resource_api_version') {
+          throw new UnsupportedConfigError(`dynamic_resources.${field}.${key}`, 'config source (only ads: {})');
+        }
+      }
+      if (!source.ads) throw new ConfigError(`dynamic_resources.${field}`, 'ads: {} required');
+      const state = this.state(typeUrl);
+      state.wildcard = true;
+      state.initialFetchTimeoutMs = durationMs(source.initial_fetch_timeout) ?? DEFAULT_INITIAL_FETCH_TIMEOUT_MS;
+    }
+  }
+
+  /** Registers the one handler of a type. It gets every accepted change of that type; throwing NACKs it. */
+  onUpdate(typeUrl: string, handler: UpdateHandler): void {
+    const state = this.state(typeUrl);
+    if (state.handler) throw new SkiffError('SKIFF_XDS_HANDLER_EXISTS', `a handler for ${typeUrl} is already registered`, 'internal');
+    state.handler = handler;
+  }
+
+  /**
+   * Sets the names followed for a type (RDS, EDS; '*' = wildcard, as LDS and CDS are by default). Names
+   * no longer followed are forgotten without an update event (the caller dropped them).
+   */
+  subscribe(typeUrl: string, names: readonly string[] | '*', options: SubscribeOptions = {}): void {
+    const state = this.state(typeUrl);
+    if (options.initialFetchTimeoutMs !== undefined) state.initialFetchTimeoutMs = options.initialFetchTimeoutMs;
+    const next = names === '*' ? new Set<string>() : new Set(names);
+    const wildcard = names === '*';
+    const added = [...next].filter((n) => !state.names.has(n));
+    const dropped = [...state.names].filter((n) => !next.has(n));
+    const changed = wildcard !== state.wildcard || added.length > 0 || dropped.length > 0;
+    state.wildcard = wildcard;
+    state.names = next;
+    if (!wildcard) for (const n of dropped) state.resources.delete(n);
+    for (const n of added) { state.pendingSubscribe.add(n); state.pendingUnsubscribe.delete(n); }
+    for (const n of dropped) { state.pendingUnsubscribe.add(n); state.pendingSubscribe.delete(n); }
+    if (changed && this.started && this.interested(state)) this.armInitialFetch(state);
+    if (!changed || !this.stream || !this.connectedOrOpening()) return;
+    if (!state.requested) this.requestType(state);
+    else if (this.delta) this.sendDelta(state, {});
+    else this.sendSotw(state, {});
+  }
+
+  /** Opens the stream (and reconnects it until close()). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const state of this.types.values()) if (this.interested(state)) this.armInitialFetch(state);
+    this.connect();
+  }
+
+  /** Stops everything: the stream, timers, the gRPC channel. Accepted resources stay readable. */
+  close(): void {
+    this.closed = true;
+    this.generation++;
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.queueTimer);
+    this.queue.length = 0;
+    this.pendingRequests.set(0);
+    for (const state of this.types.values()) clearTimeout(state.initialFetch?.timer);
+    this.dropStream();
+    this.setConnected(false);
+  }
+
+  /** Settles with the first outcome of a type's initial fetch: accepted, rejected, or initial_fetch_timeout. */
+  initialFetch(typeUrl: string): Promise<InitialFetchOutcome> {
+    const state = this.state(typeUrl);
+    return this.ensureInitialFetch(state).promise;
+  }
+
+  /** The last accepted resources of a type (kept while disconnected). */
+  resources(typeUrl: string): ReadonlyMap<string, XdsResource> {
+    return this.state(typeUrl).resources;
+  }
+
+  /** The last accepted version_info / system_version_info of a type ('' before any). */
+  versionInfo(typeUrl: string): string {
+    return this.state(typeUrl).versionInfo;
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  // ---- state ----
+
+  private state(typeUrl: string): TypeState {
+    let s = this.types.get(typeUrl);
+    if (s) return s;
+    if (!RESOURCE_TYPE_URLS.includes(typeUrl)) throw new SkiffError('SKIFF_XDS_UNKNOWN_TYPE', `unknown xDS type URL ${typeUrl}`, 'internal');
+    const prefix = this.options.statPrefixes?.[typeUrl] ?? DEFAULT_STAT_PREFIXES[typeUrl]!;
+    const scope = this.options.stats ?? this.stats;
+    s = {
+      typeUrl, wildcard: false, names: new Set(), resources: new Map(), versionInfo: '', nonce: '', requested: false,
+      pendingSubscribe: new Set(), pendingUnsubscribe: new Set(),
+      initialFetchTimeoutMs: DEFAULT_INITIAL_FETCH_TIMEOUT_MS,
+      stats: {
+        updateAttempt: scope.counter(prefix + 'update_attempt'),
+        updateSuccess: scope.counter(prefix + 'update_success'),
+        updateRejected: scope.counter(prefix + 'update_rejected'),
+        updateFailure: scope.counter(prefix + 'update_failure'),
+        initFetchTimeout: scope.counter(prefix + 'init_fetch_timeout'),
+        version: scope.gauge(prefix + 'version'),
+        updateTime: scope.gauge(prefix + 'update_time'),
+      },
+    };
+    this.types.set(typeUrl, s);
+    return s;
+  }
+
+  private interested(state: TypeState): boolean {
+    return state.wildcard || state.names.size > 0;
+  }
+
+  private ensureInitialFetch(state: TypeState): NonNullable<TypeState['initialFetch']> {
+    if (!state.initialFetch) {
+      let resolve!: (o: InitialFetchOutcome) => void;
+      const promise = new Promise<InitialFetchOutcome>((r) => { resolve = r; });
+      state.initialFetch = { settled: false, promise, resolve };
+    }
+    return state.initialFetch;
+  }
+
+  private armInitialFetch(state: TypeState): void {
+    const fetch = this.ensureInitialFetch(state);
+    if (fetch.settled || fetch.timer || state.initialFetchTimeoutMs <= 0) return;
+    fetch.timer = setTimeout(() => {
+      state.stats.initFetchTimeout.inc();
+      log.warn(`${state.typeUrl}: initial_fetch_timeout (${state.initialFetchTimeoutMs} ms) passed without a response`);
+      this.settleInitialFetch(state, 'timeout');
+    }, state.initialFetchTimeoutMs);
+    fetch.timer.unref?.();
+  }
+
+  private settleInitialFetch(state: TypeState, outcome: InitialFetchOutcome): void {
+    const fetch = this.ensureInitialFetch(state);
+    if (fetch.settled) return;
+    fetch.settled = true;
+    clearTimeout(fetch.timer);
+    fetch.resolve(outcome);
+  }
+
+  // ---- connection ----
+
+  private target(): string | undefined {
+    const svc = this.options.dynamicResources.ads_config!.grpc_services![0]!;
+    if (svc.google_grpc) return svc.google_grpc.target_uri;
+    return this.options.resolveCluster!(svc.envoy_grpc!.cluster_name);
+  }
+
+  private connectedOrOpening(): boolean {
+    return this.stream !== undefined && !this.closed;
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const target = this.target();
+    if (!target) {
+      log.warn('xDS server address not known yet; retrying');
+      this.streamFailed(this.generation);
+      return;
+    }
+    const generation = ++this.generation;
+    // A fresh channel per attempt: grpc-js's own subchannel backoff would otherwise stack on ours.
+    this.grpcClient = new grpc.Client(target, grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    });
+    const method = this.delta ? ADS_SERVICE.DeltaAggregatedResources : ADS_SERVICE.StreamAggregatedResources;
+    const stream = this.grpcClient.makeBidiStreamRequest(
+      method.path,
+      method.requestSerialize as (m: DiscoveryRequest | DeltaDiscoveryRequest) => Buffer,
+      method.responseDeserialize as (b: Buffer) => DiscoveryResponse | DeltaDiscoveryResponse,
+    ) as AdsStream;
+    this.stream = stream;
+    this.nodeSent = false;
+    for (const state of this.types.values()) {
+      state.requested = false;
+      state.nonce = '';
+      state.pendingSubscribe.clear();
+      state.pendingUnsubscribe.clear();
+    }
+    stream.on('metadata', () => { if (generation === this.generation) this.setConnected(true); });
+    stream.on('data', (msg: DiscoveryResponse | DeltaDiscoveryResponse) => {
+      if (generation !== this.generation) return;
+      this.setConnected(true);
+      this.backoff.reset();
+      if (this.delta) this.onDeltaResponse(msg as DeltaDiscoveryResponse);
+      else this.onSotwResponse(msg as DiscoveryResponse);
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (generation !== this.generation) return;
+      log.warn(`ADS stream to ${target} failed: ${err.code} ${err.details || err.message}`);
+      this.streamFailed(generation);
+    });
+    stream.on('end', () => {
+      if (generation !== this.generation) return;
+      log.info(`ADS stream to ${target} ended by the server`);
+      this.streamFailed(generation);
+    });
+    // Envoy asks for clusters first (CDS, then EDS), then listeners (LDS, then RDS).
+    for (const typeUrl of RESOURCE_TYPE_URLS) {
+      const state = this.types.get(typeUrl);
+      if (state && this.interested(state)) this.requestType(state);
+    }
+  }
+
+  private setConnected(up: boolean): void {
+    this.connected = up;
+    this.connectedState.set(up ? 1 : 0);
+  }
+
+  private dropStream(): void {
+    const stream = this.stream;
+    const client = this.grpcClient;
+    this.stream = undefined;
+    this.grpcClient = undefined;
+    if (stream) {
+      stream.removeAllListeners('data');
+      stream.on('error', () => { /* cancelled by us */ });
+      stream.cancel();
+    }
+    client?.close();
+  }
+
+  private streamFailed(generation: number): void {
+    if (this.closed || generation !== this.generation) return;
+    this.generation++;
+    this.dropStream();
+    this.setConnected(false);
+    this.queue.length = 0;
+    this.pendingRequests.set(0);
+    clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    for (const state of this.types.values()) if (this.interested(state)) state.stats.updateFailure.inc();
+    const delay = this.backoff.next();
+    log.debug(`reconnecting to the xDS server in ${delay} ms`);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  // ---- requests ----
+
+  private nodeMessage(node: NodeConfig): Record<string, unknown> {
+    const { metadata, ...rest } = node;
+    const out: Record<string, unknown> = { user_agent_name: 'skiff', ...rest };
+    if (metadata) out.metadata = jsonToStruct(metadata);
+    return out;
+  }
+
+  private withNode<T extends { node?: Record<string, unknown> }>(msg: T): T {
+    if (!this.nodeSent || !this.nodeOnFirstMessageOnly) msg.node = this.node;
+    this.nodeSent = true;
+    return msg;
+  }
+
+  private requestType(state: TypeState): void {
+    state.requested = true;
+    if (this.started) this.armInitialFetch(state);
+    if (this.delta) {
+      const initial: Record<string, string> = {};
+      for (const [name, r] of state.resources) initial[name] = r.version;
+      state.pendingSubscribe.clear();
+      state.pendingUnsubscribe.clear();
+      // An empty first subscribe list is the (legacy) wildcard every delta server understands.
+      this.send(this.withNode<DeltaDiscoveryRequest>({
+        type_url: state.typeUrl,
+        resource_names_subscribe: state.wildcard ? [] : [...state.names],
+        initial_resource_versions: initial,
+      }));
+    } else {
+      this.sendSotw(state, {});
+    }
+  }
+
+  private sendSotw(state: TypeState, extra: { version?: string; error?: string }): void {
+    const msg: DiscoveryRequest = {
+      version_info: extra.version ?? state.versionInfo,
+      resource_names: state.wildcard ? [] : [...state.names],
+      type_url: state.typeUrl,
+      response_nonce: state.nonce,
+    };
+    if (extra.error !== undefined) msg.error_detail = { code: INVALID_ARGUMENT, message: extra.error };
+    this.send(this.withNode(msg));
+  }
+
+  private sendDelta(state: TypeState, extra: { nonce?: string; error?: string }): void {
+    const msg: DeltaDiscoveryRequest = {
+      type_url: state.typeUrl,
+      resource_names_subscribe: [...state.pendingSubscribe],
+      resource_names_unsubscribe: [...state.pendingUnsubscribe],
+    };
+    state.pendingSubscribe.clear();
+    state.pendingUnsubscribe.clear();
+    if (extra.nonce !== undefined) msg.response_nonce = extra.nonce;
+    if (extra.error !== undefined) msg.error_detail = { code: INVALID_ARGUMENT, message: extra.error };
+    this.send(this.withNode(msg));
+  }
+
+  private send(msg: DiscoveryRequest | DeltaDiscoveryRequest): void {
+    if (!this.stream) return;
+    if (this.limiter && (this.queue.length > 0 || !this.limiter.take())) {
+      this.rateLimitEnforced.inc();
+      this.queue.push(msg);
+      this.pendingRequests.set(this.queue.length);
+      this.scheduleQueue();
+      return;
+    }
+    this.stream.write(msg);
+  }
+
+  /** Drains rate-limited requests in order as tokens refill (bounded by the queue's length). */
+  private scheduleQueue(): void {
+    if (this.queueTimer || !this.limiter) return;
+    this.queueTimer = setTimeout(() => {
+      this.queueTimer = undefined;
+      while (this.queue.length > 0 && this.stream && this.limiter!.take()) this.stream.write(this.queue.shift()!);
+      this.pendingRequests.set(this.queue.length);
+      if (this.queue.length > 0) this.scheduleQueue();
+    }, this.limiter.msUntilToken());
+  }
+
+  // ---- responses ----
+
+  /**
+   * Decodes and validates one resource Any of a response; throws a ConfigError naming it and the field.
+   * Returns undefined for a resource of a named subscription that was not asked for (Envoy ignores those).
+   */
+  private decodeOne(state: TypeState, any: AnyMessage | undefined, index: number, version: string, keepBytes: boolean): StoredResource | undefined {
+    const typeUrl = state.typeUrl;
+    const short = SHORT_NAMES[typeUrl]!;
+    if (!any) throw new ConfigError(`resources[${index}]`, 'missing resource');
+    if (any.type_url !== typeUrl) {
+      throw new ConfigError(`resources[${index}]`, `type URL ${any.type_url} in a response for ${typeUrl}`);
+    }
+    const json = unpackResource(any, `resources[${index}]`);
+    const name = resourceNameOf(typeUrl, json);
+    if (typeof name !== 'string' || name === '') throw new ConfigError(`${short} resources[${index}]`, 'resource without a name');
+    if (!state.wildcard && !state.names.has(name)) {
+      log.debug(`${short} ${JSON.stringify(name)} was not subscribed; ignored`);
+      return undefined;
+    }
+    const path = `${short} ${JSON.stringify(name)}`;
+    const decoded = decodeResource(json, path);
+    if (this.options.validate !== false) validateResource(decoded, path);
+    for (const w of decoded.warnings) log.warn(w);
+    // A copy, not a view: a view would pin the whole response buffer for as long as this one resource lives.
+    const bytes = keepBytes && any.value ? new Uint8Array(any.value) : EMPTY;
+    return { name, version, resource: decoded.value, json: decoded.json, bytes };
+  }
+
+  /** Runs the handler on the whole change, then commits it; throws (nothing committed) if anything fails. */
+  private apply(state: TypeState, update: XdsUpdate, next: Map<string, StoredResource>): void {
+    state.handler?.(update);
+    state.resources = next;
+    state.versionInfo = update.versionInfo;
+    state.stats.updateSuccess.inc();
+    state.stats.version.set(versionHash(update.versionInfo));
+    state.stats.updateTime.set(Date.now());
+    this.settleInitialFetch(state, 'accepted');
+  }
+
+  private reject(state: TypeState, err: unknown): string {
+    const message = describeError(err);
+    state.stats.updateRejected.inc();
+    log.warn(`${state.typeUrl}: rejected: ${message}`);
+    this.settleInitialFetch(state, 'rejected');
+    return message;
+  }
+
+  private unknownType(typeUrl: string | undefined): TypeState | undefined {
+    if (typeUrl && RESOURCE_TYPE_URLS.includes(typeUrl)) return this.state(typeUrl);
+    return undefined;
+  }
+
+  private onSotwResponse(res: DiscoveryResponse): void {
+    const typeUrl = res.type_url ?? '';
+    const nonce = res.nonce ?? '';
+    const version = res.version_info ?? '';
+    const state = this.unknownType(typeUrl);
+    if (!state) {
+      // Not one of ours: NACK naming it (Envoy does the same for a type it has no watch for).
+      log.warn(`NACK: unknown type URL ${typeUrl}`);
+      this.send(this.withNode<DiscoveryRequest>({
+        type_url: typeUrl, response_nonce: nonce, version_info: '',
+        error_detail: { code: INVALID_ARGUMENT, message: `unknown type URL ${typeUrl}` },
+      }));
+      return;
+    }
+    state.nonce = nonce;
+    state.stats.updateAttempt.inc();
+    try {
+      const next = new Map<string, StoredResource>();
+      const added = new Map<string, XdsResource>();
+      (res.resources ?? []).forEach((any, i) => {
+        const r = this.decodeOne(state, any, i, version, true);
+        if (!r) return;
+        if (next.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
+        next.set(r.name, r);
+        const before = state.resources.get(r.name);
+        if (!before || !sameBytes(before.bytes, r.bytes)) added.set(r.name, r);
+      });
+      const removed: string[] = [];
+      if (state.wildcard) {
+        // State of the world: a wildcard response is the whole set, so what it lacks is gone.
+        for (const name of state.resources.keys()) if (!next.has(name)) removed.push(name);
+      } else {
+        // Named: a response need not repeat every name; keep the ones still followed and not in it.
+        for (const [name, r] of state.resources) if (!next.has(name) && state.names.has(name)) next.set(name, r);
+      }
+      this.apply(state, { typeUrl, added, removed, versionInfo: version }, next);
+      this.sendSotw(state, { version });
+    } catch (err) {
+      const message = this.reject(state, err);
+      this.sendSotw(state, { error: message });
+    }
+  }
+
+  private onDeltaResponse(res: DeltaDiscoveryResponse): void {
+    const typeUrl = res.type_url ?? '';
+    const nonce = res.nonce ?? '';
+    const state = this.unknownType(typeUrl);
+    if (!state) {
+      log.warn(`NACK: unknown type URL ${typeUrl}`);
+      this.send(this.withNode<DeltaDiscoveryRequest>({
+        type_url: typeUrl, response_nonce: nonce,
+        error_detail: { code: INVALID_ARGUMENT, message: `unknown type URL ${typeUrl}` },
+      }));
+      return;
+    }
+    state.nonce = nonce;
+    state.stats.updateAttempt.inc();
+    try {
+      const next = new Map(state.resources);
+      const added = new Map<string, XdsResource>();
+      const seen = new Set<string>();
+      (res.resources ?? []).forEach((item, i) => {
+        const r = this.decodeOne(state, item.resource, i, item.version ?? '', false);
+        if (!r) return;
+        if (item.name && item.name !== r.name) {
+          throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, `delivered under the name ${JSON.stringify(item.name)}`);
+        }
+        if (seen.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
+        seen.add(r.name);
+        next.set(r.name, r);
+        added.set(r.name, r);
+      });
+      const removed: string[] = [];
+      for (const name of res.removed_resources ?? []) {
+        if (seen.has(name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(name)}`, 'both updated and removed in one response');
+        if (next.delete(name)) removed.push(name);
+      }
+      this.apply(state, { typeUrl, added, removed, versionInfo: res.system_version_info ?? '' }, next);
+      this.sendDelta(state, { nonce });
+    } catch (err) {
+      const message = this.reject(state, err);
+      this.sendDelta(state, { nonce, error: message });
+    }
+  }
+}
