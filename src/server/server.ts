@@ -72,8 +72,9 @@ export class Server {
       log.info(`admin listening on ${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
     }
     for (const l of this.listeners.addresses()) log.info(`listener ${l.name} on ${l.address}:${l.port}`);
-    // The bootstrap is static (no xDS yet): nothing more will be decoded, and /config_dump is built from the
-    // already-decoded JSON. The Envoy proto Root is ~6 MiB of live heap; a later decode would reload it.
+    // The bootstrap is static (dynamic_resources is rejected; an xDS-fed server must keep the Root): nothing more
+    // will be decoded, and /config_dump is built from the already-decoded JSON. The Envoy proto Root is ~6 MiB of
+    // live heap; a later decode would reload it.
     releaseEnvoyRoot();
     this.state = 'LIVE';
   }
