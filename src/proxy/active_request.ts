@@ -40,7 +40,8 @@ export class ActiveRequest implements TryListener {
   private readonly downstreamEdits: HeaderEdits;
   private current: UpstreamTry | undefined;
   private attempts = 0;
-  private readonly attempted = new Set<Host>();
+  /** Hosts tried so far; undefined before the first try (the load balancers' fast path). */
+  private attempted: Set<Host> | undefined;
   private hash: bigint | undefined;
   /** The downstream request body was read to its end. */
   private requestComplete: boolean;
@@ -154,7 +155,7 @@ export class ActiveRequest implements TryListener {
       this.localReply(503, REPLY.noHealthyUpstream);
       return;
     }
-    this.attempted.add(host);
+    (this.attempted ??= new Set()).add(host);
     const t = new UpstreamTry(cluster, host, this.attempts++, this);
     this.current = t;
     const head = this.stream.head;

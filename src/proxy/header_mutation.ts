@@ -9,20 +9,19 @@ import type { HeaderMutation } from '../types/router.js';
 export class HeaderEdits {
   readonly remove: string[] = [];
   readonly add: [string, string][] = [];
-  private readonly removed = new Set<string>();
 
   constructor(private readonly original: HeaderList) {}
 
   /** Whether `name` will be present after the edits so far. */
   has(name: string): boolean {
-    if (!this.removed.has(name) && this.original.has(name)) return true;
+    if (!this.remove.includes(name) && this.original.has(name)) return true;
     for (const [n] of this.add) if (n === name) return true;
     return false;
   }
 
   /** The first value `name` will have after the edits so far. */
   get(name: string): string | undefined {
-    if (!this.removed.has(name)) {
+    if (!this.remove.includes(name)) {
       const v = this.original.get(name);
       if (v !== undefined) return v;
     }
@@ -31,7 +30,8 @@ export class HeaderEdits {
   }
 
   drop(name: string): void {
-    if (!this.removed.has(name)) { this.removed.add(name); this.remove.push(name); }
+    // A linear scan: a request carries a handful of removes, and a Set per HeaderEdits costs more.
+    if (!this.remove.includes(name)) this.remove.push(name);
     for (let i = this.add.length - 1; i >= 0; i--) if (this.add[i]![0] === name) this.add.splice(i, 1);
   }
 

@@ -72,17 +72,18 @@ function copyChecked(u8: Uint8Array, at: number, s: string, kind: 0 | 1 | 2): nu
   return n;
 }
 
-/** Writes the rewrite's path, remove list and add lines into the scratch region, once. */
+function scratchOverflow(wasm: WasmInstance): RewriteError {
+  return new RewriteError(`rewrite larger than the scratch region (${wasm.scratchLen} bytes)`);
+}
+
+/** Writes the rewrite's path, remove list and add lines into the scratch region, once (no closure per call). */
 function writeRewrite(wasm: WasmInstance, rewrite: HeadRewrite, withPath: boolean): void {
   const u8 = wasm.u8;
   const end = wasm.scratchBase + wasm.scratchLen;
   let at = wasm.scratchBase;
-  const room = (n: number): void => {
-    if (at + n > end) throw new RewriteError(`rewrite larger than the scratch region (${wasm.scratchLen} bytes)`);
-  };
   pathPtr = at; pathLen = -1;
   if (withPath && rewrite.path !== undefined) {
-    room(rewrite.path.length);
+    if (at + rewrite.path.length > end) throw scratchOverflow(wasm);
     pathLen = copyChecked(u8, at, rewrite.path, 2);
     if (pathLen <= 0) throw new RewriteError(`request target ${JSON.stringify(rewrite.path)} holds a forbidden character`);
     at += pathLen;
@@ -92,7 +93,7 @@ function writeRewrite(wasm: WasmInstance, rewrite: HeadRewrite, withPath: boolea
   if (remove) {
     for (let i = 0; i < remove.length; i++) {
       const name = remove[i];
-      room(2 + name.length);
+      if (at + 2 + name.length > end) throw scratchOverflow(wasm);
       if (copyChecked(u8, at + 2, name, 0) <= 0) throw new RewriteError(`header name ${JSON.stringify(name)} is not a token`);
       u8[at] = name.length & 0xff;
       u8[at + 1] = name.length >>> 8;
@@ -105,7 +106,7 @@ function writeRewrite(wasm: WasmInstance, rewrite: HeadRewrite, withPath: boolea
   if (add) {
     for (let i = 0; i < add.length; i++) {
       const [name, value] = add[i];
-      room(name.length + value.length + 4);
+      if (at + name.length + value.length + 4 > end) throw scratchOverflow(wasm);
       if (copyChecked(u8, at, name, 0) <= 0) throw new RewriteError(`header name ${JSON.stringify(name)} is not a token`);
       at += name.length;
       u8[at++] = 0x3a; u8[at++] = 0x20;

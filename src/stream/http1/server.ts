@@ -183,8 +183,8 @@ export class ServerConnection {
   }
 
   private startStream(head: RequestHead): void {
-    this.clearTimer('headersTimer');
-    this.clearTimer('idleTimer');
+    this.clearHeadersTimer();
+    this.clearIdleTimer();
     this.requests++;
     const reader = new BodyReader(head.bodyKind, head.contentLength);
     this.reader = reader;
@@ -238,8 +238,8 @@ export class ServerConnection {
     if (this.state !== 'head') return;
     this.state = 'error';
     this.inbox.clear();
-    this.clearTimer('headersTimer');
-    this.clearTimer('idleTimer');
+    this.clearHeadersTimer();
+    this.clearIdleTimer();
     let replied = false;
     const reply = (status: number, body: string): void => {
       if (replied || this.state === 'closed') return;
@@ -283,9 +283,17 @@ export class ServerConnection {
     this.idleTimer.unref();
   }
 
-  private clearTimer(which: 'headersTimer' | 'idleTimer' | 'closeTimer'): void {
-    const t = this[which];
-    if (t) { clearTimeout(t); this[which] = undefined; }
+  // One method per timer: a keyed `this[which]` access is a megamorphic lookup on every request.
+  private clearHeadersTimer(): void {
+    if (this.headersTimer) { clearTimeout(this.headersTimer); this.headersTimer = undefined; }
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
+  }
+
+  private clearCloseTimer(): void {
+    if (this.closeTimer) { clearTimeout(this.closeTimer); this.closeTimer = undefined; }
   }
 
   // ---- response side (called by the stream) ----
@@ -395,9 +403,9 @@ export class ServerConnection {
     if (this.stream) this.abortStream(downstreamReset('connection closed'));
     this.state = 'closed';
     this.inbox.clear();
-    this.clearTimer('headersTimer');
-    this.clearTimer('idleTimer');
-    this.clearTimer('closeTimer');
+    this.clearHeadersTimer();
+    this.clearIdleTimer();
+    this.clearCloseTimer();
     this.releaseBuffers();
   }
 

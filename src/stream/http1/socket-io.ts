@@ -96,7 +96,27 @@ export class ReadFlow {
   }
 }
 
-/** Holds a socket's writes until the end of this tick, so a head and the body written right after it leave in one writev. */
+/** Corked sockets to uncork at the end of this event-loop turn, in the order they were corked. */
+const pendingUncork: TickCork[] = [];
+let flushScheduled = false;
+
+/**
+ * Uncorks every socket corked during this turn. Runs from setImmediate, i.e. after the poll phase has
+ * handed over every ready socket: the writes of a whole batch of requests leave back to back instead of
+ * interleaved with the parsing, which wakes each peer fewer times and costs less CPU per request.
+ */
+function flushCorked(): void {
+  flushScheduled = false;
+  // Bounded: a socket corked again from inside this flush lands in a fresh turn (the length is read once).
+  const n = pendingUncork.length;
+  for (let i = 0; i < n; i++) pendingUncork[i].flush();
+  pendingUncork.splice(0, n);
+}
+
+/**
+ * Holds a socket's writes until the end of this event-loop turn, so a head and the body written right
+ * after it leave in one writev, and the writes of every request read in one turn leave together.
+ */
 export class TickCork {
   private corked = false;
 
@@ -106,7 +126,19 @@ export class TickCork {
     if (this.corked || this.socket.destroyed) return;
     this.corked = true;
     this.socket.cork();
-    process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    pendingUncork.push(this);
+    if (!flushScheduled) { flushScheduled = true; setImmediate(flushCorked); }
+  }
+
+  /** Releases the held writes (called by the turn's flush). */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    try {
+      this.socket.uncork();
+    } catch {
+      // A socket that fails while writing reports it through its own 'error' event; other sockets still flush.
+    }
   }
 }
 

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { TickCork } from '../../../../src/stream/http1/socket-io.js';
+
+/** Two connected client sockets on 127.0.0.1 and the bytes their server-side peers read. */
+async function twoConnections(): Promise<{
+  clients: net.Socket[]; received: () => Promise<string[]>; close: () => void;
+}> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const clients: net.Socket[] = [];
+  const peers: net.Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = net.connect(port, '127.0.0.1');
+    const [peer] = (await once(server, 'connection')) as [net.Socket];
+    clients.push(c);
+    peers.push(peer);
+  }
+  const chunks = peers.map(() => [] as Buffer[]);
+  peers.forEach((p, i) => p.on('data', (c: Buffer) => chunks[i].push(c)).on('error', () => { /* a reset is part of the test */ }));
+  const ended = peers.map((p) => once(p, 'end'));
+  return {
+    clients,
+    received: async () => {
+      for (const c of clients) if (!c.destroyed) c.end();
+      await Promise.all(ended.filter((_, i) => !clients[i].destroyed));
+      return chunks.map((cs) => Buffer.concat(cs).toString('latin1'));
+    },
+    close: () => { for (const s of [...clients, ...peers]) s.destroy(); server.close(); },
+  };
+}
+
+test('writes held by TickCork stay queued past the microtasks and next ticks, and leave at the end of the turn', async () => {
+  const t = await twoConnections();
+  try {
+    const corks = t.clients.map((c) => new TickCork(c));
+    t.clients.forEach((c, i) => {
+      corks[i].hold();
+      corks[i].hold(); // a second hold in the same turn adds nothing
+      c.write(`head${i};`);
+      c.write(`body${i}`);
+    });
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await Promise.resolve();
+    for (const c of t.clients) assert.ok(c.writableLength > 0, 'still corked after the next tick');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const c of t.clients) assert.equal(c.writableLength, 0, 'flushed at the end of the turn');
+    assert.deepEqual(await t.received(), ['head0;body0', 'head1;body1']);
+  } finally { t.close(); }
+});
+
+test('a socket destroyed while corked does not keep the other sockets of the turn from flushing', async () => {
+  const t = await twoConnections();
+  try {
+    const [dead, alive] = t.clients;
+    new TickCork(dead).hold();
+    dead.write('lost');
+    new TickCork(alive).hold();
+    alive.write('kept');
+    dead.destroy();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(alive.writableLength, 0);
+    alive.end();
+    const [, got] = await t.received();
+    assert.equal(got, 'kept');
+  } finally { t.close(); }
+});
+
+test('a socket corked again after its flush is held until the next turn', async () => {
+  const t = await twoConnections();
+  try {
+    const [c] = t.clients;
+    const cork = new TickCork(c);
+    cork.hold();
+    c.write('one;');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(c.writableLength, 0);
+    cork.hold();
+    c.write('two');
+    assert.ok(c.writableLength > 0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(c.writableLength, 0);
+    const [got] = await t.received();
+    assert.equal(got, 'one;two');
+  } finally { t.close(); }
+});
