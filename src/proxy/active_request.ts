@@ -23,7 +23,7 @@ import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from './r
 import { type ConnectionManagerStats, extraClusterStats } from './stats.js';
 import { isConnectFailure, isOverflow, type TryListener, UpstreamTry } from './upstream_try.js';
 import type { ProxyDeps } from './deps.js';
-import { Deadline, requestDeadlines } from './deadlines.js';
+import { Deadline, requestDeadlines } from '../stream/deadlines.js';
 
 const EMPTY_HEADERS: HeaderList = {
   size: 0, name: () => '', value: () => '', get: () => undefined, getAll: () => [], has: () => false,

@@ -1,6 +1,6 @@
 /**
- * Request deadlines without a Node timer per request. Every request arms the same few timeouts (the route
- * timeout, stream_idle_timeout, the per-try timeout), so deadlines of one duration are kept in a list that is
+ * Connection and request deadlines without a Node timer per request. Every request arms the same few timeouts
+ * (the connection's idle and headers timeouts, the route timeout, stream_idle_timeout, the per-try timeout), so deadlines of one duration are kept in a list that is
  * ordered by construction (armed later = due later) and served by one unref'd Node timer set for the list's
  * head. Arming and cancelling are O(1) link edits: no Timeout object, closure or timer-heap work per request.
  */
@@ -99,5 +99,5 @@ export class Deadlines {
   get durations(): number { return this.lists.size; }
 }
 
-/** The process-wide deadlines of the main thread's (or a worker's) requests. */
+/** The deadlines of this thread's connections and requests (a worker has its own module instance). */
 export const requestDeadlines = new Deadlines();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Deadline, Deadlines } from '../../../src/proxy/deadlines.js';
+import { Deadline, Deadlines } from '../../../src/stream/deadlines.js';
 
 test('deadlines expire in due order, each once, not before their duration', async () => {
   const d = new Deadlines();
