@@ -3,7 +3,7 @@
  * reads responses): wiring the socket's events, the inbox of socket chunks not yet taken in, the re-entrant
  * read pump, read backpressure (pause/resume) and per-tick corking of writes.
  */
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { BodyFeed, BodyReader } from './body-reader.js';
 import type { HeadBuffer } from './head-buffer.js';
 
@@ -113,48 +113,14 @@ function flushCorked(): void {
   pendingUncork.splice(0, n);
 }
 
-/** Batches of up to this many bytes are copied into one buffer and leave in one write instead of a writev. */
-export const COALESCE_MAX_BYTES = 16 * 1024;
-
-type WritevChunks = Array<{ chunk: unknown; encoding: BufferEncoding }>;
-type WriteCallback = (error?: Error | null) => void;
-const socketWritev = Socket.prototype._writev as (this: Socket, chunks: WritevChunks, cb: WriteCallback) => void;
-
-/**
- * A socket's `_writev` for what one uncork releases (typically a head and a small body): small batches are
- * copied into one buffer and written with `_write`, which skips the writev path's per-chunk array and handle
- * work in Node and the kernel's iovec walk; a batch holding strings or more than COALESCE_MAX_BYTES is
- * written as before. The Writable contract is unchanged: `cb` covers the whole batch either way.
- */
-export function coalescingWritev(this: Socket, chunks: WritevChunks, cb: WriteCallback): void {
-  let total = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i]!.chunk;
-    if (!(c instanceof Uint8Array)) { socketWritev.call(this, chunks, cb); return; }
-    total += c.byteLength;
-    if (total > COALESCE_MAX_BYTES) { socketWritev.call(this, chunks, cb); return; }
-  }
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i]!.chunk as Uint8Array;
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  this._write(out, 'buffer' as BufferEncoding, cb);
-}
-
 /**
  * Holds a socket's writes until the end of this event-loop turn, so a head and the body written right
- * after it leave in one write (see coalescingWritev), and the writes of every request read in one turn
- * leave together.
+ * after it leave in one writev, and the writes of every request read in one turn leave together.
  */
 export class TickCork {
   private corked = false;
 
-  constructor(private readonly socket: Socket) {
-    socket._writev = coalescingWritev;
-  }
+  constructor(private readonly socket: Socket) {}
 
   hold(): void {
     if (this.corked || this.socket.destroyed) return;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { COALESCE_MAX_BYTES, TickCork } from '../../../../src/stream/http1/socket-io.js';
+import { TickCork } from '../../../../src/stream/http1/socket-io.js';
 
 /** Two connected client sockets on 127.0.0.1 and the bytes their server-side peers read. */
 async function twoConnections(): Promise<{
@@ -87,69 +87,4 @@ test('a socket corked again after its flush is held until the next turn', async 
     const [got] = await t.received();
     assert.equal(got, 'one;two');
   } finally { t.close(); }
-});
-
-/** Records each batch the socket hands its handle: 'write' bytes for one buffer, 'writev' chunk counts otherwise. */
-function spyWrites(socket: net.Socket): string[] {
-  const calls: string[] = [];
-  const write = socket._write.bind(socket);
-  socket._write = (chunk: Buffer, enc: BufferEncoding, cb: (e?: Error | null) => void) => {
-    calls.push(`write ${chunk.length}`);
-    write(chunk, enc, cb);
-  };
-  type WriteGeneric = (writev: boolean, data: unknown, ...rest: unknown[]) => void;
-  const target = socket as unknown as { _writeGeneric: WriteGeneric };
-  const generic = target._writeGeneric;
-  target._writeGeneric = function (this: unknown, writev: boolean, data: unknown, ...rest: unknown[]) {
-    if (writev) calls.push(`writev ${(data as unknown[]).length}`);
-    generic.call(this, writev, data, ...rest);
-  };
-  return calls;
-}
-
-test('a small corked batch leaves as one write of the concatenated bytes, every callback called after it', async () => {
-  const t = await twoConnections();
-  try {
-    const [a] = t.clients;
-    const cork = new TickCork(a);
-    const calls = spyWrites(a);
-    const done: number[] = [];
-    cork.hold();
-    a.write(Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n'), () => done.push(1));
-    a.write(Buffer.from('hello\n'), () => done.push(2));
-    a.write(new Uint8Array([0x21]), () => done.push(3));
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(calls, ['write 45']);
-    assert.deepEqual(done, [1, 2, 3]);
-    const [got] = await t.received();
-    assert.equal(got, 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nhello\n!');
-  } finally {
-    t.close();
-  }
-});
-
-test('a corked batch over the coalescing limit, or holding a string, is written as a writev unchanged', async () => {
-  const t = await twoConnections();
-  try {
-    const [a, b] = t.clients;
-    const corks = [new TickCork(a), new TickCork(b)];
-    const callsA = spyWrites(a);
-    const callsB = spyWrites(b);
-    const big = Buffer.alloc(COALESCE_MAX_BYTES, 0x62);
-    corks.forEach((c) => c.hold());
-    a.write(Buffer.from('head\r\n'));
-    a.write(big);
-    b.write(Buffer.from('head\r\n'));
-    b.write('text body', 'latin1');
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(callsA, ['writev 2']);
-    assert.deepEqual(callsB, ['writev 2']);
-    const [gotA, gotB] = await t.received();
-    assert.equal(gotA, 'head\r\n' + big.toString('latin1'));
-    assert.equal(gotB, 'head\r\ntext body');
-  } finally {
-    t.close();
-  }
 });
