@@ -23,6 +23,7 @@ import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from './r
 import { type ConnectionManagerStats, extraClusterStats } from './stats.js';
 import { isConnectFailure, isOverflow, type TryListener, UpstreamTry } from './upstream_try.js';
 import type { ProxyDeps } from './deps.js';
+import { Deadline, requestDeadlines } from '../stream/deadlines.js';
 
 const EMPTY_HEADERS: HeaderList = {
   size: 0, name: () => '', value: () => '', get: () => undefined, getAll: () => [], has: () => false,
@@ -49,11 +50,13 @@ export class ActiveRequest implements TryListener {
   private downstreamPausedForUpstream = false;
   private responseHeadSent = false;
   private continueSent = false;
-  private globalTimer: NodeJS.Timeout | undefined;
-  private perTryTimer: NodeJS.Timeout | undefined;
+  /** Route, per-try and idle deadlines: created on first use, re-armed in place (see deadlines.ts). */
+  private globalDeadline: Deadline | undefined;
+  private perTryDeadline: Deadline | undefined;
+  /** The try the per-try deadline was armed for. */
+  private perTryTry: UpstreamTry | undefined;
+  private idleDeadline: Deadline | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private lastActivity = 0;
   private retryBudgetHeld = false;
 
   constructor(
@@ -370,32 +373,37 @@ export class ActiveRequest implements TryListener {
   /** The route timeout runs from the end of the downstream request to the end of the response (Envoy's). */
   private armRequestTimers(): void {
     const ms = this.route?.timeoutMs ?? 0;
-    if (ms <= 0 || this.globalTimer || this.phase === 'done' || this.phase === 'route') return;
-    this.globalTimer = setTimeout(() => this.guarded(() => this.onGlobalTimeout()), ms).unref();
+    if (ms <= 0 || this.globalDeadline?.armed || this.phase === 'done' || this.phase === 'route') return;
+    this.globalDeadline ??= new Deadline(() => this.guarded(() => this.onGlobalTimeout()));
+    requestDeadlines.arm(this.globalDeadline, ms);
   }
 
   private armPerTryTimer(): void {
     this.clearPerTryTimer();
-    const t = this.current;
-    this.perTryTimer = setTimeout(() => this.guarded(() => {
-      this.perTryTimer = undefined;
-      if (!t || t !== this.current || this.phase === 'done' || this.responseHeadSent) return;
-      t.cluster.stats.upstream_rq_per_try_timeout.inc();
-      this.endTry(t);
-      t.timeout();
-      const outcome: TryOutcome = { kind: 'per-try-timeout' };
-      if (this.mayRetry(outcome)) { this.scheduleRetry(); return; }
-      this.releaseRetryBudget();
-      this.localReply(504, REPLY.timeout);
-    }), this.retry.perTryTimeoutMs).unref();
+    this.perTryDeadline ??= new Deadline(() => this.guarded(() => this.onPerTryTimeout()));
+    this.perTryTry = this.current;
+    requestDeadlines.arm(this.perTryDeadline, this.retry.perTryTimeoutMs);
+  }
+
+  private onPerTryTimeout(): void {
+    const t = this.perTryTry;
+    this.perTryTry = undefined;
+    if (!t || t !== this.current || this.phase === 'done' || this.responseHeadSent) return;
+    t.cluster.stats.upstream_rq_per_try_timeout.inc();
+    this.endTry(t);
+    t.timeout();
+    const outcome: TryOutcome = { kind: 'per-try-timeout' };
+    if (this.mayRetry(outcome)) { this.scheduleRetry(); return; }
+    this.releaseRetryBudget();
+    this.localReply(504, REPLY.timeout);
   }
 
   private clearPerTryTimer(): void {
-    if (this.perTryTimer) { clearTimeout(this.perTryTimer); this.perTryTimer = undefined; }
+    this.perTryDeadline?.cancel();
+    this.perTryTry = undefined;
   }
 
   private onGlobalTimeout(): void {
-    this.globalTimer = undefined;
     if (this.phase === 'done') return;
     this.cluster?.stats.upstream_rq_timeout.inc();
     const t = this.current;
@@ -406,27 +414,28 @@ export class ActiveRequest implements TryListener {
     else this.localReply(504, REPLY.timeout);
   }
 
-  /** stream_idle_timeout: checked lazily so activity costs a timestamp, not a timer reset. */
+  /** stream_idle_timeout: activity moves the deadline to the end of its list, an O(1) relink. */
   private armIdleTimer(): void {
     const ms = this.cfg.streamIdleTimeoutMs;
     if (ms <= 0) return;
-    this.lastActivity = Date.now();
-    const check = (): void => this.guarded(() => {
-      this.idleTimer = undefined;
-      if (this.phase === 'done') return;
-      const idle = Date.now() - this.lastActivity;
-      if (idle < ms) { this.idleTimer = setTimeout(check, ms - idle).unref(); return; }
-      this.stats.downstream_rq_idle_timeout.inc();
-      const t = this.current;
-      if (t) { this.endTry(t); t.abort(); }
-      this.releaseRetryBudget();
-      if (this.responseHeadSent) this.resetDownstream();
-      else this.localReply(408, REPLY.streamTimeout);
-    });
-    this.idleTimer = setTimeout(check, ms).unref();
+    this.idleDeadline = new Deadline(() => this.guarded(() => this.onIdleTimeout()));
+    requestDeadlines.arm(this.idleDeadline, ms);
   }
 
-  private touch(): void { if (this.idleTimer) this.lastActivity = Date.now(); }
+  private onIdleTimeout(): void {
+    if (this.phase === 'done') return;
+    this.stats.downstream_rq_idle_timeout.inc();
+    const t = this.current;
+    if (t) { this.endTry(t); t.abort(); }
+    this.releaseRetryBudget();
+    if (this.responseHeadSent) this.resetDownstream();
+    else this.localReply(408, REPLY.streamTimeout);
+  }
+
+  private touch(): void {
+    const d = this.idleDeadline;
+    if (d !== undefined && d.armed) requestDeadlines.arm(d, this.cfg.streamIdleTimeoutMs);
+  }
 
   // ---- exits ----
 
@@ -502,8 +511,11 @@ export class ActiveRequest implements TryListener {
   private finish(completed: boolean): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    for (const timer of [this.globalTimer, this.perTryTimer, this.backoffTimer, this.idleTimer]) if (timer) clearTimeout(timer);
-    this.globalTimer = this.perTryTimer = this.backoffTimer = this.idleTimer = undefined;
+    this.globalDeadline?.cancel();
+    this.perTryDeadline?.cancel();
+    this.idleDeadline?.cancel();
+    this.perTryTry = undefined;
+    if (this.backoffTimer) { clearTimeout(this.backoffTimer); this.backoffTimer = undefined; }
     this.body.drop();
     this.stats.downstream_rq_active.dec();
     if (completed) this.stats.downstream_rq_completed.inc();

@@ -4,11 +4,11 @@
  * x-request-id, x-envoy-expected-rq-timeout-ms, the route's header mutations, path and host rewrites.
  * Hop-by-hop headers are dropped by the codec, not here.
  */
-import { randomUUID } from 'node:crypto';
 import type { HeaderList, RequestHead } from '../types/http.js';
 import type { RouteEntry } from '../types/router.js';
 import type { ConnectionManagerConfig } from './config.js';
 import { applyHeaderMutation, HeaderEdits } from './header_mutation.js';
+import { newRequestId } from './request_id.js';
 
 /** What the connection manager adds before routing (these headers are visible to route matching in Envoy; here they only go upstream). */
 export interface DownstreamHeaderEdits {
@@ -74,7 +74,7 @@ export function downstreamHeaderEdits(head: RequestHead, remoteAddress: string, 
   }
   let requestId = external ? undefined : head.headers.get('x-request-id');
   if ((requestId === undefined || requestId === '') && cfg.generateRequestId) {
-    requestId = randomUUID();
+    requestId = newRequestId();
     edits.set('x-request-id', requestId);
   }
   return { edits, requestId };

@@ -31,6 +31,7 @@ import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
 import { HCM_DEFAULTS } from '../../config/values.js';
 import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket } from './socket-io.js';
+import { Deadline, requestDeadlines } from '../deadlines.js';
 import {
   downstreamReset, headTooLargeInfo, headersTimeoutInfo, outOfSlabsInfo,
 } from './errors.js';
@@ -80,8 +81,9 @@ export class ServerConnection {
   private stream: Http1ServerStream | undefined;
   private reader: BodyReader | undefined;
 
-  private headersTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** request_headers_timeout and the keep-alive idle timeout: created on first use, then re-armed in place. */
+  private headersDeadline: Deadline | undefined;
+  private idleDeadline: Deadline | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, private readonly handler: ServerConnectionHandler,
@@ -266,30 +268,28 @@ export class ServerConnection {
   }
 
   private armHeadersTimer(): void {
-    if (this.headersTimeoutMs <= 0 || this.headersTimer) return;
-    this.headersTimer = setTimeout(() => this.guard(() => {
-      this.headersTimer = undefined;
+    if (this.headersTimeoutMs <= 0 || this.headersDeadline?.armed) return;
+    this.headersDeadline ??= new Deadline(() => this.guard(() => {
       if (this.state === 'head') this.headError(headersTimeoutInfo);
-    }), this.headersTimeoutMs);
-    this.headersTimer.unref();
+    }));
+    requestDeadlines.arm(this.headersDeadline, this.headersTimeoutMs);
   }
 
   private armIdle(): void {
-    if (this.idleTimeoutMs <= 0 || this.idleTimer) return;
-    this.idleTimer = setTimeout(() => this.guard(() => {
-      this.idleTimer = undefined;
+    if (this.idleTimeoutMs <= 0 || this.idleDeadline?.armed) return;
+    this.idleDeadline ??= new Deadline(() => this.guard(() => {
       if (this.state === 'head' && !this.stream) { this.state = 'closing'; this.closeGracefully(); }
-    }), this.idleTimeoutMs);
-    this.idleTimer.unref();
+    }));
+    requestDeadlines.arm(this.idleDeadline, this.idleTimeoutMs);
   }
 
   // One method per timer: a keyed `this[which]` access is a megamorphic lookup on every request.
   private clearHeadersTimer(): void {
-    if (this.headersTimer) { clearTimeout(this.headersTimer); this.headersTimer = undefined; }
+    this.headersDeadline?.cancel();
   }
 
   private clearIdleTimer(): void {
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
+    this.idleDeadline?.cancel();
   }
 
   private clearCloseTimer(): void {
