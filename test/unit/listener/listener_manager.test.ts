@@ -79,7 +79,10 @@ test('invalid listeners are rejected by field path before anything binds', () =>
   assert.throws(() => manager([listener('x', { filter_chains: [] })]), { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /filter_chains/ });
   assert.throws(() => manager([listener('x', { filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] })]), { message: /tcp_proxy/ });
   assert.throws(() => manager([listener('ok'), listener('x', {}, { stat_prefix: '' })]), { message: /listeners\[1\].*stat_prefix/ });
-  assert.throws(() => manager([listener('x', {}, { rds: {} })]), { code: 'SKIFF_CONFIG_UNSUPPORTED' });
+  assert.throws(() => manager([listener('x', {}, { rds: { route_config_name: 'r', config_source: { ads: {} } } })]), { code: 'SKIFF_CONFIG_INVALID', message: /exclusive/ });
+  assert.throws(() => manager([listener('x', {}, { route_config: undefined, rds: { route_config_name: 'r', config_source: { path: '/x' } } })]),
+    { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /rds\.config_source/ });
+  assert.throws(() => manager([listener('x', {}, { route_config: undefined, rds: { config_source: { ads: {} } } })]), { message: /rds\.route_config_name/ });
   const badRegex = { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { safe_regex: { regex: '(' } }, route: { cluster: 'c' } }] }] };
   assert.throws(() => manager([listener('x', {}, { route_config: badRegex })]),
     { code: 'SKIFF_CONFIG_INVALID', message: /^static_resources\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.typed_config\.route_config\.virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex/ });
@@ -95,4 +98,106 @@ test('a port already in use fails start', async (t) => {
   const { lm } = manager([l]);
   t.after(() => lm.close());
   await assert.rejects(lm.start(), { code: 'EADDRINUSE' });
+});
+
+// ---- listeners at run time (LDS / RDS) ----
+
+function directRoutes(body: string): Record<string, unknown> {
+  return { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }] }] };
+}
+
+function rdsListener(name: string, routeName: string, port = 0): Listener {
+  return listener(name, { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+    { route_config: undefined, rds: { route_config_name: routeName, config_source: { ads: {} } } });
+}
+
+const meta = { version: '1', lastUpdated: new Date(), json: {} };
+
+async function waitFor(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Sends one keep-alive request on an open socket and returns the body of the response. */
+async function keepAliveGet(s: net.Socket): Promise<string> {
+  let data = '';
+  const onData = (c: Buffer): void => { data += c.toString('latin1'); };
+  s.on('data', onData);
+  s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  const complete = (): boolean => {
+    const end = data.indexOf('\r\n\r\n');
+    const m = /content-length: (\d+)/i.exec(data.slice(0, end));
+    return end >= 0 && m !== null && data.length >= end + 4 + Number(m[1]);
+  };
+  await waitFor(complete, 'a response');
+  s.off('data', onData);
+  return data.slice(data.indexOf('\r\n\r\n') + 4);
+}
+
+test('an RDS listener warms until its route table arrives, then a table swap is seen by the next request', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  const { compileRouteTable } = await import('../../../src/router/index.js');
+  assert.equal(lm.addOrUpdateListener(buildListenerSpec(rdsListener('dyn', 'r'), 'Listener "dyn"', wasm), meta), 'added');
+  assert.deepEqual(lm.addresses(), []);
+  assert.equal(stats.gauge('listener_manager.total_listeners_warming').value, 1);
+  assert.deepEqual([...lm.rdsNames()], ['r']);
+  lm.setRouteTable('r', compileRouteTable(directRoutes('first') as never, wasm));
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  assert.equal(stats.gauge('listener_manager.total_listeners_active').value, 1);
+  const port = lm.addresses()[0]!.port;
+  const s = net.connect(port, '127.0.0.1');
+  t.after(() => s.destroy());
+  await once(s, 'connect');
+  assert.equal(await keepAliveGet(s), 'first');
+  lm.setRouteTable('r', compileRouteTable(directRoutes('second') as never, wasm));
+  assert.equal(await keepAliveGet(s), 'second');
+});
+
+test('a changed listener on the same address keeps the socket: new connections get the new config, open ones keep theirs', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  const spec = (body: string, port: number) => buildListenerSpec(listener('dyn', { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+    { route_config: directRoutes(body) }), 'Listener "dyn"', wasm);
+  lm.addOrUpdateListener(spec('old', 0), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  const before = net.connect(port, '127.0.0.1');
+  t.after(() => before.destroy());
+  await once(before, 'connect');
+  assert.equal(await keepAliveGet(before), 'old');
+  assert.equal(lm.addOrUpdateListener(spec('old', port), meta), 'updated', 'a different requested port is a change');
+  assert.equal(lm.addOrUpdateListener(spec('new', port), meta), 'updated');
+  await waitFor(() => stats.counter('listener_manager.listener_modified').value === 2, 'modified');
+  assert.equal(lm.addresses()[0]!.port, port, 'the bound socket is kept');
+  assert.match(await get(port), /new$/);
+  // The open connection was idle when the update came: drained (closed), as Envoy does.
+  await waitFor(() => before.destroyed || before.readableEnded, 'the old idle connection to close');
+  assert.equal(lm.addOrUpdateListener(spec('new', port), meta), 'unchanged');
+});
+
+test('a removed listener stops accepting', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('gone'), 'Listener "gone"', mainInstance()), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  assert.match(await get(port), /from gone$/);
+  assert.equal(lm.removeListener('gone'), true);
+  assert.equal(lm.removeListener('gone'), false);
+  assert.equal(stats.counter('listener_manager.listener_removed').value, 1);
+  const s = net.connect(port, '127.0.0.1');
+  const [err] = await once(s, 'error');
+  assert.equal((err as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 });
