@@ -174,6 +174,8 @@ export class ListenerManager {
   private readonly stats: ListenerManagerStats;
   private connectionsGone: (() => void) | undefined;
   private stopped = false;
+  /** Activations (binds) under way. */
+  private binding = 0;
 
   /** Validates every listener up front: a bad one fails construction, before anything binds. */
   constructor(listeners: readonly Listener[], private readonly deps: ListenerManagerDeps) {
@@ -209,6 +211,19 @@ export class ListenerManager {
     } finally {
       this.updateGauges();
     }
+  }
+
+  /**
+   * Resolves once no listener is warming or binding, or after `timeoutMs` (then some are still warming): what
+   * the server waits for before it reports ready, as Envoy's init manager waits for listener warming.
+   */
+  async whenWarm(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.warming.size > 0 || this.binding > 0) {
+      if (Date.now() >= deadline || this.stopped) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
   }
 
   /** Names every static listener was configured with (LDS cannot replace them). */
@@ -325,7 +340,12 @@ export class ListenerManager {
       l.socket = old.socket;
       l.socket!.owner = l;
     } else {
-      l.socket = await this.bind(l);
+      this.binding++;
+      try {
+        l.socket = await this.bind(l);
+      } finally {
+        this.binding--;
+      }
     }
     // A newer update of this name (or a stop) may have arrived while binding: this one is already outdated.
     if (this.stopped || this.warming.has(l.spec.name) || (this.active.get(l.spec.name) !== old)) {

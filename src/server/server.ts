@@ -68,6 +68,12 @@ export class Server {
       wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'), drainTimeMs: this.opts.drainTimeMs,
     });
     await this.listeners.start();
+    const adminAddr = bootstrap.admin?.address?.socket_address;
+    if (adminAddr) {
+      this.admin = await startAdmin(adminAddr.address || '127.0.0.1', adminAddr.port_value ?? 0, this.adminDeps());
+      if (this.opts.adminAddressPath) writeFileSync(this.opts.adminAddressPath, `${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
+      log.info(`admin listening on ${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
+    }
     const dynamicResources = (bootstrap as { dynamic_resources?: DynamicResourcesConfig }).dynamic_resources;
     if (dynamicResources?.ads_config !== undefined) {
       this.xds = new XdsConfig({
@@ -76,12 +82,7 @@ export class Server {
       });
       // As Envoy's init manager: the first CDS and LDS answers (or their initial_fetch_timeout) before LIVE.
       await this.xds.start();
-    }
-    const adminAddr = bootstrap.admin?.address?.socket_address;
-    if (adminAddr) {
-      this.admin = await startAdmin(adminAddr.address || '127.0.0.1', adminAddr.port_value ?? 0, this.adminDeps());
-      if (this.opts.adminAddressPath) writeFileSync(this.opts.adminAddressPath, `${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
-      log.info(`admin listening on ${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
+      await this.listeners.whenWarm(this.xds.routeInitialFetchTimeoutMs());
     }
     for (const l of this.listeners.addresses()) log.info(`listener ${l.name} on ${l.address}:${l.port}`);
     // With a static bootstrap nothing more will be decoded, and /config_dump is built from the already-decoded

@@ -58,6 +58,12 @@ export interface XdsConfigDeps {
   log: Logger;
 }
 
+/** The decoded resource without its '@type' (the config readers take the message's own fields only). */
+function body<T>(r: XdsResource): T {
+  const { '@type': _type, ...rest } = r.resource;
+  return rest as T;
+}
+
 function edsNameOf(c: Cluster): string | undefined {
   if (c.type !== 'EDS') return undefined;
   const eds = (c as { eds_cluster_config?: { service_name?: string } }).eds_cluster_config;
@@ -136,8 +142,28 @@ export class XdsConfig {
     this.client.start();
     const lds = this.deps.dynamicResources.lds_config !== undefined;
     const cds = this.deps.dynamicResources.cds_config !== undefined;
-    if (cds) await this.client.initialFetch(TYPE_URL.cluster);
+    if (cds) {
+      await this.client.initialFetch(TYPE_URL.cluster);
+      await this.clustersWarm(DEFAULT_INITIAL_FETCH_TIMEOUT_MS);
+    }
     if (lds) await this.client.initialFetch(TYPE_URL.listener);
+  }
+
+  /** Waits (bounded) until every EDS cluster has its first endpoints: Envoy's cluster warming during init. */
+  private async clustersWarm(timeoutMs: number): Promise<void> {
+    const pending = this.deps.clusters.all().map((c) => c as unknown as ClusterView).filter((c) => c.initialized === false && c.whenInitialized);
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending.map((c) => c.whenInitialized!())),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** How long a listener may wait for its first routes (Envoy's default initial_fetch_timeout; RDS has no own here). */
+  routeInitialFetchTimeoutMs(): number {
+    return DEFAULT_INITIAL_FETCH_TIMEOUT_MS;
   }
 
   close(): void {
@@ -163,7 +189,7 @@ export class XdsConfig {
     const done: { name: string; previous: Cluster | undefined }[] = [];
     try {
       for (const [name, r] of u.added) {
-        const config = r.resource as unknown as Cluster;
+        const config = body<Cluster>(r);
         const previous = this.clusterConfigs.get(name);
         let outcome: string;
         try {
@@ -208,7 +234,7 @@ export class XdsConfig {
     const held = this.client.resources(TYPE_URL.endpoint).get(eds);
     if (held !== undefined && this.deps.clusters.updateEndpoints) {
       try {
-        this.deps.clusters.updateEndpoints(name, held.resource as unknown as ClusterLoadAssignment);
+        this.deps.clusters.updateEndpoints(name, body<ClusterLoadAssignment>(held));
         return;
       } catch (err) {
         this.deps.log.warn(`cluster ${name}: held endpoints not applied: ${(err as Error).message}`);
@@ -267,7 +293,7 @@ export class XdsConfig {
     const byService = this.edsNames();
     const work: { cluster: string; cla: ClusterLoadAssignment }[] = [];
     for (const [service, r] of u.added) {
-      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: r.resource as unknown as ClusterLoadAssignment });
+      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: body<ClusterLoadAssignment>(r) });
     }
     for (const service of u.removed) {
       // A withdrawn assignment leaves the cluster with no hosts (it stays defined by CDS).
@@ -308,7 +334,7 @@ export class XdsConfig {
     const specs: { spec: ListenerSpec; r: XdsResource }[] = [];
     try {
       for (const [name, r] of u.added) {
-        specs.push({ spec: buildListenerSpec(r.resource as unknown as Listener, `Listener ${JSON.stringify(name)}`, this.deps.wasm, name), r });
+        specs.push({ spec: buildListenerSpec(body<Listener>(r), `Listener ${JSON.stringify(name)}`, this.deps.wasm, name), r });
       }
     } catch (err) {
       for (const s of specs) disposeListenerSpec(s.spec);
@@ -329,7 +355,7 @@ export class XdsConfig {
     try {
       for (const [name, r] of u.added) {
         try {
-          compiled.push({ name, table: compileRouteTable(r.resource as unknown as RouteConfiguration, this.deps.wasm) });
+          compiled.push({ name, table: compileRouteTable(body<RouteConfiguration>(r), this.deps.wasm) });
         } catch (err) {
           throw this.named('RouteConfiguration', name, err);
         }
