@@ -201,3 +201,45 @@ test('a removed listener stops accepting', async (t) => {
   const [err] = await once(s, 'error');
   assert.equal((err as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 });
+
+test('a changed listener on another address binds it, then the old address stops accepting', async (t) => {
+  const { lm } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('moving'), 'Listener "moving"', wasm), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const oldPort = lm.addresses()[0]!.port;
+  const holder = net.createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const newPort = (holder.address() as net.AddressInfo).port;
+  await new Promise((r) => holder.close(r));
+  const moved = listener('moving', { address: { socket_address: { address: '127.0.0.1', port_value: newPort } } });
+  assert.equal(lm.addOrUpdateListener(buildListenerSpec(moved, 'Listener "moving"', wasm), meta), 'updated');
+  await waitFor(() => lm.addresses()[0]?.port === newPort, 'the new address');
+  assert.match(await get(newPort), /from moving$/);
+  const s = net.connect(oldPort, '127.0.0.1');
+  const [err] = await once(s, 'error');
+  assert.equal((err as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+  assert.deepEqual(lm.dynamicListeners().map((l) => [l.name, l.state]), [['moving', 'active']]);
+});
+
+test('a listener that cannot bind is counted and the one it replaces keeps serving', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('l'), 'Listener "l"', wasm), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  const holder = net.createServer().listen(0, '127.0.0.1');
+  t.after(() => holder.close());
+  await once(holder, 'listening');
+  const taken = (holder.address() as net.AddressInfo).port;
+  lm.addOrUpdateListener(buildListenerSpec(listener('l', { address: { socket_address: { address: '127.0.0.1', port_value: taken } } }), 'Listener "l"', wasm), meta);
+  await waitFor(() => stats.counter('listener_manager.listener_create_failure').value === 1, 'the bind failure');
+  assert.equal(lm.addresses()[0]!.port, port);
+  assert.match(await get(port), /from l$/);
+});

@@ -144,3 +144,48 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     assert.equal(clusters.get('a'), undefined);
   });
 }
+
+test('a CDS response is applied whole or not at all; a static cluster cannot be replaced over CDS', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const a = await upstream('from a');
+  t.after(() => a.close());
+  writeResourceFile(dir, 'clusters.yaml', [staticCluster('a', a.port)]);
+  writeResourceFile(dir, 'listeners.yaml', [ingress('a')]);
+  const cp = new ControlPlaneServer({ dir, port: 0, healthPort: 0, watcher: { debounceMs: 20, rescanMs: 200 } });
+  const { grpcPort } = await cp.start();
+  t.after(() => cp.stop());
+  const wasm = mainInstance();
+  const stats = new StatsStore();
+  const xdsCluster = staticCluster('xds', grpcPort) as unknown as Cluster;
+  const clusters = createClusterManager([xdsCluster], { stats, connect: (s) => createClientConnection(wasm, s), log: logger('upstream') });
+  const listeners = new ListenerManager([], { wasm, stats, clusters, resolverFor: (table) => new InlineRouteResolver(table), drainTimeMs: 1000 });
+  await listeners.start();
+  const xds = new XdsConfig({
+    dynamicResources: {
+      ads_config: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
+      lds_config: { ads: {} }, cds_config: { ads: {} },
+    },
+    node: { id: 'atomic' }, staticClusters: [xdsCluster], clusters, listeners, wasm, stats, log: logger('xds'),
+  });
+  t.after(() => { xds.close(); listeners.close(); clusters.close(); });
+  await xds.start();
+  const port = await waitFor(() => listeners.addresses()[0]?.port, 'the listener');
+  assert.equal(await get(port), '200 from a');
+
+  const rejected = (): number => stats.counter('cluster_manager.cds.update_rejected').value;
+  // `fresh` is valid; `bad` is STATIC with a host name (the cluster manager rejects it, not the subset check).
+  const bad = staticCluster('bad', 80);
+  ((bad.load_assignment as { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string } } } }[] }[] })
+    .endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address).address = 'localhost';
+  writeResourceFile(dir, 'clusters.yaml', [staticCluster('a', a.port), staticCluster('fresh', a.port), bad]);
+  await waitFor(() => (rejected() === 1 ? true : undefined), 'the NACK');
+  assert.equal(clusters.get('fresh'), undefined, 'nothing of the rejected response was kept');
+  assert.match(cp.recentNacks.at(-1)!.message, /Cluster "bad".*socket_address\.address/);
+
+  writeResourceFile(dir, 'clusters.yaml', [staticCluster('a', a.port), staticCluster('xds', 1)]);
+  await waitFor(() => (rejected() === 2 ? true : undefined), 'the NACK of a static name');
+  assert.match(cp.recentNacks.at(-1)!.message, /Cluster "xds"\.name: .*static/);
+  assert.equal(await get(port), '200 from a');
+  assert.equal(stats.gauge('cluster_manager.active_clusters').value, 2);
+});
