@@ -186,7 +186,7 @@ export class XdsConfig {
       if (this.staticClusterNames.has(name)) throw new ConfigError(`Cluster ${JSON.stringify(name)}.name`, 'a static cluster of that name exists and cannot be replaced over CDS');
     }
     const cm = this.deps.clusters;
-    const done: { name: string; previous: Cluster | undefined }[] = [];
+    const done: { name: string; previous: Cluster | undefined; outcome: string }[] = [];
     try {
       for (const [name, r] of u.added) {
         const config = body<Cluster>(r);
@@ -197,10 +197,8 @@ export class XdsConfig {
         } catch (err) {
           throw this.named('Cluster', name, err);
         }
-        done.push({ name, previous });
+        done.push({ name, previous, outcome });
         this.clusterConfigs.set(name, config);
-        if (outcome === 'added') this.stats.added.inc();
-        if (outcome === 'updated') this.stats.modified.inc();
       }
     } catch (err) {
       // Roll back what this response changed so far: the previous configs come back (their pools fresh).
@@ -210,6 +208,10 @@ export class XdsConfig {
         }
       }
       throw err;
+    }
+    for (const d of done) {
+      if (d.outcome === 'added') this.stats.added.inc();
+      if (d.outcome === 'updated') this.stats.modified.inc();
     }
     for (const name of u.removed) {
       if (cm.removeCluster(name)) this.stats.removed.inc();

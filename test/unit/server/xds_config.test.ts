@@ -174,17 +174,18 @@ test('a CDS response is applied whole or not at all; a static cluster cannot be 
   assert.equal(await get(port), '200 from a');
 
   const rejected = (): number => stats.counter('cluster_manager.cds.update_rejected').value;
-  // `fresh` is valid; `bad` is STATIC with a host name (the cluster manager rejects it, not the subset check).
-  const bad = staticCluster('bad', 80);
+  // `fresh` is valid and comes first (so it is applied, then rolled back); `zz-bad` is STATIC with a host name (the cluster manager rejects it, not the subset check).
+  const bad = staticCluster('zz-bad', 80);
   ((bad.load_assignment as { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string } } } }[] }[] })
     .endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address).address = 'localhost';
   writeResourceFile(dir, 'clusters.yaml', [staticCluster('a', a.port), staticCluster('fresh', a.port), bad]);
-  await waitFor(() => (rejected() === 1 ? true : undefined), 'the NACK');
+  await waitFor(() => (rejected() === 1 && cp.recentNacks.length === 1 ? true : undefined), 'the NACK');
   assert.equal(clusters.get('fresh'), undefined, 'nothing of the rejected response was kept');
-  assert.match(cp.recentNacks.at(-1)!.message, /Cluster "bad".*socket_address\.address/);
+  assert.equal(stats.counter('cluster_manager.cluster_added').value, 1, 'only the first response\'s cluster counts');
+  assert.match(cp.recentNacks.at(-1)!.message, /Cluster "zz-bad".*socket_address\.address/);
 
   writeResourceFile(dir, 'clusters.yaml', [staticCluster('a', a.port), staticCluster('xds', 1)]);
-  await waitFor(() => (rejected() === 2 ? true : undefined), 'the NACK of a static name');
+  await waitFor(() => (rejected() === 2 && cp.recentNacks.length === 2 ? true : undefined), 'the NACK of a static name');
   assert.match(cp.recentNacks.at(-1)!.message, /Cluster "xds"\.name: .*static/);
   assert.equal(await get(port), '200 from a');
   assert.equal(stats.gauge('cluster_manager.active_clusters').value, 2);
