@@ -176,6 +176,8 @@ export class ListenerManager {
   private stopped = false;
   /** Activations (binds) under way. */
   private binding = 0;
+  /** The latest activation per name: an older one finishing its bind later is outdated. */
+  private readonly activating = new Map<string, ActiveListener>();
 
   /** Validates every listener up front: a bad one fails construction, before anything binds. */
   constructor(listeners: readonly Listener[], private readonly deps: ListenerManagerDeps) {
@@ -242,6 +244,7 @@ export class ListenerManager {
       disposeListenerSpec(spec);
       return 'unchanged';
     }
+    this.activating.delete(spec.name); // a bind still under way for this name is outdated now
     const replacedWarming = this.warming.get(spec.name);
     if (replacedWarming !== undefined) {
       this.warming.delete(spec.name);
@@ -266,13 +269,15 @@ export class ListenerManager {
       this.warming.delete(name);
       disposeListenerSpec(warm.spec);
     }
+    const pending = this.activating.get(name);
+    this.activating.delete(name);
     const l = this.active.get(name);
     if (l !== undefined) {
       this.active.delete(name);
       if (l.socket?.owner === l) l.socket.server.close();
       this.drainListener(l);
     }
-    const removed = warm !== undefined || l !== undefined;
+    const removed = warm !== undefined || l !== undefined || pending !== undefined;
     if (removed) this.stats.removed.inc();
     this.updateGauges();
     return removed;
@@ -333,6 +338,7 @@ export class ListenerManager {
     l.cm = new ConnectionManager(l.spec.hcm, {
       stats: this.deps.stats, clusters: this.deps.clusters, resolver: l.resolver, hashKey: hash64, log: this.log,
     });
+    this.activating.set(l.spec.name, l);
     const old = this.active.get(l.spec.name);
     const sameAddress = old?.socket !== undefined && old.socket.host === l.spec.host
       && (old.socket.requestedPort === l.spec.requestedPort || old.socket.port === l.spec.requestedPort);
@@ -347,8 +353,10 @@ export class ListenerManager {
         this.binding--;
       }
     }
-    // A newer update of this name (or a stop) may have arrived while binding: this one is already outdated.
-    if (this.stopped || this.warming.has(l.spec.name) || (this.active.get(l.spec.name) !== old)) {
+    // A newer update or a removal of this name (or a stop) may have come while binding: this one is outdated.
+    const outdated = this.stopped || this.activating.get(l.spec.name) !== l;
+    if (this.activating.get(l.spec.name) === l) this.activating.delete(l.spec.name);
+    if (outdated) {
       if (l.socket !== undefined && l.socket !== old?.socket) l.socket.server.close();
       this.drainListener(l);
       return;
@@ -362,6 +370,7 @@ export class ListenerManager {
   }
 
   private bindFailed(l: ActiveListener, err: Error): void {
+    if (this.activating.get(l.spec.name) === l) this.activating.delete(l.spec.name);
     this.stats.createFailure.inc();
     this.log?.error(`listener ${l.spec.name}: cannot bind ${l.spec.host}:${l.spec.requestedPort}: ${err.message}`);
     disposeListenerSpec(l.spec);

@@ -133,7 +133,8 @@ export class XdsConfig {
     this.client.onUpdate(TYPE_URL.listener, (u) => this.applyListeners(u));
     this.client.onUpdate(TYPE_URL.route, (u) => this.applyRoutes(u));
     this.subscribeEndpoints();
-    this.deps.listeners.rdsNames().size > 0 && this.client.subscribe(TYPE_URL.route, [...this.deps.listeners.rdsNames()]);
+    const staticRds = [...this.deps.listeners.rdsNames()];
+    if (staticRds.length > 0) this.client.subscribe(TYPE_URL.route, staticRds);
     this.refreshClusterGauges();
   }
 

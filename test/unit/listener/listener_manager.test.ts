@@ -243,3 +243,15 @@ test('a listener that cannot bind is counted and the one it replaces keeps servi
   assert.equal(lm.addresses()[0]!.port, port);
   assert.match(await get(port), /from l$/);
 });
+
+test('a listener removed while it is still binding never serves', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('brief'), 'Listener "brief"', mainInstance()), meta);
+  assert.equal(lm.removeListener('brief'), true); // the bind is asynchronous: it is still under way here
+  assert.equal(await lm.whenWarm(2000), true);
+  assert.deepEqual(lm.addresses(), []);
+  assert.equal(stats.gauge('listener_manager.total_listeners_active').value, 0);
+});
