@@ -29,7 +29,7 @@ export interface DynamicDumpEntry { name: string; version: string; lastUpdated: 
 export interface DynamicConfigDump {
   listenersVersion: string;
   clustersVersion: string;
-  listeners: (DynamicDumpEntry & { state: 'active' | 'warming' })[];
+  listeners: (DynamicDumpEntry & { state: 'active' | 'warming' | 'draining' })[];
   clusters: (DynamicDumpEntry & { state: 'active' | 'warming' })[];
   routes: DynamicDumpEntry[];
   endpoints: DynamicDumpEntry[];
@@ -69,8 +69,8 @@ function withoutType(json: Json): Json {
 
 /**
  * Envoy's admin ConfigDump; with `dynamic` (an xDS-fed server) the sections also list what came over xDS, as
- * Envoy's v3 admin API shapes them: ListenersConfigDump.dynamic_listeners (each with active_state or
- * warming_state), ClustersConfigDump.dynamic_active_clusters / dynamic_warming_clusters,
+ * Envoy's v3 admin API shapes them: ListenersConfigDump.dynamic_listeners (each with active_state,
+ * warming_state and/or draining_state), ClustersConfigDump.dynamic_active_clusters / dynamic_warming_clusters,
  * RoutesConfigDump.dynamic_route_configs and EndpointsConfigDump.dynamic_endpoint_configs.
  */
 export function buildConfigDump(loaded: LoadedBootstrap, loadedAt: Date, dynamic?: DynamicConfigDump): ConfigDump {
@@ -103,10 +103,14 @@ export function buildConfigDump(loaded: LoadedBootstrap, loadedAt: Date, dynamic
   clusters.dynamic_active_clusters = dynamic.clusters.filter((c) => c.state === 'active').map((c) => dynamicEntry(c, 'cluster', RESOURCE_TYPES.cluster));
   clusters.dynamic_warming_clusters = dynamic.clusters.filter((c) => c.state === 'warming').map((c) => dynamicEntry(c, 'cluster', RESOURCE_TYPES.cluster));
   listenerSection.version_info = dynamic.listenersVersion;
-  listenerSection.dynamic_listeners = dynamic.listeners.map((l) => ({
-    name: l.name,
-    [l.state === 'active' ? 'active_state' : 'warming_state']: dynamicEntry(l, 'listener', RESOURCE_TYPES.listener),
-  }));
+  // One DynamicListener per name, with a state for each version of it that exists (Envoy's shape).
+  const byName = new Map<string, Json>();
+  for (const l of dynamic.listeners) {
+    const entry = byName.get(l.name) ?? { name: l.name };
+    entry[`${l.state}_state`] = dynamicEntry(l, 'listener', RESOURCE_TYPES.listener);
+    byName.set(l.name, entry);
+  }
+  listenerSection.dynamic_listeners = [...byName.values()];
   routes.dynamic_route_configs = dynamic.routes.map((r) => dynamicEntry(r, 'route_config', RESOURCE_TYPES.routeConfiguration));
   dump.configs.push({
     '@type': CONFIG_DUMP_TYPES.endpoints,

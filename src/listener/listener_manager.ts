@@ -49,7 +49,7 @@ export interface ListenerAddress { name: string; address: string; port: number }
 /** What an xDS-delivered listener carries for /config_dump. */
 export interface ListenerMeta { version: string; lastUpdated: Date; json: Record<string, unknown> }
 
-export interface ListenerDumpEntry { name: string; state: 'active' | 'warming'; meta: ListenerMeta }
+export interface ListenerDumpEntry { name: string; state: 'active' | 'warming' | 'draining'; meta: ListenerMeta }
 
 /** A validated listener: nothing bound, its inline route table (if any) compiled. */
 export interface ListenerSpec {
@@ -313,11 +313,12 @@ export class ListenerManager {
     return names;
   }
 
-  /** Listeners that came over LDS, active and warming, for /config_dump. */
+  /** Listeners that came over LDS, active, warming and draining, for /config_dump. */
   dynamicListeners(): ListenerDumpEntry[] {
     const out: ListenerDumpEntry[] = [];
     for (const l of this.active.values()) if (l.meta) out.push({ name: l.spec.name, state: 'active', meta: l.meta });
     for (const l of this.warming.values()) if (l.meta) out.push({ name: l.spec.name, state: 'warming', meta: l.meta });
+    for (const l of this.drainingListeners) if (l.meta) out.push({ name: l.spec.name, state: 'draining', meta: l.meta });
     return out;
   }
 

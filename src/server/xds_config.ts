@@ -40,7 +40,7 @@ export interface DumpEntry { name: string; version: string; lastUpdated: Date; j
 export interface DynamicDump {
   listenersVersion: string;
   clustersVersion: string;
-  listeners: (DumpEntry & { state: 'active' | 'warming' })[];
+  listeners: (DumpEntry & { state: 'active' | 'warming' | 'draining' })[];
   clusters: (DumpEntry & { state: 'active' | 'warming' })[];
   routes: DumpEntry[];
   endpoints: DumpEntry[];
@@ -394,11 +394,12 @@ export class XdsConfig {
         name: r.name, version: r.version, lastUpdated: at.get(r.name) ?? new Date(0), json: r.json,
       }));
     };
-    const listenerStates = new Map(this.deps.listeners.dynamicListeners().map((l) => [l.name, l.state]));
     return {
       listenersVersion: this.client.versionInfo(TYPE_URL.listener),
       clustersVersion: this.client.versionInfo(TYPE_URL.cluster),
-      listeners: entries(TYPE_URL.listener).filter((e) => listenerStates.has(e.name)).map((e) => ({ ...e, state: listenerStates.get(e.name)! })),
+      listeners: this.deps.listeners.dynamicListeners().map((l) => ({
+        name: l.name, state: l.state, version: l.meta.version, lastUpdated: l.meta.lastUpdated, json: l.meta.json,
+      })),
       clusters: entries(TYPE_URL.cluster).filter((e) => this.deps.clusters.get(e.name) !== undefined)
         .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
       routes: entries(TYPE_URL.route),

@@ -255,3 +255,40 @@ test('a listener removed while it is still binding never serves', async (t) => {
   assert.deepEqual(lm.addresses(), []);
   assert.equal(stats.gauge('listener_manager.total_listeners_active').value, 0);
 });
+
+test('a request in flight on a replaced listener completes, with connection: close', async (t) => {
+  const http = await import('node:http');
+  const { createClusterManager } = await import('../../../src/upstream/cluster_manager.js');
+  const { createClientConnection } = await import('../../../src/stream/http1/client.js');
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  const slow = http.createServer((_req, res) => { setTimeout(() => res.end('slow done'), 300); });
+  slow.listen(0, '127.0.0.1');
+  await once(slow, 'listening');
+  t.after(() => { slow.closeAllConnections(); slow.close(); });
+  const wasm = mainInstance();
+  const stats = new StatsStore();
+  const clusters = createClusterManager([{
+    name: 'slow', type: 'STATIC', connect_timeout: { seconds: 1 },
+    load_assignment: { cluster_name: 'slow', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: (slow.address() as net.AddressInfo).port } } } }] }] },
+  }], { stats, connect: (s) => createClientConnection(wasm, s) });
+  const lm = new ListenerManager([], { wasm, stats, clusters, resolverFor: (tb) => new InlineRouteResolver(tb), drainTimeMs: 5000 });
+  t.after(() => { lm.close(); clusters.close(); });
+  await lm.start();
+  const toSlow = listener('l', {}, { route_config: { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'slow' } }] }] } });
+  lm.addOrUpdateListener(buildListenerSpec(toSlow, 'Listener "l"', wasm), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  const s = net.connect(port, '127.0.0.1');
+  t.after(() => s.destroy());
+  await once(s, 'connect');
+  let data = '';
+  s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
+  s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 100)); // the request is now waiting on the upstream
+  lm.addOrUpdateListener(buildListenerSpec(listener('l'), 'Listener "l"', wasm), meta);
+  await once(s, 'close');
+  assert.match(data, /^HTTP\/1\.1 200/);
+  assert.match(data, /connection: close/i);
+  assert.match(data, /slow done$/);
+  assert.match(await get(port), /from l$/, 'new connections get the new config');
+});
