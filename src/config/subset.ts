@@ -26,6 +26,11 @@ export interface FieldRule {
   maxItems?: { count: number; what: string };
   /** Accepted, but it changes nothing in Skiff: logged as a warning. */
   hint?: string;
+  /**
+   * Accepted as a documented no-op: warned about (once per load) and not looked into, because nothing
+   * inside it changes how Skiff forwards traffic (stats, tracing, runtime, logging settings).
+   */
+  noop?: string;
 }
 
 /** '*' accepts every field of the message and stops there (informational messages such as Node). */
@@ -44,9 +49,37 @@ const HEADER_MUTATIONS = {
 
 /** Message full name -> the fields Skiff implements. Everything not listed is unsupported. */
 export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
-  'envoy.config.bootstrap.v3.Bootstrap': { node: true, admin: true, static_resources: true },
+  'envoy.config.bootstrap.v3.Bootstrap': {
+    node: true, admin: true, static_resources: true, dynamic_resources: true,
+    // istio-agent's bootstrap sets these; none of them changes how a request is forwarded.
+    stats_config: { noop: 'stat tags and matchers: Skiff keeps its own stat names' },
+    stats_sinks: { noop: 'stats sinks: Skiff serves /stats and /stats/prometheus only' },
+    deferred_stat_options: { noop: 'stat allocation hint' },
+    layered_runtime: { noop: 'runtime layers: Skiff has no runtime overrides' },
+    overload_manager: { noop: 'overload actions are not implemented' },
+    tracing: { noop: 'tracing is not implemented; no spans are sent' },
+    application_log_config: { noop: 'log format: Skiff keeps its own log format' },
+    bootstrap_extensions: { noop: 'bootstrap extensions (Istio: internal listener registry) are not loaded' },
+    cluster_manager: { noop: 'cluster manager defaults (outlier event log, local cluster) are not used' },
+  },
+  'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': { ads_config: true, lds_config: true, cds_config: true },
+  // The ADS stream: src/xds follows gRPC SotW and delta over one envoy_grpc cluster or a google_grpc target.
+  'envoy.config.core.v3.ApiConfigSource': {
+    api_type: { values: ['GRPC', 'DELTA_GRPC', 'AGGREGATED_GRPC', 'AGGREGATED_DELTA_GRPC'] },
+    transport_api_version: { values: ['V3'] }, grpc_services: { maxItems: { count: 1, what: 'gRPC service (one ADS server is followed)' } },
+    set_node_on_first_message_only: true,
+  },
+  'envoy.config.core.v3.GrpcService': { envoy_grpc: true, google_grpc: true, timeout: true },
+  'envoy.config.core.v3.GrpcService.EnvoyGrpc': { cluster_name: true },
+  'envoy.config.core.v3.GrpcService.GoogleGrpc': { target_uri: true, stat_prefix: true },
+  // Resources come over the bootstrap's ADS stream only.
+  'envoy.config.core.v3.ConfigSource': { ads: true, resource_api_version: { values: ['V3'] }, initial_fetch_timeout: true },
+  'envoy.config.core.v3.AggregatedConfigSource': {},
   'envoy.config.bootstrap.v3.Bootstrap.StaticResources': { listeners: true, clusters: true },
-  'envoy.config.bootstrap.v3.Admin': { address: true, access_log: { emptyOnly: true } },
+  'envoy.config.bootstrap.v3.Admin': {
+    address: true, access_log: { noop: 'admin access log is not written' },
+    profile_path: { noop: 'Skiff has no CPU profiler endpoint' },
+  },
   // Node only describes this proxy to a management server; nothing in it changes how Skiff behaves.
   'envoy.config.core.v3.Node': '*',
   'envoy.config.core.v3.Address': { socket_address: true },
@@ -63,14 +96,16 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.listener.v3.Filter': { name: true, typed_config: true },
 
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': {
-    stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1'] }, route_config: true,
+    stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1'] }, route_config: true, rds: true,
     http_filters: { extensions: [ROUTER_EXTENSION] },
     request_headers_timeout: true, stream_idle_timeout: true, max_request_headers_kb: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
     use_remote_address: true, xff_num_trusted_hops: true, generate_request_id: true, server_name: true,
   },
+  'envoy.extensions.filters.network.http_connection_manager.v3.Rds': { config_source: true, route_config_name: true },
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': { name: true, typed_config: true },
   'envoy.extensions.filters.http.router.v3.Router': {},
+
   'envoy.config.core.v3.HttpProtocolOptions': {
     idle_timeout: true, max_headers_count: true, max_requests_per_connection: true,
   },
@@ -96,7 +131,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   },
   'envoy.config.route.v3.WeightedCluster': { clusters: true, total_weight: true },
   'envoy.config.route.v3.WeightedCluster.ClusterWeight': { name: true, weight: true },
-  'envoy.config.route.v3.RetryPolicy': { retry_on: true, num_retries: true, per_try_timeout: true, retriable_status_codes: true },
+  'envoy.config.route.v3.RetryPolicy': {
+    retry_on: true, num_retries: true, per_try_timeout: true, retriable_status_codes: true,
+  },
   'envoy.config.route.v3.RouteAction.HashPolicy': { header: true, terminal: true },
   'envoy.config.route.v3.RouteAction.HashPolicy.Header': { header_name: true },
   'envoy.config.route.v3.DirectResponseAction': { status: true, body: true },
@@ -109,13 +146,14 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.core.v3.HeaderValue': { key: true, value: true },
 
   'envoy.config.cluster.v3.Cluster': {
-    name: true, type: { values: ['STATIC', 'STRICT_DNS'] }, connect_timeout: true,
+    name: true, type: { values: ['STATIC', 'STRICT_DNS', 'EDS'] }, eds_cluster_config: true, connect_timeout: true,
     lb_policy: { values: ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV'] },
     load_assignment: true, circuit_breakers: true, dns_refresh_rate: true, dns_lookup_family: true,
     ring_hash_lb_config: true, maglev_lb_config: true, least_request_lb_config: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
     per_connection_buffer_limit_bytes: true,
   },
+  'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: true, service_name: true },
   'envoy.config.cluster.v3.CircuitBreakers': { thresholds: true },
   'envoy.config.cluster.v3.CircuitBreakers.Thresholds': {
     priority: { values: ['DEFAULT'] }, max_connections: true, max_pending_requests: true, max_requests: true, max_retries: true,
@@ -123,11 +161,20 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.cluster.v3.Cluster.RingHashLbConfig': { minimum_ring_size: true, maximum_ring_size: true },
   'envoy.config.cluster.v3.Cluster.MaglevLbConfig': { table_size: true },
   'envoy.config.cluster.v3.Cluster.LeastRequestLbConfig': { choice_count: true },
-  'envoy.config.endpoint.v3.ClusterLoadAssignment': { cluster_name: true, endpoints: true },
+  'envoy.config.endpoint.v3.ClusterLoadAssignment': {
+    cluster_name: true, endpoints: true,
+    // Overprovisioning and drop overloads only act across priorities and localities; Skiff has priority 0 only.
+    policy: { noop: 'load-assignment policy: one priority, no locality weighting' },
+  },
   'envoy.config.endpoint.v3.LocalityLbEndpoints': { locality: true, lb_endpoints: true, load_balancing_weight: true, priority: true },
   'envoy.config.core.v3.Locality': { region: true, zone: true, sub_zone: true },
-  'envoy.config.endpoint.v3.LbEndpoint': { endpoint: true, load_balancing_weight: true },
-  'envoy.config.endpoint.v3.Endpoint': { address: true, hostname: true },
+  'envoy.config.endpoint.v3.LbEndpoint': { endpoint: true, load_balancing_weight: true, health_status: true, metadata: true },
+  // Metadata only labels a resource (Istio: workload names, TLS mode); nothing in Skiff reads it yet.
+  'envoy.config.core.v3.Metadata': '*',
+  'envoy.config.endpoint.v3.Endpoint': {
+    address: true, hostname: true,
+    health_check_config: { noop: 'health-check port override: Skiff does not health check EDS hosts' },
+  },
 };
 
 /** Fields accepted although Skiff does nothing with them, because Envoy's docs call them hints. */
@@ -183,6 +230,10 @@ function walk(typeName: string, value: unknown, path: string, only: readonly str
 
 function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path: string, out: SubsetResult, depth: number): void {
   if (rule.hint) out.warnings.push(`${path}: ${rule.hint}`);
+  if (rule.noop) {
+    out.warnings.push(`${path}: accepted and ignored (${rule.noop})`);
+    return;
+  }
   if (rule.values && !rule.values.includes(String(value))) {
     out.unsupported.push(new UnsupportedConfigError(path, `value ${String(value)} (supported: ${rule.values.join(', ')})`));
     return;

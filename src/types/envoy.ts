@@ -19,7 +19,18 @@ export interface SocketAddress { address: string; port_value?: number; protocol?
 export interface Address { socket_address?: SocketAddress }
 
 export interface Bootstrap {
-  node?: { id?: string; cluster?: string; metadata?: Record<string, unknown> };
+  node?: { id?: string; cluster?: string; metadata?: Record<string, unknown>; locality?: { region?: string; zone?: string; sub_zone?: string } };
+  /** xDS: the ADS stream and what comes over it (src/xds reads it). */
+  dynamic_resources?: {
+    ads_config?: {
+      api_type?: 'GRPC' | 'DELTA_GRPC' | 'AGGREGATED_GRPC' | 'AGGREGATED_DELTA_GRPC' | 'REST';
+      transport_api_version?: 'AUTO' | 'V2' | 'V3';
+      grpc_services?: { envoy_grpc?: { cluster_name: string }; google_grpc?: { target_uri: string; stat_prefix?: string }; timeout?: Duration }[];
+      set_node_on_first_message_only?: boolean;
+    };
+    lds_config?: ConfigSource;
+    cds_config?: ConfigSource;
+  };
   admin?: { address?: Address; access_log?: unknown[] };
   static_resources?: { listeners?: Listener[]; clusters?: Cluster[] };
 }
@@ -40,6 +51,8 @@ export interface HttpConnectionManager {
   stat_prefix: string;
   codec_type?: 'AUTO' | 'HTTP1' | 'HTTP2' | 'HTTP3';
   route_config?: RouteConfiguration;
+  /** RDS: the route table named route_config_name, from config_source (`ads: {}`). */
+  rds?: { config_source?: ConfigSource; route_config_name: string };
   http_filters?: { name: string; typed_config?: Any }[];
   request_headers_timeout?: Duration;
   stream_idle_timeout?: Duration;
@@ -139,7 +152,16 @@ export interface Threshold {
   max_requests?: UInt32Value; max_retries?: UInt32Value;
 }
 
-export interface LbEndpoint { endpoint?: { address?: Address; hostname?: string }; load_balancing_weight?: UInt32Value }
+export interface LbEndpoint {
+  endpoint?: { address?: Address; hostname?: string };
+  load_balancing_weight?: UInt32Value;
+  /** EDS: UNHEALTHY, DRAINING and TIMEOUT hosts take no new requests; the rest are used. */
+  health_status?: 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+  metadata?: unknown;
+}
+
+/** A source of xDS resources: Skiff follows `ads: {}` (the bootstrap's ADS stream). */
+export interface ConfigSource { ads?: Record<string, never>; resource_api_version?: 'AUTO' | 'V2' | 'V3'; initial_fetch_timeout?: Duration }
 
 export interface ClusterLoadAssignment {
   cluster_name: string;
@@ -160,4 +182,6 @@ export interface Cluster {
   least_request_lb_config?: { choice_count?: UInt32Value };
   common_http_protocol_options?: { idle_timeout?: Duration; max_requests_per_connection?: UInt32Value };
   per_connection_buffer_limit_bytes?: UInt32Value;
+  /** type EDS: where the endpoints come from, and the name they are asked for (default: the cluster's). */
+  eds_cluster_config?: { eds_config?: ConfigSource; service_name?: string };
 }

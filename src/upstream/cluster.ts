@@ -7,7 +7,7 @@
  * its last connection closes.
  */
 import * as net from 'node:net';
-import type { Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
+import type { ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
 import type { CircuitBreakers, Cluster, Host, HttpConnectionPool, LoadBalancerContext } from '../types/upstream.js';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -44,16 +44,24 @@ export interface ClusterDeps {
   readonly dnsLookupTimeoutMs?: number;
 }
 
-/** One endpoint of load_assignment as configured: a name (STRICT_DNS) or an IP (STATIC), port, weight. */
-interface EndpointSpec { readonly name: string; readonly port: number; readonly weight: number }
+/** One endpoint of a load assignment: a name (STRICT_DNS) or an IP (STATIC, EDS), port, weight, health. */
+interface EndpointSpec { readonly name: string; readonly port: number; readonly weight: number; readonly healthy: boolean | undefined }
 
 /** A host as an update describes it, before it becomes (or matches) an UpstreamHost. */
-interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string }
+interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string; readonly healthy: boolean | undefined }
 
-function endpointSpecs(config: EnvoyCluster, path: string, needIp: boolean): EndpointSpec[] {
+/** EDS health states in which Envoy sends a host no new requests. */
+const UNUSABLE_HEALTH = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
+
+/**
+ * The endpoints of a ClusterLoadAssignment (a cluster's load_assignment or an EDS update): every locality's
+ * lb_endpoints at priority 0 (other priorities are rejected: Skiff has no priority failover), each with its
+ * weight. Locality weights are not used (no locality-weighted balancing).
+ */
+function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, needIp: boolean): EndpointSpec[] {
   const specs: EndpointSpec[] = [];
-  (config.load_assignment?.endpoints ?? []).forEach((group, g) => {
-    const gp = `${path}.load_assignment.endpoints[${g}]`;
+  (cla?.endpoints ?? []).forEach((group, g) => {
+    const gp = `${path}.endpoints[${g}]`;
     if ((group.priority ?? 0) !== 0) throw new UnsupportedConfigError(`${gp}.priority`, `endpoint priority ${group.priority}`);
     (group.lb_endpoints ?? []).forEach((ep: LbEndpoint, i) => {
       const ep_ = `${gp}.lb_endpoints[${i}]`;
@@ -62,14 +70,26 @@ function endpointSpecs(config: EnvoyCluster, path: string, needIp: boolean): End
       if ((sa.protocol ?? 'TCP') !== 'TCP') throw new UnsupportedConfigError(`${ep_}.endpoint.address.socket_address.protocol`, `protocol ${sa.protocol}`);
       const port = sa.port_value ?? 0;
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${ep_}.endpoint.address.socket_address.port_value`, `invalid port ${String(sa.port_value)}`);
-      if (needIp && net.isIP(sa.address) === 0) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, `STATIC clusters need an IP address, got ${JSON.stringify(sa.address)}`);
+      if (needIp && net.isIP(sa.address) === 0) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, `STATIC and EDS clusters need an IP address, got ${JSON.stringify(sa.address)}`);
       if (!needIp && (typeof sa.address !== 'string' || sa.address.length === 0)) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, 'a hostname is required');
       const weight = u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`);
       if (weight < 1) throw new ConfigError(`${ep_}.load_balancing_weight`, 'must be at least 1');
-      specs.push({ name: sa.address, port, weight });
+      // Only an explicit EDS health status overrides what health checking decided.
+      specs.push({ name: sa.address, port, weight, healthy: ep.health_status === undefined ? undefined : !UNUSABLE_HEALTH.has(ep.health_status) });
     });
   });
   return specs;
+}
+
+/** The IP endpoints of an assignment as hosts (STATIC and EDS). */
+function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
+  return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy }));
+}
+
+/** Everything but the endpoints: two configs equal here differ only in their host set. */
+export function withoutEndpoints(config: EnvoyCluster): string {
+  const { load_assignment: _ignored, ...rest } = config;
+  return JSON.stringify(rest);
 }
 
 export class ClusterImpl implements Cluster {
@@ -81,13 +101,25 @@ export class ClusterImpl implements Cluster {
   readonly maxRequestsPerConnection: number;
   /** Resolves once the first host set is known (at once for STATIC; after the first DNS round otherwise). */
   readonly ready: Promise<void>;
+  readonly type: 'STATIC' | 'STRICT_DNS' | 'EDS';
+  /** EDS: the name endpoints are asked for (eds_cluster_config.service_name, else the cluster's name). */
+  readonly edsServiceName: string | undefined;
+  /**
+   * False until the cluster has its first host set (STATIC at once, STRICT_DNS after its first DNS round,
+   * EDS after its first ClusterLoadAssignment). Envoy's warming: a cluster is used only once initialized.
+   */
+  initialized = false;
+  /** EDS: the last assignment applied (carried over when the cluster is replaced). */
+  lastAssignment: ClusterLoadAssignment | undefined;
+  private readonly initializedPromise: Promise<void>;
+  private markInitialized!: () => void;
 
   private current: UpstreamHost[] = [];
   private readonly pools = new Map<Host, Http1Pool>();
   private readonly lb: HostSetLoadBalancer;
   private readonly dnsRefreshMs: number;
   private readonly lookupFamily: LookupFamily;
-  private readonly endpoints: EndpointSpec[];
+  private endpoints: EndpointSpec[];
   /** STRICT_DNS: the last good answer per endpoint (kept when a refresh of it fails). */
   private readonly lastAnswer: (string[] | undefined)[];
   private dnsTimer: NodeJS.Timeout | null = null;
@@ -95,11 +127,22 @@ export class ClusterImpl implements Cluster {
   /** Replaced or removed (CDS): no more DNS, every pool draining. */
   private retired = false;
 
-  constructor(readonly config: EnvoyCluster, readonly path: string, private readonly deps: ClusterDeps) {
+  /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
+  config: EnvoyCluster;
+
+  constructor(config: EnvoyCluster, readonly path: string, private readonly deps: ClusterDeps) {
+    this.config = config;
     if (typeof config.name !== 'string' || config.name.length === 0) throw new ConfigError(`${path}.name`, 'a cluster name is required');
     this.name = config.name;
     const type = config.type ?? CLUSTER_DEFAULTS.type;
-    if (type !== 'STATIC' && type !== 'STRICT_DNS') throw new UnsupportedConfigError(`${path}.type`, `cluster type ${String(type)}`);
+    if (type !== 'STATIC' && type !== 'STRICT_DNS' && type !== 'EDS') throw new UnsupportedConfigError(`${path}.type`, `cluster type ${String(type)}`);
+    this.type = type;
+    this.initializedPromise = new Promise<void>((resolve) => { this.markInitialized = resolve; });
+    if (type === 'EDS') {
+      const eds = config.eds_cluster_config;
+      if (eds?.eds_config?.ads === undefined) throw new UnsupportedConfigError(`${path}.eds_cluster_config.eds_config`, 'an EDS source other than ads: {}');
+      this.edsServiceName = eds.service_name !== undefined && eds.service_name !== '' ? eds.service_name : this.name;
+    }
     this.connectTimeoutMs = durationMs(config.connect_timeout, CLUSTER_DEFAULTS.connectTimeoutMs, `${path}.connect_timeout`);
     const http = config.common_http_protocol_options;
     this.idleTimeoutMs = durationMs(http?.idle_timeout, CLUSTER_DEFAULTS.idleTimeoutMs, `${path}.common_http_protocol_options.idle_timeout`);
@@ -107,17 +150,50 @@ export class ClusterImpl implements Cluster {
     this.dnsRefreshMs = durationMs(config.dns_refresh_rate, CLUSTER_DEFAULTS.dnsRefreshRateMs, `${path}.dns_refresh_rate`);
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
     this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
-    this.endpoints = endpointSpecs(config, path, type === 'STATIC');
+    // An EDS cluster's hosts come from updateEndpoints only (Envoy ignores its load_assignment too).
+    this.endpoints = type === 'EDS' ? [] : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC');
     this.lastAnswer = this.endpoints.map(() => undefined);
     this.stats = createClusterStats(deps.stats, this.name);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
-      this.setHosts(this.endpoints.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name })));
+      this.setHosts(ipHostSpecs(this.endpoints));
       this.ready = Promise.resolve();
-    } else {
+    } else if (type === 'STRICT_DNS') {
       this.ready = this.refreshDns();
+    } else {
+      this.ready = this.initializedPromise;
     }
+  }
+
+  /** Resolves when `initialized` turns true (never, for an EDS cluster that gets no endpoints). */
+  whenInitialized(): Promise<void> { return this.initializedPromise; }
+
+  /**
+   * EDS: replaces the host set with the assignment's (hosts that stay keep their pools and counters; removed
+   * hosts' pools drain) and marks the cluster initialized. Throws ConfigError / UnsupportedConfigError before
+   * changing anything when the assignment is invalid.
+   */
+  updateEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): void {
+    if (this.type !== 'EDS') throw new ConfigError(path, `cluster ${this.name} is of type ${this.type}, not EDS`);
+    const specs = endpointSpecs(cla, path, true);
+    if (this.closed || this.retired) return;
+    this.lastAssignment = cla;
+    this.stats.update_attempt.inc();
+    this.stats.update_success.inc();
+    this.setHosts(ipHostSpecs(specs));
+  }
+
+  /**
+   * STATIC: a new load_assignment for the same cluster (CDS changed only its endpoints): applied in place so
+   * unchanged hosts keep their pools. Throws before changing anything when it is invalid.
+   */
+  updateStaticEndpoints(config: EnvoyCluster): void {
+    if (this.type !== 'STATIC') throw new ConfigError(this.path, `cluster ${this.name} is of type ${this.type}, not STATIC`);
+    const specs = endpointSpecs(config.load_assignment, `${this.path}.load_assignment`, true);
+    this.config = config;
+    this.endpoints = specs;
+    this.setHosts(ipHostSpecs(specs));
   }
 
   hosts(): readonly UpstreamHost[] { return this.current; }
@@ -184,8 +260,15 @@ export class ClusterImpl implements Cluster {
       const probe = new UpstreamHost(s.address, s.port, s.weight, s.hostname);
       const existing = byKey.get(probe.key);
       if (existing !== undefined && kept.has(existing)) continue; // two endpoints resolved to one address
-      if (existing !== undefined) { existing.weight = s.weight; kept.add(existing); next.push(existing); continue; }
+      if (existing !== undefined) {
+        existing.weight = s.weight;
+        if (s.healthy !== undefined) existing.healthy = s.healthy;
+        kept.add(existing);
+        next.push(existing);
+        continue;
+      }
       if (next.some((h) => h.key === probe.key)) continue;
+      if (s.healthy !== undefined) probe.healthy = s.healthy;
       next.push(probe);
     }
     for (const h of this.current) {
@@ -197,6 +280,7 @@ export class ClusterImpl implements Cluster {
     this.lb.update(next);
     this.stats.membership_total.set(next.length);
     this.hostHealthChanged();
+    if (!this.initialized) { this.initialized = true; this.markInitialized(); }
   }
 
   /** Forgets drained pools whose last connection closed, and lets waiting pools use the freed budget. */
@@ -227,7 +311,7 @@ export class ClusterImpl implements Cluster {
     (failed ? this.stats.update_failure : this.stats.update_success).inc();
     const specs: HostSpec[] = [];
     this.endpoints.forEach((e, i) => {
-      for (const address of this.lastAnswer[i] ?? []) specs.push({ address, port: e.port, weight: e.weight, hostname: e.name });
+      for (const address of this.lastAnswer[i] ?? []) specs.push({ address, port: e.port, weight: e.weight, hostname: e.name, healthy: undefined });
     });
     this.setHosts(specs);
     this.dnsTimer = setTimeout(() => { this.dnsTimer = null; void this.refreshDns(); }, this.dnsRefreshMs);

@@ -2,12 +2,12 @@
  * The cluster manager: every configured cluster by name. Built from static_resources.clusters (and later
  * CDS); the server composition passes in the HTTP/1 client codec as the ConnectionFactory.
  */
-import type { Cluster as EnvoyCluster } from '../types/envoy.js';
+import type { ClusterLoadAssignment, Cluster as EnvoyCluster } from '../types/envoy.js';
 import type { ClusterManager } from '../types/upstream.js';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { StatsStore } from '../common/stats.js';
-import { ClusterImpl, type ClusterDeps } from './cluster.js';
+import { ClusterImpl, withoutEndpoints, type ClusterDeps } from './cluster.js';
 import type { ConnectionFactory } from './http1_pool.js';
 
 export type { ConnectionFactory } from './http1_pool.js';
@@ -18,14 +18,27 @@ export type ClusterManagerDeps = ClusterDeps;
 export interface ClusterManagerImpl extends ClusterManager {
   get(name: string): ClusterImpl | undefined;
   all(): readonly ClusterImpl[];
-  /** Resolves when every cluster has its first host set (STRICT_DNS clusters after their first lookup). */
+  /**
+   * Resolves when every STATIC and STRICT_DNS cluster has its first host set (STRICT_DNS clusters after their
+   * first lookup). EDS clusters are not waited for (their endpoints come over xDS, which may be down): use
+   * each cluster's `initialized` / whenInitialized() for warming.
+   */
   ready(): Promise<void>;
   /**
-   * Adds a cluster, or replaces one of the same name whose config changed (CDS). A replaced cluster is
-   * retired: requests in flight finish on its connections, new requests go to the new one via get().
-   * Throws ConfigError (nothing changes) when the config is invalid.
+   * Adds a cluster, or updates one of the same name whose config changed (CDS). When only a STATIC
+   * cluster's load_assignment changed, its host set is updated in place: unchanged hosts keep their pools,
+   * removed hosts' pools drain. Any other change builds a new cluster and retires the old one (requests in
+   * flight finish on its connections, new requests go to the new one via get()); an EDS cluster replaced
+   * this way starts with the old one's last assignment, so it is initialized at once and, as Envoy does,
+   * waits for no new EDS push. Throws ConfigError (nothing changes) when the config is invalid.
    */
   addOrUpdateCluster(config: EnvoyCluster): 'added' | 'updated' | 'unchanged';
+  /**
+   * EDS: applies a ClusterLoadAssignment to the EDS cluster named `clusterName` (see ClusterImpl.updateEndpoints:
+   * hosts that stay keep their pools, removed hosts drain, the cluster becomes initialized). Throws
+   * ConfigError when there is no such EDS cluster or the assignment is invalid (nothing changes).
+   */
+  updateEndpoints(clusterName: string, cla: ClusterLoadAssignment): void;
   /** Removes a cluster (CDS); it is retired as above. False when there was none. */
   removeCluster(name: string): boolean;
 }
@@ -54,15 +67,34 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
   return {
     get: (name) => byName.get(name),
     all: () => list,
-    ready: async () => { await Promise.all(list.map((c) => c.ready)); },
+    ready: async () => { await Promise.all(list.filter((c) => c.type !== 'EDS').map((c) => c.ready)); },
     addOrUpdateCluster(config) {
       const old = byName.get(config.name);
       if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) return 'unchanged';
-      const next = new ClusterImpl(config, `clusters[${JSON.stringify(config.name)}]`, deps);
+      const path = `clusters[${JSON.stringify(config.name)}]`;
+      if (old !== undefined && old.type === 'STATIC' && (config.type ?? 'STATIC') === 'STATIC' && withoutEndpoints(old.config) === withoutEndpoints(config)) {
+        old.updateStaticEndpoints(config);
+        return 'updated';
+      }
+      const next = new ClusterImpl(config, path, deps);
+      if (old?.lastAssignment !== undefined && next.type === 'EDS' && next.edsServiceName === old.edsServiceName) {
+        try {
+          next.updateEndpoints(old.lastAssignment);
+        } catch (err) {
+          next.close();
+          throw err;
+        }
+      }
       byName.set(config.name, next);
       list = [...byName.values()];
       if (old !== undefined) retire(old);
       return old === undefined ? 'added' : 'updated';
+    },
+    updateEndpoints(clusterName, cla) {
+      const cluster = byName.get(clusterName);
+      const path = `endpoints[${JSON.stringify(clusterName)}]`;
+      if (cluster === undefined) throw new ConfigError(path, `no cluster named ${JSON.stringify(clusterName)}`);
+      cluster.updateEndpoints(cla, path);
     },
     removeCluster(name) {
       const old = byName.get(name);

@@ -62,7 +62,11 @@ test('PGV: string min_len, duration gt, uint32 range, enum defined_only, repeate
 test('unsupported fields are named by their path', () => {
   rejects(withCluster({ health_checks: [{ timeout: '1s', interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }] }),
     'static_resources.clusters[0].health_checks: unsupported field', 'unsupported');
-  rejects(bootstrap({ layered_runtime: { layers: [] } }), 'layered_runtime: unsupported field', 'unsupported');
+  rejects(bootstrap({ hds_config: { api_type: 'GRPC' } }), 'hds_config: unsupported field', 'unsupported');
+  // Sections Istio's bootstrap sets that change no forwarding are documented no-ops that warn.
+  const noop = load(bootstrap({ layered_runtime: { layers: [] }, stats_config: { use_all_default_tags: false } }));
+  assert.ok(noop.warnings.some((w) => w.startsWith('layered_runtime: accepted and ignored')), noop.warnings.join('; '));
+  assert.ok(noop.warnings.some((w) => w.startsWith('stats_config: accepted and ignored')), noop.warnings.join('; '));
   rejects(withHcm({ access_log: [] }), `${HCM_PATH}.access_log: unsupported field`, 'unsupported');
   rejects(withListener(listener({ listener_filters: [] })), 'static_resources.listeners[0].listener_filters: unsupported field', 'unsupported');
   rejects(withRoutes([{ match: { prefix: '/', grpc: {} }, route: { cluster: 'web' } }]),
@@ -79,7 +83,7 @@ test('unsupported fields are named by their path', () => {
 });
 
 test('unsupported enum values are named with the supported ones', () => {
-  rejects(withCluster({ type: 'LOGICAL_DNS' }), 'static_resources.clusters[0].type: unsupported value LOGICAL_DNS (supported: STATIC, STRICT_DNS)', 'unsupported');
+  rejects(withCluster({ type: 'LOGICAL_DNS' }), 'static_resources.clusters[0].type: unsupported value LOGICAL_DNS (supported: STATIC, STRICT_DNS, EDS)', 'unsupported');
   rejects(withCluster({ lb_policy: 'CLUSTER_PROVIDED' }),
     'static_resources.clusters[0].lb_policy: unsupported value CLUSTER_PROVIDED (supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)', 'unsupported');
   rejects(withHcm({ codec_type: 'HTTP2' }), `${HCM_PATH}.codec_type: unsupported value HTTP2 (supported: AUTO, HTTP1)`, 'unsupported');
@@ -113,10 +117,10 @@ test('the router typed_config must be empty; one filter chain and one network fi
     'static_resources.listeners[0].filter_chains[0].filters[1]: unsupported additional network filter (the http_connection_manager is the only one)', 'unsupported');
 });
 
-test('admin.access_log is accepted only when empty', () => {
+test('admin.access_log is accepted as a no-op that warns', () => {
   assert.doesNotThrow(() => load(bootstrap({ admin: { access_log: [], address: { socket_address: { address: '127.0.0.1', port_value: 0 } } } })));
-  rejects(bootstrap({ admin: { access_log: [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' } }] } }),
-    'admin.access_log: unsupported field (accepted only when empty)', 'unsupported');
+  const loaded = load(bootstrap({ admin: { access_log: [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' } }] } }));
+  assert.ok(loaded.warnings.some((w) => w.startsWith('admin.access_log: accepted and ignored')), loaded.warnings.join('; '));
 });
 
 test('an empty google_re2 (the default engine) is accepted; one with settings is not', () => {
@@ -132,9 +136,9 @@ test('hints are accepted with a warning', () => {
 });
 
 test('listUnsupported reports every unsupported field in document order, not only the first', () => {
-  const doc = bootstrap({ layered_runtime: {}, static_resources: { listeners: [listener({ listener_filters: [] })], clusters: [cluster({ type: 'EDS' })] } });
+  const doc = bootstrap({ hds_config: {}, static_resources: { listeners: [listener({ listener_filters: [] })], clusters: [cluster({ type: 'LOGICAL_DNS' })] } });
   const all = listUnsupported(load(doc, { validate: false })).map((e) => e.path);
-  assert.deepEqual(all, ['static_resources.listeners[0].listener_filters', 'static_resources.clusters[0].type', 'layered_runtime']);
+  assert.deepEqual(all, ['static_resources.listeners[0].listener_filters', 'static_resources.clusters[0].type', 'hds_config']);
 });
 
 test('cross-references: duplicate names, two listeners on one address, router last', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Cluster as EnvoyCluster } from '../../../src/types/envoy.js';
+import type { ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../../../src/types/envoy.js';
 import { StatsStore } from '../../../src/common/stats.js';
 import { createClusterManager } from '../../../src/upstream/cluster_manager.js';
 import type { Lookup } from '../../../src/upstream/dns.js';
@@ -140,7 +140,8 @@ test('DNS refresh updates hosts in place, drains removed hosts and keeps the las
 test('configuration errors name the field', () => {
   const deps = { stats: new StatsStore(), connect: testConnectionFactory };
   const code = (c: EnvoyCluster[]): string => { try { createClusterManager(c, deps).close(); return 'ok'; } catch (e) { return `${(e as { code: string }).code} ${(e as Error).message}`; } };
-  assert.match(code([{ name: 'x', type: 'EDS' }]), /^SKIFF_CONFIG_UNSUPPORTED static_resources\.clusters\[0\]\.type/);
+  assert.match(code([{ name: 'x', type: 'ORIGINAL_DST' }]), /^SKIFF_CONFIG_UNSUPPORTED static_resources\.clusters\[0\]\.type/);
+  assert.match(code([{ name: 'x', type: 'EDS' }]), /^SKIFF_CONFIG_UNSUPPORTED static_resources\.clusters\[0\]\.eds_cluster_config\.eds_config/);
   assert.match(code([staticCluster('x', []), staticCluster('x', [])]), /^SKIFF_CONFIG_INVALID static_resources\.clusters\[1\]\.name: duplicate/);
   assert.match(code([staticCluster('x', [endpoint('example.com', 80)])]), /socket_address\.address: STATIC clusters need an IP/);
   assert.match(code([staticCluster('x', [endpoint('10.0.0.1', 0)])]), /port_value/);
@@ -202,7 +203,8 @@ test('clusters are added, replaced and removed at run time; replaced ones drain'
     await get(idle);
     poolA.release(idle);
 
-    assert.equal(cm.addOrUpdateCluster(staticCluster('dyn', [endpoint('127.0.0.1', b.port)])), 'updated');
+    // More than the endpoints changes: a new cluster replaces the old one.
+    assert.equal(cm.addOrUpdateCluster(staticCluster('dyn', [endpoint('127.0.0.1', b.port)], { connect_timeout: { seconds: 2 } })), 'updated');
     const v2 = cm.get('dyn')!;
     assert.notEqual(v2, v1);
     assert.deepEqual(cm.all(), [v2]);
@@ -214,12 +216,119 @@ test('clusters are added, replaced and removed at run time; replaced ones drain'
     assert.equal((await get(conn)).body, 'b 1');
     v2.pool(v2.hosts()[0]).release(conn);
 
-    assert.throws(() => cm.addOrUpdateCluster({ ...staticCluster('dyn', []), type: 'EDS' }), /type/);
+    assert.throws(() => cm.addOrUpdateCluster({ ...staticCluster('dyn', []), type: 'EDS' }), /eds_cluster_config\.eds_config/);
     assert.equal(cm.get('dyn'), v2, 'an invalid update changes nothing');
     assert.equal(cm.removeCluster('dyn'), true);
     assert.equal(cm.removeCluster('dyn'), false);
     assert.equal(cm.get('dyn'), undefined);
     assert.deepEqual(cm.all(), []);
     await waitFor(() => b.sockets.size === 0, 2000, 'removed cluster closes its idle connection');
+  } finally { cm.close(); await a.stop(); await b.stop(); }
+});
+
+function edsCluster(name: string, extra: Partial<EnvoyCluster> = {}): EnvoyCluster {
+  return { name, type: 'EDS', connect_timeout: { seconds: 1 }, eds_cluster_config: { eds_config: { ads: {} }, service_name: `${name}.svc` }, ...extra };
+}
+
+function assignment(name: string, ...groups: LbEndpoint[][]): ClusterLoadAssignment {
+  return { cluster_name: name, endpoints: groups.map((lb_endpoints) => ({ lb_endpoints })) };
+}
+
+test('an EDS cluster starts empty and uninitialized; updateEndpoints sets its hosts, keeps pools of hosts that stay and drains removed ones', async () => {
+  const a = await new TestUpstream('a').start();
+  const b = await new TestUpstream('b').start();
+  const c = await new TestUpstream('c').start();
+  const stats = new StatsStore();
+  const cm = createClusterManager([edsCluster('svc')], { stats, connect: testConnectionFactory, random: seededRandom(3) });
+  try {
+    await cm.ready(); // does not wait for EDS
+    const svc = cm.get('svc')!;
+    assert.equal(svc.type, 'EDS');
+    assert.equal(svc.edsServiceName, 'svc.svc');
+    assert.equal(svc.initialized, false);
+    assert.deepEqual(svc.hosts(), []);
+    assert.equal(svc.chooseHost({}), null);
+    let initialized = false;
+    const warm = svc.whenInitialized().then(() => { initialized = true; });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(initialized, false);
+
+    // Two localities: every lb_endpoint of both is a host, with its weight.
+    cm.updateEndpoints('svc', assignment('svc.svc', [endpoint('127.0.0.1', a.port, 3)], [endpoint('127.0.0.1', b.port)]));
+    await warm;
+    assert.equal(svc.initialized, true);
+    assert.deepEqual(svc.hosts().map((h) => [h.port, h.weight]), [[a.port, 3], [b.port, 1]]);
+    assert.equal(stats.gauge('cluster.svc.membership_total').value, 2);
+    const hostA = svc.hosts()[0];
+    const poolA = svc.pool(hostA) as Http1Pool;
+    const hostB = svc.hosts()[1];
+    const poolB = svc.pool(hostB) as Http1Pool;
+    const connA = await acquireConnection(poolA);
+    assert.equal((await get(connA)).body, 'a 1');
+    poolA.release(connA);
+    const busyB = await acquireConnection(poolB);
+
+    // b leaves, c joins, a stays (new weight): a keeps its host object and pool, b's pool drains.
+    cm.updateEndpoints('svc', assignment('svc.svc', [endpoint('127.0.0.1', a.port, 1), endpoint('127.0.0.1', c.port)]));
+    assert.equal(svc.hosts()[0], hostA, 'a host that stays is the same object');
+    assert.equal(hostA.weight, 1);
+    assert.equal(svc.pool(hostA), poolA, 'and keeps its pool');
+    assert.deepEqual(svc.hosts().map((h) => h.port), [a.port, c.port]);
+    assert.equal(poolB.isDraining, true);
+    assert.equal((await get(busyB)).body, 'b 1', 'a request in flight to a removed host finishes');
+    poolB.release(busyB);
+    await waitFor(() => b.sockets.size === 0, 2000, 'removed host\'s connection closes');
+    const again = await acquireConnection(poolA);
+    assert.equal((await get(again)).body, 'a 1', 'the kept pool reuses its keep-alive connection');
+    poolA.release(again);
+    assert.equal(a.connections, 1);
+
+    // EDS health status: an UNHEALTHY host takes no new requests.
+    cm.updateEndpoints('svc', assignment('svc.svc', [endpoint('127.0.0.1', a.port), { ...endpoint('127.0.0.1', c.port), health_status: 'UNHEALTHY' as const }]));
+    assert.equal(stats.gauge('cluster.svc.membership_healthy').value, 1);
+    for (let i = 0; i < 4; i++) assert.equal(svc.chooseHost({}), hostA);
+
+    // Invalid assignments change nothing.
+    assert.throws(() => cm.updateEndpoints('svc', { cluster_name: 'svc.svc', endpoints: [{ priority: 1, lb_endpoints: [endpoint('127.0.0.1', b.port)] }] }), /priority/);
+    assert.throws(() => cm.updateEndpoints('svc', assignment('svc.svc', [endpoint('example.com', 80)])), /IP address/);
+    assert.throws(() => cm.updateEndpoints('nope', assignment('nope', [])), /no cluster named/);
+    assert.deepEqual(svc.hosts().map((h) => h.port), [a.port, c.port]);
+  } finally { cm.close(); await a.stop(); await b.stop(); await c.stop(); }
+});
+
+test('addOrUpdateCluster: an endpoint-only change keeps the cluster and the pools of unchanged hosts; a replaced EDS cluster starts from the last assignment', async () => {
+  const a = await new TestUpstream('a').start();
+  const b = await new TestUpstream('b').start();
+  const stats = new StatsStore();
+  const cm = createClusterManager([], { stats, connect: testConnectionFactory });
+  try {
+    cm.addOrUpdateCluster(staticCluster('st', [endpoint('127.0.0.1', a.port)]));
+    const st = cm.get('st')!;
+    const hostA = st.hosts()[0];
+    const poolA = st.pool(hostA);
+    const conn = await acquireConnection(poolA);
+    await get(conn);
+    poolA.release(conn);
+    assert.equal(cm.addOrUpdateCluster(staticCluster('st', [endpoint('127.0.0.1', a.port), endpoint('127.0.0.1', b.port)])), 'updated');
+    assert.equal(cm.get('st'), st, 'same cluster');
+    assert.equal(st.hosts()[0], hostA);
+    assert.equal(st.pool(hostA), poolA);
+    assert.equal(st.hosts().length, 2);
+    const reused = await acquireConnection(poolA);
+    assert.equal((await get(reused)).body, 'a 1');
+    poolA.release(reused);
+    assert.equal(a.connections, 1, 'no new connection to the unchanged host');
+    assert.equal(cm.addOrUpdateCluster(staticCluster('st', [endpoint('127.0.0.1', a.port), endpoint('127.0.0.1', b.port)])), 'unchanged');
+
+    cm.addOrUpdateCluster(edsCluster('e'));
+    cm.updateEndpoints('e', assignment('e.svc', [endpoint('127.0.0.1', b.port)]));
+    const e1 = cm.get('e')!;
+    assert.equal(cm.addOrUpdateCluster(edsCluster('e', { connect_timeout: { seconds: 3 } })), 'updated');
+    const e2 = cm.get('e')!;
+    assert.notEqual(e2, e1);
+    assert.equal(e2.initialized, true, 'warm at once from the last assignment');
+    assert.deepEqual(e2.hosts().map((h) => h.port), [b.port]);
+    assert.equal(cm.addOrUpdateCluster(edsCluster('e', { connect_timeout: { seconds: 3 }, eds_cluster_config: { eds_config: { ads: {} }, service_name: 'other' } })), 'updated');
+    assert.equal(cm.get('e')!.initialized, false, 'a new service name waits for its own endpoints');
   } finally { cm.close(); await a.stop(); await b.stop(); }
 });
