@@ -3,16 +3,11 @@
  * from Envoy's discovery protos in @grpc/grpc-js-xds/deps (never copied). Messages are plain objects with
  * snake_case fields; Any is {type_url, value}.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { PROTO_INCLUDE_DIRS } from '../config/protos.js';
+import type protobuf from 'protobufjs';
+import { discoveryRoot } from '../xds/protocol.js';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
-const ADS_PROTO = 'envoy/service/discovery/v3/ads.proto';
 
 export interface AnyMessage { type_url: string; value: Uint8Array }
 export interface NodeMessage { id?: string; cluster?: string; [k: string]: unknown }
@@ -50,26 +45,6 @@ export interface DeltaDiscoveryResponse {
   removed_resources: string[];
   nonce: string;
   control_plane?: { identifier: string };
-}
-
-const require = createRequire(import.meta.url);
-const protobufjsDir = dirname(require.resolve('protobufjs/package.json'));
-let root: protobuf.Root | undefined;
-
-function discoveryRoot(): protobuf.Root {
-  if (root) return root;
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => {
-    for (const dir of [...PROTO_INCLUDE_DIRS, protobufjsDir]) {
-      const candidate = join(dir, target);
-      if (existsSync(candidate)) return candidate;
-    }
-    return target;
-  };
-  r.loadSync(ADS_PROTO, { keepCase: true });
-  r.resolveAll();
-  root = r;
-  return r;
 }
 
 const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, arrays: true, objects: true, longs: Number, enums: String, bytes: Buffer as unknown as StringConstructor };

@@ -193,15 +193,7 @@ export class BlackHoleListener {
   }
 }
 
-/** A port on 127.0.0.1 with nothing listening (bound then closed). */
-export async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { closedPort } from '../../helpers/ports.js';
 
 /** A host double for load-balancer tests. */
 export function fakeHost(address: string, weight = 1, port = 80): Host & { key: string } {
