@@ -190,3 +190,63 @@ test('a CDS response is applied whole or not at all; a static cluster cannot be 
   assert.equal(await get(port), '200 from a');
   assert.equal(stats.gauge('cluster_manager.active_clusters').value, 2);
 });
+
+test('warming: an EDS cluster until its endpoints (or its initial_fetch_timeout), an RDS listener until its routes', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const c = await upstream('from c');
+  t.after(() => c.close());
+  const eds = (name: string, timeout: string): Record<string, unknown> => ({
+    name, type: 'EDS', connect_timeout: '1s', eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: timeout } },
+  });
+  const rdsListener = {
+    name: 'ingress', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+      '@type': HCM, stat_prefix: 'ingress', rds: { route_config_name: 'r', config_source: { ads: {} } },
+      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+    } }] }],
+  };
+  const routeTo = (cluster: string): Record<string, unknown> => ({ name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }] });
+  writeResourceFile(dir, 'clusters.yaml', [eds('c', '60s'), eds('empty', '0.3s')]);
+  writeResourceFile(dir, 'listeners.yaml', [rdsListener]);
+  const cp = new ControlPlaneServer({ dir, port: 0, healthPort: 0, watcher: { debounceMs: 20, rescanMs: 200 } });
+  const { grpcPort } = await cp.start();
+  t.after(() => cp.stop());
+  const wasm = mainInstance();
+  const stats = new StatsStore();
+  const xdsCluster = staticCluster('xds', grpcPort) as unknown as Cluster;
+  const clusters = createClusterManager([xdsCluster], { stats, connect: (s) => createClientConnection(wasm, s), log: logger('upstream') });
+  const listeners = new ListenerManager([], { wasm, stats, clusters, resolverFor: (table) => new InlineRouteResolver(table), drainTimeMs: 1000 });
+  await listeners.start();
+  const xds = new XdsConfig({
+    dynamicResources: { ads_config: { api_type: 'DELTA_GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] }, lds_config: { ads: {} }, cds_config: { ads: {} } },
+    node: { id: 'warming' }, staticClusters: [xdsCluster], clusters, listeners, wasm, stats, log: logger('xds'),
+  });
+  t.after(() => { xds.close(); listeners.close(); clusters.close(); });
+  const dumpNow = () => buildConfigDump({ bootstrap: {}, raw: {}, warnings: [] } as never, new Date(), xds.dump());
+  const clusterNames = (key: string): string[] =>
+    ((configDumpSection(dumpNow(), CONFIG_DUMP_TYPES.clusters)![key] ?? []) as { cluster: { name: string } }[]).map((x) => x.cluster.name).sort();
+  xds.client.start();
+
+  await waitFor(() => (clusters.get('c') !== undefined && listeners.dynamicListeners().length === 1 ? true : undefined), 'CDS and LDS');
+  assert.deepEqual(clusterNames('dynamic_warming_clusters'), ['c', 'empty']);
+  assert.equal(stats.gauge('cluster_manager.warming_clusters').value, 2);
+  assert.deepEqual(listeners.dynamicListeners().map((l) => l.state), ['warming']);
+  assert.deepEqual(listeners.addresses(), [], 'a listener waiting for its routes is not bound');
+  const warmingListener = (configDumpSection(dumpNow(), CONFIG_DUMP_TYPES.listeners)!.dynamic_listeners as Record<string, unknown>[])[0]!;
+  assert.ok(warmingListener.warming_state !== undefined && warmingListener.active_state === undefined);
+
+  // `empty` times out and goes active with no hosts; `c` keeps warming (its timeout is 60 s).
+  await waitFor(() => (clusterNames('dynamic_warming_clusters').join() === 'c' ? true : undefined), 'the initial fetch timeout of "empty"');
+  assert.deepEqual(clusterNames('dynamic_active_clusters'), ['empty']);
+
+  writeResourceFile(dir, 'routes.yaml', [routeTo('c')]);
+  const port = await waitFor(() => listeners.addresses()[0]?.port, 'the listener to bind once its routes came');
+  assert.equal(await get(port), '503 no healthy upstream');
+  writeResourceFile(dir, 'endpoints.yaml', [{ cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: c.port } } } }] }] }]);
+  await waitFor(async () => ((await get(port)) === '200 from c' ? true : undefined), 'the endpoints');
+  assert.deepEqual(clusterNames('dynamic_active_clusters'), ['c', 'empty']);
+  assert.equal(stats.gauge('cluster_manager.warming_clusters').value, 0);
+  const endpoints = configDumpSection(dumpNow(), CONFIG_DUMP_TYPES.endpoints)!.dynamic_endpoint_configs as { endpoint_config: { cluster_name: string } }[];
+  assert.deepEqual(endpoints.map((e) => e.endpoint_config.cluster_name), ['c']);
+});
