@@ -181,3 +181,25 @@ test('addresses: listeners bind IPs, STATIC clusters need IP endpoints, STRICT_D
 test('a route to a cluster that is not defined is accepted (503 at run time)', () => {
   assert.doesNotThrow(() => load(withRoutes([{ match: { prefix: '/' }, route: { cluster: 'nowhere' } }])));
 });
+
+test('dynamic configuration: ADS bootstrap, HCM rds and EDS clusters are accepted; other sources are named', () => {
+  const ads = { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '0s' };
+  const dynamic = {
+    node: { id: 'sidecar~10.0.0.1~a.ns~ns.svc.cluster.local', cluster: 'a.ns', locality: { region: 'r1', zone: 'z1' }, metadata: { ISTIO_VERSION: '1.24' } },
+    dynamic_resources: {
+      ads_config: { api_type: 'DELTA_GRPC', transport_api_version: 'V3', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'web' } }] },
+      lds_config: ads, cds_config: ads,
+    },
+  };
+  const rds = { rds: { config_source: ads, route_config_name: '8080' }, route_config: undefined };
+  const eds = { type: 'EDS', eds_cluster_config: { eds_config: ads, service_name: 'outbound|80||web' }, load_assignment: undefined };
+  const doc = (hcmOverrides: Obj, clusterOverrides: Obj, extra: Obj = {}): Obj =>
+    ({ ...bootstrap({ static_resources: { listeners: [listener({}, hcmOverrides)], clusters: [cluster(clusterOverrides)] } }), ...dynamic, ...extra });
+  const loaded = load(JSON.parse(JSON.stringify(doc(rds, eds))) as Obj);
+  assert.equal(loaded.bootstrap.dynamic_resources?.ads_config?.api_type, 'DELTA_GRPC');
+  assert.equal(loaded.bootstrap.static_resources?.clusters?.[0]?.eds_cluster_config?.service_name, 'outbound|80||web');
+  rejects(JSON.parse(JSON.stringify(doc({ rds: { config_source: { path_config_source: { path: '/tmp/r.yaml' } }, route_config_name: 'r' }, route_config: undefined }, {}))) as Obj,
+    `${HCM_PATH}.rds.config_source.path_config_source: unsupported field`, 'unsupported');
+  rejects(JSON.parse(JSON.stringify(doc({}, {}, { dynamic_resources: { ...dynamic.dynamic_resources, ads_config: { ...dynamic.dynamic_resources.ads_config, api_type: 'REST' } } }))) as Obj,
+    'dynamic_resources.ads_config.api_type: unsupported value REST (supported: GRPC, DELTA_GRPC, AGGREGATED_GRPC, AGGREGATED_DELTA_GRPC)', 'unsupported');
+});

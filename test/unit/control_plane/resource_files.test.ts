@@ -58,8 +58,8 @@ test('a bad file is named with the field at fault', () => {
 });
 
 test('resources a Skiff data plane would refuse are served with a warning (other clients may accept them)', () => {
-  const [r] = parseResourceText(JSON.stringify(edsCluster('c1')), 'c.json');
-  assert.ok(r.warnings.some((w) => w.includes('type') && w.includes('EDS')), r.warnings.join('; '));
+  const [r] = parseResourceText(JSON.stringify({ ...edsCluster('c1'), type: 'LOGICAL_DNS', eds_cluster_config: undefined }), 'c.json');
+  assert.ok(r.warnings.some((w) => w.includes('type') && w.includes('LOGICAL_DNS')), r.warnings.join('; '));
 });
 
 test('snapshot versions increase only when the content changes; duplicates are refused', () => {

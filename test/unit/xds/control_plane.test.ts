@@ -65,10 +65,10 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     t.diagnostic(`file edit followed in ${followMs} ms`);
     assert.ok(followMs < 1500, `edit followed in ${followMs} ms`);
 
-    // An EDS-typed cluster is valid Envoy config the server serves, but Skiff's subset does not run it yet: NACK.
+    // A LOGICAL_DNS cluster is valid Envoy config the server serves, but Skiff's subset does not run it: NACK.
     const rejectedBefore = stats.counter('cluster_manager.cds.update_rejected').value;
     writeResourceFile(dir, 'cds.yaml', [cluster('a', 8081), cluster('c', 8083),
-      { '@type': CLUSTER, name: 'eds-only', type: 'EDS', connect_timeout: '1s', eds_cluster_config: { eds_config: { ads: {} } } }]);
+      { '@type': CLUSTER, name: 'eds-only', type: 'LOGICAL_DNS', connect_timeout: '1s' }]);
     await until(() => stats.counter('cluster_manager.cds.update_rejected').value > rejectedBefore, 5000, 'NACK');
     await until(() => server.counters.nacks >= 1, 3000, 'server saw the NACK');
     assert.match(server.recentNacks.at(-1)!.message, /Cluster "eds-only"\.type/);
