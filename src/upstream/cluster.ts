@@ -58,7 +58,8 @@ const UNUSABLE_HEALTH = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
  * lb_endpoints at priority 0 (other priorities are rejected: Skiff has no priority failover), each with its
  * weight. Locality weights are not used (no locality-weighted balancing).
  */
-function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, needIp: boolean): EndpointSpec[] {
+/** `needIp`: the cluster type that requires IP addresses (STATIC, EDS), or undefined when names are resolved. */
+function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, needIp: 'STATIC' | 'EDS' | undefined): EndpointSpec[] {
   const specs: EndpointSpec[] = [];
   (cla?.endpoints ?? []).forEach((group, g) => {
     const gp = `${path}.endpoints[${g}]`;
@@ -70,8 +71,8 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
       if ((sa.protocol ?? 'TCP') !== 'TCP') throw new UnsupportedConfigError(`${ep_}.endpoint.address.socket_address.protocol`, `protocol ${sa.protocol}`);
       const port = sa.port_value ?? 0;
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${ep_}.endpoint.address.socket_address.port_value`, `invalid port ${String(sa.port_value)}`);
-      if (needIp && net.isIP(sa.address) === 0) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, `STATIC and EDS clusters need an IP address, got ${JSON.stringify(sa.address)}`);
-      if (!needIp && (typeof sa.address !== 'string' || sa.address.length === 0)) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, 'a hostname is required');
+      if (needIp && net.isIP(sa.address) === 0) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, `${needIp} clusters need an IP address, got ${JSON.stringify(sa.address)}`);
+      if (needIp === undefined && (typeof sa.address !== 'string' || sa.address.length === 0)) throw new ConfigError(`${ep_}.endpoint.address.socket_address.address`, 'a hostname is required');
       const weight = u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`);
       if (weight < 1) throw new ConfigError(`${ep_}.load_balancing_weight`, 'must be at least 1');
       // Only an explicit EDS health status overrides what health checking decided.
@@ -151,7 +152,7 @@ export class ClusterImpl implements Cluster {
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
     this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
     // An EDS cluster's hosts come from updateEndpoints only (Envoy ignores its load_assignment too).
-    this.endpoints = type === 'EDS' ? [] : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC');
+    this.endpoints = type === 'EDS' ? [] : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
     this.lastAnswer = this.endpoints.map(() => undefined);
     this.stats = createClusterStats(deps.stats, this.name);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
@@ -176,7 +177,7 @@ export class ClusterImpl implements Cluster {
    */
   updateEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): void {
     if (this.type !== 'EDS') throw new ConfigError(path, `cluster ${this.name} is of type ${this.type}, not EDS`);
-    const specs = endpointSpecs(cla, path, true);
+    const specs = endpointSpecs(cla, path, 'EDS');
     if (this.closed || this.retired) return;
     this.lastAssignment = cla;
     this.stats.update_attempt.inc();
@@ -190,7 +191,7 @@ export class ClusterImpl implements Cluster {
    */
   updateStaticEndpoints(config: EnvoyCluster): void {
     if (this.type !== 'STATIC') throw new ConfigError(this.path, `cluster ${this.name} is of type ${this.type}, not STATIC`);
-    const specs = endpointSpecs(config.load_assignment, `${this.path}.load_assignment`, true);
+    const specs = endpointSpecs(config.load_assignment, `${this.path}.load_assignment`, 'STATIC');
     this.config = config;
     this.endpoints = specs;
     this.setHosts(ipHostSpecs(specs));
