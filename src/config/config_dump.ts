@@ -13,12 +13,27 @@ export const CONFIG_DUMP_TYPES = {
   clusters: `${ADMIN}ClustersConfigDump`,
   listeners: `${ADMIN}ListenersConfigDump`,
   routes: `${ADMIN}RoutesConfigDump`,
+  endpoints: `${ADMIN}EndpointsConfigDump`,
 } as const;
 export const RESOURCE_TYPES = {
   listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   routeConfiguration: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  clusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
 } as const;
+
+/** One resource that came over xDS, in Envoy's JSON form. */
+export interface DynamicDumpEntry { name: string; version: string; lastUpdated: Date; json: Json }
+
+/** What an xDS-fed server adds to its dump (src/server/xds_config.ts builds it). */
+export interface DynamicConfigDump {
+  listenersVersion: string;
+  clustersVersion: string;
+  listeners: (DynamicDumpEntry & { state: 'active' | 'warming' | 'draining' })[];
+  clusters: (DynamicDumpEntry & { state: 'active' | 'warming' })[];
+  routes: DynamicDumpEntry[];
+  endpoints: DynamicDumpEntry[];
+}
 
 type Json = Record<string, unknown>;
 
@@ -42,12 +57,28 @@ function inlineRouteConfigs(listeners: Json[]): Json[] {
   return out;
 }
 
-export function buildConfigDump(loaded: LoadedBootstrap, loadedAt: Date): ConfigDump {
+/** Envoy's packing of one dynamic resource: `{version_info, <field>: {@type, ...}, last_updated}`. */
+function dynamicEntry(e: DynamicDumpEntry, field: string, type: string): Json {
+  return { version_info: e.version, [field]: { '@type': type, ...withoutType(e.json) }, last_updated: e.lastUpdated.toISOString() };
+}
+
+function withoutType(json: Json): Json {
+  const { '@type': _ignored, ...rest } = json;
+  return rest;
+}
+
+/**
+ * Envoy's admin ConfigDump; with `dynamic` (an xDS-fed server) the sections also list what came over xDS, as
+ * Envoy's v3 admin API shapes them: ListenersConfigDump.dynamic_listeners (each with active_state,
+ * warming_state and/or draining_state), ClustersConfigDump.dynamic_active_clusters / dynamic_warming_clusters,
+ * RoutesConfigDump.dynamic_route_configs and EndpointsConfigDump.dynamic_endpoint_configs.
+ */
+export function buildConfigDump(loaded: LoadedBootstrap, loadedAt: Date, dynamic?: DynamicConfigDump): ConfigDump {
   const lastUpdated = loadedAt.toISOString();
   const raw = (loaded.raw ?? {}) as Json;
   const statics = (raw.static_resources ?? {}) as Json;
   const listeners = asList(statics.listeners);
-  return {
+  const dump: ConfigDump = {
     configs: [
       { '@type': CONFIG_DUMP_TYPES.bootstrap, bootstrap: raw, last_updated: lastUpdated },
       {
@@ -66,6 +97,26 @@ export function buildConfigDump(loaded: LoadedBootstrap, loadedAt: Date): Config
       },
     ],
   };
+  if (dynamic === undefined) return dump;
+  const [, clusters, listenerSection, routes] = dump.configs as [Json, Json, Json, Json];
+  clusters.version_info = dynamic.clustersVersion;
+  clusters.dynamic_active_clusters = dynamic.clusters.filter((c) => c.state === 'active').map((c) => dynamicEntry(c, 'cluster', RESOURCE_TYPES.cluster));
+  clusters.dynamic_warming_clusters = dynamic.clusters.filter((c) => c.state === 'warming').map((c) => dynamicEntry(c, 'cluster', RESOURCE_TYPES.cluster));
+  listenerSection.version_info = dynamic.listenersVersion;
+  // One DynamicListener per name, with a state for each version of it that exists (Envoy's shape).
+  const byName = new Map<string, Json>();
+  for (const l of dynamic.listeners) {
+    const entry = byName.get(l.name) ?? { name: l.name };
+    entry[`${l.state}_state`] = dynamicEntry(l, 'listener', RESOURCE_TYPES.listener);
+    byName.set(l.name, entry);
+  }
+  listenerSection.dynamic_listeners = [...byName.values()];
+  routes.dynamic_route_configs = dynamic.routes.map((r) => dynamicEntry(r, 'route_config', RESOURCE_TYPES.routeConfiguration));
+  dump.configs.push({
+    '@type': CONFIG_DUMP_TYPES.endpoints,
+    dynamic_endpoint_configs: dynamic.endpoints.map((e) => dynamicEntry(e, 'endpoint_config', RESOURCE_TYPES.clusterLoadAssignment)),
+  });
+  return dump;
 }
 
 /** The section of a dump with the given `@type` (consumers should not rely on positions). */

@@ -13,7 +13,10 @@ const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.route
 
 export interface ConnectionManagerConfig {
   readonly statPrefix: string;
-  readonly routeConfig: RouteConfiguration;
+  /** The inline route_config; undefined when the routes come over RDS (`rdsRouteConfigName`). */
+  readonly routeConfig: RouteConfiguration | undefined;
+  /** HCM `rds.route_config_name`: the RouteConfiguration this manager follows over xDS. */
+  readonly rdsRouteConfigName: string | undefined;
   /** 0 = disabled (Envoy's default). */
   readonly requestHeadersTimeoutMs: number;
   /** Envoy's default 5 minutes; 0 = disabled. */
@@ -29,7 +32,7 @@ export interface ConnectionManagerConfig {
 }
 
 const KNOWN_FIELDS = new Set([
-  '@type', 'stat_prefix', 'codec_type', 'route_config', 'http_filters', 'request_headers_timeout',
+  '@type', 'stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'request_headers_timeout',
   'stream_idle_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'use_remote_address',
   'xff_num_trusted_hops', 'generate_request_id', 'server_name',
 ]);
@@ -49,7 +52,14 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
   if (hcm.codec_type !== undefined && hcm.codec_type !== 'AUTO' && hcm.codec_type !== 'HTTP1') {
     throw new UnsupportedConfigError(`${path}.typed_config.codec_type`, `codec_type ${hcm.codec_type}`);
   }
-  if (!hcm.route_config) throw new ConfigError(`${path}.typed_config.route_config`, 'an inline route_config is required (rds is not supported yet)');
+  const rds = (hcm as { rds?: { route_config_name?: string; config_source?: Record<string, unknown> } }).rds;
+  if (hcm.route_config && rds) throw new ConfigError(`${path}.typed_config.rds`, 'route_config and rds are exclusive');
+  if (!hcm.route_config && !rds) throw new ConfigError(`${path}.typed_config.route_config`, 'an inline route_config or rds is required');
+  if (rds) {
+    if (typeof rds.route_config_name !== 'string' || rds.route_config_name === '') throw new ConfigError(`${path}.typed_config.rds.route_config_name`, 'required');
+    // Routes come over the bootstrap's ADS stream only.
+    if (rds.config_source?.ads === undefined) throw new UnsupportedConfigError(`${path}.typed_config.rds.config_source`, 'an RDS config source other than ads: {}');
+  }
   (hcm.http_filters ?? []).forEach((f, i) => {
     const type = f.typed_config?.['@type'];
     if (f.name !== ROUTER_FILTER_NAME && type !== ROUTER_TYPE_URL) {
@@ -65,6 +75,7 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
   return {
     statPrefix: hcm.stat_prefix,
     routeConfig: hcm.route_config,
+    rdsRouteConfigName: rds?.route_config_name,
     requestHeadersTimeoutMs: durationMs(hcm.request_headers_timeout, 0),
     streamIdleTimeoutMs: durationMs(hcm.stream_idle_timeout, 300_000),
     maxRequestHeadersKb: maxKb,

@@ -17,7 +17,9 @@ import { InlineRouteResolver } from '../router/index.js';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.js';
 import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
 import { startAdmin } from '../admin/admin.js';
-import type { ClusterManager } from '../types/upstream.js';
+import type { ClusterManagerImpl } from '../upstream/cluster_manager.js';
+import type { DynamicResourcesConfig, NodeConfig } from '../xds/types.js';
+import { XdsConfig } from './xds_config.js';
 import type { RouteResolver, RouteTable } from '../types/router.js';
 
 const log = logger('server');
@@ -41,7 +43,8 @@ export class Server {
   private readonly loadedAt = new Date();
   private readonly stats = new StatsStore();
   private pool?: WorkerPool;
-  private clusters?: ClusterManager;
+  private clusters?: ClusterManagerImpl;
+  private xds?: XdsConfig;
   private listeners?: ListenerManager;
   private admin?: { port: number; close(): Promise<void> };
   private stopping?: Promise<void>;
@@ -62,7 +65,7 @@ export class Server {
     this.clusters = clusters;
     await clusters.ready();
     this.listeners = new ListenerManager(bootstrap.static_resources?.listeners ?? [], {
-      wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'),
+      wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'), drainTimeMs: this.opts.drainTimeMs,
     });
     await this.listeners.start();
     const adminAddr = bootstrap.admin?.address?.socket_address;
@@ -71,11 +74,20 @@ export class Server {
       if (this.opts.adminAddressPath) writeFileSync(this.opts.adminAddressPath, `${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
       log.info(`admin listening on ${adminAddr.address || '127.0.0.1'}:${this.admin.port}`);
     }
+    const dynamicResources = (bootstrap as { dynamic_resources?: DynamicResourcesConfig }).dynamic_resources;
+    if (dynamicResources?.ads_config !== undefined) {
+      this.xds = new XdsConfig({
+        dynamicResources, node: (bootstrap.node ?? {}) as NodeConfig, staticClusters: bootstrap.static_resources?.clusters ?? [],
+        clusters, listeners: this.listeners, wasm, stats: this.stats, log: logger('xds'),
+      });
+      // As Envoy's init manager: the first CDS and LDS answers (or their initial_fetch_timeout) before LIVE.
+      await this.xds.start();
+      await this.listeners.whenWarm(this.xds.routeInitialFetchTimeoutMs());
+    }
     for (const l of this.listeners.addresses()) log.info(`listener ${l.name} on ${l.address}:${l.port}`);
-    // The bootstrap is static (dynamic_resources is rejected; an xDS-fed server must keep the Root): nothing more
-    // will be decoded, and /config_dump is built from the already-decoded JSON. The Envoy proto Root is ~6 MiB of
-    // live heap; a later decode would reload it.
-    releaseEnvoyRoot();
+    // With a static bootstrap nothing more will be decoded, and /config_dump is built from the already-decoded
+    // JSON: the Envoy proto Root (~6 MiB of live heap) can go. An xDS-fed server decodes every update with it.
+    if (this.xds === undefined) releaseEnvoyRoot();
     this.state = 'LIVE';
   }
 
@@ -83,6 +95,7 @@ export class Server {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'DRAINING';
+      this.xds?.close();
       this.listeners?.stopAccepting();
       await this.listeners?.drain(this.opts.drainTimeMs);
       this.listeners?.close();
@@ -98,7 +111,7 @@ export class Server {
       stats: this.stats,
       clusters: () => this.clusters!,
       listeners: () => this.listeners?.addresses() ?? [],
-      configDump: () => buildConfigDump(this.opts.loaded, this.loadedAt),
+      configDump: () => buildConfigDump(this.opts.loaded, this.loadedAt, this.xds?.dump()),
       serverInfo: () => ({
         version: VERSION, state: this.state, uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
         commandLine: this.opts.commandLine, concurrency: this.opts.concurrency,

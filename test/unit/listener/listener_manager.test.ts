@@ -79,7 +79,10 @@ test('invalid listeners are rejected by field path before anything binds', () =>
   assert.throws(() => manager([listener('x', { filter_chains: [] })]), { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /filter_chains/ });
   assert.throws(() => manager([listener('x', { filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] })]), { message: /tcp_proxy/ });
   assert.throws(() => manager([listener('ok'), listener('x', {}, { stat_prefix: '' })]), { message: /listeners\[1\].*stat_prefix/ });
-  assert.throws(() => manager([listener('x', {}, { rds: {} })]), { code: 'SKIFF_CONFIG_UNSUPPORTED' });
+  assert.throws(() => manager([listener('x', {}, { rds: { route_config_name: 'r', config_source: { ads: {} } } })]), { code: 'SKIFF_CONFIG_INVALID', message: /exclusive/ });
+  assert.throws(() => manager([listener('x', {}, { route_config: undefined, rds: { route_config_name: 'r', config_source: { path: '/x' } } })]),
+    { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /rds\.config_source/ });
+  assert.throws(() => manager([listener('x', {}, { route_config: undefined, rds: { config_source: { ads: {} } } })]), { message: /rds\.route_config_name/ });
   const badRegex = { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { safe_regex: { regex: '(' } }, route: { cluster: 'c' } }] }] };
   assert.throws(() => manager([listener('x', {}, { route_config: badRegex })]),
     { code: 'SKIFF_CONFIG_INVALID', message: /^static_resources\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.typed_config\.route_config\.virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex/ });
@@ -95,4 +98,197 @@ test('a port already in use fails start', async (t) => {
   const { lm } = manager([l]);
   t.after(() => lm.close());
   await assert.rejects(lm.start(), { code: 'EADDRINUSE' });
+});
+
+// ---- listeners at run time (LDS / RDS) ----
+
+function directRoutes(body: string): Record<string, unknown> {
+  return { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }] }] };
+}
+
+function rdsListener(name: string, routeName: string, port = 0): Listener {
+  return listener(name, { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+    { route_config: undefined, rds: { route_config_name: routeName, config_source: { ads: {} } } });
+}
+
+const meta = { version: '1', lastUpdated: new Date(), json: {} };
+
+async function waitFor(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Sends one keep-alive request on an open socket and returns the body of the response. */
+async function keepAliveGet(s: net.Socket): Promise<string> {
+  let data = '';
+  const onData = (c: Buffer): void => { data += c.toString('latin1'); };
+  s.on('data', onData);
+  s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  const complete = (): boolean => {
+    const end = data.indexOf('\r\n\r\n');
+    const m = /content-length: (\d+)/i.exec(data.slice(0, end));
+    return end >= 0 && m !== null && data.length >= end + 4 + Number(m[1]);
+  };
+  await waitFor(complete, 'a response');
+  s.off('data', onData);
+  return data.slice(data.indexOf('\r\n\r\n') + 4);
+}
+
+test('an RDS listener warms until its route table arrives, then a table swap is seen by the next request', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  const { compileRouteTable } = await import('../../../src/router/index.js');
+  assert.equal(lm.addOrUpdateListener(buildListenerSpec(rdsListener('dyn', 'r'), 'Listener "dyn"', wasm), meta), 'added');
+  assert.deepEqual(lm.addresses(), []);
+  assert.equal(stats.gauge('listener_manager.total_listeners_warming').value, 1);
+  assert.deepEqual([...lm.rdsNames()], ['r']);
+  lm.setRouteTable('r', compileRouteTable(directRoutes('first') as never, wasm));
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  assert.equal(stats.gauge('listener_manager.total_listeners_active').value, 1);
+  const port = lm.addresses()[0]!.port;
+  const s = net.connect(port, '127.0.0.1');
+  t.after(() => s.destroy());
+  await once(s, 'connect');
+  assert.equal(await keepAliveGet(s), 'first');
+  lm.setRouteTable('r', compileRouteTable(directRoutes('second') as never, wasm));
+  assert.equal(await keepAliveGet(s), 'second');
+});
+
+test('a changed listener on the same address keeps the socket: new connections get the new config, open ones keep theirs', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  const spec = (body: string, port: number) => buildListenerSpec(listener('dyn', { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+    { route_config: directRoutes(body) }), 'Listener "dyn"', wasm);
+  lm.addOrUpdateListener(spec('old', 0), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  const before = net.connect(port, '127.0.0.1');
+  t.after(() => before.destroy());
+  await once(before, 'connect');
+  assert.equal(await keepAliveGet(before), 'old');
+  assert.equal(lm.addOrUpdateListener(spec('old', port), meta), 'updated', 'a different requested port is a change');
+  assert.equal(lm.addOrUpdateListener(spec('new', port), meta), 'updated');
+  await waitFor(() => stats.counter('listener_manager.listener_modified').value === 2, 'modified');
+  assert.equal(lm.addresses()[0]!.port, port, 'the bound socket is kept');
+  assert.match(await get(port), /new$/);
+  // The open connection was idle when the update came: drained (closed), as Envoy does.
+  await waitFor(() => before.destroyed || before.readableEnded, 'the old idle connection to close');
+  assert.equal(lm.addOrUpdateListener(spec('new', port), meta), 'unchanged');
+});
+
+test('a removed listener stops accepting', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('gone'), 'Listener "gone"', mainInstance()), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  assert.match(await get(port), /from gone$/);
+  assert.equal(lm.removeListener('gone'), true);
+  assert.equal(lm.removeListener('gone'), false);
+  assert.equal(stats.counter('listener_manager.listener_removed').value, 1);
+  const s = net.connect(port, '127.0.0.1');
+  const [err] = await once(s, 'error');
+  assert.equal((err as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+});
+
+test('a changed listener on another address binds it, then the old address stops accepting', async (t) => {
+  const { lm } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('moving'), 'Listener "moving"', wasm), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const oldPort = lm.addresses()[0]!.port;
+  const holder = net.createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const newPort = (holder.address() as net.AddressInfo).port;
+  await new Promise((r) => holder.close(r));
+  const moved = listener('moving', { address: { socket_address: { address: '127.0.0.1', port_value: newPort } } });
+  assert.equal(lm.addOrUpdateListener(buildListenerSpec(moved, 'Listener "moving"', wasm), meta), 'updated');
+  await waitFor(() => lm.addresses()[0]?.port === newPort, 'the new address');
+  assert.match(await get(newPort), /from moving$/);
+  const s = net.connect(oldPort, '127.0.0.1');
+  const [err] = await once(s, 'error');
+  assert.equal((err as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+  assert.deepEqual(lm.dynamicListeners().map((l) => [l.name, l.state]), [['moving', 'active']]);
+});
+
+test('a listener that cannot bind is counted and the one it replaces keeps serving', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('l'), 'Listener "l"', wasm), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  const holder = net.createServer().listen(0, '127.0.0.1');
+  t.after(() => holder.close());
+  await once(holder, 'listening');
+  const taken = (holder.address() as net.AddressInfo).port;
+  lm.addOrUpdateListener(buildListenerSpec(listener('l', { address: { socket_address: { address: '127.0.0.1', port_value: taken } } }), 'Listener "l"', wasm), meta);
+  await waitFor(() => stats.counter('listener_manager.listener_create_failure').value === 1, 'the bind failure');
+  assert.equal(lm.addresses()[0]!.port, port);
+  assert.match(await get(port), /from l$/);
+});
+
+test('a listener removed while it is still binding never serves', async (t) => {
+  const { lm, stats } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  lm.addOrUpdateListener(buildListenerSpec(listener('brief'), 'Listener "brief"', mainInstance()), meta);
+  assert.equal(lm.removeListener('brief'), true); // the bind is asynchronous: it is still under way here
+  assert.equal(await lm.whenWarm(2000), true);
+  assert.deepEqual(lm.addresses(), []);
+  assert.equal(stats.gauge('listener_manager.total_listeners_active').value, 0);
+});
+
+test('a request in flight on a replaced listener completes, with connection: close', async (t) => {
+  const http = await import('node:http');
+  const { createClusterManager } = await import('../../../src/upstream/cluster_manager.js');
+  const { createClientConnection } = await import('../../../src/stream/http1/client.js');
+  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
+  const slow = http.createServer((_req, res) => { setTimeout(() => res.end('slow done'), 300); });
+  slow.listen(0, '127.0.0.1');
+  await once(slow, 'listening');
+  t.after(() => { slow.closeAllConnections(); slow.close(); });
+  const wasm = mainInstance();
+  const stats = new StatsStore();
+  const clusters = createClusterManager([{
+    name: 'slow', type: 'STATIC', connect_timeout: { seconds: 1 },
+    load_assignment: { cluster_name: 'slow', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: (slow.address() as net.AddressInfo).port } } } }] }] },
+  }], { stats, connect: (s) => createClientConnection(wasm, s) });
+  const lm = new ListenerManager([], { wasm, stats, clusters, resolverFor: (tb) => new InlineRouteResolver(tb), drainTimeMs: 5000 });
+  t.after(() => { lm.close(); clusters.close(); });
+  await lm.start();
+  const toSlow = listener('l', {}, { route_config: { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'slow' } }] }] } });
+  lm.addOrUpdateListener(buildListenerSpec(toSlow, 'Listener "l"', wasm), meta);
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  const s = net.connect(port, '127.0.0.1');
+  t.after(() => s.destroy());
+  await once(s, 'connect');
+  let data = '';
+  s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
+  s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 100)); // the request is now waiting on the upstream
+  lm.addOrUpdateListener(buildListenerSpec(listener('l'), 'Listener "l"', wasm), meta);
+  await once(s, 'close');
+  assert.match(data, /^HTTP\/1\.1 200/);
+  assert.match(data, /connection: close/i);
+  assert.match(data, /slow done$/);
+  assert.match(await get(port), /from l$/, 'new connections get the new config');
 });

@@ -33,7 +33,10 @@ test('HCM fields are read', () => {
 });
 
 test('unknown fields, filters and codecs are rejected by name', () => {
-  assert.throws(() => hcmConfig({ rds: {} }), { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /typed_config\.rds/ });
+  assert.throws(() => hcmConfig({ scoped_routes: {} }), { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /typed_config\.scoped_routes/ });
+  // RDS (over the bootstrap's ADS stream) replaces the inline route_config; both at once is an error.
+  assert.equal(hcmConfig({ route_config: undefined, rds: { route_config_name: 'r', config_source: { ads: {} } } }).rdsRouteConfigName, 'r');
+  assert.throws(() => hcmConfig({ rds: { route_config_name: 'r', config_source: { ads: {} } } }), { code: 'SKIFF_CONFIG_INVALID', message: /typed_config\.rds/ });
   assert.throws(() => hcmConfig({ codec_type: 'HTTP2' }), { code: 'SKIFF_CONFIG_UNSUPPORTED' });
   assert.throws(() => hcmConfig({ http_filters: [{ name: 'envoy.filters.http.lua' }] }), { message: /http_filters\[0\]/ });
   assert.doesNotThrow(() => hcmConfig({ http_filters: [{ name: 'envoy.filters.http.router' }] }));
