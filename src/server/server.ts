@@ -19,7 +19,8 @@ import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
 import { startAdmin } from '../admin/admin.js';
 import type { ClusterManagerImpl } from '../upstream/cluster_manager.js';
 import type { DynamicResourcesConfig, NodeConfig } from '../xds/types.js';
-import { XdsConfig } from './xds_config.js';
+// xds_config (and with it @grpc/grpc-js) is imported only when the bootstrap asks for a control plane.
+import type { XdsConfig } from './xds_config.js';
 import type { RouteResolver, RouteTable } from '../types/router.js';
 
 const log = logger('server');
@@ -76,6 +77,7 @@ export class Server {
     }
     const dynamicResources = (bootstrap as { dynamic_resources?: DynamicResourcesConfig }).dynamic_resources;
     if (dynamicResources?.ads_config !== undefined) {
+      const { XdsConfig } = await import('./xds_config.js');
       this.xds = new XdsConfig({
         dynamicResources, node: (bootstrap.node ?? {}) as NodeConfig, staticClusters: bootstrap.static_resources?.clusters ?? [],
         clusters, listeners: this.listeners, wasm, stats: this.stats, log: logger('xds'),
