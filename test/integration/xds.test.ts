@@ -4,6 +4,7 @@
 // serving while the control plane is down and follows it again after a restart. SotW and delta.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitForValue as waitFor, getStatusAndBody as get } from '../helpers/wait.js';
 import http from 'node:http';
 import { once } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -89,21 +90,6 @@ async function startControlPlane(dir: string, port = 0): Promise<ControlPlane> {
     void exited.then(() => { clearTimeout(timer); reject(new Error(`control plane exited:\n${err}`)); });
   }).catch(async (e: unknown) => { await stop(); throw e; });
   return { grpcPort: ports.grpc, healthPort: ports.health, stop };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function get(port: number): Promise<string | undefined> {
-  const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-  return r === undefined ? undefined : `${r.status} ${await r.text()}`;
 }
 
 const until = (port: number, want: string) => async (): Promise<true | undefined> => ((await get(port)) === want ? true : undefined);

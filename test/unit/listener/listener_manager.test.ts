@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor as sharedWaitFor } from '../../helpers/wait.js';
 import net from 'node:net';
 import { once } from 'node:events';
 import { StatsStore } from '../../../src/common/stats.js';
@@ -113,13 +114,7 @@ function rdsListener(name: string, routeName: string, port = 0): Listener {
 
 const meta = { version: '1', lastUpdated: new Date(), json: {} };
 
-async function waitFor(cond: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = (cond: () => boolean, what: string, ms = 2000): Promise<void> => sharedWaitFor(cond, ms, what);
 
 /** Sends one keep-alive request on an open socket and returns the body of the response. */
 async function keepAliveGet(s: net.Socket): Promise<string> {

@@ -3,6 +3,7 @@
 // created. Uses STATIC clusters and inline routes (what the config subset accepts without EDS/RDS).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitForValue as waitFor, getStatusAndBody as get } from '../../helpers/wait.js';
 import http from 'node:http';
 import { once } from 'node:events';
 import { StatsStore } from '../../../src/common/stats.js';
@@ -44,21 +45,6 @@ async function upstream(body: string): Promise<{ port: number; close(): Promise<
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { port: (server.address() as { port: number }).port, close: () => { server.closeAllConnections(); return new Promise((r) => server.close(() => r())); } };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 3000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function get(port: number): Promise<string | undefined> {
-  const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-  return r === undefined ? undefined : `${r.status} ${await r.text()}`;
 }
 
 for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
