@@ -187,8 +187,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // ---- Istio compatibility (xdsistio) ----
     // A cap on the whole stream (0: none) and the gRPC timeout header's cap (src/proxy/stream_limits.ts).
     max_stream_duration: true, max_grpc_timeout: true, grpc_timeout_offset: true,
-    // Skiff's answer to a route whose cluster is unknown is 503, Envoy's default.
-    cluster_not_found_response_code: { values: ['SERVICE_UNAVAILABLE'] },
+    // The status of the local reply for a route whose cluster is unknown (the proxy applies it; 503 by default).
+    cluster_not_found_response_code: { values: ['SERVICE_UNAVAILABLE', 'NOT_FOUND', 'INTERNAL_SERVER_ERROR'] },
     // ---- end Istio compatibility ----
   },
   'envoy.config.route.v3.RouteAction.MaxStreamDuration': {
