@@ -37,6 +37,14 @@ type XdsClusterManager = ClusterManagerImpl & { updateEndpoints?(clusterName: st
 interface ClusterView { initialized?: boolean; whenInitialized?(): Promise<void> }
 
 export interface DumpEntry { name: string; version: string; lastUpdated: Date; json: Record<string, unknown> }
+/** Envoy's UpdateFailureState: the last NACK that named this resource (kept until it is accepted again). */
+export interface FailureState {
+  details: string;
+  lastUpdateAttempt: Date;
+  versionInfo: string;
+  /** The rejected resource as received, when the failure came from applying it (decoding failures have none). */
+  failedConfiguration?: Record<string, unknown>;
+}
 export interface DynamicDump {
   listenersVersion: string;
   clustersVersion: string;
@@ -44,6 +52,20 @@ export interface DynamicDump {
   clusters: (DumpEntry & { state: 'active' | 'warming' })[];
   routes: DumpEntry[];
   endpoints: DumpEntry[];
+  /** Per kind, the resources whose last update was NACKed. */
+  errors: { listeners: Map<string, FailureState>; clusters: Map<string, FailureState>; routes: Map<string, FailureState>; endpoints: Map<string, FailureState> };
+}
+
+const KIND_OF_TYPE: Record<string, string> = {
+  [TYPE_URL.listener]: 'Listener', [TYPE_URL.cluster]: 'Cluster', [TYPE_URL.route]: 'RouteConfiguration', [TYPE_URL.endpoint]: 'ClusterLoadAssignment',
+};
+
+/** The resource an error names (`Listener "x".field: ...` -> x), or undefined when it names none. */
+export function resourceNameOfError(kind: string, err: unknown): string | undefined {
+  const text = err instanceof ConfigError ? err.path : err instanceof Error ? err.message : String(err);
+  const m = new RegExp(`^${kind} ("(?:[^"\\\\]|\\\\.)*")`).exec(text);
+  if (!m) return undefined;
+  try { return JSON.parse(m[1]!) as string; } catch { return undefined; }
 }
 
 export interface XdsConfigDeps {
@@ -115,6 +137,10 @@ export class XdsConfig {
   private readonly edsTimers = new Map<string, NodeJS.Timeout>();
   private readonly routeTables = new Map<string, RetirableTable>();
   private readonly updatedAt = new Map<string, Map<string, Date>>();
+  /** typeUrl -> resource name -> the last NACK naming it. */
+  private readonly failures = new Map<string, Map<string, FailureState>>();
+  /** The resource a handler failed on, as received (set just before the throw that NACKs the response). */
+  private failedJson: { typeUrl: string; name: string; json: Record<string, unknown> } | undefined;
   private readonly stats: ClusterManagerXdsStats;
 
   constructor(private readonly deps: XdsConfigDeps) {
@@ -132,6 +158,7 @@ export class XdsConfig {
     this.client.onUpdate(TYPE_URL.endpoint, (u) => this.applyEndpoints(u));
     this.client.onUpdate(TYPE_URL.listener, (u) => this.applyListeners(u));
     this.client.onUpdate(TYPE_URL.route, (u) => this.applyRoutes(u));
+    this.client.onRejected((typeUrl, err, version) => this.recordRejection(typeUrl, err, version));
     this.subscribeEndpoints();
     const staticRds = [...this.deps.listeners.rdsNames()];
     if (staticRds.length > 0) this.client.subscribe(TYPE_URL.route, staticRds);
@@ -177,7 +204,49 @@ export class XdsConfig {
     let m = this.updatedAt.get(typeUrl);
     if (m === undefined) { m = new Map(); this.updatedAt.set(typeUrl, m); }
     const now = new Date();
-    for (const n of names) m.set(n, now);
+    const failed = this.failures.get(typeUrl);
+    for (const n of names) { m.set(n, now); failed?.delete(n); }
+  }
+
+  /** A NACK: remembered for /config_dump (error_state) against the resource it names; RDS stats counted. */
+  private recordRejection(typeUrl: string, err: unknown, versionInfo: string): void {
+    const kind = KIND_OF_TYPE[typeUrl];
+    const held = this.failedJson;
+    this.failedJson = undefined;
+    if (kind === undefined) return;
+    const name = resourceNameOfError(kind, err);
+    if (name === undefined) return;
+    let m = this.failures.get(typeUrl);
+    if (m === undefined) { m = new Map(); this.failures.set(typeUrl, m); }
+    m.set(name, {
+      details: err instanceof Error ? err.message : String(err), lastUpdateAttempt: new Date(), versionInfo,
+      failedConfiguration: held && held.typeUrl === typeUrl && held.name === name ? held.json : undefined,
+    });
+    if (typeUrl === TYPE_URL.route) for (const s of this.rdsStats(name)) { s.attempt.inc(); s.rejected.inc(); }
+  }
+
+  /** Envoy's `http.<stat_prefix>.rds.<route_config_name>.*` for every connection manager following this route table. */
+  private rdsStats(name: string): { attempt: Counter; success: Counter; rejected: Counter; reload: Counter }[] {
+    const out: { attempt: Counter; success: Counter; rejected: Counter; reload: Counter }[] = [];
+    for (const prefix of this.statPrefixesFollowing(name)) {
+      const s = this.deps.stats.scope(`http.${prefix}.rds.${name}.`);
+      out.push({ attempt: s.counter('update_attempt'), success: s.counter('update_success'), rejected: s.counter('update_rejected'), reload: s.counter('config_reload') });
+    }
+    return out;
+  }
+
+  /** Stat prefixes of the dynamic listeners' connection managers whose rds names this route table. */
+  private statPrefixesFollowing(routeName: string): Set<string> {
+    const prefixes = new Set<string>();
+    for (const l of this.deps.listeners.dynamicListeners()) {
+      for (const chain of (l.meta.json.filter_chains ?? []) as { filters?: { typed_config?: { stat_prefix?: string; rds?: { route_config_name?: string } } }[] }[]) {
+        for (const f of chain.filters ?? []) {
+          const tc = f.typed_config;
+          if (tc?.rds?.route_config_name === routeName && tc.stat_prefix) prefixes.add(tc.stat_prefix);
+        }
+      }
+    }
+    return prefixes;
   }
 
   // ---- CDS ----
@@ -196,6 +265,7 @@ export class XdsConfig {
         try {
           outcome = cm.addOrUpdateCluster(config);
         } catch (err) {
+          this.failedJson = { typeUrl: TYPE_URL.cluster, name, json: r.json };
           throw this.named('Cluster', name, err);
         }
         done.push({ name, previous, outcome });
@@ -337,8 +407,10 @@ export class XdsConfig {
     const specs: { spec: ListenerSpec; r: XdsResource }[] = [];
     try {
       for (const [name, r] of u.added) {
+        this.failedJson = { typeUrl: TYPE_URL.listener, name, json: r.json };
         specs.push({ spec: buildListenerSpec(body<Listener>(r), `Listener ${JSON.stringify(name)}`, this.deps.wasm, name), r });
       }
+      this.failedJson = undefined;
     } catch (err) {
       for (const s of specs) disposeListenerSpec(s.spec);
       throw err;
@@ -360,6 +432,7 @@ export class XdsConfig {
         try {
           compiled.push({ name, table: compileRouteTable(body<RouteConfiguration>(r), this.deps.wasm) });
         } catch (err) {
+          this.failedJson = { typeUrl: TYPE_URL.route, name, json: r.json };
           throw this.named('RouteConfiguration', name, err);
         }
       }
@@ -375,6 +448,7 @@ export class XdsConfig {
     }
     // A withdrawn route table stays in use by the listeners that follow it (Envoy keeps the last one too).
     this.touch(TYPE_URL.route, u.added.keys());
+    for (const name of u.added.keys()) for (const s of this.rdsStats(name)) { s.attempt.inc(); s.success.inc(); s.reload.inc(); }
   }
 
   /** Puts the resource's type and name in front of an error's field path, so the NACK names both. */
@@ -404,6 +478,12 @@ export class XdsConfig {
         .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
       routes: entries(TYPE_URL.route),
       endpoints: entries(TYPE_URL.endpoint),
+      errors: {
+        listeners: new Map(this.failures.get(TYPE_URL.listener)),
+        clusters: new Map(this.failures.get(TYPE_URL.cluster)),
+        routes: new Map(this.failures.get(TYPE_URL.route)),
+        endpoints: new Map(this.failures.get(TYPE_URL.endpoint)),
+      },
     };
   }
 }
