@@ -353,7 +353,7 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
         warnNoopOnce(decision, at);
         out.warnings.push(`${at}: per-route config of ${noopWarning(decision)}`);
       } else {
-        out.unsupported.push(new UnsupportedConfigError(at, `per-route config of filter ${key}`));
+        out.unsupported.push(new UnsupportedConfigError(at, `extension ${key} (its per-route config would not be applied)`));
       }
     }
     return;

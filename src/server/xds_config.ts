@@ -440,6 +440,8 @@ export class XdsConfig {
       for (const c of compiled) c.table.retire?.(0);
       throw err;
     }
+    // Counted against the listeners following each table now: a warming one moves on (binding) once it has its table.
+    const reloaded = compiled.flatMap(({ name }) => this.rdsStats(name));
     for (const { name, table } of compiled) {
       const old = this.routeTables.get(name);
       this.routeTables.set(name, table);
@@ -448,7 +450,7 @@ export class XdsConfig {
     }
     // A withdrawn route table stays in use by the listeners that follow it (Envoy keeps the last one too).
     this.touch(TYPE_URL.route, u.added.keys());
-    for (const name of u.added.keys()) for (const s of this.rdsStats(name)) { s.attempt.inc(); s.success.inc(); s.reload.inc(); }
+    for (const stats of reloaded) { stats.attempt.inc(); stats.success.inc(); stats.reload.inc(); }
   }
 
   /** Puts the resource's type and name in front of an error's field path, so the NACK names both. */
