@@ -132,6 +132,14 @@ export class XdsConfig {
   private readonly staticListenerNames: Set<string>;
   /** Dynamic clusters as applied, to roll a half-applied CDS response back. */
   private readonly clusterConfigs = new Map<string, Cluster>();
+  /** What /config_dump shows as each applied dynamic cluster (the one serving, while an update warms). */
+  private readonly clusterShown = new Map<string, DumpEntry>();
+  /**
+   * Updates of serving EDS clusters that follow a new EDS name not held yet: they warm here, and the cluster
+   * they replace keeps serving, until their endpoints come (Envoy's cluster warming). A stream that ends
+   * before that leaves the old cluster in place: nothing half-applied.
+   */
+  private readonly pendingClusters = new Map<string, { config: Cluster; entry: DumpEntry }>();
   /** EDS clusters whose initial fetch timed out: active with no hosts. */
   private readonly edsTimedOut = new Set<string>();
   private readonly edsTimers = new Map<string, NodeJS.Timeout>();
@@ -261,6 +269,13 @@ export class XdsConfig {
       for (const [name, r] of u.added) {
         const config = body<Cluster>(r);
         const previous = this.clusterConfigs.get(name);
+        this.pendingClusters.delete(name);
+        const newEds = edsNameOf(config);
+        if (previous !== undefined && newEds !== undefined && newEds !== edsNameOf(previous)
+          && !this.client.resources(TYPE_URL.endpoint).has(newEds)) {
+          this.pendingClusters.set(name, { config, entry: { name, version: r.version, lastUpdated: new Date(), json: r.json } });
+          continue;
+        }
         let outcome: string;
         try {
           outcome = cm.addOrUpdateCluster(config);
@@ -270,6 +285,7 @@ export class XdsConfig {
         }
         done.push({ name, previous, outcome });
         this.clusterConfigs.set(name, config);
+        this.clusterShown.set(name, { name, version: r.version, lastUpdated: new Date(), json: r.json });
       }
     } catch (err) {
       // Roll back what this response changed so far: the previous configs come back (their pools fresh).
@@ -287,6 +303,8 @@ export class XdsConfig {
     for (const name of u.removed) {
       if (cm.removeCluster(name)) this.stats.removed.inc();
       this.clusterConfigs.delete(name);
+      this.clusterShown.delete(name);
+      this.pendingClusters.delete(name);
       this.edsTimedOut.delete(name);
       clearTimeout(this.edsTimers.get(name));
       this.edsTimers.delete(name);
@@ -339,7 +357,7 @@ export class XdsConfig {
     let warming = 0;
     const all = this.deps.clusters.all();
     for (const c of all) if (this.isWarming(c.name)) warming++;
-    this.stats.warming.set(warming);
+    this.stats.warming.set(warming + this.pendingClusters.size);
     this.stats.active.set(all.length - warming);
   }
 
@@ -356,7 +374,9 @@ export class XdsConfig {
   }
 
   private subscribeEndpoints(): void {
-    this.client.subscribe(TYPE_URL.endpoint, [...this.edsNames().keys()].sort());
+    const names = new Set(this.edsNames().keys());
+    for (const p of this.pendingClusters.values()) names.add(edsNameOf(p.config)!);
+    this.client.subscribe(TYPE_URL.endpoint, [...names].sort());
   }
 
   // ---- EDS ----
@@ -385,6 +405,7 @@ export class XdsConfig {
         }
         done.push({ cluster: w.cluster, before });
       }
+      this.promoteWarmedClusters(u);
     } catch (err) {
       for (const d of done.reverse()) if (d.before !== undefined) cm.updateEndpoints!(d.cluster, d.before);
       throw err;
@@ -396,6 +417,33 @@ export class XdsConfig {
     }
     this.touch(TYPE_URL.endpoint, u.added.keys());
     this.refreshClusterGauges();
+  }
+
+  /** Cluster updates that waited for their new EDS name: swapped in now that its endpoints came. */
+  private promoteWarmedClusters(u: XdsUpdate): void {
+    const cm = this.deps.clusters;
+    for (const [name, p] of [...this.pendingClusters]) {
+      const held = u.added.get(edsNameOf(p.config)!);
+      if (held === undefined) continue;
+      const previous = this.clusterConfigs.get(name);
+      const oldAssignment = (cm.get(name) as unknown as { lastAssignment?: ClusterLoadAssignment } | undefined)?.lastAssignment;
+      try {
+        cm.addOrUpdateCluster(p.config);
+        cm.updateEndpoints!(name, body<ClusterLoadAssignment>(held));
+      } catch (err) {
+        // Back to the cluster that was serving, with its hosts.
+        if (previous !== undefined) {
+          cm.addOrUpdateCluster(previous);
+          if (oldAssignment !== undefined) cm.updateEndpoints!(name, oldAssignment);
+        }
+        throw this.named('ClusterLoadAssignment', edsNameOf(p.config)!, err);
+      }
+      this.pendingClusters.delete(name);
+      this.clusterConfigs.set(name, p.config);
+      this.clusterShown.set(name, { ...p.entry, lastUpdated: new Date() });
+      this.stats.modified.inc();
+    }
+    this.subscribeEndpoints();
   }
 
   // ---- LDS ----
@@ -476,8 +524,12 @@ export class XdsConfig {
       listeners: this.deps.listeners.dynamicListeners().map((l) => ({
         name: l.name, state: l.state, version: l.meta.version, lastUpdated: l.meta.lastUpdated, json: l.meta.json,
       })),
-      clusters: entries(TYPE_URL.cluster).filter((e) => this.deps.clusters.get(e.name) !== undefined)
-        .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+      clusters: [
+        ...[...this.clusterShown.values()].filter((e) => this.deps.clusters.get(e.name) !== undefined)
+          .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+        // An update warming beside the cluster it will replace (Envoy lists both).
+        ...[...this.pendingClusters.values()].map((p) => ({ ...p.entry, state: 'warming' as const })),
+      ],
       routes: entries(TYPE_URL.route),
       endpoints: entries(TYPE_URL.endpoint),
       errors: {
