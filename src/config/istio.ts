@@ -223,13 +223,19 @@ export function perRouteConfigIgnorable(filterName: string): boolean {
 const warned = new Set<string>();
 let log: Logger = logger('istio');
 
+/** True the first time an extension name is seen in this process (the caller then warns about it, once). */
+export function firstSighting(name: string): boolean {
+  if (warned.has(name)) return false;
+  warned.add(name);
+  return true;
+}
+
 /**
  * Logs "accepted as a no-op" for an extension the first time its name is seen in this process (one line per
  * name however many listeners or pushes carry it). Returns whether this was the first time.
  */
 export function warnNoopOnce(decision: ExtensionDecision, at: string): boolean {
-  if (warned.has(decision.name)) return false;
-  warned.add(decision.name);
+  if (!firstSighting(decision.name)) return false;
   log.warn(`${at}: ${noopWarning(decision)} (logged once per process)`);
   return true;
 }

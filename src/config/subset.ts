@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 import { UnsupportedConfigError } from '../common/errors.js';
 import { fieldPath, isWellKnownType } from './decode.js';
 import { lookupMessage, resolveTypeUrl, typeName } from './protos.js';
-import { ISTIO_EXTENSIONS, judgeExtension, noopWarning, perRouteConfigIgnorable, warnNoopOnce, type ExtensionKind } from './istio.js';
+import { firstSighting, ISTIO_EXTENSIONS, judgeExtension, noopWarning, perRouteConfigIgnorable, type ExtensionKind } from './istio.js';
 import { HCM_TYPE_URL } from './values.js';
 
 export interface ExtensionSpec { name: string; typeUrl: string }
@@ -349,9 +349,9 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
     // Per-route configs of no-op filters change nothing; any other filter's (a CORS policy, a fault) would be ignored: rejected.
     for (const [key, at] of Object.keys(value as object).map((k) => [k, `${path}[${JSON.stringify(k)}]`] as const)) {
       if (perRouteConfigIgnorable(key)) {
+        // Warned about once per process (the caller logs the warnings it gets).
         const decision = ISTIO_EXTENSIONS.find((e) => e.name === key)!;
-        warnNoopOnce(decision, at);
-        out.warnings.push(`${at}: per-route config of ${noopWarning(decision)}`);
+        if (firstSighting(decision.name)) out.warnings.push(`${at}: per-route config of ${noopWarning(decision)}`);
       } else {
         out.unsupported.push(new UnsupportedConfigError(at, `extension ${key} (its per-route config would not be applied)`));
       }
@@ -368,9 +368,9 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
       if (!supported) {
         const verdict = rule.istioKind ? judgeExtension(rule.istioKind, ext as { name?: string; typed_config?: Record<string, unknown> }) : undefined;
         if (verdict?.accept) {
-          // A no-op (src/config/istio.ts): logged once per name per process, not looked into, not counted.
-          warnNoopOnce(verdict.decision, at);
-          out.warnings.push(`${at}: ${noopWarning(verdict.decision)}`);
+          // A no-op (src/config/istio.ts): warned about once per name per process (the caller logs the
+          // warnings it gets), not looked into, not counted.
+          if (firstSighting(verdict.decision.name)) out.warnings.push(`${at}: ${noopWarning(verdict.decision)}`);
           return;
         }
         const why = verdict?.decision ? `: ${verdict.reason}` : '';

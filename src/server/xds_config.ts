@@ -162,11 +162,18 @@ export class XdsConfig {
       resolveCluster: (name) => clusterTarget(byName.get(name)),
       stats: deps.stats,
     });
-    this.client.onUpdate(TYPE_URL.cluster, (u) => this.applyClusters(u));
-    this.client.onUpdate(TYPE_URL.endpoint, (u) => this.applyEndpoints(u));
-    this.client.onUpdate(TYPE_URL.listener, (u) => this.applyListeners(u));
-    this.client.onUpdate(TYPE_URL.route, (u) => this.applyRoutes(u));
+    // An accepted update of a type ends the error_state of its resources: the NACKed version is no longer the
+    // latest attempt (a control plane reverting a bad file sends back bytes Skiff already holds, not "added").
+    const accepted = (typeUrl: string, apply: (u: XdsUpdate) => void) => (u: XdsUpdate): void => {
+      apply(u);
+      this.failures.get(typeUrl)?.clear();
+    };
+    this.client.onUpdate(TYPE_URL.cluster, accepted(TYPE_URL.cluster, (u) => this.applyClusters(u)));
+    this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)));
+    this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
+    this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
     this.client.onRejected((typeUrl, err, version) => this.recordRejection(typeUrl, err, version));
+
     this.subscribeEndpoints();
     const staticRds = [...this.deps.listeners.rdsNames()];
     if (staticRds.length > 0) this.client.subscribe(TYPE_URL.route, staticRds);
