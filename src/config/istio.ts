@@ -168,6 +168,20 @@ export const ISTIO_NOOP_UPSTREAM_FILTERS: readonly ExtensionDecision[] = ISTIO_E
 export const ISTIO_NOOP_LISTENER_FILTERS: readonly ExtensionDecision[] = ISTIO_EXTENSIONS
   .filter((e) => e.treatment === 'noop' && e.kinds.includes('listener_filter'));
 
+/**
+ * The no-op network and listener filters as `[name or type URL, reason]` pairs: the shape the listener's
+ * registry takes (`registerNoopNetworkFilter(name, reason)`, `registerNoopListenerFilter(name, reason)`).
+ */
+export function noopRegistryEntries(kind: ExtensionKind): [string, string][] {
+  const out: [string, string][] = [];
+  for (const e of ISTIO_EXTENSIONS) {
+    if (e.treatment !== 'noop' || !e.kinds.includes(kind)) continue;
+    out.push([e.name, e.why]);
+    for (const url of e.typeUrls) if (!out.some(([k]) => k === url)) out.push([url, e.why]);
+  }
+  return out;
+}
+
 export interface TypedExtension { name?: string; typed_config?: Record<string, unknown> }
 
 /** The type URL that says what an extension is: a TypedStruct's inner `type_url`, else the Any's `@type`. */
