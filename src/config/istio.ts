@@ -182,7 +182,12 @@ export function noopRegistryEntries(kind: ExtensionKind): [string, string][] {
   return out;
 }
 
-export interface TypedExtension { name?: string; typed_config?: Record<string, unknown> }
+export interface TypedExtension {
+  name?: string;
+  typed_config?: Record<string, unknown>;
+  /** ECDS: istiod delivers its telemetry filters this way (`istio.io/telemetry/stats/...`); Skiff does not subscribe. */
+  config_discovery?: { type_urls?: string[] };
+}
 
 /** The type URL that says what an extension is: a TypedStruct's inner `type_url`, else the Any's `@type`. */
 export function effectiveTypeUrl(ext: TypedExtension): string | undefined {
@@ -201,6 +206,13 @@ export function effectiveTypeUrl(ext: TypedExtension): string | undefined {
 export function istioDecision(kind: ExtensionKind, ext: TypedExtension): ExtensionDecision | undefined {
   const url = effectiveTypeUrl(ext);
   const candidates = ISTIO_EXTENSIONS.filter((e) => e.kinds.includes(kind));
+  const discovered = ext.typed_config === undefined ? ext.config_discovery?.type_urls : undefined;
+  if (discovered !== undefined) {
+    // An ECDS filter is judged by the types it may be given: a no-op only if every one of them is.
+    const decisions = discovered.map((u) => candidates.find((e) => e.typeUrls.includes(u)));
+    if (decisions.length === 0 || decisions.some((d) => d === undefined)) return undefined;
+    return decisions.find((d) => d!.treatment !== 'noop') ?? decisions[0];
+  }
   if (url === undefined) return candidates.find((e) => e.name === ext.name);
   const byUrl = candidates.filter((e) => e.typeUrls.includes(url));
   return byUrl.find((e) => e.name === ext.name) ?? byUrl[0];

@@ -17,6 +17,7 @@ import { loadBootstrapText } from '../../src/config/bootstrap.js';
 import { resolveTypeUrl, typeName } from '../../src/config/protos.js';
 import { decodeResource, validateResource } from '../../src/config/resources.js';
 import { findUnsupported } from '../../src/config/subset.js';
+import { judgeExtension } from '../../src/config/istio.js';
 import { packResource, unpackResource } from '../../src/xds/any_json.js';
 import { startSkiff } from '../helpers/skiff.js';
 import { waitForValue as waitFor } from '../helpers/wait.js';
@@ -275,4 +276,22 @@ test('Istio golden bootstraps decode; dynamic_resources and node validate; what 
   }
   for (const [f, p] of Object.entries(firstProblem)) t.diagnostic(`${f}: ${p}`);
   assert.ok(files >= 9, `${files} golden bootstraps`);
+});
+
+test('Istio golden ECDS filters: each judged by src/config/istio.ts (Wasm plugins rejected naming why)', () => {
+  const dump = JSON.parse(readFileSync(join(GOLDEN, 'istioctl/pkg/writer/envoy/configdump/testdata/ecds/configdump.json'), 'utf8')) as { configs: { ecds_filters: { ecds_filter: Json }[] }[] };
+  const verdicts: Record<string, string> = {};
+  for (const section of dump.configs) {
+    for (const { ecds_filter: f } of section.ecds_filters) {
+      // Decodes as the TypedExtensionConfig it is (an unloaded Wasm config is kept opaque).
+      decodeResource(f, 'TypedExtensionConfig');
+      if (f.typed_config === undefined) continue; // istiod's telemetry placeholders carry no config in this dump
+      const v = judgeExtension('http_filter', f as { name: string; typed_config: Json });
+      verdicts[String(f.name)] = v.accept ? 'no-op' : `rejected: ${v.reason}`;
+    }
+  }
+  assert.deepEqual(verdicts, {
+    'default.httpbin-rate-limiting': 'rejected: Proxy-Wasm plugins are not run by Skiff (a plugin may change traffic, so it is not ignored)',
+    'default.display-metadata': 'rejected: Proxy-Wasm plugins are not run by Skiff (a plugin may change traffic, so it is not ignored)',
+  });
 });

@@ -223,6 +223,9 @@ for (const apiType of API_TYPES) {
     // Duplicate names in one response (SotW: the same cluster twice; delta: the same name twice).
     server.push(T.cluster, [packResource(edsCluster('a')), packResource(edsCluster('a', { connect_timeout: '2s' }))]);
     await waitNack(server, /Cluster "a".*duplicate/, 'the duplicate-name NACK');
+    // A malformed value in a well-typed field.
+    server.push(T.cluster, [packResource(edsCluster('a', { connect_timeout: '-1s' }))]);
+    await waitNack(server, /Cluster "a"\.connect_timeout/, 'the malformed-duration NACK');
     // Bytes that are no Cluster.
     server.push(T.cluster, [{ type_url: T.cluster, value: Buffer.from([0x0a, 0xff, 0x01]) }]);
     await waitNack(server, /resources\[0\]/, 'the undecodable-bytes NACK');

@@ -37,6 +37,13 @@ test('decisions: a TypedStruct is judged by its inner type_url, the Any by its @
   // An empty fault or CORS filter passes everything; one with a policy would not be applied.
   assert.equal(judgeExtension('http_filter', { name: 'f', typed_config: { '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault` } }).accept, true);
   assert.equal(judgeExtension('http_filter', { name: 'f', typed_config: { '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`, abort: { http_status: 503 } } }).accept, false);
+  // istiod's telemetry filters over ECDS: judged by the types they may be given.
+  const ecds = (urls: string[]): Obj => ({ name: 'istio.io/telemetry/stats/prometheus/sidecar/Inbound/HTTP', config_discovery: { config_source: { ads: {} }, type_urls: urls } });
+  assert.equal(judgeExtension('http_filter', ecds([`${T}stats.PluginConfig`])).accept, true);
+  assert.equal(judgeExtension('http_filter', ecds([`${T}stats.PluginConfig`, `${T}envoy.extensions.filters.http.wasm.v3.Wasm`])).accept, false, 'a Wasm plugin may come');
+  assert.equal(judgeExtension('http_filter', ecds([])).accept, false);
+  const withEcds = load(bootstrap({ static_resources: { listeners: [listener({}, { http_filters: [ecds([`${T}stats.PluginConfig`]), router] })] } }));
+  assert.ok(withEcds.bootstrap.static_resources);
   assert.equal(perRouteConfigIgnorable('istio.stats'), true);
   assert.equal(perRouteConfigIgnorable('envoy.filters.http.cors'), false);
   // Every extension has a name, a type URL and a reason; names are unique.
