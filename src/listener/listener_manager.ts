@@ -570,10 +570,16 @@ export class ListenerManager {
     for (const c of [...this.connections]) if (c.listener === l) this.drainConnection(c);
     if (l.connections === 0) return; // closeIfIdle closed them all synchronously
     l.drainTimer = setTimeout(() => {
-      for (const c of [...this.connections]) if (c.listener === l) c.socket.destroy();
+      for (const c of [...this.connections]) if (c.listener === l) this.destroyConnection(c);
     }, this.deps.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS);
     l.drainTimer.unref();
     this.updateGauges();
+  }
+
+  /** Closes a connection now: what serves it (a TLS socket over the accepted one, a codec), then the socket. */
+  private destroyConnection(c: TrackedConnection): void {
+    c.served?.destroy();
+    c.socket.destroy();
   }
 
   /** A served connection finishes what is in flight; one still in its listener filters or handshake just closes. */
@@ -622,7 +628,7 @@ export class ListenerManager {
       });
       this.connectionsGone = undefined;
     }
-    for (const c of [...this.connections]) c.socket.destroy();
+    for (const c of [...this.connections]) this.destroyConnection(c);
   }
 
   /** Closes listeners and destroys every connection at once. */
@@ -630,6 +636,6 @@ export class ListenerManager {
     this.stopped = true;
     this.stopAccepting();
     for (const l of this.drainingListeners) if (l.drainTimer) clearTimeout(l.drainTimer);
-    for (const c of [...this.connections]) c.socket.destroy();
+    for (const c of [...this.connections]) this.destroyConnection(c);
   }
 }

@@ -137,6 +137,10 @@ test('mTLS: a client certificate whose SAN matches is served; wrong SAN, no cert
   assert.equal(stats.counter(`${prefix}ssl.fail_verify_no_cert`).value, 1);
   assert.equal(stats.counter(`${prefix}ssl.fail_verify_error`).value, 1);
   assert.equal(stats.counter(`${prefix}ssl.handshake`).value, 2);
+  // Every connection, served or refused, is gone from the listener's books once closed.
+  for (let i = 0; i < 100 && stats.gauge(`${prefix}downstream_cx_active`).value !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(stats.gauge(`${prefix}downstream_cx_active`).value, 0);
+  assert.equal(stats.counter(`${prefix}downstream_cx_destroy`).value, 5);
 });
 
 test('a failed handshake closes that connection only and counts ssl.connection_error', async (t) => {
