@@ -10,6 +10,7 @@ import { HTTP2_PREFACE, registerServerCodec, unregisterServerCodec, type ServerC
 import { InlineRouteResolver } from '../../../src/router/index.js';
 import type { Listener } from '../../../src/types/envoy.js';
 import { closedPort } from '../../helpers/ports.js';
+import { echoFilter, registerEchoFilter } from '../../helpers/echo_filter.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
@@ -193,4 +194,27 @@ test('listener_filters_timeout: a silent client is closed and counted; with cont
   c.write('\r\nHost: x\r\nConnection: close\r\n\r\n');
   await new Promise((r) => c.once('close', r));
   assert.match(reply, /^HTTP\/1\.1 200 OK[\s\S]*continued$/);
+});
+
+test('a registered terminal filter gets the connection: addresses, inspector results and the bytes already read', async (t) => {
+  registerEchoFilter();
+  const { lm, port } = await start(listener({
+    listener_filters: [{ name: 'envoy.filters.listener.http_inspector' }],
+    filter_chains: [{ filters: [echoFilter] }],
+  }));
+  t.after(() => lm.close());
+  const reply = await exchange(port, 'GET /x HTTP/1.0\r\n');
+  const info = JSON.parse(reply) as Record<string, unknown>;
+  assert.equal(info.localAddress, '127.0.0.1');
+  assert.equal(info.localPort, port);
+  assert.equal(info.remoteAddress, '127.0.0.1');
+  assert.ok(Number(info.remotePort) > 0);
+  assert.equal(info.transportProtocol, 'raw_buffer');
+  assert.equal(info.alpn, 'http/1.0');
+  assert.equal(Buffer.from(String(info.initialData), 'hex').toString('latin1'), 'GET /x HTTP/1.0\r\n');
+  // Without listener filters the one chain gets the connection at once, nothing read.
+  const plain = await start(listener({ filter_chains: [{ filters: [echoFilter] }] }));
+  t.after(() => plain.lm.close());
+  const p = JSON.parse(await exchange(plain.port, 'x')) as Record<string, unknown>;
+  assert.deepEqual([p.localPort, p.initialData, p.alpn], [plain.port, '', '']);
 });

@@ -11,6 +11,7 @@ import { ListenerManager } from '../../../src/listener/listener_manager.js';
 import { InlineRouteResolver } from '../../../src/router/index.js';
 import type { Listener } from '../../../src/types/envoy.js';
 import { createTestCa, type TestCa, type CertFiles } from '../../helpers/certs.js';
+import { echoFilter, registerEchoFilter } from '../../helpers/echo_filter.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
@@ -192,4 +193,25 @@ test('TLS config errors name the field', async () => {
   assert.throws(() => build(tlsSocket(certA, {}, { tls_params: { cipher_suites: ['NOT-A-CIPHER'] } })), { message: /tls_params\.cipher_suites/ });
   assert.throws(() => build(tlsSocket(certA, {}, { validation_context: { trusted_ca: { filename: ca.certPath }, match_typed_subject_alt_names: [{ san_type: 'OTHER_NAME', matcher: { exact: 'x' } }] } })),
     { message: /match_typed_subject_alt_names\[0\]\.san_type/ });
+});
+
+test('the terminal filter sees SNI, negotiated ALPN and the verified peer SANs of a TLS connection, no raw bytes', async (t) => {
+  registerEchoFilter();
+  const { lm, port } = await start({
+    listener_filters: [{ name: 'envoy.filters.listener.tls_inspector' }],
+    filter_chains: [{
+      filter_chain_match: { server_names: ['a.example.com'] },
+      transport_socket: tlsSocket(certA, {}, { alpn_protocols: ['h2', 'http/1.1'], validation_context: { trusted_ca: { filename: ca.certPath } } }),
+      filters: [echoFilter],
+    }],
+  });
+  t.after(() => lm.close());
+  const s = tls.connect({ host: '127.0.0.1', port, ca: ca.cert, servername: 'A.example.com', ALPNProtocols: ['h2'], cert: clientY.cert, key: clientY.key });
+  let data = '';
+  s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
+  s.on('error', () => {});
+  await new Promise((r) => s.once('close', r));
+  const info = JSON.parse(data) as Record<string, unknown>;
+  assert.deepEqual([info.transportProtocol, info.serverName, info.alpn, info.peerSans, info.initialData],
+    ['tls', 'a.example.com', 'h2', [SPIFFE_Y], '']);
 });
