@@ -28,8 +28,11 @@ class DownstreamTls implements DownstreamTransport {
 
   accept(socket: Socket, peeked: Buffer, stats: TlsStats, done: (outcome: AcceptOutcome) => void): void {
     const ctx = this.ctx;
-    const raw = peeked.length > 0 ? replaySocket(socket, peeked) : socket;
-    if (peeked.length > 0) socket.resume();
+    // Bytes already read are replayed through the stream interface; otherwise TLS takes the socket's handle
+    // directly (faster), which also works on a socket listener filters paused without reading anything.
+    const replay = peeked.length > 0;
+    const raw = replay ? replaySocket(socket, peeked) : socket;
+    if (replay) socket.resume();
     const requestCert = ctx.hasTrustedCa;
     const t = new tls.TLSSocket(raw, {
       isServer: true, secureContext: ctx.current, requestCert, rejectUnauthorized: false,

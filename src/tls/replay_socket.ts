@@ -14,7 +14,7 @@ export function replaySocket(socket: Socket, peeked: Buffer): Duplex {
     final(cb) { socket.end(); cb(); },
     destroy(err, cb) { socket.destroy(); cb(err); },
   });
-  d.push(peeked);
+  if (peeked.length > 0) d.push(peeked);
   socket.on('data', (c: Buffer) => { if (!d.push(c)) socket.pause(); });
   socket.once('end', () => d.push(null));
   socket.once('close', () => d.destroy());

@@ -215,3 +215,24 @@ test('the terminal filter sees SNI, negotiated ALPN and the verified peer SANs o
   assert.deepEqual([info.transportProtocol, info.serverName, info.alpn, info.peerSans, info.initialData],
     ['tls', 'a.example.com', 'h2', [SPIFFE_Y], '']);
 });
+
+test('a client silent past listener_filters_timeout (continue) still completes its TLS handshake', async (t) => {
+  const { lm, port } = await start({
+    listener_filters: [{ name: 'envoy.filters.listener.tls_inspector' }], listener_filters_timeout: { nanos: 100_000_000 },
+    continue_on_listener_filters_timeout: true,
+    filter_chains: [{ transport_socket: tlsSocket(certA), filters: [hcm('late-tls')] }],
+  });
+  t.after(() => lm.close());
+  const plain = net.connect(port, '127.0.0.1');
+  await once(plain, 'connect');
+  await new Promise((r) => setTimeout(r, 250));
+  const s = tls.connect({ socket: plain, ca: ca.cert, servername: 'a.example.com' });
+  let data = '';
+  s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
+  s.on('error', () => {});
+  s.once('secureConnect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+  const timer = setTimeout(() => s.destroy(), 5000);
+  await new Promise((r) => s.once('close', r));
+  clearTimeout(timer);
+  assert.match(data, /^HTTP\/1\.1 200 OK[\s\S]*late-tls$/);
+});
