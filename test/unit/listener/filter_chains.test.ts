@@ -10,6 +10,7 @@ import { HTTP2_PREFACE, registerServerCodec, unregisterServerCodec, type ServerC
 import { InlineRouteResolver } from '../../../src/router/index.js';
 import type { Listener } from '../../../src/types/envoy.js';
 import { closedPort } from '../../helpers/ports.js';
+import { registerBuiltinExtensions } from '../../../src/server/extensions.js';
 import { echoFilter, registerEchoFilter } from '../../helpers/echo_filter.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -217,4 +218,18 @@ test('a registered terminal filter gets the connection: addresses, inspector res
   t.after(() => plain.lm.close());
   const p = JSON.parse(await exchange(plain.port, 'x')) as Record<string, unknown>;
   assert.deepEqual([p.localPort, p.initialData, p.alpn], [plain.port, '', '']);
+});
+
+test("Istio's no-op network filters are skipped; a wasm filter is one only when it is Istio's stats plugin", () => {
+  registerBuiltinExtensions();
+  const stats = new StatsStore();
+  const clusters = { get: () => undefined, all: () => [], close: () => {} };
+  const build = (filters: unknown[]): ListenerManager => new ListenerManager([listener({ filter_chains: [{ filters }] })],
+    { wasm: mainInstance(), stats, clusters, resolverFor: (t) => new InlineRouteResolver(t) });
+  const wasm = (inline: string): unknown => ({
+    name: 'istio.stats',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm', config: { root_id: 'stats_inbound', vm_config: { code: { local: { inline_string: inline } } } } },
+  });
+  assert.doesNotThrow(() => build([{ name: 'istio.metadata_exchange' }, wasm('envoy.wasm.stats'), hcmFilter('a')]).close());
+  assert.throws(() => build([wasm('my.authz.plugin'), hcmFilter('a')]), { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /filters\[0\]: unsupported network filter istio\.stats/ });
 });
