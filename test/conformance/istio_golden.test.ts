@@ -71,14 +71,16 @@ function goldenResources(): GoldenResource[] {
  * (tls_inspector, http_inspector, original_dst), downstream and upstream TLS; xproxy: tcp_proxy; h2: HTTP/2.
  */
 const FEATURES: readonly [RegExp, string][] = [
-  [/\.transport_socket(_matches)?: unsupported field$/, 'TLS transport sockets (listener branch)'],
-  [/\.forward_client_cert_details: unsupported field$|\.set_current_client_cert_details: unsupported field$/, 'client cert forwarding, XFCC (with TLS, listener branch)'],
+  [/\.transport_socket: unsupported field$/, 'TLS transport sockets (listener branch)'],
+  [/\.transport_socket_matches: unsupported field$/, 'transport_socket_matches (not planned: TLS chosen by endpoint metadata)'],
+  [/_sds_secret_configs?: unsupported field$|\.combined_validation_context: unsupported field$/, 'SDS secrets (not planned: certificates inline only)'],
+  [/\.forward_client_cert_details: unsupported field$|\.set_current_client_cert_details: unsupported field$/, 'client cert forwarding, XFCC (not planned)'],
   [/envoy\.filters\.network\.tcp_proxy/, 'tcp_proxy (xproxy branch)'],
   [/\.http2_protocol_options: unsupported field$/, 'HTTP/2 (h2 branch)'],
   [/\.listener_filters: unsupported field$/, 'listener filters (listener branch)'],
-  [/\.use_original_dst: unsupported field$/, 'original_dst (listener branch)'],
+  [/\.use_original_dst: unsupported field$/, 'use_original_dst (not planned)'],
   [/\.filter_chain_matcher: unsupported field$/, 'filter_chain_matcher (not planned: the listener branch brings filter_chain_match)'],
-  [/\.internal_listener: unsupported field$/, 'internal listeners (not planned)'],
+  [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (not planned)'],
   [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$/, 'CONNECT and upgrades (not planned)'],
   [/set_filter_state/, 'set_filter_state (not planned)'],
   [/\.normalize_path: unsupported field$/, 'path normalization (not planned)'],
@@ -90,18 +92,18 @@ function featureOf(message: string): string {
 }
 
 /** Each golden resource's outcome: 'applied' (validates, served and applied below) or the features it needs. */
-const TLS = 'TLS transport sockets (listener branch)';
 const EXPECTED: Record<string, string> = {
   'RouteConfiguration http.8080 (describe/testdata/describe/http_config.json)': 'applied',
-  'Cluster outbound|9080|v1|productpage.default.svc.cluster.local (describe/testdata/describe/http_config.json)': `rejected: ${TLS}`,
+  'Cluster outbound|9080|v1|productpage.default.svc.cluster.local (describe/testdata/describe/http_config.json)':
+    'rejected: transport_socket_matches (not planned: TLS chosen by endpoint metadata)',
   'RouteConfiguration https.443.https.bookinfo-gateway.default (describe/testdata/describe/tls_config.json)': 'applied',
-  'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': `rejected: ${TLS}`,
+  'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'rejected: internal listeners (not planned)',
   'Listener connect_terminate (writer/compare/testdata/configdump.json)':
-    `rejected: CONNECT and upgrades (not planned); HTTP/2 (h2 branch); ${TLS}; client cert forwarding, XFCC (with TLS, listener branch); set_filter_state (not planned)`,
+    'rejected: CONNECT and upgrades (not planned); HTTP/2 (h2 branch); SDS secrets (not planned: certificates inline only); client cert forwarding, XFCC (not planned); set_filter_state (not planned)',
   'Listener main_internal (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not planned); filter_chain_matcher (not planned: the listener branch brings filter_chain_match); internal listeners (not planned); listener filters (listener branch); path normalization (not planned)',
+    'rejected: CONNECT and upgrades (not planned); filter_chain_matcher (not planned: the listener branch brings filter_chain_match); internal listeners (not planned); path normalization (not planned)',
   'Listener connect_originate (writer/compare/testdata/configdump.json)':
-    'rejected: internal listeners (not planned); listener filters (listener branch); original_dst (listener branch); tcp_proxy (xproxy branch)',
+    'rejected: internal listeners (not planned); tcp_proxy (xproxy branch); use_original_dst (not planned)',
   'RouteConfiguration inbound-vip|9080|http|reviews-v3.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'applied',
   'RouteConfiguration http.8080 (writer/envoy/configdump/testdata/routes/istio-gateway-http-route-prefix/configdump.json)': 'applied',
   'RouteConfiguration http.80 (writer/envoy/configdump/testdata/routes/k8s-gateway-http-route-path-prefix/configdump.json)': 'applied',
