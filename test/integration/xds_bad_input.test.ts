@@ -61,12 +61,12 @@ for (const apiType of API_TYPES) {
     assert.ok((await stat(skiff.adminUrl, 'http.ingress.rds.local_route.update_rejected'))! >= 1);
 
     // A listener with a field Skiff does not implement: the active one stays, error_state beside it.
-    writeJson(dir, 'lds.json', [{ ...goodListener, listener_filters_timeout: '1s' }]);
-    await nackNaming(/Listener "ingress"\.listener_filters_timeout/, 'the listener NACK');
+    writeJson(dir, 'lds.json', [{ ...goodListener, tcp_backlog_size: 5 }]);
+    await nackNaming(/Listener "ingress"\.tcp_backlog_size/, 'the listener NACK');
     const listeners = (await dumpSection(skiff.adminUrl, 'ListenersConfigDump')).dynamic_listeners as Json[];
     const ingress = listeners.find((l) => l.name === 'ingress')!;
     assert.ok(ingress.active_state, 'the last good listener is still active');
-    assert.match(String((ingress.error_state as Json).details), /listener_filters_timeout: unsupported field/);
+    assert.match(String((ingress.error_state as Json).details), /tcp_backlog_size: unsupported field/);
     assert.ok((await stat(skiff.adminUrl, 'listener_manager.lds.update_rejected'))! >= 1);
     assert.equal(await getVia(port), '200 a');
 
