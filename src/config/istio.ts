@@ -15,7 +15,7 @@
  */
 import { logger, type Logger } from '../common/logger.js';
 
-export type IstioTreatment = 'noop' | 'noop-if-empty' | 'reject';
+export type IstioTreatment = 'noop' | 'noop-if-empty' | 'noop-when' | 'reject';
 export type ExtensionKind = 'http_filter' | 'network_filter' | 'listener_filter' | 'upstream_network_filter';
 
 export interface ExtensionDecision {
@@ -27,6 +27,17 @@ export interface ExtensionDecision {
   readonly treatment: IstioTreatment;
   /** Why: printed in the warning and in the rejection. */
   readonly why: string;
+  /** For `noop-when`: whether this config is the harmless kind (else rejected with `why`). */
+  readonly when?: (typedConfig: Record<string, unknown>) => boolean;
+}
+
+/** Istio's own plugins built into its proxy and run on the null VM: telemetry only. */
+const ISTIO_NULL_VM_PLUGINS = new Set(['envoy.wasm.stats', 'envoy.wasm.metadata_exchange']);
+
+/** A Wasm filter config that runs one of Istio's null-VM telemetry plugins (older istiod's stats and metadata exchange). */
+export function isIstioTelemetryWasm(typedConfig: Record<string, unknown>): boolean {
+  const code = (typedConfig as { config?: { vm_config?: { runtime?: string; code?: { local?: { inline_string?: string } } } } }).config?.vm_config;
+  return code?.runtime === 'envoy.wasm.runtime.null' && ISTIO_NULL_VM_PLUGINS.has(code.code?.local?.inline_string ?? '');
 }
 
 const T = 'type.googleapis.com/';
@@ -80,15 +91,15 @@ export const ISTIO_EXTENSIONS: readonly ExtensionDecision[] = [
     why: 'copies the mTLS peer identity into filter state for RBAC and telemetry; Skiff has no RBAC reading it',
   },
   {
-    // Istio's stats plugin as a Wasm module (older istiod and telemetry extension providers).
-    name: 'envoy.filters.http.wasm', kinds: ['http_filter'], treatment: 'reject',
+    // Istio's stats and metadata exchange as null-VM plugins (older istiod); any other plugin may change traffic.
+    name: 'envoy.filters.http.wasm', kinds: ['http_filter'], treatment: 'noop-when', when: isIstioTelemetryWasm,
     typeUrls: [`${T}envoy.extensions.filters.http.wasm.v3.Wasm`],
-    why: 'Proxy-Wasm plugins are not run by Skiff (a plugin may change traffic, so it is not ignored)',
+    why: 'Proxy-Wasm plugins are not run by Skiff; only Istio\'s null-VM telemetry plugins (envoy.wasm.stats, envoy.wasm.metadata_exchange) are accepted, as no-ops',
   },
   {
-    name: 'envoy.filters.network.wasm', kinds: ['network_filter'], treatment: 'reject',
+    name: 'envoy.filters.network.wasm', kinds: ['network_filter'], treatment: 'noop-when', when: isIstioTelemetryWasm,
     typeUrls: [`${T}envoy.extensions.filters.network.wasm.v3.Wasm`],
-    why: 'Proxy-Wasm plugins are not run by Skiff',
+    why: 'Proxy-Wasm plugins are not run by Skiff; only Istio\'s null-VM telemetry plugins (envoy.wasm.stats, envoy.wasm.metadata_exchange) are accepted, as no-ops',
   },
   // ---- Envoy's HTTP filters in istiod's chains ----
   {
@@ -232,6 +243,9 @@ export function judgeExtension(kind: ExtensionKind, ext: TypedExtension): Extens
   const decision = istioDecision(kind, ext);
   if (!decision) return { accept: false, decision, reason: 'not implemented' };
   if (decision.treatment === 'noop') return { accept: true, decision };
+  if (decision.treatment === 'noop-when') {
+    return decision.when!(ext.typed_config ?? {}) ? { accept: true, decision } : { accept: false, decision, reason: decision.why };
+  }
   if (decision.treatment === 'noop-if-empty') {
     return isEmptyConfig(ext) ? { accept: true, decision } : { accept: false, decision, reason: `a non-empty config is not applied by Skiff (${decision.why})` };
   }

@@ -37,6 +37,12 @@ test('decisions: a TypedStruct is judged by its inner type_url, the Any by its @
   // An empty fault or CORS filter passes everything; one with a policy would not be applied.
   assert.equal(judgeExtension('http_filter', { name: 'f', typed_config: { '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault` } }).accept, true);
   assert.equal(judgeExtension('http_filter', { name: 'f', typed_config: { '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`, abort: { http_status: 503 } } }).accept, false);
+  // Istio's stats plugin on the null VM is a no-op; a real Wasm module is not.
+  const wasm = (runtime: string, code: string): Obj => ({ name: 'istio.stats', typed_config: { '@type': `${T}envoy.extensions.filters.http.wasm.v3.Wasm`,
+    config: { root_id: 'stats_outbound', vm_config: { vm_id: 'stats_outbound', runtime, code: { local: { inline_string: code } } } } } });
+  assert.equal(judgeExtension('http_filter', wasm('envoy.wasm.runtime.null', 'envoy.wasm.stats')).accept, true);
+  assert.equal(judgeExtension('http_filter', wasm('envoy.wasm.runtime.v8', 'envoy.wasm.stats')).accept, false);
+  assert.equal(judgeExtension('http_filter', wasm('envoy.wasm.runtime.null', 'something.else')).accept, false);
   // istiod's telemetry filters over ECDS: judged by the types they may be given.
   const ecds = (urls: string[]): Obj => ({ name: 'istio.io/telemetry/stats/prometheus/sidecar/Inbound/HTTP', config_discovery: { config_source: { ads: {} }, type_urls: urls } });
   assert.equal(judgeExtension('http_filter', ecds([`${T}stats.PluginConfig`])).accept, true);
