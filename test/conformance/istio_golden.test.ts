@@ -187,6 +187,7 @@ test('Istio golden routes and endpoint assignments, served by skiff control-plan
   writeJson(dir, 'rds.json', firstRound.map((r) => r.resource));
   const cp = await startControlPlane(dir);
   t.after(() => cp.stop());
+  const started = Date.now();
   const skiff = await startSkiff({ config: xdsBootstrap('sidecar~10.0.0.1~golden.default~default.svc.cluster.local', cp.grpcPort, 'DELTA_GRPC') });
   t.after(async () => { await skiff.stop(); });
 
@@ -205,6 +206,7 @@ test('Istio golden routes and endpoint assignments, served by skiff control-plan
     const shown = (await eps()).find((d) => (d.endpoint_config as Json).cluster_name === a.name)!;
     assert.deepEqual(shown.endpoint_config, overTheWire({ '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', ...a.resource }), a.name);
   }
+  t.diagnostic(`Skiff start to every golden route table and assignment applied: ${Date.now() - started} ms`);
   const clusters = await dumpSection(skiff.adminUrl, 'ClustersConfigDump');
   assert.equal((clusters.dynamic_active_clusters as Json[]).length, assignments.length, 'every cluster warmed by its golden assignment');
   assert.deepEqual(clusters.dynamic_warming_clusters, []);
