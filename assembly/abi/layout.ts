@@ -283,6 +283,10 @@ export const HPACK_E_MALFORMED_MAX: i32 = 63;
 export const HPACK_E_HEADER_LIST_TOO_LARGE: i32 = 64;  // decoded names + values above maxListBytes, or out buffer full (431)
 export const HPACK_E_TOO_MANY_HEADERS: i32 = 65;       // more than maxHeaders fields (431)
 // Encoder return values below 0.
+// Encoder kinds (hpack_encode_record): which pseudo-headers lead the block.
+export const HPACK_ENC_REQUEST: i32 = 0;           // :method :scheme :authority :path
+export const HPACK_ENC_RESPONSE: i32 = 1;          // :status
+export const HPACK_ENC_TRAILERS: i32 = 2;          // fields only
 export const HPACK_ENC_E_OUTPUT: i32 = -1;             // output buffer too small (nothing was changed)
 export const HPACK_ENC_E_INPUT: i32 = -2;              // malformed input list
 // Encoder header list entries (local lists, rewrite add lists): u16 name length, u16 flags, u32 value length,

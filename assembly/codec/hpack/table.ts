@@ -7,7 +7,7 @@
 //   [0, T_HEADER_BYTES)  header fields T_* below
 //   entry slots          T_SLOT_BYTES each: u32 data offset, u16 name length, u16 unused, u32 value length, u32 name hash
 //   data ring            2 x capacity bytes
-//   staging              capacity bytes: the decoder decodes a field to be indexed here when the caller's
+//   staging              capacity + 32 bytes: the decoder decodes a field to be indexed here when the caller's
 //                        output buffer is full, so the table stays in sync
 import { eqBytes } from "../../util/ascii";
 
@@ -38,7 +38,8 @@ export const ENTRY_OVERHEAD: u32 = 32;
 
 /** Bytes a table region of `capacity` needs. */
 export function tableBytes(capacity: u32): u32 {
-  return <u32>T_HEADER_BYTES + slotCount(capacity) * <u32>T_SLOT_BYTES + 3 * capacity;
+  // staging holds at least 32 bytes: the encoder formats digits there
+  return <u32>T_HEADER_BYTES + slotCount(capacity) * <u32>T_SLOT_BYTES + 3 * capacity + 32;
 }
 
 /** Lays out an empty table at `t` with room for sizes up to `capacity`; max size and limit start at `initial`. */

@@ -13,11 +13,16 @@
  *     const st = dec.decode(HPACK_MODE_REQUEST, blockPtr, blockLen, rec, maxHeaders, out, outCap, maxListBytes);
  *     if (st === HPACK_OK) head = http2RequestHeadView(wasm, rec, endStream);
  *     else { const e = hpackErrorInfo(st); e.scope === 'connection' ? GOAWAY(e.h2Code) : reply e.httpStatus or RST_STREAM(e.h2Code); }
- *   on close: dec.dispose();
+ *   sending: const enc = new HpackEncoder(wasm); enc.setPeerMaxTableSize(peerSettings.headerTableSize);
+ *     const n = enc.encodeRequest(head, { bodyKind, remove, add }, out, outCap);   // -1: outCap too small
+ *   on close: dec.dispose(); enc.dispose();
  */
+export { HpackEncoder, type Http2Rewrite, type LocalFields, type LocalEncodeOptions } from './encoder.js';
+export { FieldInputError } from './fields.js';
 export { HpackDecoder, TableRegion, hpackRecordBytes, DEFAULT_TABLE_SIZE, type HpackDecodeMode } from './decoder.js';
 export { hpackErrorInfo, isCompressionError, HpackError, H2_PROTOCOL_ERROR, H2_COMPRESSION_ERROR, type HpackErrorInfo } from './errors.js';
 export { http2RequestHeadView, http2ResponseHeadView, headerListView, type Http2RequestHead } from './view.js';
 export {
   HPACK_MODE_REQUEST, HPACK_MODE_RESPONSE, HPACK_MODE_TRAILERS, HPACK_MODE_RAW, HPACK_OK,
+  HPACK_ENC_REQUEST, HPACK_ENC_RESPONSE, HPACK_ENC_TRAILERS, HPACK_ENC_E_OUTPUT,
 } from '../../wasm/layout.js';
