@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as L from '../../../../src/wasm/layout.js';
-import { encodeRequestHead, parseRequestHead, requestHeadView } from '../../../../src/codec/http1/index.js';
-import { HpackDecoder, http2RequestHeadView } from '../../../../src/codec/hpack/index.js';
+import { encodeRequestHead, encodeResponseHead, parseRequestHead, requestHeadView } from '../../../../src/codec/http1/index.js';
+import { HpackDecoder, http2RequestHeadView, http2ResponseHeadView } from '../../../../src/codec/hpack/index.js';
 import { buffers, decodeBytes, idx, lit, request } from './harness.js';
 
 const b = buffers(32);
@@ -45,6 +45,24 @@ test('an h2 request with an open body and no content-length is sent chunked to H
     const n = encodeRequestHead(b.wasm, head, { bodyKind: head.bodyKind }, h1out, 4096);
     assert.equal(Buffer.from(b.wasm.u8.slice(h1out, h1out + n)).toString('latin1'),
       'POST /up HTTP/1.1\r\nhost: up.example\r\ntransfer-encoding: chunked\r\n\r\n');
+  } finally {
+    dec.dispose();
+  }
+});
+
+test('h2 response -> HTTP/1.1 head with the standard reason phrase', () => {
+  const dec = new HpackDecoder(b.wasm);
+  try {
+    const h1out = b.block + 30000;
+    assert.equal(decodeBytes(b, dec, L.HPACK_MODE_RESPONSE, Uint8Array.from([...idx(13), ...lit('server', 'up')])), L.HPACK_OK);
+    let head = http2ResponseHeadView(b.wasm, b.rec, false, 'GET');
+    let n = encodeResponseHead(b.wasm, head, { bodyKind: head.bodyKind }, h1out, 4096);
+    assert.equal(Buffer.from(b.wasm.u8.slice(h1out, h1out + n)).toString('latin1'),
+      'HTTP/1.1 404 Not Found\r\nserver: up\r\ntransfer-encoding: chunked\r\n\r\n');
+    assert.equal(decodeBytes(b, dec, L.HPACK_MODE_RESPONSE, Uint8Array.from(lit(':status', '299'))), L.HPACK_OK);
+    head = http2ResponseHeadView(b.wasm, b.rec, true, 'GET');
+    n = encodeResponseHead(b.wasm, head, { bodyKind: head.bodyKind }, h1out, 4096);
+    assert.equal(Buffer.from(b.wasm.u8.slice(h1out, h1out + n)).toString('latin1'), 'HTTP/1.1 299 \r\n\r\n');
   } finally {
     dec.dispose();
   }

@@ -84,6 +84,7 @@ test('a response maps :status; trailers carry fields only', () => {
   assert.equal(i32(L.HEAD_STATUS_CODE), 302);
   const res = http2ResponseHeadView(b.wasm, b.rec, false, 'GET');
   assert.equal(res.status, 302);
+  assert.equal(res.reason, 'Found');
   assert.equal(res.bodyKind, 'length');
   assert.equal(res.headers.get('location'), '/x');
   assert.equal(decode(L.HPACK_MODE_RESPONSE, [...idx(8)]), L.HPACK_OK);
