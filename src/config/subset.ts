@@ -411,7 +411,8 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
         if (verdict?.accept) {
           // A no-op (src/config/istio.ts): warned about once per name per process (the caller logs the
           // warnings it gets), not looked into, not counted.
-          if (firstSighting(verdict.decision.name)) out.warnings.push(`${at}: ${noopWarning(verdict.decision)}`);
+          // Network filters are warned about by the listener's registry when it builds the chain.
+          if (rule.istioKind !== 'network_filter' && firstSighting(verdict.decision.name)) out.warnings.push(`${at}: ${noopWarning(verdict.decision)}`);
           return;
         }
         const why = verdict?.decision ? `: ${verdict.reason}` : '';

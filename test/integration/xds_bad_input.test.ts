@@ -37,6 +37,8 @@ for (const apiType of API_TYPES) {
     t.after(async () => { await a.close(); await b.close(); });
     const istioStats = { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/stats.PluginConfig', value: {} } };
     const goodListener = rdsListener('ingress', 'local_route', [istioStats]);
+    // Istio's stats filter in front of the connection manager too, as a network filter (the listener registry's no-op).
+    (goodListener.filter_chains as { filters: unknown[] }[])[0]!.filters.unshift(istioStats);
     writeJson(dir, 'lds.json', [goodListener]);
     writeJson(dir, 'rds.json', [routeTo('local_route', 'a')]);
     writeJson(dir, 'cds.json', [edsCluster('a')]);
@@ -103,6 +105,7 @@ for (const apiType of API_TYPES) {
 
     // Istio's no-op filter: one warning line for the process, however many pushes carried it.
     assert.equal(skiff.stderr().split('\n').filter((l) => /extension istio\.stats accepted as a no-op/.test(l)).length, 1, skiff.stderr());
+    assert.equal(skiff.stderr().split('\n').filter((l) => /network filter istio\.stats accepted as a no-op/.test(l)).length, 1, skiff.stderr());
   });
 }
 
