@@ -162,11 +162,15 @@ export class XdsConfig {
       resolveCluster: (name) => clusterTarget(byName.get(name)),
       stats: deps.stats,
     });
-    // An accepted update of a type ends the error_state of its resources: the NACKed version is no longer the
-    // latest attempt (a control plane reverting a bad file sends back bytes Skiff already holds, not "added").
+    // An accepted update ends the error_state of the resources it carried: in SotW every resource of the type (the
+    // response is the whole set, and a control plane reverting a bad file sends back bytes Skiff already holds, so
+    // they are not "added"); in delta the ones it delivered or removed.
+    const delta = /DELTA/.test(String(deps.dynamicResources.ads_config?.api_type ?? ''));
     const accepted = (typeUrl: string, apply: (u: XdsUpdate) => void) => (u: XdsUpdate): void => {
       apply(u);
-      this.failures.get(typeUrl)?.clear();
+      const failed = this.failures.get(typeUrl);
+      if (!delta) failed?.clear();
+      else for (const name of [...u.added.keys(), ...u.removed]) failed?.delete(name);
     };
     this.client.onUpdate(TYPE_URL.cluster, accepted(TYPE_URL.cluster, (u) => this.applyClusters(u)));
     this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)));
