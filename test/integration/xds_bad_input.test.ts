@@ -103,6 +103,12 @@ for (const apiType of API_TYPES) {
     await serves(port, '200 b', 'the warmed update');
     assert.equal(await stat(skiff.adminUrl, 'cluster_manager.warming_clusters'), 0);
 
+    // /config_dump?resource=&mask= as Envoy's admin answers them.
+    const only = (await (await fetch(`${skiff.adminUrl}/config_dump?resource=dynamic_active_clusters&mask=cluster`)).json()) as { configs: Json[] };
+    assert.deepEqual(only.configs.map((c) => [c['@type'], Object.keys(c).sort().join(','), (c.cluster as Json).name]),
+      [['type.googleapis.com/envoy.admin.v3.ClustersConfigDump.DynamicCluster', '@type,cluster', 'a']]);
+    assert.equal((await fetch(`${skiff.adminUrl}/config_dump?resource=nonsense`)).status, 400);
+
     // Istio's no-op filter: one warning line for the process, however many pushes carried it.
     assert.equal(skiff.stderr().split('\n').filter((l) => /extension istio\.stats accepted as a no-op/.test(l)).length, 1, skiff.stderr());
     assert.equal(skiff.stderr().split('\n').filter((l) => /network filter istio\.stats accepted as a no-op/.test(l)).length, 1, skiff.stderr());
