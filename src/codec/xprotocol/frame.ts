@@ -1,0 +1,81 @@
+/**
+ * Lazy view over a decoded frame record (XF_* in src/wasm/layout.ts): numbers are read from the record,
+ * strings decoded from the frame bytes only when asked for. The view is valid while the frame bytes and the
+ * record stay where they are (the framework re-uses both once the frame is forwarded).
+ */
+import type { WasmInstance } from '../../wasm/module.js';
+import * as L from '../../wasm/layout.js';
+
+const utf8 = new TextDecoder();
+
+export type XFrameKind = 'request' | 'response' | 'oneway' | 'heartbeat' | 'heartbeat_reply' | 'goaway' | 'event';
+
+const KINDS: Record<number, XFrameKind> = {
+  [L.XK_REQUEST]: 'request', [L.XK_RESPONSE]: 'response', [L.XK_ONEWAY]: 'oneway',
+  [L.XK_HEARTBEAT]: 'heartbeat', [L.XK_HEARTBEAT_REPLY]: 'heartbeat_reply', [L.XK_GOAWAY]: 'goaway',
+  [L.XK_EVENT]: 'event',
+};
+
+export class XFrameView {
+  constructor(private readonly wasm: WasmInstance, readonly rec: number) {}
+
+  private u32(field: number): number { return this.wasm.view.getUint32(this.rec + field, true); }
+  private i32(field: number): number { return this.wasm.view.getInt32(this.rec + field, true); }
+  private str(ptrField: number, lenField: number): string {
+    const len = this.u32(lenField);
+    if (len === 0) return '';
+    const ptr = this.u32(ptrField);
+    return utf8.decode(this.wasm.u8.subarray(ptr, ptr + len));
+  }
+
+  /** XP_* id of the frame's protocol (Bolt v1 or v2 as received). */
+  get proto(): number { return this.i32(L.XF_PROTO); }
+  get kindCode(): number { return this.i32(L.XF_KIND); }
+  get kind(): XFrameKind { return KINDS[this.kindCode] ?? 'event'; }
+  get frameLength(): number { return this.i32(L.XF_FRAME_LEN); }
+  get flags(): number { return this.i32(L.XF_FLAGS); }
+  /** The request id; exact below 2^53 (Dubbo ids above that lose precision; use requestIdBig). */
+  get requestId(): number { return this.u32(L.XF_ID_HI) * 0x1_0000_0000 + this.u32(L.XF_ID_LO); }
+  get requestIdBig(): bigint { return (BigInt(this.u32(L.XF_ID_HI)) << 32n) | BigInt(this.u32(L.XF_ID_LO)); }
+  get idOffset(): number { return this.i32(L.XF_ID_OFFSET); }
+  get idWidth(): number { return this.i32(L.XF_ID_WIDTH); }
+  /** Wire status of a response. */
+  get status(): number { return this.i32(L.XF_STATUS); }
+  /** Timeout carried by the frame in ms, 0 when none. */
+  get timeoutMs(): number { return this.i32(L.XF_TIMEOUT); }
+  get codec(): number { return this.i32(L.XF_CODEC); }
+  get version(): number { return this.i32(L.XF_VERSION); }
+  get responseType(): number { return this.i32(L.XF_RESPONSE_TYPE); }
+  get className(): string { return this.str(L.XF_CLASS_PTR, L.XF_CLASS_LEN); }
+  get service(): string { return this.str(L.XF_SERVICE_PTR, L.XF_SERVICE_LEN); }
+  get method(): string { return this.str(L.XF_METHOD_PTR, L.XF_METHOD_LEN); }
+  get serviceVersion(): string { return this.str(L.XF_SVC_VERSION_PTR, L.XF_SVC_VERSION_LEN); }
+  get group(): string { return this.str(L.XF_GROUP_PTR, L.XF_GROUP_LEN); }
+  get rpcVersion(): string { return this.str(L.XF_RPC_VERSION_PTR, L.XF_RPC_VERSION_LEN); }
+  /** Absolute address and length of the content / body. */
+  get payloadPtr(): number { return this.u32(L.XF_PAYLOAD_PTR); }
+  get payloadLength(): number { return this.u32(L.XF_PAYLOAD_LEN); }
+  get headerCount(): number { return this.i32(L.XF_HEADER_COUNT); }
+
+  /** Header (Bolt) / attachment (Dubbo) entries with string values, in wire order. */
+  headers(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    const n = this.headerCount;
+    const v = this.wasm.view;
+    for (let i = 0; i < n; i++) {
+      const e = this.rec + L.XF_HEADERS + i * L.HEADER_ENTRY_SIZE;
+      const np = v.getUint32(e + L.HDR_NAME_PTR, true);
+      const nl = v.getUint16(e + L.HDR_NAME_LEN, true);
+      const vp = v.getUint32(e + L.HDR_VALUE_PTR, true);
+      const vl = v.getUint32(e + L.HDR_VALUE_LEN, true);
+      out.push([utf8.decode(this.wasm.u8.subarray(np, np + nl)), utf8.decode(this.wasm.u8.subarray(vp, vp + vl))]);
+    }
+    return out;
+  }
+
+  /** The first header / attachment named `name` (exact), undefined when absent. */
+  header(name: string): string | undefined {
+    for (const [k, v] of this.headers()) if (k === name) return v;
+    return undefined;
+  }
+}
