@@ -147,6 +147,7 @@ function peekRequest(buf: usize, body: usize, end: usize, rec: usize): i32 {
   p = readString(p, end);
   if (p == 0 || strNull) return fail(rec, methodAt - buf, XPE_HESSIAN);
   setField(rec, XF_METHOD_PTR, XF_METHOD_LEN);
+  if (p < end && load<u8>(p) >= 0x80 && load<u8>(p) <= 0xbf) p++;   // dubbox writes an int (-1) before the descriptor
   const descAt = p;
   p = readString(p, end);
   if (p == 0) return fail(rec, descAt - buf, XPE_HESSIAN);
