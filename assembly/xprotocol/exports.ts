@@ -1,6 +1,7 @@
 // X-protocol codec entry points (see contract.ts): numbers in, numbers out. `proto` is an XP_* id; buffers
 // and records are absolute addresses in the shared memory; ids are integers below 2^53 passed as f64.
 import * as C from "./contract";
+import { crc32 } from "./crc32";
 
 /** XP_MATCH, XP_NO or XP_NEED_MORE for the first `len` bytes of a connection. */
 export function xp_match(proto: i32, buf: usize, len: i32): i32 { return C.match(proto, buf, len); }
@@ -37,3 +38,6 @@ export function xp_encode_error_reply(proto: i32, rec: usize, status: i32, msg: 
 export function xp_encode_goaway(proto: i32, id: f64, out: usize, outCap: i32): i32 {
   return C.encodeGoaway(proto, id, out, outCap);
 }
+
+/** CRC-32 (IEEE, as Bolt v2 appends it) of [buf, buf+len), as an unsigned number. */
+export function xp_crc32(buf: usize, len: i32): u32 { return crc32(buf, len); }

@@ -21,6 +21,7 @@ export interface XProtocolExports {
   xp_encode_heartbeat_reply(proto: number, rec: number, out: number, outCap: number): number;
   xp_encode_error_reply(proto: number, rec: number, status: number, msg: number, msgLen: number, out: number, outCap: number): number;
   xp_encode_goaway(proto: number, id: number, out: number, outCap: number): number;
+  xp_crc32(buf: number, len: number): number;
 }
 
 export function xpExports(wasm: WasmInstance): XProtocolExports {
@@ -82,4 +83,9 @@ export function encodeErrorReply(wasm: WasmInstance, proto: number, rec: number,
 /** The protocol's goaway frame (Dubbo READONLY event) or XPE_UNSUPPORTED. */
 export function encodeGoaway(wasm: WasmInstance, proto: number, id: number, out: number, outCap: number): number {
   return xpExports(wasm).xp_encode_goaway(proto, id, out, outCap);
+}
+
+/** CRC-32 (IEEE) of [buf, buf+len) as Bolt v2 computes it; unsigned. */
+export function crc32(wasm: WasmInstance, buf: number, len: number): number {
+  return xpExports(wasm).xp_crc32(buf, len) >>> 0;
 }
