@@ -14,18 +14,20 @@
 import {
   XF_ID_LO, XF_ID_HI, XF_ID_OFFSET, XF_ID_WIDTH,
   XP_BOLT_V1, XP_BOLT_V2, XP_DUBBO, XP_EXAMPLE, XP_NO, XP_MATCH, XP_NEED_MORE, XP_PROTO_MAX,
-  XPE_UNKNOWN_PROTO, XPE_UNSUPPORTED,
+  XPE_UNKNOWN_PROTO, XPE_UNSUPPORTED, XPE_MALFORMED,
 } from "../abi/layout";
 import { put32 } from "./bytes";
 import { boltMatch, boltDecode } from "./bolt/decode";
 import { boltEncodeHeartbeat, boltEncodeHeartbeatReply, boltEncodeErrorReply, boltAfterIdPatch } from "./bolt/encode";
 import { dubboMatch, dubboDecode } from "./dubbo/decode";
 import { dubboEncodeHeartbeat, dubboEncodeHeartbeatReply, dubboEncodeErrorReply, dubboEncodeGoaway } from "./dubbo/encode";
+import { exampleMatch, exampleDecode, exampleEncodeHeartbeat, exampleEncodeHeartbeatReply, exampleEncodeErrorReply } from "./example/codec";
 
 export function match(proto: i32, buf: usize, len: i32): i32 {
   switch (proto) {
     case XP_BOLT_V1: case XP_BOLT_V2: return boltMatch(proto, buf, len);
     case XP_DUBBO: return dubboMatch(buf, len);
+    case XP_EXAMPLE: return exampleMatch(buf, len);
   }
   return XPE_UNKNOWN_PROTO;
 }
@@ -45,21 +47,24 @@ export function decode(proto: i32, buf: usize, len: i32, rec: usize, maxFrameByt
   switch (proto) {
     case XP_BOLT_V1: case XP_BOLT_V2: return boltDecode(buf, len, rec, maxFrameBytes);
     case XP_DUBBO: return dubboDecode(buf, len, rec, maxFrameBytes);
+    case XP_EXAMPLE: return exampleDecode(buf, len, rec, maxFrameBytes);
   }
   return XPE_UNKNOWN_PROTO;
 }
 
 /**
  * Patches the request id of the decoded frame at `buf` (described by `rec`) in place, big-endian at
- * XF_ID_OFFSET over XF_ID_WIDTH bytes, and updates the record. `id` is an integer below 2^53.
+ * XF_ID_OFFSET over XF_ID_WIDTH bytes, and updates the record. `id` is an integer below 2^53. Returns 0, or
+ * XPE_MALFORMED (nothing written) when `rec` holds no decoded frame.
  */
 export function setRequestId(proto: i32, buf: usize, rec: usize, id: f64): i32 {
   if (proto < 1 || proto > XP_PROTO_MAX) return XPE_UNKNOWN_PROTO;
   const v = <u64>id;
   const lo = <u32>v;
   const hi = <u32>(v >>> 32);
-  const at = buf + <usize>load<i32>(rec + XF_ID_OFFSET);
   const width = load<i32>(rec + XF_ID_WIDTH);
+  if (width != 4 && width != 8) return XPE_MALFORMED; // the record holds no decoded frame
+  const at = buf + <usize>load<i32>(rec + XF_ID_OFFSET);
   if (width == 8) { put32(at, hi); put32(at + 4, lo); }
   else put32(at, lo);
   store<u32>(rec + XF_ID_LO, lo);
@@ -72,6 +77,7 @@ export function encodeHeartbeat(proto: i32, id: f64, out: usize, outCap: i32): i
   switch (proto) {
     case XP_BOLT_V1: case XP_BOLT_V2: return boltEncodeHeartbeat(proto, <u32><u64>id, out, outCap);
     case XP_DUBBO: return dubboEncodeHeartbeat(<u64>id, out, outCap);
+    case XP_EXAMPLE: return exampleEncodeHeartbeat(<u32><u64>id, out, outCap);
   }
   return XPE_UNKNOWN_PROTO;
 }
@@ -80,6 +86,7 @@ export function encodeHeartbeatReply(proto: i32, rec: usize, out: usize, outCap:
   switch (proto) {
     case XP_BOLT_V1: case XP_BOLT_V2: return boltEncodeHeartbeatReply(rec, out, outCap);
     case XP_DUBBO: return dubboEncodeHeartbeatReply(rec, out, outCap);
+    case XP_EXAMPLE: return exampleEncodeHeartbeatReply(rec, out, outCap);
   }
   return XPE_UNKNOWN_PROTO;
 }
@@ -88,13 +95,14 @@ export function encodeErrorReply(proto: i32, rec: usize, status: i32, msg: usize
   switch (proto) {
     case XP_BOLT_V1: case XP_BOLT_V2: return boltEncodeErrorReply(rec, status, msg, msgLen, out, outCap);
     case XP_DUBBO: return dubboEncodeErrorReply(rec, status, msg, msgLen, out, outCap);
+    case XP_EXAMPLE: return exampleEncodeErrorReply(rec, status, msg, msgLen, out, outCap);
   }
   return XPE_UNKNOWN_PROTO;
 }
 
 export function encodeGoaway(proto: i32, id: f64, out: usize, outCap: i32): i32 {
   switch (proto) {
-    case XP_BOLT_V1: case XP_BOLT_V2: return XPE_UNSUPPORTED;
+    case XP_BOLT_V1: case XP_BOLT_V2: case XP_EXAMPLE: return XPE_UNSUPPORTED;
     case XP_DUBBO: return dubboEncodeGoaway(<u64>id, out, outCap);
   }
   return XPE_UNKNOWN_PROTO;

@@ -5,6 +5,7 @@
  */
 import type { WasmInstance } from '../../wasm/module.js';
 import * as L from '../../wasm/layout.js';
+import { XProtocolError } from './errors.js';
 
 /** Default cap on one frame (a length field above it is an error before any body is buffered). */
 export const DEFAULT_MAX_FRAME_BYTES = L.XP_DEFAULT_MAX_FRAME;
@@ -57,9 +58,13 @@ export function errorOffset(wasm: WasmInstance, rec: number): number {
   return wasm.view.getInt32(rec + L.XF_ERROR_AT, true);
 }
 
-/** Patches the request id of the decoded frame at `buf` in place (Bolt v2: and its CRC32). id < 2^53. */
+/**
+ * Patches the request id of the decoded frame at `buf` in place (Bolt v2: and its CRC32). id < 2^53.
+ * Throws when `rec` holds no decoded frame (nothing is written then).
+ */
 export function setRequestId(wasm: WasmInstance, proto: number, buf: number, rec: number, id: number): void {
-  xpExports(wasm).xp_set_request_id(proto, buf, rec, id);
+  const r = xpExports(wasm).xp_set_request_id(proto, buf, rec, id);
+  if (r !== 0) throw new XProtocolError(r, -1, 'internal');
 }
 
 /** Heartbeat request with `id` at `out`: bytes written or an XPE_* code. */
