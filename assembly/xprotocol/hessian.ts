@@ -16,6 +16,11 @@ export let intValue: i64 = 0;
 
 /** Skips `chars` UTF-16 code units of UTF-8 text starting at p (4-byte sequences count as two units). */
 function skipChars(p: usize, end: usize, chars: i32): usize {
+  // Fast path: eight ASCII bytes are eight characters.
+  while (chars >= 8 && p + 8 <= end && (load<u64>(p) & 0x8080808080808080) == 0) {
+    p += 8;
+    chars -= 8;
+  }
   while (chars > 0) {
     if (p >= end) return 0;
     const b = <u32>load<u8>(p);
