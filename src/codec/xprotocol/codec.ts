@@ -45,7 +45,7 @@ export function detectProtocol(wasm: WasmInstance, buf: number, len: number): nu
  * code (< -1; XF_ERROR_AT holds the offset). See XProtocolError.
  */
 export function decodeFrame(wasm: WasmInstance, proto: number, buf: number, len: number, rec: number, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): number {
-  return xpExports(wasm).xp_decode(proto, buf, len, rec, maxFrameBytes);
+  return xpExports(wasm).xp_decode(proto, buf, len, rec, Math.min(maxFrameBytes, 0x7fff_ffff));
 }
 
 /** Bytes the frame being decoded needs in all, 0 when its fixed header is not in yet (after XP_NEED_MORE). */

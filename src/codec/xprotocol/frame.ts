@@ -6,7 +6,28 @@
 import type { WasmInstance } from '../../wasm/module.js';
 import * as L from '../../wasm/layout.js';
 
-const utf8 = new TextDecoder();
+/**
+ * Strings are read through a Buffer over the whole shared memory (no copy; TextDecoder would copy a shared
+ * view first): routing names are ASCII, which latin1 decodes fastest, anything else goes through utf8.
+ */
+const memoryBuffers = new WeakMap<WebAssembly.Memory, Buffer>();
+function memoryBuffer(wasm: WasmInstance): Buffer {
+  let b = memoryBuffers.get(wasm.memory);
+  if (!b) {
+    b = Buffer.from(wasm.memory.buffer as ArrayBuffer);
+    memoryBuffers.set(wasm.memory, b);
+  }
+  return b;
+}
+
+function text(wasm: WasmInstance, ptr: number, len: number): string {
+  const u8 = wasm.u8;
+  const end = ptr + len;
+  for (let i = ptr; i < end; i++) {
+    if (u8[i] >= 0x80) return memoryBuffer(wasm).toString('utf8', ptr, end);
+  }
+  return memoryBuffer(wasm).toString('latin1', ptr, end);
+}
 
 export type XFrameKind = 'request' | 'response' | 'oneway' | 'heartbeat' | 'heartbeat_reply' | 'goaway' | 'event';
 
@@ -23,9 +44,7 @@ export class XFrameView {
   private i32(field: number): number { return this.wasm.view.getInt32(this.rec + field, true); }
   private str(ptrField: number, lenField: number): string {
     const len = this.u32(lenField);
-    if (len === 0) return '';
-    const ptr = this.u32(ptrField);
-    return utf8.decode(this.wasm.u8.subarray(ptr, ptr + len));
+    return len === 0 ? '' : text(this.wasm, this.u32(ptrField), len);
   }
 
   /** XP_* id of the frame's protocol (Bolt v1 or v2 as received). */
@@ -68,7 +87,7 @@ export class XFrameView {
       const nl = v.getUint16(e + L.HDR_NAME_LEN, true);
       const vp = v.getUint32(e + L.HDR_VALUE_PTR, true);
       const vl = v.getUint32(e + L.HDR_VALUE_LEN, true);
-      out.push([utf8.decode(this.wasm.u8.subarray(np, np + nl)), utf8.decode(this.wasm.u8.subarray(vp, vp + vl))]);
+      out.push([text(this.wasm, np, nl), text(this.wasm, vp, vl)]);
     }
     return out;
   }

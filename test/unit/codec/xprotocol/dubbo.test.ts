@@ -31,7 +31,7 @@ function dubbo2Request(overrides: object = {}): Buffer {
     group: 'canary',
     timeout: 2500,
     application: { name: 'skiff-test' },
-    attachments: { traceId: 't-1' },
+    attachments: { traceId: 't-1', note: 'ünï→😀' },
     ...overrides,
   }).encode();
 }
@@ -51,6 +51,7 @@ test('a dubbo2.js request decodes to its id, service, version, method, group, ti
   assert.equal(frame.timeoutMs, 2500);
   assert.equal(frame.codec, L.DUBBO_SERIALIZATION_HESSIAN2);
   assert.equal(frame.header('traceId'), 't-1');
+  assert.equal(frame.header('note'), 'ünï→😀', 'UTF-8 values, a surrogate pair counted as two units');
   assert.equal(frame.header('application'), 'skiff-test');
   assert.ok(frame.flags & L.XFF_PEEKED);
   assert.ok(frame.flags & L.XFF_TWOWAY);
