@@ -24,9 +24,37 @@ function text(wasm: WasmInstance, ptr: number, len: number): string {
   const u8 = wasm.u8;
   const end = ptr + len;
   for (let i = ptr; i < end; i++) {
-    if (u8[i] >= 0x80) return memoryBuffer(wasm).toString('utf8', ptr, end);
+    if (u8[i] >= 0x80) return decodeCesu8(u8, ptr, end);
   }
   return memoryBuffer(wasm).toString('latin1', ptr, end);
+}
+
+/**
+ * UTF-8 that may hold CESU-8 surrogate halves (Java and hessian.js write a character outside the BMP as two
+ * 3-byte sequences, which a strict UTF-8 decoder rejects). Malformed sequences become U+FFFD.
+ */
+function decodeCesu8(u8: Uint8Array, start: number, end: number): string {
+  const units: number[] = [];
+  let i = start;
+  while (i < end) {
+    const b = u8[i];
+    const need = b < 0x80 ? 0 : b >= 0xf0 && b < 0xf8 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : -1;
+    if (need < 0 || i + need >= end) { units.push(0xfffd); i++; continue; }
+    let cp = need === 0 ? b : b & (0x3f >> need);
+    let ok = true;
+    for (let k = 1; k <= need; k++) {
+      const c = u8[i + k];
+      if ((c & 0xc0) !== 0x80) { ok = false; break; }
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (!ok) { units.push(0xfffd); i++; continue; }
+    if (cp > 0xffff) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    i += need + 1;
+  }
+  let out = '';
+  for (let k = 0; k < units.length; k += 4096) out += String.fromCharCode(...units.slice(k, k + 4096));
+  return out;
 }
 
 export type XFrameKind = 'request' | 'response' | 'oneway' | 'heartbeat' | 'heartbeat_reply' | 'goaway' | 'event';

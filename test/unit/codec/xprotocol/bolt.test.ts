@@ -89,7 +89,7 @@ test('a server-exception response carries its status', () => {
 test('sofa_head_* header keys give service and method (protobuf-style requests)', () => {
   const h = harness();
   const headerMap = SimpleMapSerializer.encode({
-    service: 'old.Service:1.0', sofa_head_target_service: 'com.x.Echo:3.0', sofa_head_method_name: 'say', k: '',
+    service: 'old.Service:1.0', sofa_head_target_service: 'com.x.Echo:3.0', sofa_head_method_name: 'say', k: '', emoji: 'a😀b→',
   });
   const cls = Buffer.from('com.alipay.sofa.rpc.core.request.SofaRequest');
   const content = Buffer.from([1, 2, 3]);
@@ -105,7 +105,8 @@ test('sofa_head_* header keys give service and method (protobuf-style requests)'
   assert.equal(frame.method, 'say');
   assert.equal(frame.codec, L.BOLT_CODEC_PROTOBUF);
   assert.equal(frame.header('k'), '');
-  assert.equal(frame.headers().length, 4);
+  assert.equal(frame.header('emoji'), 'a😀b→', 'standard 4-byte UTF-8');
+  assert.equal(frame.headers().length, 5);
 });
 
 test('a frame split anywhere is NEED_MORE until its last byte, and tells its length once the header is in', () => {
