@@ -120,9 +120,9 @@ function skipChunks(p: usize, end: usize, more: u32, last: u32, isString: bool):
     if (p >= end) return 0;
     const next = <u32>load<u8>(p);
     if (next != more && next != last) {
-      // the final chunk may also use a compact form
-      if (isString) return readString(p, end);
-      if (next >= 0x20 && next <= 0x2f) { q = p + 1 + <usize>(next - 0x20); return q > end ? 0 : q; }
+      // the final chunk may also use a compact form of the same type
+      if (isString) return (next <= 0x1f || (next >= 0x30 && next <= 0x33)) ? readString(p, end) : 0;
+      if ((next >= 0x20 && next <= 0x2f) || (next >= 0x34 && next <= 0x37)) return skipValue(p, end, 0, 1);
       return 0;
     }
   }
