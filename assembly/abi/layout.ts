@@ -281,12 +281,27 @@ export const XF_PAYLOAD_PTR: i32 = 112;      // content / body
 export const XF_PAYLOAD_LEN: i32 = 116;
 export const XF_HEADER_COUNT: i32 = 120;     // entries at XF_HEADERS (HDR_* layout, HDR_ID = 0)
 export const XF_ERROR_AT: i32 = 124;         // on an error: offset inside the frame where it was found
-export const XF_HEADERS: i32 = 128;
+export const XF_ARGS_PTR: i32 = 128;         // Dubbo hessian2 request: the arguments region (read one with xp_read_arg)
+export const XF_ARGS_LEN: i32 = 132;
+export const XF_ARGS_COUNT: i32 = 136;       // parameters in the descriptor
+export const XF_ARG_TYPE: i32 = 140;         // written by xp_read_arg: XA_* below
+export const XF_ARG_PTR: i32 = 144;          // XA_STRING: the UTF-8 bytes
+export const XF_ARG_LEN: i32 = 148;
+export const XF_ARG_NUM: i32 = 152;          // f64: XA_INT (ints and longs), XA_DOUBLE, XA_BOOL (0 or 1)
+export const XF_HEADERS: i32 = 160;
 export const XF_MAX_HEADERS: i32 = 64;       // more string entries than this: XPE_TOO_MANY_HEADERS
-export const XF_CLASS_DEFS: i32 = 1152;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
+export const XF_CLASS_DEFS: i32 = 1184;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
 export const XF_MAX_CLASS_DEFS: i32 = 64;
-export const XF_CLASS_DEF_COUNT: i32 = 1408;
-export const XF_RECORD_SIZE: i32 = 1412;
+export const XF_CLASS_DEF_COUNT: i32 = 1440;
+export const XF_RECORD_SIZE: i32 = 1448;
+
+// Argument types (xp_read_arg's result and XF_ARG_TYPE).
+export const XA_NULL: i32 = 1;
+export const XA_BOOL: i32 = 2;
+export const XA_INT: i32 = 3;
+export const XA_DOUBLE: i32 = 4;
+export const XA_STRING: i32 = 5;
+export const XA_OTHER: i32 = 6;              // a list, map, object, binary, date or chunked string (skipped, not read)
 
 // Protocol ids (the first argument of every xp_* export).
 export const XP_BOLT_V1: i32 = 1;

@@ -19,7 +19,7 @@ import {
 import { put32 } from "./bytes";
 import { boltMatch, boltDecode } from "./bolt/decode";
 import { boltEncodeHeartbeat, boltEncodeHeartbeatReply, boltEncodeErrorReply, boltAfterIdPatch } from "./bolt/encode";
-import { dubboMatch, dubboDecode } from "./dubbo/decode";
+import { dubboMatch, dubboDecode, dubboReadArg } from "./dubbo/decode";
 import { dubboEncodeHeartbeat, dubboEncodeHeartbeatReply, dubboEncodeErrorReply, dubboEncodeGoaway } from "./dubbo/encode";
 import { exampleMatch, exampleDecode, exampleEncodeHeartbeat, exampleEncodeHeartbeatReply, exampleEncodeErrorReply } from "./example/codec";
 
@@ -108,3 +108,9 @@ export function encodeGoaway(proto: i32, id: f64, out: usize, outCap: i32): i32 
   return XPE_UNKNOWN_PROTO;
 }
 
+
+/** Reads argument `index` of a decoded request (protocols whose requests carry typed arguments: Dubbo). */
+export function readArg(proto: i32, rec: usize, index: i32): i32 {
+  if (proto == XP_DUBBO) return dubboReadArg(rec, index);
+  return proto >= 1 && proto <= XP_PROTO_MAX ? XPE_UNSUPPORTED : XPE_UNKNOWN_PROTO;
+}

@@ -41,3 +41,9 @@ export function xp_encode_goaway(proto: i32, id: f64, out: usize, outCap: i32): 
 
 /** CRC-32 (IEEE, as Bolt v2 appends it) of [buf, buf+len), as an unsigned number. */
 export function xp_crc32(buf: usize, len: i32): u32 { return crc32(buf, len); }
+
+/**
+ * Reads argument `index` of the request decoded in `rec` into XF_ARG_* (for parameter route matches): its
+ * XA_* type, 0 when there is no such argument, or an XPE_* code. The frame bytes must not have moved.
+ */
+export function xp_read_arg(proto: i32, rec: usize, index: i32): i32 { return C.readArg(proto, rec, index); }

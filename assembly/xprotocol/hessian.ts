@@ -3,7 +3,10 @@
 // and nesting deeper than XP_HESSIAN_MAX_DEPTH fails. Class definitions seen ('C') are remembered in the
 // frame record's work area (XF_CLASS_DEFS) because an object instance only names its class by number.
 // Every function returns the position after the value, or 0 when the bytes are not valid Hessian 2.0.
-import { XF_CLASS_DEFS, XF_CLASS_DEF_COUNT, XF_MAX_CLASS_DEFS, XP_HESSIAN_MAX_DEPTH } from "../abi/layout";
+import {
+  XF_CLASS_DEFS, XF_CLASS_DEF_COUNT, XF_MAX_CLASS_DEFS, XP_HESSIAN_MAX_DEPTH, XF_ARG_TYPE, XF_ARG_PTR, XF_ARG_LEN,
+  XF_ARG_NUM, XA_NULL, XA_BOOL, XA_INT, XA_DOUBLE, XA_STRING, XA_OTHER,
+} from "../abi/layout";
 import { be16, be32 } from "./bytes";
 
 /** The last string read by readString: its UTF-8 bytes (contiguous: single-chunk strings only). */
@@ -289,4 +292,34 @@ export function skipN(p: usize, end: usize, rec: usize, n: i64): usize {
 /** Skips `chars` UTF-16 units of UTF-8 text (raw strings whose length came separately). */
 export function skipCharsExported(p: usize, end: usize, chars: i32): usize {
   return skipChars(p, end, chars);
+}
+
+/**
+ * Reads the scalar value at p into the record's XF_ARG_* fields and returns its XA_* type (0 when the bytes
+ * are not a value). Strings (single chunk) give ptr/len, numbers and booleans an f64; anything else is XA_OTHER.
+ */
+export function readScalar(p: usize, end: usize, rec: usize): i32 {
+  if (p >= end) return 0;
+  const tag = <u32>load<u8>(p);
+  let type = XA_OTHER;
+  let num: f64 = 0;
+  if (tag == 0x4e) type = XA_NULL;
+  else if (tag == 0x54 || tag == 0x46) { type = XA_BOOL; num = tag == 0x54 ? 1 : 0; }
+  else if (tag <= 0x1f || (tag >= 0x30 && tag <= 0x33) || tag == 0x53) {
+    if (readString(p, end) == 0) return 0;
+    type = XA_STRING;
+    store<u32>(rec + XF_ARG_PTR, <u32>strPtr);
+    store<u32>(rec + XF_ARG_LEN, <u32>strLen);
+  } else if (tag >= 0x80 || (tag >= 0x38 && tag <= 0x3f) || tag == 0x49 || tag == 0x4c || tag == 0x59) {
+    if (readInt(p, end) == 0) return 0;
+    type = XA_INT;
+    num = <f64>intValue;
+  } else if (tag == 0x5b || tag == 0x5c) { type = XA_DOUBLE; num = tag == 0x5c ? 1 : 0; }
+  else if (tag == 0x5d) { if (p + 2 > end) return 0; type = XA_DOUBLE; num = <f64>load<i8>(p + 1); }
+  else if (tag == 0x5e) { if (p + 3 > end) return 0; type = XA_DOUBLE; num = <f64><i16>be16(p + 1); }
+  else if (tag == 0x5f) { if (p + 5 > end) return 0; type = XA_DOUBLE; num = <f64><i32>be32(p + 1) / 1000; }
+  else if (tag == 0x44) { if (p + 9 > end) return 0; type = XA_DOUBLE; num = reinterpret<f64>(bswap<u64>(load<u64>(p + 1))); }
+  store<i32>(rec + XF_ARG_TYPE, type);
+  store<f64>(rec + XF_ARG_NUM, num);
+  return type;
 }

@@ -267,12 +267,27 @@ export const XF_PAYLOAD_PTR = 112;      // content / body
 export const XF_PAYLOAD_LEN = 116;
 export const XF_HEADER_COUNT = 120;     // entries at XF_HEADERS (HDR_* layout, HDR_ID = 0)
 export const XF_ERROR_AT = 124;         // on an error: offset inside the frame where it was found
-export const XF_HEADERS = 128;
+export const XF_ARGS_PTR = 128;         // Dubbo hessian2 request: the arguments region (read one with xp_read_arg)
+export const XF_ARGS_LEN = 132;
+export const XF_ARGS_COUNT = 136;       // parameters in the descriptor
+export const XF_ARG_TYPE = 140;         // written by xp_read_arg: XA_* below
+export const XF_ARG_PTR = 144;          // XA_STRING: the UTF-8 bytes
+export const XF_ARG_LEN = 148;
+export const XF_ARG_NUM = 152;          // f64: XA_INT (ints and longs), XA_DOUBLE, XA_BOOL (0 or 1)
+export const XF_HEADERS = 160;
 export const XF_MAX_HEADERS = 64;       // more string entries than this: XPE_TOO_MANY_HEADERS
-export const XF_CLASS_DEFS = 1152;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
+export const XF_CLASS_DEFS = 1184;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
 export const XF_MAX_CLASS_DEFS = 64;
-export const XF_CLASS_DEF_COUNT = 1408;
-export const XF_RECORD_SIZE = 1412;
+export const XF_CLASS_DEF_COUNT = 1440;
+export const XF_RECORD_SIZE = 1448;
+
+// Argument types (xp_read_arg's result and XF_ARG_TYPE).
+export const XA_NULL = 1;
+export const XA_BOOL = 2;
+export const XA_INT = 3;
+export const XA_DOUBLE = 4;
+export const XA_STRING = 5;
+export const XA_OTHER = 6;              // a list, map, object, binary, date or chunked string (skipped, not read)
 
 // Protocol ids (the first argument of every xp_* export).
 export const XP_BOLT_V1 = 1;

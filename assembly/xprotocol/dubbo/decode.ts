@@ -13,14 +13,15 @@ import {
   XF_PROTO, XF_KIND, XF_FRAME_LEN, XF_FLAGS, XF_ID_LO, XF_ID_HI, XF_ID_OFFSET, XF_ID_WIDTH, XF_STATUS,
   XF_TIMEOUT, XF_CODEC, XF_VERSION, XF_RESPONSE_TYPE, XF_SERVICE_PTR, XF_SERVICE_LEN, XF_METHOD_PTR,
   XF_METHOD_LEN, XF_SVC_VERSION_PTR, XF_SVC_VERSION_LEN, XF_GROUP_PTR, XF_GROUP_LEN, XF_RPC_VERSION_PTR,
-  XF_RPC_VERSION_LEN, XF_PAYLOAD_PTR, XF_PAYLOAD_LEN, XF_ERROR_AT, XFF_PEEKED, XFF_TWOWAY,
+  XF_RPC_VERSION_LEN, XF_PAYLOAD_PTR, XF_PAYLOAD_LEN, XF_ERROR_AT, XF_ARGS_PTR, XF_ARGS_LEN, XF_ARGS_COUNT,
+  XF_CLASS_DEF_COUNT, XFF_PEEKED, XFF_TWOWAY,
   XK_REQUEST, XK_RESPONSE, XK_ONEWAY, XK_HEARTBEAT, XK_HEARTBEAT_REPLY, XK_GOAWAY, XK_EVENT,
   XP_DUBBO, XP_NO, XP_MATCH, XP_NEED_MORE, XPE_BAD_MAGIC, XPE_TOO_LARGE, XPE_HESSIAN, XPE_TOO_MANY_HEADERS,
   DUBBO_HEADER_LEN, DUBBO_FLAG_REQUEST, DUBBO_FLAG_TWOWAY, DUBBO_FLAG_EVENT, DUBBO_SERIALIZATION_MASK,
   DUBBO_SERIALIZATION_HESSIAN2, DUBBO_STATUS_OK,
 } from "../../abi/layout";
 import { be32, resetRecord, addHeader, eqAscii } from "../bytes";
-import { readString, readInt, skipValue, skipN, strPtr, strLen, strNull, intValue } from "../hessian";
+import { readString, readInt, readScalar, skipValue, skipN, strPtr, strLen, strNull, intValue } from "../hessian";
 
 /** xp_match for Dubbo: the two magic bytes. */
 export function dubboMatch(buf: usize, len: i32): i32 {
@@ -156,6 +157,9 @@ function peekRequest(buf: usize, body: usize, end: usize, rec: usize): i32 {
   const argsAt = p;
   p = skipN(p, end, rec, <i64>args);
   if (p == 0) return fail(rec, argsAt - buf, XPE_HESSIAN);
+  store<u32>(rec + XF_ARGS_PTR, <u32>argsAt);
+  store<u32>(rec + XF_ARGS_LEN, <u32>(p - argsAt));
+  store<i32>(rec + XF_ARGS_COUNT, args);
   if (p < end) {
     const r = readAttachments(p, end, rec);
     if (r < 0) return fail(rec, p - buf, r);
@@ -241,4 +245,21 @@ function peekResponseAttachments(p: usize, end: usize, rec: usize, type: i32): v
   if (p < end && readAttachments(p, end, rec) == 0) {
     store<i32>(rec + XF_FLAGS, load<i32>(rec + XF_FLAGS) | XFF_PEEKED);
   }
+}
+
+/**
+ * xp_read_arg for Dubbo: walks to argument `index` of the request decoded in `rec` (whose bytes must still be
+ * where they were decoded) and reads it into XF_ARG_*. Returns its XA_* type, 0 when there is no such
+ * argument (not a peeked hessian2 request, or index out of range), XPE_HESSIAN when the walk fails.
+ */
+export function dubboReadArg(rec: usize, index: i32): i32 {
+  if (index < 0 || index >= load<i32>(rec + XF_ARGS_COUNT)) return 0;
+  const start = <usize>load<u32>(rec + XF_ARGS_PTR);
+  const end = start + <usize>load<u32>(rec + XF_ARGS_LEN);
+  // The arguments are the first Hessian values that can define classes: walk them with a fresh table.
+  store<i32>(rec + XF_CLASS_DEF_COUNT, 0);
+  let p = skipN(start, end, rec, <i64>index);
+  if (p == 0) return XPE_HESSIAN;
+  const r = readScalar(p, end, rec);
+  return r == 0 ? XPE_HESSIAN : r;
 }

@@ -23,6 +23,7 @@ export interface XProtocolExports {
   xp_encode_error_reply(proto: number, rec: number, status: number, msg: number, msgLen: number, out: number, outCap: number): number;
   xp_encode_goaway(proto: number, id: number, out: number, outCap: number): number;
   xp_crc32(buf: number, len: number): number;
+  xp_read_arg(proto: number, rec: number, index: number): number;
 }
 
 export function xpExports(wasm: WasmInstance): XProtocolExports {

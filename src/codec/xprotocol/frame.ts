@@ -5,6 +5,8 @@
  */
 import type { WasmInstance } from '../../wasm/module.js';
 import * as L from '../../wasm/layout.js';
+import { XProtocolError } from './errors.js';
+import { xpExports } from './codec.js';
 
 /**
  * Strings are read through a Buffer over the whole shared memory (no copy; TextDecoder would copy a shared
@@ -65,6 +67,14 @@ const KINDS: Record<number, XFrameKind> = {
   [L.XK_EVENT]: 'event',
 };
 
+/** One argument of a request as xp_read_arg reads it: scalars by value, other shapes by type only. */
+export type XArgument =
+  | { type: 'null' }
+  | { type: 'bool'; value: boolean }
+  | { type: 'int' | 'double'; value: number }
+  | { type: 'string'; value: string }
+  | { type: 'other' };
+
 export class XFrameView {
   constructor(private readonly wasm: WasmInstance, readonly rec: number) {}
 
@@ -118,6 +128,27 @@ export class XFrameView {
       out.push([text(this.wasm, np, nl), text(this.wasm, vp, vl)]);
     }
     return out;
+  }
+
+  /** Number of arguments of a peeked Dubbo hessian2 request (from its descriptor), 0 otherwise. */
+  get argumentCount(): number { return this.i32(L.XF_ARGS_COUNT); }
+
+  /**
+   * Argument `index` of the request (Dubbo hessian2), for parameter route matches; undefined when there is no
+   * such argument. Throws XProtocolError when the arguments cannot be walked. The frame bytes must not have moved.
+   */
+  argument(index: number): XArgument | undefined {
+    const t = xpExports(this.wasm).xp_read_arg(this.proto, this.rec, index);
+    switch (t) {
+      case 0: case L.XPE_UNSUPPORTED: return undefined;
+      case L.XA_NULL: return { type: 'null' };
+      case L.XA_BOOL: return { type: 'bool', value: this.wasm.view.getFloat64(this.rec + L.XF_ARG_NUM, true) !== 0 };
+      case L.XA_INT: return { type: 'int', value: this.wasm.view.getFloat64(this.rec + L.XF_ARG_NUM, true) };
+      case L.XA_DOUBLE: return { type: 'double', value: this.wasm.view.getFloat64(this.rec + L.XF_ARG_NUM, true) };
+      case L.XA_STRING: return { type: 'string', value: this.str(L.XF_ARG_PTR, L.XF_ARG_LEN) };
+      case L.XA_OTHER: return { type: 'other' };
+      default: throw new XProtocolError(t, -1);
+    }
   }
 
   /** The first header / attachment named `name` (exact), undefined when absent. */

@@ -16,7 +16,7 @@ import { registerBuiltinXProtocols } from './builtins.js';
 export * from './spec.js';
 export * from './registry.js';
 export * from './codec.js';
-export { XFrameView, type XFrameKind } from './frame.js';
+export { XFrameView, type XFrameKind, type XArgument } from './frame.js';
 export { XProtocolError, xprotoErrorCode } from './errors.js';
 export { boltSpec } from './bolt.js';
 export { dubboSpec } from './dubbo.js';

@@ -249,3 +249,38 @@ test('non-hessian2 serialization is framed without a peek', () => {
   assert.equal(frame.method, '');
   assert.equal(frame.flags & L.XFF_PEEKED, 0);
 });
+
+test('arguments read one at a time for parameter routes: scalars by value, other shapes by type', () => {
+  const h = harness();
+  const bytes = dubbo2Request({
+    methodArgs: [
+      { $class: 'java.lang.String', $: 'ada' },
+      { $class: 'int', $: -70000 },
+      { $class: 'long', $: 2 ** 40 },
+      { $class: 'double', $: 2.75 },
+      { $class: 'boolean', $: true },
+      { $class: 'org.demo.User', $: { name: { $class: 'java.lang.String', $: 'x' } } },
+      { $class: 'java.lang.String', $: 'ü😀' },
+      { $class: 'java.lang.String', $: null },
+    ],
+  });
+  const { n, frame } = h.decode(XP_DUBBO, bytes);
+  assert.equal(n, bytes.length);
+  assert.equal(frame.argumentCount, 8);
+  assert.deepEqual(frame.argument(0), { type: 'string', value: 'ada' });
+  assert.deepEqual(frame.argument(1), { type: 'int', value: -70000 });
+  assert.deepEqual(frame.argument(2), { type: 'int', value: 2 ** 40 });
+  assert.deepEqual(frame.argument(3), { type: 'double', value: 2.75 });
+  assert.deepEqual(frame.argument(4), { type: 'bool', value: true });
+  assert.deepEqual(frame.argument(5), { type: 'other' });
+  assert.deepEqual(frame.argument(6), { type: 'string', value: 'ü😀' });
+  assert.deepEqual(frame.argument(7), { type: 'null' });
+  assert.equal(frame.argument(8), undefined);
+  assert.equal(frame.argument(-1), undefined);
+  // reading an argument leaves the rest of the record as decoded
+  assert.equal(frame.method, 'findUser');
+  assert.equal(frame.header('traceId'), 't-1');
+  // responses and other protocols have no arguments
+  const resp = hex('dabb021400000000000000010000000d910b48656c6c6f20776f726c64');
+  assert.equal(h.decode(XP_DUBBO, resp).frame.argument(0), undefined);
+});

@@ -23,6 +23,7 @@ const PTR_FIELDS: Array<[number, number]> = [
   [L.XF_CLASS_PTR, L.XF_CLASS_LEN], [L.XF_SERVICE_PTR, L.XF_SERVICE_LEN], [L.XF_METHOD_PTR, L.XF_METHOD_LEN],
   [L.XF_SVC_VERSION_PTR, L.XF_SVC_VERSION_LEN], [L.XF_GROUP_PTR, L.XF_GROUP_LEN],
   [L.XF_RPC_VERSION_PTR, L.XF_RPC_VERSION_LEN], [L.XF_HEADER_PTR, L.XF_HEADER_LEN], [L.XF_PAYLOAD_PTR, L.XF_PAYLOAD_LEN],
+  [L.XF_ARGS_PTR, L.XF_ARGS_LEN],
 ];
 
 const crc32 = (require('sofa-bolt-node/lib/utils') as { crc32(b: Buffer): number }).crc32;
@@ -120,6 +121,12 @@ function fuzz(protoOf: (b: Buffer) => number, seeds: Buffer[], seed: number): { 
       const at = h.rec + L.XF_HEADERS + e * L.HEADER_ENTRY_SIZE;
       inside(v.getUint32(at + L.HDR_NAME_PTR, true), v.getUint16(at + L.HDR_NAME_LEN, true), 'header name');
       inside(v.getUint32(at + L.HDR_VALUE_PTR, true), v.getUint32(at + L.HDR_VALUE_LEN, true), 'header value');
+    }
+    const args = Math.min(v.getInt32(h.rec + L.XF_ARGS_COUNT, true), 8);
+    for (let a = 0; a < args; a++) {
+      const t = h.wasm.exports.xp_read_arg(proto, h.rec, a);
+      assert.ok((t >= L.XA_NULL && t <= L.XA_OTHER) || t === L.XPE_HESSIAN, `xp_read_arg ${t}`);
+      if (t === L.XA_STRING) inside(v.getUint32(h.rec + L.XF_ARG_PTR, true), v.getUint32(h.rec + L.XF_ARG_LEN, true), 'argument');
     }
     const idAt = v.getInt32(h.rec + L.XF_ID_OFFSET, true);
     assert.ok(idAt + v.getInt32(h.rec + L.XF_ID_WIDTH, true) <= n);
