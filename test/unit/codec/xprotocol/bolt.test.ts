@@ -279,3 +279,25 @@ test('the captured Java frames from sofa-bolt-node\'s tests decode (v2 with CRC,
   assert.equal(b.frame.status, L.BOLT_STATUS_SERVER_EXCEPTION);
   assert.equal(b.frame.className, 'com.alipay.remoting.rpc.exception.RpcServerException');
 });
+
+test('a protobuf request from sofa-bolt-node: routing keys and request props come from the header map', () => {
+  const h = harness();
+  const protobuf = require('protobufjs') as { parse(text: string): { root: object } };
+  const { root } = protobuf.parse('syntax = "proto3"; package skiff.test; service Echo { rpc say (SayRequest) returns (SayReply) {} } '
+    + 'message SayRequest { string name = 1; } message SayReply { string text = 1; }');
+  const bytes = bolt.requestEncode(9, {
+    serverSignature: 'skiff.test.Echo:1.0', methodName: 'say', args: [{ name: 'ada' }], timeout: 500,
+    requestProps: { tenant: 'blue', rpc_trace_context: { sofaTraceId: 'abc' } },
+  }, { protocolType: 'bolt', codecType: 'protobuf', proto: root });
+  const { n, frame } = h.decode(XP_BOLT_V1, bytes);
+  assert.equal(n, bytes.length);
+  assert.equal(frame.codec, L.BOLT_CODEC_PROTOBUF);
+  assert.equal(frame.service, 'skiff.test.Echo:1.0');
+  assert.equal(frame.serviceVersion, '1.0');
+  assert.equal(frame.method, 'say');
+  assert.equal(frame.flags & L.XFF_PEEKED, 0, 'from the header, not the content');
+  assert.equal(frame.timeoutMs, 500);
+  assert.equal(frame.header('tenant'), 'blue');
+  assert.equal(frame.header('rpc_trace_context.sofaTraceId'), 'abc');
+  assert.equal(frame.header('sofa_head_target_app'), '');
+});
