@@ -16,6 +16,7 @@ const silent = { info() {}, warn() {}, error() {}, debug() {} };
 function boltErrorServer(status: number, message: string) {
   const h = harness();
   const seen: string[] = [];
+  const sent = { heartbeatReplies: 0 };
   const sockets = new Set<Socket>();
   const server = createServer((sock) => {
     sockets.add(sock);
@@ -33,7 +34,7 @@ function boltErrorServer(status: number, message: string) {
         const frame = new XFrameView(h.wasm, h.rec);
         seen.push(`${frame.kind} ${frame.service} ${frame.method}`.trim());
         let out = 0;
-        if (frame.kind === 'heartbeat') out = encodeHeartbeatReply(h.wasm, proto, h.rec, h.out, h.outCap);
+        if (frame.kind === 'heartbeat') { out = encodeHeartbeatReply(h.wasm, proto, h.rec, h.out, h.outCap); sent.heartbeatReplies++; }
         else if (frame.kind === 'request') {
           const msg = Buffer.from(message);
           out = encodeErrorReply(h.wasm, proto, h.rec, status, h.put(msg), msg.length, h.out, h.outCap);
@@ -43,7 +44,7 @@ function boltErrorServer(status: number, message: string) {
       }
     });
   });
-  return { server, seen, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
+  return { server, seen, sent, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
 }
 
 test('sofa-rpc-node reads Skiff\'s Bolt error replies as failed calls, per status', async () => {
@@ -68,6 +69,14 @@ test('sofa-rpc-node reads Skiff\'s Bolt error replies as failed calls, per statu
         (err: Error) => { assert.match(err.message, expect); return true; },
       );
       assert.ok(s.seen.includes('request com.alipay.test.TestService:1.0 plus'), s.seen.join(', '));
+      // a heartbeat on the same connection is answered by the codec; the connection keeps working after it
+      const conn = [...client.connectionManager.connections.values()][0];
+      conn._lastActiveTime = 0;
+      conn.heartbeat();
+      await assert.rejects(consumer.invoke('minus', [{ $class: 'int', $: 1 }], { responseTimeout: 3000 }),
+        (err: Error) => { assert.match(err.message, expect); return true; });
+      assert.deepEqual(s.seen, ['request com.alipay.test.TestService:1.0 plus', 'heartbeat', 'request com.alipay.test.TestService:1.0 minus']);
+      assert.equal(s.sent.heartbeatReplies, 1);
     } finally {
       await client.close();
       s.close();
