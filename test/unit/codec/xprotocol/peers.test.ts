@@ -12,8 +12,8 @@ import { harness, require } from './harness.js';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
-/** Serves Bolt with the wasm codec: heartbeat replies, and an error reply with `status` to every request. */
-function boltErrorServer(status: number, message: string) {
+/** Serves Bolt or Dubbo with the wasm codec: heartbeat replies, and an error reply with `status` to every request. */
+function errorServer(status: number, message: string) {
   const h = harness();
   const seen: string[] = [];
   const sent = { heartbeatReplies: 0 };
@@ -53,7 +53,7 @@ test('sofa-rpc-node reads Skiff\'s Bolt error replies as failed calls, per statu
   // the status itself to InvokeTimeoutException, InvokeServerBusyException, ...); the status is on the wire.
   const expect = /^Server exception when invoke with callback/;
   for (const status of [L.BOLT_STATUS_TIMEOUT, L.BOLT_STATUS_SERVER_THREADPOOL_BUSY, L.BOLT_STATUS_NO_PROCESSOR]) {
-    const s = boltErrorServer(status, 'skiff: upstream unavailable');
+    const s = errorServer(status, 'skiff: upstream unavailable');
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     const port = (s.server.address() as AddressInfo).port;
     const client = new RpcClient({ logger: silent });
@@ -81,5 +81,30 @@ test('sofa-rpc-node reads Skiff\'s Bolt error replies as failed calls, per statu
       await client.close();
       s.close();
     }
+  }
+});
+
+test('dubbo2.js (DirectlyDubbo) reads Skiff\'s Dubbo error replies as errors carrying the message', async () => {
+  const DirectlyDubbo = (require('dubbo2.js/es6/directly-dubbo.js') as { default: { from(p: object): any } }).default;
+  const java = require('js-to-java') as { String(s: string): object };
+  const s = errorServer(L.DUBBO_STATUS_SERVICE_NOT_FOUND, 'skiff: no route for org.demo.Hello');
+  await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+  const port = (s.server.address() as AddressInfo).port;
+  const dubbo = DirectlyDubbo.from({ dubboAddress: `127.0.0.1:${port}`, dubboVersion: '2.0.2', dubboInvokeTimeout: 3 });
+  try {
+    const hello = dubbo.proxyService({
+      dubboInterface: 'org.demo.Hello', version: '1.0.0', timeout: 3,
+      methods: { sayHello: (name: string) => [java.String(name)] },
+    });
+    const r = await hello.sayHello('ada');
+    assert.ok(r.err instanceof Error, 'the call failed');
+    assert.match(r.err.message, /skiff: no route for org\.demo\.Hello/);
+    assert.deepEqual(s.seen, ['request org.demo.Hello sayHello']);
+  } finally {
+    // no reconnect attempts once the test is over: the worker retries a closed socket 20 times otherwise
+    const worker = dubbo._socketWorker;
+    worker._retry = 0;
+    s.close();
+    worker._socket?.destroy();
   }
 });
