@@ -322,7 +322,7 @@ export const XK_EVENT: i32 = 7;              // another protocol event (Dubbo ev
 // Frame flags (XF_FLAGS).
 export const XFF_CRC: i32 = 1;               // Bolt v2 frame carries a CRC32 trailer (verified)
 export const XFF_PEEKED: i32 = 2;            // the body was peeked (Hessian2): service/method/attachments are filled
-export const XFF_TWOWAY: i32 = 4;            // Dubbo two-way flag as received
+export const XFF_TWOWAY: i32 = 4;            // the sender expects a reply (requests and heartbeats that are not one-way)
 
 // Results: xp_match returns XP_MATCH / XP_NO / XP_NEED_MORE; xp_decode a frame length (> 0), XP_NEED_MORE
 // or an XPE_* error (< -1); encoders the bytes written or an XPE_* error.

@@ -7,7 +7,8 @@
  *          forward the same bytes after setRequestId(wasm, proto, buf, rec, upstreamId); continue at buf+n.
  *   n === XP_NEED_MORE: wait (neededBytes(wasm, rec) tells the total once the fixed header is in).
  *   n < -1: new XProtocolError(n, errorOffset(wasm, rec)): reply or close.
- * Heartbeats: kind 'heartbeat' -> encodeHeartbeatReply; keepalive -> encodeHeartbeat. Local replies:
+ * Heartbeats: kind 'heartbeat' -> encodeHeartbeatReply (when flags & XFF_TWOWAY); keepalive -> encodeHeartbeat.
+ * Requests: kind 'request' expects a response, 'oneway' none. Local replies:
  * encodeErrorReply with spec.httpToStatus(code). Drain: encodeGoaway when spec.goaway.
  * Protocol ids: detectProtocol (auto) or getXProtocol(name).protoIds; XF_PROTO says Bolt v1 vs v2.
  */

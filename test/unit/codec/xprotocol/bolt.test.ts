@@ -73,6 +73,7 @@ test('oneway, response, heartbeat and heartbeat ack map to their kinds in v1 and
       assert.equal(frame.requestId, id);
       assert.equal(frame.proto, proto);
       assert.equal(Boolean(frame.flags & L.XFF_CRC), opts === V2CRC);
+      assert.equal(Boolean(frame.flags & L.XFF_TWOWAY), kind === 'heartbeat', `${kind} expects a reply`);
     }
   }
 });
