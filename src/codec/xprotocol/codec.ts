@@ -35,7 +35,10 @@ export function matchFrame(wasm: WasmInstance, proto: number, buf: number, len: 
   return xpExports(wasm).xp_match(proto, buf, len);
 }
 
-/** The first XP_* id whose matcher accepts the bytes, 0 when none, XP_NEED_MORE when undecided. */
+/**
+ * The first XP_* id whose matcher accepts the bytes, 0 when none, XP_NEED_MORE when undecided. Every codec in
+ * the wasm module is tried (the echo example too): check xProtocolForId(id) for a registered protocol.
+ */
 export function detectProtocol(wasm: WasmInstance, buf: number, len: number): number {
   return xpExports(wasm).xp_detect(buf, len);
 }
@@ -60,7 +63,8 @@ export function errorOffset(wasm: WasmInstance, rec: number): number {
 }
 
 /**
- * Patches the request id of the decoded frame at `buf` in place (Bolt v2: and its CRC32). id < 2^53.
+ * Patches the request id of the decoded frame at `buf` in place (Bolt v2: and its CRC32). The id must fit the
+ * frame's id field (XF_ID_WIDTH: 4 bytes for Bolt and echo, so below 2^32; 8 for Dubbo, below 2^53 here).
  * Throws when `rec` holds no decoded frame (nothing is written then).
  */
 export function setRequestId(wasm: WasmInstance, proto: number, buf: number, rec: number, id: number): void {
