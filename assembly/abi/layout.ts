@@ -351,6 +351,7 @@ export const BOLT_TYPE_ONEWAY: i32 = 2;
 export const BOLT_CMD_HEARTBEAT: i32 = 0;
 export const BOLT_CMD_REQUEST: i32 = 1;
 export const BOLT_CMD_RESPONSE: i32 = 2;
+export const BOLT_CMD_GOAWAY: i32 = 100;          // MOSN's control command: stop sending on this connection (opt-in)
 export const BOLT_CODEC_HESSIAN2: i32 = 1;
 export const BOLT_CODEC_PROTOBUF: i32 = 11;
 export const BOLT_STATUS_SUCCESS: i32 = 0;

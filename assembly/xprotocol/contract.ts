@@ -7,7 +7,8 @@
 //   encodeHeartbeat(id, out, cap)        -> bytes | XPE_*   (keepalive Skiff sends upstream)
 //   encodeHeartbeatReply(rec, out, cap)  -> bytes | XPE_*   (Skiff answers heartbeats itself)
 //   encodeErrorReply(rec, status, msg, msgLen, out, cap) -> bytes | XPE_*  (a response in the protocol's format)
-//   encodeGoaway(id, out, cap)           -> bytes | XPE_UNSUPPORTED (tell a client to stop using the connection)
+//   encodeGoaway(id, out, cap)           -> bytes | XPE_UNSUPPORTED (tell a client to stop using the connection:
+//                                           Dubbo READONLY event, MOSN's Bolt goaway command)
 //
 // Frames are never re-encoded: the framework re-sends the received bytes with only the request id patched
 // (setRequestId below). Adding a protocol = one folder beside bolt/ and dubbo/ and one case per switch here.
@@ -18,7 +19,7 @@ import {
 } from "../abi/layout";
 import { put32 } from "./bytes";
 import { boltMatch, boltDecode } from "./bolt/decode";
-import { boltEncodeHeartbeat, boltEncodeHeartbeatReply, boltEncodeErrorReply, boltAfterIdPatch } from "./bolt/encode";
+import { boltEncodeHeartbeat, boltEncodeHeartbeatReply, boltEncodeErrorReply, boltEncodeGoaway, boltAfterIdPatch } from "./bolt/encode";
 import { dubboMatch, dubboDecode, dubboReadArg } from "./dubbo/decode";
 import { dubboEncodeHeartbeat, dubboEncodeHeartbeatReply, dubboEncodeErrorReply, dubboEncodeGoaway } from "./dubbo/encode";
 import { exampleMatch, exampleDecode, exampleEncodeHeartbeat, exampleEncodeHeartbeatReply, exampleEncodeErrorReply } from "./example/codec";
@@ -102,7 +103,8 @@ export function encodeErrorReply(proto: i32, rec: usize, status: i32, msg: usize
 
 export function encodeGoaway(proto: i32, id: f64, out: usize, outCap: i32): i32 {
   switch (proto) {
-    case XP_BOLT_V1: case XP_BOLT_V2: case XP_EXAMPLE: return XPE_UNSUPPORTED;
+    case XP_BOLT_V1: case XP_BOLT_V2: return boltEncodeGoaway(proto, <u32><u64>id, out, outCap);
+    case XP_EXAMPLE: return XPE_UNSUPPORTED;
     case XP_DUBBO: return dubboEncodeGoaway(<u64>id, out, outCap);
   }
   return XPE_UNKNOWN_PROTO;

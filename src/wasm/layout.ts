@@ -337,6 +337,7 @@ export const BOLT_TYPE_ONEWAY = 2;
 export const BOLT_CMD_HEARTBEAT = 0;
 export const BOLT_CMD_REQUEST = 1;
 export const BOLT_CMD_RESPONSE = 2;
+export const BOLT_CMD_GOAWAY = 100;          // MOSN's control command: stop sending on this connection (opt-in)
 export const BOLT_CODEC_HESSIAN2 = 1;
 export const BOLT_CODEC_PROTOBUF = 11;
 export const BOLT_STATUS_SUCCESS = 0;

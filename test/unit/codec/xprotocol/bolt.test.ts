@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as L from '../../../../src/wasm/layout.js';
 import {
   XP_BOLT_V1, XP_BOLT_V2, XP_NEED_MORE, XP_MATCH, XP_NO, matchFrame, detectProtocol, neededBytes, errorOffset,
-  setRequestId, encodeHeartbeat, encodeHeartbeatReply, encodeErrorReply, encodeGoaway, XProtocolError,
+  setRequestId, encodeHeartbeat, encodeHeartbeatReply, encodeErrorReply, encodeGoaway, XProtocolError, boltSpec,
 } from '../../../../src/codec/xprotocol/index.js';
 import { harness, require } from './harness.js';
 
@@ -261,7 +261,23 @@ test('error replies are responses with the ResponseStatus that sofa-bolt-node re
       assert.equal(back.frame.header('skiff_error'), 'upstream timed out');
     }
   }
-  assert.equal(encodeGoaway(h.wasm, XP_BOLT_V1, 1, h.out, h.outCap), L.XPE_UNSUPPORTED);
+});
+
+test('goaway: MOSN\'s command code 100, decoded back as goaway', () => {
+  const h = harness();
+  for (const proto of [XP_BOLT_V1, XP_BOLT_V2]) {
+    const n = encodeGoaway(h.wasm, proto, 0, h.out, h.outCap);
+    assert.equal(n, proto === XP_BOLT_V1 ? 22 : 24);
+    const bytes = h.bytesAt(h.out, n);
+    const at = proto === XP_BOLT_V1 ? 0 : 1;
+    assert.equal(bytes[at + 1], L.BOLT_TYPE_REQUEST);
+    assert.equal(bytes.readUInt16BE(at + 2), 100);
+    const back = h.decode(proto, bytes);
+    assert.equal(back.n, n);
+    assert.equal(back.frame.kind, 'goaway');
+    assert.equal(back.frame.timeoutMs, 0);
+  }
+  assert.equal(boltSpec.goaway && boltSpec.goawayOptIn, true);
 });
 
 test('the captured Java frames from sofa-bolt-node\'s tests decode (v2 with CRC, v1 server exception)', async () => {
