@@ -289,7 +289,7 @@ export const XF_ARG_PTR: i32 = 144;          // XA_STRING: the UTF-8 bytes
 export const XF_ARG_LEN: i32 = 148;
 export const XF_ARG_NUM: i32 = 152;          // f64: XA_INT (ints and longs), XA_DOUBLE, XA_BOOL (0 or 1)
 export const XF_HEADERS: i32 = 160;
-export const XF_MAX_HEADERS: i32 = 64;       // more string entries than this: XPE_TOO_MANY_HEADERS
+export const XF_MAX_HEADERS: i32 = 64;       // entries beyond this are not recorded (XFF_HEADERS_TRUNCATED)
 export const XF_CLASS_DEFS: i32 = 1184;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
 export const XF_MAX_CLASS_DEFS: i32 = 64;
 export const XF_CLASS_DEF_COUNT: i32 = 1440;
@@ -323,6 +323,7 @@ export const XK_EVENT: i32 = 7;              // another protocol event (Dubbo ev
 export const XFF_CRC: i32 = 1;               // Bolt v2 frame carries a CRC32 trailer (verified)
 export const XFF_PEEKED: i32 = 2;            // the body was peeked (Hessian2): service/method/attachments are filled
 export const XFF_TWOWAY: i32 = 4;            // the sender expects a reply (requests and heartbeats that are not one-way)
+export const XFF_HEADERS_TRUNCATED: i32 = 8;  // more header/attachment entries than XF_MAX_HEADERS: the record holds the first ones
 
 // Results: xp_match returns XP_MATCH / XP_NO / XP_NEED_MORE; xp_decode a frame length (> 0), XP_NEED_MORE
 // or an XPE_* error (< -1); encoders the bytes written or an XPE_* error.
@@ -337,7 +338,6 @@ export const XPE_TOO_LARGE: i32 = -6;        // length field past maxFrameBytes 
 export const XPE_MALFORMED: i32 = -7;        // lengths inconsistent with each other
 export const XPE_CRC: i32 = -8;              // Bolt v2 CRC32 mismatch
 export const XPE_HEADERS: i32 = -9;          // Bolt header map malformed
-export const XPE_TOO_MANY_HEADERS: i32 = -10;
 export const XPE_HESSIAN: i32 = -11;         // Hessian2 body malformed (or nested deeper than XP_HESSIAN_MAX_DEPTH)
 export const XPE_OUT_TOO_SMALL: i32 = -12;   // encoder output capacity too small
 export const XPE_UNSUPPORTED: i32 = -13;     // the protocol has no such frame (e.g. Bolt goaway)

@@ -17,7 +17,7 @@ import {
   XF_PAYLOAD_LEN, XF_ERROR_AT, XFF_CRC, XFF_PEEKED, XFF_TWOWAY,
   XK_REQUEST, XK_RESPONSE, XK_ONEWAY, XK_HEARTBEAT, XK_HEARTBEAT_REPLY, XK_GOAWAY,
   XP_BOLT_V1, XP_BOLT_V2, XP_NO, XP_MATCH, XP_NEED_MORE,
-  XPE_BAD_MAGIC, XPE_BAD_VERSION, XPE_BAD_KIND, XPE_TOO_LARGE, XPE_CRC, XPE_HEADERS, XPE_TOO_MANY_HEADERS,
+  XPE_BAD_MAGIC, XPE_BAD_VERSION, XPE_BAD_KIND, XPE_TOO_LARGE, XPE_CRC, XPE_HEADERS,
   BOLT_TYPE_RESPONSE, BOLT_TYPE_REQUEST, BOLT_TYPE_ONEWAY, BOLT_CMD_HEARTBEAT, BOLT_CMD_REQUEST,
   BOLT_CMD_RESPONSE, BOLT_CMD_GOAWAY, BOLT_CODEC_HESSIAN2,
 } from "../../abi/layout";
@@ -165,7 +165,7 @@ function decodeHeaderMap(buf: usize, p: usize, end: usize, rec: usize): i32 {
     if (valueLen < 0 || p + 4 + <usize>valueLen > end) return fail(rec, <i32>(p - buf), XPE_HEADERS);
     const value = p + 4;
     p = value + <usize>valueLen;
-    if (!addHeader(rec, key, keyLen, value, valueLen)) return fail(rec, <i32>(key - buf), XPE_TOO_MANY_HEADERS);
+    addHeader(rec, key, keyLen, value, valueLen);
     if (eqAscii(key, keyLen, "sofa_head_target_service") || (!serviceKeyIsTarget && eqAscii(key, keyLen, "service"))) {
       serviceKeyIsTarget = keyLen > 7;
       store<u32>(rec + XF_SERVICE_PTR, <u32>value);

@@ -318,3 +318,24 @@ test('a protobuf request from sofa-bolt-node: routing keys and request props com
   assert.equal(frame.header('rpc_trace_context.sofaTraceId'), 'abc');
   assert.equal(frame.header('sofa_head_target_app'), '');
 });
+
+test('more header entries than the record holds: the first ones are recorded, the frame still decodes', () => {
+  const h = harness();
+  const props: Record<string, string> = {};
+  for (let i = 0; i < 100; i++) props[`k${i}`] = `v${i}`;
+  props.sofa_head_method_name = 'late';  // past the record's capacity, still picked
+  const map = SimpleMapSerializer.encode(props);
+  const fixed = Buffer.alloc(22);
+  fixed.writeUInt8(1, 0); fixed.writeUInt8(1, 1); fixed.writeUInt16BE(1, 2); fixed.writeUInt8(1, 4);
+  fixed.writeUInt32BE(5, 5); fixed.writeUInt8(11, 9); fixed.writeUInt32BE(100, 10);
+  fixed.writeUInt16BE(0, 14); fixed.writeUInt16BE(map.length, 16); fixed.writeUInt32BE(0, 18);
+  const bytes = Buffer.concat([fixed, map]);
+  const { n, frame } = h.decode(XP_BOLT_V1, bytes);
+  assert.equal(n, bytes.length);
+  assert.ok(frame.flags & L.XFF_HEADERS_TRUNCATED);
+  assert.equal(frame.headerCount, L.XF_MAX_HEADERS);
+  assert.equal(frame.method, 'late');
+  const all = frame.headers();
+  assert.equal(all.length, 101, 'the JS view reads the whole map from the frame bytes');
+  assert.equal(frame.header('k99'), 'v99');
+});
