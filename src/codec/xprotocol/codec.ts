@@ -90,6 +90,19 @@ export function encodeErrorReply(wasm: WasmInstance, proto: number, rec: number,
   return xpExports(wasm).xp_encode_error_reply(proto, rec, status, msgPtr, msgLen, out, outCap);
 }
 
+const utf8Encoder = new TextEncoder();
+
+/**
+ * encodeErrorReply with the message given as a JS string: the UTF-8 bytes are staged in the upper half of
+ * [out, out+outCap) and the reply is written at `out`. Returns the reply's length or an XPE_* code.
+ */
+export function encodeErrorReplyText(wasm: WasmInstance, proto: number, rec: number, status: number, message: string, out: number, outCap: number): number {
+  const half = outCap >>> 1;
+  const staged = utf8Encoder.encodeInto(message, wasm.u8.subarray(out + half, out + outCap));
+  if (staged.read < message.length) return L.XPE_OUT_TOO_SMALL;
+  return xpExports(wasm).xp_encode_error_reply(proto, rec, status, out + half, staged.written, out, half);
+}
+
 /** The protocol's goaway frame (Dubbo READONLY event) or XPE_UNSUPPORTED. */
 export function encodeGoaway(wasm: WasmInstance, proto: number, id: number, out: number, outCap: number): number {
   return xpExports(wasm).xp_encode_goaway(proto, id, out, outCap);

@@ -9,7 +9,8 @@
  *   n < -1: new XProtocolError(n, errorOffset(wasm, rec)): reply or close.
  * Heartbeats: kind 'heartbeat' -> encodeHeartbeatReply (when flags & XFF_TWOWAY); keepalive -> encodeHeartbeat.
  * Requests: kind 'request' expects a response, 'oneway' none. Local replies:
- * encodeErrorReply with spec.httpToStatus(code). Drain: encodeGoaway when spec.goaway.
+ * encodeErrorReplyText (or encodeErrorReply with the message already in wasm memory) with
+ * spec.httpToStatus(code). Drain: encodeGoaway when spec.goaway (and the config opts in when spec.goawayOptIn).
  * Protocol ids: detectProtocol (auto) or getXProtocol(name).protoIds; XF_PROTO says Bolt v1 vs v2.
  */
 import { registerBuiltinXProtocols } from './builtins.js';
