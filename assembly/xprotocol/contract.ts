@@ -10,6 +10,8 @@
 //   encodeGoaway(id, out, cap)           -> bytes | XPE_UNSUPPORTED (tell a client to stop using the connection:
 //                                           Dubbo READONLY event, MOSN's Bolt goaway command)
 //
+// The reply encoders read only XF_PROTO, XF_ID_LO/HI, XF_CODEC, XF_VERSION and XF_SWITCH of the request's
+// record (src/codec/xprotocol ReplyContext keeps just these per request in flight).
 // Frames are never re-encoded: the framework re-sends the received bytes with only the request id patched
 // (setRequestId below). Adding a protocol = one folder beside bolt/ and dubbo/ and one case per switch here.
 import {

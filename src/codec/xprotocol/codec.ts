@@ -90,6 +90,39 @@ export function encodeErrorReply(wasm: WasmInstance, proto: number, rec: number,
   return xpExports(wasm).xp_encode_error_reply(proto, rec, status, msgPtr, msgLen, out, outCap);
 }
 
+/**
+ * What the reply encoders (heartbeat reply, error reply) read from a request's record: keep these few numbers
+ * per request in flight instead of its whole record, and write them into any record (a scratch one) to reply.
+ */
+export interface ReplyContext {
+  readonly proto: number;
+  readonly idLo: number;
+  readonly idHi: number;
+  readonly codec: number;
+  readonly version: number;
+  readonly switchByte: number;
+}
+
+export function replyContext(wasm: WasmInstance, rec: number): ReplyContext {
+  const v = wasm.view;
+  return {
+    proto: v.getInt32(rec + L.XF_PROTO, true), idLo: v.getUint32(rec + L.XF_ID_LO, true),
+    idHi: v.getUint32(rec + L.XF_ID_HI, true), codec: v.getInt32(rec + L.XF_CODEC, true),
+    version: v.getInt32(rec + L.XF_VERSION, true), switchByte: v.getInt32(rec + L.XF_SWITCH, true),
+  };
+}
+
+/** Writes a reply context into the record at `rec` (XF_RECORD_SIZE bytes) so the reply encoders can use it. */
+export function writeReplyContext(wasm: WasmInstance, ctx: ReplyContext, rec: number): void {
+  const v = wasm.view;
+  v.setInt32(rec + L.XF_PROTO, ctx.proto, true);
+  v.setUint32(rec + L.XF_ID_LO, ctx.idLo, true);
+  v.setUint32(rec + L.XF_ID_HI, ctx.idHi, true);
+  v.setInt32(rec + L.XF_CODEC, ctx.codec, true);
+  v.setInt32(rec + L.XF_VERSION, ctx.version, true);
+  v.setInt32(rec + L.XF_SWITCH, ctx.switchByte, true);
+}
+
 const utf8Encoder = new TextEncoder();
 
 /**

@@ -6,6 +6,7 @@ import * as L from '../../../../src/wasm/layout.js';
 import {
   XP_BOLT_V1, XP_BOLT_V2, XP_NEED_MORE, XP_MATCH, XP_NO, matchFrame, detectProtocol, neededBytes, errorOffset,
   setRequestId, encodeHeartbeat, encodeHeartbeatReply, encodeErrorReply, encodeGoaway, XProtocolError, boltSpec,
+  replyContext, writeReplyContext,
 } from '../../../../src/codec/xprotocol/index.js';
 import { harness, require } from './harness.js';
 
@@ -338,4 +339,20 @@ test('more header entries than the record holds: the first ones are recorded, th
   const all = frame.headers();
   assert.equal(all.length, 101, 'the JS view reads the whole map from the frame bytes');
   assert.equal(frame.header('k99'), 'v99');
+});
+
+test('a reply context (six numbers) replaces the request record when replying later', () => {
+  const h = harness();
+  const req = bolt.requestEncode(77, request(), V2CRC);
+  assert.equal(h.decode(XP_BOLT_V2, req).n, req.length);
+  const ctx = replyContext(h.wasm, h.rec);
+  const msg = Buffer.from('late');
+  const direct = h.bytesAt(h.out, encodeErrorReply(h.wasm, XP_BOLT_V2, h.rec, L.BOLT_STATUS_TIMEOUT, h.put(msg), msg.length, h.out, h.outCap));
+  // the record is reused for other frames meanwhile
+  h.decode(XP_BOLT_V1, bolt.heartbeatEncode(1, { timeout: 1 }, V1));
+  h.wasm.u8.fill(0xee, h.rec, h.rec + L.XF_RECORD_SIZE);
+  writeReplyContext(h.wasm, ctx, h.rec);
+  const later = h.bytesAt(h.out, encodeErrorReply(h.wasm, ctx.proto, h.rec, L.BOLT_STATUS_TIMEOUT, h.put(msg), msg.length, h.out, h.outCap));
+  assert.deepEqual(later, direct);
+  assert.equal(bolt.decode(later, {}).packetId, 77);
 });
