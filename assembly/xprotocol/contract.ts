@@ -15,7 +15,7 @@
 // Frames are never re-encoded: the framework re-sends the received bytes with only the request id patched
 // (setRequestId below). Adding a protocol = one folder beside bolt/ and dubbo/ and one case per switch here.
 import {
-  XF_ID_LO, XF_ID_HI, XF_ID_OFFSET, XF_ID_WIDTH,
+  XF_ID_LO, XF_ID_HI, XF_ID_OFFSET, XF_ID_WIDTH, XF_FRAME_LEN,
   XP_BOLT_V1, XP_BOLT_V2, XP_DUBBO, XP_EXAMPLE, XP_NO, XP_MATCH, XP_NEED_MORE, XP_PROTO_MAX,
   XPE_UNKNOWN_PROTO, XPE_UNSUPPORTED, XPE_MALFORMED,
 } from "../abi/layout";
@@ -66,8 +66,10 @@ export function setRequestId(proto: i32, buf: usize, rec: usize, id: f64): i32 {
   const lo = <u32>v;
   const hi = <u32>(v >>> 32);
   const width = load<i32>(rec + XF_ID_WIDTH);
-  if (width != 4 && width != 8) return XPE_MALFORMED; // the record holds no decoded frame
-  const at = buf + <usize>load<i32>(rec + XF_ID_OFFSET);
+  const offset = load<i32>(rec + XF_ID_OFFSET);
+  // A record that holds no decoded frame (or not this one) must not make us write outside the frame.
+  if ((width != 4 && width != 8) || offset < 0 || offset + width > load<i32>(rec + XF_FRAME_LEN)) return XPE_MALFORMED;
+  const at = buf + <usize>offset;
   if (width == 8) { put32(at, hi); put32(at + 4, lo); }
   else put32(at, lo);
   store<u32>(rec + XF_ID_LO, lo);
