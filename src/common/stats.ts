@@ -1,7 +1,15 @@
 /**
  * Stats with Envoy's names (`http.<prefix>.downstream_rq_total`, `cluster.<name>.upstream_rq_200`, ...).
- * Counters and gauges are plain numbers in a Map: incrementing is a property write on an object the
- * caller keeps, never a name lookup on the hot path.
+ * Counters and gauges are plain numbers: incrementing is a property write on an object the caller keeps,
+ * never a name lookup on the hot path.
+ *
+ * Two storages, one namespace:
+ * - single stats in a Map (name -> Counter/Gauge object), for stats that exist once or a few times;
+ * - **blocks**: a fixed set of stat names under one prefix (a cluster's ~35 counters and gauges), stored as one
+ *   Float64Array per block with the name lists shared by every block of the same schema. A block stat's
+ *   Counter/Gauge object is made on first access only, so 10 000 clusters cost 10 000 small arrays instead of
+ *   350 000 objects, strings and Map entries. Block stats are listed by snapshot() under their full names like
+ *   any other, at their initial values until written (Envoy shows a cluster's stats from the start, too).
  */
 export interface Counter { readonly name: string; value: number; inc(n?: number): void }
 export interface Gauge { readonly name: string; value: number; inc(n?: number): void; dec(n?: number): void; set(v: number): void }
@@ -20,20 +28,110 @@ class GaugeImpl implements Gauge {
   set(v: number): void { this.value = v; }
 }
 
+/** The stat names of a block kind, shared by every block of that kind: counters first, then gauges. */
+export class StatBlockSchema {
+  readonly names: readonly string[];
+  readonly index: ReadonlyMap<string, number>;
+  constructor(readonly counters: readonly string[], readonly gauges: readonly string[]) {
+    this.names = [...counters, ...gauges];
+    this.index = new Map(this.names.map((n, i) => [n, i]));
+  }
+  isGauge(i: number): boolean { return i >= this.counters.length; }
+}
+
+/** A block stat's Counter/Gauge object: a view on one slot of the block's array (made on first access). */
+class BlockStat implements Counter, Gauge {
+  constructor(private readonly block: StatBlock, private readonly slot: number) {}
+  get name(): string { return this.block.prefix + this.block.schema.names[this.slot]; }
+  get value(): number { return this.block.values[this.slot]; }
+  set value(v: number) { this.block.values[this.slot] = v; }
+  inc(n = 1): void { this.block.values[this.slot] += n; }
+  dec(n = 1): void { this.block.values[this.slot] -= n; }
+  set(v: number): void { this.block.values[this.slot] = v; }
+}
+
+/** One prefix's stats of one schema, values in one typed array. */
+export class StatBlock {
+  readonly values: Float64Array;
+  /** Objects handed out so far (sparse): the same object every time for one slot. */
+  private views: (BlockStat | undefined)[] | undefined;
+  constructor(readonly prefix: string, readonly schema: StatBlockSchema) {
+    this.values = new Float64Array(schema.names.length);
+  }
+
+  /** The Counter/Gauge object of slot `i` (for callers that keep an object; a slot write is cheaper still). */
+  stat(i: number): BlockStat {
+    if (this.views === undefined) this.views = [];
+    let v = this.views[i];
+    if (v === undefined) { v = new BlockStat(this, i); this.views[i] = v; }
+    return v;
+  }
+
+  counter(name: string): Counter { return this.stat(this.slotOf(name)); }
+  gauge(name: string): Gauge { return this.stat(this.slotOf(name)); }
+
+  slotOf(name: string): number {
+    const i = this.schema.index.get(name);
+    if (i === undefined) throw new Error(`stat ${name} is not in this block (${this.prefix})`);
+    return i;
+  }
+}
+
+/** A read-only copy of one stat for listings. */
+interface StatSnapshot { readonly name: string; value: number; inc(n?: number): void; dec(n?: number): void; set(v: number): void }
+const readOnly = (name: string, value: number): StatSnapshot => ({ name, value, inc() {}, dec() {}, set() {} });
+
 export class StatsStore {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
+  private readonly blocks = new Map<string, StatBlock>();
 
   counter(name: string): Counter {
     let c = this.counters.get(name);
-    if (!c) { c = new CounterImpl(name); this.counters.set(name, c); }
+    if (!c) {
+      const b = this.blockStat(name, false);
+      if (b) return b;
+      c = new CounterImpl(name);
+      this.counters.set(name, c);
+    }
     return c;
   }
 
   gauge(name: string): Gauge {
     let g = this.gauges.get(name);
-    if (!g) { g = new GaugeImpl(name); this.gauges.set(name, g); }
+    if (!g) {
+      const b = this.blockStat(name, true);
+      if (b) return b;
+      g = new GaugeImpl(name);
+      this.gauges.set(name, g);
+    }
     return g;
+  }
+
+  /**
+   * The block of `schema` under `prefix` (e.g. `cluster.web.`): the existing one when that prefix has one (so a
+   * replaced cluster's counters continue), else a new one. Names in it must not also be used as single stats.
+   */
+  block(prefix: string, schema: StatBlockSchema): StatBlock {
+    let b = this.blocks.get(prefix);
+    if (b === undefined || b.schema !== schema) {
+      b = new StatBlock(prefix, schema);
+      this.blocks.set(prefix, b);
+    }
+    return b;
+  }
+
+  /** A name that falls in a block (tried at every '.' of the name: cluster names may hold dots). */
+  private blockStat(name: string, gauge: boolean): BlockStat | undefined {
+    if (this.blocks.size === 0) return undefined;
+    // Bounded by the dots in the name.
+    for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+      const b = this.blocks.get(name.slice(0, dot + 1));
+      if (b === undefined) continue;
+      const i = b.schema.index.get(name.slice(dot + 1));
+      if (i !== undefined && b.schema.isGauge(i) === gauge) return b.stat(i);
+    }
+    return undefined;
   }
 
   /** A view that prefixes every name, e.g. `scope('cluster.web.')`. */
@@ -41,16 +139,43 @@ export class StatsStore {
     return new StatsScope(this, prefix);
   }
 
-  /** Every counter and gauge, sorted by name (for /stats). */
+  /** Every counter and gauge, sorted by name (for /stats). Block stats are listed as read-only copies. */
   snapshot(): { counters: Counter[]; gauges: Gauge[] } {
     const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    return { counters: [...this.counters.values()].sort(byName), gauges: [...this.gauges.values()].sort(byName) };
+    const counters: Counter[] = [...this.counters.values()];
+    const gauges: Gauge[] = [...this.gauges.values()];
+    for (const b of this.blocks.values()) {
+      const names = b.schema.names;
+      for (let i = 0; i < names.length; i++) {
+        const s = readOnly(b.prefix + names[i], b.values[i]);
+        if (b.schema.isGauge(i)) gauges.push(s); else counters.push(s);
+      }
+    }
+    return { counters: counters.sort(byName), gauges: gauges.sort(byName) };
   }
 }
 
 export class StatsScope {
-  constructor(readonly store: StatsStore, readonly prefix: string) {}
-  counter(name: string): Counter { return this.store.counter(this.prefix + name); }
-  gauge(name: string): Gauge { return this.store.gauge(this.prefix + name); }
-  scope(prefix: string): StatsScope { return new StatsScope(this.store, this.prefix + prefix); }
+  /**
+   * @param within the block this scope's names fall in (set by block(), inherited by child scopes) and the
+   *   scope's prefix relative to it: names are looked up there first, without a store lookup.
+   */
+  constructor(readonly store: StatsStore, readonly prefix: string, private within?: { block: StatBlock; sub: string }) {}
+  counter(name: string): Counter { return this.inBlock(name, false) ?? this.store.counter(this.prefix + name); }
+  gauge(name: string): Gauge { return this.inBlock(name, true) ?? this.store.gauge(this.prefix + name); }
+  scope(prefix: string): StatsScope {
+    return new StatsScope(this.store, this.prefix + prefix, this.within && { block: this.within.block, sub: this.within.sub + prefix });
+  }
+  block(schema: StatBlockSchema): StatBlock {
+    const b = this.store.block(this.prefix, schema);
+    this.within = { block: b, sub: '' };
+    return b;
+  }
+
+  private inBlock(name: string, gauge: boolean): BlockStat | undefined {
+    if (this.within === undefined) return undefined;
+    const { block, sub } = this.within;
+    const i = block.schema.index.get(sub === '' ? name : sub + name);
+    return i !== undefined && block.schema.isGauge(i) === gauge ? block.stat(i) : undefined;
+  }
 }

@@ -56,7 +56,9 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
     for (const c of byName.values()) c.close(); // no DNS timers left behind by the clusters built so far
     throw err;
   }
-  let list = [...byName.values()];
+  // Rebuilt on read after a change (a CDS push adds thousands of clusters one by one: no copy per add).
+  let listCache: ClusterImpl[] | undefined;
+  const list = (): ClusterImpl[] => (listCache ??= [...byName.values()]);
   /** Replaced and removed clusters still draining, closed for good by close(). */
   const retired = new Set<ClusterImpl>();
   const retire = (c: ClusterImpl): void => {
@@ -66,8 +68,8 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
   };
   return {
     get: (name) => byName.get(name),
-    all: () => list,
-    ready: async () => { await Promise.all(list.filter((c) => c.type !== 'EDS').map((c) => c.ready)); },
+    all: () => list(),
+    ready: async () => { await Promise.all(list().filter((c) => c.type !== 'EDS').map((c) => c.ready)); },
     addOrUpdateCluster(config) {
       const old = byName.get(config.name);
       if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) return 'unchanged';
@@ -86,7 +88,7 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
         }
       }
       byName.set(config.name, next);
-      list = [...byName.values()];
+      listCache = undefined;
       if (old !== undefined) retire(old);
       return old === undefined ? 'added' : 'updated';
     },
@@ -100,12 +102,12 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
       const old = byName.get(name);
       if (old === undefined) return false;
       byName.delete(name);
-      list = [...byName.values()];
+      listCache = undefined;
       retire(old);
       return true;
     },
     close: () => {
-      for (const c of list) c.close();
+      for (const c of list()) c.close();
       for (const c of retired) c.close();
       retired.clear();
     },

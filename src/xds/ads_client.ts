@@ -15,9 +15,10 @@ import { ConfigError, SkiffError, UnsupportedConfigError } from '../common/error
 import { logger } from '../common/logger.js';
 import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import { StatsStore as DefaultStatsStore } from '../common/stats.js';
-import { decodeResource, validateResource } from '../config/resources.js';
+import { validateResource } from '../config/resources.js';
+import { decodeAnyResource, envoyJson } from './decode_any.js';
 import type { Duration } from '../types/envoy.js';
-import { jsonToStruct, unpackResource } from './any_json.js';
+import { jsonToStruct } from './any_json.js';
 import { JitteredBackoff, type BackoffOptions } from './backoff.js';
 import {
   ADS_SERVICE, RESOURCE_TYPE_URLS, TYPE_URL,
@@ -84,8 +85,23 @@ interface TypeStats {
   updateTime: Gauge;
 }
 
-/** `bytes`: the packed resource, kept (state of the world only) to tell a changed resource from a repeated one. */
-interface StoredResource extends XdsResource { bytes: Uint8Array }
+/**
+ * An accepted resource: the decoded shape, and the packed bytes (to tell a changed resource from a repeated one,
+ * and to print Envoy's JSON form for /config_dump when asked, instead of keeping a second tree per resource).
+ */
+class StoredResource implements XdsResource {
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly resource: Record<string, unknown>,
+    readonly bytes: Uint8Array,
+    private readonly typeUrl: string,
+  ) {}
+
+  get json(): Record<string, unknown> {
+    return envoyJson(this.typeUrl, this.bytes, `${SHORT_NAMES[this.typeUrl]} ${JSON.stringify(this.name)}`);
+  }
+}
 
 interface TypeState {
   typeUrl: string;
@@ -528,20 +544,19 @@ export class AdsClient {
     if (any.type_url !== typeUrl) {
       throw new ConfigError(`resources[${index}]`, `type URL ${any.type_url} in a response for ${typeUrl}`);
     }
-    const json = unpackResource(any, `resources[${index}]`);
-    const name = resourceNameOf(typeUrl, json);
+    const decoded = decodeAnyResource(any, `resources[${index}]`);
+    const name = resourceNameOf(typeUrl, decoded.value);
     if (typeof name !== 'string' || name === '') throw new ConfigError(`${short} resources[${index}]`, 'resource without a name');
     if (!state.wildcard && !state.names.has(name)) {
       log.debug(`${short} ${JSON.stringify(name)} was not subscribed; ignored`);
       return undefined;
     }
     const path = `${short} ${JSON.stringify(name)}`;
-    const decoded = decodeResource(json, path);
     if (this.options.validate !== false) validateResource(decoded, path);
-    for (const w of decoded.warnings) log.warn(w);
+    for (const w of decoded.warnings) log.warn(`${path}: ${w}`);
     // A copy, not a view: a view would pin the whole response buffer for as long as this one resource lives.
-    const bytes = keepBytes && any.value ? new Uint8Array(any.value) : EMPTY;
-    return { name, version, resource: decoded.value, json: decoded.json, bytes };
+    // Kept for both modes: it tells a changed resource from a repeated one, and /config_dump's JSON comes from it.
+    return new StoredResource(name, version, decoded.value, any.value ? new Uint8Array(any.value) : EMPTY, typeUrl);
   }
 
   /** Runs the handler on the whole change, then commits it; throws (nothing committed) if anything fails. */
