@@ -17,9 +17,10 @@ import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from '../types/envoy.js';
 import type { RouteTable } from '../types/router.js';
 import type { WasmInstance } from '../wasm/module.js';
-import type { ClusterManagerImpl } from '../upstream/cluster_manager.js';
+import type { ClusterManagerImpl, PreparedCluster } from '../upstream/cluster_manager.js';
+import type { ClusterImpl, PreparedEndpoints } from '../upstream/cluster.js';
 import { compileRouteTable } from '../router/index.js';
-import { AdsClient } from '../xds/ads_client.js';
+import { AdsClient, Slicer } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
 import { buildListenerSpec, disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
@@ -112,7 +113,10 @@ export class XdsConfig {
   private readonly clusterConfigs = new Map<string, Cluster>();
   /** EDS clusters whose initial fetch timed out: active with no hosts. */
   private readonly edsTimedOut = new Set<string>();
-  private readonly edsTimers = new Map<string, NodeJS.Timeout>();
+  /** Warming EDS clusters: when their initial fetch times out (performance.now() ms), swept by one timer. */
+  private readonly edsDeadlines = new Map<string, number>();
+  private edsSweep: NodeJS.Timeout | undefined;
+  private edsSweepAt = Infinity;
   private readonly routeTables = new Map<string, RetirableTable>();
   private readonly updatedAt = new Map<string, Map<string, Date>>();
   private readonly stats: ClusterManagerXdsStats;
@@ -169,8 +173,9 @@ export class XdsConfig {
 
   close(): void {
     this.client.close();
-    for (const t of this.edsTimers.values()) clearTimeout(t);
-    this.edsTimers.clear();
+    clearTimeout(this.edsSweep);
+    this.edsSweep = undefined;
+    this.edsDeadlines.clear();
   }
 
   private touch(typeUrl: string, names: Iterable<string>): void {
@@ -182,47 +187,47 @@ export class XdsConfig {
 
   // ---- CDS ----
 
-  private applyClusters(u: XdsUpdate): void {
+  /**
+   * Builds every new or changed cluster of the response in slices (yielding to traffic between them), then
+   * makes them all visible in one synchronous step; a cluster that fails to build NACKs the response and
+   * nothing of it becomes visible.
+   */
+  private async applyClusters(u: XdsUpdate): Promise<void> {
     for (const name of [...u.added.keys(), ...u.removed]) {
       if (this.staticClusterNames.has(name)) throw new ConfigError(`Cluster ${JSON.stringify(name)}.name`, 'a static cluster of that name exists and cannot be replaced over CDS');
     }
     const cm = this.deps.clusters;
-    const done: { name: string; previous: Cluster | undefined; outcome: string }[] = [];
+    const prepared: { config: Cluster; p: PreparedCluster }[] = [];
+    const slicer = new Slicer();
     try {
       for (const [name, r] of u.added) {
         const config = body<Cluster>(r);
-        const previous = this.clusterConfigs.get(name);
-        let outcome: string;
         try {
-          outcome = cm.addOrUpdateCluster(config);
+          prepared.push({ config, p: cm.prepareCluster(config) });
         } catch (err) {
           throw this.named('Cluster', name, err);
         }
-        done.push({ name, previous, outcome });
-        this.clusterConfigs.set(name, config);
+        if (slicer.due()) await slicer.yield();
       }
     } catch (err) {
-      // Roll back what this response changed so far: the previous configs come back (their pools fresh).
-      for (const { name, previous } of done.reverse()) {
-        if (previous === undefined) { cm.removeCluster(name); this.clusterConfigs.delete(name); } else {
-          cm.addOrUpdateCluster(previous); this.clusterConfigs.set(name, previous);
-        }
-      }
+      for (const { p } of prepared) cm.discardPrepared(p);
       throw err;
     }
-    for (const d of done) {
-      if (d.outcome === 'added') this.stats.added.inc();
-      if (d.outcome === 'updated') this.stats.modified.inc();
+    for (const { config, p } of prepared) {
+      cm.commitCluster(p);
+      this.clusterConfigs.set(p.name, config);
+      if (p.outcome === 'added') this.stats.added.inc();
+      if (p.outcome === 'updated') this.stats.modified.inc();
     }
     for (const name of u.removed) {
       if (cm.removeCluster(name)) this.stats.removed.inc();
       this.clusterConfigs.delete(name);
       this.edsTimedOut.delete(name);
-      clearTimeout(this.edsTimers.get(name));
-      this.edsTimers.delete(name);
+      this.edsDeadlines.delete(name);
     }
     this.touch(TYPE_URL.cluster, u.added.keys());
     for (const [name] of u.added) this.warmCluster(name);
+    this.armEdsSweep();
     this.subscribeEndpoints();
     this.refreshClusterGauges();
   }
@@ -244,20 +249,37 @@ export class XdsConfig {
       }
     }
     this.edsTimedOut.delete(name);
-    clearTimeout(this.edsTimers.get(name));
     const ms = edsTimeoutMs(config!);
-    if (ms <= 0) return;
-    const timer = setTimeout(() => {
-      this.edsTimers.delete(name);
-      const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
-      if (c !== undefined && !c.initialized) {
-        this.deps.log.warn(`cluster ${name}: no endpoints within the initial fetch timeout; active with no hosts`);
-        this.edsTimedOut.add(name);
-        this.refreshClusterGauges();
+    if (ms <= 0) { this.edsDeadlines.delete(name); return; }
+    this.edsDeadlines.set(name, performance.now() + ms);
+  }
+
+  /** One timer for every warming EDS cluster (not one per cluster): fires at the earliest deadline. */
+  private armEdsSweep(): void {
+    if (this.edsDeadlines.size === 0) return;
+    let earliest = Infinity;
+    for (const d of this.edsDeadlines.values()) if (d < earliest) earliest = d;
+    if (this.edsSweep !== undefined && this.edsSweepAt <= earliest) return;
+    clearTimeout(this.edsSweep);
+    this.edsSweepAt = earliest;
+    this.edsSweep = setTimeout(() => {
+      this.edsSweep = undefined;
+      const now = performance.now();
+      let changed = false;
+      for (const [name, deadline] of this.edsDeadlines) {
+        if (deadline > now) continue;
+        this.edsDeadlines.delete(name);
+        const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
+        if (c !== undefined && !c.initialized) {
+          this.deps.log.warn(`cluster ${name}: no endpoints within the initial fetch timeout; active with no hosts`);
+          this.edsTimedOut.add(name);
+          changed = true;
+        }
       }
-    }, ms);
-    timer.unref();
-    this.edsTimers.set(name, timer);
+      if (changed) this.refreshClusterGauges();
+      this.armEdsSweep();
+    }, Math.max(0, earliest - performance.now()));
+    this.edsSweep.unref();
   }
 
   private isWarming(name: string): boolean {
@@ -291,7 +313,12 @@ export class XdsConfig {
 
   // ---- EDS ----
 
-  private applyEndpoints(u: XdsUpdate): void {
+  /**
+   * Checks every assignment of the response first (in slices; a bad one NACKs the response and nothing
+   * changes), then applies them cluster by cluster, in slices too: each cluster's host set changes at once,
+   * as Envoy applies each ClusterLoadAssignment on its own.
+   */
+  private async applyEndpoints(u: XdsUpdate): Promise<void> {
     const cm = this.deps.clusters;
     const byService = this.edsNames();
     const work: { cluster: string; cla: ClusterLoadAssignment }[] = [];
@@ -303,26 +330,27 @@ export class XdsConfig {
       for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: { cluster_name: service, endpoints: [] } });
     }
     if (work.length > 0 && !cm.updateEndpoints) throw new ConfigError('ClusterLoadAssignment', 'EDS clusters are not supported by this build');
-    const previous = (name: string): ClusterLoadAssignment | undefined => (cm.get(name) as unknown as { lastAssignment?: ClusterLoadAssignment } | undefined)?.lastAssignment;
-    const done: { cluster: string; before: ClusterLoadAssignment | undefined }[] = [];
-    try {
-      for (const w of work) {
-        const before = previous(w.cluster);
-        try {
-          cm.updateEndpoints!(w.cluster, w.cla);
-        } catch (err) {
-          throw this.named('ClusterLoadAssignment', w.cla.cluster_name, err);
-        }
-        done.push({ cluster: w.cluster, before });
-      }
-    } catch (err) {
-      for (const d of done.reverse()) if (d.before !== undefined) cm.updateEndpoints!(d.cluster, d.before);
-      throw err;
-    }
+    const slicer = new Slicer();
+    const checked: { target: ClusterImpl; cla: ClusterLoadAssignment; prepared: PreparedEndpoints }[] = [];
     for (const w of work) {
-      clearTimeout(this.edsTimers.get(w.cluster));
-      this.edsTimers.delete(w.cluster);
-      this.edsTimedOut.delete(w.cluster);
+      const target = cm.get(w.cluster);
+      const path = `endpoints[${JSON.stringify(w.cluster)}]`;
+      try {
+        if (target === undefined) throw new ConfigError(path, `no cluster named ${JSON.stringify(w.cluster)}`);
+        checked.push({ target, cla: w.cla, prepared: target.prepareEndpoints(w.cla, path) });
+      } catch (err) {
+        throw this.named('ClusterLoadAssignment', w.cla.cluster_name, err);
+      }
+      if (slicer.due()) await slicer.yield();
+    }
+    for (const c of checked) {
+      // A cluster replaced by CDS while this ran gets the assignment on its successor.
+      const live = cm.get(c.target.name);
+      if (live === c.target) c.target.commitEndpoints(c.cla, c.prepared);
+      else if (live !== undefined && live.type === 'EDS') live.updateEndpoints(c.cla);
+      this.edsDeadlines.delete(c.target.name);
+      this.edsTimedOut.delete(c.target.name);
+      if (slicer.due()) await slicer.yield();
     }
     this.touch(TYPE_URL.endpoint, u.added.keys());
     this.refreshClusterGauges();

@@ -68,7 +68,11 @@ export interface XdsUpdate {
   versionInfo: string;
 }
 
-/** Throwing (a ConfigError naming the field, ideally) rejects the whole response: it is NACKed and nothing is kept. */
-export type UpdateHandler = (update: XdsUpdate) => void;
+/**
+ * Throwing (or rejecting: a ConfigError naming the field, ideally) rejects the whole response: it is NACKed and
+ * nothing is kept. A handler may return a promise to apply a large update in slices; the response is ACKed when
+ * it settles, and the next response waits for it.
+ */
+export type UpdateHandler = (update: XdsUpdate) => void | Promise<void>;
 
 export type InitialFetchOutcome = 'accepted' | 'rejected' | 'timeout';
