@@ -13,7 +13,8 @@
  *   3. traffic p50/p99 over the push window (push seen .. applied), VmRSS / VmHWM after, and one check that
  *      Skiff's /stats shows every cluster active and none warming.
  * Prints a table with the targets and ok/MISS. Env knobs: XDS_SCALE_CLUSTERS (10000), XDS_SCALE_ENDPOINTS (5 per
- * cluster), XDS_SCALE_RATE (500 req/s), XDS_SCALE_MODES (GRPC,DELTA_GRPC), XDS_SCALE_FILES (4 per type).
+ * cluster), XDS_SCALE_RATE (500 req/s), XDS_SCALE_MODES (GRPC,DELTA_GRPC), XDS_SCALE_FILES (4 per type),
+ * XDS_SCALE_NODE_ARGS (node flags for Skiff, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,7 +169,8 @@ async function runMode(mode: string): Promise<ModeResult> {
   const children: ChildProcess[] = [];
   try {
     // Control plane on an empty directory.
-    const cp = spawnTracked(process.execPath, [SKIFF_BIN, 'control-plane', '--dir', join(dir, 'cp'), '--port', '0', '--health-port', '0', '--rescan-ms', '0']);
+    const cpNodeArgs = (process.env.XDS_SCALE_CP_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const cp = spawnTracked(process.execPath, [...cpNodeArgs, SKIFF_BIN, 'control-plane', '--dir', join(dir, 'cp'), '--port', '0', '--health-port', '0', '--rescan-ms', '0']);
     children.push(cp);
     let snapshotLine: { at: number; line: string } | undefined;
     const cpTail = watchLines(cp, (line) => { if (/snapshot version 2:/.test(line)) snapshotLine = { at: nowMs(), line }; });
@@ -204,9 +206,11 @@ async function runMode(mode: string): Promise<ModeResult> {
     const admin = await freePort();
     const bootPath = join(dir, 'bootstrap.json');
     writeFileSync(bootPath, JSON.stringify(bootstrap(mode, { listen, admin, upstream: upstreamPort, cp: cpPorts.grpc })));
-    const skiff = spawnTracked(process.execPath, [SKIFF_BIN, '-c', bootPath, '--concurrency', '0', '--log-level', 'warn'], { cwd: ROOT });
+    const nodeArgs = (process.env.XDS_SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const skiff = spawnTracked(process.execPath, [...nodeArgs, SKIFF_BIN, '-c', bootPath, '--concurrency', '0', '--log-level', 'info'], { cwd: ROOT });
     children.push(skiff);
-    const skiffTail = watchLines(skiff, () => {});
+    const skiffLines: string[] = [];
+    const skiffTail = watchLines(skiff, (line) => { if (/\[xds\]/.test(line) && skiffLines.length < 50) skiffLines.push(`${new Date().toISOString()} ${line}`); });
     skiff.stdout?.resume();
     try {
       await waitFor(admin, '/ready', (r) => r.status === 200, 30_000, skiff);
@@ -240,6 +244,9 @@ async function runMode(mode: string): Promise<ModeResult> {
     }
     if (appliedAt === undefined) throw new Error(`not applied within ${APPLY_LIMIT_MS} ms\n${cpTail()}\n${skiffTail()}`);
     const pushAt = snapshotLine?.at ?? writeAt;
+    if (process.env.XDS_SCALE_VERBOSE) {
+      process.stderr.write(`write ${new Date(writeAt).toISOString()} push ${new Date(pushAt).toISOString()} applied ${new Date(appliedAt).toISOString()}\n${skiffLines.join('\n')}\n`);
+    }
     result.writeToAppliedMs = appliedAt - writeAt;
     result.pushToAppliedMs = appliedAt - pushAt;
     const m = /read\+decode (\d+) ms, encode (\d+) ms/.exec(snapshotLine?.line ?? '');

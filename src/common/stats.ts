@@ -37,6 +37,19 @@ export class StatBlockSchema {
     this.index = new Map(this.names.map((n, i) => [n, i]));
   }
   isGauge(i: number): boolean { return i >= this.counters.length; }
+
+  private readonly subIndexes = new Map<string, ReadonlyMap<string, number>>();
+
+  /** The slots of the names under `sub` (e.g. `circuit_breakers.default.`), keyed without it: built once per sub. */
+  subIndex(sub: string): ReadonlyMap<string, number> {
+    if (sub === '') return this.index;
+    let m = this.subIndexes.get(sub);
+    if (m === undefined) {
+      m = new Map(this.names.flatMap((n, i): [string, number][] => (n.startsWith(sub) ? [[n.slice(sub.length), i]] : [])));
+      this.subIndexes.set(sub, m);
+    }
+    return m;
+  }
 }
 
 /** A block stat's Counter/Gauge object: a view on one slot of the block's array (made on first access). */
@@ -175,7 +188,7 @@ export class StatsScope {
   private inBlock(name: string, gauge: boolean): BlockStat | undefined {
     if (this.within === undefined) return undefined;
     const { block, sub } = this.within;
-    const i = block.schema.index.get(sub === '' ? name : sub + name);
+    const i = block.schema.subIndex(sub).get(name);
     return i !== undefined && block.schema.isGauge(i) === gauge ? block.stat(i) : undefined;
   }
 }

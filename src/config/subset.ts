@@ -238,34 +238,44 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
     out.unsupported.push(new UnsupportedConfigError(path, `value ${String(value)} (supported: ${rule.values.join(', ')})`));
     return;
   }
-  const items: [unknown, string][] = field.map
-    ? Object.entries(value as object).map(([k, v]) => [v, `${path}[${JSON.stringify(k)}]`])
-    : field.repeated ? (value as unknown[]).map((v, i) => [v, `${path}[${i}]`]) : [[value, path]];
-  const isEmpty = field.map || field.repeated ? items.length === 0 : Object.keys(value as object).length === 0;
   if (rule.emptyOnly) {
+    const isEmpty = field.map || field.repeated
+      ? (field.map ? Object.keys(value as object).length : (value as unknown[]).length) === 0
+      : Object.keys(value as object).length === 0;
     // Nothing inside an empty value to look at.
     if (!isEmpty) out.unsupported.push(new UnsupportedConfigError(path, 'field (accepted only when empty)'));
     return;
   }
-  items.forEach(([item, at], i) => {
-    if (rule.maxItems && i >= rule.maxItems.count) {
-      out.unsupported.push(new UnsupportedConfigError(at, `additional ${rule.maxItems.what}`));
+  if (field.map) {
+    let i = 0;
+    for (const [k, v] of Object.entries(value as object)) walkItem(field, rule, v, `${path}[${JSON.stringify(k)}]`, i++, out, depth);
+  } else if (field.repeated) {
+    const list = value as unknown[];
+    for (let i = 0; i < list.length; i++) walkItem(field, rule, list[i], `${path}[${i}]`, i, out, depth);
+  } else {
+    walkItem(field, rule, value, path, 0, out, depth);
+  }
+}
+
+/** One value of a field (the value, a list item or a map value) at `at`, the i-th of its field. */
+function walkItem(field: protobuf.Field, rule: FieldRule, item: unknown, at: string, i: number, out: SubsetResult, depth: number): void {
+  if (rule.maxItems && i >= rule.maxItems.count) {
+    out.unsupported.push(new UnsupportedConfigError(at, `additional ${rule.maxItems.what}`));
+    return;
+  }
+  if (rule.extensions) {
+    const ext = item as { name?: string; typed_config?: { '@type': string } };
+    const url = ext.typed_config?.['@type'];
+    // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
+    const supported = rule.extensions.some((s) => (url !== undefined ? s.typeUrl === url : s.name === ext.name));
+    if (!supported) {
+      out.unsupported.push(new UnsupportedConfigError(at, `extension ${ext.name ?? '(unnamed)'}${url ? ` (${url})` : ''}`));
       return;
     }
-    if (rule.extensions) {
-      const ext = item as { name?: string; typed_config?: { '@type': string } };
-      const url = ext.typed_config?.['@type'];
-      // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
-      const supported = rule.extensions.some((s) => (url !== undefined ? s.typeUrl === url : s.name === ext.name));
-      if (!supported) {
-        out.unsupported.push(new UnsupportedConfigError(at, `extension ${ext.name ?? '(unnamed)'}${url ? ` (${url})` : ''}`));
-        return;
-      }
-    }
-    const sub = field.resolvedType;
-    if (!(sub instanceof protobuf.Type)) return;
-    walkMessage(sub, item, at, rule.only, out, depth + 1);
-  });
+  }
+  const sub = field.resolvedType;
+  if (!(sub instanceof protobuf.Type)) return;
+  walkMessage(sub, item, at, rule.only, out, depth + 1);
 }
 
 function walkMessage(type: protobuf.Type, value: unknown, path: string, only: readonly string[] | undefined, out: SubsetResult, depth: number): void {

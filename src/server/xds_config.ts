@@ -226,7 +226,10 @@ export class XdsConfig {
       this.edsDeadlines.delete(name);
     }
     this.touch(TYPE_URL.cluster, u.added.keys());
-    for (const [name] of u.added) this.warmCluster(name);
+    for (const [name] of u.added) {
+      this.warmCluster(name);
+      if (slicer.due()) await slicer.yield();
+    }
     this.armEdsSweep();
     this.subscribeEndpoints();
     this.refreshClusterGauges();

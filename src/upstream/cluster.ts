@@ -114,7 +114,21 @@ export class ClusterImpl implements Cluster {
    */
   initialized = false;
   /** EDS: the last assignment applied (carried over when the cluster is replaced). */
-  lastAssignment: ClusterLoadAssignment | undefined;
+  get lastAssignment(): ClusterLoadAssignment | undefined {
+    const specs = this.lastSpecs;
+    if (specs === undefined) return undefined;
+    // Rebuilt from the checked endpoints: the decoded assignment itself is not kept (10 000 of them are ~20 MB).
+    return {
+      cluster_name: this.edsServiceName ?? this.name,
+      endpoints: [{ lb_endpoints: specs.map((e) => ({
+        endpoint: { address: { socket_address: { address: e.name, port_value: e.port } } },
+        load_balancing_weight: { value: e.weight },
+        ...(e.healthy === undefined ? {} : { health_status: e.healthy ? 'HEALTHY' : 'UNHEALTHY' }),
+      })) }],
+    } as ClusterLoadAssignment;
+  }
+  /** EDS: the endpoints of the last assignment applied. */
+  private lastSpecs: readonly EndpointSpec[] | undefined;
   /** Made only when someone waits (whenInitialized): 10 000 EDS clusters need no 10 000 promises. */
   private initWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
 
@@ -197,12 +211,13 @@ export class ClusterImpl implements Cluster {
   }
 
   /** updateEndpoints, second half: applies what prepareEndpoints accepted (cannot fail). */
-  commitEndpoints(cla: ClusterLoadAssignment, prepared: PreparedEndpoints): void {
+  commitEndpoints(_cla: ClusterLoadAssignment, prepared: PreparedEndpoints): void {
     if (this.closed || this.retired) return;
-    this.lastAssignment = cla;
+    const specs = (prepared as unknown as { specs: EndpointSpec[] }).specs;
+    this.lastSpecs = specs;
     this.stats.update_attempt.inc();
     this.stats.update_success.inc();
-    this.setHosts(ipHostSpecs((prepared as unknown as { specs: EndpointSpec[] }).specs));
+    this.setHosts(ipHostSpecs(specs));
   }
 
   /**

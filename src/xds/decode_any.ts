@@ -39,7 +39,8 @@ const WRAPPERS = new Set([
   'google.protobuf.BytesValue',
 ]);
 
-const plans = new WeakMap<protobuf.Type, FieldPlan[]>();
+/** Per type: its fields by name, for the fields a decoded message actually has (usually a handful of ~100). */
+const plans = new WeakMap<protobuf.Type, Map<string, FieldPlan>>();
 
 function kindOf(type: string, resolved: protobuf.ReflectionObject | null): Kind {
   if (resolved instanceof protobuf.Type) return Kind.Message;
@@ -49,22 +50,22 @@ function kindOf(type: string, resolved: protobuf.ReflectionObject | null): Kind 
   return Kind.Plain;
 }
 
-function planOf(type: protobuf.Type): FieldPlan[] {
+function planOf(type: protobuf.Type): Map<string, FieldPlan> {
   let plan = plans.get(type);
   if (plan === undefined) {
-    plan = type.fieldsArray.map((f) => {
+    plan = new Map(type.fieldsArray.map((f): [string, FieldPlan] => {
       const resolved = f.resolvedType;
       if (f.map && LONG_TYPES.has((f as unknown as protobuf.MapField).keyType)) {
         // protobufjs keys 64-bit maps by a hash of the bits: not a name anyone could read back.
         throw new ConfigError(typeName(type), `map ${f.name} with 64-bit keys is not supported`);
       }
-      return {
+      return [f.name, {
         name: f.name, kind: kindOf(f.type, resolved), repeated: f.repeated, map: f.map,
         type: resolved instanceof protobuf.Type ? resolved : undefined,
         enumType: resolved instanceof protobuf.Enum ? resolved : undefined,
         deprecated: f.options?.deprecated === true,
-      };
-    });
+      }];
+    }));
     plans.set(type, plan);
   }
   return plan;
@@ -129,9 +130,13 @@ function convertMessage(type: protobuf.Type, m: Msg, where: Where | string, ctx:
     }
   }
   const out: Msg = {};
-  for (const f of planOf(type)) {
-    if (!Object.prototype.hasOwnProperty.call(m, f.name)) continue;
-    const raw = m[f.name];
+  const plan = planOf(type);
+  // Own keys only: what the wire set (and the empty lists / maps protobufjs's constructor makes); the defaults
+  // of the rest live on the prototype.
+  for (const key of Object.keys(m)) {
+    const f = plan.get(key);
+    if (f === undefined) continue;
+    const raw = m[key];
     if (raw === null || raw === undefined) continue;
     let value: unknown;
     if (f.map) {
