@@ -736,7 +736,7 @@ export class AdsClient {
  * response is decoded and applied (issue 3: traffic p99 during a push within 2x idle).
  */
 export class Slicer {
-  static readonly SLICE_MS = 4;
+  static readonly SLICE_MS = 2;
   /** A response that took longer than this (decode to applied) is logged at info with its timings. */
   static readonly REPORT_MS = 100;
   private readonly began = performance.now();
@@ -752,15 +752,23 @@ export class Slicer {
   report(what: string, decodedAt: number): void {
     const end = performance.now();
     if (end - this.began < Slicer.REPORT_MS) return;
-    log.info(`${what}: decoded in ${Math.round(decodedAt - this.began)} ms, applied in ${Math.round(end - decodedAt)} ms, ${this.yields} yields to traffic`);
+    log.info(`${what}: decoded in ${Math.round(decodedAt - this.began)} ms, applied in ${Math.round(end - decodedAt)} ms, `
+      + `${this.yields} yields to traffic (longest slice ${Math.round(this.longestSlice)} ms, longest wait ${Math.round(this.longestGap)} ms)`);
   }
 
   /** Lets pending I/O and timers run, then starts a new slice. */
   async yield(): Promise<void> {
     this.yields++;
+    const left = performance.now();
+    this.longestSlice = Math.max(this.longestSlice, left - this.start);
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.start = performance.now();
+    this.longestGap = Math.max(this.longestGap, this.start - left);
   }
+
+  /** Longest slice of this work, and longest time the event loop took before handing back (ms). */
+  private longestSlice = 0;
+  private longestGap = 0;
 }
 
 /**
