@@ -111,6 +111,13 @@ function bootstrap(mode: string, o: { listen: number; admin: number; upstream: n
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface Mem { rssKiB: number; hwmKiB: number }
 function memOf(pid: number): Mem {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -152,6 +159,8 @@ interface ModeResult {
   writeToAppliedMs?: number;
   cpDecodeMs?: number;
   cpEncodeMs?: number;
+  skiffCpuMs?: number;
+  cpCpuMs?: number;
   idle?: { p50: number; p99: number; n: number };
   push?: { p50: number; p99: number; n: number };
   errors?: number;
@@ -230,6 +239,7 @@ async function runMode(mode: string): Promise<ModeResult> {
 
     // 2. push
     const writeAt = nowMs();
+    const cpu0 = { skiff: cpuMsOf(skiff.pid!), cp: cpuMsOf(cp.pid!) };
     writePush(join(dir, 'cp'));
     let appliedAt: number | undefined;
     const node = `bench-${mode}`;
@@ -243,6 +253,9 @@ async function runMode(mode: string): Promise<ModeResult> {
       await sleep(20);
     }
     if (appliedAt === undefined) throw new Error(`not applied within ${APPLY_LIMIT_MS} ms\n${cpTail()}\n${skiffTail()}`);
+    // CPU used from the write to applied: what the push cost each process, whatever the machine's other load.
+    result.skiffCpuMs = cpuMsOf(skiff.pid!) - cpu0.skiff;
+    result.cpCpuMs = cpuMsOf(cp.pid!) - cpu0.cp;
     const pushAt = snapshotLine?.at ?? writeAt;
     if (process.env.XDS_SCALE_VERBOSE) {
       process.stderr.write(`write ${new Date(writeAt).toISOString()} push ${new Date(pushAt).toISOString()} applied ${new Date(appliedAt).toISOString()}\n${skiffLines.join('\n')}\n`);
@@ -280,10 +293,9 @@ const mib = (kib: number | undefined): string => (kib === undefined || !Number.i
 
 function report(results: ModeResult[]): void {
   console.log(`\nxDS scale: ${CLUSTERS} EDS clusters, ${CLUSTERS * ENDPOINTS} endpoints, traffic ${RATE} req/s open loop`);
-  console.log(table(['mode', 'push->applied', 'write->applied', 'cp decode', 'cp encode', `<=${TARGET.applyMs}ms`], results.map((r) => [
-    r.mode, r.pushToAppliedMs === undefined ? 'n/a' : `${Math.round(r.pushToAppliedMs)}ms`,
-    r.writeToAppliedMs === undefined ? 'n/a' : `${Math.round(r.writeToAppliedMs)}ms`,
-    r.cpDecodeMs === undefined ? 'n/a' : `${r.cpDecodeMs}ms`, r.cpEncodeMs === undefined ? 'n/a' : `${r.cpEncodeMs}ms`,
+  const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${Math.round(v)}ms`);
+  console.log(table(['mode', 'push->applied', 'write->applied', 'cp decode', 'cp encode', 'skiff cpu', 'cp cpu', `<=${TARGET.applyMs}ms`], results.map((r) => [
+    r.mode, ms(r.pushToAppliedMs), ms(r.writeToAppliedMs), ms(r.cpDecodeMs), ms(r.cpEncodeMs), ms(r.skiffCpuMs), ms(r.cpCpuMs),
     verdict(r.pushToAppliedMs === undefined ? undefined : r.pushToAppliedMs <= TARGET.applyMs),
   ])));
   console.log('');
@@ -301,7 +313,8 @@ function report(results: ModeResult[]): void {
       delta === undefined ? 'n/a' : `${((delta * 1024) / CLUSTERS / 1024).toFixed(2)}KiB`,
       verdict(delta === undefined ? undefined : delta <= budgetKiB), String(r.active ?? 'n/a'), String(r.warming ?? 'n/a')];
   })));
-  console.log(`\n(budget = ${CLUSTERS} x 5 KiB per cluster + ${CLUSTERS * ENDPOINTS} x 0.5 KiB per endpoint; active counts the 2 static clusters too)`);
+  console.log(`\n(skiff cpu / cp cpu: CPU time each process used from the write to applied; wall times on a shared machine`
+    + ` include waiting for a core. Budget = ${CLUSTERS} x 5 KiB per cluster + ${CLUSTERS * ENDPOINTS} x 0.5 KiB per endpoint; active counts the 2 static clusters too)`);
   for (const r of results) if (r.error) console.log(`\n${r.mode}: ${r.error.slice(0, 3000)}`);
 }
 

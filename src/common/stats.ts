@@ -5,8 +5,8 @@
  *
  * Two storages, one namespace:
  * - single stats in a Map (name -> Counter/Gauge object), for stats that exist once or a few times;
- * - **blocks**: a fixed set of stat names under one prefix (a cluster's ~35 counters and gauges), stored as one
- *   Float64Array per block with the name lists shared by every block of the same schema. A block stat's
+ * - **blocks**: a fixed set of stat names under one prefix (a cluster's ~35 counters and gauges), stored as a run
+ *   of slots in a shared Float64Array slab, with the name lists shared by every block of the same schema. A block stat's
  *   Counter/Gauge object is made on first access only, so 10 000 clusters cost 10 000 small arrays instead of
  *   350 000 objects, strings and Map entries. Block stats are listed by snapshot() under their full names like
  *   any other, at their initial values until written (Envoy shows a cluster's stats from the start, too).
@@ -54,23 +54,50 @@ export class StatBlockSchema {
 
 /** A block stat's Counter/Gauge object: a view on one slot of the block's array (made on first access). */
 class BlockStat implements Counter, Gauge {
-  constructor(private readonly block: StatBlock, private readonly slot: number) {}
+  private readonly at: number;
+  private readonly slab: Float64Array;
+  constructor(private readonly block: StatBlock, private readonly slot: number) {
+    this.slab = block.slab;
+    this.at = block.base + slot;
+  }
   get name(): string { return this.block.prefix + this.block.schema.names[this.slot]; }
-  get value(): number { return this.block.values[this.slot]; }
-  set value(v: number) { this.block.values[this.slot] = v; }
-  inc(n = 1): void { this.block.values[this.slot] += n; }
-  dec(n = 1): void { this.block.values[this.slot] -= n; }
-  set(v: number): void { this.block.values[this.slot] = v; }
+  get value(): number { return this.slab[this.at]; }
+  set value(v: number) { this.slab[this.at] = v; }
+  inc(n = 1): void { this.slab[this.at] += n; }
+  dec(n = 1): void { this.slab[this.at] -= n; }
+  set(v: number): void { this.slab[this.at] = v; }
 }
 
-/** One prefix's stats of one schema, values in one typed array. */
+/** Slots per slab: blocks are carved from shared Float64Arrays (one typed array per block costs ~10x its data). */
+const SLAB_SLOTS = 8192;
+
+/** Hands out runs of slots from big Float64Arrays; slots are never returned (stats live as long as the process). */
+class SlabAllocator {
+  private slab = new Float64Array(SLAB_SLOTS);
+  private used = 0;
+  take(n: number): { slab: Float64Array; base: number } {
+    if (n > SLAB_SLOTS) return { slab: new Float64Array(n), base: 0 };
+    if (this.used + n > SLAB_SLOTS) { this.slab = new Float64Array(SLAB_SLOTS); this.used = 0; }
+    const base = this.used;
+    this.used += n;
+    return { slab: this.slab, base };
+  }
+}
+
+/** One prefix's stats of one schema: a run of slots in a shared slab. */
 export class StatBlock {
-  readonly values: Float64Array;
+  readonly slab: Float64Array;
+  readonly base: number;
   /** Objects handed out so far (sparse): the same object every time for one slot. */
   private views: (BlockStat | undefined)[] | undefined;
-  constructor(readonly prefix: string, readonly schema: StatBlockSchema) {
-    this.values = new Float64Array(schema.names.length);
+  constructor(readonly prefix: string, readonly schema: StatBlockSchema, slots: SlabAllocator) {
+    const { slab, base } = slots.take(schema.names.length);
+    this.slab = slab;
+    this.base = base;
   }
+
+  /** The current value of slot `i`. */
+  valueAt(i: number): number { return this.slab[this.base + i]; }
 
   /** The Counter/Gauge object of slot `i` (for callers that keep an object; a slot write is cheaper still). */
   stat(i: number): BlockStat {
@@ -98,6 +125,7 @@ export class StatsStore {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly blocks = new Map<string, StatBlock>();
+  private readonly slots = new SlabAllocator();
 
   counter(name: string): Counter {
     let c = this.counters.get(name);
@@ -128,7 +156,7 @@ export class StatsStore {
   block(prefix: string, schema: StatBlockSchema): StatBlock {
     let b = this.blocks.get(prefix);
     if (b === undefined || b.schema !== schema) {
-      b = new StatBlock(prefix, schema);
+      b = new StatBlock(prefix, schema, this.slots);
       this.blocks.set(prefix, b);
     }
     return b;
@@ -160,7 +188,7 @@ export class StatsStore {
     for (const b of this.blocks.values()) {
       const names = b.schema.names;
       for (let i = 0; i < names.length; i++) {
-        const s = readOnly(b.prefix + names[i], b.values[i]);
+        const s = readOnly(b.prefix + names[i], b.valueAt(i));
         if (b.schema.isGauge(i)) gauges.push(s); else counters.push(s);
       }
     }

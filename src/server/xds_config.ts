@@ -213,6 +213,11 @@ export class XdsConfig {
       for (const { p } of prepared) cm.discardPrepared(p);
       throw err;
     }
+    // Ask for the new clusters' endpoints now: the control plane prepares and sends them while the clusters
+    // are swapped in and warmed (the response is handled after this one, in order).
+    const newEds: string[] = [];
+    for (const { config } of prepared) { const eds = edsNameOf(config); if (eds !== undefined) newEds.push(eds); }
+    if (newEds.length > 0) this.subscribeEndpoints(newEds);
     for (const { config, p } of prepared) {
       cm.commitCluster(p);
       this.clusterConfigs.set(p.name, config);
@@ -310,8 +315,11 @@ export class XdsConfig {
     return byService;
   }
 
-  private subscribeEndpoints(): void {
-    this.client.subscribe(TYPE_URL.endpoint, [...this.edsNames().keys()].sort());
+  /** `also`: EDS names of clusters built but not yet swapped in (asked for early, see applyClusters). */
+  private subscribeEndpoints(also: Iterable<string> = []): void {
+    const names = new Set(this.edsNames().keys());
+    for (const n of also) names.add(n);
+    this.client.subscribe(TYPE_URL.endpoint, [...names].sort());
   }
 
   // ---- EDS ----
