@@ -14,6 +14,7 @@ import { decodeResource, type DecodedResource } from '../config/resources.js';
 import { isKnownApiType, resolveTypeUrl, typeName } from '../config/protos.js';
 import { structToJson, unpackResource, valueToJson } from './any_json.js';
 import type { AnyMessage } from './protocol.js';
+import { asBuffer, pathOf, WireDecoder, type WireCtx, type Where } from './wire_decode.js';
 
 const MAX_DEPTH = 64;
 const EMPTY = new Uint8Array(0);
@@ -87,17 +88,7 @@ function scalar(kind: Kind, v: unknown): unknown {
   }
 }
 
-/** The path of a field, made only when something needs it (an error, a warning). */
-interface Where { readonly parent: Where | string; readonly key: string | number }
-function pathOf(w: Where | string): string {
-  if (typeof w === 'string') return w;
-  const p = pathOf(w.parent);
-  if (typeof w.key === 'number') return `${p}[${w.key}]`;
-  if (w.key.startsWith('[')) return `${p}${w.key}`;
-  return p === '' ? w.key : `${p}.${w.key}`;
-}
-
-interface Ctx { warnings: string[] }
+type Ctx = WireCtx;
 
 /** A decoded (protobufjs) message -> decoded shape. */
 function convertMessage(type: protobuf.Type, m: Msg, where: Where | string, ctx: Ctx, depth: number): unknown {
@@ -210,18 +201,40 @@ export function decodeAnyResource(any: AnyMessage, path: string): DecodedAny {
   const type = resolveTypeUrl(url);
   if (!type) throw new ConfigError(path, `resource type ${url} is not loaded by Skiff`);
   const bytes = any.value ?? EMPTY;
+  const ctx: Ctx = { warnings: [] };
+  const value: Msg = { '@type': url };
+  Object.assign(value, wire.message(type, asBuffer(bytes), 0, bytes.length, path, ctx, 1) as Msg);
+  return new Decoded(url, value, ctx.warnings, bytes, path);
+}
+
+class Decoded implements DecodedAny {
+  constructor(readonly typeUrl: string, readonly value: Msg, readonly warnings: string[], readonly bytes: Uint8Array, private readonly path: string) {}
+  get json(): Record<string, unknown> { return envoyJson(this.typeUrl, this.bytes, this.path); }
+}
+
+/** The wire decoder, with the protobufjs path for the rare well-known types (Struct, Timestamp, ...). */
+const wire = new WireDecoder((type, bytes, where, ctx, depth) => {
+  let m: Msg;
+  try {
+    m = type.decode(bytes) as unknown as Msg;
+  } catch (err) {
+    throw new ConfigError(pathOf(where), `cannot decode: ${(err as Error).message}`, { cause: err });
+  }
+  return convertMessage(type, m, where, ctx, depth);
+});
+
+/** The reference path: protobufjs decode, then convertMessage (tests compare the wire decoder against it). */
+export function decodeAnyResourceViaProtobufjs(any: AnyMessage, path: string): Msg {
+  const url = any.type_url ?? '';
+  const type = resolveTypeUrl(url);
+  if (!type) throw new ConfigError(path, `resource type ${url} is not loaded by Skiff`);
   let message: Msg;
   try {
-    message = type.decode(bytes) as unknown as Msg;
+    message = type.decode(any.value ?? EMPTY) as unknown as Msg;
   } catch (err) {
     throw new ConfigError(path, `cannot decode ${url}: ${(err as Error).message}`, { cause: err });
   }
-  const ctx: Ctx = { warnings: [] };
-  const value = { '@type': url, ...(convertMessage(type, message, path, ctx, 1) as Msg) };
-  return {
-    typeUrl: url, value, warnings: ctx.warnings, bytes,
-    get json(): Record<string, unknown> { return envoyJson(url, bytes, path); },
-  };
+  return { '@type': url, ...(convertMessage(type, message, path, { warnings: [] }, 1) as Msg) };
 }
 
 /** Envoy's JSON form of packed bytes, through the reflection path (slow, for /config_dump only). */

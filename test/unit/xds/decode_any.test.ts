@@ -6,6 +6,7 @@ import { packResource, unpackResource } from '../../../src/xds/any_json.js';
 import { decodeAnyResource } from '../../../src/xds/decode_any.js';
 import { decodeResource } from '../../../src/config/resources.js';
 import { ConfigError } from '../../../src/common/errors.js';
+import { seededRandom } from '../../helpers/random.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
@@ -72,4 +73,27 @@ test('decodeAnyResource: bad bytes and unknown nested type URLs are ConfigErrors
   assert.ok(decodeAnyResource(unknownType, 'l').value);
   const bogus = { type_url: 'type.googleapis.com/no.such.Type', value: listener.value };
   assert.throws(() => decodeAnyResource(bogus, 'l'), /not loaded/);
+});
+
+test('decodeAnyResource: mutated bytes give a value or a ConfigError, never another exception (bounded fuzz)', () => {
+  const rand = seededRandom(0x5eed);
+  let ok = 0;
+  let rejected = 0;
+  for (const json of resources) {
+    const any = packResource(json);
+    for (let round = 0; round < 300; round++) {
+      const bytes = Uint8Array.from(any.value);
+      const flips = 1 + Math.floor(rand() * 4);
+      for (let f = 0; f < flips; f++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      const cut = rand() < 0.2 ? bytes.subarray(0, Math.floor(rand() * bytes.length)) : bytes;
+      try {
+        decodeAnyResource({ type_url: any.type_url, value: cut }, 'fuzz');
+        ok++;
+      } catch (e) {
+        assert.ok(e instanceof ConfigError, `not a ConfigError: ${(e as Error).stack}`);
+        rejected++;
+      }
+    }
+  }
+  assert.ok(ok > 0 && rejected > 0, `${ok} decoded, ${rejected} rejected`);
 });
