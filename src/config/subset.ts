@@ -212,20 +212,34 @@ function walk(typeName: string, value: unknown, path: string, only: readonly str
     out.unsupported.push(new UnsupportedConfigError(path, `message ${typeName}`));
     return;
   }
-  const type = lookupMessage(typeName);
-  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
-    if (key === '@type') continue;
-    const at = fieldPath(path, key);
-    const rule = rules[key];
-    if (rule === undefined || (only && !only.includes(key))) {
+  const table = tableOf(typeName, rules);
+  const msg = value as Record<string, unknown>;
+  for (const key in msg) {
+    if (key === '@type' || !Object.prototype.hasOwnProperty.call(msg, key)) continue;
+    const entry = table.get(key);
+    if (entry === undefined || (only && !only.includes(key))) {
+      const at = fieldPath(path, key);
       if (HINT_FIELDS.includes(`${typeName}.${key}`)) out.warnings.push(`${at}: accepted as a hint; Skiff does not use it`);
       else out.unsupported.push(new UnsupportedConfigError(at, 'field'));
       continue;
     }
-    const field = type?.fields[key];
-    if (!field) continue;
-    walkField(field, rule === true ? {} : rule, fieldValue, at, out, depth);
+    if (entry.field === undefined) continue;
+    walkField(entry.field, entry.rule, msg[key], fieldPath(path, key), out, depth);
   }
+}
+
+interface TableEntry { rule: FieldRule; field: protobuf.Field | undefined }
+const tables = new Map<string, Map<string, TableEntry>>();
+
+/** Per message type, once: each supported field's rule and proto field. */
+function tableOf(typeName: string, rules: Record<string, FieldRule | true>): Map<string, TableEntry> {
+  let t = tables.get(typeName);
+  if (t === undefined) {
+    const type = lookupMessage(typeName);
+    t = new Map(Object.entries(rules).map(([key, rule]) => [key, { rule: rule === true ? {} : rule, field: type?.fields[key] }]));
+    tables.set(typeName, t);
+  }
+  return t;
 }
 
 function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path: string, out: SubsetResult, depth: number): void {
