@@ -217,7 +217,8 @@ export class XdsConfig {
     // are swapped in and warmed (the response is handled after this one, in order).
     const newEds: string[] = [];
     for (const { config } of prepared) { const eds = edsNameOf(config); if (eds !== undefined) newEds.push(eds); }
-    if (newEds.length > 0) this.subscribeEndpoints(newEds);
+    // Always once per CDS update (EDS names of replaced clusters may change, the initial request needs it).
+    this.subscribeEndpoints(newEds);
     for (const { config, p } of prepared) {
       cm.commitCluster(p);
       this.clusterConfigs.set(p.name, config);
@@ -236,7 +237,8 @@ export class XdsConfig {
       if (slicer.due()) await slicer.yield();
     }
     this.armEdsSweep();
-    this.subscribeEndpoints();
+    // Names asked for before the swap cover an update that only added clusters; otherwise some may be gone.
+    if (u.removed.length > 0 || prepared.some(({ p }) => p.outcome !== 'added')) this.subscribeEndpoints();
     this.refreshClusterGauges();
   }
 
