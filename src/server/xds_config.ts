@@ -18,7 +18,7 @@ import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } fro
 import type { RouteTable } from '../types/router.js';
 import type { WasmInstance } from '../wasm/module.js';
 import type { ClusterManagerImpl, PreparedCluster } from '../upstream/cluster_manager.js';
-import type { ClusterImpl, PreparedEndpoints } from '../upstream/cluster.js';
+import { prepareAssignment, type ClusterImpl, type PreparedEndpoints } from '../upstream/cluster.js';
 import { compileRouteTable } from '../router/index.js';
 import { AdsClient, Slicer } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
@@ -133,7 +133,10 @@ export class XdsConfig {
       stats: deps.stats,
     });
     this.client.onUpdate(TYPE_URL.cluster, (u) => this.applyClusters(u));
-    this.client.onUpdate(TYPE_URL.endpoint, (u) => this.applyEndpoints(u));
+    // Each assignment is checked as it is decoded; only its checked endpoints are kept for the handler.
+    this.client.onUpdate(TYPE_URL.endpoint, (u) => this.applyEndpoints(u), {
+      prepare: (r) => prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(r.name)}`),
+    });
     this.client.onUpdate(TYPE_URL.listener, (u) => this.applyListeners(u));
     this.client.onUpdate(TYPE_URL.route, (u) => this.applyRoutes(u));
     this.subscribeEndpoints();
@@ -252,7 +255,9 @@ export class XdsConfig {
     const held = this.client.resources(TYPE_URL.endpoint).get(eds);
     if (held !== undefined && this.deps.clusters.updateEndpoints) {
       try {
-        this.deps.clusters.updateEndpoints(name, body<ClusterLoadAssignment>(held));
+        const live = this.deps.clusters.get(name);
+        if (held.prepared !== undefined && live?.type === 'EDS') live.commitEndpoints(held.prepared as PreparedEndpoints);
+        else this.deps.clusters.updateEndpoints(name, body<ClusterLoadAssignment>(held));
         return;
       } catch (err) {
         this.deps.log.warn(`cluster ${name}: held endpoints not applied: ${(err as Error).message}`);
@@ -334,35 +339,36 @@ export class XdsConfig {
   private async applyEndpoints(u: XdsUpdate): Promise<void> {
     const cm = this.deps.clusters;
     const byService = this.edsNames();
-    const work: { cluster: string; cla: ClusterLoadAssignment }[] = [];
+    const work: { cluster: string; service: string; prepared: PreparedEndpoints }[] = [];
     for (const [service, r] of u.added) {
-      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: body<ClusterLoadAssignment>(r) });
+      const prepared = (r.prepared as PreparedEndpoints | undefined) ?? prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(service)}`);
+      for (const cluster of byService.get(service) ?? []) work.push({ cluster, service, prepared });
     }
     for (const service of u.removed) {
       // A withdrawn assignment leaves the cluster with no hosts (it stays defined by CDS).
-      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: { cluster_name: service, endpoints: [] } });
+      const prepared = prepareAssignment({ cluster_name: service, endpoints: [] }, service);
+      for (const cluster of byService.get(service) ?? []) work.push({ cluster, service, prepared });
     }
     if (work.length > 0 && !cm.updateEndpoints) throw new ConfigError('ClusterLoadAssignment', 'EDS clusters are not supported by this build');
-    const slicer = new Slicer();
-    const checked: { target: ClusterImpl; cla: ClusterLoadAssignment; prepared: PreparedEndpoints }[] = [];
+    // Every target is checked before anything changes (a bad one NACKs the response).
+    const checked: { target: ClusterImpl; work: (typeof work)[number] }[] = [];
     for (const w of work) {
       const target = cm.get(w.cluster);
-      const path = `endpoints[${JSON.stringify(w.cluster)}]`;
-      try {
-        if (target === undefined) throw new ConfigError(path, `no cluster named ${JSON.stringify(w.cluster)}`);
-        checked.push({ target, cla: w.cla, prepared: target.prepareEndpoints(w.cla, path) });
-      } catch (err) {
-        throw this.named('ClusterLoadAssignment', w.cla.cluster_name, err);
+      if (target === undefined || target.type !== 'EDS') {
+        const path = `endpoints[${JSON.stringify(w.cluster)}]`;
+        throw this.named('ClusterLoadAssignment', w.service, new ConfigError(path, target === undefined
+          ? `no cluster named ${JSON.stringify(w.cluster)}` : `cluster ${w.cluster} is of type ${target.type}, not EDS`));
       }
-      if (slicer.due()) await slicer.yield();
+      checked.push({ target, work: w });
     }
-    for (const c of checked) {
+    const slicer = new Slicer();
+    for (const { target, work: w } of checked) {
       // A cluster replaced by CDS while this ran gets the assignment on its successor.
-      const live = cm.get(c.target.name);
-      if (live === c.target) c.target.commitEndpoints(c.cla, c.prepared);
-      else if (live !== undefined && live.type === 'EDS') live.updateEndpoints(c.cla);
-      this.edsDeadlines.delete(c.target.name);
-      this.edsTimedOut.delete(c.target.name);
+      const live = cm.get(target.name);
+      const into = live !== undefined && live.type === 'EDS' ? live : target;
+      into.commitEndpoints(w.prepared);
+      this.edsDeadlines.delete(target.name);
+      this.edsTimedOut.delete(target.name);
       if (slicer.due()) await slicer.yield();
     }
     this.touch(TYPE_URL.endpoint, u.added.keys());

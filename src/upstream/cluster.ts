@@ -90,6 +90,14 @@ function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
 /** A ClusterLoadAssignment checked by ClusterImpl.prepareEndpoints, ready for commitEndpoints. */
 export interface PreparedEndpoints { readonly __prepared: unique symbol }
 
+/**
+ * An EDS assignment checked on its own (any EDS cluster can take the result with commitEndpoints): what xDS
+ * keeps of a ClusterLoadAssignment instead of its decoded tree. Throws ConfigError naming `path` and the field.
+ */
+export function prepareAssignment(cla: ClusterLoadAssignment, path: string): PreparedEndpoints {
+  return { specs: endpointSpecs(cla, path, 'EDS') } as unknown as PreparedEndpoints;
+}
+
 /** Everything but the endpoints: two configs equal here differ only in their host set. */
 export function withoutEndpoints(config: EnvoyCluster): string {
   const { load_assignment: _ignored, ...rest } = config;
@@ -201,17 +209,17 @@ export class ClusterImpl implements Cluster {
    * changing anything when the assignment is invalid.
    */
   updateEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): void {
-    this.commitEndpoints(cla, this.prepareEndpoints(cla, path));
+    this.commitEndpoints(this.prepareEndpoints(cla, path));
   }
 
   /** updateEndpoints, first half: checks the assignment (throws naming the field) and changes nothing. */
   prepareEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): PreparedEndpoints {
     if (this.type !== 'EDS') throw new ConfigError(path, `cluster ${this.name} is of type ${this.type}, not EDS`);
-    return { specs: endpointSpecs(cla, path, 'EDS') } as unknown as PreparedEndpoints;
+    return prepareAssignment(cla, path);
   }
 
   /** updateEndpoints, second half: applies what prepareEndpoints accepted (cannot fail). */
-  commitEndpoints(_cla: ClusterLoadAssignment, prepared: PreparedEndpoints): void {
+  commitEndpoints(prepared: PreparedEndpoints): void {
     if (this.closed || this.retired) return;
     const specs = (prepared as unknown as { specs: EndpointSpec[] }).specs;
     this.lastSpecs = specs;

@@ -26,7 +26,7 @@ import {
 } from './protocol.js';
 import { TokenBucket } from './rate_limit.js';
 import type {
-  DynamicResourcesConfig, InitialFetchOutcome, NodeConfig, UpdateHandler, XdsResource, XdsUpdate,
+  DynamicResourcesConfig, InitialFetchOutcome, NodeConfig, UpdateHandler, UpdateOptions, XdsResource, XdsUpdate,
 } from './types.js';
 
 const log = logger('xds');
@@ -99,6 +99,9 @@ class StoredResource implements XdsResource {
     private readonly typeUrl: string,
   ) {}
 
+  /** What the type's prepare hook made of it, if the type has one. */
+  prepared?: unknown;
+
   get resource(): Record<string, unknown> {
     return this.decoded ?? decodeAnyResource({ type_url: this.typeUrl, value: this.bytes }, this.name).value;
   }
@@ -113,7 +116,9 @@ class StoredResource implements XdsResource {
 
   /** The same resource under another response's version_info (state of the world resends unchanged ones). */
   withVersion(version: string): StoredResource {
-    return new StoredResource(this.name, version, undefined, this.bytes, this.typeUrl);
+    const copy = new StoredResource(this.name, version, undefined, this.bytes, this.typeUrl);
+    copy.prepared = this.prepared;
+    return copy;
   }
 
   get json(): Record<string, unknown> {
@@ -126,6 +131,8 @@ interface TypeState {
   wildcard: boolean;
   names: Set<string>;
   handler?: UpdateHandler;
+  /** Runs on each resource as it is decoded (see UpdateOptions.prepare). */
+  prepare?: (resource: XdsResource) => unknown;
   resources: Map<string, StoredResource>;
   /** Last accepted version_info (SotW) or system_version_info (delta). */
   versionInfo: string;
@@ -242,10 +249,11 @@ export class AdsClient {
   }
 
   /** Registers the one handler of a type. It gets every accepted change of that type; throwing NACKs it. */
-  onUpdate(typeUrl: string, handler: UpdateHandler): void {
+  onUpdate(typeUrl: string, handler: UpdateHandler, options: UpdateOptions = {}): void {
     const state = this.state(typeUrl);
     if (state.handler) throw new SkiffError('SKIFF_XDS_HANDLER_EXISTS', `a handler for ${typeUrl} is already registered`, 'internal');
     state.handler = handler;
+    state.prepare = options.prepare;
   }
 
   /**
@@ -580,7 +588,13 @@ export class AdsClient {
     // A copy, not a view: a view would pin the whole response buffer for as long as this one resource lives.
     // Kept for both modes: it tells a changed resource from a repeated one, and /config_dump's JSON comes from it.
     // Buffer.from copies small resources into Node's shared 8 KiB pool: no ArrayBuffer of its own per resource.
-    return new StoredResource(name, version, decoded.value, any.value ? Buffer.from(any.value) : EMPTY, typeUrl);
+    const stored = new StoredResource(name, version, decoded.value, any.value ? Buffer.from(any.value) : EMPTY, typeUrl);
+    if (state.prepare) {
+      // What the handler needs, made now, so the decoded tree dies young (not kept until the whole response is in).
+      stored.prepared = state.prepare(stored);
+      stored.release();
+    }
+    return stored;
   }
 
   /** Runs the handler on the whole change, then commits it; throws (nothing committed) if anything fails. */

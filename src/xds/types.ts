@@ -55,6 +55,19 @@ export interface XdsResource {
   resource: Record<string, unknown>;
   /** Envoy's JSON form (for /config_dump). */
   json: Record<string, unknown>;
+  /** What the type's `prepare` hook returned for it (UpdateOptions), when there is one. */
+  prepared?: unknown;
+}
+
+export interface UpdateOptions {
+  /**
+   * Called on each resource right after it is decoded and validated, before the rest of the response is in;
+   * the result is handed to the handler as `resource.prepared`, and the decoded tree is dropped at once (reading
+   * `resource` again decodes the bytes). For types whose handler keeps only a digest of each resource (EDS keeps
+   * checked endpoints): 10 000 decoded trees then never live long enough to burden the old generation. Throwing
+   * rejects the response like a throwing handler.
+   */
+  prepare?(resource: XdsResource): unknown;
 }
 
 /** One whole response's worth of change for one type: applied all at once or not at all. */
