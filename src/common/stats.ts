@@ -28,15 +28,19 @@ class GaugeImpl implements Gauge {
   set(v: number): void { this.value = v; }
 }
 
-/** The stat names of a block kind, shared by every block of that kind: counters first, then gauges. */
+/**
+ * The stat names of a block kind, shared by every block of that kind: gauges first (a block's Counter/Gauge
+ * objects are kept in a list by slot, and gauges set at creation, like circuit-breaker budgets, then need a
+ * short list only), then counters.
+ */
 export class StatBlockSchema {
   readonly names: readonly string[];
   readonly index: ReadonlyMap<string, number>;
   constructor(readonly counters: readonly string[], readonly gauges: readonly string[]) {
-    this.names = [...counters, ...gauges];
+    this.names = [...gauges, ...counters];
     this.index = new Map(this.names.map((n, i) => [n, i]));
   }
-  isGauge(i: number): boolean { return i >= this.counters.length; }
+  isGauge(i: number): boolean { return i < this.gauges.length; }
 
   private readonly subIndexes = new Map<string, ReadonlyMap<string, number>>();
 
@@ -197,16 +201,34 @@ export class StatsStore {
 }
 
 export class StatsScope {
-  /**
-   * @param within the block this scope's names fall in (set by block(), inherited by child scopes) and the
-   *   scope's prefix relative to it: names are looked up there first, without a store lookup.
-   */
-  constructor(readonly store: StatsStore, readonly prefix: string, private within?: { block: StatBlock; sub: string }) {}
+  /** Built on first read: a child scope whose names all fall in its block never needs its full prefix. */
+  private fullPrefix: string | undefined;
+  private parent: StatsScope | undefined;
+  private suffix = '';
+  /** The block this scope's names fall in (set by block(), inherited by child scopes) and the scope's prefix relative to it. */
+  private within: { block: StatBlock; sub: string } | undefined;
+
+  constructor(readonly store: StatsStore, prefix: string) {
+    this.fullPrefix = prefix;
+  }
+
+  get prefix(): string {
+    if (this.fullPrefix === undefined) this.fullPrefix = this.parent!.prefix + this.suffix;
+    return this.fullPrefix;
+  }
+
   counter(name: string): Counter { return this.inBlock(name, false) ?? this.store.counter(this.prefix + name); }
   gauge(name: string): Gauge { return this.inBlock(name, true) ?? this.store.gauge(this.prefix + name); }
+
   scope(prefix: string): StatsScope {
-    return new StatsScope(this.store, this.prefix + prefix, this.within && { block: this.within.block, sub: this.within.sub + prefix });
+    const child = new StatsScope(this.store, '');
+    child.fullPrefix = undefined;
+    child.parent = this;
+    child.suffix = prefix;
+    if (this.within !== undefined) child.within = this.within.sub === '' && prefix === this.within.sub ? this.within : { block: this.within.block, sub: this.within.sub + prefix };
+    return child;
   }
+
   block(schema: StatBlockSchema): StatBlock {
     const b = this.store.block(this.prefix, schema);
     this.within = { block: b, sub: '' };

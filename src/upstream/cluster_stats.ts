@@ -31,12 +31,14 @@ const COUNTERS = [
   'upstream_cx_destroy_remote', 'upstream_cx_pool_overflow',
 ] as const;
 const GAUGES = [
-  'upstream_rq_active', 'upstream_rq_pending_active', 'upstream_cx_active', 'membership_total', 'membership_healthy',
-  // The circuit breakers' gauges (src/upstream/circuit_breakers.ts finds them here by name).
+  // The circuit breakers' gauges (src/upstream/circuit_breakers.ts finds them here by name), set when a cluster
+  // is built: first, so an idle cluster's block keeps objects for its first slots only.
   'circuit_breakers.default.cx_open', 'circuit_breakers.default.remaining_cx',
   'circuit_breakers.default.rq_pending_open', 'circuit_breakers.default.remaining_pending',
   'circuit_breakers.default.rq_open', 'circuit_breakers.default.remaining_rq',
   'circuit_breakers.default.rq_retry_open', 'circuit_breakers.default.remaining_retries',
+  'membership_total', 'membership_healthy',
+  'upstream_rq_active', 'upstream_rq_pending_active', 'upstream_cx_active',
 ] as const;
 
 /** Every cluster's block has these names (shared, not copied per cluster). */
