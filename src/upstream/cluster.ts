@@ -87,6 +87,10 @@ function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
   return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy }));
 }
 
+/** Shared by every cluster that has none (EDS clusters: 10 000 of them need no 20 000 empty lists). Never mutated. */
+const NO_ENDPOINTS: EndpointSpec[] = [];
+const NO_ANSWERS: (string[] | undefined)[] = [];
+
 /** A ClusterLoadAssignment checked by ClusterImpl.prepareEndpoints, ready for commitEndpoints. */
 export interface PreparedEndpoints { readonly __prepared: unique symbol }
 
@@ -176,8 +180,8 @@ export class ClusterImpl implements Cluster {
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
     this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
     // An EDS cluster's hosts come from updateEndpoints only (Envoy ignores its load_assignment too).
-    this.endpoints = type === 'EDS' ? [] : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
-    this.lastAnswer = this.endpoints.map(() => undefined);
+    this.endpoints = type === 'EDS' ? NO_ENDPOINTS : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
+    this.lastAnswer = type === 'STRICT_DNS' ? this.endpoints.map(() => undefined) : NO_ANSWERS;
     this.stats = createClusterStats(deps.stats, this.name);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
