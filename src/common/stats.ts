@@ -43,6 +43,16 @@ export class StatBlockSchema {
   isGauge(i: number): boolean { return i < this.gauges.length; }
 
   private readonly subIndexes = new Map<string, ReadonlyMap<string, number>>();
+  private sortedBy: [number[], number[]] | undefined;
+
+  /** The slots of the gauges (or counters), ordered by name. */
+  sortedSlots(gauges: boolean): readonly number[] {
+    if (this.sortedBy === undefined) {
+      const order = this.names.map((n, i) => [n, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, i]) => i);
+      this.sortedBy = [order.filter((i) => !this.isGauge(i)), order.filter((i) => this.isGauge(i))];
+    }
+    return this.sortedBy[gauges ? 1 : 0];
+  }
 
   /** The slots of the names under `sub` (e.g. `circuit_breakers.default.`), keyed without it: built once per sub. */
   subIndex(sub: string): ReadonlyMap<string, number> {
@@ -184,20 +194,68 @@ export class StatsStore {
     return new StatsScope(this, prefix);
   }
 
-  /** Every counter and gauge, sorted by name (for /stats). Block stats are listed as read-only copies. */
+  /**
+   * Every counter and gauge, sorted by name (for /stats). Block stats are listed as read-only copies. With
+   * 10 000 clusters that is ~350 000 stats: rather than sorting them all, blocks are walked in prefix order with
+   * each schema's names pre-sorted, and merged with the (few) sorted single stats.
+   */
   snapshot(): { counters: Counter[]; gauges: Gauge[] } {
-    const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    const counters: Counter[] = [...this.counters.values()];
-    const gauges: Gauge[] = [...this.gauges.values()];
-    for (const b of this.blocks.values()) {
-      const names = b.schema.names;
-      for (let i = 0; i < names.length; i++) {
-        const s = readOnly(b.prefix + names[i], b.valueAt(i));
-        if (b.schema.isGauge(i)) gauges.push(s); else counters.push(s);
+    const singles = (m: Map<string, Counter | Gauge>): StatSnapshot[] => ([...m.values()] as StatSnapshot[]).sort(byName);
+    const blocks = this.sortedBlocks();
+    if (blocks === undefined) {
+      // Some block prefix is a prefix of another's (cluster names "a" and "a.b"): their names interleave.
+      const counters: Counter[] = [...this.counters.values()];
+      const gauges: Gauge[] = [...this.gauges.values()];
+      for (const b of this.blocks.values()) {
+        const names = b.schema.names;
+        for (let i = 0; i < names.length; i++) (b.schema.isGauge(i) ? gauges : counters).push(readOnly(b.prefix + names[i], b.valueAt(i)));
       }
+      return { counters: counters.sort(byName), gauges: gauges.sort(byName) };
     }
-    return { counters: counters.sort(byName), gauges: gauges.sort(byName) };
+    return {
+      counters: merge(singles(this.counters), blockStats(blocks, false)),
+      gauges: merge(singles(this.gauges), blockStats(blocks, true)),
+    };
   }
+
+  private sorted: StatBlock[] | undefined | null = null;
+
+  /** Blocks by prefix (cached until a block is added); undefined when prefixes nest. */
+  private sortedBlocks(): StatBlock[] | undefined {
+    if (this.sorted !== null && this.sortedCount === this.blocks.size) return this.sorted;
+    const list = [...this.blocks.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+    let nested = false;
+    for (let i = 1; i < list.length && !nested; i++) nested = list[i]!.prefix.startsWith(list[i - 1]!.prefix);
+    this.sorted = nested ? undefined : list;
+    this.sortedCount = this.blocks.size;
+    return this.sorted;
+  }
+  private sortedCount = -1;
+}
+
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Every block's stats of one kind, in name order (blocks sorted by prefix, prefixes not nested). */
+function blockStats(blocks: readonly StatBlock[], gauges: boolean): StatSnapshot[] {
+  const out: StatSnapshot[] = [];
+  for (const b of blocks) {
+    for (const i of b.schema.sortedSlots(gauges)) out.push(readOnly(b.prefix + b.schema.names[i], b.valueAt(i)));
+  }
+  return out;
+}
+
+/** Two lists sorted by name, as one. */
+function merge(a: StatSnapshot[], b: StatSnapshot[]): StatSnapshot[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out: StatSnapshot[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]!.name <= b[j]!.name ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
 }
 
 export class StatsScope {

@@ -46,3 +46,26 @@ test('a prefix registered again (a replaced cluster) keeps its block and values;
   assert.equal(again.counter('rq_total').value, 42);
   assert.throws(() => again.counter('nope'), /not in this block/);
 });
+
+test('snapshot lists every stat exactly once in name order, blocks merged with single stats (nested prefixes too)', () => {
+  for (const names of [['web', 'api', 'db-1', 'db-10', 'db.2'], ['a', 'a.b', 'b']]) {
+    const store = new StatsStore();
+    for (const n of names) {
+      const scope = store.scope(`cluster.${n}.`);
+      scope.block(schema).counter('rq_total').inc(n.length);
+      scope.counter('upstream_rq_200').inc();
+    }
+    store.counter('cluster_manager.cds.update_success').inc();
+    store.gauge('server.live').set(1);
+    const { counters, gauges } = store.snapshot();
+    const sorted = (xs: string[]): string[] => [...xs].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const cn = counters.map((c) => c.name);
+    const gn = gauges.map((g) => g.name);
+    assert.deepEqual(cn, sorted(cn));
+    assert.deepEqual(gn, sorted(gn));
+    assert.equal(new Set(cn).size, cn.length);
+    assert.equal(cn.length, names.length * 3 + 1);
+    assert.equal(gn.length, names.length * 2 + 1);
+    assert.equal(counters.find((c) => c.name === `cluster.${names[1]}.rq_total`)!.value, names[1]!.length);
+  }
+});
