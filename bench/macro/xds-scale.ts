@@ -169,6 +169,8 @@ interface ModeResult {
   base?: Mem;
   after?: Mem;
   settled?: Mem;
+  cpuAfterMs?: number;
+  cpCounters?: Record<string, number>;
   active?: number;
   warming?: number;
 }
@@ -280,9 +282,15 @@ async function runMode(mode: string): Promise<ModeResult> {
     result.errors = samples.errors;
     await sleep(1000);
     result.after = memOf(skiff.pid!);
+    // Skiff's CPU from here to the settled reading: traffic has stopped, so this should be near zero.
+    const cpuMsOf0 = cpuMsOf(skiff.pid!);
     // Settled: V8 gives back pages of the push's garbage only some seconds later (idle-time GC, memory reducer).
     await sleep(Math.max(0, appliedAt + SETTLE_MS - nowMs()));
     result.settled = memOf(skiff.pid!);
+    result.cpuAfterMs = cpuMsOf(skiff.pid!) - cpuMsOf0;
+    try {
+      result.cpCounters = (JSON.parse((await httpGet(cpPorts.health, '/healthz', 5000)).body) as { counters?: Record<string, number> }).counters;
+    } catch { /* reported as missing */ }
     const stats = await httpGet(admin, '/stats?filter=^cluster_manager\\.(active|warming)_clusters$', 30_000);
     result.active = Number(/cluster_manager\.active_clusters: (\d+)/.exec(stats.body)?.[1]);
     result.warming = Number(/cluster_manager\.warming_clusters: (\d+)/.exec(stats.body)?.[1]);
@@ -319,6 +327,9 @@ function report(results: ModeResult[]): void {
       delta === undefined ? 'n/a' : `${((delta * 1024) / CLUSTERS / 1024).toFixed(2)}KiB`,
       verdict(delta === undefined ? undefined : delta <= budgetKiB), String(r.active ?? 'n/a'), String(r.warming ?? 'n/a')];
   })));
+  for (const r of results) {
+    console.log(`${r.mode}: skiff CPU while settling (no traffic) ${r.cpuAfterMs ?? 'n/a'} ms; control plane counters ${JSON.stringify(r.cpCounters ?? {})}`);
+  }
   console.log(`\n(skiff cpu / cp cpu: CPU time each process used from the write to applied; wall times on a shared machine`
     + ` include waiting for a core. Budget = ${CLUSTERS} x 5 KiB per cluster + ${CLUSTERS * ENDPOINTS} x 0.5 KiB per endpoint; active counts the 2 static clusters too)`);
   for (const r of results) if (r.error) console.log(`\n${r.mode}: ${r.error.slice(0, 3000)}`);
