@@ -17,7 +17,7 @@
  * XDS_SCALE_NODE_ARGS (node flags for Skiff, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, httpGet, waitFor } from './lib/net.js';
@@ -225,7 +225,9 @@ async function runMode(mode: string): Promise<ModeResult> {
     children.push(skiff);
     const skiffLines: string[] = [];
     const skiffTail = watchLines(skiff, (line) => { if (/\[xds\]/.test(line) && skiffLines.length < 50) skiffLines.push(`${new Date().toISOString()} ${line}`); });
-    skiff.stdout?.resume();
+    // XDS_SCALE_SKIFF_STDOUT=FILE keeps Skiff's stdout (e.g. with XDS_SCALE_NODE_ARGS=--trace-gc).
+    if (process.env.XDS_SCALE_SKIFF_STDOUT) skiff.stdout?.pipe(createWriteStream(`${process.env.XDS_SCALE_SKIFF_STDOUT}.${mode}`));
+    else skiff.stdout?.resume();
     try {
       await waitFor(admin, '/ready', (r) => r.status === 200, 30_000, skiff);
       await waitFor(listen, '/', (r) => r.status === 200 && r.body === 'ok', 10_000, skiff);
