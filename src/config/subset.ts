@@ -351,20 +351,34 @@ function walk(typeName: string, value: unknown, path: string, only: readonly str
     out.unsupported.push(new UnsupportedConfigError(path, `message ${typeName}`));
     return;
   }
-  const type = lookupMessage(typeName);
-  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
-    if (key === '@type') continue;
-    const at = fieldPath(path, key);
-    const rule = rules[key];
-    if (rule === undefined || (only && !only.includes(key))) {
+  const table = tableOf(typeName, rules);
+  const msg = value as Record<string, unknown>;
+  for (const key in msg) {
+    if (key === '@type' || !Object.prototype.hasOwnProperty.call(msg, key)) continue;
+    const entry = table.get(key);
+    if (entry === undefined || (only && !only.includes(key))) {
+      const at = fieldPath(path, key);
       if (HINT_FIELDS.includes(`${typeName}.${key}`)) out.warnings.push(`${at}: accepted as a hint; Skiff does not use it`);
       else out.unsupported.push(new UnsupportedConfigError(at, 'field'));
       continue;
     }
-    const field = type?.fields[key];
-    if (!field) continue;
-    walkField(field, rule === true ? {} : rule, fieldValue, at, out, depth);
+    if (entry.field === undefined) continue;
+    walkField(entry.field, entry.rule, msg[key], fieldPath(path, key), out, depth);
   }
+}
+
+interface TableEntry { rule: FieldRule; field: protobuf.Field | undefined }
+const tables = new Map<string, Map<string, TableEntry>>();
+
+/** Per message type, once: each supported field's rule and proto field. */
+function tableOf(typeName: string, rules: Record<string, FieldRule | true>): Map<string, TableEntry> {
+  let t = tables.get(typeName);
+  if (t === undefined) {
+    const type = lookupMessage(typeName);
+    t = new Map(Object.entries(rules).map(([key, rule]) => [key, { rule: rule === true ? {} : rule, field: type?.fields[key] }]));
+    tables.set(typeName, t);
+  }
+  return t;
 }
 
 function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path: string, out: SubsetResult, depth: number): void {
@@ -377,18 +391,18 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
     out.unsupported.push(new UnsupportedConfigError(path, `value ${String(value)} (supported: ${rule.values.join(', ')})`));
     return;
   }
-  const items: [unknown, string][] = field.map
-    ? Object.entries(value as object).map(([k, v]) => [v, `${path}[${JSON.stringify(k)}]`])
-    : field.repeated ? (value as unknown[]).map((v, i) => [v, `${path}[${i}]`]) : [[value, path]];
-  const isEmpty = field.map || field.repeated ? items.length === 0 : Object.keys(value as object).length === 0;
   if (rule.emptyOnly) {
+    const isEmpty = field.map || field.repeated
+      ? (field.map ? Object.keys(value as object).length : (value as unknown[]).length) === 0
+      : Object.keys(value as object).length === 0;
     // Nothing inside an empty value to look at.
     if (!isEmpty) out.unsupported.push(new UnsupportedConfigError(path, 'field (accepted only when empty)'));
     return;
   }
   if (rule.perFilterConfig) {
     // Per-route configs of no-op filters change nothing; any other filter's (a CORS policy, a fault) would be ignored: rejected.
-    for (const [key, at] of Object.keys(value as object).map((k) => [k, `${path}[${JSON.stringify(k)}]`] as const)) {
+    for (const key of Object.keys(value as object)) {
+      const at = `${path}[${JSON.stringify(key)}]`;
       if (perRouteConfigIgnorable(key)) {
         // Warned about once per process (the caller logs the warnings it gets).
         const decision = ISTIO_EXTENSIONS.find((e) => e.name === key)!;
@@ -399,35 +413,48 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
     }
     return;
   }
-  let counted = 0;
-  items.forEach(([item, at]) => {
-    if (rule.extensions) {
-      const ext = item as { name?: string; typed_config?: { '@type': string } };
-      const url = ext.typed_config?.['@type'];
-      // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
-      const supported = rule.extensions.some((s) => (url !== undefined ? s.typeUrl === url : s.name === ext.name));
-      if (!supported) {
-        const verdict = rule.istioKind ? judgeExtension(rule.istioKind, ext as { name?: string; typed_config?: Record<string, unknown> }) : undefined;
-        if (verdict?.accept) {
-          // A no-op (src/config/istio.ts): warned about once per name per process (the caller logs the
-          // warnings it gets), not looked into, not counted.
-          // Network filters are warned about by the listener's registry when it builds the chain.
-          if (rule.istioKind !== 'network_filter' && firstSighting(verdict.decision.name)) out.warnings.push(`${at}: ${noopWarning(verdict.decision)}`);
-          return;
-        }
-        const why = verdict?.decision ? `: ${verdict.reason}` : '';
-        out.unsupported.push(new UnsupportedConfigError(at, `extension ${ext.name ?? '(unnamed)'}${url ? ` (${url})` : ''}${why}`));
+  const counter = { counted: 0 };
+  if (field.map) {
+    for (const [k, v] of Object.entries(value as object)) walkItem(field, rule, v, `${path}[${JSON.stringify(k)}]`, counter, out, depth);
+  } else if (field.repeated) {
+    const list = value as unknown[];
+    for (let i = 0; i < list.length; i++) walkItem(field, rule, list[i], `${path}[${i}]`, counter, out, depth);
+  } else {
+    walkItem(field, rule, value, path, counter, out, depth);
+  }
+}
+
+/**
+ * One value of a field (the value, a list item or a map value) at `at`. `counter` counts the items that take
+ * a place under maxItems (accepted no-op extensions do not).
+ */
+function walkItem(field: protobuf.Field, rule: FieldRule, item: unknown, at: string, counter: { counted: number }, out: SubsetResult, depth: number): void {
+  if (rule.extensions) {
+    const ext = item as { name?: string; typed_config?: { '@type': string } };
+    const url = ext.typed_config?.['@type'];
+    // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
+    const supported = rule.extensions.some((s) => (url !== undefined ? s.typeUrl === url : s.name === ext.name));
+    if (!supported) {
+      const verdict = rule.istioKind ? judgeExtension(rule.istioKind, ext as { name?: string; typed_config?: Record<string, unknown> }) : undefined;
+      if (verdict?.accept) {
+        // A no-op (src/config/istio.ts): warned about once per name per process (the caller logs the
+        // warnings it gets), not looked into, not counted.
+        // Network filters are warned about by the listener's registry when it builds the chain.
+        if (rule.istioKind !== 'network_filter' && firstSighting(verdict.decision.name)) out.warnings.push(`${at}: ${noopWarning(verdict.decision)}`);
         return;
       }
-    }
-    if (rule.maxItems && counted++ >= rule.maxItems.count) {
-      out.unsupported.push(new UnsupportedConfigError(at, `additional ${rule.maxItems.what}`));
+      const why = verdict?.decision ? `: ${verdict.reason}` : '';
+      out.unsupported.push(new UnsupportedConfigError(at, `extension ${ext.name ?? '(unnamed)'}${url ? ` (${url})` : ''}${why}`));
       return;
     }
-    const sub = field.resolvedType;
-    if (!(sub instanceof protobuf.Type)) return;
-    walkMessage(sub, item, at, rule.only, out, depth + 1);
-  });
+  }
+  if (rule.maxItems && counter.counted++ >= rule.maxItems.count) {
+    out.unsupported.push(new UnsupportedConfigError(at, `additional ${rule.maxItems.what}`));
+    return;
+  }
+  const sub = field.resolvedType;
+  if (!(sub instanceof protobuf.Type)) return;
+  walkMessage(sub, item, at, rule.only, out, depth + 1);
 }
 
 function walkMessage(type: protobuf.Type, value: unknown, path: string, only: readonly string[] | undefined, out: SubsetResult, depth: number): void {

@@ -17,9 +17,10 @@ import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from '../types/envoy.js';
 import type { RouteTable } from '../types/router.js';
 import type { WasmInstance } from '../wasm/module.js';
-import type { ClusterManagerImpl } from '../upstream/cluster_manager.js';
+import type { ClusterManagerImpl, PreparedCluster } from '../upstream/cluster_manager.js';
+import { prepareAssignment, type ClusterImpl, type PreparedEndpoints } from '../upstream/cluster.js';
 import { compileRouteTable } from '../router/index.js';
-import { AdsClient } from '../xds/ads_client.js';
+import { AdsClient, Slicer } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
 import { disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
@@ -37,6 +38,9 @@ type XdsClusterManager = ClusterManagerImpl & { updateEndpoints?(clusterName: st
 interface ClusterView { initialized?: boolean; whenInitialized?(): Promise<void> }
 
 export interface DumpEntry { name: string; version: string; lastUpdated: Date; json: Record<string, unknown> }
+
+/** A dynamic cluster as /config_dump will show it; its JSON is made from the resource's bytes only when dumped. */
+interface ShownCluster { name: string; version: string; lastUpdated: Date; resource: XdsResource }
 /** Envoy's UpdateFailureState: the last NACK that named this resource (kept until it is accepted again). */
 export interface FailureState {
   details: string;
@@ -133,16 +137,19 @@ export class XdsConfig {
   /** Dynamic clusters as applied, to roll a half-applied CDS response back. */
   private readonly clusterConfigs = new Map<string, Cluster>();
   /** What /config_dump shows as each applied dynamic cluster (the one serving, while an update warms). */
-  private readonly clusterShown = new Map<string, DumpEntry>();
+  private readonly clusterShown = new Map<string, ShownCluster>();
   /**
    * Updates of serving EDS clusters that follow a new EDS name not held yet: they warm here, and the cluster
    * they replace keeps serving, until their endpoints come (Envoy's cluster warming). A stream that ends
    * before that leaves the old cluster in place: nothing half-applied.
    */
-  private readonly pendingClusters = new Map<string, { config: Cluster; entry: DumpEntry }>();
+  private readonly pendingClusters = new Map<string, { config: Cluster; entry: ShownCluster }>();
   /** EDS clusters whose initial fetch timed out: active with no hosts. */
   private readonly edsTimedOut = new Set<string>();
-  private readonly edsTimers = new Map<string, NodeJS.Timeout>();
+  /** Warming EDS clusters: when their initial fetch times out (performance.now() ms), swept by one timer. */
+  private readonly edsDeadlines = new Map<string, number>();
+  private edsSweep: NodeJS.Timeout | undefined;
+  private edsSweepAt = Infinity;
   private readonly routeTables = new Map<string, RetirableTable>();
   private readonly updatedAt = new Map<string, Map<string, Date>>();
   /** typeUrl -> resource name -> the last NACK naming it. */
@@ -166,14 +173,17 @@ export class XdsConfig {
     // response is the whole set, and a control plane reverting a bad file sends back bytes Skiff already holds, so
     // they are not "added"); in delta the ones it delivered or removed.
     const delta = /DELTA/.test(String(deps.dynamicResources.ads_config?.api_type ?? ''));
-    const accepted = (typeUrl: string, apply: (u: XdsUpdate) => void) => (u: XdsUpdate): void => {
-      apply(u);
+    const accepted = (typeUrl: string, apply: (u: XdsUpdate) => void | Promise<void>) => async (u: XdsUpdate): Promise<void> => {
+      await apply(u);
       const failed = this.failures.get(typeUrl);
       if (!delta) failed?.clear();
       else for (const name of [...u.added.keys(), ...u.removed]) failed?.delete(name);
     };
     this.client.onUpdate(TYPE_URL.cluster, accepted(TYPE_URL.cluster, (u) => this.applyClusters(u)));
-    this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)));
+    // Each assignment is checked as it is decoded; only its checked endpoints are kept for the handler.
+    this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)), {
+      prepare: (r) => prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(r.name)}`),
+    });
     this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
     this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
     this.client.onRejected((typeUrl, err, version) => this.recordRejection(typeUrl, err, version));
@@ -215,8 +225,9 @@ export class XdsConfig {
 
   close(): void {
     this.client.close();
-    for (const t of this.edsTimers.values()) clearTimeout(t);
-    this.edsTimers.clear();
+    clearTimeout(this.edsSweep);
+    this.edsSweep = undefined;
+    this.edsDeadlines.clear();
   }
 
   private touch(typeUrl: string, names: Iterable<string>): void {
@@ -270,46 +281,57 @@ export class XdsConfig {
 
   // ---- CDS ----
 
-  private applyClusters(u: XdsUpdate): void {
+  /**
+   * Builds every new or changed cluster of the response in slices (yielding to traffic between them), then
+   * makes them all visible in one synchronous step; a cluster that fails to build NACKs the response and
+   * nothing of it becomes visible.
+   */
+  private async applyClusters(u: XdsUpdate): Promise<void> {
     for (const name of [...u.added.keys(), ...u.removed]) {
       if (this.staticClusterNames.has(name)) throw new ConfigError(`Cluster ${JSON.stringify(name)}.name`, 'a static cluster of that name exists and cannot be replaced over CDS');
     }
     const cm = this.deps.clusters;
-    const done: { name: string; previous: Cluster | undefined; outcome: string }[] = [];
+    const prepared: { config: Cluster; p: PreparedCluster }[] = [];
+    const shown = new Map<string, XdsResource>();
+    const slicer = new Slicer();
     try {
       for (const [name, r] of u.added) {
         const config = body<Cluster>(r);
         const previous = this.clusterConfigs.get(name);
         this.pendingClusters.delete(name);
         const newEds = edsNameOf(config);
+        // A serving cluster moving to an EDS name not held yet warms beside it (see pendingClusters).
         if (previous !== undefined && newEds !== undefined && newEds !== edsNameOf(previous)
           && !this.client.resources(TYPE_URL.endpoint).has(newEds)) {
-          this.pendingClusters.set(name, { config, entry: { name, version: r.version, lastUpdated: new Date(), json: r.json } });
+          this.pendingClusters.set(name, { config, entry: { name, version: r.version, lastUpdated: new Date(), resource: r } });
           continue;
         }
-        let outcome: string;
         try {
-          outcome = cm.addOrUpdateCluster(config);
+          prepared.push({ config, p: cm.prepareCluster(config) });
         } catch (err) {
           this.failedJson = { typeUrl: TYPE_URL.cluster, name, json: r.json };
           throw this.named('Cluster', name, err);
         }
-        done.push({ name, previous, outcome });
-        this.clusterConfigs.set(name, config);
-        this.clusterShown.set(name, { name, version: r.version, lastUpdated: new Date(), json: r.json });
+        shown.set(name, r);
+        if (slicer.due()) await slicer.yield();
       }
     } catch (err) {
-      // Roll back what this response changed so far: the previous configs come back (their pools fresh).
-      for (const { name, previous } of done.reverse()) {
-        if (previous === undefined) { cm.removeCluster(name); this.clusterConfigs.delete(name); } else {
-          cm.addOrUpdateCluster(previous); this.clusterConfigs.set(name, previous);
-        }
-      }
+      for (const { p } of prepared) cm.discardPrepared(p);
       throw err;
     }
-    for (const d of done) {
-      if (d.outcome === 'added') this.stats.added.inc();
-      if (d.outcome === 'updated') this.stats.modified.inc();
+    // Ask for the new clusters' endpoints now: the control plane prepares and sends them while the clusters
+    // are swapped in and warmed (the response is handled after this one, in order).
+    const newEds: string[] = [];
+    for (const { config } of prepared) { const eds = edsNameOf(config); if (eds !== undefined) newEds.push(eds); }
+    // Always once per CDS update (EDS names of replaced clusters may change, the initial request needs it).
+    this.subscribeEndpoints(newEds);
+    for (const { config, p } of prepared) {
+      cm.commitCluster(p);
+      this.clusterConfigs.set(p.name, config);
+      const r = shown.get(p.name)!;
+      this.clusterShown.set(p.name, { name: p.name, version: r.version, lastUpdated: new Date(), resource: r });
+      if (p.outcome === 'added') this.stats.added.inc();
+      if (p.outcome === 'updated') this.stats.modified.inc();
     }
     for (const name of u.removed) {
       if (cm.removeCluster(name)) this.stats.removed.inc();
@@ -317,12 +339,16 @@ export class XdsConfig {
       this.clusterShown.delete(name);
       this.pendingClusters.delete(name);
       this.edsTimedOut.delete(name);
-      clearTimeout(this.edsTimers.get(name));
-      this.edsTimers.delete(name);
+      this.edsDeadlines.delete(name);
     }
     this.touch(TYPE_URL.cluster, u.added.keys());
-    for (const [name] of u.added) this.warmCluster(name);
-    this.subscribeEndpoints();
+    for (const [name] of u.added) {
+      this.warmCluster(name);
+      if (slicer.due()) await slicer.yield();
+    }
+    this.armEdsSweep();
+    // Names asked for before the swap cover an update that only added clusters; otherwise some may be gone.
+    if (u.removed.length > 0 || prepared.some(({ p }) => p.outcome !== 'added')) this.subscribeEndpoints();
     this.refreshClusterGauges();
   }
 
@@ -336,27 +362,46 @@ export class XdsConfig {
     const held = this.client.resources(TYPE_URL.endpoint).get(eds);
     if (held !== undefined && this.deps.clusters.updateEndpoints) {
       try {
-        this.deps.clusters.updateEndpoints(name, body<ClusterLoadAssignment>(held));
+        const live = this.deps.clusters.get(name);
+        if (held.prepared !== undefined && live?.type === 'EDS') live.commitEndpoints(held.prepared as PreparedEndpoints);
+        else this.deps.clusters.updateEndpoints(name, body<ClusterLoadAssignment>(held));
         return;
       } catch (err) {
         this.deps.log.warn(`cluster ${name}: held endpoints not applied: ${(err as Error).message}`);
       }
     }
     this.edsTimedOut.delete(name);
-    clearTimeout(this.edsTimers.get(name));
     const ms = edsTimeoutMs(config!);
-    if (ms <= 0) return;
-    const timer = setTimeout(() => {
-      this.edsTimers.delete(name);
-      const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
-      if (c !== undefined && !c.initialized) {
-        this.deps.log.warn(`cluster ${name}: no endpoints within the initial fetch timeout; active with no hosts`);
-        this.edsTimedOut.add(name);
-        this.refreshClusterGauges();
+    if (ms <= 0) { this.edsDeadlines.delete(name); return; }
+    this.edsDeadlines.set(name, performance.now() + ms);
+  }
+
+  /** One timer for every warming EDS cluster (not one per cluster): fires at the earliest deadline. */
+  private armEdsSweep(): void {
+    if (this.edsDeadlines.size === 0) return;
+    let earliest = Infinity;
+    for (const d of this.edsDeadlines.values()) if (d < earliest) earliest = d;
+    if (this.edsSweep !== undefined && this.edsSweepAt <= earliest) return;
+    clearTimeout(this.edsSweep);
+    this.edsSweepAt = earliest;
+    this.edsSweep = setTimeout(() => {
+      this.edsSweep = undefined;
+      const now = performance.now();
+      let changed = false;
+      for (const [name, deadline] of this.edsDeadlines) {
+        if (deadline > now) continue;
+        this.edsDeadlines.delete(name);
+        const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
+        if (c !== undefined && !c.initialized) {
+          this.deps.log.warn(`cluster ${name}: no endpoints within the initial fetch timeout; active with no hosts`);
+          this.edsTimedOut.add(name);
+          changed = true;
+        }
       }
-    }, ms);
-    timer.unref();
-    this.edsTimers.set(name, timer);
+      if (changed) this.refreshClusterGauges();
+      this.armEdsSweep();
+    }, Math.max(0, earliest - performance.now()));
+    this.edsSweep.unref();
   }
 
   private isWarming(name: string): boolean {
@@ -384,48 +429,57 @@ export class XdsConfig {
     return byService;
   }
 
-  private subscribeEndpoints(): void {
+  /** `also`: EDS names of clusters built but not yet swapped in (asked for early, see applyClusters). */
+  private subscribeEndpoints(also: Iterable<string> = []): void {
     const names = new Set(this.edsNames().keys());
+    for (const n of also) names.add(n);
     for (const p of this.pendingClusters.values()) names.add(edsNameOf(p.config)!);
     this.client.subscribe(TYPE_URL.endpoint, [...names].sort());
   }
 
   // ---- EDS ----
 
-  private applyEndpoints(u: XdsUpdate): void {
+  /**
+   * Checks every assignment of the response first (in slices; a bad one NACKs the response and nothing
+   * changes), then applies them cluster by cluster, in slices too: each cluster's host set changes at once,
+   * as Envoy applies each ClusterLoadAssignment on its own.
+   */
+  private async applyEndpoints(u: XdsUpdate): Promise<void> {
     const cm = this.deps.clusters;
     const byService = this.edsNames();
-    const work: { cluster: string; cla: ClusterLoadAssignment }[] = [];
+    const work: { cluster: string; service: string; prepared: PreparedEndpoints }[] = [];
     for (const [service, r] of u.added) {
-      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: body<ClusterLoadAssignment>(r) });
+      const prepared = (r.prepared as PreparedEndpoints | undefined) ?? prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(service)}`);
+      for (const cluster of byService.get(service) ?? []) work.push({ cluster, service, prepared });
     }
     for (const service of u.removed) {
       // A withdrawn assignment leaves the cluster with no hosts (it stays defined by CDS).
-      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: { cluster_name: service, endpoints: [] } });
+      const prepared = prepareAssignment({ cluster_name: service, endpoints: [] }, service);
+      for (const cluster of byService.get(service) ?? []) work.push({ cluster, service, prepared });
     }
     if (work.length > 0 && !cm.updateEndpoints) throw new ConfigError('ClusterLoadAssignment', 'EDS clusters are not supported by this build');
-    const previous = (name: string): ClusterLoadAssignment | undefined => (cm.get(name) as unknown as { lastAssignment?: ClusterLoadAssignment } | undefined)?.lastAssignment;
-    const done: { cluster: string; before: ClusterLoadAssignment | undefined }[] = [];
-    try {
-      for (const w of work) {
-        const before = previous(w.cluster);
-        try {
-          cm.updateEndpoints!(w.cluster, w.cla);
-        } catch (err) {
-          throw this.named('ClusterLoadAssignment', w.cla.cluster_name, err);
-        }
-        done.push({ cluster: w.cluster, before });
-      }
-      this.promoteWarmedClusters(u);
-    } catch (err) {
-      for (const d of done.reverse()) if (d.before !== undefined) cm.updateEndpoints!(d.cluster, d.before);
-      throw err;
-    }
+    // Every target is checked before anything changes (a bad one NACKs the response).
+    const checked: { target: ClusterImpl; work: (typeof work)[number] }[] = [];
     for (const w of work) {
-      clearTimeout(this.edsTimers.get(w.cluster));
-      this.edsTimers.delete(w.cluster);
-      this.edsTimedOut.delete(w.cluster);
+      const target = cm.get(w.cluster);
+      if (target === undefined || target.type !== 'EDS') {
+        const path = `endpoints[${JSON.stringify(w.cluster)}]`;
+        throw this.named('ClusterLoadAssignment', w.service, new ConfigError(path, target === undefined
+          ? `no cluster named ${JSON.stringify(w.cluster)}` : `cluster ${w.cluster} is of type ${target.type}, not EDS`));
+      }
+      checked.push({ target, work: w });
     }
+    const slicer = new Slicer();
+    for (const { target, work: w } of checked) {
+      // A cluster replaced by CDS while this ran gets the assignment on its successor.
+      const live = cm.get(target.name);
+      const into = live !== undefined && live.type === 'EDS' ? live : target;
+      into.commitEndpoints(w.prepared);
+      this.edsDeadlines.delete(target.name);
+      this.edsTimedOut.delete(target.name);
+      if (slicer.due()) await slicer.yield();
+    }
+    this.promoteWarmedClusters(u);
     this.touch(TYPE_URL.endpoint, u.added.keys());
     this.refreshClusterGauges();
   }
@@ -537,9 +591,9 @@ export class XdsConfig {
       })),
       clusters: [
         ...[...this.clusterShown.values()].filter((e) => this.deps.clusters.get(e.name) !== undefined)
-          .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+          .map((e) => ({ ...shownEntry(e), state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
         // An update warming beside the cluster it will replace (Envoy lists both).
-        ...[...this.pendingClusters.values()].map((p) => ({ ...p.entry, state: 'warming' as const })),
+        ...[...this.pendingClusters.values()].map((p) => ({ ...shownEntry(p.entry), state: 'warming' as const })),
       ],
       routes: entries(TYPE_URL.route),
       endpoints: entries(TYPE_URL.endpoint),
@@ -551,4 +605,8 @@ export class XdsConfig {
       },
     };
   }
+}
+
+function shownEntry(e: ShownCluster): DumpEntry {
+  return { name: e.name, version: e.version, lastUpdated: e.lastUpdated, json: e.resource.json };
 }
