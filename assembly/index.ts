@@ -6,3 +6,4 @@ export * from "./mem/exports";
 export * from "./codec/http1/exports";
 export * from "./router/exports";
 export * from "./codec/http2/exports";
+export * from "./codec/hpack/exports";

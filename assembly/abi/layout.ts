@@ -28,8 +28,10 @@ export const HEAD_FLAGS: i32 = 56;          // HeadFlags bits below
 export const HEAD_RESUME: i32 = 60;         // parser-private while HEAD_NEED_MORE: bytes of the head already checked
 export const HEAD_CONTENT_LENGTH: i32 = 64; // f64: Content-Length value, -1 when absent
 export const HEAD_HEADER_COUNT: i32 = 72;
-export const HEAD_HEADERS: i32 = 80;        // first header entry
-export const HEAD_RECORD_FIXED: i32 = 80;
+export const HEAD_SCHEME_PTR: i32 = 80;     // :scheme of an HTTP/2 request (len 0 for HTTP/1 heads)
+export const HEAD_SCHEME_LEN: i32 = 84;
+export const HEAD_HEADERS: i32 = 96;        // first header entry (16-byte aligned)
+export const HEAD_RECORD_FIXED: i32 = 96;
 
 // One header entry, HEADER_ENTRY_SIZE bytes.
 export const HDR_NAME_PTR: i32 = 0;
@@ -308,3 +310,53 @@ export const H2E_HTTP_1_1_REQUIRED: i32 = 13;
 export const H2_FRAME_HEADER_SIZE: i32 = 9;
 export const H2_DEFAULT_MAX_FRAME_SIZE: i32 = 16384;
 export const H2_MAX_WINDOW: i32 = 2147483647;    // 2^31 - 1
+
+// ---- HPACK (assembly/codec/hpack, src/codec/hpack) ----
+// Decode modes: which pseudo-headers a block may carry and how it maps onto the head record.
+export const HPACK_MODE_REQUEST: i32 = 0;       // :method :scheme :authority :path -> HEAD_* fields
+export const HPACK_MODE_RESPONSE: i32 = 1;      // :status -> HEAD_STATUS_CODE
+export const HPACK_MODE_TRAILERS: i32 = 2;      // no pseudo-headers allowed
+export const HPACK_MODE_RAW: i32 = 3;           // every field as an entry in order, no HTTP checks (conformance, tests)
+// Decode status (HEAD_STATUS and the return value). 1..31: HPACK decoding failed, the connection's table is
+// out of sync (HTTP/2 COMPRESSION_ERROR, connection error). 32..63: malformed message (stream PROTOCOL_ERROR;
+// the rest of the block was still decoded, so the table stays in sync). 64..: over the caller's limits.
+export const HPACK_OK: i32 = 0;
+export const HPACK_E_TRUNCATED: i32 = 1;               // block ends inside a representation
+export const HPACK_E_INTEGER_OVERFLOW: i32 = 2;        // integer above 2^31-1 or too many continuation bytes
+export const HPACK_E_INDEX: i32 = 3;                   // index 0 or past the end of the tables
+export const HPACK_E_HUFFMAN: i32 = 4;                 // EOS in a string, padding over 7 bits or not all ones
+export const HPACK_E_SIZE_UPDATE: i32 = 5;             // dynamic table size update above the SETTINGS limit
+export const HPACK_E_SIZE_UPDATE_POSITION: i32 = 6;    // size update after the first header field
+export const HPACK_E_SIZE_UPDATE_MISSING: i32 = 7;     // limit lowered below the table size, block did not start with an update
+export const HPACK_E_COMPRESSION_MAX: i32 = 31;
+export const HPACK_E_UPPERCASE_NAME: i32 = 32;         // RFC 9113 §8.2: names are lowercase
+export const HPACK_E_INVALID_NAME: i32 = 33;           // empty name or a byte that is not a token character
+export const HPACK_E_INVALID_VALUE: i32 = 34;          // §8.2.1: NUL/CR/LF/CTL/DEL, or leading/trailing SP/HTAB
+export const HPACK_E_CONNECTION_HEADER: i32 = 35;      // §8.2.2: connection, keep-alive, proxy-connection, transfer-encoding, upgrade
+export const HPACK_E_TE: i32 = 36;                     // te other than "trailers"
+export const HPACK_E_PSEUDO_AFTER_REGULAR: i32 = 37;   // §8.3: pseudo-headers come first
+export const HPACK_E_UNKNOWN_PSEUDO: i32 = 38;         // pseudo-header not defined for this message kind
+export const HPACK_E_DUPLICATE_PSEUDO: i32 = 39;
+export const HPACK_E_MISSING_PSEUDO: i32 = 40;         // a required pseudo-header is absent (or CONNECT carries :scheme/:path)
+export const HPACK_E_PSEUDO_IN_TRAILERS: i32 = 41;
+export const HPACK_E_INVALID_PSEUDO_VALUE: i32 = 42;   // bad :method token, :path, :authority bytes, :status (3 digits, not 101)
+export const HPACK_E_INVALID_CONTENT_LENGTH: i32 = 43; // not digits, or values that differ
+export const HPACK_E_INVALID_HOST: i32 = 44;           // host duplicated, or differs from :authority
+export const HPACK_E_MALFORMED_MAX: i32 = 63;
+export const HPACK_E_HEADER_LIST_TOO_LARGE: i32 = 64;  // decoded names + values above maxListBytes, or out buffer full (431)
+export const HPACK_E_TOO_MANY_HEADERS: i32 = 65;       // more than maxHeaders fields (431)
+// Encoder return values below 0.
+// Encoder kinds (hpack_encode_record): which pseudo-headers lead the block.
+export const HPACK_ENC_REQUEST: i32 = 0;           // :method :scheme :authority :path
+export const HPACK_ENC_RESPONSE: i32 = 1;          // :status
+export const HPACK_ENC_TRAILERS: i32 = 2;          // fields only
+export const HPACK_ENC_E_OUTPUT: i32 = -1;             // output buffer too small (nothing was changed)
+export const HPACK_ENC_E_INPUT: i32 = -2;              // malformed input list
+// Encoder header list entries (local lists, rewrite add lists): u16 name length, u16 flags, u32 value length,
+// then the name and value bytes; the next entry follows directly.
+export const HPACK_FIELD_NAME_LEN: i32 = 0;
+export const HPACK_FIELD_FLAGS: i32 = 2;
+export const HPACK_FIELD_VALUE_LEN: i32 = 4;
+export const HPACK_FIELD_BYTES: i32 = 8;
+export const HPACK_FIELD_NEVER_INDEX: i32 = 1;         // flags: encode as never-indexed (sensitive value)
+export const HPACK_FIELD_NO_INDEX: i32 = 2;            // flags: encode without indexing
