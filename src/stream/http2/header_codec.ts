@@ -52,7 +52,8 @@ export interface ServerHeaderCodec {
 }
 
 export interface ClientHeaderCodec {
-  decodeResponse(ptr: number, len: number, requestMethod: string): Decoded<ResponseHead> | HeaderFailure;
+  /** `endStream`: the HEADERS frame ended the stream (no body). */
+  decodeResponse(ptr: number, len: number, requestMethod: string, endStream: boolean): Decoded<ResponseHead> | HeaderFailure;
   decodeTrailers(ptr: number, len: number): Decoded<HeaderList> | HeaderFailure;
   encodeRequest(head: RequestHead, rewrite: HeadRewrite): Uint8Array;
   encodeLocalRequest(method: string, path: string, authority: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): Uint8Array;
