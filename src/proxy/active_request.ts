@@ -297,11 +297,11 @@ export class ActiveRequest implements TryListener {
     }
   }
 
-  onEnd(t: UpstreamTry): void {
+  onEnd(t: UpstreamTry, trailers?: HeaderList): void {
     if (t !== this.current || this.phase !== 'response') return;
     extraClusterStats(t.cluster).upstream_rq_completed.inc();
     t.complete();
-    this.stream.end();
+    this.stream.end(trailers);
     this.finish(true);
   }
 

@@ -4,6 +4,8 @@
  * registered by src/listener and src/stream themselves; later extensions register here, one line each.
  */
 import { registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
+import { registerServerCodec } from '../stream/server_codecs.js';
+import { http2ServerCodec } from '../stream/http2/codec.js';
 
 export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;
@@ -32,4 +34,5 @@ export function registerBuiltinExtensions(): void {
   registered = true;
   for (const [name, reason] of NOOP_NETWORK_FILTERS) registerNoopNetworkFilter(name, reason);
   for (const [name, reason] of NOOP_LISTENER_FILTERS) registerNoopListenerFilter(name, reason);
+  registerServerCodec('http2', http2ServerCodec);
 }
