@@ -208,7 +208,15 @@ async function statValue(name: string): Promise<number> {
 const get = (sid: number, path = '/direct') => frame(T.HEADERS, F.END_HEADERS | F.END_STREAM, sid, requestBlock('GET', path));
 
 test('bad input: stream id reuse, window overflow, floods and rapid reset get GOAWAY; other connections are served', async () => {
-  assert.equal(await goawayFor([get(1), get(1)]), 1, 'stream id reuse: PROTOCOL_ERROR');
+  assert.equal(await goawayFor([get(5), get(3)]), 1, 'stream id decrease: PROTOCOL_ERROR');
+  await stillServes();
+  const reuse = await RawH2.connect(skiff.port('h2'));
+  try {
+    reuse.send(get(1));
+    assert.ok(await reuse.until((f) => f.some((x) => x.sid === 1 && (x.flags & F.END_STREAM) !== 0)), 'stream 1 completes');
+    reuse.send(get(1));
+    assert.equal(await reuse.goawayCode(), 1, 'stream id reuse: PROTOCOL_ERROR');
+  } finally { reuse.close(); }
   await stillServes();
   assert.equal(await goawayFor([frame(T.WINDOW_UPDATE, 0, 0, u32(0x7fffffff))]), 3, 'window overflow: FLOW_CONTROL_ERROR');
   await stillServes();
