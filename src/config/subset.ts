@@ -202,7 +202,13 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
     per_connection_buffer_limit_bytes: true,
     transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS },
+    typed_extension_protocol_options: true,
   },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+    explicit_http_config: true, auto_config: true, common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
+  },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.AutoHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: true, service_name: true },
   'envoy.config.cluster.v3.CircuitBreakers': { thresholds: true },
   'envoy.config.cluster.v3.CircuitBreakers.Thresholds': {

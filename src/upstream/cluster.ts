@@ -18,6 +18,8 @@ import { createClusterStats, type ClusterStatsImpl } from './cluster_stats.js';
 import { resolve, systemLookup, type Lookup, type LookupFamily } from './dns.js';
 import { UpstreamHost } from './host.js';
 import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
+import { Http2Pool, http2ProtocolOf } from './http2_pool.js';
+import type { Http2Options } from '../stream/http2/options.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -116,7 +118,9 @@ export class ClusterImpl implements Cluster {
   private markInitialized!: () => void;
 
   private current: UpstreamHost[] = [];
-  private readonly pools = new Map<Host, Http1Pool>();
+  private readonly pools = new Map<Host, Http1Pool | Http2Pool>();
+  /** HTTP/2 upstream options (typed_extension_protocol_options), undefined for HTTP/1.1. */
+  private readonly http2: Http2Options | undefined;
   private readonly lb: HostSetLoadBalancer;
   private readonly dnsRefreshMs: number;
   private readonly lookupFamily: LookupFamily;
@@ -155,6 +159,7 @@ export class ClusterImpl implements Cluster {
     this.endpoints = type === 'EDS' ? [] : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
     this.lastAnswer = this.endpoints.map(() => undefined);
     this.stats = createClusterStats(deps.stats, this.name);
+    this.http2 = http2ProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
@@ -204,7 +209,10 @@ export class ClusterImpl implements Cluster {
   pool(host: Host): HttpConnectionPool {
     let p = this.pools.get(host);
     if (p === undefined) {
-      p = new Http1Pool({
+      p = this.http2 !== undefined ? new Http2Pool({
+        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, log: this.deps.log,
+        onConnectionClosed: () => this.connectionClosed(),
+      }) : new Http1Pool({
         host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
         idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
         onConnectionClosed: () => this.connectionClosed(),

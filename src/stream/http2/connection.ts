@@ -96,7 +96,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
       end: () => this.onPeerEnd(),
       drain: () => this.onDrain(),
       error: (err) => log.debug(`socket error: ${err.message}`),
-      close: () => this.onClose(),
+      close: () => this.onSocketClose(),
     });
   }
 
@@ -613,7 +613,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     this.closeNow();
   }
 
-  private onClose(): void {
+  private onSocketClose(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.closeTimer) { clearTimeout(this.closeTimer); this.closeTimer = undefined; }
