@@ -76,8 +76,11 @@ interface FrameExports {
 export class FrameCodec {
   private readonly x: FrameExports;
   private readonly view: DataView;
+  /** The record read as i32 words (index = address / 4): one typed-array load per field, no DataView call. */
+  private readonly words: Int32Array;
   private slab: number;
   private readonly rec: number;
+  private readonly w: number;
 
   constructor(private readonly wasm: WasmInstance, private readonly pool: SlabPool) {
     this.x = wasm.exports as unknown as FrameExports;
@@ -85,6 +88,8 @@ export class FrameCodec {
     this.slab = pool.lease(SLAB_BYTES);
     if (this.slab === 0) throw new SkiffError('SKIFF_H2_OUT_OF_SLABS', 'no slab for an HTTP/2 frame record', 'internal', true);
     this.rec = this.slab + REC_OFF;
+    this.words = new Int32Array(wasm.memory.buffer as ArrayBuffer);
+    this.w = this.rec >> 2;
   }
 
   /** Returns the slab (idempotent); the codec is unusable afterwards. */
@@ -97,20 +102,20 @@ export class FrameCodec {
     return this.x.h2_parse_frame(buf, len, this.rec, maxFrameSize, openBlock);
   }
 
-  get type(): number { return this.view.getInt32(this.rec + L.H2F_TYPE, true); }
-  get flags(): number { return this.view.getInt32(this.rec + L.H2F_FLAGS, true); }
-  get streamId(): number { return this.view.getInt32(this.rec + L.H2F_STREAM_ID, true); }
+  get type(): number { return this.words[this.w + (L.H2F_TYPE >> 2)]; }
+  get flags(): number { return this.words[this.w + (L.H2F_FLAGS >> 2)]; }
+  get streamId(): number { return this.words[this.w + (L.H2F_STREAM_ID >> 2)]; }
   /** Payload length; the frame takes 9 + length bytes. */
-  get length(): number { return this.view.getInt32(this.rec + L.H2F_LENGTH, true); }
+  get length(): number { return this.words[this.w + (L.H2F_LENGTH >> 2)]; }
   /** Offset of the content (padding and priority fields removed) from the frame's first byte. */
-  get dataOffset(): number { return this.view.getInt32(this.rec + L.H2F_DATA_OFF, true); }
-  get dataLength(): number { return this.view.getInt32(this.rec + L.H2F_DATA_LEN, true); }
+  get dataOffset(): number { return this.words[this.w + (L.H2F_DATA_OFF >> 2)]; }
+  get dataLength(): number { return this.words[this.w + (L.H2F_DATA_LEN >> 2)]; }
   /** RST_STREAM/GOAWAY error code, or the code of a parse error. */
-  get error(): number { return this.view.getUint32(this.rec + L.H2F_ERROR, true); }
+  get error(): number { return this.words[this.w + (L.H2F_ERROR >> 2)] >>> 0; }
   /** WINDOW_UPDATE increment, GOAWAY last-stream-id, priority dependency. */
-  get value(): number { return this.view.getInt32(this.rec + L.H2F_VALUE, true); }
-  get weight(): number { return this.view.getInt32(this.rec + L.H2F_WEIGHT, true); }
-  get exclusive(): boolean { return this.view.getInt32(this.rec + L.H2F_EXCLUSIVE, true) !== 0; }
+  get value(): number { return this.words[this.w + (L.H2F_VALUE >> 2)]; }
+  get weight(): number { return this.words[this.w + (L.H2F_WEIGHT >> 2)]; }
+  get exclusive(): boolean { return this.words[this.w + (L.H2F_EXCLUSIVE >> 2)] !== 0; }
 
   /** The parameters of the SETTINGS frame just parsed. */
   settings(): Settings {

@@ -18,7 +18,8 @@ import { F, RawH2, T, frame, literal, requestBlock } from '../../../helpers/h2ra
 
 const wasm = mainInstance();
 
-interface TestServer { port: number; stats: StatsStore; aborted: number; close(): Promise<void> }
+interface TestServer { port: number; stats: StatsStore; aborted: number; conns: Http2ServerConnection[]; close(): Promise<void> }
+const held: DownstreamStream[] = [];
 const servers: net.Server[] = [];
 after(() => { for (const s of servers) s.close(); });
 
@@ -83,6 +84,7 @@ function handle(stream: DownstreamStream, counters: { aborted: number }): void {
     return;
   }
   if (path === '/never') return; // answered never: the rapid-reset test resets it
+  if (path === '/held') { held.push(stream); return; } // answered by the test
   stream.writeLocalHead(404, [], { bodyKind: 'length', contentLength: 0 });
   stream.end();
 }
@@ -102,12 +104,13 @@ async function startServer(codec: ServerHeaderCodecFactory, options: Http2Option
     onRequest: (s) => handle(s, counters),
     onCodecError: (_info: CodecErrorInfo, reply) => reply(400, 'bad'),
   };
-  const server = net.createServer((socket) => { new Http2ServerConnection(wasm, socket, handler, codec, { stats, ...options }); });
+  const conns: Http2ServerConnection[] = [];
+  const server = net.createServer((socket) => { conns.push(new Http2ServerConnection(wasm, socket, handler, codec, { stats, ...options })); });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    port, stats, get aborted() { return counters.aborted; },
+    port, stats, conns, get aborted() { return counters.aborted; },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -312,6 +315,27 @@ for (const [codecName, codec] of CODECS) describe(codecName, () => {
       assert.ok(srv.stats.counter('http2.rx_reset').value >= 50);
       assert.ok(srv.aborted >= 50, 'the proxy heard of every reset stream');
     } finally { await srv.close(); }
+  });
+
+  test('graceful drain: GOAWAY NO_ERROR names the last stream, in-flight streams finish, then the connection closes', async () => {
+    const srv = await start();
+    const c = await RawH2.connect(srv.port);
+    try {
+      held.length = 0;
+      c.send(frame(T.HEADERS, F.END_HEADERS | F.END_STREAM, 1, requestBlock('GET', '/held')));
+      assert.ok(await c.until(() => held.length === 1 && srv.conns.length === 1));
+      srv.conns[0].drain();
+      assert.equal(await c.goawayCode(), L.H2E_NO_ERROR);
+      const g = c.frames.find((x) => x.type === T.GOAWAY)!;
+      assert.equal(g.payload.readUInt32BE(0), 1, 'last stream id');
+      assert.equal(c.closed, false, 'the in-flight stream keeps the connection');
+      const s = held[0];
+      s.writeLocalHead(200, [], { bodyKind: 'length', contentLength: 2 });
+      s.writeBody(Buffer.from('ok'));
+      s.end();
+      assert.ok(await c.until((f) => f.some((x) => x.type === T.DATA && x.sid === 1 && (x.flags & F.END_STREAM) !== 0)));
+      assert.ok(await c.until(() => c.closed), 'closed once the last stream finished');
+    } finally { c.close(); await srv.close(); }
   });
 
   test('a bad preface closes the connection; PUSH_PROMISE from a client is a PROTOCOL_ERROR', async () => {
