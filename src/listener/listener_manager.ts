@@ -24,7 +24,7 @@ import type { ConnectionInfo, NetworkFilter, NetworkFilterContext, ServedConnect
 import type { RouteResolver, RouteTable } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
 import { buildNetworkFilter, type FilterConfig } from './network_filters.js';
-import { FilterChainSelector, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { FilterChainSelector, needsTlsFacts, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
 import { readListenerFilters, runListenerFilters, type ListenerFilterConfig, type ListenerFiltersSpec } from './listener_filters.js';
 import { buildDownstreamTransport, type DownstreamTransport, type TransportSocketConfig } from './transport.js';
 import { ListenerSocketStats } from './listener_stats.js';
@@ -125,6 +125,33 @@ interface TrackedConnection {
   served: ServedConnection | undefined;
 }
 
+/**
+ * The facts of a connection that needs no chain selection (one chain, no listener filters): addresses are
+ * read from the socket (a getsockname/getpeername each) only if a filter asks for them.
+ */
+class SocketFacts implements ConnectionFacts {
+  readonly transportProtocol = 'raw_buffer';
+  readonly serverName = '';
+  readonly applicationProtocols: readonly string[] = [];
+  constructor(private readonly socket: net.Socket) {}
+  get localAddress(): string { return this.socket.localAddress ?? ''; }
+  get localPort(): number { return this.socket.localPort ?? 0; }
+  get remoteAddress(): string { return this.socket.remoteAddress ?? ''; }
+  get remotePort(): number { return this.socket.remotePort ?? 0; }
+}
+
+/** ConnectionInfo of a plain-text connection, addresses read lazily from the facts. */
+class RawConnectionInfo implements ConnectionInfo {
+  readonly transportProtocol = 'raw_buffer';
+  readonly peerSans: readonly string[] = [];
+  constructor(private readonly facts: ConnectionFacts, readonly alpn: string) {}
+  get serverName(): string { return this.facts.serverName; }
+  get localAddress(): string { return this.facts.localAddress; }
+  get localPort(): number { return this.facts.localPort; }
+  get remoteAddress(): string { return this.facts.remoteAddress; }
+  get remotePort(): number { return this.facts.remotePort; }
+}
+
 const LISTENER_FIELDS = new Set([
   'name', 'address', 'filter_chains', 'default_filter_chain', 'listener_filters', 'listener_filters_timeout',
   'continue_on_listener_filters_timeout',
@@ -186,6 +213,10 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
       : buildChain(lc.default_filter_chain, `${path}.default_filter_chain`, ctx, chainConfigs.length);
     if (defaultChain !== undefined) chains.push(defaultChain);
     const selector = new FilterChainSelector(entries);
+    if (!listenerFilters.tlsInspector && chainConfigs.some((c) => needsTlsFacts(c.filter_chain_match))) {
+      deps.log?.warn(`${path}: filter chains match on server_names, transport_protocol or application_protocols but the listener has no `
+        + 'envoy.filters.listener.tls_inspector: SNI stays empty and the transport raw_buffer (Envoy does the same)');
+    }
     const noFilters = !listenerFilters.tlsInspector && !listenerFilters.httpInspector;
     const only = noFilters && chainConfigs.length === 1 && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
       : noFilters && chainConfigs.length === 0 ? defaultChain : undefined;
@@ -480,7 +511,7 @@ export class ListenerManager {
     });
     const spec = l.spec;
     if (spec.only !== undefined) {
-      this.startChain(tracked, spec.only, this.facts(socket, 'raw_buffer', '', []), NO_DATA, stats);
+      this.startChain(tracked, spec.only, new SocketFacts(socket), NO_DATA, stats);
       return;
     }
     const lf = spec.listenerFilters;
@@ -525,15 +556,14 @@ export class ListenerManager {
   private startChain(tracked: TrackedConnection, chain: FilterChainSpec, facts: ConnectionFacts, data: Buffer, stats: ListenerSocketStats): void {
     const socket = tracked.socket;
     if (socket.destroyed) return;
+    if (chain.transport === undefined) {
+      const alpn = facts.applicationProtocols.length === 1 && facts.transportProtocol === 'raw_buffer' ? facts.applicationProtocols[0]! : '';
+      this.serve(tracked, chain, { socket, info: new RawConnectionInfo(facts, alpn), initialData: data });
+      return;
+    }
     const base = {
       remoteAddress: facts.remoteAddress, remotePort: facts.remotePort, localAddress: facts.localAddress, localPort: facts.localPort,
     };
-    if (chain.transport === undefined) {
-      const alpn = facts.applicationProtocols.length === 1 && facts.transportProtocol === 'raw_buffer' ? facts.applicationProtocols[0]! : '';
-      const info: ConnectionInfo = { ...base, transportProtocol: 'raw_buffer', serverName: facts.serverName, alpn, peerSans: [] };
-      this.serve(tracked, chain, { socket, info, initialData: data });
-      return;
-    }
     chain.transport.accept(socket, data, stats.ssl, (outcome) => {
       if (!outcome.ok) {
         this.log?.debug(`listener ${tracked.listener.spec.name}: TLS from ${facts.remoteAddress}:${facts.remotePort}: ${outcome.reason}`);
@@ -570,10 +600,16 @@ export class ListenerManager {
     for (const c of [...this.connections]) if (c.listener === l) this.drainConnection(c);
     if (l.connections === 0) return; // closeIfIdle closed them all synchronously
     l.drainTimer = setTimeout(() => {
-      for (const c of [...this.connections]) if (c.listener === l) c.socket.destroy();
+      for (const c of [...this.connections]) if (c.listener === l) this.destroyConnection(c);
     }, this.deps.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS);
     l.drainTimer.unref();
     this.updateGauges();
+  }
+
+  /** Closes a connection now: what serves it (a TLS socket over the accepted one, a codec), then the socket. */
+  private destroyConnection(c: TrackedConnection): void {
+    c.served?.destroy();
+    c.socket.destroy();
   }
 
   /** A served connection finishes what is in flight; one still in its listener filters or handshake just closes. */
@@ -622,7 +658,7 @@ export class ListenerManager {
       });
       this.connectionsGone = undefined;
     }
-    for (const c of [...this.connections]) c.socket.destroy();
+    for (const c of [...this.connections]) this.destroyConnection(c);
   }
 
   /** Closes listeners and destroys every connection at once. */
@@ -630,6 +666,6 @@ export class ListenerManager {
     this.stopped = true;
     this.stopAccepting();
     for (const l of this.drainingListeners) if (l.drainTimer) clearTimeout(l.drainTimer);
-    for (const c of [...this.connections]) c.socket.destroy();
+    for (const c of [...this.connections]) this.destroyConnection(c);
   }
 }

@@ -14,7 +14,9 @@ import type { NetworkFilter, NetworkFilterContext, NetworkFilterFactory } from '
 import { hcmFilterFactory } from '../proxy/hcm_filter.js';
 
 const factories = new Map<string, NetworkFilterFactory>();
-const noopNetwork = new Map<string, string>();
+/** A no-op's reason, and when it applies (some filters are no-ops only with a given config, e.g. wasm stats). */
+interface Noop { reason: string; applies?: (typedConfig: Any | undefined) => boolean }
+const noopNetwork = new Map<string, Noop>();
 const noopListener = new Map<string, string>();
 /** No-op names already warned about: one warning per name per process. */
 const warned = new Set<string>();
@@ -43,9 +45,9 @@ export function networkFilterFor(nameOrTypeUrl: string): NetworkFilterFactory | 
  * it and a warning says why, once. For filters that change nothing about how bytes are forwarded (Istio's
  * metadata exchange and stats filters).
  */
-export function registerNoopNetworkFilter(name: string, reason: string): void {
+export function registerNoopNetworkFilter(name: string, reason: string, applies?: (typedConfig: Any | undefined) => boolean): void {
   if (factories.has(name)) throw new Error(`network filter ${name} has a factory; it cannot be a no-op`);
-  noopNetwork.set(name, reason);
+  noopNetwork.set(name, { reason, applies });
 }
 
 /** Accepts a listener filter name (or type URL) as a documented no-op (original_dst, Istio's metadata exchange). */
@@ -53,8 +55,10 @@ export function registerNoopListenerFilter(name: string, reason: string): void {
   noopListener.set(name, reason);
 }
 
-export function noopNetworkFilterReason(nameOrTypeUrl: string): string | undefined {
-  return noopNetwork.get(nameOrTypeUrl);
+/** Why a filter is a no-op, or undefined when it is not one (for this typed_config). */
+export function noopNetworkFilterReason(nameOrTypeUrl: string, typedConfig?: Any): string | undefined {
+  const n = noopNetwork.get(nameOrTypeUrl);
+  return n === undefined || (n.applies !== undefined && !n.applies(typedConfig)) ? undefined : n.reason;
 }
 
 export function noopListenerFilterReason(nameOrTypeUrl: string): string | undefined {
@@ -81,10 +85,11 @@ export function buildNetworkFilter(filters: readonly FilterConfig[], path: strin
     const f = filters[i]!;
     const at = `${path}.filters[${i}]`;
     const url = f.typed_config?.['@type'];
-    // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
-    const key = url ?? f.name;
-    const factory = factories.get(key) ?? (url === undefined ? undefined : factories.get(f.name));
-    const noop = noopNetwork.get(key) ?? noopNetwork.get(f.name);
+    // As Envoy does, a known typed_config type picks the extension; the name when there is none or the type is
+    // a wrapper Skiff does not know (Istio's TypedStruct).
+    const key = url !== undefined && (factories.has(url) || noopNetwork.has(url)) ? url : f.name;
+    const factory = factories.get(key);
+    const noop = noopNetworkFilterReason(key, f.typed_config);
     if (factory !== undefined) {
       if (terminal !== undefined) throw new ConfigError(at, `network filter ${f.name} after the terminal filter ${terminal.f.name}`);
       terminal = { f, i, factory };

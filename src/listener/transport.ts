@@ -8,6 +8,7 @@ import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Any } from '../types/envoy.js';
 import type { TlsStats } from './listener_stats.js';
+import { buildDownstreamTls } from '../tls/downstream.js';
 
 export const RAW_BUFFER = 'envoy.transport_sockets.raw_buffer';
 export const RAW_BUFFER_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
@@ -38,13 +39,6 @@ export interface DownstreamTransport {
   dispose(): void;
 }
 
-/** Builds the downstream side of TLS; set by src/tls (kept as a hook so the listener core does not load node:tls for plain listeners). */
-export type DownstreamTlsBuilder = (typedConfig: Any, path: string, log: Logger | undefined) => DownstreamTransport;
-
-let tlsBuilder: DownstreamTlsBuilder | undefined;
-
-export function setDownstreamTlsBuilder(b: DownstreamTlsBuilder): void { tlsBuilder = b; }
-
 /** Reads a chain's transport_socket; undefined for raw_buffer (or none). */
 export function buildDownstreamTransport(ts: TransportSocketConfig | undefined, path: string, log: Logger | undefined): DownstreamTransport | undefined {
   if (ts === undefined) return undefined;
@@ -52,8 +46,7 @@ export function buildDownstreamTransport(ts: TransportSocketConfig | undefined, 
   if (url === RAW_BUFFER_TYPE_URL || (url === undefined && ts.name === RAW_BUFFER)) return undefined;
   if (url === DOWNSTREAM_TLS_TYPE_URL || (url === undefined && ts.name === TLS_TRANSPORT)) {
     if (ts.typed_config === undefined) throw new ConfigError(`${path}.typed_config`, `expected ${DOWNSTREAM_TLS_TYPE_URL}`);
-    if (tlsBuilder === undefined) throw new UnsupportedConfigError(path, 'transport socket envoy.transport_sockets.tls (TLS is not loaded)');
-    return tlsBuilder(ts.typed_config, `${path}.typed_config`, log);
+    return buildDownstreamTls(ts.typed_config, `${path}.typed_config`, log);
   }
   throw new UnsupportedConfigError(path, `transport socket ${ts.name}${url ? ` (${url})` : ''}`);
 }

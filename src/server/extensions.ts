@@ -26,6 +26,14 @@ export const NOOP_LISTENER_FILTERS: readonly (readonly [string, string])[] = [
   ['envoy.filters.listener.metadata_exchange', ISTIO_MX],
 ];
 
+const WASM_NETWORK_FILTER = 'type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm';
+
+/** Istio's stats plugin as a wasm network filter (null VM `envoy.wasm.stats`); any other wasm filter is refused. */
+export function isIstioWasmStats(typedConfig: Record<string, unknown> | undefined): boolean {
+  const config = (typedConfig as { config?: { root_id?: string; vm_config?: { code?: { local?: { inline_string?: string } } } } } | undefined)?.config;
+  return config?.vm_config?.code?.local?.inline_string === 'envoy.wasm.stats';
+}
+
 let registered = false;
 
 /** Registers every built-in extension once (the server calls it before it builds listeners). */
@@ -33,6 +41,8 @@ export function registerBuiltinExtensions(): void {
   if (registered) return;
   registered = true;
   for (const [name, reason] of NOOP_NETWORK_FILTERS) registerNoopNetworkFilter(name, reason);
+  registerNoopNetworkFilter(WASM_NETWORK_FILTER, ISTIO_STATS, isIstioWasmStats);
+  registerNoopNetworkFilter('envoy.filters.network.wasm', ISTIO_STATS, isIstioWasmStats);
   for (const [name, reason] of NOOP_LISTENER_FILTERS) registerNoopListenerFilter(name, reason);
   registerServerCodec('http2', http2ServerCodec);
 }

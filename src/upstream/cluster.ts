@@ -7,7 +7,7 @@
  * its last connection closes.
  */
 import * as net from 'node:net';
-import type { ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
+import type { Any, ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
 import type { CircuitBreakers, Cluster, Host, HttpConnectionPool, LoadBalancerContext } from '../types/upstream.js';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -20,6 +20,7 @@ import { UpstreamHost } from './host.js';
 import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
 import { Http2Pool, http2ProtocolOf } from './http2_pool.js';
 import type { Http2Options } from '../stream/http2/options.js';
+import { upstreamTransport, type UpstreamTls } from './transport.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -132,6 +133,9 @@ export class ClusterImpl implements Cluster {
   /** Replaced or removed (CDS): no more DNS, every pool draining. */
   private retired = false;
 
+  /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
+  private readonly tls: UpstreamTls | undefined;
+
   /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
   config: EnvoyCluster;
 
@@ -161,6 +165,7 @@ export class ClusterImpl implements Cluster {
     this.stats = createClusterStats(deps.stats, this.name);
     this.http2 = http2ProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
+    this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
       this.setHosts(ipHostSpecs(this.endpoints));
@@ -210,12 +215,13 @@ export class ClusterImpl implements Cluster {
     let p = this.pools.get(host);
     if (p === undefined) {
       p = this.http2 !== undefined ? new Http2Pool({
-        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, log: this.deps.log,
+        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, tls: this.tls, log: this.deps.log,
         onConnectionClosed: () => this.connectionClosed(),
       }) : new Http1Pool({
         host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
         idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
         onConnectionClosed: () => this.connectionClosed(),
+        tls: this.tls,
       });
       this.pools.set(host, p);
       // A host that is not (or no longer) in the set gets a pool that refuses work.
@@ -257,6 +263,7 @@ export class ClusterImpl implements Cluster {
     if (this.dnsTimer !== null) { clearTimeout(this.dnsTimer); this.dnsTimer = null; }
     for (const p of [...this.pools.values()]) p.close();
     this.pools.clear();
+    this.tls?.dispose();
   }
 
   /** Replaces the host set in place (see the file comment). */

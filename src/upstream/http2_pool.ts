@@ -9,7 +9,7 @@
  * http2ProtocolOf). Counters as the HTTP/1 pool's: upstream_cx_* (upstream_cx_http2_total),
  * upstream_rq_pending_*, the host's activeRequests and stats; HTTP/2 codec stats under `cluster.<name>.http2.`.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { ClientConnection } from '../types/http.js';
 import type { Any, Cluster as EnvoyCluster } from '../types/envoy.js';
 import type { Cluster, Host, HostStats, HttpConnectionPool, PoolHandle } from '../types/upstream.js';
@@ -22,6 +22,7 @@ import { wasmClientHeaderCodec } from '../stream/http2/hpack_codec.js';
 import { http2OptionsFromConfig } from '../stream/http2/config.js';
 import type { Http2Options } from '../stream/http2/options.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
+import { openSocket, type UpstreamTls } from './transport.js';
 import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 import type { AcquireCallback } from './http1_pool.js';
 
@@ -56,6 +57,8 @@ export interface Http2PoolOptions {
   readonly stats: ClusterStatsImpl;
   readonly statsStore?: StatsStore;
   readonly http2: Http2Options;
+  /** The cluster's UpstreamTlsContext; undefined for plain TCP (h2c with prior knowledge). */
+  readonly tls?: UpstreamTls;
   readonly log?: Logger;
   readonly onConnectionClosed?: () => void;
 }
@@ -187,7 +190,7 @@ export class Http2Pool implements HttpConnectionPool {
 
   private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
-    const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    const { socket, ready } = openSocket(host, this.o.tls);
     const e: Entry = { state: 'connecting', socket, conn: null, timer: null, budgeted };
     this.entries.add(e);
     this.connecting++;
@@ -211,7 +214,7 @@ export class Http2Pool implements HttpConnectionPool {
       this.hostStats.cx_connect_fail++;
       this.connectFailed(e, connectFailureError(cluster.name, this.hostKey, err));
     });
-    socket.once('connect', () => this.connected(e));
+    socket.once(ready, () => this.connected(e));
     socket.once('close', () => this.closeEntry(e, 'remote'));
   }
 

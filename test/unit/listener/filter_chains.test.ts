@@ -9,6 +9,9 @@ import { registerNoopNetworkFilter } from '../../../src/listener/network_filters
 import { HTTP2_PREFACE, registerServerCodec, unregisterServerCodec, type ServerCodecFactory } from '../../../src/stream/server_codecs.js';
 import { InlineRouteResolver } from '../../../src/router/index.js';
 import type { Listener } from '../../../src/types/envoy.js';
+import { closedPort } from '../../helpers/ports.js';
+import { registerBuiltinExtensions } from '../../../src/server/extensions.js';
+import { echoFilter, registerEchoFilter } from '../../helpers/echo_filter.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
@@ -42,7 +45,8 @@ async function exchange(port: number, bytes: Buffer | string, host = '127.0.0.1'
   await once(s, 'connect');
   s.write(bytes);
   const timer = setTimeout(() => s.destroy(), 3000);
-  await once(s, 'close');
+  // Not events.once: it rejects on 'error', and a closed connection is an outcome here.
+  await new Promise((r) => s.once('close', r));
   clearTimeout(timer);
   return data;
 }
@@ -148,4 +152,84 @@ test('codec_type AUTO hands the preface bytes to the http2 codec and plain HTTP/
   h.write(GET.slice(1));
   await once(h, 'close');
   assert.match(reply, /^HTTP\/1\.1 200 OK[\s\S]*auto$/);
+});
+
+test('destination_port and source prefix: the port chain wins over the catch-all, the source range over the port-less one', async (t) => {
+  const port = await closedPort();
+  const { lm } = await start({
+    name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: port } },
+    filter_chains: [
+      { filter_chain_match: { destination_port: { value: port } }, filters: [hcmFilter('by-port')] },
+      { filter_chain_match: { destination_port: { value: port }, source_prefix_ranges: [{ address_prefix: '127.0.0.0', prefix_len: { value: 8 } }] }, filters: [hcmFilter('by-port-and-source')] },
+      { filters: [hcmFilter('catch-all')] },
+    ],
+  } as Listener);
+  t.after(() => lm.close());
+  assert.match(await exchange(port, GET), /by-port-and-source$/);
+});
+
+test('listener_filters_timeout: a silent client is closed and counted; with continue_on_listener_filters_timeout it is served', async (t) => {
+  const { lm, stats, port } = await start(listener({
+    listener_filters: [{ name: 'envoy.filters.listener.tls_inspector' }], listener_filters_timeout: { nanos: 100_000_000 },
+    filter_chains: [{ filters: [hcmFilter('late')] }],
+  }));
+  t.after(() => lm.close());
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => {});
+  const started = Date.now();
+  await new Promise((r) => s.once('close', r));
+  assert.ok(Date.now() - started < 2000);
+  assert.equal(stats.counter(`listener.127.0.0.1_${port}.downstream_pre_cx_timeout`).value, 1);
+  const cont = await start(listener({
+    listener_filters: [{ name: 'envoy.filters.listener.http_inspector' }], listener_filters_timeout: { nanos: 100_000_000 },
+    continue_on_listener_filters_timeout: true, filter_chains: [{ filters: [hcmFilter('continued')] }],
+  }));
+  t.after(() => cont.lm.close());
+  // A request line without its CRLF keeps http_inspector waiting until the timeout; the chain then gets those bytes first.
+  const c = net.connect(cont.port, '127.0.0.1');
+  let reply = '';
+  c.on('data', (d: Buffer) => { reply += d.toString('latin1'); });
+  await once(c, 'connect');
+  c.write('GET / HTTP/1.1');
+  await new Promise((r) => setTimeout(r, 250));
+  c.write('\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await new Promise((r) => c.once('close', r));
+  assert.match(reply, /^HTTP\/1\.1 200 OK[\s\S]*continued$/);
+});
+
+test('a registered terminal filter gets the connection: addresses, inspector results and the bytes already read', async (t) => {
+  registerEchoFilter();
+  const { lm, port } = await start(listener({
+    listener_filters: [{ name: 'envoy.filters.listener.http_inspector' }],
+    filter_chains: [{ filters: [echoFilter] }],
+  }));
+  t.after(() => lm.close());
+  const reply = await exchange(port, 'GET /x HTTP/1.0\r\n');
+  const info = JSON.parse(reply) as Record<string, unknown>;
+  assert.equal(info.localAddress, '127.0.0.1');
+  assert.equal(info.localPort, port);
+  assert.equal(info.remoteAddress, '127.0.0.1');
+  assert.ok(Number(info.remotePort) > 0);
+  assert.equal(info.transportProtocol, 'raw_buffer');
+  assert.equal(info.alpn, 'http/1.0');
+  assert.equal(Buffer.from(String(info.initialData), 'hex').toString('latin1'), 'GET /x HTTP/1.0\r\n');
+  // Without listener filters the one chain gets the connection at once, nothing read.
+  const plain = await start(listener({ filter_chains: [{ filters: [echoFilter] }] }));
+  t.after(() => plain.lm.close());
+  const p = JSON.parse(await exchange(plain.port, 'x')) as Record<string, unknown>;
+  assert.deepEqual([p.localPort, p.initialData, p.alpn], [plain.port, '', '']);
+});
+
+test("Istio's no-op network filters are skipped; a wasm filter is one only when it is Istio's stats plugin", () => {
+  registerBuiltinExtensions();
+  const stats = new StatsStore();
+  const clusters = { get: () => undefined, all: () => [], close: () => {} };
+  const build = (filters: unknown[]): ListenerManager => new ListenerManager([listener({ filter_chains: [{ filters }] })],
+    { wasm: mainInstance(), stats, clusters, resolverFor: (t) => new InlineRouteResolver(t) });
+  const wasm = (inline: string): unknown => ({
+    name: 'istio.stats',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm', config: { root_id: 'stats_inbound', vm_config: { code: { local: { inline_string: inline } } } } },
+  });
+  assert.doesNotThrow(() => build([{ name: 'istio.metadata_exchange' }, wasm('envoy.wasm.stats'), hcmFilter('a')]).close());
+  assert.throws(() => build([wasm('my.authz.plugin'), hcmFilter('a')]), { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /filters\[0\]: unsupported network filter istio\.stats/ });
 });

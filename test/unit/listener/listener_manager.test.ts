@@ -280,3 +280,37 @@ test('a request in flight on a replaced listener completes, with connection: clo
   assert.match(data, /slow done$/);
   assert.match(await get(port), /from l$/, 'new connections get the new config');
 });
+
+test('a listener whose chains follow two RDS names warms until both tables are there; each chain gets its own', async (t) => {
+  const { lm } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { compileRouteTable } = await import('../../../src/router/index.js');
+  const base = rdsListener('two', 'r1');
+  const chain0 = base.filter_chains![0]!;
+  const hcm1 = chain0.filters![0]!;
+  const hcm2 = { ...hcm1, typed_config: { ...hcm1.typed_config!, rds: { route_config_name: 'r2', config_source: { ads: {} } } } };
+  const l = {
+    ...base,
+    filter_chains: [
+      { filter_chain_match: { prefix_ranges: [{ address_prefix: '127.0.0.2', prefix_len: { value: 32 } }] }, filters: [hcm2] },
+      { filters: [hcm1] },
+    ],
+    address: { socket_address: { address: '0.0.0.0', port_value: 0 } },
+  } as Listener;
+  lm.addOrUpdateListener(lm.buildSpec(l, 'Listener "two"'), meta);
+  assert.deepEqual([...lm.rdsNames()].sort(), ['r1', 'r2']);
+  lm.setRouteTable('r1', compileRouteTable(directRoutes('one') as never, wasm));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(lm.addresses(), [], 'still warming: r2 is missing');
+  lm.setRouteTable('r2', compileRouteTable(directRoutes('two') as never, wasm));
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  for (const [host, body] of [['127.0.0.1', 'one'], ['127.0.0.2', 'two']] as const) {
+    const s = net.connect(port, host);
+    t.after(() => s.destroy());
+    await once(s, 'connect');
+    assert.equal(await keepAliveGet(s), body);
+  }
+});
