@@ -25,7 +25,7 @@ import {
 import { charClass, C_TCHAR, C_UPPER, C_VALUE, C_HOST, C_DIGIT, eqLiteral, eqLowerLiteral, eqBytes } from "../../util/ascii";
 import { headerId, parseContentLength } from "../http1/fields";
 import { huffmanDecode, HUFF_INVALID, HUFF_NO_ROOM } from "./huffman";
-import { STATIC_BYTES, STATIC_ENTRIES, STATIC_COUNT } from "./tables";
+import { STATIC_BYTES, STATIC_ENTRIES, STATIC_COUNT, REASON_BYTES, REASON_INDEX } from "./tables";
 import {
   tableInsert, tableSetMaxSize, tableSlot, slotName, slotNameLen, slotValueLen, tableCount, tableFlags,
   tableSetFlags, tableLimit, tableStaging, tableCapacity, tableClear, tableMaxSize, tableSetLimit, TF_UPDATE_REQUIRED,
@@ -562,7 +562,15 @@ export function decodeBlock(t: usize, m: i32, block: usize, blockLen: i32, r: us
     if (m == HPACK_MODE_REQUEST) finishRequest();
     else if (m == HPACK_MODE_RESPONSE) {
       if ((pseudoSeen & P_STATUS) == 0) streamError(HPACK_E_MISSING_PSEUDO);
-      else store<i32>(rec + <usize>HEAD_STATUS_CODE, statusCode);
+      else {
+        store<i32>(rec + <usize>HEAD_STATUS_CODE, statusCode);
+        // HTTP/2 has no reason phrase; HTTP/1 peers get the standard one (where the slot holds it for HTTP/1)
+        if (statusCode < 600) {
+          const r = REASON_INDEX + (<usize>(statusCode - 100) << 2);
+          store<u32>(rec + <usize>HEAD_METHOD_PTR, <u32>(REASON_BYTES + <usize>load<u16>(r)));
+          store<i32>(rec + <usize>HEAD_METHOD_LEN, <i32>load<u16>(r + 2));
+        }
+      }
     }
   }
   if (streamErr != 0) return fail(streamErr, streamErrAt);

@@ -137,18 +137,22 @@ function emitField(t: usize, name: usize, nameLen: i32, value: usize, valueLen: 
   if (index) tableInsert(t, name, nameLen, value, valueLen);
 }
 
-/** RFC 7541 §4.2: size updates owed since the last block (the smallest limit seen, then the current one). */
+/**
+ * RFC 7541 §4.2: the size updates owed since the last block. When the peer's limit dipped below the table's
+ * size in between, the smallest value goes first (it forces the evictions the peer expects), then the size.
+ */
 function emitSizeUpdates(t: usize): void {
   if ((tableFlags(t) & TF_UPDATE_PENDING) == 0) return;
   const limit = tableLimit(t);
   const min = tablePendingMin(t);
-  if (min < limit) {
+  if (min < tableMaxSize(t) && min < limit) {
     emitInt(min, 5, 0x20);
     tableSetMaxSize(t, min);
   }
-  emitInt(limit, 5, 0x20);
-  tableSetMaxSize(t, limit);
-  tableSetPendingMin(t, limit);
+  if (limit != tableMaxSize(t) || min < limit) {
+    emitInt(limit, 5, 0x20);
+    tableSetMaxSize(t, limit);
+  }
   tableSetFlags(t, tableFlags(t) & ~TF_UPDATE_PENDING);
 }
 
@@ -156,10 +160,10 @@ function emitSizeUpdates(t: usize): void {
 export function encoderSetPeerLimit(t: usize, peer: u32): void {
   const cap = tableCapacity(t);
   const size = peer < cap ? peer : cap;
-  if ((tableFlags(t) & TF_UPDATE_PENDING) == 0) tableSetPendingMin(t, tableMaxSize(t));
-  if (size < tablePendingMin(t)) tableSetPendingMin(t, size);
+  const pending = (tableFlags(t) & TF_UPDATE_PENDING) != 0;
+  if (!pending || size < tablePendingMin(t)) tableSetPendingMin(t, size);
   tableSetLimit(t, size);
-  if (size != tableMaxSize(t) || tablePendingMin(t) < size) tableSetFlags(t, tableFlags(t) | TF_UPDATE_PENDING);
+  if (size != tableMaxSize(t) || tablePendingMin(t) < tableMaxSize(t)) tableSetFlags(t, tableFlags(t) | TF_UPDATE_PENDING);
 }
 
 // ---- field lists: [u16 name length][u16 flags][u32 value length][name][value] ... ----

@@ -144,14 +144,22 @@ export function tableSlot(t: usize, i: i32): usize {
  */
 export function tableFind(t: usize, name: usize, nameLen: i32, nameHash: u32, value: usize, valueLen: i32): i32 {
   const count = load<i32>(t + T_COUNT);
+  const slots = load<u32>(t + T_SLOTS);
+  const first = t + T_HEADER_BYTES;
+  const last = first + <usize>(slots - 1) * T_SLOT_BYTES;
+  const data = dataBase(t);
+  // newest to oldest, walking the slot ring backwards without a division per entry
+  let s = first + <usize>load<u32>(t + T_NEWEST) * T_SLOT_BYTES;
   let nameMatch = 0;
   for (let i = 1; i <= count; i++) {
-    const s = tableSlot(t, i);
-    if (slotHash(s) != nameHash || slotNameLen(s) != nameLen) continue;
-    const p = slotName(t, s);
-    if (!eqBytes(p, name, nameLen)) continue;
-    if (slotValueLen(s) == valueLen && eqBytes(p + <usize>nameLen, value, valueLen)) return i;
-    if (nameMatch == 0) nameMatch = i;
+    if (slotHash(s) == nameHash && slotNameLen(s) == nameLen) {
+      const p = data + <usize>load<u32>(s);
+      if (eqBytes(p, name, nameLen)) {
+        if (slotValueLen(s) == valueLen && eqBytes(p + <usize>nameLen, value, valueLen)) return i;
+        if (nameMatch == 0) nameMatch = i;
+      }
+    }
+    s = s == first ? last : s - T_SLOT_BYTES;
   }
   return -nameMatch;
 }

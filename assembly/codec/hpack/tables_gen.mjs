@@ -37,6 +37,21 @@ const STATIC_TABLE = [
   ['www-authenticate', ''],
 ];
 
+// RFC 9110 §15: reason phrases, for HTTP/1 status lines of responses that came over HTTP/2 (which has none).
+const REASONS = {
+  100: 'Continue', 101: 'Switching Protocols', 200: 'OK', 201: 'Created', 202: 'Accepted',
+  203: 'Non-Authoritative Information', 204: 'No Content', 205: 'Reset Content', 206: 'Partial Content',
+  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified',
+  305: 'Use Proxy', 307: 'Temporary Redirect', 308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized',
+  402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
+  407: 'Proxy Authentication Required', 408: 'Request Timeout', 409: 'Conflict', 410: 'Gone', 411: 'Length Required',
+  412: 'Precondition Failed', 413: 'Content Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable', 417: 'Expectation Failed', 421: 'Misdirected Request', 422: 'Unprocessable Content',
+  426: 'Upgrade Required', 428: 'Precondition Required', 429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
+  503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
+};
+
 if (HUFFMAN_LENGTHS.length !== 257 || STATIC_TABLE.length !== 61) throw new Error('table sizes');
 
 // ---- Huffman codes (canonical) ----
@@ -121,6 +136,15 @@ STATIC_TABLE.forEach(([name], i) => {
   nameSlots[slot] = i + 1;
 });
 
+// ---- Reason phrases: u16 offset, u16 length per status 100..599 (length 0: none) ----
+let reasonBlob = '';
+const reasonIndex = [];
+for (let code = 100; code < 600; code++) {
+  const r = REASONS[code];
+  reasonIndex.push(r ? reasonBlob.length : 0, r ? r.length : 0);
+  if (r) reasonBlob += r;
+}
+
 const rows = (arr, per) => {
   const out = [];
   for (let i = 0; i < arr.length; i += per) out.push('  ' + arr.slice(i, i + per).join(', ') + ',');
@@ -162,6 +186,15 @@ export const STATIC_NAME_SLOTS: usize = memory.data<u8>([
 ${rows(nameSlots, 32)}
 ]);
 export const STATIC_NAME_MASK: u32 = ${NAME_SLOTS - 1};
+
+/** Reason phrase bytes (RFC 9110 §15). */
+export const REASON_BYTES: usize = memory.data<u8>([
+${rows([...Buffer.from(reasonBlob, 'latin1')], 32)}
+]);
+/** Per status 100..599: u16 offset into REASON_BYTES, u16 length (0 = no phrase). */
+export const REASON_INDEX: usize = memory.data<u16>([
+${rows(reasonIndex, 20)}
+]);
 `;
 writeFileSync(fileURLToPath(new URL('./tables.ts', import.meta.url)), out);
 console.log('tables.ts written');

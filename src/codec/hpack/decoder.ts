@@ -85,6 +85,9 @@ export class HpackDecoder {
    * (hpackRecordBytes(maxHeaders) bytes), strings into [out, out+outCap) (they must stay there while the
    * stream lives). `maxListBytes` bounds the decoded names + values (max_request_headers_kb * 1024).
    * Returns HPACK_OK or an HPACK_E_* status (hpackErrorInfo says what to do).
+   * An output buffer or record that is too small is safe: the block is still decoded to its end and the
+   * dynamic table stays in step with the peer's (fields to be indexed go through the table's own staging
+   * area); the status is then HPACK_E_HEADER_LIST_TOO_LARGE or HPACK_E_TOO_MANY_HEADERS (stream errors).
    */
   decode(mode: HpackDecodeMode, blockPtr: number, blockLen: number, rec: number, maxHeaders: number, out: number, outCap: number, maxListBytes: number): number {
     this.region.check();

@@ -69,8 +69,8 @@ class Http2ResponseView implements ResponseHead {
   }
 
   get status(): number { return this.h1.status; }
-  /** HTTP/2 has no reason phrase. */
-  get reason(): string { return ''; }
+  /** HTTP/2 has no reason phrase: the standard one for the status (RFC 9110 §15), '' when there is none. */
+  get reason(): string { return this.h1.reason; }
   get versionMinor(): number { return 1; }
   get headers(): HeaderList { return this.h1.headers; }
   get keepAlive(): boolean { return true; }
