@@ -166,6 +166,8 @@ export class Http2ServerConnection extends Http2Connection<Http2ServerStream> {
 
   protected onStreamClosed(stream: Http2ServerStream): void {
     releaseLater(stream.decoded);
+    const t = stream.receivedTrailers;
+    if (t) releaseLater(t);
   }
 
   protected onConnectionClosed(): void {
@@ -222,6 +224,8 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
   private readonly recvQueue: Buffer[] = [];
   private endReceived: boolean;
   private trailers: Decoded<HeaderList> | undefined;
+  /** The request trailers, freed with the stream. */
+  get receivedTrailers(): Decoded<HeaderList> | undefined { return this.trailers; }
   private bodyDone = false;
   private delivering = false;
   private received = 0;
