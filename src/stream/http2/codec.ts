@@ -14,6 +14,7 @@ export const http2ServerCodec: ServerCodecFactory = (ctx) => {
     ...ctx.http2,
     maxRequestHeadersKb: ctx.options.maxRequestHeadersKb,
     maxHeadersCount: ctx.options.maxHeadersCount,
+    idleTimeoutMs: ctx.options.idleTimeoutMs,
     stats: ctx.stats,
     initialData: ctx.initialData,
   });

@@ -422,7 +422,12 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
   sendData(stream: S, chunk: Uint8Array): boolean {
     if (chunk.length > 0) { stream.sendQueue.push(chunk); stream.queuedBytes += chunk.length; }
     this.flushStream(stream);
-    return stream.queuedBytes === 0 && !this.socket.writableNeedDrain;
+    const ok = stream.queuedBytes === 0 && !this.socket.writableNeedDrain;
+    if (!ok) {
+      stream.wantsDrain = true;
+      if (stream.queuedBytes === 0) this.drainWaiters.add(stream);
+    }
+    return ok;
   }
 
   /** Ends the stream after its queued DATA: with trailers (a HEADERS block) or an END_STREAM DATA frame. */
@@ -463,8 +468,11 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
       }
       return;
     }
-    if (this.socket.writableNeedDrain) this.drainWaiters.add(stream);
-    else stream.drained();
+    // Only a writer that was told to wait hears that it may go on.
+    if (!stream.wantsDrain) return;
+    if (this.socket.writableNeedDrain) { this.drainWaiters.add(stream); return; }
+    stream.wantsDrain = false;
+    stream.drained();
   }
 
   private flushBlocked(): void {
@@ -476,7 +484,12 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
   private onDrain(): void {
     const list = [...this.drainWaiters];
     this.drainWaiters.clear();
-    for (const s of list) if (!s.closed) s.drained();
+    for (const s of list) {
+      if (s.closed || !s.wantsDrain) continue;
+      if (s.queuedBytes > 0) continue; // still waiting for window: its flush reports the drain
+      s.wantsDrain = false;
+      s.drained();
+    }
   }
 
   // ---- stream lifecycle ----

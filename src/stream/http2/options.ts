@@ -32,6 +32,8 @@ export interface Http2Options {
   /** Where `http2.*` counters go (downstream: the root; upstream: `cluster.<name>.`). */
   stats?: StatsStore;
   statsPrefix?: string;
+  /** A connection without streams for this long is sent GOAWAY and closed; 0 = never (HCM common_http_protocol_options.idle_timeout). */
+  idleTimeoutMs?: number;
   /** Bytes a listener filter already read from the socket (the preface sniffed by AUTO). */
   initialData?: Uint8Array;
 }

@@ -22,18 +22,23 @@ import { isFailure, type Decoded, type HeaderFailure, type ServerHeaderCodec } f
 import type { Http2Options } from './options.js';
 import { H2Stream } from './stream.js';
 import { releaseLater } from './release_queue.js';
+import { Deadline, requestDeadlines } from '../deadlines.js';
 
 export type ServerHeaderCodecFactory = (wasm: WasmInstance, options: { maxHeaderBytes: number; maxHeadersCount: number }) => ServerHeaderCodec;
 
 export class Http2ServerConnection extends Http2Connection<Http2ServerStream> {
   private readonly headers: ServerHeaderCodec;
   private prefaceSeen = 0;
+  private readonly idleTimeoutMs: number;
+  private idleDeadline: Deadline | undefined;
 
   constructor(wasm: WasmInstance, socket: Socket, readonly handler: ServerConnectionHandler,
     headerCodec: ServerHeaderCodecFactory, options: Http2Options = {}) {
     super(wasm, socket, options);
     this.headers = headerCodec(wasm, { maxHeaderBytes: this.o.maxHeaderBytes, maxHeadersCount: this.o.maxHeadersCount });
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
     this.sendPreamble();
+    this.armIdle();
     const initial = options.initialData;
     if (initial && initial.length > 0) this.guard(() => this.onData(Buffer.from(initial)));
   }
@@ -76,6 +81,7 @@ export class Http2ServerConnection extends Http2Connection<Http2ServerStream> {
     }
     const stream = new Http2ServerStream(this, sid, r, endStream);
     this.streamOpened(stream);
+    this.idleDeadline?.cancel();
     if (endStream) this.streamRemoteEnded(stream);
     this.handler.onRequest(stream);
   }
@@ -165,13 +171,22 @@ export class Http2ServerConnection extends Http2Connection<Http2ServerStream> {
   }
 
   protected onStreamClosed(stream: Http2ServerStream): void {
+    if (this.streams.size === 0) this.armIdle();
     releaseLater(stream.decoded);
     const t = stream.receivedTrailers;
     if (t) releaseLater(t);
   }
 
   protected onConnectionClosed(): void {
+    this.idleDeadline?.cancel();
     this.headers.release();
+  }
+
+  /** The idle timeout runs while no stream is open; it ends the connection gracefully (GOAWAY). */
+  private armIdle(): void {
+    if (this.idleTimeoutMs <= 0 || this.state !== 'open') return;
+    this.idleDeadline ??= new Deadline(() => this.guard(() => { if (this.streams.size === 0) this.drain(); }));
+    requestDeadlines.arm(this.idleDeadline, this.idleTimeoutMs);
   }
 
   // ---- called by the streams ----

@@ -19,6 +19,8 @@ export abstract class H2Stream {
   closed = false;
   readonly sendQueue: Uint8Array[] = [];
   queuedBytes = 0;
+  /** writeBody returned false: `drained()` is owed once the queue is empty and the socket can take more. */
+  wantsDrain = false;
   /** end() was called: END_STREAM goes out after the queued DATA. */
   endQueued = false;
   /**

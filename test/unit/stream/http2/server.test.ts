@@ -360,6 +360,19 @@ for (const [codecName, codec] of CODECS) describe(codecName, () => {
     } finally { c.close(); await srv.close(); }
   });
 
+  test('idle timeout: a connection without streams is sent GOAWAY NO_ERROR and closed', async () => {
+    const srv = await start({ idleTimeoutMs: 150 });
+    const c = await RawH2.connect(srv.port);
+    try {
+      c.send(hello(1));
+      assert.ok(await c.until((f) => f.some((x) => x.type === T.DATA && x.sid === 1)));
+      const t0 = Date.now();
+      assert.equal(await c.goawayCode(), L.H2E_NO_ERROR);
+      assert.ok(Date.now() - t0 >= 100, 'not before the timeout');
+      assert.ok(await c.until(() => c.closed));
+    } finally { c.close(); await srv.close(); }
+  });
+
   test('a bad preface closes the connection; PUSH_PROMISE from a client is a PROTOCOL_ERROR', async () => {
     const srv = await start();
     try {
