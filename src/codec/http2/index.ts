@@ -82,7 +82,11 @@ export class FrameCodec {
   private readonly rec: number;
   private readonly w: number;
 
-  constructor(private readonly wasm: WasmInstance, private readonly pool: SlabPool) {
+  /**
+   * `views`: the serializers return views over the codec's slab, valid until its next serializer call (for a
+   * caller that copies them at once); otherwise each returns a Buffer of its own.
+   */
+  constructor(private readonly wasm: WasmInstance, private readonly pool: SlabPool, private readonly views = false) {
     this.x = wasm.exports as unknown as FrameExports;
     this.view = wasm.view;
     this.slab = pool.lease(SLAB_BYTES);
@@ -127,9 +131,9 @@ export class FrameCodec {
     return out;
   }
 
-  // ---- serializers: each returns a fresh Buffer (the control frames are small and rare) ----
+  // ---- serializers: a fresh Buffer each, or a view (see the constructor) ----
 
-  settingsFrame(s: Settings): Buffer {
+  settingsFrame(s: Settings): Uint8Array {
     let mask = 0;
     const values = this.slab + SETTINGS_OFF;
     for (const [key, id] of SETTING_IDS) {
@@ -141,34 +145,34 @@ export class FrameCodec {
     return this.copyOut(this.x.h2_write_settings(this.out, mask, values, 0));
   }
 
-  settingsAck(): Buffer {
+  settingsAck(): Uint8Array {
     return this.copyOut(this.x.h2_write_settings(this.out, 0, 0, 1));
   }
 
   /** PING (or its ACK) carrying the 8 opaque bytes at wasm address `data`. */
-  pingAt(data: number, ack: boolean): Buffer {
+  pingAt(data: number, ack: boolean): Uint8Array {
     return this.copyOut(this.x.h2_write_ping(this.out, data, ack ? 1 : 0));
   }
 
-  ping(opaque: Uint8Array, ack: boolean): Buffer {
+  ping(opaque: Uint8Array, ack: boolean): Uint8Array {
     this.wasm.u8.set(opaque.subarray(0, 8), this.out + L.H2_FRAME_HEADER_SIZE);
     return this.pingAt(this.out + L.H2_FRAME_HEADER_SIZE, ack);
   }
 
-  rstStream(streamId: number, code: number): Buffer {
+  rstStream(streamId: number, code: number): Uint8Array {
     return this.copyOut(this.x.h2_write_rst_stream(this.out, streamId, code));
   }
 
-  goaway(lastStreamId: number, code: number): Buffer {
+  goaway(lastStreamId: number, code: number): Uint8Array {
     return this.copyOut(this.x.h2_write_goaway(this.out, lastStreamId, code));
   }
 
-  windowUpdate(streamId: number, increment: number): Buffer {
+  windowUpdate(streamId: number, increment: number): Uint8Array {
     return this.copyOut(this.x.h2_write_window_update(this.out, streamId, increment));
   }
 
   /** The 9-byte header of a frame whose payload the caller writes after it. */
-  frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  frameHeader(length: number, type: number, flags: number, streamId: number): Uint8Array {
     return this.copyOut(this.x.h2_write_frame_header(this.out, length, type, flags, streamId));
   }
 
@@ -179,7 +183,8 @@ export class FrameCodec {
 
   private get out(): number { return this.slab + OUT_OFF; }
 
-  private copyOut(n: number): Buffer {
-    return Buffer.from(this.wasm.u8.subarray(this.out, this.out + n));
+  private copyOut(n: number): Uint8Array {
+    const view = this.wasm.u8.subarray(this.out, this.out + n);
+    return this.views ? view : Buffer.from(view);
   }
 }

@@ -41,7 +41,7 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
   constructor(wasm: WasmInstance, socket: Socket, headerCodec: ClientHeaderCodecFactory, options: Http2Options = {}) {
     super(wasm, socket, options);
     this.headers = headerCodec(wasm, { maxHeaderBytes: this.o.maxHeaderBytes, maxHeadersCount: this.o.maxHeadersCount });
-    this.write(CLIENT_PREFACE);
+    this.write(CLIENT_PREFACE, true);
     this.sendPreamble();
   }
 

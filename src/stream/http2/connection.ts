@@ -18,7 +18,8 @@ import type { WasmInstance } from '../../wasm/module.js';
 import { slabPool, type SlabPool } from '../../wasm/slab.js';
 import * as L from '../../wasm/layout.js';
 import { FrameCodec, errorName, type Settings } from '../../codec/http2/index.js';
-import { TickCork, attachSocket } from '../http1/socket-io.js';
+import { attachSocket } from '../http1/socket-io.js';
+import { FrameOutput } from './output.js';
 import { FloodGuard, type FloodKind } from './flood.js';
 import { InputBuffer } from './input.js';
 import { resolveOptions, type Http2Options, type ResolvedHttp2Options } from './options.js';
@@ -47,7 +48,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
   protected readonly codec: FrameCodec;
   private readonly input: InputBuffer;
   private readonly flood: FloodGuard;
-  private readonly cork: TickCork;
+  private readonly out: FrameOutput;
   state: ConnState = 'open';
 
   readonly streams = new Map<number, S>();
@@ -87,10 +88,10 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     this.o = resolveOptions(options);
     this.stats = new Http2Stats(options.stats, options.statsPrefix ?? '');
     this.pool = slabPool(wasm);
-    this.codec = new FrameCodec(wasm, this.pool);
+    this.codec = new FrameCodec(wasm, this.pool, true);
     this.input = new InputBuffer(wasm, this.pool);
     this.flood = new FloodGuard(this.o);
-    this.cork = new TickCork(socket);
+    this.out = new FrameOutput(socket);
     attachSocket(socket, (fn) => this.guard(fn), {
       data: (chunk) => this.onData(chunk),
       end: () => this.onPeerEnd(),
@@ -114,9 +115,9 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
 
   /** Writes this side's SETTINGS and opens the connection receive window to its configured size. */
   protected sendPreamble(): void {
-    this.write(this.codec.settingsFrame(this.localSettings()));
+    this.write(this.codec.settingsFrame(this.localSettings()), true);
     const extra = this.o.initialConnectionWindowSize - DEFAULT_WINDOW;
-    if (extra > 0) this.write(this.codec.windowUpdate(0, extra));
+    if (extra > 0) this.write(this.codec.windowUpdate(0, extra), true);
   }
 
   // ---- input ----
@@ -307,7 +308,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
   private connConsumed(n: number): void {
     this.connRecvConsumed += n;
     if (this.connRecvConsumed >= this.o.initialConnectionWindowSize / 2 && this.state !== 'closed') {
-      this.write(this.codec.windowUpdate(0, this.connRecvConsumed));
+      this.write(this.codec.windowUpdate(0, this.connRecvConsumed), true);
       this.recvOutstanding -= this.connRecvConsumed;
       this.connRecvConsumed = 0;
     }
@@ -320,7 +321,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     if (stream.remoteEnded || stream.closed) return;
     stream.recvConsumed += n;
     if (stream.recvConsumed >= this.o.initialStreamWindowSize / 2) {
-      this.write(this.codec.windowUpdate(stream.id, stream.recvConsumed));
+      this.write(this.codec.windowUpdate(stream.id, stream.recvConsumed), true);
       stream.recvWindow += stream.recvConsumed;
       stream.recvConsumed = 0;
     }
@@ -373,11 +374,18 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
 
   // ---- output ----
 
-  /** Writes frame bytes (held until the end of the turn, so a turn's frames leave in one writev). */
-  write(bytes: Uint8Array): void {
+  /**
+   * Writes frame bytes (gathered until the end of the turn, see output.ts). `transient`: a view that changes
+   * after the call (control frames serialized in wasm memory), copied at once.
+   */
+  write(bytes: Uint8Array, transient = false): void {
     if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
-    this.cork.hold();
-    this.socket.write(bytes);
+    this.out.bytes(bytes, transient);
+  }
+
+  private writeFrameHeader(length: number, type: number, flags: number, sid: number): void {
+    if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
+    this.out.frameHeader(length, type, flags, sid);
   }
 
   /** A control frame written in reply to the peer: bounded per window (PING/SETTINGS/RST floods). */
@@ -389,7 +397,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
       this.connectionError(L.H2E_ENHANCE_YOUR_CALM, 'peer does not read its replies', true);
       return;
     }
-    this.write(bytes);
+    this.write(bytes, true);
   }
 
   /** Sends a stream's header block; with `endStream` this side's half of the stream closes. */
@@ -411,7 +419,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
       const type = first ? L.H2_HEADERS : L.H2_CONTINUATION;
       let flags = last ? L.H2_FLAG_END_HEADERS : 0;
       if (first && endStream) flags |= L.H2_FLAG_END_STREAM;
-      this.write(this.codec.frameHeader(n, type, flags, sid));
+      this.writeFrameHeader(n, type, flags, sid);
       if (n > 0) this.write(block.subarray(off, off + n));
       off += n;
       first = false;
@@ -455,7 +463,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
       stream.sendWindow -= piece.length;
       this.connSendWindow -= piece.length;
       const last = q.length === 0 && stream.endQueued && stream.trailerBlock === undefined;
-      this.write(this.codec.frameHeader(piece.length, L.H2_DATA, last ? L.H2_FLAG_END_STREAM : 0, stream.id));
+      this.writeFrameHeader(piece.length, L.H2_DATA, last ? L.H2_FLAG_END_STREAM : 0, stream.id);
       this.write(piece);
       this.flood.dataFrameSent();
       if (last) { this.localEnded(stream); return; }
@@ -463,7 +471,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     if (stream.endQueued) {
       if (stream.trailerBlock !== undefined) this.sendHeaders(stream, stream.trailerBlock(), true);
       else {
-        this.write(this.codec.frameHeader(0, L.H2_DATA, L.H2_FLAG_END_STREAM, stream.id));
+        this.writeFrameHeader(0, L.H2_DATA, L.H2_FLAG_END_STREAM, stream.id);
         this.localEnded(stream);
       }
       return;
@@ -573,7 +581,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     this.goawaySent = true;
     this.goawayLastId = this.lastPeerStreamId;
     this.stats.goaway_sent.inc();
-    this.write(this.codec.goaway(this.lastPeerStreamId, code));
+    this.write(this.codec.goaway(this.lastPeerStreamId, code), true);
   }
 
   /** A connection error: GOAWAY with `code`, every stream fails, the socket closes after a short grace. */
@@ -585,7 +593,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     this.failAll(new SkiffError('SKIFF_H2_CONNECTION_ERROR', `HTTP/2 connection error ${errorName(code)}: ${why}`, 'downstream'));
     this.input.release();
     this.releaseBlock();
-    if (destroy) { this.socket.destroy(); return; }
+    if (destroy) { this.out.discard(); this.socket.destroy(); return; }
     this.endSocket();
   }
 
@@ -602,6 +610,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
   }
 
   private endSocket(): void {
+    this.out.flush();
     if (!this.socket.writableEnded) this.socket.end();
     if (!this.closeTimer) {
       this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_DELAY_MS);
@@ -629,6 +638,7 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
   private onSocketClose(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.out.discard();
     if (this.closeTimer) { clearTimeout(this.closeTimer); this.closeTimer = undefined; }
     this.failAll(new SkiffError('SKIFF_DOWNSTREAM_RESET', 'connection closed', 'downstream'));
     this.input.release();
