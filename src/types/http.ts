@@ -152,7 +152,8 @@ export interface ResponseHandler extends BodyHandler {
 export interface UpstreamRequest {
   writeBody(chunk: Uint8Array): boolean;
   onDrain(cb: () => void): void;
-  end(): void;
+  /** Ends the request body; `trailers` go out where the protocol carries them (HTTP/2), else are dropped. */
+  end(trailers?: HeaderList): void;
   /** Backpressure on the response body. */
   pauseResponse(): void;
   resumeResponse(): void;

@@ -51,10 +51,17 @@ before(async () => {
   upstream.on('stream', (stream, headers) => {
     stream.on('error', () => { /* the /reset stream is closed with an error on purpose */ });
     const parts: Buffer[] = [];
+    let reqTrailers: http2.IncomingHttpHeaders = {};
+    stream.on('trailers', (t) => { reqTrailers = t; });
     stream.on('data', (c: Buffer) => parts.push(c));
     stream.on('end', () => {
       const body = Buffer.concat(parts);
       const path = String(headers[':path']);
+      if (path === '/req-trailers') {
+        stream.respond({ ':status': 200, 'x-got-trailer': String(reqTrailers['x-client-sum'] ?? 'none'), 'x-len': String(body.length) });
+        stream.end();
+        return;
+      }
       if (path === '/reset') { stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR); return; }
       if (path === '/trailers') {
         stream.respond({ ':status': 200 }, { waitForTrailers: true });
@@ -123,6 +130,23 @@ test('an HTTP/2 client through Skiff to an HTTP/2 upstream: many streams share f
     const t = await get('/trailers');
     assert.equal(t.body, 't');
     assert.equal(t.trailers['grpc-status'], '0');
+  } finally { session.close(); }
+});
+
+test('request trailers of an HTTP/2 client reach the HTTP/2 upstream', async () => {
+  const session = http2.connect(`http://127.0.0.1:${skiff.port('ingress')}`);
+  session.on('error', () => undefined);
+  try {
+    const h = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+      const req = session.request({ ':path': '/req-trailers', ':method': 'POST' }, { waitForTrailers: true });
+      req.on('wantTrailers', () => req.sendTrailers({ 'x-client-sum': '42' }));
+      req.on('response', resolve);
+      req.on('error', reject);
+      req.end(Buffer.alloc(5000, 1));
+      req.resume();
+    });
+    assert.equal(h['x-got-trailer'], '42');
+    assert.equal(h['x-len'], '5000');
   } finally { session.close(); }
 });
 
