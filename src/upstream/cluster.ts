@@ -216,6 +216,7 @@ export class ClusterImpl implements Cluster {
     if (p === undefined) {
       p = this.http2 !== undefined ? new Http2Pool({
         host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, tls: this.tls, log: this.deps.log,
+        idleTimeoutMs: this.idleTimeoutMs,
         onConnectionClosed: () => this.connectionClosed(),
       }) : new Http1Pool({
         host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,

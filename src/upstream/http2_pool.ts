@@ -57,6 +57,8 @@ export interface Http2PoolOptions {
   readonly stats: ClusterStatsImpl;
   readonly statsStore?: StatsStore;
   readonly http2: Http2Options;
+  /** A connection without streams for this long is closed; 0 = never (common_http_protocol_options.idle_timeout). */
+  readonly idleTimeoutMs?: number;
   /** The cluster's UpstreamTlsContext; undefined for plain TCP (h2c with prior knowledge). */
   readonly tls?: UpstreamTls;
   readonly log?: Logger;
@@ -67,8 +69,13 @@ interface Entry {
   state: 'connecting' | 'ready' | 'closed';
   readonly socket: net.Socket;
   conn: Http2ClientConnection | null;
+  /** The connect timeout while connecting; afterwards the idle check. */
   timer: NodeJS.Timeout | null;
   readonly budgeted: boolean;
+  /** When the connection last had no stream (ms, Date.now()); 0 while it has some. */
+  idleSince: number;
+  /** Leases handed out whose stream has not opened yet: they hold a place under the stream limit. */
+  reserved: number;
 }
 
 interface Waiter { readonly cb: AcquireCallback; readonly holdsPendingBudget: boolean }
@@ -104,11 +111,11 @@ export class Http2Pool implements HttpConnectionPool {
     const ready = this.withCapacity();
     if (ready) { this.deliver(ready, cb); return INERT; }
     let holdsPendingBudget = false;
-    if (this.connecting === 0) {
+    if (!this.coming()) {
       if (cluster.breakers.connections.tryAcquire()) this.open(true);
       else if (this.entries.size === 0) { stats.upstream_cx_overflow.inc(); this.open(false); }
     }
-    if (this.connecting === 0) {
+    if (!this.coming()) {
       // Every connection is full and no other may open: wait for a stream to finish, within max_pending_requests.
       if (!cluster.breakers.pendingRequests.tryAcquire()) {
         stats.upstream_rq_pending_overflow.inc();
@@ -128,6 +135,7 @@ export class Http2Pool implements HttpConnectionPool {
   release(conn: ClientConnection): void {
     const lease = conn as Http2ClientLease;
     if (!this.leases.delete(lease)) return;
+    lease.settle();
     this.o.host.activeRequests--;
     this.serve();
     if (this.draining) this.closeIdle();
@@ -151,13 +159,20 @@ export class Http2Pool implements HttpConnectionPool {
 
   /** Opens a connection for waiting requests when none is on its way (a connection of a sibling pool closed). */
   reconcile(): void {
-    if (this.closed || this.pending.length === 0 || this.connecting > 0) return;
+    if (this.closed || this.pending.length === 0 || this.coming()) return;
     if (this.o.cluster.breakers.connections.tryAcquire()) this.open(true);
     else if (this.entries.size === 0) this.open(false);
   }
 
+  /** A connection is on its way: connecting, or connected and waiting for the server's first SETTINGS. */
+  private coming(): boolean {
+    if (this.connecting > 0) return true;
+    for (const e of this.entries) if (e.state === 'ready' && e.conn !== null && !e.conn.settled && e.conn.usable) return true;
+    return false;
+  }
+
   private withCapacity(): Entry | undefined {
-    for (const e of this.entries) if (e.state === 'ready' && e.conn !== null && e.conn.capacity > 0) return e;
+    for (const e of this.entries) if (e.state === 'ready' && e.conn !== null && e.conn.capacity - e.reserved > 0) return e;
     return undefined;
   }
 
@@ -175,7 +190,8 @@ export class Http2Pool implements HttpConnectionPool {
   }
 
   private deliver(e: Entry, cb: AcquireCallback): void {
-    const lease = new Http2ClientLease(e.conn!);
+    e.reserved++;
+    const lease = new Http2ClientLease(e.conn!, () => { e.reserved--; });
     this.leases.add(lease);
     this.o.host.activeRequests++;
     this.hostStats.rq_total++;
@@ -184,14 +200,14 @@ export class Http2Pool implements HttpConnectionPool {
 
   private closeIdle(): void {
     for (const e of [...this.entries]) {
-      if (e.state === 'ready' && e.conn !== null && e.conn.activeStreams === 0) this.closeEntry(e, 'local');
+      if (e.state === 'ready' && e.conn !== null && e.conn.activeStreams === 0 && e.reserved === 0) this.closeEntry(e, 'local');
     }
   }
 
   private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
     const { socket, ready } = openSocket(host, this.o.tls);
-    const e: Entry = { state: 'connecting', socket, conn: null, timer: null, budgeted };
+    const e: Entry = { state: 'connecting', socket, conn: null, timer: null, budgeted, idleSince: 0, reserved: 0 };
     this.entries.add(e);
     this.connecting++;
     stats.upstream_cx_total.inc();
@@ -227,7 +243,7 @@ export class Http2Pool implements HttpConnectionPool {
         ...this.o.http2, stats: this.o.statsStore, statsPrefix: `cluster.${this.o.cluster.name}.`,
       });
       e.conn = conn;
-      conn.onStreamDone = () => { this.serve(); if (this.draining) this.closeIdle(); };
+      conn.onStreamDone = () => { this.serve(); if (this.draining) this.closeIdle(); else this.markIdle(e); };
       conn.onClose(() => this.closeEntry(e, 'remote'));
     } catch (err) {
       this.o.log?.error(`cluster ${this.o.cluster.name}: HTTP/2 connection setup failed: ${String(err)}`);
@@ -236,6 +252,30 @@ export class Http2Pool implements HttpConnectionPool {
     }
     e.state = 'ready';
     this.serve();
+    this.markIdle(e);
+  }
+
+  /**
+   * Stamps a connection that has no stream left and arms one check for when it would expire; a connection
+   * busy again by then is left alone (the check re-arms for the time left when it is idle again).
+   */
+  private markIdle(e: Entry): void {
+    const ms = this.o.idleTimeoutMs ?? 0;
+    if (ms <= 0 || e.state !== 'ready' || e.conn === null || e.conn.activeStreams > 0 || e.reserved > 0) return;
+    e.idleSince = Date.now();
+    if (e.timer === null) this.armIdleCheck(e, ms);
+  }
+
+  private armIdleCheck(e: Entry, delayMs: number): void {
+    e.timer = setTimeout(() => {
+      e.timer = null;
+      if (e.state !== 'ready' || e.conn === null || e.conn.activeStreams > 0 || e.reserved > 0) return;
+      const left = e.idleSince + (this.o.idleTimeoutMs ?? 0) - Date.now();
+      if (left > 0) { this.armIdleCheck(e, left); return; }
+      this.o.stats.upstream_cx_idle_timeout.inc();
+      this.closeEntry(e, 'local');
+    }, delayMs);
+    e.timer.unref();
   }
 
   /** The waiters this connection was opened for fail: all of them when no other connection is left. */

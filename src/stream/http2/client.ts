@@ -34,6 +34,11 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
   readonly id = nextConnectionId++;
   private readonly headers: ClientHeaderCodec;
   private nextStreamId = 1;
+  /** The peer's first SETTINGS arrived (its limits are known). */
+  private peerSettled = false;
+
+  /** The peer's first SETTINGS arrived: `capacity` is known. */
+  get settled(): boolean { return this.peerSettled; }
   private readonly closeCallbacks: (() => void)[] = [];
   /** Called when a stream finishes (capacity freed) so the pool can serve a waiting request. */
   onStreamDone: (() => void) | undefined;
@@ -45,9 +50,13 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
     this.sendPreamble();
   }
 
-  /** Streams this connection can still open now (the peer's SETTINGS_MAX_CONCURRENT_STREAMS permitting). */
+  /**
+   * Streams this connection can still open now (the peer's SETTINGS_MAX_CONCURRENT_STREAMS permitting). None
+   * before the peer's first SETTINGS: its stream limit is unknown until then, and streams above it would be
+   * refused.
+   */
   get capacity(): number {
-    if (!this.usable) return 0;
+    if (!this.usable || !this.peerSettled) return 0;
     return Math.max(0, Math.min(this.peerMaxConcurrent, this.o.maxConcurrentStreams) - this.streams.size);
   }
 
@@ -166,7 +175,10 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
   /** The request was sent in full before the response: normal for a client, nothing to do. */
   protected onLocalEndBeforeRemote(): void { /* the response is still coming */ }
 
-  protected override onFirstPeerSettings(): void { this.onStreamDone?.(); }
+  protected override onFirstPeerSettings(): void {
+    this.peerSettled = true;
+    this.onStreamDone?.();
+  }
 
   protected onStreamClosed(stream: Http2ClientStream): void {
     if (stream.decoded) releaseLater(stream.decoded);
@@ -286,22 +298,36 @@ export class Http2ClientStream extends H2Stream implements UpstreamRequest {
  */
 export class Http2ClientLease implements ClientConnection {
   private stream: Http2ClientStream | undefined;
-  finished = false;
 
-  constructor(readonly conn: Http2ClientConnection) {}
+  /** @param onOpen called once when the lease's stream opens (the pool counts leases not yet opened). */
+  constructor(readonly conn: Http2ClientConnection, private onOpen?: () => void) {}
+
+  /** The lease's request was started. */
+  get opened(): boolean { return this.stream !== undefined; }
+
+  private opening(): void {
+    const cb = this.onOpen;
+    this.onOpen = undefined;
+    cb?.();
+  }
 
   get id(): number { return this.conn.id; }
   get reusable(): boolean { return this.conn.usable; }
 
   request(head: RequestHead, rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest {
+    this.opening();
     this.stream = this.conn.request(head, rewrite, handler);
     return this.stream;
   }
 
   requestLocal(method: string, path: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest {
+    this.opening();
     this.stream = this.conn.requestLocal(method, path, headers, rewrite, handler);
     return this.stream;
   }
+
+  /** The lease goes back unused or finished: a never-opened lease gives its reserved stream back. */
+  settle(): void { this.opening(); }
 
   close(): void { this.stream?.abort(); }
 
