@@ -55,6 +55,22 @@ before(async () => {
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       const body = Buffer.concat(parts);
+      if (req.url?.startsWith('/download/')) {
+        const total = Number(req.url.slice(10));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+        let sent = 0;
+        const pump = (): void => {
+          // Bounded by `total`: 64 KiB per pass, waiting for drain when the socket is full.
+          while (sent < total) {
+            const n = Math.min(65536, total - sent);
+            sent += n;
+            if (!res.write(Buffer.alloc(n, 7))) { res.once('drain', pump); return; }
+          }
+          res.end();
+        };
+        pump();
+        return;
+      }
       if (req.url === '/trailers') {
         res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
         res.write('with ');
@@ -99,8 +115,9 @@ function request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpH
   });
 }
 
-async function withSession<T>(listenerName: string, fn: (s: http2.ClientHttp2Session) => Promise<T>): Promise<T> {
-  const session = http2.connect(`http://127.0.0.1:${skiff.port(listenerName)}`);
+async function withSession<T>(listenerName: string, fn: (s: http2.ClientHttp2Session) => Promise<T>,
+  options: http2.ClientSessionOptions = {}): Promise<T> {
+  const session = http2.connect(`http://127.0.0.1:${skiff.port(listenerName)}`, options);
   session.on('error', () => { /* surfaced through the requests */ });
   try { return await fn(session); } finally { session.close(); }
 }
@@ -132,6 +149,20 @@ test('POST bodies: with content-length, and streamed without (chunked to the HTT
     assert.equal(b.te, 'chunked');
     assert.equal(b.sum, body.reduce((x, y) => (x + y) & 0xffff, 0));
   });
+});
+
+test('20 MB each way through HTTP/2 flow control and the proxy\'s backpressure', async () => {
+  await withSession('h2', async (s) => {
+    const up = Buffer.alloc(20 * 1024 * 1024, 5);
+    const [u, d] = await Promise.all([
+      request(s, { ':path': '/upload', ':method': 'POST' }, up),
+      request(s, { ':path': `/download/${20 * 1024 * 1024}` }),
+    ]);
+    const j = JSON.parse(u.body.toString());
+    assert.equal(j.len, up.length);
+    assert.equal(d.body.length, 20 * 1024 * 1024);
+    assert.equal(d.body[d.body.length - 1], 7);
+  }, { maxSessionMemory: 200 }); // Node's client counts its own 20 MB send queue against its 10 MB default
 });
 
 test('response trailers of a chunked HTTP/1 upstream reach the HTTP/2 client', async () => {
