@@ -360,6 +360,20 @@ for (const [codecName, codec] of CODECS) describe(codecName, () => {
     } finally { c.close(); await srv.close(); }
   });
 
+  test('streams above max_concurrent_streams are refused with REFUSED_STREAM; later ones are served', async () => {
+    const srv = await start({ maxConcurrentStreams: 2 });
+    const c = await RawH2.connect(srv.port);
+    try {
+      const open = (sid: number) => frame(T.HEADERS, F.END_HEADERS | F.END_STREAM, sid, requestBlock('GET', '/never'));
+      c.send(open(1), open(3), open(5));
+      assert.equal(await c.rstCode(5), L.H2E_REFUSED_STREAM);
+      assert.equal(c.frames.some((x) => x.type === T.RST_STREAM && x.sid !== 5), false);
+      assert.equal(srv.stats.counter('http2.stream_refused_errors').value, 1);
+      c.send(frame(T.RST_STREAM, 0, 1, [0, 0, 0, 8]), hello(7));
+      assert.ok(await c.until((f) => f.some((x) => x.type === T.DATA && x.sid === 7)), 'a stream slot freed by a reset is used again');
+    } finally { c.close(); await srv.close(); }
+  });
+
   test('idle timeout: a connection without streams is sent GOAWAY NO_ERROR and closed', async () => {
     const srv = await start({ idleTimeoutMs: 150 });
     const c = await RawH2.connect(srv.port);
