@@ -27,7 +27,7 @@ before(async () => {
   upstream = http2.createSecureServer({ cert: backend.cert, key: backend.key, allowHTTP1: false });
   upstream.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
-    stream.respond({ ':status': 200, 'x-upstream-alpn': String((stream.session?.socket as unknown as { alpnProtocol?: string })?.alpnProtocol) });
+    stream.respond({ ':status': 200, 'x-upstream-alpn': String((stream.session?.socket as unknown as { alpnProtocol?: string })?.alpnProtocol), 'x-upstream-scheme': String(headers[':scheme']) });
     stream.end(`h2 backend ${String(headers[':path'])}`);
   });
   upstream.listen(0, '127.0.0.1');
@@ -98,6 +98,7 @@ test('curl --http2 negotiates h2 by ALPN; the h2 request goes upstream over h2 o
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^HTTP\/2 200/m);
   assert.match(r.stdout, /x-upstream-alpn: h2/);
+  assert.match(r.stdout, /x-upstream-scheme: https/);
   assert.match(r.stdout, /h2 backend \/x\n2$/);
 });
 

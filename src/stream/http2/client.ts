@@ -20,6 +20,7 @@ import { Http2Connection } from './connection.js';
 import { isFailure, type ClientHeaderCodec, type Decoded } from './header_codec.js';
 import type { HeaderCodecLimits } from './hpack_codec.js';
 import type { Http2Options } from './options.js';
+import type { Http2Rewrite } from '../../codec/hpack/index.js';
 import { H2Stream } from './stream.js';
 import { releaseLater } from './release_queue.js';
 
@@ -73,14 +74,18 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
 
   /** Opens a stream for a forwarded request head. */
   request(head: RequestHead, rewrite: HeadRewrite, handler: ResponseHandler): Http2ClientStream {
-    return this.open(head.method, rewrite, handler, () => this.headers.encodeRequest(head, rewrite));
+    const withScheme: Http2Rewrite = { ...rewrite, scheme: this.scheme };
+    return this.open(head.method, rewrite, handler, () => this.headers.encodeRequest(head, withScheme));
   }
+
+  /** :scheme of the requests sent: the transport's (https over TLS). */
+  private get scheme(): string { return (this.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'; }
 
   /** Opens a stream for a request built from scratch (health checks, mirrors). */
   requestLocal(method: string, path: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite, handler: ResponseHandler): Http2ClientStream {
     const authority = headers.find(([n]) => n === 'host')?.[1] ?? `${this.socket.remoteAddress ?? ''}:${this.socket.remotePort ?? 0}`;
     const rest = headers.filter(([n]) => n !== 'host');
-    return this.open(method, rewrite, handler, () => this.headers.encodeLocalRequest(method, path, authority, rest, rewrite));
+    return this.open(method, rewrite, handler, () => this.headers.encodeLocalRequest(method, path, authority, rest, { ...rewrite, scheme: this.scheme } as Http2Rewrite));
   }
 
   private open(method: string, rewrite: HeadRewrite, handler: ResponseHandler, encode: () => Uint8Array): Http2ClientStream {

@@ -175,7 +175,8 @@ class WasmClientHeaderCodec extends WasmHeaderCodec implements ClientHeaderCodec
     const list: [string, string][] = headers.map(([n, v]) => [n, v]);
     for (const [n, v] of rewrite.add ?? []) list.push([n, v]);
     if (rewrite.bodyKind === 'length') list.push(['content-length', String(rewrite.contentLength ?? 0)]);
-    return this.encode((out, cap) => this.encoder.encodeLocalRequest(method, 'http', authority, path, list, out, cap));
+    const scheme = (rewrite as { scheme?: string }).scheme ?? 'http';
+    return this.encode((out, cap) => this.encoder.encodeLocalRequest(method, scheme, authority, path, list, out, cap));
   }
 }
 
