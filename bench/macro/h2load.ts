@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     }
     if (cfg.targets.has('nginx')) {
       const port = await freePort();
-      const stop = await startNginx('nginx-h2-proxy', `upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 64; keepalive_requests 1000000; }
+      const stop = await startNginx('nginx-h2-proxy', `upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 1024; keepalive_requests 1000000; }
   server { listen 127.0.0.1:${port} http2; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }`, port);
       await run('nginx (h2 -> h1 proxy)', port);
       await stop();
