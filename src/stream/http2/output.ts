@@ -9,7 +9,11 @@ import type { Socket } from 'node:net';
 
 /** Pieces up to this size are copied into the chunk; larger ones are written as they are. */
 const COPY_LIMIT = 2048;
-const CHUNK_BYTES = 16384;
+/**
+ * Chunk size: below half of Buffer.poolSize, so a chunk is a slice of Node's shared 8 KiB pool rather than an
+ * ArrayBuffer of its own (most turns write a few hundred bytes per connection).
+ */
+const CHUNK_BYTES = (Buffer.poolSize >>> 1) - 64;
 
 /** Outputs with bytes waiting, flushed together at the end of the turn. */
 const pending: FrameOutput[] = [];
@@ -114,7 +118,7 @@ export class FrameOutput {
     this.parts.push(this.chunk.subarray(0, this.len));
     const rest = this.chunk.length - this.len;
     // The unused tail stays usable for the next turn's bytes when it is large enough.
-    this.chunk = rest >= 1024 ? this.chunk.subarray(this.len) : undefined;
+    this.chunk = rest >= 256 ? this.chunk.subarray(this.len) : undefined;
     this.len = 0;
   }
 
