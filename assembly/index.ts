@@ -7,3 +7,4 @@ export * from "./codec/http1/exports";
 export * from "./router/exports";
 export * from "./codec/http2/exports";
 export * from "./codec/hpack/exports";
+export * from "./xprotocol/exports";

@@ -5,7 +5,9 @@
 //
 // Region layout:
 //   [0, T_HEADER_BYTES)  header fields T_* below
-//   entry slots          T_SLOT_BYTES each: u32 data offset, u16 name length, u16 unused, u32 value length, u32 name hash
+//   name buckets         BUCKETS x u32: 1 + insertion number of the newest entry whose name hashes there (0 = none)
+//   entry slots          T_SLOT_BYTES each: u32 data offset, u16 name length, u16 unused, u32 value length,
+//                        u32 name hash, u32 1 + insertion number of the previous entry in the same bucket
 //   data ring            2 x capacity bytes
 //   staging              capacity + 32 bytes: the decoder decodes a field to be indexed here when the caller's
 //                        output buffer is full, so the table stays in sync
@@ -21,8 +23,12 @@ const T_CAPACITY: usize = 24;     // largest size this region holds
 const T_SLOTS: usize = 28;
 const T_FLAGS: usize = 32;        // TF_* bits
 const T_PENDING_MIN: usize = 36;  // encoder: smallest limit since the last block
+const T_INSERTED: usize = 40;     // entries ever inserted (u32, wraps): entry n lives in slot (n + 1) % slots
 const T_HEADER_BYTES: usize = 64;
-const T_SLOT_BYTES: usize = 16;
+// The encoder finds entries by name through hash chains, not by a scan of the whole table.
+const BUCKETS: usize = 256;
+const T_SLOTS_AT: usize = T_HEADER_BYTES + BUCKETS * 4;
+const T_SLOT_BYTES: usize = 20;
 
 /** Decoder: the limit went below the table size; the next block must start with a size update. */
 export const TF_UPDATE_REQUIRED: u32 = 1;
@@ -34,17 +40,17 @@ export const ENTRY_OVERHEAD: u32 = 32;
 // @ts-ignore: decorator
 @inline function slotCount(capacity: u32): u32 { return capacity / ENTRY_OVERHEAD + 1; }
 // @ts-ignore: decorator
-@inline function dataBase(t: usize): usize { return t + T_HEADER_BYTES + <usize>load<u32>(t + T_SLOTS) * T_SLOT_BYTES; }
+@inline function dataBase(t: usize): usize { return t + T_SLOTS_AT + <usize>load<u32>(t + T_SLOTS) * T_SLOT_BYTES; }
 
 /** Bytes a table region of `capacity` needs. */
 export function tableBytes(capacity: u32): u32 {
   // staging holds at least 32 bytes: the encoder formats digits there
-  return <u32>T_HEADER_BYTES + slotCount(capacity) * <u32>T_SLOT_BYTES + 3 * capacity + 32;
+  return <u32>T_SLOTS_AT + slotCount(capacity) * <u32>T_SLOT_BYTES + 3 * capacity + 32;
 }
 
 /** Lays out an empty table at `t` with room for sizes up to `capacity`; max size and limit start at `initial`. */
 export function tableInit(t: usize, capacity: u32, initial: u32): void {
-  memory.fill(t, 0, T_HEADER_BYTES);
+  memory.fill(t, 0, T_SLOTS_AT);
   store<u32>(t + T_CAPACITY, capacity);
   store<u32>(t + T_SLOTS, slotCount(capacity));
   store<u32>(t + T_MAX_SIZE, initial);
@@ -68,7 +74,7 @@ function evictOldest(t: usize): void {
   const count = load<u32>(t + T_COUNT);
   const slots = load<u32>(t + T_SLOTS);
   const oldest = (load<u32>(t + T_NEWEST) + slots - count + 1) % slots;
-  const s = t + T_HEADER_BYTES + <usize>oldest * T_SLOT_BYTES;
+  const s = t + T_SLOTS_AT + <usize>oldest * T_SLOT_BYTES;
   const size = <u32>load<u16>(s + 4) + load<u32>(s + 8) + ENTRY_OVERHEAD;
   store<u32>(t + T_SIZE, load<u32>(t + T_SIZE) - size);
   store<u32>(t + T_COUNT, count - 1);
@@ -110,12 +116,18 @@ export function tableInsert(t: usize, name: usize, nameLen: i32, value: usize, v
   memory.copy(data, name, <usize>nameLen);
   memory.copy(data + <usize>nameLen, value, <usize>valueLen);
   const slots = load<u32>(t + T_SLOTS);
-  const slot = (load<u32>(t + T_NEWEST) + 1) % slots;
-  const s = t + T_HEADER_BYTES + <usize>slot * T_SLOT_BYTES;
+  const n = load<u32>(t + T_INSERTED);
+  const slot = (n + 1) % slots;
+  const s = t + T_SLOTS_AT + <usize>slot * T_SLOT_BYTES;
+  const hash = hashBytes(name, nameLen);
+  const bucket = t + T_HEADER_BYTES + (<usize>(hash & <u32>(BUCKETS - 1)) << 2);
   store<u32>(s, at);
   store<u16>(s + 4, <u16>nameLen);
   store<u32>(s + 8, <u32>valueLen);
-  store<u32>(s + 12, hashBytes(name, nameLen));
+  store<u32>(s + 12, hash);
+  store<u32>(s + 16, load<u32>(bucket));
+  store<u32>(bucket, n + 1);
+  store<u32>(t + T_INSERTED, n + 1);
   store<u32>(t + T_NEWEST, slot);
   store<u32>(t + T_COUNT, load<u32>(t + T_COUNT) + 1);
   store<u32>(t + T_SIZE, load<u32>(t + T_SIZE) + size);
@@ -126,7 +138,7 @@ export function tableInsert(t: usize, name: usize, nameLen: i32, value: usize, v
 export function tableSlot(t: usize, i: i32): usize {
   const slots = load<u32>(t + T_SLOTS);
   const slot = (load<u32>(t + T_NEWEST) + slots - <u32>(i - 1)) % slots;
-  return t + T_HEADER_BYTES + <usize>slot * T_SLOT_BYTES;
+  return t + T_SLOTS_AT + <usize>slot * T_SLOT_BYTES;
 }
 
 // @ts-ignore: decorator
@@ -143,23 +155,26 @@ export function tableSlot(t: usize, i: i32): usize {
  * index of an entry with that name, negated; 0 when none.
  */
 export function tableFind(t: usize, name: usize, nameLen: i32, nameHash: u32, value: usize, valueLen: i32): i32 {
-  const count = load<i32>(t + T_COUNT);
+  const count = load<u32>(t + T_COUNT);
+  const inserted = load<u32>(t + T_INSERTED);
   const slots = load<u32>(t + T_SLOTS);
-  const first = t + T_HEADER_BYTES;
-  const last = first + <usize>(slots - 1) * T_SLOT_BYTES;
   const data = dataBase(t);
-  // newest to oldest, walking the slot ring backwards without a division per entry
-  let s = first + <usize>load<u32>(t + T_NEWEST) * T_SLOT_BYTES;
+  let link = load<u32>(t + T_HEADER_BYTES + (<usize>(nameHash & <u32>(BUCKETS - 1)) << 2));
   let nameMatch = 0;
-  for (let i = 1; i <= count; i++) {
+  // Newest to oldest along the bucket's chain; an evicted entry ends it (every older one is evicted too).
+  while (link != 0) {
+    const n = link - 1;
+    const age = inserted - 1 - n;
+    if (age >= count) break;
+    const s = t + T_SLOTS_AT + <usize>((n + 1) % slots) * T_SLOT_BYTES;
     if (slotHash(s) == nameHash && slotNameLen(s) == nameLen) {
       const p = data + <usize>load<u32>(s);
       if (eqBytes(p, name, nameLen)) {
-        if (slotValueLen(s) == valueLen && eqBytes(p + <usize>nameLen, value, valueLen)) return i;
-        if (nameMatch == 0) nameMatch = i;
+        if (slotValueLen(s) == valueLen && eqBytes(p + <usize>nameLen, value, valueLen)) return <i32>age + 1;
+        if (nameMatch == 0) nameMatch = <i32>age + 1;
       }
     }
-    s = s == first ? last : s - T_SLOT_BYTES;
+    link = load<u32>(s + 16);
   }
   return -nameMatch;
 }

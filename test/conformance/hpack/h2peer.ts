@@ -15,7 +15,7 @@ const F_END_STREAM = 0x1, F_ACK = 0x1, F_END_HEADERS = 0x4;
 const MAX_FRAME = 16384;
 const TIMEOUT_MS = 15_000;
 
-function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+export function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const h = Buffer.alloc(9);
   h.writeUIntBE(payload.length, 0, 3);
   h[3] = type;
