@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
+import { ISTIO_ENVOY_PROTOS } from './istio.js';
 
 export type ProtoType = protobuf.Type;
 export type ProtoField = protobuf.Field;
@@ -31,6 +32,8 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  // Istio compatibility: the Envoy extensions istiod emits that Skiff decides on (src/config/istio.ts).
+  ...ISTIO_ENVOY_PROTOS,
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

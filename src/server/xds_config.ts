@@ -37,6 +37,14 @@ type XdsClusterManager = ClusterManagerImpl & { updateEndpoints?(clusterName: st
 interface ClusterView { initialized?: boolean; whenInitialized?(): Promise<void> }
 
 export interface DumpEntry { name: string; version: string; lastUpdated: Date; json: Record<string, unknown> }
+/** Envoy's UpdateFailureState: the last NACK that named this resource (kept until it is accepted again). */
+export interface FailureState {
+  details: string;
+  lastUpdateAttempt: Date;
+  versionInfo: string;
+  /** The rejected resource as received, when the failure came from applying it (decoding failures have none). */
+  failedConfiguration?: Record<string, unknown>;
+}
 export interface DynamicDump {
   listenersVersion: string;
   clustersVersion: string;
@@ -44,6 +52,20 @@ export interface DynamicDump {
   clusters: (DumpEntry & { state: 'active' | 'warming' })[];
   routes: DumpEntry[];
   endpoints: DumpEntry[];
+  /** Per kind, the resources whose last update was NACKed. */
+  errors: { listeners: Map<string, FailureState>; clusters: Map<string, FailureState>; routes: Map<string, FailureState>; endpoints: Map<string, FailureState> };
+}
+
+const KIND_OF_TYPE: Record<string, string> = {
+  [TYPE_URL.listener]: 'Listener', [TYPE_URL.cluster]: 'Cluster', [TYPE_URL.route]: 'RouteConfiguration', [TYPE_URL.endpoint]: 'ClusterLoadAssignment',
+};
+
+/** The resource an error names (`Listener "x".field: ...` -> x), or undefined when it names none. */
+export function resourceNameOfError(kind: string, err: unknown): string | undefined {
+  const text = err instanceof ConfigError ? err.path : err instanceof Error ? err.message : String(err);
+  const m = new RegExp(`^${kind} ("(?:[^"\\\\]|\\\\.)*")`).exec(text);
+  if (!m) return undefined;
+  try { return JSON.parse(m[1]!) as string; } catch { return undefined; }
 }
 
 export interface XdsConfigDeps {
@@ -110,11 +132,23 @@ export class XdsConfig {
   private readonly staticListenerNames: Set<string>;
   /** Dynamic clusters as applied, to roll a half-applied CDS response back. */
   private readonly clusterConfigs = new Map<string, Cluster>();
+  /** What /config_dump shows as each applied dynamic cluster (the one serving, while an update warms). */
+  private readonly clusterShown = new Map<string, DumpEntry>();
+  /**
+   * Updates of serving EDS clusters that follow a new EDS name not held yet: they warm here, and the cluster
+   * they replace keeps serving, until their endpoints come (Envoy's cluster warming). A stream that ends
+   * before that leaves the old cluster in place: nothing half-applied.
+   */
+  private readonly pendingClusters = new Map<string, { config: Cluster; entry: DumpEntry }>();
   /** EDS clusters whose initial fetch timed out: active with no hosts. */
   private readonly edsTimedOut = new Set<string>();
   private readonly edsTimers = new Map<string, NodeJS.Timeout>();
   private readonly routeTables = new Map<string, RetirableTable>();
   private readonly updatedAt = new Map<string, Map<string, Date>>();
+  /** typeUrl -> resource name -> the last NACK naming it. */
+  private readonly failures = new Map<string, Map<string, FailureState>>();
+  /** The resource a handler failed on, as received (set just before the throw that NACKs the response). */
+  private failedJson: { typeUrl: string; name: string; json: Record<string, unknown> } | undefined;
   private readonly stats: ClusterManagerXdsStats;
 
   constructor(private readonly deps: XdsConfigDeps) {
@@ -128,10 +162,22 @@ export class XdsConfig {
       resolveCluster: (name) => clusterTarget(byName.get(name)),
       stats: deps.stats,
     });
-    this.client.onUpdate(TYPE_URL.cluster, (u) => this.applyClusters(u));
-    this.client.onUpdate(TYPE_URL.endpoint, (u) => this.applyEndpoints(u));
-    this.client.onUpdate(TYPE_URL.listener, (u) => this.applyListeners(u));
-    this.client.onUpdate(TYPE_URL.route, (u) => this.applyRoutes(u));
+    // An accepted update ends the error_state of the resources it carried: in SotW every resource of the type (the
+    // response is the whole set, and a control plane reverting a bad file sends back bytes Skiff already holds, so
+    // they are not "added"); in delta the ones it delivered or removed.
+    const delta = /DELTA/.test(String(deps.dynamicResources.ads_config?.api_type ?? ''));
+    const accepted = (typeUrl: string, apply: (u: XdsUpdate) => void) => (u: XdsUpdate): void => {
+      apply(u);
+      const failed = this.failures.get(typeUrl);
+      if (!delta) failed?.clear();
+      else for (const name of [...u.added.keys(), ...u.removed]) failed?.delete(name);
+    };
+    this.client.onUpdate(TYPE_URL.cluster, accepted(TYPE_URL.cluster, (u) => this.applyClusters(u)));
+    this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)));
+    this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
+    this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
+    this.client.onRejected((typeUrl, err, version) => this.recordRejection(typeUrl, err, version));
+
     this.subscribeEndpoints();
     const staticRds = [...this.deps.listeners.rdsNames()];
     if (staticRds.length > 0) this.client.subscribe(TYPE_URL.route, staticRds);
@@ -177,7 +223,49 @@ export class XdsConfig {
     let m = this.updatedAt.get(typeUrl);
     if (m === undefined) { m = new Map(); this.updatedAt.set(typeUrl, m); }
     const now = new Date();
-    for (const n of names) m.set(n, now);
+    const failed = this.failures.get(typeUrl);
+    for (const n of names) { m.set(n, now); failed?.delete(n); }
+  }
+
+  /** A NACK: remembered for /config_dump (error_state) against the resource it names; RDS stats counted. */
+  private recordRejection(typeUrl: string, err: unknown, versionInfo: string): void {
+    const kind = KIND_OF_TYPE[typeUrl];
+    const held = this.failedJson;
+    this.failedJson = undefined;
+    if (kind === undefined) return;
+    const name = resourceNameOfError(kind, err);
+    if (name === undefined) return;
+    let m = this.failures.get(typeUrl);
+    if (m === undefined) { m = new Map(); this.failures.set(typeUrl, m); }
+    m.set(name, {
+      details: err instanceof Error ? err.message : String(err), lastUpdateAttempt: new Date(), versionInfo,
+      failedConfiguration: held && held.typeUrl === typeUrl && held.name === name ? held.json : undefined,
+    });
+    if (typeUrl === TYPE_URL.route) for (const s of this.rdsStats(name)) { s.attempt.inc(); s.rejected.inc(); }
+  }
+
+  /** Envoy's `http.<stat_prefix>.rds.<route_config_name>.*` for every connection manager following this route table. */
+  private rdsStats(name: string): { attempt: Counter; success: Counter; rejected: Counter; reload: Counter }[] {
+    const out: { attempt: Counter; success: Counter; rejected: Counter; reload: Counter }[] = [];
+    for (const prefix of this.statPrefixesFollowing(name)) {
+      const s = this.deps.stats.scope(`http.${prefix}.rds.${name}.`);
+      out.push({ attempt: s.counter('update_attempt'), success: s.counter('update_success'), rejected: s.counter('update_rejected'), reload: s.counter('config_reload') });
+    }
+    return out;
+  }
+
+  /** Stat prefixes of the dynamic listeners' connection managers whose rds names this route table. */
+  private statPrefixesFollowing(routeName: string): Set<string> {
+    const prefixes = new Set<string>();
+    for (const l of this.deps.listeners.dynamicListeners()) {
+      for (const chain of (l.meta.json.filter_chains ?? []) as { filters?: { typed_config?: { stat_prefix?: string; rds?: { route_config_name?: string } } }[] }[]) {
+        for (const f of chain.filters ?? []) {
+          const tc = f.typed_config;
+          if (tc?.rds?.route_config_name === routeName && tc.stat_prefix) prefixes.add(tc.stat_prefix);
+        }
+      }
+    }
+    return prefixes;
   }
 
   // ---- CDS ----
@@ -192,14 +280,23 @@ export class XdsConfig {
       for (const [name, r] of u.added) {
         const config = body<Cluster>(r);
         const previous = this.clusterConfigs.get(name);
+        this.pendingClusters.delete(name);
+        const newEds = edsNameOf(config);
+        if (previous !== undefined && newEds !== undefined && newEds !== edsNameOf(previous)
+          && !this.client.resources(TYPE_URL.endpoint).has(newEds)) {
+          this.pendingClusters.set(name, { config, entry: { name, version: r.version, lastUpdated: new Date(), json: r.json } });
+          continue;
+        }
         let outcome: string;
         try {
           outcome = cm.addOrUpdateCluster(config);
         } catch (err) {
+          this.failedJson = { typeUrl: TYPE_URL.cluster, name, json: r.json };
           throw this.named('Cluster', name, err);
         }
         done.push({ name, previous, outcome });
         this.clusterConfigs.set(name, config);
+        this.clusterShown.set(name, { name, version: r.version, lastUpdated: new Date(), json: r.json });
       }
     } catch (err) {
       // Roll back what this response changed so far: the previous configs come back (their pools fresh).
@@ -217,6 +314,8 @@ export class XdsConfig {
     for (const name of u.removed) {
       if (cm.removeCluster(name)) this.stats.removed.inc();
       this.clusterConfigs.delete(name);
+      this.clusterShown.delete(name);
+      this.pendingClusters.delete(name);
       this.edsTimedOut.delete(name);
       clearTimeout(this.edsTimers.get(name));
       this.edsTimers.delete(name);
@@ -269,7 +368,7 @@ export class XdsConfig {
     let warming = 0;
     const all = this.deps.clusters.all();
     for (const c of all) if (this.isWarming(c.name)) warming++;
-    this.stats.warming.set(warming);
+    this.stats.warming.set(warming + this.pendingClusters.size);
     this.stats.active.set(all.length - warming);
   }
 
@@ -286,7 +385,9 @@ export class XdsConfig {
   }
 
   private subscribeEndpoints(): void {
-    this.client.subscribe(TYPE_URL.endpoint, [...this.edsNames().keys()].sort());
+    const names = new Set(this.edsNames().keys());
+    for (const p of this.pendingClusters.values()) names.add(edsNameOf(p.config)!);
+    this.client.subscribe(TYPE_URL.endpoint, [...names].sort());
   }
 
   // ---- EDS ----
@@ -315,6 +416,7 @@ export class XdsConfig {
         }
         done.push({ cluster: w.cluster, before });
       }
+      this.promoteWarmedClusters(u);
     } catch (err) {
       for (const d of done.reverse()) if (d.before !== undefined) cm.updateEndpoints!(d.cluster, d.before);
       throw err;
@@ -328,6 +430,33 @@ export class XdsConfig {
     this.refreshClusterGauges();
   }
 
+  /** Cluster updates that waited for their new EDS name: swapped in now that its endpoints came. */
+  private promoteWarmedClusters(u: XdsUpdate): void {
+    const cm = this.deps.clusters;
+    for (const [name, p] of [...this.pendingClusters]) {
+      const held = u.added.get(edsNameOf(p.config)!);
+      if (held === undefined) continue;
+      const previous = this.clusterConfigs.get(name);
+      const oldAssignment = (cm.get(name) as unknown as { lastAssignment?: ClusterLoadAssignment } | undefined)?.lastAssignment;
+      try {
+        cm.addOrUpdateCluster(p.config);
+        cm.updateEndpoints!(name, body<ClusterLoadAssignment>(held));
+      } catch (err) {
+        // Back to the cluster that was serving, with its hosts.
+        if (previous !== undefined) {
+          cm.addOrUpdateCluster(previous);
+          if (oldAssignment !== undefined) cm.updateEndpoints!(name, oldAssignment);
+        }
+        throw this.named('ClusterLoadAssignment', edsNameOf(p.config)!, err);
+      }
+      this.pendingClusters.delete(name);
+      this.clusterConfigs.set(name, p.config);
+      this.clusterShown.set(name, { ...p.entry, lastUpdated: new Date() });
+      this.stats.modified.inc();
+    }
+    this.subscribeEndpoints();
+  }
+
   // ---- LDS ----
 
   private applyListeners(u: XdsUpdate): void {
@@ -337,8 +466,10 @@ export class XdsConfig {
     const specs: { spec: ListenerSpec; r: XdsResource }[] = [];
     try {
       for (const [name, r] of u.added) {
+        this.failedJson = { typeUrl: TYPE_URL.listener, name, json: r.json };
         specs.push({ spec: this.deps.listeners.buildSpec(body<Listener>(r), `Listener ${JSON.stringify(name)}`, name), r });
       }
+      this.failedJson = undefined;
     } catch (err) {
       for (const s of specs) disposeListenerSpec(s.spec);
       throw err;
@@ -360,6 +491,7 @@ export class XdsConfig {
         try {
           compiled.push({ name, table: compileRouteTable(body<RouteConfiguration>(r), this.deps.wasm) });
         } catch (err) {
+          this.failedJson = { typeUrl: TYPE_URL.route, name, json: r.json };
           throw this.named('RouteConfiguration', name, err);
         }
       }
@@ -367,6 +499,8 @@ export class XdsConfig {
       for (const c of compiled) c.table.retire?.(0);
       throw err;
     }
+    // Counted against the listeners following each table now: a warming one moves on (binding) once it has its table.
+    const reloaded = compiled.flatMap(({ name }) => this.rdsStats(name));
     for (const { name, table } of compiled) {
       const old = this.routeTables.get(name);
       this.routeTables.set(name, table);
@@ -375,6 +509,7 @@ export class XdsConfig {
     }
     // A withdrawn route table stays in use by the listeners that follow it (Envoy keeps the last one too).
     this.touch(TYPE_URL.route, u.added.keys());
+    for (const stats of reloaded) { stats.attempt.inc(); stats.success.inc(); stats.reload.inc(); }
   }
 
   /** Puts the resource's type and name in front of an error's field path, so the NACK names both. */
@@ -400,10 +535,20 @@ export class XdsConfig {
       listeners: this.deps.listeners.dynamicListeners().map((l) => ({
         name: l.name, state: l.state, version: l.meta.version, lastUpdated: l.meta.lastUpdated, json: l.meta.json,
       })),
-      clusters: entries(TYPE_URL.cluster).filter((e) => this.deps.clusters.get(e.name) !== undefined)
-        .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+      clusters: [
+        ...[...this.clusterShown.values()].filter((e) => this.deps.clusters.get(e.name) !== undefined)
+          .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+        // An update warming beside the cluster it will replace (Envoy lists both).
+        ...[...this.pendingClusters.values()].map((p) => ({ ...p.entry, state: 'warming' as const })),
+      ],
       routes: entries(TYPE_URL.route),
       endpoints: entries(TYPE_URL.endpoint),
+      errors: {
+        listeners: new Map(this.failures.get(TYPE_URL.listener)),
+        clusters: new Map(this.failures.get(TYPE_URL.cluster)),
+        routes: new Map(this.failures.get(TYPE_URL.route)),
+        endpoints: new Map(this.failures.get(TYPE_URL.endpoint)),
+      },
     };
   }
 }

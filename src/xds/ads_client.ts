@@ -137,6 +137,7 @@ function describeError(err: unknown): string {
 export class AdsClient {
   readonly delta: boolean;
   private readonly types = new Map<string, TypeState>();
+  private readonly rejectedListeners: ((typeUrl: string, error: unknown, versionInfo: string) => void)[] = [];
   private readonly stats: StatsStore;
   private readonly connectedState: Gauge;
   private readonly rateLimitEnforced: Counter;
@@ -203,6 +204,14 @@ export class AdsClient {
       state.wildcard = true;
       state.initialFetchTimeoutMs = durationMs(source.initial_fetch_timeout) ?? DEFAULT_INITIAL_FETCH_TIMEOUT_MS;
     }
+  }
+
+  /**
+   * Registers a listener told of every NACKed response (its type, the error and the version it carried), for
+   * /config_dump's error_state and per-resource stats. It must not throw.
+   */
+  onRejected(listener: (typeUrl: string, error: unknown, versionInfo: string) => void): void {
+    this.rejectedListeners.push(listener);
   }
 
   /** Registers the one handler of a type. It gets every accepted change of that type; throwing NACKs it. */
@@ -555,8 +564,9 @@ export class AdsClient {
     this.settleInitialFetch(state, 'accepted');
   }
 
-  private reject(state: TypeState, err: unknown): string {
+  private reject(state: TypeState, err: unknown, versionInfo = ''): string {
     const message = describeError(err);
+    for (const l of this.rejectedListeners) l(state.typeUrl, err, versionInfo);
     state.stats.updateRejected.inc();
     log.warn(`${state.typeUrl}: rejected: ${message}`);
     this.settleInitialFetch(state, 'rejected');
@@ -606,7 +616,7 @@ export class AdsClient {
       this.apply(state, { typeUrl, added, removed, versionInfo: version }, next);
       this.sendSotw(state, { version });
     } catch (err) {
-      const message = this.reject(state, err);
+      const message = this.reject(state, err, version);
       this.sendSotw(state, { error: message });
     }
   }
@@ -648,7 +658,7 @@ export class AdsClient {
       this.apply(state, { typeUrl, added, removed, versionInfo: res.system_version_info ?? '' }, next);
       this.sendDelta(state, { nonce });
     } catch (err) {
-      const message = this.reject(state, err);
+      const message = this.reject(state, err, res.system_version_info ?? '');
       this.sendDelta(state, { nonce, error: message });
     }
   }
