@@ -5,6 +5,8 @@
  */
 import { ISTIO_EXTENSIONS, noopRegistryEntries } from '../config/istio.js';
 import { registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
+import { registerServerCodec } from '../stream/server_codecs.js';
+import { http2ServerCodec } from '../stream/http2/codec.js';
 
 export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;
@@ -34,4 +36,5 @@ export function registerBuiltinExtensions(): void {
     for (const key of [e.name, ...e.typeUrls]) registerNoopNetworkFilter(key, e.why, applies);
   }
   for (const [name, reason] of NOOP_LISTENER_FILTERS) registerNoopListenerFilter(name, reason);
+  registerServerCodec('http2', http2ServerCodec);
 }
