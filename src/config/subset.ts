@@ -42,6 +42,24 @@ export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.htt
 export const HCM_EXTENSION: ExtensionSpec = { name: 'envoy.filters.network.http_connection_manager', typeUrl: HCM_TYPE_URL };
 export const ROUTER_EXTENSION: ExtensionSpec = { name: 'envoy.filters.http.router', typeUrl: ROUTER_TYPE_URL };
 
+/** A filter chain's network filters (src/listener/network_filters.ts builds them; one line per extension). */
+export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
+/** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
+export const LISTENER_FILTER_EXTENSIONS: ExtensionSpec[] = [
+  { name: 'envoy.filters.listener.tls_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
+  { name: 'envoy.filters.listener.http_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' },
+  { name: 'envoy.filters.listener.original_dst', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' },
+];
+const RAW_BUFFER_EXTENSION: ExtensionSpec = { name: 'envoy.transport_sockets.raw_buffer', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' };
+export const DOWNSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
+  RAW_BUFFER_EXTENSION,
+  { name: 'envoy.transport_sockets.tls', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext' },
+];
+export const UPSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
+  RAW_BUFFER_EXTENSION,
+  { name: 'envoy.transport_sockets.tls', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' },
+];
+
 const HEADER_MUTATIONS = {
   request_headers_to_add: true, request_headers_to_remove: true,
   response_headers_to_add: true, response_headers_to_remove: true,
@@ -86,17 +104,41 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.core.v3.SocketAddress': { address: true, port_value: true, protocol: { values: ['TCP'] } },
 
   'envoy.config.listener.v3.Listener': {
-    name: true, address: true,
-    filter_chains: { maxItems: { count: 1, what: 'filter chain (one filter chain per listener is supported)' } },
+    name: true, address: true, filter_chains: true, default_filter_chain: true,
+    listener_filters: { extensions: LISTENER_FILTER_EXTENSIONS }, listener_filters_timeout: true,
+    continue_on_listener_filters_timeout: true,
   },
   'envoy.config.listener.v3.FilterChain': {
-    name: true,
-    filters: { extensions: [HCM_EXTENSION], maxItems: { count: 1, what: 'network filter (the http_connection_manager is the only one)' } },
+    name: true, filter_chain_match: true,
+    filters: { extensions: NETWORK_FILTER_EXTENSIONS },
+    transport_socket: { extensions: DOWNSTREAM_TRANSPORT_EXTENSIONS },
   },
+  'envoy.config.listener.v3.FilterChainMatch': {
+    destination_port: true, prefix_ranges: true, direct_source_prefix_ranges: true, source_type: true,
+    source_prefix_ranges: true, source_ports: true, server_names: true, transport_protocol: true, application_protocols: true,
+  },
+  'envoy.config.core.v3.CidrRange': { address_prefix: true, prefix_len: true },
   'envoy.config.listener.v3.Filter': { name: true, typed_config: true },
+  'envoy.config.listener.v3.ListenerFilter': { name: true, typed_config: true },
+  'envoy.config.core.v3.TransportSocket': { name: true, typed_config: true },
+  'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector': {},
+  'envoy.extensions.filters.listener.http_inspector.v3.HttpInspector': {},
+  'envoy.extensions.filters.listener.original_dst.v3.OriginalDst': {},
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer': {},
+  'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': { common_tls_context: true, require_client_certificate: true },
+  'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': { common_tls_context: true, sni: true },
+  'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext': {
+    tls_certificates: true, validation_context: true, alpn_protocols: true, tls_params: true,
+  },
+  'envoy.extensions.transport_sockets.tls.v3.TlsCertificate': { certificate_chain: true, private_key: true },
+  'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': { trusted_ca: true, match_typed_subject_alt_names: true },
+  'envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher': { san_type: { values: ['EMAIL', 'DNS', 'URI', 'IP_ADDRESS'] }, matcher: true },
+  'envoy.extensions.transport_sockets.tls.v3.TlsParameters': {
+    tls_minimum_protocol_version: true, tls_maximum_protocol_version: true, cipher_suites: true,
+  },
 
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': {
-    stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1'] }, route_config: true, rds: true,
+    stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1', 'HTTP2'] }, route_config: true, rds: true,
     http_filters: { extensions: [ROUTER_EXTENSION] },
     request_headers_timeout: true, stream_idle_timeout: true, max_request_headers_kb: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
@@ -137,7 +179,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.route.v3.RouteAction.HashPolicy': { header: true, terminal: true },
   'envoy.config.route.v3.RouteAction.HashPolicy.Header': { header_name: true },
   'envoy.config.route.v3.DirectResponseAction': { status: true, body: true },
-  'envoy.config.core.v3.DataSource': { inline_string: true, inline_bytes: true },
+  'envoy.config.core.v3.DataSource': { inline_string: true, inline_bytes: true, filename: true },
   'envoy.config.route.v3.RedirectAction': {
     host_redirect: true, port_redirect: true, path_redirect: true, prefix_rewrite: true, scheme_redirect: true,
     https_redirect: true, strip_query: true, response_code: true,
@@ -152,6 +194,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     ring_hash_lb_config: true, maglev_lb_config: true, least_request_lb_config: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
     per_connection_buffer_limit_bytes: true,
+    transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS },
   },
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: true, service_name: true },
   'envoy.config.cluster.v3.CircuitBreakers': { thresholds: true },

@@ -29,6 +29,8 @@ export interface ConnectionManagerConfig {
   readonly xffNumTrustedHops: number;
   readonly generateRequestId: boolean;
   readonly serverName: string;
+  /** codec_type: which server codec serves a connection (AUTO detects; see src/stream/server_codecs.ts). */
+  readonly codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
 }
 
 const KNOWN_FIELDS = new Set([
@@ -49,7 +51,7 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     if (!KNOWN_FIELDS.has(key)) throw new UnsupportedConfigError(`${path}.typed_config.${key}`, `HttpConnectionManager field ${key}`);
   }
   if (typeof hcm.stat_prefix !== 'string' || hcm.stat_prefix === '') throw new ConfigError(`${path}.typed_config.stat_prefix`, 'required');
-  if (hcm.codec_type !== undefined && hcm.codec_type !== 'AUTO' && hcm.codec_type !== 'HTTP1') {
+  if (hcm.codec_type !== undefined && hcm.codec_type !== 'AUTO' && hcm.codec_type !== 'HTTP1' && hcm.codec_type !== 'HTTP2') {
     throw new UnsupportedConfigError(`${path}.typed_config.codec_type`, `codec_type ${hcm.codec_type}`);
   }
   const rds = (hcm as { rds?: { route_config_name?: string; config_source?: Record<string, unknown> } }).rds;
@@ -85,5 +87,6 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     xffNumTrustedHops: trusted,
     generateRequestId: hcm.generate_request_id?.value ?? true,
     serverName: hcm.server_name ?? 'skiff',
+    codecType: hcm.codec_type ?? 'AUTO',
   };
 }

@@ -22,7 +22,7 @@ import { compileRouteTable } from '../router/index.js';
 import { AdsClient } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
-import { buildListenerSpec, disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
+import { disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
 
 /** How long a replaced RDS table stays readable (worker threads may hold its descriptor for a batch or two). */
 const ROUTE_TABLE_GRACE_MS = 10_000;
@@ -337,7 +337,7 @@ export class XdsConfig {
     const specs: { spec: ListenerSpec; r: XdsResource }[] = [];
     try {
       for (const [name, r] of u.added) {
-        specs.push({ spec: buildListenerSpec(body<Listener>(r), `Listener ${JSON.stringify(name)}`, this.deps.wasm, name), r });
+        specs.push({ spec: this.deps.listeners.buildSpec(body<Listener>(r), `Listener ${JSON.stringify(name)}`, name), r });
       }
     } catch (err) {
       for (const s of specs) disposeListenerSpec(s.spec);

@@ -7,7 +7,7 @@
  * its last connection closes.
  */
 import * as net from 'node:net';
-import type { ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
+import type { Any, ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
 import type { CircuitBreakers, Cluster, Host, HttpConnectionPool, LoadBalancerContext } from '../types/upstream.js';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -18,6 +18,7 @@ import { createClusterStats, type ClusterStatsImpl } from './cluster_stats.js';
 import { resolve, systemLookup, type Lookup, type LookupFamily } from './dns.js';
 import { UpstreamHost } from './host.js';
 import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
+import { upstreamTransport, type UpstreamTls } from './transport.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -128,6 +129,9 @@ export class ClusterImpl implements Cluster {
   /** Replaced or removed (CDS): no more DNS, every pool draining. */
   private retired = false;
 
+  /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
+  private readonly tls: UpstreamTls | undefined;
+
   /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
   config: EnvoyCluster;
 
@@ -156,6 +160,7 @@ export class ClusterImpl implements Cluster {
     this.lastAnswer = this.endpoints.map(() => undefined);
     this.stats = createClusterStats(deps.stats, this.name);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
+    this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
       this.setHosts(ipHostSpecs(this.endpoints));
@@ -208,6 +213,7 @@ export class ClusterImpl implements Cluster {
         host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
         idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
         onConnectionClosed: () => this.connectionClosed(),
+        tls: this.tls,
       });
       this.pools.set(host, p);
       // A host that is not (or no longer) in the set gets a pool that refuses work.
@@ -249,6 +255,7 @@ export class ClusterImpl implements Cluster {
     if (this.dnsTimer !== null) { clearTimeout(this.dnsTimer); this.dnsTimer = null; }
     for (const p of [...this.pools.values()]) p.close();
     this.pools.clear();
+    this.tls?.dispose();
   }
 
   /** Replaces the host set in place (see the file comment). */
