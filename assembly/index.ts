@@ -5,3 +5,4 @@ export * from "./abi/layout";
 export * from "./mem/exports";
 export * from "./codec/http1/exports";
 export * from "./router/exports";
+export * from "./xprotocol/exports";

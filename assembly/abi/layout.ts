@@ -245,3 +245,142 @@ export const BODY_KIND_NONE: i32 = 0;
 export const BODY_KIND_LENGTH: i32 = 1;
 export const BODY_KIND_CHUNKED: i32 = 2;
 export const BODY_KIND_CLOSE: i32 = 3;
+// ---- X-protocol frame record (assembly/xprotocol, src/codec/xprotocol) ----
+// xp_decode fills one record per frame. Pointers are absolute addresses into the frame bytes (nothing is
+// copied); a length of 0 means absent. The request id is a u64 split in two u32 halves; XF_ID_OFFSET and
+// XF_ID_WIDTH say where it sits inside the frame so xp_set_request_id patches it in place.
+export const XF_PROTO: i32 = 0;              // XP_* protocol id of the frame (Bolt v1/v2 share a decoder)
+export const XF_KIND: i32 = 4;               // XK_* below
+export const XF_FRAME_LEN: i32 = 8;          // whole frame in bytes; on XP_NEED_MORE the length needed when known, else 0
+export const XF_FLAGS: i32 = 12;             // XFF_* bits
+export const XF_ID_LO: i32 = 16;             // request id, low 32 bits
+export const XF_ID_HI: i32 = 20;             // request id, high 32 bits (Dubbo only; Bolt ids are u32)
+export const XF_ID_OFFSET: i32 = 24;         // offset of the id inside the frame
+export const XF_ID_WIDTH: i32 = 28;          // 4 (Bolt) or 8 (Dubbo), big-endian
+export const XF_STATUS: i32 = 32;            // response status as on the wire (Bolt ResponseStatus, Dubbo status byte)
+export const XF_TIMEOUT: i32 = 36;           // timeout in ms carried by the frame, 0 when none
+export const XF_CODEC: i32 = 40;             // serialization id (Bolt codec byte, Dubbo serialization id)
+export const XF_VERSION: i32 = 44;           // protocol version (Bolt v2 ver1, else 1)
+export const XF_SWITCH: i32 = 48;            // Bolt v2 switch byte, else 0
+export const XF_RESPONSE_TYPE: i32 = 52;     // Dubbo response type (hessian int at the body start), -1 when unknown
+export const XF_CLASS_PTR: i32 = 56;         // Bolt class name
+export const XF_CLASS_LEN: i32 = 60;
+export const XF_SERVICE_PTR: i32 = 64;       // Bolt service signature, Dubbo path (interface)
+export const XF_SERVICE_LEN: i32 = 68;
+export const XF_METHOD_PTR: i32 = 72;        // method name
+export const XF_METHOD_LEN: i32 = 76;
+export const XF_SVC_VERSION_PTR: i32 = 80;   // service version (Dubbo version; Bolt: after ':' in the signature)
+export const XF_SVC_VERSION_LEN: i32 = 84;
+export const XF_GROUP_PTR: i32 = 88;         // service group (Dubbo attachment "group")
+export const XF_GROUP_LEN: i32 = 92;
+export const XF_RPC_VERSION_PTR: i32 = 96;   // Dubbo framework version ("2.0.2")
+export const XF_RPC_VERSION_LEN: i32 = 100;
+export const XF_HEADER_PTR: i32 = 104;       // raw header region (Bolt header map), 0 when none
+export const XF_HEADER_LEN: i32 = 108;
+export const XF_PAYLOAD_PTR: i32 = 112;      // content / body
+export const XF_PAYLOAD_LEN: i32 = 116;
+export const XF_HEADER_COUNT: i32 = 120;     // entries at XF_HEADERS (HDR_* layout, HDR_ID = 0)
+export const XF_ERROR_AT: i32 = 124;         // on an error: offset inside the frame where it was found
+export const XF_ARGS_PTR: i32 = 128;         // Dubbo hessian2 request: the arguments region (read one with xp_read_arg)
+export const XF_ARGS_LEN: i32 = 132;
+export const XF_ARGS_COUNT: i32 = 136;       // parameters in the descriptor
+export const XF_ARG_TYPE: i32 = 140;         // written by xp_read_arg: XA_* below
+export const XF_ARG_PTR: i32 = 144;          // XA_STRING: the UTF-8 bytes
+export const XF_ARG_LEN: i32 = 148;
+export const XF_ARG_NUM: i32 = 152;          // f64: XA_INT (ints and longs), XA_DOUBLE, XA_BOOL (0 or 1)
+export const XF_HEADERS: i32 = 160;
+export const XF_MAX_HEADERS: i32 = 64;       // more string entries than this: XPE_TOO_MANY_HEADERS
+export const XF_CLASS_DEFS: i32 = 1184;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
+export const XF_MAX_CLASS_DEFS: i32 = 64;
+export const XF_CLASS_DEF_COUNT: i32 = 1440;
+export const XF_RECORD_SIZE: i32 = 1448;
+
+// Argument types (xp_read_arg's result and XF_ARG_TYPE).
+export const XA_NULL: i32 = 1;
+export const XA_BOOL: i32 = 2;
+export const XA_INT: i32 = 3;
+export const XA_DOUBLE: i32 = 4;
+export const XA_STRING: i32 = 5;
+export const XA_OTHER: i32 = 6;              // a list, map, object, binary, date or chunked string (skipped, not read)
+
+// Protocol ids (the first argument of every xp_* export).
+export const XP_BOLT_V1: i32 = 1;
+export const XP_BOLT_V2: i32 = 2;
+export const XP_DUBBO: i32 = 3;
+export const XP_EXAMPLE: i32 = 4;            // the recipe's echo protocol (assembly/xprotocol/example)
+export const XP_PROTO_MAX: i32 = 4;
+
+// Frame kinds (XF_KIND).
+export const XK_REQUEST: i32 = 1;            // two-way request
+export const XK_RESPONSE: i32 = 2;
+export const XK_ONEWAY: i32 = 3;             // request expecting no response
+export const XK_HEARTBEAT: i32 = 4;          // heartbeat request (the sidecar answers it)
+export const XK_HEARTBEAT_REPLY: i32 = 5;
+export const XK_GOAWAY: i32 = 6;             // peer asks to stop sending on this connection (Dubbo READONLY event)
+export const XK_EVENT: i32 = 7;              // another protocol event (Dubbo event with unknown data)
+
+// Frame flags (XF_FLAGS).
+export const XFF_CRC: i32 = 1;               // Bolt v2 frame carries a CRC32 trailer (verified)
+export const XFF_PEEKED: i32 = 2;            // the body was peeked (Hessian2): service/method/attachments are filled
+export const XFF_TWOWAY: i32 = 4;            // Dubbo two-way flag as received
+
+// Results: xp_match returns XP_MATCH / XP_NO / XP_NEED_MORE; xp_decode a frame length (> 0), XP_NEED_MORE
+// or an XPE_* error (< -1); encoders the bytes written or an XPE_* error.
+export const XP_NO: i32 = 0;
+export const XP_MATCH: i32 = 1;
+export const XP_NEED_MORE: i32 = -1;
+export const XPE_UNKNOWN_PROTO: i32 = -2;    // protocol id not registered in the wasm dispatch
+export const XPE_BAD_MAGIC: i32 = -3;        // wrong magic / proto code
+export const XPE_BAD_VERSION: i32 = -4;      // unknown protocol version
+export const XPE_BAD_KIND: i32 = -5;         // unknown type / command code / flags
+export const XPE_TOO_LARGE: i32 = -6;        // length field past maxFrameBytes (found from the fixed header alone)
+export const XPE_MALFORMED: i32 = -7;        // lengths inconsistent with each other
+export const XPE_CRC: i32 = -8;              // Bolt v2 CRC32 mismatch
+export const XPE_HEADERS: i32 = -9;          // Bolt header map malformed
+export const XPE_TOO_MANY_HEADERS: i32 = -10;
+export const XPE_HESSIAN: i32 = -11;         // Hessian2 body malformed (or nested deeper than XP_HESSIAN_MAX_DEPTH)
+export const XPE_OUT_TOO_SMALL: i32 = -12;   // encoder output capacity too small
+export const XPE_UNSUPPORTED: i32 = -13;     // the protocol has no such frame (e.g. Bolt goaway)
+export const XP_HESSIAN_MAX_DEPTH: i32 = 32;
+export const XP_DEFAULT_MAX_FRAME: i32 = 16777216;
+
+// Bolt v1/v2 wire constants (sofa-bolt).
+export const BOLT_TYPE_RESPONSE: i32 = 0;
+export const BOLT_TYPE_REQUEST: i32 = 1;
+export const BOLT_TYPE_ONEWAY: i32 = 2;
+export const BOLT_CMD_HEARTBEAT: i32 = 0;
+export const BOLT_CMD_REQUEST: i32 = 1;
+export const BOLT_CMD_RESPONSE: i32 = 2;
+export const BOLT_CODEC_HESSIAN2: i32 = 1;
+export const BOLT_CODEC_PROTOBUF: i32 = 11;
+export const BOLT_STATUS_SUCCESS: i32 = 0;
+export const BOLT_STATUS_ERROR: i32 = 1;
+export const BOLT_STATUS_SERVER_EXCEPTION: i32 = 2;
+export const BOLT_STATUS_UNKNOWN: i32 = 3;
+export const BOLT_STATUS_SERVER_THREADPOOL_BUSY: i32 = 4;
+export const BOLT_STATUS_ERROR_COMM: i32 = 5;
+export const BOLT_STATUS_NO_PROCESSOR: i32 = 6;
+export const BOLT_STATUS_TIMEOUT: i32 = 7;
+export const BOLT_STATUS_CLIENT_SEND_ERROR: i32 = 8;
+export const BOLT_STATUS_CODEC_EXCEPTION: i32 = 9;
+export const BOLT_STATUS_CONNECTION_CLOSED: i32 = 16;
+export const BOLT_STATUS_SERVER_SERIAL_EXCEPTION: i32 = 17;
+export const BOLT_STATUS_SERVER_DESERIAL_EXCEPTION: i32 = 18;
+
+// Dubbo wire constants (ExchangeCodec).
+export const DUBBO_HEADER_LEN: i32 = 16;
+export const DUBBO_FLAG_REQUEST: i32 = 128;
+export const DUBBO_FLAG_TWOWAY: i32 = 64;
+export const DUBBO_FLAG_EVENT: i32 = 32;
+export const DUBBO_SERIALIZATION_MASK: i32 = 31;
+export const DUBBO_SERIALIZATION_HESSIAN2: i32 = 2;
+export const DUBBO_STATUS_OK: i32 = 20;
+export const DUBBO_STATUS_CLIENT_TIMEOUT: i32 = 30;
+export const DUBBO_STATUS_SERVER_TIMEOUT: i32 = 31;
+export const DUBBO_STATUS_BAD_REQUEST: i32 = 40;
+export const DUBBO_STATUS_BAD_RESPONSE: i32 = 50;
+export const DUBBO_STATUS_SERVICE_NOT_FOUND: i32 = 60;
+export const DUBBO_STATUS_SERVICE_ERROR: i32 = 70;
+export const DUBBO_STATUS_SERVER_ERROR: i32 = 80;
+export const DUBBO_STATUS_CLIENT_ERROR: i32 = 90;
+export const DUBBO_STATUS_THREADPOOL_EXHAUSTED: i32 = 100;

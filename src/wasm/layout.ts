@@ -231,3 +231,142 @@ export const BODY_KIND_NONE = 0;
 export const BODY_KIND_LENGTH = 1;
 export const BODY_KIND_CHUNKED = 2;
 export const BODY_KIND_CLOSE = 3;
+// ---- X-protocol frame record (assembly/xprotocol, src/codec/xprotocol) ----
+// xp_decode fills one record per frame. Pointers are absolute addresses into the frame bytes (nothing is
+// copied); a length of 0 means absent. The request id is a u64 split in two u32 halves; XF_ID_OFFSET and
+// XF_ID_WIDTH say where it sits inside the frame so xp_set_request_id patches it in place.
+export const XF_PROTO = 0;              // XP_* protocol id of the frame (Bolt v1/v2 share a decoder)
+export const XF_KIND = 4;               // XK_* below
+export const XF_FRAME_LEN = 8;          // whole frame in bytes; on XP_NEED_MORE the length needed when known, else 0
+export const XF_FLAGS = 12;             // XFF_* bits
+export const XF_ID_LO = 16;             // request id, low 32 bits
+export const XF_ID_HI = 20;             // request id, high 32 bits (Dubbo only; Bolt ids are u32)
+export const XF_ID_OFFSET = 24;         // offset of the id inside the frame
+export const XF_ID_WIDTH = 28;          // 4 (Bolt) or 8 (Dubbo), big-endian
+export const XF_STATUS = 32;            // response status as on the wire (Bolt ResponseStatus, Dubbo status byte)
+export const XF_TIMEOUT = 36;           // timeout in ms carried by the frame, 0 when none
+export const XF_CODEC = 40;             // serialization id (Bolt codec byte, Dubbo serialization id)
+export const XF_VERSION = 44;           // protocol version (Bolt v2 ver1, else 1)
+export const XF_SWITCH = 48;            // Bolt v2 switch byte, else 0
+export const XF_RESPONSE_TYPE = 52;     // Dubbo response type (hessian int at the body start), -1 when unknown
+export const XF_CLASS_PTR = 56;         // Bolt class name
+export const XF_CLASS_LEN = 60;
+export const XF_SERVICE_PTR = 64;       // Bolt service signature, Dubbo path (interface)
+export const XF_SERVICE_LEN = 68;
+export const XF_METHOD_PTR = 72;        // method name
+export const XF_METHOD_LEN = 76;
+export const XF_SVC_VERSION_PTR = 80;   // service version (Dubbo version; Bolt: after ':' in the signature)
+export const XF_SVC_VERSION_LEN = 84;
+export const XF_GROUP_PTR = 88;         // service group (Dubbo attachment "group")
+export const XF_GROUP_LEN = 92;
+export const XF_RPC_VERSION_PTR = 96;   // Dubbo framework version ("2.0.2")
+export const XF_RPC_VERSION_LEN = 100;
+export const XF_HEADER_PTR = 104;       // raw header region (Bolt header map), 0 when none
+export const XF_HEADER_LEN = 108;
+export const XF_PAYLOAD_PTR = 112;      // content / body
+export const XF_PAYLOAD_LEN = 116;
+export const XF_HEADER_COUNT = 120;     // entries at XF_HEADERS (HDR_* layout, HDR_ID = 0)
+export const XF_ERROR_AT = 124;         // on an error: offset inside the frame where it was found
+export const XF_ARGS_PTR = 128;         // Dubbo hessian2 request: the arguments region (read one with xp_read_arg)
+export const XF_ARGS_LEN = 132;
+export const XF_ARGS_COUNT = 136;       // parameters in the descriptor
+export const XF_ARG_TYPE = 140;         // written by xp_read_arg: XA_* below
+export const XF_ARG_PTR = 144;          // XA_STRING: the UTF-8 bytes
+export const XF_ARG_LEN = 148;
+export const XF_ARG_NUM = 152;          // f64: XA_INT (ints and longs), XA_DOUBLE, XA_BOOL (0 or 1)
+export const XF_HEADERS = 160;
+export const XF_MAX_HEADERS = 64;       // more string entries than this: XPE_TOO_MANY_HEADERS
+export const XF_CLASS_DEFS = 1184;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
+export const XF_MAX_CLASS_DEFS = 64;
+export const XF_CLASS_DEF_COUNT = 1440;
+export const XF_RECORD_SIZE = 1448;
+
+// Argument types (xp_read_arg's result and XF_ARG_TYPE).
+export const XA_NULL = 1;
+export const XA_BOOL = 2;
+export const XA_INT = 3;
+export const XA_DOUBLE = 4;
+export const XA_STRING = 5;
+export const XA_OTHER = 6;              // a list, map, object, binary, date or chunked string (skipped, not read)
+
+// Protocol ids (the first argument of every xp_* export).
+export const XP_BOLT_V1 = 1;
+export const XP_BOLT_V2 = 2;
+export const XP_DUBBO = 3;
+export const XP_EXAMPLE = 4;            // the recipe's echo protocol (assembly/xprotocol/example)
+export const XP_PROTO_MAX = 4;
+
+// Frame kinds (XF_KIND).
+export const XK_REQUEST = 1;            // two-way request
+export const XK_RESPONSE = 2;
+export const XK_ONEWAY = 3;             // request expecting no response
+export const XK_HEARTBEAT = 4;          // heartbeat request (the sidecar answers it)
+export const XK_HEARTBEAT_REPLY = 5;
+export const XK_GOAWAY = 6;             // peer asks to stop sending on this connection (Dubbo READONLY event)
+export const XK_EVENT = 7;              // another protocol event (Dubbo event with unknown data)
+
+// Frame flags (XF_FLAGS).
+export const XFF_CRC = 1;               // Bolt v2 frame carries a CRC32 trailer (verified)
+export const XFF_PEEKED = 2;            // the body was peeked (Hessian2): service/method/attachments are filled
+export const XFF_TWOWAY = 4;            // Dubbo two-way flag as received
+
+// Results: xp_match returns XP_MATCH / XP_NO / XP_NEED_MORE; xp_decode a frame length (> 0), XP_NEED_MORE
+// or an XPE_* error (< -1); encoders the bytes written or an XPE_* error.
+export const XP_NO = 0;
+export const XP_MATCH = 1;
+export const XP_NEED_MORE = -1;
+export const XPE_UNKNOWN_PROTO = -2;    // protocol id not registered in the wasm dispatch
+export const XPE_BAD_MAGIC = -3;        // wrong magic / proto code
+export const XPE_BAD_VERSION = -4;      // unknown protocol version
+export const XPE_BAD_KIND = -5;         // unknown type / command code / flags
+export const XPE_TOO_LARGE = -6;        // length field past maxFrameBytes (found from the fixed header alone)
+export const XPE_MALFORMED = -7;        // lengths inconsistent with each other
+export const XPE_CRC = -8;              // Bolt v2 CRC32 mismatch
+export const XPE_HEADERS = -9;          // Bolt header map malformed
+export const XPE_TOO_MANY_HEADERS = -10;
+export const XPE_HESSIAN = -11;         // Hessian2 body malformed (or nested deeper than XP_HESSIAN_MAX_DEPTH)
+export const XPE_OUT_TOO_SMALL = -12;   // encoder output capacity too small
+export const XPE_UNSUPPORTED = -13;     // the protocol has no such frame (e.g. Bolt goaway)
+export const XP_HESSIAN_MAX_DEPTH = 32;
+export const XP_DEFAULT_MAX_FRAME = 16777216;
+
+// Bolt v1/v2 wire constants (sofa-bolt).
+export const BOLT_TYPE_RESPONSE = 0;
+export const BOLT_TYPE_REQUEST = 1;
+export const BOLT_TYPE_ONEWAY = 2;
+export const BOLT_CMD_HEARTBEAT = 0;
+export const BOLT_CMD_REQUEST = 1;
+export const BOLT_CMD_RESPONSE = 2;
+export const BOLT_CODEC_HESSIAN2 = 1;
+export const BOLT_CODEC_PROTOBUF = 11;
+export const BOLT_STATUS_SUCCESS = 0;
+export const BOLT_STATUS_ERROR = 1;
+export const BOLT_STATUS_SERVER_EXCEPTION = 2;
+export const BOLT_STATUS_UNKNOWN = 3;
+export const BOLT_STATUS_SERVER_THREADPOOL_BUSY = 4;
+export const BOLT_STATUS_ERROR_COMM = 5;
+export const BOLT_STATUS_NO_PROCESSOR = 6;
+export const BOLT_STATUS_TIMEOUT = 7;
+export const BOLT_STATUS_CLIENT_SEND_ERROR = 8;
+export const BOLT_STATUS_CODEC_EXCEPTION = 9;
+export const BOLT_STATUS_CONNECTION_CLOSED = 16;
+export const BOLT_STATUS_SERVER_SERIAL_EXCEPTION = 17;
+export const BOLT_STATUS_SERVER_DESERIAL_EXCEPTION = 18;
+
+// Dubbo wire constants (ExchangeCodec).
+export const DUBBO_HEADER_LEN = 16;
+export const DUBBO_FLAG_REQUEST = 128;
+export const DUBBO_FLAG_TWOWAY = 64;
+export const DUBBO_FLAG_EVENT = 32;
+export const DUBBO_SERIALIZATION_MASK = 31;
+export const DUBBO_SERIALIZATION_HESSIAN2 = 2;
+export const DUBBO_STATUS_OK = 20;
+export const DUBBO_STATUS_CLIENT_TIMEOUT = 30;
+export const DUBBO_STATUS_SERVER_TIMEOUT = 31;
+export const DUBBO_STATUS_BAD_REQUEST = 40;
+export const DUBBO_STATUS_BAD_RESPONSE = 50;
+export const DUBBO_STATUS_SERVICE_NOT_FOUND = 60;
+export const DUBBO_STATUS_SERVICE_ERROR = 70;
+export const DUBBO_STATUS_SERVER_ERROR = 80;
+export const DUBBO_STATUS_CLIENT_ERROR = 90;
+export const DUBBO_STATUS_THREADPOOL_EXHAUSTED = 100;
