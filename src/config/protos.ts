@@ -30,6 +30,7 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

@@ -44,6 +44,20 @@ export const ROUTER_EXTENSION: ExtensionSpec = { name: 'envoy.filters.http.route
 
 /** A filter chain's network filters (src/listener/network_filters.ts builds them; one line per extension). */
 export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
+
+// ---- xproxy: tcp_proxy and the x-protocol filter (begin) ----
+NETWORK_FILTER_EXTENSIONS.push(
+  { name: 'envoy.filters.network.tcp_proxy', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' },
+);
+const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': {
+    stat_prefix: true, cluster: true, weighted_clusters: true, idle_timeout: true, max_connect_attempts: true,
+    access_log: { emptyOnly: true },
+  },
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster': { clusters: true },
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': { name: true, weight: true },
+};
+// ---- xproxy (end) ----
 /** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
 export const LISTENER_FILTER_EXTENSIONS: ExtensionSpec[] = [
   { name: 'envoy.filters.listener.tls_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
@@ -218,6 +232,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     address: true, hostname: true,
     health_check_config: { noop: 'health-check port override: Skiff does not health check EDS hosts' },
   },
+  ...XPROXY_RULES,
 };
 
 /** Fields accepted although Skiff does nothing with them, because Envoy's docs call them hints. */

@@ -3,9 +3,10 @@
  * in module side effects). The HTTP connection manager network filter and the http1 server codec are core and
  * registered by src/listener and src/stream themselves; later extensions register here, one line each.
  */
-import { registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
+import { registerNetworkFilter, registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
+import { tcpProxyFilterFactory } from '../tcp_proxy/filter.js';
 
-export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager'] as const;
+export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;
 
 const ISTIO_MX = 'Istio metadata exchange only labels telemetry with the peer workload; it changes nothing about forwarding';
@@ -38,6 +39,7 @@ let registered = false;
 export function registerBuiltinExtensions(): void {
   if (registered) return;
   registered = true;
+  registerNetworkFilter(tcpProxyFilterFactory);
   for (const [name, reason] of NOOP_NETWORK_FILTERS) registerNoopNetworkFilter(name, reason);
   registerNoopNetworkFilter(WASM_NETWORK_FILTER, ISTIO_STATS, isIstioWasmStats);
   registerNoopNetworkFilter('envoy.filters.network.wasm', ISTIO_STATS, isIstioWasmStats);
