@@ -48,6 +48,7 @@ export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
 // ---- xproxy: tcp_proxy and the x-protocol filter (begin) ----
 NETWORK_FILTER_EXTENSIONS.push(
   { name: 'envoy.filters.network.tcp_proxy', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' },
+  { name: 'skiff.filters.network.xprotocol', typeUrl: 'type.googleapis.com/skiff.filters.network.xprotocol.v1.XProtocol' },
 );
 const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': {
@@ -56,6 +57,11 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster': { clusters: true },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': { name: true, weight: true },
+  'skiff.filters.network.xprotocol.v1.XProtocol': {
+    stat_prefix: true, protocol: true, route_config: true, rds: true, max_frame_bytes: true, request_timeout: true,
+    heartbeat: true, connections_per_host: true,
+  },
+  'skiff.filters.network.xprotocol.v1.XProtocol.Heartbeat': { upstream_interval: true },
 };
 // ---- xproxy (end) ----
 /** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
