@@ -106,3 +106,41 @@ export function boltClient(port: number): BoltClientHandle {
     close: async () => { await client.close(); },
   };
 }
+
+/** A Dubbo provider: sofa-rpc-node's server speaking dubbo-remoting. */
+export function startDubboServer(services: ServiceSpec[], port = 0): Promise<RpcServerHandle> {
+  return startBoltServer(services, port, require('dubbo-remoting'));
+}
+
+export interface DubboClientHandle {
+  /** Calls `method` of `iface` with string arguments; resolves the result or rejects with the client's error. */
+  invoke(iface: string, method: string, args: string[], opts?: { version?: string; group?: string }): Promise<unknown>;
+  close(): void;
+}
+
+interface DubboWorker { _retry: number; _socket?: net.Socket; _heartBeatTimer?: NodeJS.Timeout }
+
+/** A dubbo2.js DirectlyDubbo consumer of 127.0.0.1:`port`; `timeoutS` is its own invoke timeout. */
+export function dubboClient(port: number, timeoutS = 5): DubboClientHandle {
+  const { DirectlyDubbo } = require('dubbo2.js') as { DirectlyDubbo: { from(o: object): { proxyService(o: object): Record<string, (...a: unknown[]) => Promise<{ res: unknown; err: Error | null }>>; _socketWorker: DubboWorker } } };
+  const java = require('js-to-java') as { String(s: string): unknown };
+  const dubbo = DirectlyDubbo.from({ dubboAddress: `127.0.0.1:${port}`, dubboVersion: '2.0.2', dubboInvokeTimeout: timeoutS });
+  return {
+    async invoke(iface, method, args, opts = {}) {
+      const svc = dubbo.proxyService({
+        dubboInterface: iface, version: opts.version ?? '1.0', group: opts.group,
+        methods: { [method]: (...a: string[]) => a.map((s) => java.String(s)) },
+      });
+      const { res, err } = await svc[method](...args);
+      if (err !== null && err !== undefined) throw err;
+      return res;
+    },
+    close() {
+      // dubbo2.js has no close: stop its reconnects and heartbeats, then drop the socket.
+      const w = dubbo._socketWorker;
+      w._retry = 0;
+      if (w._heartBeatTimer !== undefined) clearInterval(w._heartBeatTimer);
+      w._socket?.destroy();
+    },
+  };
+}
