@@ -1,6 +1,8 @@
 // dubbo2.js DirectlyDubbo -> the x-protocol filter -> sofa-rpc-node with dubbo-remoting, over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { once } from 'node:events';
 import { dubboClient, startDubboServer } from '../../helpers/rpc_peers.js';
 import { closedPort } from '../../helpers/ports.js';
 import { startXProxy, staticCluster } from './harness.js';
@@ -68,5 +70,29 @@ test('auto: one listener serves Bolt and Dubbo clients, told apart by their firs
     await proxy.close();
     await bolt.close();
     await dubbo.close();
+  }
+});
+
+test('Dubbo drain: the client is told READONLY, then the idle connection closes', async () => {
+  const proxy = await startXProxy({ protocol: 'dubbo', route_config: { name: 'r' } }, []);
+  try {
+    const c = net.connect({ port: proxy.port, host: '127.0.0.1' });
+    c.on('error', () => {});
+    await once(c, 'connect');
+    const chunks: Buffer[] = [];
+    c.on('data', (d: Buffer) => chunks.push(d));
+    const closed = once(c, 'close');
+    // The session exists once the listener handed the socket over.
+    const deadline = Date.now() + 2000;
+    while (proxy.filter.activeSessions === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    proxy.filter.startDraining();
+    await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('not closed')), 3000))]);
+    const bytes = Buffer.concat(chunks);
+    assert.equal(bytes.readUInt16BE(0), 0xdabb, 'a Dubbo frame');
+    assert.ok((bytes[2] & 0x20) !== 0, 'an event');
+    assert.ok(bytes.subarray(16).toString('latin1').includes('R'), 'READONLY');
+    assert.equal(proxy.counter('xprotocol.rpc.downstream_goaway_sent'), 1);
+  } finally {
+    await proxy.close();
   }
 });
