@@ -20,6 +20,7 @@ import type { Logger } from '../common/logger.js';
 import type { Cluster, Host } from '../types/upstream.js';
 import { overflowError, UPSTREAM_POOL_DRAINED } from './errors.js';
 import { connectRaw } from './raw_connect.js';
+import { Deadline, requestDeadlines } from '../stream/deadlines.js';
 
 export const UPSTREAM_RQ_TIMEOUT = 'SKIFF_UPSTREAM_RQ_TIMEOUT';
 export const UPSTREAM_RESET = 'SKIFF_UPSTREAM_RESET';
@@ -81,12 +82,24 @@ interface Call<F extends MuxFrame> {
   readonly cb: MuxCallbacks<F>;
   conn: MuxConnection<F> | null;
   id: number;
-  timer: NodeJS.Timeout | null;
+  timer: Deadline | null;
   done: boolean;
   pendingBudget: boolean;
 }
 
 const MAX_ID = 0x7fff_ffff;
+
+/**
+ * Writes `bytes`, corking the socket until the end of this tick: the requests (or responses) of one read
+ * leave in one writev instead of one syscall each.
+ */
+export function writeBatched(socket: { writableCorked: number; cork(): void; uncork(): void; write(b: Uint8Array, cb?: (err?: Error | null) => void): boolean }, bytes: Uint8Array, cb?: () => void): boolean {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  return socket.write(bytes, cb);
+}
 
 class MuxConnection<F extends MuxFrame> {
   socket: net.Socket | null = null;
@@ -139,13 +152,15 @@ export class MuxPool<F extends MuxFrame> {
     if (host.stats) host.stats.rq_total++;
     const call: Call<F> = { req, cb, conn: null, id: 0, timer: null, done: false, pendingBudget: false };
     if (req.timeoutMs > 0) {
-      call.timer = setTimeout(() => {
+      // Deadlines of one duration share one list and one timer (src/stream/deadlines.ts): no Node timer per request.
+      call.timer = new Deadline(() => {
         call.timer = null;
         if (call.done) return;
         stats.upstream_rq_timeout.inc();
         if (host.stats) host.stats.rq_timeout++;
         this.finish(call, new SkiffError(UPSTREAM_RQ_TIMEOUT, `cluster ${cluster.name}: request timed out after ${req.timeoutMs} ms`, 'upstream', false));
-      }, req.timeoutMs);
+      });
+      requestDeadlines.arm(call.timer, req.timeoutMs);
     }
     const conn = this.pick();
     if (conn !== null) this.dispatch(conn, call);
@@ -254,7 +269,7 @@ export class MuxPool<F extends MuxFrame> {
     conn.lastActivity = Date.now();
     const bytes = call.req.encode(id);
     const oneway = call.req.oneway;
-    conn.socket!.write(bytes, () => {
+    writeBatched(conn.socket!, bytes, () => {
       call.req.written();
       if (oneway && !call.done) this.finish(call, null, null);
     });
@@ -294,7 +309,7 @@ export class MuxPool<F extends MuxFrame> {
     if (call.done) { f?.release(); return; }
     call.done = true;
     const { cluster, host } = this.o;
-    if (call.timer !== null) { clearTimeout(call.timer); call.timer = null; }
+    if (call.timer !== null) { call.timer.cancel(); call.timer = null; }
     if (call.pendingBudget) {
       call.pendingBudget = false;
       cluster.breakers.pendingRequests.release();

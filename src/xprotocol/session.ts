@@ -22,7 +22,7 @@ import * as L from '../wasm/layout.js';
 import { setRequestId } from '../codec/xprotocol/codec.js';
 import { XStatus, type XProtocolSpec } from '../codec/xprotocol/spec.js';
 import { xProtocolForId } from '../codec/xprotocol/registry.js';
-import { UPSTREAM_RESET, UPSTREAM_RQ_TIMEOUT, type MuxHandle } from '../upstream/mux_pool.js';
+import { UPSTREAM_RESET, UPSTREAM_RQ_TIMEOUT, writeBatched, type MuxHandle } from '../upstream/mux_pool.js';
 import { UPSTREAM_CONNECT_FAILURE, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_OVERFLOW, UPSTREAM_POOL_DRAINED } from '../upstream/errors.js';
 import { FrameReader, type Frame } from './frame_reader.js';
 import { buildRouteHead } from './route_head.js';
@@ -182,7 +182,7 @@ export class XProtocolSession implements ServedConnection {
         if (this.closed) { resp.release(); this.complete(r); return; }
         const fr = resp.frame;
         setRequestId(wasm, fr.view.proto, fr.ptr, fr.rec, r.idHi * 0x1_0000_0000 + r.idLo);
-        this.socket.write(fr.bytes(), () => resp.release());
+        writeBatched(this.socket, fr.bytes(), () => resp.release());
         this.complete(r);
       },
       onError: (err: SkiffError) => {
