@@ -172,5 +172,12 @@ async function main(): Promise<void> {
   console.log(`\n${ratios.join('\n')}`);
 }
 
-if (process.argv.includes('--server')) void serverRole(process.argv[process.argv.indexOf('--server') + 1] ?? 'sofa-rpc-node');
+/** `--load PORT`: only the load generator, against a Bolt server (or a Skiff) already running (for profiling). */
+async function loadOnly(port: number): Promise<void> {
+  const r = await load(port);
+  console.log(`${Math.round(r.calls / r.seconds)} calls/s, mean ${r.meanMs.toFixed(2)} ms, ${r.errors} errors`);
+}
+
+if (process.argv.includes('--load')) void loadOnly(Number(process.argv[process.argv.indexOf('--load') + 1]));
+else if (process.argv.includes('--server')) void serverRole(process.argv[process.argv.indexOf('--server') + 1] ?? 'sofa-rpc-node');
 else main().catch((e) => { console.error(e); process.exitCode = 1; });

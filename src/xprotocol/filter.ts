@@ -27,7 +27,7 @@ export class XProtocolFilter implements NetworkFilter {
   readonly stats: XProtocolStats;
   readonly slabs: SlabPool;
   private readonly sessions = new Set<XProtocolSession>();
-  private readonly pools = new Map<Cluster, Map<string, MuxPool<UpstreamFrame>>>();
+  private readonly pools = new Map<Cluster, Map<XProtocolSpec, Map<Host, MuxPool<UpstreamFrame>>>>();
   private routeResolver: RouteResolver | undefined;
   private table: RouteTable | undefined;
   private draining = false;
@@ -68,16 +68,17 @@ export class XProtocolFilter implements NetworkFilter {
 
   /** The multiplexed pool for a host, per protocol (created on first use). */
   poolFor(cluster: Cluster, host: Host, spec: XProtocolSpec): MuxPool<UpstreamFrame> {
-    let byHost = this.pools.get(cluster);
-    if (byHost === undefined) { byHost = new Map(); this.pools.set(cluster, byHost); }
-    const key = `${spec.name} ${host.address}:${host.port}`;
-    let pool = byHost.get(key);
+    let bySpec = this.pools.get(cluster);
+    if (bySpec === undefined) { bySpec = new Map(); this.pools.set(cluster, bySpec); }
+    let byHost = bySpec.get(spec);
+    if (byHost === undefined) { byHost = new Map(); bySpec.set(spec, byHost); }
+    let pool = byHost.get(host);
     if (pool === undefined) {
       pool = new MuxPool({
         cluster, host, codec: upstreamCodec(this.wasm, this.slabs, spec, this.config.maxFrameBytes),
         connectionsPerHost: this.config.connectionsPerHost, heartbeatIntervalMs: this.config.heartbeatIntervalMs, log: this.ctx.log,
       });
-      byHost.set(key, pool);
+      byHost.set(host, pool);
     }
     return pool;
   }
@@ -91,7 +92,7 @@ export class XProtocolFilter implements NetworkFilter {
 
   dispose(graceMs?: number): void {
     for (const s of [...this.sessions]) s.destroy();
-    for (const byHost of this.pools.values()) for (const p of byHost.values()) p.close();
+    for (const bySpec of this.pools.values()) for (const byHost of bySpec.values()) for (const p of byHost.values()) p.close();
     this.pools.clear();
     this.inlineTable?.retire?.(graceMs);
   }

@@ -20,6 +20,7 @@ import type { WasmInstance } from '../wasm/module.js';
 import * as L from '../wasm/layout.js';
 import type { Frame } from './frame_reader.js';
 import { RECORD_LEASE_BYTES } from './frame_reader.js';
+import { slabPool } from '../wasm/slab.js';
 
 export const PSEUDO_SERVICE = 'x-protocol-service';
 export const PSEUDO_METHOD = 'x-protocol-method';
@@ -34,6 +35,25 @@ const PSEUDO_FIELDS: readonly (readonly [number, number])[] = [
 const NAME_BYTES = PSEUDO_NAMES.map((n) => Buffer.from(n, 'latin1'));
 const POST = Buffer.from('POST', 'latin1');
 
+/** The constant strings every head record points at, written once per memory into a slab kept for good. */
+interface Statics { readonly names: readonly number[]; readonly post: number; readonly mem: Buffer }
+const staticsByMemory = new WeakMap<WebAssembly.Memory, Statics>();
+
+function staticsFor(wasm: WasmInstance): Statics {
+  let s = staticsByMemory.get(wasm.memory);
+  if (s === undefined) {
+    const bytes = NAME_BYTES.reduce((n, b) => n + b.length, 0) + POST.length;
+    const base = slabPool(wasm).lease(bytes);
+    if (base === 0) throw new Error('no slab for the x-protocol routing names');
+    let at = base;
+    const names = NAME_BYTES.map((b) => { wasm.u8.set(b, at); at += b.length; return at - b.length; });
+    wasm.u8.set(POST, at);
+    s = { names, post: at, mem: Buffer.from(wasm.memory.buffer as ArrayBuffer) };
+    staticsByMemory.set(wasm.memory, s);
+  }
+  return s;
+}
+
 /** Headers read lazily from the head record (for hash policies and regex callbacks; routing itself reads wasm). */
 class RecordHeaderList implements HeaderList {
   private cache: [string, string][] | undefined;
@@ -41,7 +61,7 @@ class RecordHeaderList implements HeaderList {
   private all(): [string, string][] {
     if (this.cache === undefined) {
       const v = this.wasm.view;
-      const b = Buffer.from(this.wasm.memory.buffer as ArrayBuffer);
+      const b = staticsFor(this.wasm).mem;
       this.cache = [];
       for (let i = 0; i < this.size; i++) {
         const e = this.rec + L.HEAD_HEADERS + i * L.HEADER_ENTRY_SIZE;
@@ -78,18 +98,17 @@ export function buildRouteHead(wasm: WasmInstance, frame: Frame): RequestHead {
   const methodPtr = r32(L.XF_METHOD_PTR);
   const methodLen = r32(L.XF_METHOD_LEN);
 
-  // Strings first at the end of the lease: the method token, pseudo names, the path.
-  let cursor = limit;
-  const place = (len: number): number => { cursor -= len; return cursor; };
+  // The path goes at the end of the lease; the constant strings live in the statics slab.
+  const statics = staticsFor(wasm);
   const pathLen = 2 + ifaceLen + methodLen;
-  const pathPtr = place(pathLen);
+  const pathPtr = limit - pathLen;
+  const cursor = pathPtr;
   u8[pathPtr] = 0x2f;
   u8.copyWithin(pathPtr + 1, svcPtr, svcPtr + ifaceLen);
   u8[pathPtr + 1 + ifaceLen] = 0x2f;
   u8.copyWithin(pathPtr + 2 + ifaceLen, methodPtr, methodPtr + methodLen);
-  const namePtrs = NAME_BYTES.map((n) => { const p = place(n.length); u8.set(n, p); return p; });
-  const postPtr = place(POST.length);
-  u8.set(POST, postPtr);
+  const namePtrs = statics.names;
+  const postPtr = statics.post;
   // As many frame headers as fit between the fixed part and the strings.
   const room = Math.floor((cursor - head - L.HEAD_RECORD_FIXED) / L.HEADER_ENTRY_SIZE) - PSEUDO_NAMES.length;
   const copied = Math.max(0, Math.min(frameHeaders, room));
@@ -123,7 +142,7 @@ export function buildRouteHead(wasm: WasmInstance, frame: Frame): RequestHead {
   for (let i = 0; i < copied; i++) v.setUint16(dst + i * L.HEADER_ENTRY_SIZE + L.HDR_ID, 0, true);
   w32(L.HEAD_LENGTH, limit - head);
 
-  const mem = Buffer.from(wasm.memory.buffer as ArrayBuffer);
+  const mem = statics.mem;
   let path: string | undefined;
   let host: string | undefined;
   return {
