@@ -5,4 +5,5 @@ export * from "./abi/layout";
 export * from "./mem/exports";
 export * from "./codec/http1/exports";
 export * from "./router/exports";
+export * from "./codec/hpack/exports";
 export * from "./xprotocol/exports";

@@ -28,8 +28,10 @@ export const HEAD_FLAGS: i32 = 56;          // HeadFlags bits below
 export const HEAD_RESUME: i32 = 60;         // parser-private while HEAD_NEED_MORE: bytes of the head already checked
 export const HEAD_CONTENT_LENGTH: i32 = 64; // f64: Content-Length value, -1 when absent
 export const HEAD_HEADER_COUNT: i32 = 72;
-export const HEAD_HEADERS: i32 = 80;        // first header entry
-export const HEAD_RECORD_FIXED: i32 = 80;
+export const HEAD_SCHEME_PTR: i32 = 80;     // :scheme of an HTTP/2 request (len 0 for HTTP/1 heads)
+export const HEAD_SCHEME_LEN: i32 = 84;
+export const HEAD_HEADERS: i32 = 96;        // first header entry (16-byte aligned)
+export const HEAD_RECORD_FIXED: i32 = 96;
 
 // One header entry, HEADER_ENTRY_SIZE bytes.
 export const HDR_NAME_PTR: i32 = 0;
@@ -245,6 +247,56 @@ export const BODY_KIND_NONE: i32 = 0;
 export const BODY_KIND_LENGTH: i32 = 1;
 export const BODY_KIND_CHUNKED: i32 = 2;
 export const BODY_KIND_CLOSE: i32 = 3;
+
+// ---- HPACK (assembly/codec/hpack, src/codec/hpack) ----
+// Decode modes: which pseudo-headers a block may carry and how it maps onto the head record.
+export const HPACK_MODE_REQUEST: i32 = 0;       // :method :scheme :authority :path -> HEAD_* fields
+export const HPACK_MODE_RESPONSE: i32 = 1;      // :status -> HEAD_STATUS_CODE
+export const HPACK_MODE_TRAILERS: i32 = 2;      // no pseudo-headers allowed
+export const HPACK_MODE_RAW: i32 = 3;           // every field as an entry in order, no HTTP checks (conformance, tests)
+// Decode status (HEAD_STATUS and the return value). 1..31: HPACK decoding failed, the connection's table is
+// out of sync (HTTP/2 COMPRESSION_ERROR, connection error). 32..63: malformed message (stream PROTOCOL_ERROR;
+// the rest of the block was still decoded, so the table stays in sync). 64..: over the caller's limits.
+export const HPACK_OK: i32 = 0;
+export const HPACK_E_TRUNCATED: i32 = 1;               // block ends inside a representation
+export const HPACK_E_INTEGER_OVERFLOW: i32 = 2;        // integer above 2^31-1 or too many continuation bytes
+export const HPACK_E_INDEX: i32 = 3;                   // index 0 or past the end of the tables
+export const HPACK_E_HUFFMAN: i32 = 4;                 // EOS in a string, padding over 7 bits or not all ones
+export const HPACK_E_SIZE_UPDATE: i32 = 5;             // dynamic table size update above the SETTINGS limit
+export const HPACK_E_SIZE_UPDATE_POSITION: i32 = 6;    // size update after the first header field
+export const HPACK_E_SIZE_UPDATE_MISSING: i32 = 7;     // limit lowered below the table size, block did not start with an update
+export const HPACK_E_COMPRESSION_MAX: i32 = 31;
+export const HPACK_E_UPPERCASE_NAME: i32 = 32;         // RFC 9113 §8.2: names are lowercase
+export const HPACK_E_INVALID_NAME: i32 = 33;           // empty name or a byte that is not a token character
+export const HPACK_E_INVALID_VALUE: i32 = 34;          // §8.2.1: NUL/CR/LF/CTL/DEL, or leading/trailing SP/HTAB
+export const HPACK_E_CONNECTION_HEADER: i32 = 35;      // §8.2.2: connection, keep-alive, proxy-connection, transfer-encoding, upgrade
+export const HPACK_E_TE: i32 = 36;                     // te other than "trailers"
+export const HPACK_E_PSEUDO_AFTER_REGULAR: i32 = 37;   // §8.3: pseudo-headers come first
+export const HPACK_E_UNKNOWN_PSEUDO: i32 = 38;         // pseudo-header not defined for this message kind
+export const HPACK_E_DUPLICATE_PSEUDO: i32 = 39;
+export const HPACK_E_MISSING_PSEUDO: i32 = 40;         // a required pseudo-header is absent (or CONNECT carries :scheme/:path)
+export const HPACK_E_PSEUDO_IN_TRAILERS: i32 = 41;
+export const HPACK_E_INVALID_PSEUDO_VALUE: i32 = 42;   // bad :method token, :path, :authority bytes, :status (3 digits, not 101)
+export const HPACK_E_INVALID_CONTENT_LENGTH: i32 = 43; // not digits, or values that differ
+export const HPACK_E_INVALID_HOST: i32 = 44;           // host duplicated, or differs from :authority
+export const HPACK_E_MALFORMED_MAX: i32 = 63;
+export const HPACK_E_HEADER_LIST_TOO_LARGE: i32 = 64;  // decoded names + values above maxListBytes, or out buffer full (431)
+export const HPACK_E_TOO_MANY_HEADERS: i32 = 65;       // more than maxHeaders fields (431)
+// Encoder return values below 0.
+// Encoder kinds (hpack_encode_record): which pseudo-headers lead the block.
+export const HPACK_ENC_REQUEST: i32 = 0;           // :method :scheme :authority :path
+export const HPACK_ENC_RESPONSE: i32 = 1;          // :status
+export const HPACK_ENC_TRAILERS: i32 = 2;          // fields only
+export const HPACK_ENC_E_OUTPUT: i32 = -1;             // output buffer too small (nothing was changed)
+export const HPACK_ENC_E_INPUT: i32 = -2;              // malformed input list
+// Encoder header list entries (local lists, rewrite add lists): u16 name length, u16 flags, u32 value length,
+// then the name and value bytes; the next entry follows directly.
+export const HPACK_FIELD_NAME_LEN: i32 = 0;
+export const HPACK_FIELD_FLAGS: i32 = 2;
+export const HPACK_FIELD_VALUE_LEN: i32 = 4;
+export const HPACK_FIELD_BYTES: i32 = 8;
+export const HPACK_FIELD_NEVER_INDEX: i32 = 1;         // flags: encode as never-indexed (sensitive value)
+export const HPACK_FIELD_NO_INDEX: i32 = 2;            // flags: encode without indexing
 // ---- X-protocol frame record (assembly/xprotocol, src/codec/xprotocol) ----
 // xp_decode fills one record per frame. Pointers are absolute addresses into the frame bytes (nothing is
 // copied); a length of 0 means absent. The request id is a u64 split in two u32 halves; XF_ID_OFFSET and
@@ -289,7 +341,7 @@ export const XF_ARG_PTR: i32 = 144;          // XA_STRING: the UTF-8 bytes
 export const XF_ARG_LEN: i32 = 148;
 export const XF_ARG_NUM: i32 = 152;          // f64: XA_INT (ints and longs), XA_DOUBLE, XA_BOOL (0 or 1)
 export const XF_HEADERS: i32 = 160;
-export const XF_MAX_HEADERS: i32 = 64;       // more string entries than this: XPE_TOO_MANY_HEADERS
+export const XF_MAX_HEADERS: i32 = 64;       // entries beyond this are not recorded (XFF_HEADERS_TRUNCATED)
 export const XF_CLASS_DEFS: i32 = 1184;      // decoder work area: Hessian2 class definitions seen (u32 field counts)
 export const XF_MAX_CLASS_DEFS: i32 = 64;
 export const XF_CLASS_DEF_COUNT: i32 = 1440;
@@ -322,7 +374,8 @@ export const XK_EVENT: i32 = 7;              // another protocol event (Dubbo ev
 // Frame flags (XF_FLAGS).
 export const XFF_CRC: i32 = 1;               // Bolt v2 frame carries a CRC32 trailer (verified)
 export const XFF_PEEKED: i32 = 2;            // the body was peeked (Hessian2): service/method/attachments are filled
-export const XFF_TWOWAY: i32 = 4;            // Dubbo two-way flag as received
+export const XFF_TWOWAY: i32 = 4;            // the sender expects a reply (requests and heartbeats that are not one-way)
+export const XFF_HEADERS_TRUNCATED: i32 = 8;  // more header/attachment entries than XF_MAX_HEADERS: the record holds the first ones
 
 // Results: xp_match returns XP_MATCH / XP_NO / XP_NEED_MORE; xp_decode a frame length (> 0), XP_NEED_MORE
 // or an XPE_* error (< -1); encoders the bytes written or an XPE_* error.
@@ -337,7 +390,6 @@ export const XPE_TOO_LARGE: i32 = -6;        // length field past maxFrameBytes 
 export const XPE_MALFORMED: i32 = -7;        // lengths inconsistent with each other
 export const XPE_CRC: i32 = -8;              // Bolt v2 CRC32 mismatch
 export const XPE_HEADERS: i32 = -9;          // Bolt header map malformed
-export const XPE_TOO_MANY_HEADERS: i32 = -10;
 export const XPE_HESSIAN: i32 = -11;         // Hessian2 body malformed (or nested deeper than XP_HESSIAN_MAX_DEPTH)
 export const XPE_OUT_TOO_SMALL: i32 = -12;   // encoder output capacity too small
 export const XPE_UNSUPPORTED: i32 = -13;     // the protocol has no such frame (e.g. Bolt goaway)
@@ -351,6 +403,7 @@ export const BOLT_TYPE_ONEWAY: i32 = 2;
 export const BOLT_CMD_HEARTBEAT: i32 = 0;
 export const BOLT_CMD_REQUEST: i32 = 1;
 export const BOLT_CMD_RESPONSE: i32 = 2;
+export const BOLT_CMD_GOAWAY: i32 = 100;          // MOSN's control command: stop sending on this connection (opt-in)
 export const BOLT_CODEC_HESSIAN2: i32 = 1;
 export const BOLT_CODEC_PROTOBUF: i32 = 11;
 export const BOLT_STATUS_SUCCESS: i32 = 0;

@@ -1,6 +1,6 @@
 // Big-endian reads and writes over raw pointers, and record helpers shared by every x-protocol codec.
 import {
-  XF_HEADERS, XF_HEADER_COUNT, XF_MAX_HEADERS, XF_RESPONSE_TYPE, XF_CLASS_DEF_COUNT,
+  XF_HEADERS, XF_HEADER_COUNT, XF_MAX_HEADERS, XF_RESPONSE_TYPE, XF_CLASS_DEF_COUNT, XF_FLAGS, XFF_HEADERS_TRUNCATED,
   HEADER_ENTRY_SIZE, HDR_NAME_PTR, HDR_NAME_LEN, HDR_ID, HDR_VALUE_PTR, HDR_VALUE_LEN,
 } from "../abi/layout";
 
@@ -28,10 +28,16 @@ export function resetRecord(rec: usize): void {
   store<i32>(rec + XF_RESPONSE_TYPE, -1);
 }
 
-/** Appends a header entry; false when the record is full. */
-export function addHeader(rec: usize, name: usize, nameLen: i32, value: usize, valueLen: i32): bool {
+/**
+ * Appends a header entry. A full record keeps its first XF_MAX_HEADERS entries and says so with
+ * XFF_HEADERS_TRUNCATED: the frame is still forwarded whole, and its routing keys are still picked.
+ */
+export function addHeader(rec: usize, name: usize, nameLen: i32, value: usize, valueLen: i32): void {
   const n = load<i32>(rec + XF_HEADER_COUNT);
-  if (n >= XF_MAX_HEADERS) return false;
+  if (n >= XF_MAX_HEADERS) {
+    store<i32>(rec + XF_FLAGS, load<i32>(rec + XF_FLAGS) | XFF_HEADERS_TRUNCATED);
+    return;
+  }
   const e = rec + <usize>XF_HEADERS + <usize>(n * HEADER_ENTRY_SIZE);
   store<u32>(e + HDR_NAME_PTR, <u32>name);
   store<u16>(e + HDR_NAME_LEN, <u16>nameLen);
@@ -39,7 +45,6 @@ export function addHeader(rec: usize, name: usize, nameLen: i32, value: usize, v
   store<u32>(e + HDR_VALUE_PTR, <u32>value);
   store<u32>(e + HDR_VALUE_LEN, <u32>valueLen);
   store<i32>(rec + XF_HEADER_COUNT, n + 1);
-  return true;
 }
 
 /** True when [p, p+len) equals the static ASCII literal at `lit` of `litLen` bytes. */

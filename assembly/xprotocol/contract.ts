@@ -7,18 +7,21 @@
 //   encodeHeartbeat(id, out, cap)        -> bytes | XPE_*   (keepalive Skiff sends upstream)
 //   encodeHeartbeatReply(rec, out, cap)  -> bytes | XPE_*   (Skiff answers heartbeats itself)
 //   encodeErrorReply(rec, status, msg, msgLen, out, cap) -> bytes | XPE_*  (a response in the protocol's format)
-//   encodeGoaway(id, out, cap)           -> bytes | XPE_UNSUPPORTED (tell a client to stop using the connection)
+//   encodeGoaway(id, out, cap)           -> bytes | XPE_UNSUPPORTED (tell a client to stop using the connection:
+//                                           Dubbo READONLY event, MOSN's Bolt goaway command)
 //
+// The reply encoders read only XF_PROTO, XF_ID_LO/HI, XF_CODEC, XF_VERSION and XF_SWITCH of the request's
+// record (src/codec/xprotocol ReplyContext keeps just these per request in flight).
 // Frames are never re-encoded: the framework re-sends the received bytes with only the request id patched
 // (setRequestId below). Adding a protocol = one folder beside bolt/ and dubbo/ and one case per switch here.
 import {
-  XF_ID_LO, XF_ID_HI, XF_ID_OFFSET, XF_ID_WIDTH,
+  XF_ID_LO, XF_ID_HI, XF_ID_OFFSET, XF_ID_WIDTH, XF_FRAME_LEN,
   XP_BOLT_V1, XP_BOLT_V2, XP_DUBBO, XP_EXAMPLE, XP_NO, XP_MATCH, XP_NEED_MORE, XP_PROTO_MAX,
   XPE_UNKNOWN_PROTO, XPE_UNSUPPORTED, XPE_MALFORMED,
 } from "../abi/layout";
 import { put32 } from "./bytes";
 import { boltMatch, boltDecode } from "./bolt/decode";
-import { boltEncodeHeartbeat, boltEncodeHeartbeatReply, boltEncodeErrorReply, boltAfterIdPatch } from "./bolt/encode";
+import { boltEncodeHeartbeat, boltEncodeHeartbeatReply, boltEncodeErrorReply, boltEncodeGoaway, boltAfterIdPatch } from "./bolt/encode";
 import { dubboMatch, dubboDecode, dubboReadArg } from "./dubbo/decode";
 import { dubboEncodeHeartbeat, dubboEncodeHeartbeatReply, dubboEncodeErrorReply, dubboEncodeGoaway } from "./dubbo/encode";
 import { exampleMatch, exampleDecode, exampleEncodeHeartbeat, exampleEncodeHeartbeatReply, exampleEncodeErrorReply } from "./example/codec";
@@ -63,8 +66,10 @@ export function setRequestId(proto: i32, buf: usize, rec: usize, id: f64): i32 {
   const lo = <u32>v;
   const hi = <u32>(v >>> 32);
   const width = load<i32>(rec + XF_ID_WIDTH);
-  if (width != 4 && width != 8) return XPE_MALFORMED; // the record holds no decoded frame
-  const at = buf + <usize>load<i32>(rec + XF_ID_OFFSET);
+  const offset = load<i32>(rec + XF_ID_OFFSET);
+  // A record that holds no decoded frame (or not this one) must not make us write outside the frame.
+  if ((width != 4 && width != 8) || offset < 0 || offset + width > load<i32>(rec + XF_FRAME_LEN)) return XPE_MALFORMED;
+  const at = buf + <usize>offset;
   if (width == 8) { put32(at, hi); put32(at + 4, lo); }
   else put32(at, lo);
   store<u32>(rec + XF_ID_LO, lo);
@@ -102,7 +107,8 @@ export function encodeErrorReply(proto: i32, rec: usize, status: i32, msg: usize
 
 export function encodeGoaway(proto: i32, id: f64, out: usize, outCap: i32): i32 {
   switch (proto) {
-    case XP_BOLT_V1: case XP_BOLT_V2: case XP_EXAMPLE: return XPE_UNSUPPORTED;
+    case XP_BOLT_V1: case XP_BOLT_V2: return boltEncodeGoaway(proto, <u32><u64>id, out, outCap);
+    case XP_EXAMPLE: return XPE_UNSUPPORTED;
     case XP_DUBBO: return dubboEncodeGoaway(<u64>id, out, outCap);
   }
   return XPE_UNKNOWN_PROTO;

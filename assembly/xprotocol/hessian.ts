@@ -19,19 +19,24 @@ export let intValue: i64 = 0;
 
 /** Skips `chars` UTF-16 code units of UTF-8 text starting at p (4-byte sequences count as two units). */
 function skipChars(p: usize, end: usize, chars: i32): usize {
-  // Fast path: eight ASCII bytes are eight characters.
+  // Fast paths: eight, then four ASCII bytes are as many characters (routing names are ASCII).
   while (chars >= 8 && p + 8 <= end && (load<u64>(p) & 0x8080808080808080) == 0) {
     p += 8;
     chars -= 8;
   }
+  if (chars >= 4 && p + 4 <= end && (load<u32>(p) & 0x80808080) == 0) {
+    p += 4;
+    chars -= 4;
+  }
   while (chars > 0) {
     if (p >= end) return 0;
     const b = <u32>load<u8>(p);
-    let n: usize = 1;
+    if (b < 0x80) { p++; chars--; continue; }
+    let n: usize;
     if (b >= 0xf0) { n = 4; chars--; }
     else if (b >= 0xe0) n = 3;
     else if (b >= 0xc0) n = 2;
-    else if (b >= 0x80) return 0; // a continuation byte cannot start a character
+    else return 0; // a continuation byte cannot start a character
     p += n;
     chars--;
   }

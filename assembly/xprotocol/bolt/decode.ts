@@ -14,12 +14,12 @@ import {
   XF_PROTO, XF_KIND, XF_FRAME_LEN, XF_FLAGS, XF_ID_LO, XF_ID_OFFSET, XF_ID_WIDTH, XF_STATUS, XF_TIMEOUT,
   XF_CODEC, XF_VERSION, XF_SWITCH, XF_CLASS_PTR, XF_CLASS_LEN, XF_SERVICE_PTR, XF_SERVICE_LEN, XF_METHOD_PTR,
   XF_METHOD_LEN, XF_SVC_VERSION_PTR, XF_SVC_VERSION_LEN, XF_HEADER_PTR, XF_HEADER_LEN, XF_PAYLOAD_PTR,
-  XF_PAYLOAD_LEN, XF_ERROR_AT, XFF_CRC, XFF_PEEKED,
-  XK_REQUEST, XK_RESPONSE, XK_ONEWAY, XK_HEARTBEAT, XK_HEARTBEAT_REPLY,
+  XF_PAYLOAD_LEN, XF_ERROR_AT, XFF_CRC, XFF_PEEKED, XFF_TWOWAY,
+  XK_REQUEST, XK_RESPONSE, XK_ONEWAY, XK_HEARTBEAT, XK_HEARTBEAT_REPLY, XK_GOAWAY,
   XP_BOLT_V1, XP_BOLT_V2, XP_NO, XP_MATCH, XP_NEED_MORE,
-  XPE_BAD_MAGIC, XPE_BAD_VERSION, XPE_BAD_KIND, XPE_TOO_LARGE, XPE_CRC, XPE_HEADERS, XPE_TOO_MANY_HEADERS,
+  XPE_BAD_MAGIC, XPE_BAD_VERSION, XPE_BAD_KIND, XPE_TOO_LARGE, XPE_CRC, XPE_HEADERS,
   BOLT_TYPE_RESPONSE, BOLT_TYPE_REQUEST, BOLT_TYPE_ONEWAY, BOLT_CMD_HEARTBEAT, BOLT_CMD_REQUEST,
-  BOLT_CMD_RESPONSE, BOLT_CODEC_HESSIAN2,
+  BOLT_CMD_RESPONSE, BOLT_CMD_GOAWAY, BOLT_CODEC_HESSIAN2,
 } from "../../abi/layout";
 import { be16, be32, resetRecord, addHeader, eqAscii } from "../bytes";
 import { crc32 } from "../crc32";
@@ -42,6 +42,7 @@ function boltKind(type: i32, cmd: i32): i32 {
     return type == BOLT_TYPE_ONEWAY ? XK_ONEWAY : 0;
   }
   if (cmd == BOLT_CMD_RESPONSE) return type == BOLT_TYPE_RESPONSE ? XK_RESPONSE : 0;
+  if (cmd == BOLT_CMD_GOAWAY) return type == BOLT_TYPE_REQUEST || type == BOLT_TYPE_ONEWAY ? XK_GOAWAY : 0;
   return 0;
 }
 
@@ -115,7 +116,7 @@ export function boltDecode(buf: usize, len: i32, rec: usize, maxFrameBytes: i32)
   store<i32>(rec + XF_PROTO, code);
   store<i32>(rec + XF_KIND, kind);
   store<i32>(rec + XF_FRAME_LEN, frameLen);
-  store<i32>(rec + XF_FLAGS, hasCrc ? XFF_CRC : 0);
+  store<i32>(rec + XF_FLAGS, (hasCrc ? XFF_CRC : 0) | (type == BOLT_TYPE_REQUEST ? XFF_TWOWAY : 0));
   store<u32>(rec + XF_ID_LO, be32(buf + idAt));
   store<i32>(rec + XF_ID_OFFSET, <i32>idAt);
   store<i32>(rec + XF_ID_WIDTH, 4);
@@ -164,7 +165,7 @@ function decodeHeaderMap(buf: usize, p: usize, end: usize, rec: usize): i32 {
     if (valueLen < 0 || p + 4 + <usize>valueLen > end) return fail(rec, <i32>(p - buf), XPE_HEADERS);
     const value = p + 4;
     p = value + <usize>valueLen;
-    if (!addHeader(rec, key, keyLen, value, valueLen)) return fail(rec, <i32>(key - buf), XPE_TOO_MANY_HEADERS);
+    addHeader(rec, key, keyLen, value, valueLen);
     if (eqAscii(key, keyLen, "sofa_head_target_service") || (!serviceKeyIsTarget && eqAscii(key, keyLen, "service"))) {
       serviceKeyIsTarget = keyLen > 7;
       store<u32>(rec + XF_SERVICE_PTR, <u32>value);

@@ -2,7 +2,7 @@
 // re-sent from the bytes it arrived in (see xp_set_request_id).
 import {
   XF_PROTO, XF_ID_LO, XF_CODEC, XF_VERSION, XF_SWITCH, XF_FRAME_LEN, XF_FLAGS, XFF_CRC,
-  XP_BOLT_V2, XPE_OUT_TOO_SMALL, BOLT_TYPE_RESPONSE, BOLT_TYPE_REQUEST, BOLT_CMD_HEARTBEAT, BOLT_CMD_RESPONSE,
+  XP_BOLT_V2, XPE_OUT_TOO_SMALL, BOLT_TYPE_RESPONSE, BOLT_TYPE_REQUEST, BOLT_CMD_HEARTBEAT, BOLT_CMD_RESPONSE, BOLT_CMD_GOAWAY,
   BOLT_CODEC_HESSIAN2,
 } from "../../abi/layout";
 import { put16, put32, putAscii } from "../bytes";
@@ -52,6 +52,19 @@ export function boltEncodeHeartbeat(proto: i32, id: u32, out: usize, outCap: i32
   const len = boltHeaderLen(version, BOLT_TYPE_REQUEST);
   if (outCap < len) return XPE_OUT_TOO_SMALL;
   const lens = putHeader(out, version, 1, 0, BOLT_TYPE_REQUEST, BOLT_CMD_HEARTBEAT, id, BOLT_CODEC_HESSIAN2, HEARTBEAT_TIMEOUT_MS);
+  memory.fill(lens, 0, 8);
+  return len;
+}
+
+/**
+ * MOSN's goaway: a request with command code 100, no timeout and no class, header or content. Only
+ * MOSN-aware clients know it, so the framework sends it only when configured to (MOSN: EnableBoltGoAway).
+ */
+export function boltEncodeGoaway(proto: i32, id: u32, out: usize, outCap: i32): i32 {
+  const version = proto == XP_BOLT_V2 ? 2 : 1;
+  const len = boltHeaderLen(version, BOLT_TYPE_REQUEST);
+  if (outCap < len) return XPE_OUT_TOO_SMALL;
+  const lens = putHeader(out, version, 1, 0, BOLT_TYPE_REQUEST, BOLT_CMD_GOAWAY, id, BOLT_CODEC_HESSIAN2, 0);
   memory.fill(lens, 0, 8);
   return len;
 }

@@ -16,7 +16,7 @@ import {
   XF_RPC_VERSION_LEN, XF_PAYLOAD_PTR, XF_PAYLOAD_LEN, XF_ERROR_AT, XF_ARGS_PTR, XF_ARGS_LEN, XF_ARGS_COUNT,
   XF_CLASS_DEF_COUNT, XFF_PEEKED, XFF_TWOWAY,
   XK_REQUEST, XK_RESPONSE, XK_ONEWAY, XK_HEARTBEAT, XK_HEARTBEAT_REPLY, XK_GOAWAY, XK_EVENT,
-  XP_DUBBO, XP_NO, XP_MATCH, XP_NEED_MORE, XPE_BAD_MAGIC, XPE_TOO_LARGE, XPE_HESSIAN, XPE_TOO_MANY_HEADERS,
+  XP_DUBBO, XP_NO, XP_MATCH, XP_NEED_MORE, XPE_BAD_MAGIC, XPE_TOO_LARGE, XPE_HESSIAN,
   DUBBO_HEADER_LEN, DUBBO_FLAG_REQUEST, DUBBO_FLAG_TWOWAY, DUBBO_FLAG_EVENT, DUBBO_SERIALIZATION_MASK,
   DUBBO_SERIALIZATION_HESSIAN2, DUBBO_STATUS_OK,
 } from "../../abi/layout";
@@ -201,7 +201,7 @@ function readAttachments(p: usize, end: usize, rec: usize): i32 {
     const valueAt = q;
     q = readString(valueAt, end);
     if (q != 0 && !strNull) {
-      if (!addHeader(rec, key, keyLen, strPtr, strLen)) return XPE_TOO_MANY_HEADERS;
+      addHeader(rec, key, keyLen, strPtr, strLen);
       if (eqAscii(key, keyLen, "group")) setField(rec, XF_GROUP_PTR, XF_GROUP_LEN);
       else if (eqAscii(key, keyLen, "version") && load<u32>(rec + XF_SVC_VERSION_LEN) == 0) setField(rec, XF_SVC_VERSION_PTR, XF_SVC_VERSION_LEN);
       else if ((eqAscii(key, keyLen, "interface") || eqAscii(key, keyLen, "path")) && load<u32>(rec + XF_SERVICE_LEN) == 0) setField(rec, XF_SERVICE_PTR, XF_SERVICE_LEN);

@@ -8,7 +8,7 @@
 // kind: 1 request, 2 response, 3 one-way, 4 heartbeat, 5 heartbeat reply. Integers big-endian; the body
 // (everything after the 16-byte header) holds service, method and payload.
 import {
-  XF_PROTO, XF_KIND, XF_FRAME_LEN, XF_ID_LO, XF_ID_OFFSET, XF_ID_WIDTH, XF_STATUS, XF_SERVICE_PTR,
+  XF_PROTO, XF_KIND, XF_FRAME_LEN, XF_FLAGS, XFF_TWOWAY, XF_ID_LO, XF_ID_OFFSET, XF_ID_WIDTH, XF_STATUS, XF_SERVICE_PTR,
   XF_SERVICE_LEN, XF_METHOD_PTR, XF_METHOD_LEN, XF_PAYLOAD_PTR, XF_PAYLOAD_LEN, XF_ERROR_AT,
   XP_EXAMPLE, XP_NO, XP_MATCH, XP_NEED_MORE, XPE_BAD_MAGIC, XPE_BAD_KIND, XPE_TOO_LARGE, XPE_MALFORMED,
   XPE_OUT_TOO_SMALL, XK_REQUEST, XK_HEARTBEAT_REPLY,
@@ -49,6 +49,7 @@ export function exampleDecode(buf: usize, len: i32, rec: usize, maxFrameBytes: i
   store<i32>(rec + XF_PROTO, XP_EXAMPLE);
   store<i32>(rec + XF_KIND, kind); // the wire kinds were chosen equal to XK_*
   store<i32>(rec + XF_FRAME_LEN, <i32>total);
+  store<i32>(rec + XF_FLAGS, kind == XK_REQUEST || kind == KIND_HEARTBEAT ? XFF_TWOWAY : 0);
   store<i32>(rec + XF_STATUS, <i32>load<u8>(buf + 5));
   store<u32>(rec + XF_ID_LO, be32(buf + 6));
   store<i32>(rec + XF_ID_OFFSET, 6);

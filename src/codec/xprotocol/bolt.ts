@@ -1,4 +1,4 @@
-/** SOFARPC Bolt v1 and v2: multiplexed by request id, heartbeats, no goaway frame. */
+/** SOFARPC Bolt v1 and v2: multiplexed by request id, heartbeats, MOSN's goaway command (opt-in). */
 import * as L from '../../wasm/layout.js';
 import { XStatus, type XProtocolSpec } from './spec.js';
 
@@ -7,7 +7,8 @@ export const boltSpec: XProtocolSpec = {
   protoIds: [L.XP_BOLT_V1, L.XP_BOLT_V2],
   poolMode: 'multiplex',
   heartbeat: true,
-  goaway: false,
+  goaway: true,
+  goawayOptIn: true,
   statusToHttp(status) {
     switch (status) {
       case L.BOLT_STATUS_SUCCESS: return XStatus.OK;

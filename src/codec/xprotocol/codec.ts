@@ -35,7 +35,10 @@ export function matchFrame(wasm: WasmInstance, proto: number, buf: number, len: 
   return xpExports(wasm).xp_match(proto, buf, len);
 }
 
-/** The first XP_* id whose matcher accepts the bytes, 0 when none, XP_NEED_MORE when undecided. */
+/**
+ * The first XP_* id whose matcher accepts the bytes, 0 when none, XP_NEED_MORE when undecided. Every codec in
+ * the wasm module is tried (the echo example too): check xProtocolForId(id) for a registered protocol.
+ */
 export function detectProtocol(wasm: WasmInstance, buf: number, len: number): number {
   return xpExports(wasm).xp_detect(buf, len);
 }
@@ -60,7 +63,8 @@ export function errorOffset(wasm: WasmInstance, rec: number): number {
 }
 
 /**
- * Patches the request id of the decoded frame at `buf` in place (Bolt v2: and its CRC32). id < 2^53.
+ * Patches the request id of the decoded frame at `buf` in place (Bolt v2: and its CRC32). The id must fit the
+ * frame's id field (XF_ID_WIDTH: 4 bytes for Bolt and echo, so below 2^32; 8 for Dubbo, below 2^53 here).
  * Throws when `rec` holds no decoded frame (nothing is written then).
  */
 export function setRequestId(wasm: WasmInstance, proto: number, buf: number, rec: number, id: number): void {
@@ -84,6 +88,52 @@ export function encodeHeartbeatReply(wasm: WasmInstance, proto: number, rec: num
  */
 export function encodeErrorReply(wasm: WasmInstance, proto: number, rec: number, status: number, msgPtr: number, msgLen: number, out: number, outCap: number): number {
   return xpExports(wasm).xp_encode_error_reply(proto, rec, status, msgPtr, msgLen, out, outCap);
+}
+
+/**
+ * What the reply encoders (heartbeat reply, error reply) read from a request's record: keep these few numbers
+ * per request in flight instead of its whole record, and write them into any record (a scratch one) to reply.
+ */
+export interface ReplyContext {
+  readonly proto: number;
+  readonly idLo: number;
+  readonly idHi: number;
+  readonly codec: number;
+  readonly version: number;
+  readonly switchByte: number;
+}
+
+export function replyContext(wasm: WasmInstance, rec: number): ReplyContext {
+  const v = wasm.view;
+  return {
+    proto: v.getInt32(rec + L.XF_PROTO, true), idLo: v.getUint32(rec + L.XF_ID_LO, true),
+    idHi: v.getUint32(rec + L.XF_ID_HI, true), codec: v.getInt32(rec + L.XF_CODEC, true),
+    version: v.getInt32(rec + L.XF_VERSION, true), switchByte: v.getInt32(rec + L.XF_SWITCH, true),
+  };
+}
+
+/** Writes a reply context into the record at `rec` (XF_RECORD_SIZE bytes) so the reply encoders can use it. */
+export function writeReplyContext(wasm: WasmInstance, ctx: ReplyContext, rec: number): void {
+  const v = wasm.view;
+  v.setInt32(rec + L.XF_PROTO, ctx.proto, true);
+  v.setUint32(rec + L.XF_ID_LO, ctx.idLo, true);
+  v.setUint32(rec + L.XF_ID_HI, ctx.idHi, true);
+  v.setInt32(rec + L.XF_CODEC, ctx.codec, true);
+  v.setInt32(rec + L.XF_VERSION, ctx.version, true);
+  v.setInt32(rec + L.XF_SWITCH, ctx.switchByte, true);
+}
+
+const utf8Encoder = new TextEncoder();
+
+/**
+ * encodeErrorReply with the message given as a JS string: the UTF-8 bytes are staged in the upper half of
+ * [out, out+outCap) and the reply is written at `out`. Returns the reply's length or an XPE_* code.
+ */
+export function encodeErrorReplyText(wasm: WasmInstance, proto: number, rec: number, status: number, message: string, out: number, outCap: number): number {
+  const half = outCap >>> 1;
+  const staged = utf8Encoder.encodeInto(message, wasm.u8.subarray(out + half, out + outCap));
+  if (staged.read < message.length) return L.XPE_OUT_TOO_SMALL;
+  return xpExports(wasm).xp_encode_error_reply(proto, rec, status, out + half, staged.written, out, half);
 }
 
 /** The protocol's goaway frame (Dubbo READONLY event) or XPE_UNSUPPORTED. */

@@ -8,6 +8,7 @@ export const dubboSpec: XProtocolSpec = {
   poolMode: 'multiplex',
   heartbeat: true,
   goaway: true,
+  goawayOptIn: false,
   statusToHttp(status) {
     switch (status) {
       case L.DUBBO_STATUS_OK: return XStatus.OK;

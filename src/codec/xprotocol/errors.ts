@@ -11,7 +11,6 @@ const NAMES: Record<number, [code: string, message: string]> = {
   [L.XPE_MALFORMED]: ['SKIFF_XPROTO_MALFORMED', 'frame lengths inconsistent'],
   [L.XPE_CRC]: ['SKIFF_XPROTO_CRC', 'CRC32 mismatch'],
   [L.XPE_HEADERS]: ['SKIFF_XPROTO_HEADERS', 'header map malformed'],
-  [L.XPE_TOO_MANY_HEADERS]: ['SKIFF_XPROTO_TOO_MANY_HEADERS', 'more header entries than the frame record holds'],
   [L.XPE_HESSIAN]: ['SKIFF_XPROTO_HESSIAN', 'Hessian2 body malformed'],
   [L.XPE_OUT_TOO_SMALL]: ['SKIFF_XPROTO_OUT_TOO_SMALL', 'output buffer too small'],
   [L.XPE_UNSUPPORTED]: ['SKIFF_XPROTO_UNSUPPORTED', 'the protocol has no such frame'],

@@ -16,6 +16,7 @@ export const exampleSpec: XProtocolSpec = {
   poolMode: 'ping-pong',
   heartbeat: true,
   goaway: false,
+  goawayOptIn: false,
   statusToHttp: (status) => TO_HTTP[status] ?? XStatus.INTERNAL,
   httpToStatus: (code) => {
     const i = TO_HTTP.indexOf(code as (typeof TO_HTTP)[number]);

@@ -114,8 +114,13 @@ export class XFrameView {
   get payloadLength(): number { return this.u32(L.XF_PAYLOAD_LEN); }
   get headerCount(): number { return this.i32(L.XF_HEADER_COUNT); }
 
-  /** Header (Bolt) / attachment (Dubbo) entries with string values, in wire order. */
+  /**
+   * Header (Bolt) / attachment (Dubbo) entries with string values, in wire order. When the record holds only
+   * the first XF_MAX_HEADERS (XFF_HEADERS_TRUNCATED), a Bolt header map is read whole from the frame bytes;
+   * Dubbo attachments past the first XF_MAX_HEADERS are not available.
+   */
   headers(): Array<[string, string]> {
+    if ((this.flags & L.XFF_HEADERS_TRUNCATED) !== 0 && this.u32(L.XF_HEADER_LEN) > 0) return this.rawHeaderMap();
     const out: Array<[string, string]> = [];
     const n = this.headerCount;
     const v = this.wasm.view;
@@ -149,6 +154,23 @@ export class XFrameView {
       case L.XA_OTHER: return { type: 'other' };
       default: throw new XProtocolError(t, -1);
     }
+  }
+
+  /** Every entry of a SimpleMapSerializer header map (Bolt), read from the frame bytes; wasm checked its framing. */
+  private rawHeaderMap(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    const v = this.wasm.view;
+    let p = this.u32(L.XF_HEADER_PTR);
+    const end = p + this.u32(L.XF_HEADER_LEN);
+    while (p + 8 <= end) {
+      const kl = v.getInt32(p, false);
+      const key = text(this.wasm, p + 4, kl);
+      p += 4 + kl;
+      const vl = Math.max(0, v.getInt32(p, false)); // -1: null
+      out.push([key, text(this.wasm, p + 4, vl)]);
+      p += 4 + vl;
+    }
+    return out;
   }
 
   /** The first header / attachment named `name` (exact), undefined when absent. */

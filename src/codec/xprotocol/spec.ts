@@ -28,6 +28,11 @@ export interface XProtocolSpec {
   readonly heartbeat: boolean;
   /** xp_encode_goaway writes a frame for this protocol (graceful drain). */
   readonly goaway: boolean;
+  /**
+   * The goaway frame is an extension that not every client of the protocol understands (Bolt's is MOSN's
+   * command code 100): send it only when the filter config asks for it.
+   */
+  readonly goawayOptIn: boolean;
   /** Wire status of a response -> HTTP-like code. */
   statusToHttp(status: number): number;
   /** HTTP-like code -> the wire status of an error reply Skiff writes. */

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as L from '../../../../src/wasm/layout.js';
 import {
   XP_BOLT_V1, XP_BOLT_V2, XP_NEED_MORE, XP_MATCH, XP_NO, matchFrame, detectProtocol, neededBytes, errorOffset,
-  setRequestId, encodeHeartbeat, encodeHeartbeatReply, encodeErrorReply, encodeGoaway, XProtocolError,
+  setRequestId, encodeHeartbeat, encodeHeartbeatReply, encodeErrorReply, encodeGoaway, XProtocolError, boltSpec,
+  replyContext, writeReplyContext,
 } from '../../../../src/codec/xprotocol/index.js';
 import { harness, require } from './harness.js';
 
@@ -73,6 +74,7 @@ test('oneway, response, heartbeat and heartbeat ack map to their kinds in v1 and
       assert.equal(frame.requestId, id);
       assert.equal(frame.proto, proto);
       assert.equal(Boolean(frame.flags & L.XFF_CRC), opts === V2CRC);
+      assert.equal(Boolean(frame.flags & L.XFF_TWOWAY), kind === 'heartbeat', `${kind} expects a reply`);
     }
   }
 });
@@ -260,7 +262,23 @@ test('error replies are responses with the ResponseStatus that sofa-bolt-node re
       assert.equal(back.frame.header('skiff_error'), 'upstream timed out');
     }
   }
-  assert.equal(encodeGoaway(h.wasm, XP_BOLT_V1, 1, h.out, h.outCap), L.XPE_UNSUPPORTED);
+});
+
+test('goaway: MOSN\'s command code 100, decoded back as goaway', () => {
+  const h = harness();
+  for (const proto of [XP_BOLT_V1, XP_BOLT_V2]) {
+    const n = encodeGoaway(h.wasm, proto, 0, h.out, h.outCap);
+    assert.equal(n, proto === XP_BOLT_V1 ? 22 : 24);
+    const bytes = h.bytesAt(h.out, n);
+    const at = proto === XP_BOLT_V1 ? 0 : 1;
+    assert.equal(bytes[at + 1], L.BOLT_TYPE_REQUEST);
+    assert.equal(bytes.readUInt16BE(at + 2), 100);
+    const back = h.decode(proto, bytes);
+    assert.equal(back.n, n);
+    assert.equal(back.frame.kind, 'goaway');
+    assert.equal(back.frame.timeoutMs, 0);
+  }
+  assert.equal(boltSpec.goaway && boltSpec.goawayOptIn, true);
 });
 
 test('the captured Java frames from sofa-bolt-node\'s tests decode (v2 with CRC, v1 server exception)', async () => {
@@ -300,4 +318,41 @@ test('a protobuf request from sofa-bolt-node: routing keys and request props com
   assert.equal(frame.header('tenant'), 'blue');
   assert.equal(frame.header('rpc_trace_context.sofaTraceId'), 'abc');
   assert.equal(frame.header('sofa_head_target_app'), '');
+});
+
+test('more header entries than the record holds: the first ones are recorded, the frame still decodes', () => {
+  const h = harness();
+  const props: Record<string, string> = {};
+  for (let i = 0; i < 100; i++) props[`k${i}`] = `v${i}`;
+  props.sofa_head_method_name = 'late';  // past the record's capacity, still picked
+  const map = SimpleMapSerializer.encode(props);
+  const fixed = Buffer.alloc(22);
+  fixed.writeUInt8(1, 0); fixed.writeUInt8(1, 1); fixed.writeUInt16BE(1, 2); fixed.writeUInt8(1, 4);
+  fixed.writeUInt32BE(5, 5); fixed.writeUInt8(11, 9); fixed.writeUInt32BE(100, 10);
+  fixed.writeUInt16BE(0, 14); fixed.writeUInt16BE(map.length, 16); fixed.writeUInt32BE(0, 18);
+  const bytes = Buffer.concat([fixed, map]);
+  const { n, frame } = h.decode(XP_BOLT_V1, bytes);
+  assert.equal(n, bytes.length);
+  assert.ok(frame.flags & L.XFF_HEADERS_TRUNCATED);
+  assert.equal(frame.headerCount, L.XF_MAX_HEADERS);
+  assert.equal(frame.method, 'late');
+  const all = frame.headers();
+  assert.equal(all.length, 101, 'the JS view reads the whole map from the frame bytes');
+  assert.equal(frame.header('k99'), 'v99');
+});
+
+test('a reply context (six numbers) replaces the request record when replying later', () => {
+  const h = harness();
+  const req = bolt.requestEncode(77, request(), V2CRC);
+  assert.equal(h.decode(XP_BOLT_V2, req).n, req.length);
+  const ctx = replyContext(h.wasm, h.rec);
+  const msg = Buffer.from('late');
+  const direct = h.bytesAt(h.out, encodeErrorReply(h.wasm, XP_BOLT_V2, h.rec, L.BOLT_STATUS_TIMEOUT, h.put(msg), msg.length, h.out, h.outCap));
+  // the record is reused for other frames meanwhile
+  h.decode(XP_BOLT_V1, bolt.heartbeatEncode(1, { timeout: 1 }, V1));
+  h.wasm.u8.fill(0xee, h.rec, h.rec + L.XF_RECORD_SIZE);
+  writeReplyContext(h.wasm, ctx, h.rec);
+  const later = h.bytesAt(h.out, encodeErrorReply(h.wasm, ctx.proto, h.rec, L.BOLT_STATUS_TIMEOUT, h.put(msg), msg.length, h.out, h.outCap));
+  assert.deepEqual(later, direct);
+  assert.equal(bolt.decode(later, {}).packetId, 77);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as L from '../../../../src/wasm/layout.js';
 import {
   XP_DUBBO, XP_NEED_MORE, XP_MATCH, XP_NO, matchFrame, detectProtocol, neededBytes, setRequestId,
-  encodeHeartbeat, encodeHeartbeatReply, encodeErrorReply, encodeGoaway, dubboSpec,
+  encodeHeartbeat, encodeHeartbeatReply, encodeErrorReply, encodeErrorReplyText, encodeGoaway, dubboSpec,
 } from '../../../../src/codec/xprotocol/index.js';
 import { harness, require, hex } from './harness.js';
 
@@ -176,6 +176,17 @@ test('error replies decode in dubbo2.js as errors with the message', () => {
     assert.match(d.err.message, /no healthy upstream/);
     assert.match(d.err.message, /ünïcode ✓/);
   }
+});
+
+test('an error reply from a JS string stages the message in the output area', () => {
+  const h = harness();
+  const req = dubbo2Request();
+  assert.equal(h.decode(XP_DUBBO, req).n, req.length);
+  const n = encodeErrorReplyText(h.wasm, XP_DUBBO, h.rec, L.DUBBO_STATUS_SERVER_TIMEOUT, 'upstream timed out ⏱', h.out, 256);
+  const d = dubbo2Decode(h.bytesAt(h.out, n));
+  assert.equal(d.requestId, 21);
+  assert.match(d.err.message, /upstream timed out ⏱/);
+  assert.equal(encodeErrorReplyText(h.wasm, XP_DUBBO, h.rec, 80, 'x'.repeat(200), h.out, 256), L.XPE_OUT_TOO_SMALL);
 });
 
 test('patching the 8-byte id leaves the rest unchanged', () => {

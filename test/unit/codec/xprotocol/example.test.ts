@@ -49,6 +49,10 @@ test('an echo request decodes to its id, service, method and payload; split fram
   assert.equal(h.wasm.exports.xp_set_request_id(XP_EXAMPLE, h.buf, h.rec, 7), L.XPE_MALFORMED);
   assert.deepEqual(h.bytesAt(h.buf, bytes.length), bytes);
   h.decode(XP_EXAMPLE, bytes);
+  // an id offset outside the frame (a record not describing these bytes) is refused as well
+  h.wasm.view.setInt32(h.rec + L.XF_ID_OFFSET, 1 << 20, true);
+  assert.equal(h.wasm.exports.xp_set_request_id(XP_EXAMPLE, h.buf, h.rec, 7), L.XPE_MALFORMED);
+  h.decode(XP_EXAMPLE, bytes);
   setRequestId(h.wasm, XP_EXAMPLE, h.buf, h.rec, 7);
   h.decode(XP_EXAMPLE, h.bytesAt(h.buf, n));
   assert.equal(frame.requestId, 7);

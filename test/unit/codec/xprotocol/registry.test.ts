@@ -17,7 +17,8 @@ test('bolt and dubbo are registered by name and by protocol id', () => {
   assert.ok(listXProtocols().length >= 2);
   assert.equal(boltSpec.poolMode, 'multiplex');
   assert.equal(dubboSpec.goaway, true);
-  assert.equal(boltSpec.goaway, false);
+  assert.equal(boltSpec.goawayOptIn, true);
+  assert.equal(dubboSpec.goawayOptIn, false);
 });
 
 test('an unknown name fails with SKIFF_CONFIG_UNSUPPORTED naming the field', () => {
