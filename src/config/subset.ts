@@ -59,7 +59,7 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': { name: true, weight: true },
   'skiff.filters.network.xprotocol.v1.XProtocol': {
     stat_prefix: true, protocol: true, route_config: true, rds: true, max_frame_bytes: true, request_timeout: true,
-    heartbeat: true, connections_per_host: true,
+    heartbeat: true, connections_per_host: true, opt_in_goaway: true,
   },
   'skiff.filters.network.xprotocol.v1.XProtocol.Heartbeat': { upstream_interval: true },
 };

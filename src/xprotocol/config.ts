@@ -25,6 +25,7 @@ export interface XProtocolMessage {
   request_timeout?: Duration;
   heartbeat?: { upstream_interval?: Duration };
   connections_per_host?: UInt32Value;
+  opt_in_goaway?: boolean;
 }
 
 export interface XProtocolConfig {
@@ -37,9 +38,11 @@ export interface XProtocolConfig {
   readonly requestTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly connectionsPerHost: number;
+  /** Send opt-in goaway frames on drain (Bolt's MOSN command 100). */
+  readonly optInGoaway: boolean;
 }
 
-const FIELDS = ['@type', 'stat_prefix', 'protocol', 'route_config', 'rds', 'max_frame_bytes', 'request_timeout', 'heartbeat', 'connections_per_host'];
+const FIELDS = ['@type', 'stat_prefix', 'protocol', 'route_config', 'rds', 'max_frame_bytes', 'request_timeout', 'heartbeat', 'connections_per_host', 'opt_in_goaway'];
 
 export function xprotocolConfig(any: Any, path: string): XProtocolConfig {
   const m = any as unknown as XProtocolMessage;
@@ -66,5 +69,6 @@ export function xprotocolConfig(any: Any, path: string): XProtocolConfig {
     requestTimeoutMs: durationMs(m.request_timeout, DEFAULT_REQUEST_TIMEOUT_MS, `${path}.request_timeout`),
     heartbeatIntervalMs: durationMs(m.heartbeat?.upstream_interval, DEFAULT_HEARTBEAT_INTERVAL_MS, `${path}.heartbeat.upstream_interval`),
     connectionsPerHost,
+    optInGoaway: m.opt_in_goaway === true,
   };
 }

@@ -9,8 +9,8 @@
  * - Failures become an error reply in the protocol's own format (status mapped by the spec): no route 404,
  *   no healthy upstream / overflow / connect failure / upstream reset 503, timeout 504.
  * - A connect failure (the request never left) is tried once more on another host.
- * - Drain: Dubbo gets a READONLY event (the protocol's goaway); every protocol's connection closes once the
- *   requests in flight are answered (Bolt has no goaway: MOSN closes it when idle too).
+ * - Drain: Dubbo gets a READONLY event (the protocol's goaway), Bolt MOSN's goaway command when the config opts
+ *   in; every connection closes once the requests in flight are answered (as MOSN closes idle Bolt connections).
  * - Undecodable input closes the connection (counted as downstream_cx_protocol_error).
  */
 import type { Duplex } from 'node:stream';
@@ -73,7 +73,7 @@ export class XProtocolSession implements ServedConnection {
     if (this.draining || this.closed) return;
     this.draining = true;
     const spec = this.spec;
-    if (spec?.goaway === true) {
+    if (spec?.goaway === true && (!spec.goawayOptIn || this.f.config.optInGoaway)) {
       const bytes = goaway(this.f.wasm, this.f.slabs, this.reader.proto || spec.protoIds[0], 0);
       if (bytes !== null) { this.socket.write(bytes); this.f.stats.downstream_goaway_sent.inc(); }
     }
