@@ -26,12 +26,12 @@ export const DUBBO_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filter
 export const DUBBO_ROUTER_NAME = 'envoy.filters.dubbo.router';
 export const DUBBO_ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.dubbo_proxy.router.v3.Router';
 
-interface DubboRoute {
+export interface DubboRoute {
   match?: { method?: { name?: Record<string, unknown>; params_match?: Record<string, unknown> }; headers?: unknown[] };
   route?: { cluster?: string; weighted_clusters?: unknown; metadata_match?: unknown };
 }
-interface DubboRouteConfig { name?: string; interface?: string; group?: string; version?: string; routes?: DubboRoute[] }
-interface DubboProxyMessage {
+export interface DubboRouteConfig { name?: string; interface?: string; group?: string; version?: string; routes?: DubboRoute[] }
+export interface DubboProxyMessage {
   stat_prefix?: string;
   protocol_type?: string;
   serialization_type?: string;
