@@ -78,3 +78,32 @@ test('a one-way request is forwarded and nothing comes back', async () => {
     await server.close();
   }
 });
+
+test('a client that stops reading its responses is not read from until it catches up', async () => {
+  const big = 'r'.repeat(200_000);
+  const server = await startBoltServer([{ interfaceName: 'com.skiff.Echo', methods: { echo: () => big } }]);
+  const proxy = await startXProxy({ route_config: allTo('rpc') }, [staticCluster('rpc', [server.port])]);
+  try {
+    const c = net.connect({ port: proxy.port, host: '127.0.0.1' });
+    c.on('error', () => {});
+    await once(c, 'connect');
+    c.pause();
+    const total = 150;
+    for (let i = 1; i <= total; i++) {
+      c.write(request(i));
+      await new Promise((r) => setTimeout(r, 4));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const readWhileStalled = proxy.counter('xprotocol.rpc.downstream_rq_total');
+    assert.ok(readWhileStalled < total, `the proxy kept reading requests (${readWhileStalled} of ${total}) while responses piled up`);
+    // Reading again: every response arrives (each ~200 kB).
+    let bytes = 0;
+    c.on('data', (d: Buffer) => { bytes += d.length; });
+    c.resume();
+    await waitFor(() => proxy.counter('xprotocol.rpc.downstream_rq_total') === total && bytes >= total * 200_000, 10_000, `all responses (${bytes} bytes)`);
+    c.destroy();
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
