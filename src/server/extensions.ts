@@ -6,6 +6,8 @@
 import { registerNetworkFilter, registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
 import { tcpProxyFilterFactory } from '../tcp_proxy/filter.js';
 import { xprotocolFilterFactory } from '../xprotocol/filter.js';
+import { registerServerCodec } from '../stream/server_codecs.js';
+import { http2ServerCodec } from '../stream/http2/codec.js';
 
 export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy', 'skiff.filters.network.xprotocol'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;
@@ -46,4 +48,5 @@ export function registerBuiltinExtensions(): void {
   registerNoopNetworkFilter(WASM_NETWORK_FILTER, ISTIO_STATS, isIstioWasmStats);
   registerNoopNetworkFilter('envoy.filters.network.wasm', ISTIO_STATS, isIstioWasmStats);
   for (const [name, reason] of NOOP_LISTENER_FILTERS) registerNoopListenerFilter(name, reason);
+  registerServerCodec('http2', http2ServerCodec);
 }
