@@ -37,6 +37,8 @@ export const ROOT_PROTOS: readonly string[] = [
   'skiff/filters/network/xprotocol/v1/xprotocol.proto',
   'skiff/filters/listener/protocol_inspector/v1/protocol_inspector.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/filters/network/dubbo_proxy/v3/dubbo_proxy.proto',
+  'envoy/extensions/filters/network/dubbo_proxy/router/v3/router.proto',
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

@@ -49,6 +49,7 @@ export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
 NETWORK_FILTER_EXTENSIONS.push(
   { name: 'envoy.filters.network.tcp_proxy', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' },
   { name: 'skiff.filters.network.xprotocol', typeUrl: 'type.googleapis.com/skiff.filters.network.xprotocol.v1.XProtocol' },
+  { name: 'envoy.filters.network.dubbo_proxy', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.dubbo_proxy.v3.DubboProxy' },
 );
 const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': {
@@ -62,6 +63,19 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
     heartbeat: true, connections_per_host: true, opt_in_goaway: true,
   },
   'skiff.filters.network.xprotocol.v1.XProtocol.Heartbeat': { upstream_interval: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.DubboProxy': {
+    stat_prefix: true, protocol_type: { values: ['Dubbo'] }, serialization_type: { values: ['Hessian2'] },
+    route_config: true, multiple_route_config: true,
+    dubbo_filters: { extensions: [{ name: 'envoy.filters.dubbo.router', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.dubbo_proxy.router.v3.Router' }] },
+  },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.DubboFilter': { name: true, config: true },
+  'envoy.extensions.filters.network.dubbo_proxy.router.v3.Router': {},
+  'envoy.extensions.filters.network.dubbo_proxy.v3.MultipleRouteConfiguration': { name: true, route_config: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.RouteConfiguration': { name: true, interface: true, group: true, version: true, routes: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.Route': { match: true, route: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.RouteMatch': { method: true, headers: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.MethodMatch': { name: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.RouteAction': { cluster: true, weighted_clusters: true },
 };
 // ---- xproxy (end) ----
 /** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */

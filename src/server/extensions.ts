@@ -8,8 +8,9 @@ import { tcpProxyFilterFactory } from '../tcp_proxy/filter.js';
 import { xprotocolFilterFactory } from '../xprotocol/filter.js';
 import { registerServerCodec } from '../stream/server_codecs.js';
 import { http2ServerCodec } from '../stream/http2/codec.js';
+import { dubboProxyFilterFactory } from '../xprotocol/dubbo_proxy.js';
 
-export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy', 'skiff.filters.network.xprotocol'] as const;
+export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy', 'skiff.filters.network.xprotocol', 'envoy.filters.network.dubbo_proxy'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;
 
 const ISTIO_MX = 'Istio metadata exchange only labels telemetry with the peer workload; it changes nothing about forwarding';
@@ -44,6 +45,7 @@ export function registerBuiltinExtensions(): void {
   registered = true;
   registerNetworkFilter(tcpProxyFilterFactory);
   registerNetworkFilter(xprotocolFilterFactory);
+  registerNetworkFilter(dubboProxyFilterFactory);
   for (const [name, reason] of NOOP_NETWORK_FILTERS) registerNoopNetworkFilter(name, reason);
   registerNoopNetworkFilter(WASM_NETWORK_FILTER, ISTIO_STATS, isIstioWasmStats);
   registerNoopNetworkFilter('envoy.filters.network.wasm', ISTIO_STATS, isIstioWasmStats);

@@ -39,7 +39,7 @@ test('skiff routes Bolt calls by service to two clusters, configured as skiff.fi
         clusters: [staticCluster('users', [users.port]), staticCluster('orders', [orders.port])],
       },
     },
-  });
+  }).catch(async (e: unknown) => { await users.close(); await orders.close(); throw e; });
   const client = boltClient(skiff.port('rpc'));
   try {
     assert.equal(await client.invoke('com.skiff.Users', 'get', [1]), 'user 1');

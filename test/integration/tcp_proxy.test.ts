@@ -42,7 +42,7 @@ test('skiff proxies raw TCP by config: echo, half-close, a dead cluster, counter
         clusters: [staticCluster('echo', [echo.port]), staticCluster('reply_on_end', [replyOnEnd.port]), staticCluster('dead', [dead])],
       },
     },
-  });
+  }).catch(async (e: unknown) => { await echo.close(); await replyOnEnd.close(); throw e; });
   try {
     const c = net.connect({ port: skiff.port('echo'), host: '127.0.0.1' });
     await once(c, 'connect');

@@ -5,6 +5,11 @@ import { boltClient, startBoltServer } from '../../helpers/rpc_peers.js';
 import { closedPort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
 import { allTo, startXProxy, staticCluster } from './harness.js';
+import { slabStats } from '../../../src/wasm/slab.js';
+import { mainInstance } from '../../../src/wasm/runtime.js';
+
+/** Slabs leased now, over all classes. */
+function leased(): number { return slabStats(mainInstance()).reduce((n, c) => n + c.leased, 0); }
 
 const ECHO = 'com.skiff.test.EchoService';
 
@@ -31,11 +36,14 @@ test('Bolt: 1 000 concurrent calls share a few upstream connections and each ans
   const client = boltClient(proxy.port);
   try {
     await client.invoke(ECHO, 'echo', ['warm']);
+    const before = leased();
     const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.invoke(ECHO, 'echo', [i], { timeoutMs: 10_000 })));
     results.forEach((r, i) => assert.equal(r, `echo:${i}`));
     assert.ok(server.connections <= 2, `${server.connections} upstream connections`);
     assert.equal(proxy.counter('cluster.rpc.upstream_rq_total'), 1001);
     assert.equal(proxy.gauge('cluster.rpc.upstream_rq_active'), 0);
+    // Every frame's bytes and record went back to the pool once written.
+    await waitFor(() => leased() === before, 2000, `slabs back (${leased()} leased, ${before} before)`);
   } finally {
     await client.close();
     await proxy.close();
