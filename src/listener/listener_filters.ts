@@ -19,7 +19,7 @@ import { checkPreface } from '../stream/server_codecs.js';
 import type { Socket } from 'node:net';
 import type { StatsStore } from '../common/stats.js';
 import type { WasmInstance } from '../wasm/module.js';
-import { PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL, ProtocolInspector } from './protocol_inspector.js';
+import { MAX_REQUEST_LINE_BYTES, PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL, ProtocolInspector } from './protocol_inspector.js';
 
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 export const TLS_INSPECTOR_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -166,7 +166,7 @@ export function runListenerFilters(socket: Socket, spec: ListenerFiltersSpec, do
     if (!protocolDone) {
       // Like http_inspector, it waits for tls_inspector's verdict: a ClientHello is no protocol of its own.
       const guess = tlsDone || bytes[0] !== 0x16 ? protocolInspector!.inspect(bytes) : undefined;
-      if (guess !== undefined && (guess.kind !== 'need-more' || bytes.length >= MAX_HTTP_INSPECT_BYTES)) {
+      if (guess !== undefined && (guess.kind !== 'need-more' || bytes.length >= MAX_REQUEST_LINE_BYTES)) {
         protocolDone = true;
         protocolInspector!.record(guess);
         if (guess.kind === 'found') result.applicationProtocols = [guess.protocol];

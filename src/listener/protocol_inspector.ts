@@ -19,7 +19,7 @@ import { detectProtocol, xProtocolForId } from '../codec/xprotocol/index.js';
 import { XP_NEED_MORE } from '../wasm/layout.js';
 import type { WasmInstance } from '../wasm/module.js';
 import { slabPool, type SlabPool } from '../wasm/slab.js';
-import { inspectHttp } from './listener_filters.js';
+import { checkPreface } from '../stream/server_codecs.js';
 
 export const PROTOCOL_INSPECTOR = 'skiff.filters.listener.protocol_inspector';
 export const PROTOCOL_INSPECTOR_TYPE_URL = 'type.googleapis.com/skiff.filters.listener.protocol_inspector.v1.ProtocolInspector';
@@ -28,6 +28,9 @@ export const PROTOCOL_INSPECTOR_TYPE_URL = 'type.googleapis.com/skiff.filters.li
 const DETECT_WINDOW = 64;
 /** Longest HTTP method token Skiff waits for (the IANA registry's longest is 17: UPDATEREDIRECTREF). */
 const MAX_METHOD_TOKEN = 24;
+/** Envoy's http_inspector gives up after this many bytes without a request line. */
+export const MAX_REQUEST_LINE_BYTES = 8 * 1024;
+const HTTP_1_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]; // "HTTP/1."
 
 export type ProtocolGuess =
   | { readonly kind: 'need-more' }
@@ -37,8 +40,9 @@ export type ProtocolGuess =
 const NEED_MORE: ProtocolGuess = { kind: 'need-more' };
 const UNKNOWN: ProtocolGuess = { kind: 'unknown' };
 
+/** Letters and '-' (VERSION-CONTROL is a registered method). */
 function isTokenLetter(b: number): boolean {
-  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x5f;
+  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d;
 }
 
 /**
@@ -53,6 +57,33 @@ export function couldBeHttp(bytes: Uint8Array): boolean {
     if (!isTokenLetter(b)) return false;
   }
   return bytes.length <= MAX_METHOD_TOKEN;
+}
+
+/**
+ * The same answers as http_inspector's (`h2c`, `http/1.1`, `http/1.0`), without a regex or a string: a method
+ * token, a space, a target without whitespace, a space, `HTTP/1.0` or `HTTP/1.1`, CRLF.
+ */
+export function inspectHttpBytes(bytes: Uint8Array): 'need-more' | 'h2c' | 'http/1.1' | 'http/1.0' | 'unknown' {
+  const preface = checkPreface(bytes);
+  if (preface === 'h2') return 'h2c';
+  const limit = Math.min(bytes.length, MAX_REQUEST_LINE_BYTES);
+  let crlf = -1;
+  for (let i = 1; i < limit; i++) {
+    if (bytes[i] === 0x0a && bytes[i - 1] === 0x0d) { crlf = i - 1; break; }
+  }
+  if (crlf < 0) return bytes.length >= MAX_REQUEST_LINE_BYTES ? 'unknown' : 'need-more';
+  if (preface === 'need-more') return 'need-more'; // "PRI * HTTP/2.0\r\n" is a prefix of the preface
+  let i = 0;
+  while (i < crlf && isTokenLetter(bytes[i]!)) i++;
+  if (i === 0 || bytes[i] !== 0x20) return 'unknown';
+  const targetStart = ++i;
+  while (i < crlf && bytes[i]! > 0x20 && bytes[i] !== 0x7f) i++;
+  if (i === targetStart || bytes[i] !== 0x20) return 'unknown';
+  i++;
+  if (crlf - i !== HTTP_1_PREFIX.length + 1) return 'unknown';
+  for (let k = 0; k < HTTP_1_PREFIX.length; k++) if (bytes[i + k] !== HTTP_1_PREFIX[k]) return 'unknown';
+  const minor = bytes[crlf - 1];
+  return minor === 0x31 ? 'http/1.1' : minor === 0x30 ? 'http/1.0' : 'unknown';
 }
 
 /** Counters under `protocol_inspector.` (Envoy's http_inspector keeps `http_inspector.http11_found` and so on). */
@@ -93,7 +124,7 @@ export class ProtocolInspector {
     const x = this.detectX(bytes);
     if (x.kind === 'found') return x;
     if (couldBeHttp(bytes)) {
-      const h = inspectHttp(bytes);
+      const h = inspectHttpBytes(bytes);
       if (h === 'h2c' || h === 'http/1.1' || h === 'http/1.0') return { kind: 'found', protocol: h };
       if (h === 'need-more') return NEED_MORE;
     }

@@ -5,7 +5,10 @@ import { once } from 'node:events';
 import { StatsStore } from '../../../src/common/stats.js';
 import { mainInstance } from '../../../src/wasm/runtime.js';
 import { ListenerManager } from '../../../src/listener/listener_manager.js';
-import { ProtocolInspector, couldBeHttp, PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL } from '../../../src/listener/protocol_inspector.js';
+import {
+  ProtocolInspector, couldBeHttp, inspectHttpBytes, MAX_REQUEST_LINE_BYTES, PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL,
+} from '../../../src/listener/protocol_inspector.js';
+import { inspectHttp } from '../../../src/listener/listener_filters.js';
 import { registerExampleProtocol } from '../../../src/codec/xprotocol/example.js';
 import { HTTP2_PREFACE } from '../../../src/stream/server_codecs.js';
 import { InlineRouteResolver } from '../../../src/router/index.js';
@@ -58,6 +61,22 @@ test('inspect rules garbage out at once, without waiting for a CRLF', () => {
   assert.equal(couldBeHttp(Buffer.from('GET')), true);
   assert.equal(couldBeHttp(Buffer.from(' GET')), false);
   assert.equal(couldBeHttp(Buffer.from('GE\x00')), false);
+});
+
+test('inspectHttpBytes gives http_inspector\'s answers without a regex', () => {
+  const cases: [string, string][] = [
+    [GET, 'http/1.1'], ['OPTIONS * HTTP/1.0\r\n', 'http/1.0'], ['VERSION-CONTROL /x HTTP/1.1\r\n', 'http/1.1'],
+    ['GET /x HTTP/1.2\r\n', 'unknown'], ['GET /x HTTP/2.0\r\n', 'unknown'], ['GET  /x HTTP/1.1\r\n', 'unknown'],
+    ['GET /x\tHTTP/1.1\r\n', 'unknown'], ['GET /x HTTP/1.1 \r\n', 'unknown'], ['GET /x HTTP/1.1', 'need-more'],
+    ['PRI * HTTP/2.0\r\n', 'need-more'], [' GET / HTTP/1.1\r\n', 'unknown'], ['G3T / HTTP/1.1\r\n', 'unknown'],
+  ];
+  for (const [text, want] of cases) {
+    const bytes = Buffer.from(text, 'latin1');
+    assert.equal(inspectHttpBytes(bytes), want, JSON.stringify(text));
+    if (!text.startsWith('VERSION-')) assert.equal(inspectHttp(bytes), want, `http_inspector: ${JSON.stringify(text)}`);
+  }
+  assert.equal(inspectHttpBytes(HTTP2_PREFACE), 'h2c');
+  assert.equal(inspectHttpBytes(Buffer.alloc(MAX_REQUEST_LINE_BYTES, 0x41)), 'unknown');
 });
 
 test('a protocol registered with registerXProtocol is named by its registered name', () => {
