@@ -4,7 +4,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { StatsStore } from '../../../src/common/stats.js';
 import { mainInstance } from '../../../src/wasm/runtime.js';
-import { ListenerManager } from '../../../src/listener/listener_manager.js';
+import { ListenerManager, buildListenerSpec } from '../../../src/listener/listener_manager.js';
+import { loadBootstrapText } from '../../../src/config/bootstrap.js';
 import {
   ProtocolInspector, couldBeHttp, inspectHttpBytes, MAX_REQUEST_LINE_BYTES, PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL,
 } from '../../../src/listener/protocol_inspector.js';
@@ -179,4 +180,27 @@ test('with tls_inspector configured before it, plain text is still inspected', a
   t.after(() => lm.close());
   const dubbo = JSON.parse(await exchange(port, [DUBBO])) as { alpn: string; transportProtocol: string };
   assert.deepEqual([dubbo.alpn, dubbo.transportProtocol], ['dubbo', 'raw_buffer']);
+});
+
+function withRouter(filter: Record<string, unknown>): Record<string, unknown> {
+  const router = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+  return { ...filter, typed_config: { ...(filter.typed_config as object), http_filters: [router] } };
+}
+
+test('config: the inspector is accepted with or without its typed_config, and its message has no fields', () => {
+  const bootstrap = (filter: Record<string, unknown>): string => JSON.stringify({ static_resources: { listeners: [{
+    name: 'mixed', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    listener_filters: [filter], filter_chains: [{ filters: [withRouter(hcm('x'))] }],
+  }] } });
+  for (const filter of [{ name: PROTOCOL_INSPECTOR }, { name: 'any', typed_config: { '@type': PROTOCOL_INSPECTOR_TYPE_URL } }]) {
+    const loaded = loadBootstrapText(bootstrap(filter), 'json');
+    assert.deepEqual(loaded.warnings, []);
+    const spec = buildListenerSpec(loaded.bootstrap.static_resources!.listeners![0]!, 'static_resources.listeners[0]', {
+      wasm: mainInstance(), stats: new StatsStore(), clusters: { get: () => undefined, all: () => [], close: () => {} },
+      resolverFor: (t) => new InlineRouteResolver(t),
+    });
+    assert.ok(spec.listenerFilters.protocolInspector instanceof ProtocolInspector);
+  }
+  assert.throws(() => loadBootstrapText(bootstrap({ name: PROTOCOL_INSPECTOR, typed_config: { '@type': PROTOCOL_INSPECTOR_TYPE_URL, max_bytes: 5 } }), 'json'),
+    /listener_filters\[0\]\.typed_config\.max_bytes: unknown field/);
 });
