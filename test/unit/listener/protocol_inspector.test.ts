@@ -164,6 +164,13 @@ test('an undetectable first packet falls to the default chain with its bytes; a 
   const fallback = JSON.parse(await exchange(port, [GARBAGE])) as { alpn: string; initialData: string };
   assert.equal(fallback.alpn, '');
   assert.equal(fallback.initialData, GARBAGE.toString('hex'));
+  // A request line that never ends: given up at 8 KiB (not at the timeout), and the bytes go to the default chain.
+  const endless = Buffer.from(`GET /${'a'.repeat(MAX_REQUEST_LINE_BYTES + 1000)}`, 'latin1');
+  const long = JSON.parse(await exchange(port, [endless])) as { alpn: string; initialData: string };
+  assert.equal(long.alpn, '');
+  assert.ok(long.initialData.length / 2 >= MAX_REQUEST_LINE_BYTES);
+  assert.ok(endless.toString('hex').startsWith(long.initialData));
+  assert.equal(stats.counter(`listener.127.0.0.1_${port}.downstream_pre_cx_timeout`).value, 0);
   // One byte of a Bolt header and then silence: still undecided at the timeout, so closed (Envoy's default).
   const started = Date.now();
   assert.equal(await exchange(port, [BOLT_V1.subarray(0, 1)]), '');
