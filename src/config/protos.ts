@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { ISTIO_ENVOY_PROTOS } from './istio.js';
 
 export type ProtoType = protobuf.Type;
 export type ProtoField = protobuf.Field;
@@ -36,9 +37,11 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'skiff/filters/network/xprotocol/v1/xprotocol.proto',
   'skiff/filters/listener/protocol_inspector/v1/protocol_inspector.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/filters/network/dubbo_proxy/v3/dubbo_proxy.proto',
   'envoy/extensions/filters/network/dubbo_proxy/router/v3/router.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  // Istio compatibility: the Envoy extensions istiod emits that Skiff decides on (src/config/istio.ts).
+  ...ISTIO_ENVOY_PROTOS,
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

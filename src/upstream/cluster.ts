@@ -90,6 +90,21 @@ function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
   return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy }));
 }
 
+/** Shared by every cluster that has none (EDS clusters: 10 000 of them need no 20 000 empty lists). Never mutated. */
+const NO_ENDPOINTS: EndpointSpec[] = [];
+const NO_ANSWERS: (string[] | undefined)[] = [];
+
+/** A ClusterLoadAssignment checked by ClusterImpl.prepareEndpoints, ready for commitEndpoints. */
+export interface PreparedEndpoints { readonly __prepared: unique symbol }
+
+/**
+ * An EDS assignment checked on its own (any EDS cluster can take the result with commitEndpoints): what xDS
+ * keeps of a ClusterLoadAssignment instead of its decoded tree. Throws ConfigError naming `path` and the field.
+ */
+export function prepareAssignment(cla: ClusterLoadAssignment, path: string): PreparedEndpoints {
+  return { specs: endpointSpecs(cla, path, 'EDS') } as unknown as PreparedEndpoints;
+}
+
 /** Everything but the endpoints: two configs equal here differ only in their host set. */
 export function withoutEndpoints(config: EnvoyCluster): string {
   const { load_assignment: _ignored, ...rest } = config;
@@ -103,8 +118,8 @@ export class ClusterImpl implements Cluster {
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxRequestsPerConnection: number;
-  /** Resolves once the first host set is known (at once for STATIC; after the first DNS round otherwise). */
-  readonly ready: Promise<void>;
+  /** STATIC / STRICT_DNS: resolves once the first host set is known (EDS: see the `ready` getter). */
+  private readonly firstHosts: Promise<void> | undefined;
   readonly type: 'STATIC' | 'STRICT_DNS' | 'EDS';
   /** EDS: the name endpoints are asked for (eds_cluster_config.service_name, else the cluster's name). */
   readonly edsServiceName: string | undefined;
@@ -114,9 +129,23 @@ export class ClusterImpl implements Cluster {
    */
   initialized = false;
   /** EDS: the last assignment applied (carried over when the cluster is replaced). */
-  lastAssignment: ClusterLoadAssignment | undefined;
-  private readonly initializedPromise: Promise<void>;
-  private markInitialized!: () => void;
+  get lastAssignment(): ClusterLoadAssignment | undefined {
+    const specs = this.lastSpecs;
+    if (specs === undefined) return undefined;
+    // Rebuilt from the checked endpoints: the decoded assignment itself is not kept (10 000 of them are ~20 MB).
+    return {
+      cluster_name: this.edsServiceName ?? this.name,
+      endpoints: [{ lb_endpoints: specs.map((e) => ({
+        endpoint: { address: { socket_address: { address: e.name, port_value: e.port } } },
+        load_balancing_weight: { value: e.weight },
+        ...(e.healthy === undefined ? {} : { health_status: e.healthy ? 'HEALTHY' : 'UNHEALTHY' }),
+      })) }],
+    } as ClusterLoadAssignment;
+  }
+  /** EDS: the endpoints of the last assignment applied. */
+  private lastSpecs: readonly EndpointSpec[] | undefined;
+  /** Made only when someone waits (whenInitialized): 10 000 EDS clusters need no 10 000 promises. */
+  private initWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
 
   private current: UpstreamHost[] = [];
   private readonly pools = new Map<Host, Http1Pool | Http2Pool>();
@@ -146,7 +175,6 @@ export class ClusterImpl implements Cluster {
     const type = config.type ?? CLUSTER_DEFAULTS.type;
     if (type !== 'STATIC' && type !== 'STRICT_DNS' && type !== 'EDS') throw new UnsupportedConfigError(`${path}.type`, `cluster type ${String(type)}`);
     this.type = type;
-    this.initializedPromise = new Promise<void>((resolve) => { this.markInitialized = resolve; });
     if (type === 'EDS') {
       const eds = config.eds_cluster_config;
       if (eds?.eds_config?.ads === undefined) throw new UnsupportedConfigError(`${path}.eds_cluster_config.eds_config`, 'an EDS source other than ads: {}');
@@ -160,8 +188,8 @@ export class ClusterImpl implements Cluster {
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
     this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
     // An EDS cluster's hosts come from updateEndpoints only (Envoy ignores its load_assignment too).
-    this.endpoints = type === 'EDS' ? [] : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
-    this.lastAnswer = this.endpoints.map(() => undefined);
+    this.endpoints = type === 'EDS' ? NO_ENDPOINTS : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
+    this.lastAnswer = type === 'STRICT_DNS' ? this.endpoints.map(() => undefined) : NO_ANSWERS;
     this.stats = createClusterStats(deps.stats, this.name);
     this.http2 = http2ProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
@@ -169,16 +197,25 @@ export class ClusterImpl implements Cluster {
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
       this.setHosts(ipHostSpecs(this.endpoints));
-      this.ready = Promise.resolve();
+      this.firstHosts = Promise.resolve();
     } else if (type === 'STRICT_DNS') {
-      this.ready = this.refreshDns();
-    } else {
-      this.ready = this.initializedPromise;
+      this.firstHosts = this.refreshDns();
     }
   }
 
+  /** Resolves once the first host set is known (at once for STATIC; after the first DNS round or EDS update otherwise). */
+  get ready(): Promise<void> { return this.firstHosts ?? this.whenInitialized(); }
+
   /** Resolves when `initialized` turns true (never, for an EDS cluster that gets no endpoints). */
-  whenInitialized(): Promise<void> { return this.initializedPromise; }
+  whenInitialized(): Promise<void> {
+    if (this.initialized) return Promise.resolve();
+    if (this.initWaiter === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => { resolve = r; });
+      this.initWaiter = { promise, resolve };
+    }
+    return this.initWaiter.promise;
+  }
 
   /**
    * EDS: replaces the host set with the assignment's (hosts that stay keep their pools and counters; removed
@@ -186,10 +223,20 @@ export class ClusterImpl implements Cluster {
    * changing anything when the assignment is invalid.
    */
   updateEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): void {
+    this.commitEndpoints(this.prepareEndpoints(cla, path));
+  }
+
+  /** updateEndpoints, first half: checks the assignment (throws naming the field) and changes nothing. */
+  prepareEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): PreparedEndpoints {
     if (this.type !== 'EDS') throw new ConfigError(path, `cluster ${this.name} is of type ${this.type}, not EDS`);
-    const specs = endpointSpecs(cla, path, 'EDS');
+    return prepareAssignment(cla, path);
+  }
+
+  /** updateEndpoints, second half: applies what prepareEndpoints accepted (cannot fail). */
+  commitEndpoints(prepared: PreparedEndpoints): void {
     if (this.closed || this.retired) return;
-    this.lastAssignment = cla;
+    const specs = (prepared as unknown as { specs: EndpointSpec[] }).specs;
+    this.lastSpecs = specs;
     this.stats.update_attempt.inc();
     this.stats.update_success.inc();
     this.setHosts(ipHostSpecs(specs));
@@ -297,7 +344,7 @@ export class ClusterImpl implements Cluster {
     this.lb.update(next);
     this.stats.membership_total.set(next.length);
     this.hostHealthChanged();
-    if (!this.initialized) { this.initialized = true; this.markInitialized(); }
+    if (!this.initialized) { this.initialized = true; this.initWaiter?.resolve(); }
   }
 
   /** Forgets drained pools whose last connection closed, and lets waiting pools use the freed budget. */

@@ -67,7 +67,7 @@ test('unsupported fields are named by their path', () => {
   const noop = load(bootstrap({ layered_runtime: { layers: [] }, stats_config: { use_all_default_tags: false } }));
   assert.ok(noop.warnings.some((w) => w.startsWith('layered_runtime: accepted and ignored')), noop.warnings.join('; '));
   assert.ok(noop.warnings.some((w) => w.startsWith('stats_config: accepted and ignored')), noop.warnings.join('; '));
-  rejects(withHcm({ access_log: [] }), `${HCM_PATH}.access_log: unsupported field`, 'unsupported');
+  rejects(withHcm({ normalize_path: true }), `${HCM_PATH}.normalize_path: unsupported field`, 'unsupported');
   rejects(withListener(listener({ tcp_backlog_size: 5 })), 'static_resources.listeners[0].tcp_backlog_size: unsupported field', 'unsupported');
   rejects(withRoutes([{ match: { prefix: '/', grpc: {} }, route: { cluster: 'web' } }]),
     `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match.grpc: unsupported field`, 'unsupported');
@@ -87,21 +87,23 @@ test('unsupported enum values are named with the supported ones', () => {
   rejects(withCluster({ lb_policy: 'CLUSTER_PROVIDED' }),
     'static_resources.clusters[0].lb_policy: unsupported value CLUSTER_PROVIDED (supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)', 'unsupported');
   rejects(withHcm({ codec_type: 'HTTP3' }), `${HCM_PATH}.codec_type: unsupported value HTTP3 (supported: AUTO, HTTP1, HTTP2)`, 'unsupported');
-  rejects(withCluster({ circuit_breakers: { thresholds: [{ priority: 'HIGH', max_requests: 1 }] } }),
-    'static_resources.clusters[0].circuit_breakers.thresholds[0].priority: unsupported value HIGH (supported: DEFAULT)', 'unsupported');
+  rejects(withCluster({ dns_lookup_family: 'AUTO', type: 'ORIGINAL_DST' }),
+    'static_resources.clusters[0].type: unsupported value ORIGINAL_DST (supported: STATIC, STRICT_DNS, EDS)', 'unsupported');
+  // HIGH thresholds only govern HIGH-priority routes, which Skiff does not have: accepted, never applied.
+  assert.doesNotThrow(() => load(withCluster({ circuit_breakers: { thresholds: [{ priority: 'HIGH', max_requests: 1 }] } })));
 });
 
 test('unsupported extensions are named with their type URL', () => {
-  const cors = { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } };
+  const buffer = { name: 'envoy.filters.http.buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer' } };
   const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } };
-  rejects(withHcm({ http_filters: [cors, router] }),
-    `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.cors (type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors)`, 'unsupported');
+  rejects(withHcm({ http_filters: [buffer, router] }),
+    `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.buffer (type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer)`, 'unsupported');
   const mongo = { name: 'envoy.filters.network.mongo_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.mongo_proxy.v3.MongoProxy', stat_prefix: 't' } };
   rejects(withListener(listener({ filter_chains: [{ filters: [mongo] }] })),
     'static_resources.listeners[0].filter_chains[0].filters[0]: unsupported extension envoy.filters.network.mongo_proxy (type.googleapis.com/envoy.extensions.filters.network.mongo_proxy.v3.MongoProxy)', 'unsupported');
   // The type URL decides, as in Envoy: a router's name on a different type is still that type.
-  rejects(withHcm({ http_filters: [{ name: 'envoy.filters.http.router', typed_config: cors.typed_config }] }),
-    `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.router (type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors)`, 'unsupported');
+  rejects(withHcm({ http_filters: [{ name: 'envoy.filters.http.router', typed_config: buffer.typed_config }] }),
+    `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.router (type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer)`, 'unsupported');
   // Without typed_config the name decides.
   assert.doesNotThrow(() => load(withHcm({ http_filters: [{ name: 'envoy.filters.http.router' }] })));
   rejects(withHcm({ http_filters: [{ name: 'envoy.filters.http.buffer' }, router] }), `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.buffer`, 'unsupported');

@@ -228,7 +228,7 @@ test("Istio's no-op network filters are skipped; a wasm filter is one only when 
     { wasm: mainInstance(), stats, clusters, resolverFor: (t) => new InlineRouteResolver(t) });
   const wasm = (inline: string): unknown => ({
     name: 'istio.stats',
-    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm', config: { root_id: 'stats_inbound', vm_config: { code: { local: { inline_string: inline } } } } },
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm', config: { root_id: 'stats_inbound', vm_config: { runtime: 'envoy.wasm.runtime.null', code: { local: { inline_string: inline } } } } },
   });
   assert.doesNotThrow(() => build([{ name: 'istio.metadata_exchange' }, wasm('envoy.wasm.stats'), hcmFilter('a')]).close());
   assert.throws(() => build([wasm('my.authz.plugin'), hcmFilter('a')]), { code: 'SKIFF_CONFIG_UNSUPPORTED', message: /filters\[0\]: unsupported network filter istio\.stats/ });
