@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { TickCork } from '../../../../src/stream/http1/socket-io.js';
+import { TickCork, inSocketEvent } from '../../../../src/stream/http1/socket-io.js';
 
 /** Two connected client sockets on 127.0.0.1 and the bytes their server-side peers read. */
 async function twoConnections(): Promise<{
@@ -16,7 +16,7 @@ async function twoConnections(): Promise<{
   const peers: net.Socket[] = [];
   for (let i = 0; i < 2; i++) {
     const c = net.connect(port, '127.0.0.1');
-    const [peer] = (await once(server, 'connection')) as [net.Socket];
+    const [[peer]] = (await Promise.all([once(server, 'connection'), once(c, 'connect')])) as [[net.Socket], unknown];
     clients.push(c);
     peers.push(peer);
   }
@@ -86,5 +86,38 @@ test('a socket corked again after its flush is held until the next turn', async 
     assert.equal(c.writableLength, 0);
     const [got] = await t.received();
     assert.equal(got, 'one;two');
+  } finally { t.close(); }
+});
+
+test('writes held inside a socket event leave when the outermost handler returns, not at the end of the turn', async () => {
+  const t = await twoConnections();
+  try {
+    const corks = t.clients.map((c) => new TickCork(c));
+    inSocketEvent(() => {
+      corks[0].hold();
+      t.clients[0].write('head0;');
+      inSocketEvent(() => {
+        // A nested handler (a read on one socket causing a write on another) does not flush early.
+        corks[1].hold();
+        t.clients[1].write('head1;');
+        t.clients[1].write('body1');
+      }, undefined);
+      assert.ok(t.clients[1].writableLength > 0, 'still held inside the outer handler');
+      t.clients[0].write('body0');
+    }, undefined);
+    for (const c of t.clients) assert.equal(c.writableLength, 0, 'flushed as the outer handler returned');
+    assert.deepEqual(await t.received(), ['head0;body0', 'head1;body1']);
+  } finally { t.close(); }
+});
+
+test('a handler that throws still flushes what it held', async () => {
+  const t = await twoConnections();
+  try {
+    const [c] = t.clients;
+    const cork = new TickCork(c);
+    assert.throws(() => inSocketEvent(() => { cork.hold(); c.write('kept'); throw new Error('handler bug'); }, undefined), /handler bug/);
+    assert.equal(c.writableLength, 0);
+    const [got] = await t.received();
+    assert.equal(got, 'kept');
   } finally { t.close(); }
 });
