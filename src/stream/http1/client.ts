@@ -98,8 +98,9 @@ class Http1ClientConnection implements ClientConnection {
 
   /** Writes the request head; if it cannot be encoded the exchange is abandoned and the caller gets the error. */
   private sendHead(req: Http1UpstreamRequest, write: () => void): void {
-    // The head and a body written in the same tick leave in one writev.
-    this.cork.hold();
+    // A head followed by a body is held so that the body written in the same event leaves with it in one
+    // writev; a head alone leaves at once (no buffering in the stream, and the upstream starts sooner).
+    if (req.writer.kind !== 'none') this.cork.hold();
     try {
       write();
     } catch (err) {
