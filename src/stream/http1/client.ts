@@ -344,6 +344,11 @@ class Http1ClientConnection implements ClientConnection {
 
   // ---- called by the request ----
 
+  /** The request is complete: what is held leaves now, before the caller's bookkeeping. */
+  flushWrites(): void {
+    this.cork.flush();
+  }
+
   requestEnded(req: Http1UpstreamRequest): void {
     if (req.writer.broken) { this.keepAlive = false; }
   }
@@ -382,6 +387,7 @@ class Http1UpstreamRequest implements UpstreamRequest {
     this.requestEnded = true;
     this.writer.end();
     this.conn.requestEnded(this);
+    this.conn.flushWrites();
   }
 
   pauseResponse(): void {

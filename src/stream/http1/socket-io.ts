@@ -154,7 +154,10 @@ export class TickCork {
     if (eventDepth === 0) scheduleFlush();
   }
 
-  /** Releases the held writes (called by the flush). */
+  /**
+   * Releases the held writes now, e.g. once a message is complete: its bytes leave before the bookkeeping
+   * that follows (pool release, stats, the next pipelined request), which then overlaps with the peer's work.
+   */
   flush(): void {
     if (!this.corked) return;
     this.corked = false;

@@ -171,3 +171,24 @@ test('arena reads: pause stops reading until resume; a socket nobody attached em
     assert.equal(got.join(''), 'one;two;three');
   } finally { srv.close(); }
 });
+
+test('flush() inside a socket event releases the held writes at once (a complete message does not wait for the handler)', async () => {
+  const t = await twoConnections();
+  try {
+    const [c] = t.clients;
+    const cork = new TickCork(c);
+    inSocketEvent(() => {
+      cork.hold();
+      c.write('head;');
+      c.write('body');
+      assert.ok(c.writableLength > 0);
+      cork.flush();
+      assert.equal(c.writableLength, 0, 'written before the handler returned');
+      cork.hold(); // held again later in the same event: leaves when the handler returns
+      c.write(';next');
+    }, undefined);
+    assert.equal(c.writableLength, 0);
+    const [got] = await t.received();
+    assert.equal(got, 'head;body;next');
+  } finally { t.close(); }
+});
