@@ -20,7 +20,6 @@ import * as net from 'node:net';
 import type { ClientConnection } from '../types/http.js';
 import type { Cluster, Host, HostStats, HttpConnectionPool, PoolHandle } from '../types/upstream.js';
 import { SkiffError } from '../common/errors.js';
-import { connectArenaRead } from '../stream/http1/socket-io.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
 import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
@@ -172,7 +171,7 @@ export class Http1Pool implements HttpConnectionPool {
 
   private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
-    const socket = connectArenaRead(host.address, host.port);
+    const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
     const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, idleSince: 0, budgeted };
     this.all.add(rec);
     this.connecting++;

@@ -3,7 +3,7 @@
  * reads responses): wiring the socket's events, the inbox of socket chunks not yet taken in, the re-entrant
  * read pump, read backpressure (pause/resume) and per-tick corking of writes.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { BodyFeed, BodyReader } from './body-reader.js';
 import type { HeadBuffer } from './head-buffer.js';
 
@@ -169,69 +169,6 @@ export class TickCork {
   }
 }
 
-/** Each arena-read socket reads into its own arena of this size... */
-const READ_ARENA_BYTES = 32 * 1024;
-/** ...and takes a fresh one when less than this is left for the next read. */
-const READ_MIN_BYTES = 8 * 1024;
-
-/**
- * Reads a socket through net's `onread` option instead of its Readable stream (for the sockets Skiff opens
- * itself; an accepted socket cannot be given one): no Readable push and 'data' event, no next tick per
- * read, and no 64 KiB buffer allocated and shrunk per read. Each read lands right after the previous one
- * in the socket's arena, so a chunk handed out (a body piece still queued on another socket, a chunk
- * waiting in an Inbox) is never overwritten; a full arena is left to the chunks that still reference it.
- */
-class ArenaReader {
-  private arena = Buffer.allocUnsafeSlow(READ_ARENA_BYTES);
-  private used = 0;
-  private sink: ((chunk: Buffer) => void) | undefined;
-  readonly onread = {
-    buffer: (): Uint8Array => this.nextBuffer(),
-    // True: keep reading (backpressure goes through socket.pause(), as for stream-read sockets).
-    callback: (n: number, buf: Uint8Array): boolean => { this.onRead(n, buf as Buffer); return true; },
-  };
-
-  private nextBuffer(): Buffer {
-    if (READ_ARENA_BYTES - this.used < READ_MIN_BYTES) {
-      this.arena = Buffer.allocUnsafeSlow(READ_ARENA_BYTES);
-      this.used = 0;
-    }
-    return this.arena.subarray(this.used);
-  }
-
-  private onRead(n: number, buf: Buffer): void {
-    // `buf` is the buffer nextBuffer() handed out last: the arena from `used` on.
-    this.used += n;
-    const chunk = buf.subarray(0, n);
-    // A connection not wired by attachSocket (another codec, a test double) still gets 'data' events.
-    if (this.sink !== undefined) this.sink(chunk);
-    else this.socket?.emit('data', chunk);
-  }
-
-  /** Chunks go to `sink` instead of 'data' events (attachSocket wires this before the first read). */
-  attach(sink: (chunk: Buffer) => void): void {
-    this.sink = sink;
-  }
-
-  /** The socket whose 'data' events carry the chunks while no sink is attached. */
-  socket: Socket | undefined;
-}
-
-const arenaReaders = new WeakMap<Socket, ArenaReader>();
-
-/**
- * Opens a TCP connection whose reads go through an ArenaReader (Nagle off); attachSocket delivers them as its
- * `data` event, and a connection wired otherwise gets them as the socket's 'data' events. Used for upstream
- * connections.
- */
-export function connectArenaRead(host: string, port: number): Socket {
-  const reader = new ArenaReader();
-  const socket = netConnect({ host, port, noDelay: true, onread: reader.onread });
-  reader.socket = socket;
-  arenaReaders.set(socket, reader);
-  return socket;
-}
-
 /** What a connection does on each of its socket's events. */
 export interface SocketEvents {
   data(chunk: Buffer): void;
@@ -253,9 +190,7 @@ export function attachSocket(socket: Socket, guard: (fn: () => void) => void, on
   const drain = (): void => guard(() => on.drain());
   const error = (err: Error): void => guard(() => on.error(err));
   const close = (): void => guard(() => on.close());
-  const reader = arenaReaders.get(socket);
-  if (reader !== undefined) reader.attach((chunk: Buffer) => inSocketEvent(data, chunk));
-  else socket.on('data', (chunk: Buffer) => inSocketEvent(data, chunk));
+  socket.on('data', (chunk: Buffer) => inSocketEvent(data, chunk));
   socket.on('end', () => inSocketEvent(end, undefined));
   socket.on('drain', () => inSocketEvent(drain, undefined));
   socket.on('error', (err) => inSocketEvent(error, err));

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { createClientConnection } from '../../../../src/stream/http1/client.js';
-import { connectArenaRead } from '../../../../src/stream/http1/socket-io.js';
 import type { ClientConnection, HeaderList, ResponseHandler, ResponseHead, ServerConnectionHandler } from '../../../../src/types/http.js';
 import type { SkiffError } from '../../../../src/common/errors.js';
 import { UpstreamResetError } from '../../../../src/stream/http1/errors.js';
@@ -51,8 +50,7 @@ async function fakeUpstream(onRequest: (req: string, conn: UpstreamConn, index: 
   return {
     port,
     async connect(): Promise<ClientConnection> {
-      // As the pool connects: reads through the socket's arena (onread), not its stream.
-      const s = connectArenaRead('127.0.0.1', port);
+      const s = net.connect(port, '127.0.0.1');
       opened.push(s);
       await once(s, 'connect');
       return createClientConnection(wasm, s);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { TickCork, attachSocket, connectArenaRead, inSocketEvent } from '../../../../src/stream/http1/socket-io.js';
+import { TickCork, inSocketEvent } from '../../../../src/stream/http1/socket-io.js';
 
 /** Two connected client sockets on 127.0.0.1 and the bytes their server-side peers read. */
 async function twoConnections(): Promise<{
@@ -121,57 +121,6 @@ test('a handler that throws still flushes what it held', async () => {
     assert.equal(got, 'kept');
   } finally { t.close(); }
 });
-
-/** A server on 127.0.0.1 that writes `pieces` one per event-loop turn, then ends. */
-async function piecewiseServer(pieces: Buffer[]): Promise<{ port: number; close: () => void }> {
-  const server = net.createServer((sock) => {
-    let i = 0;
-    const next = (): void => {
-      if (i < pieces.length) { sock.write(pieces[i++], () => setTimeout(next, 2)); } else sock.end();
-    };
-    next();
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
-}
-
-test('arena reads: every chunk handed out keeps its bytes while later reads (and fresh arenas) follow', async () => {
-  // 120 KiB in 10 KiB pieces of distinct bytes: several arenas' worth, each piece one or more reads.
-  const pieces = Array.from({ length: 12 }, (_, i) => Buffer.alloc(10 * 1024, 0x41 + i));
-  const srv = await piecewiseServer(pieces);
-  try {
-    const socket = connectArenaRead('127.0.0.1', srv.port);
-    const chunks: Buffer[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      attachSocket(socket, (fn) => fn(), {
-        data: (c) => chunks.push(c), end: () => resolve(), drain: () => {}, error: reject, close: () => {},
-      });
-    });
-    await ended;
-    socket.destroy();
-    // Compared only now, after every read: a chunk overwritten by a later read would differ.
-    assert.ok(chunks.length >= pieces.length);
-    assert.ok(Buffer.concat(chunks).equals(Buffer.concat(pieces)));
-  } finally { srv.close(); }
-});
-
-test('arena reads: pause stops reading until resume; a socket nobody attached emits data events', async () => {
-  const pieces = [Buffer.from('one;'), Buffer.from('two;'), Buffer.from('three')];
-  const srv = await piecewiseServer(pieces);
-  try {
-    const socket = connectArenaRead('127.0.0.1', srv.port);
-    const got: string[] = [];
-    socket.on('data', (c: Buffer) => {
-      got.push(c.toString('latin1'));
-      if (got.length === 1) { socket.pause(); setTimeout(() => { assert.equal(got.length, 1, 'nothing read while paused'); socket.resume(); }, 30); }
-    });
-    await once(socket, 'end');
-    socket.destroy();
-    assert.equal(got.join(''), 'one;two;three');
-  } finally { srv.close(); }
-});
-
 test('flush() inside a socket event releases the held writes at once (a complete message does not wait for the handler)', async () => {
   const t = await twoConnections();
   try {
