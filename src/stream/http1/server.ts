@@ -311,7 +311,7 @@ export class ServerConnection {
 
   /** The response is complete: what is held leaves now, before the stream's bookkeeping. */
   flushWrites(): void {
-    this.cork.flush();
+    this.cork.release();
   }
 
   writeResponseHead(head: ResponseHead, rewrite: HeadRewrite): void {

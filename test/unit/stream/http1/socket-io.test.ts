@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { TickCork, inSocketEvent } from '../../../../src/stream/http1/socket-io.js';
+import { TickCork, inSocketEvent, resetTurnLoad, writesBatched } from '../../../../src/stream/http1/socket-io.js';
 
 /** Two connected client sockets on 127.0.0.1 and the bytes their server-side peers read. */
 async function twoConnections(): Promise<{
@@ -91,6 +91,7 @@ test('a socket corked again after its flush is held until the next turn', async 
 
 test('writes held inside a socket event leave when the outermost handler returns, not at the end of the turn', async () => {
   const t = await twoConnections();
+  resetTurnLoad();
   try {
     const corks = t.clients.map((c) => new TickCork(c));
     inSocketEvent(() => {
@@ -121,8 +122,9 @@ test('a handler that throws still flushes what it held', async () => {
     assert.equal(got, 'kept');
   } finally { t.close(); }
 });
-test('flush() inside a socket event releases the held writes at once (a complete message does not wait for the handler)', async () => {
+test('release() inside a socket event lets the held writes go at once (a complete message does not wait for the handler)', async () => {
   const t = await twoConnections();
+  resetTurnLoad();
   try {
     const [c] = t.clients;
     const cork = new TickCork(c);
@@ -131,7 +133,7 @@ test('flush() inside a socket event releases the held writes at once (a complete
       c.write('head;');
       c.write('body');
       assert.ok(c.writableLength > 0);
-      cork.flush();
+      cork.release();
       assert.equal(c.writableLength, 0, 'written before the handler returned');
       cork.hold(); // held again later in the same event: leaves when the handler returns
       c.write(';next');
@@ -139,5 +141,36 @@ test('flush() inside a socket event releases the held writes at once (a complete
     assert.equal(c.writableLength, 0);
     const [got] = await t.received();
     assert.equal(got, 'head;body;next');
+  } finally { t.close(); }
+});
+
+test('after a busy turn, writes leave together at the end of the turn; a quiet turn goes back to writing per event', async () => {
+  const t = await twoConnections();
+  resetTurnLoad();
+  try {
+    const [c] = t.clients;
+    const cork = new TickCork(c);
+    const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
+    for (let i = 0; i < 8; i++) inSocketEvent(() => {}, undefined); // a busy turn: many socket events
+    await nextTurn();
+    inSocketEvent(() => {
+      assert.equal(writesBatched(), true);
+      cork.hold();
+      c.write('batched;');
+      cork.release(); // a complete message in a busy turn waits for the turn's end like the rest
+    }, undefined);
+    assert.ok(c.writableLength > 0, 'held past the handler in a busy turn');
+    await nextTurn();
+    assert.equal(c.writableLength, 0, 'flushed at the end of the turn');
+    // That turn had one event: quiet again, so the next turn writes as each event ends.
+    inSocketEvent(() => {
+      assert.equal(writesBatched(), false);
+      cork.hold();
+      c.write('direct');
+    }, undefined);
+    assert.equal(c.writableLength, 0);
+    const [got] = await t.received();
+    assert.equal(got, 'batched;direct');
   } finally { t.close(); }
 });
