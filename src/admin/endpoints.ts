@@ -8,6 +8,7 @@ import { listenersJson, listenersText } from './listeners.js';
 import { prometheusText } from './prometheus.js';
 import { effectiveState, serverInfoJson, commandLineOptions, nodeFromConfigDump } from './server_info.js';
 import { selectStats, statsJson, statsText } from './stats_query.js';
+import { ConfigDumpQueryError, queryConfigDump, type ConfigDump } from '../config/config_dump.js';
 import { json, text, TEXT, type AdminDeps, type AdminEndpoint, type AdminRequest, type AdminResponse } from './types.js';
 
 /** What the admin itself remembers between requests. */
@@ -109,7 +110,20 @@ export function adminEndpoints(deps: AdminDeps, state: AdminState): AdminEndpoin
         return f === 'json' ? json(listenersJson(deps.listeners())) : text(200, listenersText(deps.listeners()));
       },
     },
-    { path: '/config_dump', help: 'the current configuration (Envoy ConfigDump JSON)', mutates: false, handle: () => json(deps.configDump()) },
+    {
+      path: '/config_dump', help: 'the current configuration (Envoy ConfigDump JSON); ?resource=<field>, ?mask=<fields>', mutates: false,
+      handle: (req) => {
+        const resource = req.query.get('resource') ?? undefined;
+        const mask = req.query.get('mask') ?? undefined;
+        if (resource === undefined && mask === undefined) return json(deps.configDump());
+        try {
+          return json(queryConfigDump(deps.configDump() as ConfigDump, resource, mask));
+        } catch (err) {
+          if (err instanceof ConfigDumpQueryError) return text(400, `${err.message}\n`);
+          throw err;
+        }
+      },
+    },
     {
       path: '/quitquitquit', help: 'shut the server down gracefully', mutates: true,
       handle: () => ({ ...OK(), after: () => deps.quit() }),

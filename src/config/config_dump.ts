@@ -5,7 +5,7 @@
  * Inline route configs of connection managers are listed as static route configs, as Envoy does.
  */
 import type { LoadedBootstrap } from './types.js';
-import { HCM_TYPE_URL } from './subset.js';
+import { HCM_TYPE_URL } from './values.js';
 
 const ADMIN = 'type.googleapis.com/envoy.admin.v3.';
 export const CONFIG_DUMP_TYPES = {
@@ -33,6 +33,23 @@ export interface DynamicConfigDump {
   clusters: (DynamicDumpEntry & { state: 'active' | 'warming' })[];
   routes: DynamicDumpEntry[];
   endpoints: DynamicDumpEntry[];
+  /** Per kind, resource name -> the last NACK naming it (Envoy's UpdateFailureState), kept until it is accepted. */
+  errors?: {
+    listeners: ReadonlyMap<string, FailureState>; clusters: ReadonlyMap<string, FailureState>;
+    routes: ReadonlyMap<string, FailureState>; endpoints: ReadonlyMap<string, FailureState>;
+  };
+}
+
+export interface FailureState { details: string; lastUpdateAttempt: Date; versionInfo: string; failedConfiguration?: Json }
+
+/** Envoy's UpdateFailureState JSON. */
+function errorState(f: FailureState, type: string): Json {
+  const out: Json = {};
+  if (f.failedConfiguration) out.failed_configuration = { '@type': type, ...withoutType(f.failedConfiguration) };
+  out.last_update_attempt = f.lastUpdateAttempt.toISOString();
+  out.details = f.details;
+  if (f.versionInfo) out.version_info = f.versionInfo;
+  return out;
 }
 
 type Json = Record<string, unknown>;
@@ -110,11 +127,23 @@ export function buildConfigDump(loaded: LoadedBootstrap, loadedAt: Date, dynamic
     entry[`${l.state}_state`] = dynamicEntry(l, 'listener', RESOURCE_TYPES.listener);
     byName.set(l.name, entry);
   }
+  // A NACKed listener shows its error_state, beside its last good version or alone (never accepted).
+  for (const [name, f] of dynamic.errors?.listeners ?? []) {
+    const entry = byName.get(name) ?? { name };
+    entry.error_state = errorState(f, RESOURCE_TYPES.listener);
+    byName.set(name, entry);
+  }
   listenerSection.dynamic_listeners = [...byName.values()];
-  routes.dynamic_route_configs = dynamic.routes.map((r) => dynamicEntry(r, 'route_config', RESOURCE_TYPES.routeConfiguration));
+  const withError = (entry: Json, f: FailureState | undefined, type: string): Json => (f ? { ...entry, error_state: errorState(f, type) } : entry);
+  for (const key of ['dynamic_active_clusters', 'dynamic_warming_clusters'] as const) {
+    clusters[key] = (clusters[key] as Json[]).map((c) => withError(c, dynamic.errors?.clusters.get(String((c.cluster as Json).name)), RESOURCE_TYPES.cluster));
+  }
+  routes.dynamic_route_configs = dynamic.routes.map((r) => withError(dynamicEntry(r, 'route_config', RESOURCE_TYPES.routeConfiguration),
+    dynamic.errors?.routes.get(r.name), RESOURCE_TYPES.routeConfiguration));
   dump.configs.push({
     '@type': CONFIG_DUMP_TYPES.endpoints,
-    dynamic_endpoint_configs: dynamic.endpoints.map((e) => dynamicEntry(e, 'endpoint_config', RESOURCE_TYPES.clusterLoadAssignment)),
+    dynamic_endpoint_configs: dynamic.endpoints.map((e) => withError(dynamicEntry(e, 'endpoint_config', RESOURCE_TYPES.clusterLoadAssignment),
+      dynamic.errors?.endpoints.get(e.name), RESOURCE_TYPES.clusterLoadAssignment)),
   });
   return dump;
 }
@@ -122,4 +151,51 @@ export function buildConfigDump(loaded: LoadedBootstrap, loadedAt: Date, dynamic
 /** The section of a dump with the given `@type` (consumers should not rely on positions). */
 export function configDumpSection(dump: ConfigDump, type: string): Json | undefined {
   return dump.configs.find((c) => c['@type'] === type);
+}
+
+/** The resource kinds `?resource=` selects, by the field of the ConfigDump sections that lists them. */
+const RESOURCE_FIELDS: Record<string, string> = {
+  static_clusters: 'cluster', dynamic_active_clusters: 'cluster', dynamic_warming_clusters: 'cluster',
+  static_listeners: 'listener', dynamic_listeners: '', static_route_configs: 'route_config', dynamic_route_configs: 'route_config',
+  static_endpoint_configs: 'endpoint_config', dynamic_endpoint_configs: 'endpoint_config',
+};
+
+export class ConfigDumpQueryError extends Error {
+  readonly code = 'SKIFF_ADMIN_BAD_QUERY';
+}
+
+/**
+ * Envoy's /config_dump query parameters: `resource=<field>` returns the items of that repeated field across
+ * every section, each as its own entry with the section's @type (e.g. `dynamic_active_clusters`); `mask=a,b`
+ * keeps only those top-level fields (of each section, or with `resource`, of each item). Unknown resource
+ * fields are an error (Envoy answers 400).
+ */
+export function queryConfigDump(dump: ConfigDump, resource: string | undefined, mask: string | undefined): ConfigDump {
+  const fields = mask === undefined || mask === '' ? undefined : mask.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  const keep = (o: Json, always: readonly string[]): Json => (fields === undefined ? o
+    : Object.fromEntries(Object.entries(o).filter(([k]) => fields.includes(k) || always.includes(k))));
+  if (resource === undefined || resource === '') return { configs: dump.configs.map((c) => keep(c, ['@type'])) };
+  if (!(resource in RESOURCE_FIELDS)) throw new ConfigDumpQueryError(`${resource} is not a repeated field of any config dump section`);
+  const configs: Json[] = [];
+  for (const section of dump.configs) {
+    const items = section[resource];
+    if (!Array.isArray(items)) continue;
+    const type = String(section['@type']).replace(/ConfigDump$/, 'ConfigDump.' + itemTypeName(resource));
+    for (const item of items as Json[]) configs.push({ '@type': type, ...keep(item, []) });
+  }
+  return { configs };
+}
+
+/** The message name of one item of a ConfigDump repeated field (Envoy's nested types). */
+function itemTypeName(resource: string): string {
+  switch (resource) {
+    case 'static_clusters': return 'StaticCluster';
+    case 'dynamic_active_clusters': case 'dynamic_warming_clusters': return 'DynamicCluster';
+    case 'static_listeners': return 'StaticListener';
+    case 'dynamic_listeners': return 'DynamicListener';
+    case 'static_route_configs': return 'StaticRouteConfig';
+    case 'dynamic_route_configs': return 'DynamicRouteConfig';
+    case 'static_endpoint_configs': return 'StaticEndpointConfig';
+    default: return 'DynamicEndpointConfig';
+  }
 }

@@ -7,6 +7,7 @@
  */
 import protobuf from 'protobufjs';
 import { ConfigError } from '../common/errors.js';
+import { ISTIO_OWN_TYPE_URLS } from './istio.js';
 import { isKnownApiType, resolveTypeUrl, typeName, type ProtoField, type ProtoType } from './protos.js';
 
 export interface DecodeResult { value: unknown; json: unknown }
@@ -291,7 +292,8 @@ const decodeAny: WellKnownDecoder = (_type, input, path, ctx, depth) => {
   const packed = resolveTypeUrl(url);
   if (!packed) {
     const name = url.slice(url.lastIndexOf('/') + 1);
-    if (!url.includes('/') || !isKnownApiType(name)) throw new ConfigError(path, `unknown type URL ${url}`);
+    // Istio's own extension configs (no Envoy proto declares them) are kept opaque too: src/config/istio.ts decides.
+    if (!url.includes('/') || (!isKnownApiType(name) && !ISTIO_OWN_TYPE_URLS.has(url))) throw new ConfigError(path, `unknown type URL ${url}`);
     // A real Envoy type Skiff does not load (an unsupported extension): kept opaque for validation to
     // reject by name.
     const opaque = { '@type': url, ...(plainJson(fields, path, depth + 1) as Record<string, unknown>) };

@@ -33,8 +33,16 @@ function rulesOf(field: ProtoField): Rules | null {
   return rules;
 }
 
-interface FieldPlan { field: ProtoField; rules: Rules | null; sub: ProtoType | undefined }
-interface TypePlan { disabled: boolean; requiredOneofs: protobuf.OneOf[]; fields: FieldPlan[] }
+interface FieldPlan { field: ProtoField; rules: Rules | null; sub: ProtoType | undefined; absentOk?: boolean }
+interface TypePlan {
+  disabled: boolean;
+  requiredOneofs: protobuf.OneOf[];
+  fields: FieldPlan[];
+  /** The same fields by name, for walking the fields a value has. */
+  byName: Map<string, FieldPlan>;
+  /** Fields whose rules fail when the field is absent (required ones): checked whether set or not. */
+  failWhenAbsent: FieldPlan[];
+}
 
 const planCache = new WeakMap<ProtoType, TypePlan>();
 
@@ -48,10 +56,17 @@ function planOf(type: ProtoType): TypePlan {
       const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
       if (rules || sub) fields.push({ field, rules, sub });
     }
+    // An absent field's verdict depends on its rules only: worked out here, once (most pass).
+    const failWhenAbsent = fields.filter((fp) => {
+      if (!fp.rules) return false;
+      try { checkField(fp.field, fp.rules, undefined, fp.field.name); return false; } catch { return true; }
+    });
     plan = {
       disabled: optionOf(type.parsedOptions, '(validate.disabled)') === true || optionOf(type.parsedOptions, '(validate.ignored)') === true,
       requiredOneofs: type.oneofsArray.filter((o) => !isSyntheticOneof(o) && optionOf(o.parsedOptions, '(validate.required)') === true),
       fields,
+      byName: new Map(fields.map((fp) => [fp.field.name, fp])),
+      failWhenAbsent,
     };
     planCache.set(type, plan);
   }
@@ -69,12 +84,19 @@ export function checkRules(type: ProtoType, value: unknown, path: string, depth 
       throw new ConfigError(fieldPath(path, oneof.name), `one of ${oneof.oneof.join(', ')} must be set (validate.required)`);
     }
   }
-  for (const { field, rules, sub } of plan.fields) {
-    const v = msg[field.name];
-    if (v === undefined && !rules) continue;
+  for (const fp of plan.failWhenAbsent) {
+    if (msg[fp.field.name] === undefined) checkField(fp.field, fp.rules!, undefined, fieldPath(path, fp.field.name));
+  }
+  // Only the fields the value has (a message sets a handful of its ~100 fields).
+  for (const key in msg) {
+    const fp = plan.byName.get(key);
+    if (fp === undefined) continue;
+    const { field, rules, sub } = fp;
+    const v = msg[key];
+    if (v === undefined) continue;
     const at = fieldPath(path, field.name);
     if (rules) checkField(field, rules, v, at);
-    if (v === undefined || !sub || rules?.message?.skip === true) continue;
+    if (!sub || rules?.message?.skip === true) continue;
     if (field.map) for (const [k, item] of Object.entries(v as object)) checkNested(sub, item, `${at}[${JSON.stringify(k)}]`, depth);
     else if (field.repeated) (v as unknown[]).forEach((item, i) => checkNested(sub, item, `${at}[${i}]`, depth));
     else checkNested(sub, v, at, depth);

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
+import { ISTIO_ENVOY_PROTOS } from './istio.js';
 
 export type ProtoType = protobuf.Type;
 export type ProtoField = protobuf.Field;
@@ -25,6 +26,14 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/config/bootstrap/v3/bootstrap.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  // Istio compatibility: the Envoy extensions istiod emits that Skiff decides on (src/config/istio.ts).
+  ...ISTIO_ENVOY_PROTOS,
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

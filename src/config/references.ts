@@ -54,10 +54,14 @@ export function checkReferences(bootstrap: Bootstrap): void {
     }
     bound.set(key, i);
     if (key === adminKey && !key.endsWith(':0')) throw new ConfigError(`${lPath(i)}.address`, `${key} is also the admin address`);
-    // Envoy refuses a listener without filter chains; in Skiff a chain without the HCM could serve nothing.
-    if ((listener.filter_chains ?? []).length === 0) throw new ConfigError(`${lPath(i)}.filter_chains`, 'a listener needs a filter chain');
+    // Envoy refuses a listener without filter chains (a default_filter_chain counts); a chain needs its terminal filter.
+    const defaultChain = (listener as { default_filter_chain?: unknown }).default_filter_chain;
+    if ((listener.filter_chains ?? []).length === 0 && defaultChain === undefined) throw new ConfigError(`${lPath(i)}.filter_chains`, 'a listener needs a filter chain');
     (listener.filter_chains ?? []).forEach((chain, c) => {
-      if (!(chain.filters ?? []).some((f) => f.typed_config?.['@type'] === HCM_TYPE_URL)) {
+      if ((chain.filters ?? []).length === 0) {
+        throw new ConfigError(`${lPath(i)}.filter_chains[${c}].filters`, 'a terminal network filter (http_connection_manager, tcp_proxy, ...) is required');
+      }
+      if ((chain.filters ?? []).some((f) => f.name === 'envoy.filters.network.http_connection_manager' && f.typed_config === undefined)) {
         throw new ConfigError(`${lPath(i)}.filter_chains[${c}].filters`, 'the http_connection_manager filter (with its typed_config) is required');
       }
       (chain.filters ?? []).forEach((filter, f) => {

@@ -9,6 +9,7 @@ import protobuf from 'protobufjs';
 import { UnsupportedConfigError } from '../common/errors.js';
 import { fieldPath, isWellKnownType } from './decode.js';
 import { lookupMessage, resolveTypeUrl, typeName } from './protos.js';
+import { firstSighting, ISTIO_EXTENSIONS, judgeExtension, noopWarning, perRouteConfigIgnorable, type ExtensionKind } from './istio.js';
 import { HCM_TYPE_URL } from './values.js';
 
 export interface ExtensionSpec { name: string; typeUrl: string }
@@ -31,6 +32,14 @@ export interface FieldRule {
    * inside it changes how Skiff forwards traffic (stats, tracing, runtime, logging settings).
    */
   noop?: string;
+  /**
+   * With `extensions`: an item that is not one of them is judged by src/config/istio.ts as an extension of
+   * this kind (accepted as a no-op with a once-per-name warning, or rejected naming why). Accepted no-ops do
+   * not count against `maxItems`.
+   */
+  istioKind?: ExtensionKind;
+  /** A typed_per_filter_config map: keys of no-op filters (src/config/istio.ts) are accepted, others rejected. */
+  perFilterConfig?: true;
 }
 
 /** '*' accepts every field of the message and stops there (informational messages such as Node). */
@@ -41,6 +50,28 @@ export { HCM_TYPE_URL };
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 export const HCM_EXTENSION: ExtensionSpec = { name: 'envoy.filters.network.http_connection_manager', typeUrl: HCM_TYPE_URL };
 export const ROUTER_EXTENSION: ExtensionSpec = { name: 'envoy.filters.http.router', typeUrl: ROUTER_TYPE_URL };
+export const PREVIOUS_HOSTS_EXTENSION: ExtensionSpec = {
+  name: 'envoy.retry_host_predicates.previous_hosts',
+  typeUrl: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+};
+
+/** A filter chain's network filters (src/listener/network_filters.ts builds them; one line per extension). */
+export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
+/** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
+export const LISTENER_FILTER_EXTENSIONS: ExtensionSpec[] = [
+  { name: 'envoy.filters.listener.tls_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
+  { name: 'envoy.filters.listener.http_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' },
+  { name: 'envoy.filters.listener.original_dst', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' },
+];
+const RAW_BUFFER_EXTENSION: ExtensionSpec = { name: 'envoy.transport_sockets.raw_buffer', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' };
+export const DOWNSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
+  RAW_BUFFER_EXTENSION,
+  { name: 'envoy.transport_sockets.tls', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext' },
+];
+export const UPSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
+  RAW_BUFFER_EXTENSION,
+  { name: 'envoy.transport_sockets.tls', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' },
+];
 
 const HEADER_MUTATIONS = {
   request_headers_to_add: true, request_headers_to_remove: true,
@@ -86,21 +117,69 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.core.v3.SocketAddress': { address: true, port_value: true, protocol: { values: ['TCP'] } },
 
   'envoy.config.listener.v3.Listener': {
-    name: true, address: true,
-    filter_chains: { maxItems: { count: 1, what: 'filter chain (one filter chain per listener is supported)' } },
+    name: true, address: true, filter_chains: true, default_filter_chain: true,
+    listener_filters: { extensions: LISTENER_FILTER_EXTENSIONS }, listener_filters_timeout: true,
+    continue_on_listener_filters_timeout: true,
+    // ---- Istio compatibility (xdsistio) ----
+    // Envoy's docs: the direction only labels tracing and stats.
+    traffic_direction: { hint: 'traffic_direction only labels tracing and stats; accepted, not used' },
+    // ---- end Istio compatibility ----
   },
   'envoy.config.listener.v3.FilterChain': {
-    name: true,
-    filters: { extensions: [HCM_EXTENSION], maxItems: { count: 1, what: 'network filter (the http_connection_manager is the only one)' } },
+    name: true, filter_chain_match: true,
+    // Istio's no-op network filters (src/config/istio.ts) are accepted beside the registered ones.
+    filters: { extensions: NETWORK_FILTER_EXTENSIONS, istioKind: 'network_filter' },
+    transport_socket: { extensions: DOWNSTREAM_TRANSPORT_EXTENSIONS },
   },
+  'envoy.config.listener.v3.FilterChainMatch': {
+    destination_port: true, prefix_ranges: true, direct_source_prefix_ranges: true, source_type: true,
+    source_prefix_ranges: true, source_ports: true, server_names: true, transport_protocol: true, application_protocols: true,
+  },
+  'envoy.config.core.v3.CidrRange': { address_prefix: true, prefix_len: true },
   'envoy.config.listener.v3.Filter': { name: true, typed_config: true },
+  'envoy.config.listener.v3.ListenerFilter': { name: true, typed_config: true },
+  'envoy.config.core.v3.TransportSocket': { name: true, typed_config: true },
+  'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector': {},
+  'envoy.extensions.filters.listener.http_inspector.v3.HttpInspector': {},
+  'envoy.extensions.filters.listener.original_dst.v3.OriginalDst': {},
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer': {},
+  'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': { common_tls_context: true, require_client_certificate: true },
+  'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': { common_tls_context: true, sni: true },
+  'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext': {
+    tls_certificates: true, validation_context: true, alpn_protocols: true, tls_params: true,
+  },
+  'envoy.extensions.transport_sockets.tls.v3.TlsCertificate': { certificate_chain: true, private_key: true },
+  'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': { trusted_ca: true, match_typed_subject_alt_names: true },
+  'envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher': { san_type: { values: ['EMAIL', 'DNS', 'URI', 'IP_ADDRESS'] }, matcher: true },
+  'envoy.extensions.transport_sockets.tls.v3.TlsParameters': {
+    tls_minimum_protocol_version: true, tls_maximum_protocol_version: true, cipher_suites: true,
+  },
 
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': {
-    stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1'] }, route_config: true, rds: true,
-    http_filters: { extensions: [ROUTER_EXTENSION] },
+    stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1', 'HTTP2'] }, route_config: true, rds: true,
+    http_filters: { extensions: [ROUTER_EXTENSION], istioKind: 'http_filter' },
     request_headers_timeout: true, stream_idle_timeout: true, max_request_headers_kb: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
     use_remote_address: true, xff_num_trusted_hops: true, generate_request_id: true, server_name: true,
+    http2_protocol_options: true,
+    // ---- Istio compatibility (xdsistio): src/config/istio.ts, README "Istio" ----
+    tracing: { noop: 'tracing is not implemented; no spans are sent' },
+    access_log: { noop: 'connection manager access logs are not written' },
+    // Skiff generates UUIDv4 x-request-id, which is what the UUID extension configures.
+    request_id_extension: { only: ['typed_config'] },
+    path_with_escaped_slashes_action: { values: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED'] },
+    // ---- end Istio compatibility ----
+  },
+  'envoy.config.core.v3.Http2ProtocolOptions': {
+    max_concurrent_streams: true, initial_stream_window_size: true, initial_connection_window_size: true,
+    hpack_table_size: true, max_outbound_frames: true, max_outbound_control_frames: true,
+    max_consecutive_inbound_frames_with_empty_payload: true, max_inbound_priority_frames_per_stream: true,
+    max_inbound_window_update_frames_per_data_frame_sent: true,
+  },
+  'envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension': { typed_config: true },
+  'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig': {
+    pack_trace_reason: { hint: 'trace reasons are not packed (no tracing)' },
+    use_request_id_for_trace_sampling: { hint: 'no tracing: nothing is sampled' },
   },
   'envoy.extensions.filters.network.http_connection_manager.v3.Rds': { config_source: true, route_config_name: true },
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': { name: true, typed_config: true },
@@ -110,9 +189,33 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     idle_timeout: true, max_headers_count: true, max_requests_per_connection: true,
   },
 
-  'envoy.config.route.v3.RouteConfiguration': { name: true, virtual_hosts: true, ...HEADER_MUTATIONS },
-  'envoy.config.route.v3.VirtualHost': { name: true, domains: true, routes: true, retry_policy: true, ...HEADER_MUTATIONS },
-  'envoy.config.route.v3.Route': { name: true, match: true, route: true, direct_response: true, redirect: true, ...HEADER_MUTATIONS },
+  'envoy.config.route.v3.RouteConfiguration': {
+    name: true, virtual_hosts: true, ...HEADER_MUTATIONS,
+    // ---- Istio compatibility (xdsistio) ----
+    // Only `false` (Envoy's RDS default): a route to an unknown cluster is a 503 at request time; the router rejects `true`.
+    validate_clusters: true,
+    // Host matching without the port (istiod sets it on gateways): the router implements it.
+    ignore_port_in_host_matching: true,
+    // Checked by the router against every direct_response body.
+    max_direct_response_body_size_bytes: true,
+    // ---- end Istio compatibility ----
+  },
+  'envoy.config.route.v3.VirtualHost': {
+    name: true, domains: true, routes: true, retry_policy: true, ...HEADER_MUTATIONS,
+    // ---- Istio compatibility (xdsistio) ----
+    metadata: true,
+    include_request_attempt_count: true,
+    typed_per_filter_config: { perFilterConfig: true },
+    // ---- end Istio compatibility ----
+  },
+  'envoy.config.route.v3.Route': {
+    name: true, match: true, route: true, direct_response: true, redirect: true, ...HEADER_MUTATIONS,
+    // ---- Istio compatibility (xdsistio) ----
+    metadata: true,
+    decorator: { noop: 'the decorator names a tracing span; no tracing' },
+    typed_per_filter_config: { perFilterConfig: true },
+    // ---- end Istio compatibility ----
+  },
   'envoy.config.route.v3.RouteMatch': {
     prefix: true, path: true, safe_regex: true, path_separated_prefix: true, case_sensitive: true,
     headers: true, query_parameters: true,
@@ -128,16 +231,32 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.route.v3.RouteAction': {
     cluster: true, weighted_clusters: true, prefix_rewrite: true, host_rewrite_literal: true, timeout: true,
     retry_policy: true, hash_policy: true,
+    // ---- Istio compatibility (xdsistio) ----
+    // A cap on the whole stream (0: none) and the gRPC timeout header's cap (src/proxy/stream_limits.ts).
+    max_stream_duration: true, max_grpc_timeout: true, grpc_timeout_offset: true,
+    // The status of the local reply for a route whose cluster is unknown (the proxy applies it; 503 by default).
+    cluster_not_found_response_code: { values: ['SERVICE_UNAVAILABLE', 'NOT_FOUND', 'INTERNAL_SERVER_ERROR'] },
+    // ---- end Istio compatibility ----
   },
+  'envoy.config.route.v3.RouteAction.MaxStreamDuration': {
+    max_stream_duration: true, grpc_timeout_header_max: true, grpc_timeout_header_offset: true,
+  },
+  'envoy.config.route.v3.Decorator': { operation: true, propagate: true },
   'envoy.config.route.v3.WeightedCluster': { clusters: true, total_weight: true },
   'envoy.config.route.v3.WeightedCluster.ClusterWeight': { name: true, weight: true },
   'envoy.config.route.v3.RetryPolicy': {
     retry_on: true, num_retries: true, per_try_timeout: true, retriable_status_codes: true,
+    // ---- Istio compatibility (xdsistio): src/proxy/retry_state.ts ----
+    retry_host_predicate: { extensions: [PREVIOUS_HOSTS_EXTENSION] },
+    host_selection_retry_max_attempts: true,
+    // ---- end Istio compatibility ----
   },
+  'envoy.config.route.v3.RetryPolicy.RetryHostPredicate': { name: true, typed_config: true },
+  'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate': {},
   'envoy.config.route.v3.RouteAction.HashPolicy': { header: true, terminal: true },
   'envoy.config.route.v3.RouteAction.HashPolicy.Header': { header_name: true },
   'envoy.config.route.v3.DirectResponseAction': { status: true, body: true },
-  'envoy.config.core.v3.DataSource': { inline_string: true, inline_bytes: true },
+  'envoy.config.core.v3.DataSource': { inline_string: true, inline_bytes: true, filename: true },
   'envoy.config.route.v3.RedirectAction': {
     host_redirect: true, port_redirect: true, path_redirect: true, prefix_rewrite: true, scheme_redirect: true,
     https_redirect: true, strip_query: true, response_code: true,
@@ -152,11 +271,44 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     ring_hash_lb_config: true, maglev_lb_config: true, least_request_lb_config: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
     per_connection_buffer_limit_bytes: true,
+    // ---- Istio compatibility (xdsistio): one decision per field istiod sets; README "Istio" ----
+    metadata: true,
+    alt_stat_name: { noop: 'cluster stats keep the cluster name' },
+    track_cluster_stats: { noop: 'the optional timeout-budget and request/response size histograms are not kept' },
+    ignore_health_on_host_removal: { noop: 'no active health checking: a host removed by EDS always leaves at once' },
+    respect_dns_ttl: { noop: 'DNS clusters re-resolve every dns_refresh_rate' },
+    upstream_connection_options: { only: ['tcp_keepalive'] },
+    common_lb_config: { only: ['locality_weighted_lb_config', 'healthy_panic_threshold'] },
+    filters: { extensions: [], istioKind: 'upstream_network_filter' },
+    // Deprecated spelling of common_http_protocol_options.max_requests_per_connection (istio-agent's xds-grpc).
+    max_requests_per_connection: true,
+    // ---- end Istio compatibility ----
+    transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS },
+    typed_extension_protocol_options: true,
   },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+    explicit_http_config: true, auto_config: true, common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
+  },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.AutoHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
+  'envoy.config.cluster.v3.UpstreamConnectionOptions': {
+    tcp_keepalive: { noop: 'TCP keepalive probes are not configured on upstream sockets' },
+  },
+  'envoy.config.cluster.v3.Cluster.CommonLbConfig': {
+    // Skiff balances over priority 0 as one set of hosts: locality weights are not applied (Istio sets an
+    // empty one when locality load balancing is on).
+    locality_weighted_lb_config: { noop: 'locality weights are not applied; hosts are balanced as one set' },
+    healthy_panic_threshold: { noop: 'no active health checking: every host counts as healthy unless EDS says otherwise' },
+  },
+  'envoy.config.cluster.v3.Filter': { name: true, typed_config: true },
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: true, service_name: true },
   'envoy.config.cluster.v3.CircuitBreakers': { thresholds: true },
   'envoy.config.cluster.v3.CircuitBreakers.Thresholds': {
-    priority: { values: ['DEFAULT'] }, max_connections: true, max_pending_requests: true, max_requests: true, max_retries: true,
+    // HIGH thresholds govern routes of priority HIGH only; Skiff routes are all DEFAULT, so they never apply.
+    priority: { values: ['DEFAULT', 'HIGH'] }, max_connections: true, max_pending_requests: true, max_requests: true, max_retries: true,
+    // ---- Istio compatibility (xdsistio) ----
+    track_remaining: { noop: 'the remaining_* gauges are not published' },
+    // ---- end Istio compatibility ----
   },
   'envoy.config.cluster.v3.Cluster.RingHashLbConfig': { minimum_ring_size: true, maximum_ring_size: true },
   'envoy.config.cluster.v3.Cluster.MaglevLbConfig': { table_size: true },
@@ -212,20 +364,34 @@ function walk(typeName: string, value: unknown, path: string, only: readonly str
     out.unsupported.push(new UnsupportedConfigError(path, `message ${typeName}`));
     return;
   }
-  const type = lookupMessage(typeName);
-  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
-    if (key === '@type') continue;
-    const at = fieldPath(path, key);
-    const rule = rules[key];
-    if (rule === undefined || (only && !only.includes(key))) {
+  const table = tableOf(typeName, rules);
+  const msg = value as Record<string, unknown>;
+  for (const key in msg) {
+    if (key === '@type' || !Object.prototype.hasOwnProperty.call(msg, key)) continue;
+    const entry = table.get(key);
+    if (entry === undefined || (only && !only.includes(key))) {
+      const at = fieldPath(path, key);
       if (HINT_FIELDS.includes(`${typeName}.${key}`)) out.warnings.push(`${at}: accepted as a hint; Skiff does not use it`);
       else out.unsupported.push(new UnsupportedConfigError(at, 'field'));
       continue;
     }
-    const field = type?.fields[key];
-    if (!field) continue;
-    walkField(field, rule === true ? {} : rule, fieldValue, at, out, depth);
+    if (entry.field === undefined) continue;
+    walkField(entry.field, entry.rule, msg[key], fieldPath(path, key), out, depth);
   }
+}
+
+interface TableEntry { rule: FieldRule; field: protobuf.Field | undefined }
+const tables = new Map<string, Map<string, TableEntry>>();
+
+/** Per message type, once: each supported field's rule and proto field. */
+function tableOf(typeName: string, rules: Record<string, FieldRule | true>): Map<string, TableEntry> {
+  let t = tables.get(typeName);
+  if (t === undefined) {
+    const type = lookupMessage(typeName);
+    t = new Map(Object.entries(rules).map(([key, rule]) => [key, { rule: rule === true ? {} : rule, field: type?.fields[key] }]));
+    tables.set(typeName, t);
+  }
+  return t;
 }
 
 function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path: string, out: SubsetResult, depth: number): void {
@@ -238,34 +404,70 @@ function walkField(field: protobuf.Field, rule: FieldRule, value: unknown, path:
     out.unsupported.push(new UnsupportedConfigError(path, `value ${String(value)} (supported: ${rule.values.join(', ')})`));
     return;
   }
-  const items: [unknown, string][] = field.map
-    ? Object.entries(value as object).map(([k, v]) => [v, `${path}[${JSON.stringify(k)}]`])
-    : field.repeated ? (value as unknown[]).map((v, i) => [v, `${path}[${i}]`]) : [[value, path]];
-  const isEmpty = field.map || field.repeated ? items.length === 0 : Object.keys(value as object).length === 0;
   if (rule.emptyOnly) {
+    const isEmpty = field.map || field.repeated
+      ? (field.map ? Object.keys(value as object).length : (value as unknown[]).length) === 0
+      : Object.keys(value as object).length === 0;
     // Nothing inside an empty value to look at.
     if (!isEmpty) out.unsupported.push(new UnsupportedConfigError(path, 'field (accepted only when empty)'));
     return;
   }
-  items.forEach(([item, at], i) => {
-    if (rule.maxItems && i >= rule.maxItems.count) {
-      out.unsupported.push(new UnsupportedConfigError(at, `additional ${rule.maxItems.what}`));
-      return;
-    }
-    if (rule.extensions) {
-      const ext = item as { name?: string; typed_config?: { '@type': string } };
-      const url = ext.typed_config?.['@type'];
-      // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
-      const supported = rule.extensions.some((s) => (url !== undefined ? s.typeUrl === url : s.name === ext.name));
-      if (!supported) {
-        out.unsupported.push(new UnsupportedConfigError(at, `extension ${ext.name ?? '(unnamed)'}${url ? ` (${url})` : ''}`));
-        return;
+  if (rule.perFilterConfig) {
+    // Per-route configs of no-op filters change nothing; any other filter's (a CORS policy, a fault) would be ignored: rejected.
+    for (const key of Object.keys(value as object)) {
+      const at = `${path}[${JSON.stringify(key)}]`;
+      if (perRouteConfigIgnorable(key)) {
+        // Warned about once per process (the caller logs the warnings it gets).
+        const decision = ISTIO_EXTENSIONS.find((e) => e.name === key)!;
+        if (firstSighting(decision.name)) out.warnings.push(`${at}: per-route config of ${noopWarning(decision)}`);
+      } else {
+        out.unsupported.push(new UnsupportedConfigError(at, `extension ${key} (its per-route config would not be applied)`));
       }
     }
-    const sub = field.resolvedType;
-    if (!(sub instanceof protobuf.Type)) return;
-    walkMessage(sub, item, at, rule.only, out, depth + 1);
-  });
+    return;
+  }
+  const counter = { counted: 0 };
+  if (field.map) {
+    for (const [k, v] of Object.entries(value as object)) walkItem(field, rule, v, `${path}[${JSON.stringify(k)}]`, counter, out, depth);
+  } else if (field.repeated) {
+    const list = value as unknown[];
+    for (let i = 0; i < list.length; i++) walkItem(field, rule, list[i], `${path}[${i}]`, counter, out, depth);
+  } else {
+    walkItem(field, rule, value, path, counter, out, depth);
+  }
+}
+
+/**
+ * One value of a field (the value, a list item or a map value) at `at`. `counter` counts the items that take
+ * a place under maxItems (accepted no-op extensions do not).
+ */
+function walkItem(field: protobuf.Field, rule: FieldRule, item: unknown, at: string, counter: { counted: number }, out: SubsetResult, depth: number): void {
+  if (rule.extensions) {
+    const ext = item as { name?: string; typed_config?: { '@type': string } };
+    const url = ext.typed_config?.['@type'];
+    // As Envoy does, the typed_config's type picks the extension; the name only when there is none.
+    const supported = rule.extensions.some((s) => (url !== undefined ? s.typeUrl === url : s.name === ext.name));
+    if (!supported) {
+      const verdict = rule.istioKind ? judgeExtension(rule.istioKind, ext as { name?: string; typed_config?: Record<string, unknown> }) : undefined;
+      if (verdict?.accept) {
+        // A no-op (src/config/istio.ts): warned about once per name per process (the caller logs the
+        // warnings it gets), not looked into, not counted.
+        // Network filters are warned about by the listener's registry when it builds the chain.
+        if (rule.istioKind !== 'network_filter' && firstSighting(verdict.decision.name)) out.warnings.push(`${at}: ${noopWarning(verdict.decision)}`);
+        return;
+      }
+      const why = verdict?.decision ? `: ${verdict.reason}` : '';
+      out.unsupported.push(new UnsupportedConfigError(at, `extension ${ext.name ?? '(unnamed)'}${url ? ` (${url})` : ''}${why}`));
+      return;
+    }
+  }
+  if (rule.maxItems && counter.counted++ >= rule.maxItems.count) {
+    out.unsupported.push(new UnsupportedConfigError(at, `additional ${rule.maxItems.what}`));
+    return;
+  }
+  const sub = field.resolvedType;
+  if (!(sub instanceof protobuf.Type)) return;
+  walkMessage(sub, item, at, rule.only, out, depth + 1);
 }
 
 function walkMessage(type: protobuf.Type, value: unknown, path: string, only: readonly string[] | undefined, out: SubsetResult, depth: number): void {

@@ -191,7 +191,9 @@ export function clusterSettings(cluster: Cluster): ClusterSettings {
     dnsRefreshRateMs: durationMs(cluster.dns_refresh_rate, d.dnsRefreshRateMs),
     dnsLookupFamily: cluster.dns_lookup_family ?? d.dnsLookupFamily,
     idleTimeoutMs: durationMs(cluster.common_http_protocol_options?.idle_timeout, d.idleTimeoutMs),
-    maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection, d.maxRequestsPerConnection),
+    // ---- Istio compatibility (xdsistio): istio-agent's xds-grpc cluster sets the deprecated top-level spelling ----
+    maxRequestsPerConnection: u32(cluster.common_http_protocol_options?.max_requests_per_connection
+      ?? (cluster as { max_requests_per_connection?: UInt32Value }).max_requests_per_connection, d.maxRequestsPerConnection),
     perConnectionBufferLimitBytes: u32(cluster.per_connection_buffer_limit_bytes, d.perConnectionBufferLimitBytes),
     ringHash: {
       minimumRingSize: u32(cluster.ring_hash_lb_config?.minimum_ring_size, d.minimumRingSize),

@@ -61,6 +61,8 @@ export class ControlPlaneServer {
   readonly counters: ControlPlaneCounters = { loads: 0, loadFailures: 0, responses: 0, acks: 0, nacks: 0, streamsOpened: 0 };
   /** Latest NACKs, newest last (at most 20), for /healthz. */
   readonly recentNacks: { node: string; type: string; message: string; at: string }[] = [];
+  /** Last version each node ACKed per type (short name), for /healthz: a bench or a script sees what is applied. */
+  readonly acked = new Map<string, Record<string, string>>();
   private readonly sequence = new SnapshotSequence();
   private readonly streams = new Set<SotwStream | DeltaStream>();
   private readonly calls = new Set<ServerDuplexStream<unknown, unknown>>();
@@ -101,6 +103,7 @@ export class ControlPlaneServer {
   /** Reads the directory now; pushes when the content changed. Never throws for bad files. */
   reload(): LoadResult {
     this.counters.loads += 1;
+    const started = performance.now();
     const problems: LoadProblem[] = [];
     const resources: FileResource[] = [];
     let files: string[] = [];
@@ -117,6 +120,7 @@ export class ControlPlaneServer {
         problems.push({ file, message: (e as Error).message, code: e instanceof SkiffError ? e.code : 'SKIFF_CONFIG_INVALID' });
       }
     }
+    const decoded = performance.now();
     let changed = false;
     if (problems.length === 0) {
       try {
@@ -125,6 +129,7 @@ export class ControlPlaneServer {
         problems.push({ file: this.options.dir, message: (e as Error).message, code: e instanceof SkiffError ? e.code : 'SKIFF_CONFIG_INVALID' });
       }
     }
+    const encoded = performance.now();
     this.problems = problems;
     const current = this.sequence.latest();
     if (problems.length > 0) {
@@ -134,7 +139,8 @@ export class ControlPlaneServer {
     }
     for (const r of resources) for (const w of r.warnings) this.log.debug(`${r.path}: ${w}`);
     if (changed && current) {
-      this.log.info(`snapshot version ${current.version}: ${SERVED_TYPES.map((t) => `${current.resources.get(t)!.size} ${short(t)}`).join(', ')} from ${files.length} files`);
+      this.log.info(`snapshot version ${current.version}: ${SERVED_TYPES.map((t) => `${current.resources.get(t)!.size} ${short(t)}`).join(', ')} from ${files.length} files `
+        + `(read+decode ${Math.round(decoded - started)} ms, encode ${Math.round(encoded - decoded)} ms)`);
       this.pushAll(current);
     }
     return { changed, version: current?.version, problems };
@@ -159,7 +165,17 @@ export class ControlPlaneServer {
 
   private readonly events: StreamEvents = {
     onResponse: () => { this.counters.responses += 1; },
-    onAck: () => { this.counters.acks += 1; },
+    onAck: (node, type, version) => {
+      this.counters.acks += 1;
+      let byType = this.acked.get(node);
+      if (byType === undefined) {
+        // Bounded: one entry per node id; a fleet larger than this shows its first nodes only.
+        if (this.acked.size >= 1000) return;
+        byType = {};
+        this.acked.set(node, byType);
+      }
+      byType[short(type)] = version;
+    },
     onNack: (node, type, _nonce, message) => {
       this.counters.nacks += 1;
       this.recentNacks.push({ node, type: short(type), message, at: new Date().toISOString() });
@@ -247,6 +263,7 @@ export class ControlPlaneServer {
       connected_streams: this.streams.size,
       counters: this.counters,
       recent_nacks: this.recentNacks,
+      acked: Object.fromEntries(this.acked),
     };
     if (this.problems.length > 0) {
       // Still 200 when an older snapshot is served: the problem is a detail, not an outage.

@@ -5,17 +5,22 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../common/errors.js';
 import { resolveTypeUrl } from '../config/protos.js';
+import { packResource } from '../xds/any_json.js';
 import type { FileResource } from './resource_files.js';
 import { SERVED_TYPES, type ServedResource, type Snapshot } from './types.js';
 
-/** Encodes one decoded resource to its protobuf bytes (nested typed_configs packed as Any by protobufjs). */
+/**
+ * Encodes one decoded resource to its protobuf bytes. Through the proto3 JSON packer (src/xds/any_json.ts), not
+ * protobufjs' fromObject alone: that one dropped the content of Struct fields (Istio's metadata) and of nested
+ * typed_configs (Any), so a client received them empty.
+ */
 export function encodeResource(resource: FileResource): Uint8Array {
   const type = resolveTypeUrl(resource.typeUrl);
   if (!type) throw new ConfigError(resource.path, `type ${resource.typeUrl} is not loaded`);
-  const { '@type': _t, ...fields } = resource.value;
   try {
-    return type.encode(type.fromObject(fields)).finish();
+    return packResource({ ...resource.value, '@type': resource.typeUrl }, resource.path).value;
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(resource.path, `cannot encode: ${(e as Error).message}`);
   }
 }

@@ -1,15 +1,16 @@
 /**
- * Listeners: binds each configured Listener (socket_address; port 0 allowed), runs one HTTP
- * connection manager per listener (one filter chain with envoy.filters.network.http_connection_manager)
- * and owns the downstream sockets until they close. Drain follows Envoy: stop accepting, let in-flight
- * requests finish with `connection: close`, close idle keep-alive connections, destroy what is left
- * at the deadline. Main thread only.
+ * Listeners: binds each configured Listener (socket_address; port 0 allowed), runs its listener filters,
+ * picks a filter chain per connection (filter_chain_match, default_filter_chain), wraps the socket in the
+ * chain's transport (raw_buffer or TLS) and hands it to the chain's terminal network filter (the HTTP
+ * connection manager, tcp_proxy, ... from src/listener/network_filters.ts). It owns the downstream sockets'
+ * bookkeeping until they close. Drain follows Envoy: stop accepting, let in-flight requests finish with
+ * `connection: close`, close idle keep-alive connections, destroy what is left at the deadline. Main thread only.
  *
  * Listeners also come and go at run time (LDS), as Envoy's listener manager does:
- * - a listener whose connection manager follows RDS *warms* (is not bound, or keeps its predecessor serving)
- *   until its route table arrives through setRouteTable();
+ * - a listener whose filters follow RDS *warms* (is not bound, or keeps its predecessor serving) until every
+ *   route table its chains name has arrived through setRouteTable();
  * - a changed listener on the same address keeps the bound server socket: new connections get the new
- *   filter chain config, connections already open keep the one they started with and drain;
+ *   filter chains, connections already open keep the ones they started with and drain;
  * - a changed listener on another address binds the new address, then the old one stops accepting and drains;
  * - a removed listener stops accepting and drains, its connections destroyed after the drain time.
  */
@@ -18,28 +19,33 @@ import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import type { WasmInstance } from '../wasm/module.js';
-import type { HttpConnectionManager, Listener } from '../types/envoy.js';
+import type { Any, Duration, Listener } from '../types/envoy.js';
+import type { ConnectionInfo, NetworkFilter, NetworkFilterContext, ServedConnection } from '../types/network.js';
 import type { RouteResolver, RouteTable } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
-import { compileRouteTable } from '../router/index.js';
-import { ServerConnection } from '../stream/http1/server.js';
-import { hash64 } from '../upstream/hash.js';
-import { connectionManagerConfig, HCM_FILTER_NAME, HCM_TYPE_URL, type ConnectionManagerConfig } from '../proxy/config.js';
-import { ConnectionManager } from '../proxy/connection_manager.js';
-import { ListenerStats } from '../proxy/stats.js';
+import { buildNetworkFilter, type FilterConfig } from './network_filters.js';
+import { FilterChainSelector, needsTlsFacts, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { readListenerFilters, runListenerFilters, type ListenerFilterConfig, type ListenerFiltersSpec } from './listener_filters.js';
+import { buildDownstreamTransport, type DownstreamTransport, type TransportSocketConfig } from './transport.js';
+import { ListenerSocketStats } from './listener_stats.js';
 
 /** Envoy's default --drain-time-s. */
 const DEFAULT_DRAIN_TIME_MS = 600_000;
 /** How long a replaced inline route table stays readable by worker threads after its listener drained. */
 const INLINE_TABLE_GRACE_MS = 5_000;
+const NO_DATA = Buffer.alloc(0);
 
-export interface ListenerManagerDeps {
+/** What building a listener's network filters needs (the manager's deps). */
+export interface ListenerBuildDeps {
   wasm: WasmInstance;
   stats: StatsStore;
   clusters: ClusterManager;
-  /** The resolver of one connection manager; with `setTable` it follows RDS updates in place. */
+  /** The resolver of one route table; with `setTable` it follows RDS updates in place. */
   resolverFor(table: RouteTable): RouteResolver;
   log?: Logger;
+}
+
+export interface ListenerManagerDeps extends ListenerBuildDeps {
   /** How long a replaced or removed listener's connections may drain before they are destroyed. */
   drainTimeMs?: number;
 }
@@ -51,21 +57,46 @@ export interface ListenerMeta { version: string; lastUpdated: Date; json: Record
 
 export interface ListenerDumpEntry { name: string; state: 'active' | 'warming' | 'draining'; meta: ListenerMeta }
 
-/** A validated listener: nothing bound, its inline route table (if any) compiled. */
+/** Listener fields Skiff reads (the rest is rejected by name). */
+interface ListenerConfig extends Listener {
+  filter_chains?: FilterChainConfig[];
+  default_filter_chain?: FilterChainConfig;
+  listener_filters?: ListenerFilterConfig[];
+  listener_filters_timeout?: Duration;
+  continue_on_listener_filters_timeout?: boolean;
+}
+
+interface FilterChainConfig {
+  name?: string;
+  filter_chain_match?: FilterChainMatchConfig;
+  filters?: FilterConfig[];
+  transport_socket?: TransportSocketConfig;
+}
+
+/** One built filter chain: its terminal filter and transport. */
+export interface FilterChainSpec {
+  readonly name: string;
+  readonly filter: NetworkFilter;
+  /** undefined = raw_buffer. */
+  readonly transport: DownstreamTransport | undefined;
+}
+
+/** A validated listener: nothing bound, its filters built (inline route tables compiled). */
 export interface ListenerSpec {
   readonly name: string;
   readonly host: string;
   readonly requestedPort: number;
-  readonly hcm: ConnectionManagerConfig;
+  readonly listenerFilters: ListenerFiltersSpec;
+  /** Every chain, the default one included. */
+  readonly chains: readonly FilterChainSpec[];
+  readonly selector: FilterChainSelector<FilterChainSpec>;
+  readonly defaultChain: FilterChainSpec | undefined;
+  /** The chain every connection goes to without looking (one chain, empty match, no listener filters). */
+  readonly only: FilterChainSpec | undefined;
+  /** RDS route config names the chains wait for. */
+  readonly rdsNames: readonly string[];
   /** JSON of the decoded config: tells a changed listener from a repeated one. */
   readonly fingerprint: string;
-  readonly inlineTable?: RouteTable & { retire?(graceMs?: number): void };
-}
-
-type SwappableResolver = RouteResolver & { setTable(table: RouteTable): void };
-
-function isSwappable(r: RouteResolver): r is SwappableResolver {
-  return typeof (r as Partial<SwappableResolver>).setTable === 'function';
 }
 
 /** One bound server socket; `owner` is the listener new connections go to (swapped on an in-place update). */
@@ -74,7 +105,7 @@ interface BoundSocket {
   readonly host: string;
   readonly requestedPort: number;
   readonly port: number;
-  readonly stats: ListenerStats;
+  readonly stats: ListenerSocketStats;
   owner: ActiveListener;
 }
 
@@ -82,8 +113,6 @@ interface ActiveListener {
   readonly spec: ListenerSpec;
   readonly meta?: ListenerMeta;
   socket?: BoundSocket;
-  cm?: ConnectionManager;
-  resolver?: RouteResolver;
   connections: number;
   draining: boolean;
   drainTimer?: NodeJS.Timeout;
@@ -92,55 +121,119 @@ interface ActiveListener {
 interface TrackedConnection {
   readonly socket: net.Socket;
   readonly listener: ActiveListener;
-  closeIfIdle(): void;
+  /** Set once a network filter took the connection over. */
+  served: ServedConnection | undefined;
 }
 
-/** Reads the one HTTP connection manager of a listener, rejecting anything else by name. */
-function readListener(l: Listener, path: string, fallbackName: string): Omit<ListenerSpec, 'fingerprint' | 'inlineTable'> {
-  const sa = l.address?.socket_address;
-  if (!sa) throw new ConfigError(`${path}.address.socket_address`, 'required');
-  if (sa.protocol !== undefined && sa.protocol !== 'TCP') throw new UnsupportedConfigError(`${path}.address.socket_address.protocol`, `protocol ${sa.protocol}`);
-  const chains = l.filter_chains ?? [];
-  if (chains.length !== 1) throw new UnsupportedConfigError(`${path}.filter_chains`, `${chains.length} filter chains (exactly one is supported)`);
-  const filters = chains[0]!.filters ?? [];
-  if (filters.length !== 1) throw new UnsupportedConfigError(`${path}.filter_chains[0].filters`, `${filters.length} network filters (exactly one http_connection_manager is supported)`);
-  const f = filters[0]!;
-  const fpath = `${path}.filter_chains[0].filters[0]`;
-  const type = f.typed_config?.['@type'];
-  if (f.name !== HCM_FILTER_NAME && type !== HCM_TYPE_URL) throw new UnsupportedConfigError(fpath, `network filter ${f.name}`);
-  if (!f.typed_config || type !== HCM_TYPE_URL) throw new ConfigError(`${fpath}.typed_config`, `expected ${HCM_TYPE_URL}`);
-  const hcm = connectionManagerConfig(f.typed_config as unknown as HttpConnectionManager, fpath);
-  return { name: l.name || fallbackName, host: sa.address || '0.0.0.0', requestedPort: sa.port_value ?? 0, hcm };
+/**
+ * The facts of a connection that needs no chain selection (one chain, no listener filters): addresses are
+ * read from the socket (a getsockname/getpeername each) only if a filter asks for them.
+ */
+class SocketFacts implements ConnectionFacts {
+  readonly transportProtocol = 'raw_buffer';
+  readonly serverName = '';
+  readonly applicationProtocols: readonly string[] = [];
+  constructor(private readonly socket: net.Socket) {}
+  get localAddress(): string { return this.socket.localAddress ?? ''; }
+  get localPort(): number { return this.socket.localPort ?? 0; }
+  get remoteAddress(): string { return this.socket.remoteAddress ?? ''; }
+  get remotePort(): number { return this.socket.remotePort ?? 0; }
 }
 
-/** Compiles a listener's inline route_config once; errors name the full field path. */
-function compileInline(hcm: ConnectionManagerConfig, path: string, wasm: WasmInstance): ListenerSpec['inlineTable'] {
-  if (!hcm.routeConfig) return undefined;
+/** ConnectionInfo of a plain-text connection, addresses read lazily from the facts. */
+class RawConnectionInfo implements ConnectionInfo {
+  readonly transportProtocol = 'raw_buffer';
+  readonly peerSans: readonly string[] = [];
+  constructor(private readonly facts: ConnectionFacts, readonly alpn: string) {}
+  get serverName(): string { return this.facts.serverName; }
+  get localAddress(): string { return this.facts.localAddress; }
+  get localPort(): number { return this.facts.localPort; }
+  get remoteAddress(): string { return this.facts.remoteAddress; }
+  get remotePort(): number { return this.facts.remotePort; }
+}
+
+const LISTENER_FIELDS = new Set([
+  'name', 'address', 'filter_chains', 'default_filter_chain', 'listener_filters', 'listener_filters_timeout',
+  'continue_on_listener_filters_timeout',
+]);
+const CHAIN_FIELDS = new Set(['name', 'filter_chain_match', 'filters', 'transport_socket']);
+
+function filterContext(deps: ListenerBuildDeps, listenerName: string): NetworkFilterContext {
+  return { wasm: deps.wasm, stats: deps.stats, clusters: deps.clusters, resolverFor: deps.resolverFor, log: deps.log, listenerName };
+}
+
+function buildChain(c: FilterChainConfig, path: string, ctx: NetworkFilterContext, index: number): FilterChainSpec {
+  for (const key of Object.keys(c)) if (!CHAIN_FIELDS.has(key)) throw new UnsupportedConfigError(`${path}.${key}`, 'field');
+  const transport = buildDownstreamTransport(c.transport_socket, `${path}.transport_socket`, ctx.log);
   try {
-    return compileRouteTable(hcm.routeConfig, wasm);
+    return { name: c.name || `chain_${index}`, filter: buildNetworkFilter(c.filters ?? [], path, ctx), transport };
   } catch (e) {
-    if (e instanceof ConfigError) {
-      const detail = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
-      const base = `${path}.filter_chains[0].filters[0].typed_config`;
-      const field = e.path.startsWith('route_config') ? e.path : `route_config.${e.path}`;
-      throw new ConfigError(`${base}.${field}`, detail, { cause: e });
-    }
+    transport?.dispose();
     throw e;
   }
 }
 
-/**
- * Validates a listener and compiles its inline routes without binding anything: the step an LDS response
- * takes for every listener before any is applied. `path` names the listener in errors.
- */
-export function buildListenerSpec(l: Listener, path: string, wasm: WasmInstance, fallbackName = path): ListenerSpec {
-  const read = readListener(l, path, fallbackName);
-  return { ...read, fingerprint: JSON.stringify(l), inlineTable: compileInline(read.hcm, path, wasm) };
+function disposeChains(chains: readonly FilterChainSpec[], graceMs: number): void {
+  for (const c of chains) {
+    c.filter.dispose(graceMs);
+    c.transport?.dispose();
+  }
 }
 
-/** Frees a spec's inline table (a spec that was built but never applied, or whose listener is gone). */
+function isEmptyMatch(m: FilterChainMatchConfig | undefined): boolean {
+  return m === undefined || Object.keys(m).length === 0;
+}
+
+/**
+ * Validates a listener and builds its filter chains without binding anything: the step an LDS response takes
+ * for every listener before any is applied. `path` names the listener in errors.
+ */
+export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuildDeps, fallbackName = path): ListenerSpec {
+  const lc = l as ListenerConfig;
+  for (const key of Object.keys(lc)) if (!LISTENER_FIELDS.has(key)) throw new UnsupportedConfigError(`${path}.${key}`, 'field');
+  const sa = lc.address?.socket_address;
+  if (!sa) throw new ConfigError(`${path}.address.socket_address`, 'required');
+  if (sa.protocol !== undefined && sa.protocol !== 'TCP') throw new UnsupportedConfigError(`${path}.address.socket_address.protocol`, `protocol ${sa.protocol}`);
+  const chainConfigs = lc.filter_chains ?? [];
+  if (chainConfigs.length === 0 && lc.default_filter_chain === undefined) {
+    throw new UnsupportedConfigError(`${path}.filter_chains`, '0 filter chains (at least one, or a default_filter_chain, is required)');
+  }
+  const name = lc.name || fallbackName;
+  const listenerFilters = readListenerFilters(lc.listener_filters, lc.listener_filters_timeout,
+    lc.continue_on_listener_filters_timeout, path, deps.log);
+  const ctx = filterContext(deps, name);
+  const chains: FilterChainSpec[] = [];
+  try {
+    const entries = chainConfigs.map((c, i) => {
+      const chain = buildChain(c, `${path}.filter_chains[${i}]`, ctx, i);
+      chains.push(chain);
+      return { match: c.filter_chain_match, path: `${path}.filter_chains[${i}]`, value: chain };
+    });
+    const defaultChain = lc.default_filter_chain === undefined ? undefined
+      : buildChain(lc.default_filter_chain, `${path}.default_filter_chain`, ctx, chainConfigs.length);
+    if (defaultChain !== undefined) chains.push(defaultChain);
+    const selector = new FilterChainSelector(entries);
+    if (!listenerFilters.tlsInspector && chainConfigs.some((c) => needsTlsFacts(c.filter_chain_match))) {
+      deps.log?.warn(`${path}: filter chains match on server_names, transport_protocol or application_protocols but the listener has no `
+        + 'envoy.filters.listener.tls_inspector: SNI stays empty and the transport raw_buffer (Envoy does the same)');
+    }
+    const noFilters = !listenerFilters.tlsInspector && !listenerFilters.httpInspector;
+    const only = noFilters && chainConfigs.length === 1 && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
+      : noFilters && chainConfigs.length === 0 ? defaultChain : undefined;
+    const rdsNames = [...new Set(chains.flatMap((c) => c.filter.rdsNames))];
+    return {
+      name, host: sa.address || '0.0.0.0', requestedPort: sa.port_value ?? 0, listenerFilters, chains, selector,
+      defaultChain, only, rdsNames, fingerprint: JSON.stringify(l),
+    };
+  } catch (e) {
+    disposeChains(chains, 0);
+    throw e;
+  }
+}
+
+/** Frees a spec's filters (a spec that was built but never applied, or whose listener is gone). */
 export function disposeListenerSpec(spec: ListenerSpec, graceMs = 0): void {
-  spec.inlineTable?.retire?.(graceMs);
+  disposeChains(spec.chains, graceMs);
 }
 
 class ListenerManagerStats {
@@ -185,7 +278,7 @@ export class ListenerManager {
     this.stats = new ListenerManagerStats(deps.stats);
     const specs: ListenerSpec[] = [];
     try {
-      listeners.forEach((l, i) => specs.push(buildListenerSpec(l, `static_resources.listeners[${i}]`, deps.wasm, `listener_${i}`)));
+      listeners.forEach((l, i) => specs.push(buildListenerSpec(l, `static_resources.listeners[${i}]`, deps, `listener_${i}`)));
     } catch (err) {
       for (const s of specs) disposeListenerSpec(s);
       throw err;
@@ -226,6 +319,11 @@ export class ListenerManager {
       await new Promise((r) => setTimeout(r, 10));
     }
     return true;
+  }
+
+  /** buildListenerSpec with this manager's deps (LDS: validate every listener of a response before applying any). */
+  buildSpec(l: Listener, path: string, fallbackName = path): ListenerSpec {
+    return buildListenerSpec(l, path, this.deps, fallbackName);
   }
 
   /** Names every static listener was configured with (LDS cannot replace them). */
@@ -290,13 +388,11 @@ export class ListenerManager {
    */
   setRouteTable(name: string, table: RouteTable): void {
     this.routeTables.set(name, table);
-    for (const l of [...this.active.values(), ...this.drainingListeners]) {
-      if (l.spec.hcm.rdsRouteConfigName !== name || l.resolver === undefined) continue;
-      if (isSwappable(l.resolver)) l.resolver.setTable(table);
-      else this.log?.error(`listener ${l.spec.name}: its route resolver cannot follow RDS updates`);
+    for (const l of [...this.active.values(), ...this.drainingListeners, ...this.warming.values()]) {
+      for (const c of l.spec.chains) if (c.filter.rdsNames.includes(name)) c.filter.setRouteTable?.(name, table);
     }
     for (const l of [...this.warming.values()]) {
-      if (l.spec.hcm.rdsRouteConfigName !== name) continue;
+      if (!l.spec.rdsNames.includes(name) || !this.isWarm(l)) continue;
       this.warming.delete(l.spec.name);
       void this.activate(l).catch((err: Error) => this.bindFailed(l, err));
     }
@@ -307,8 +403,7 @@ export class ListenerManager {
   rdsNames(): Set<string> {
     const names = new Set<string>();
     for (const l of [...this.active.values(), ...this.warming.values(), ...this.drainingListeners]) {
-      const n = l.spec.hcm.rdsRouteConfigName;
-      if (n !== undefined) names.add(n);
+      for (const n of l.spec.rdsNames) names.add(n);
     }
     return names;
   }
@@ -327,18 +422,15 @@ export class ListenerManager {
   }
 
   private isWarm(l: ActiveListener): boolean {
-    const rds = l.spec.hcm.rdsRouteConfigName;
-    return rds === undefined || this.routeTables.has(rds);
+    return l.spec.rdsNames.every((n) => this.routeTables.has(n));
   }
 
-  /** Builds the connection manager, takes over the same-address socket or binds a new one, then retires the predecessor. */
+  /** Hands the chains their route tables, takes over the same-address socket or binds a new one, then retires the predecessor. */
   private async activate(l: ActiveListener): Promise<void> {
     if (this.stopped) { disposeListenerSpec(l.spec); return; }
-    const table = l.spec.inlineTable ?? this.routeTables.get(l.spec.hcm.rdsRouteConfigName!)!;
-    l.resolver = this.deps.resolverFor(table);
-    l.cm = new ConnectionManager(l.spec.hcm, {
-      stats: this.deps.stats, clusters: this.deps.clusters, resolver: l.resolver, hashKey: hash64, log: this.log,
-    });
+    for (const c of l.spec.chains) {
+      for (const n of c.filter.rdsNames) c.filter.setRouteTable?.(n, this.routeTables.get(n)!);
+    }
     this.activating.set(l.spec.name, l);
     const old = this.active.get(l.spec.name);
     const sameAddress = old?.socket !== undefined && old.socket.host === l.spec.host
@@ -387,7 +479,7 @@ export class ListenerManager {
     const port = (server.address() as net.AddressInfo).port;
     const bound: BoundSocket = {
       server, host: l.spec.host, requestedPort: l.spec.requestedPort, port, owner: l,
-      stats: new ListenerStats(this.deps.stats, l.spec.host, port),
+      stats: new ListenerSocketStats(this.deps.stats, l.spec.host, port),
     };
     server.on('connection', (socket: net.Socket) => this.onConnection(bound, socket));
     return bound;
@@ -401,32 +493,97 @@ export class ListenerManager {
 
   private onConnection(bound: BoundSocket, socket: net.Socket): void {
     const l = bound.owner;
-    const cm = l.cm!;
-    bound.stats.downstream_cx_total.inc();
-    bound.stats.downstream_cx_active.inc();
-    const handler = cm.newConnection(() => socket.end());
-    const tracked: TrackedConnection = { socket, listener: l, closeIfIdle: () => handler.closeIfIdle() };
+    const stats = bound.stats;
+    stats.downstream_cx_total.inc();
+    stats.downstream_cx_active.inc();
+    const tracked: TrackedConnection = { socket, listener: l, served: undefined };
     this.connections.add(tracked);
     l.connections++;
+    // Until a filter owns the socket (and after, for errors it does not see), an error only closes it.
+    socket.on('error', (err) => this.log?.debug(`listener ${l.spec.name}: downstream socket: ${err.message}`));
     socket.once('close', () => {
       this.connections.delete(tracked);
       l.connections--;
-      bound.stats.downstream_cx_active.dec();
-      bound.stats.downstream_cx_destroy.inc();
-      cm.connectionClosed();
+      stats.downstream_cx_active.dec();
+      stats.downstream_cx_destroy.inc();
       if (l.draining && l.connections === 0) this.drained(l);
       if (this.connections.size === 0) this.connectionsGone?.();
     });
+    const spec = l.spec;
+    if (spec.only !== undefined) {
+      this.startChain(tracked, spec.only, new SocketFacts(socket), NO_DATA, stats);
+      return;
+    }
+    const lf = spec.listenerFilters;
+    if (!lf.tlsInspector && !lf.httpInspector) {
+      this.pickChain(tracked, this.facts(socket, 'raw_buffer', '', []), NO_DATA, stats);
+      return;
+    }
+    stats.downstream_pre_cx_active.inc();
+    runListenerFilters(socket, lf, (outcome) => {
+      stats.downstream_pre_cx_active.dec();
+      if (!outcome.ok) {
+        if (outcome.reason === 'timeout') stats.downstream_pre_cx_timeout.inc();
+        socket.destroy();
+        return;
+      }
+      const i = outcome.inspection;
+      this.pickChain(tracked, this.facts(socket, i.transportProtocol, i.serverName, i.applicationProtocols), i.data, stats);
+    });
+  }
+
+  private facts(socket: net.Socket, transportProtocol: string, serverName: string, applicationProtocols: readonly string[]): ConnectionFacts {
+    return {
+      localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0,
+      remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
+      transportProtocol, serverName, applicationProtocols,
+    };
+  }
+
+  private pickChain(tracked: TrackedConnection, facts: ConnectionFacts, data: Buffer, stats: ListenerSocketStats): void {
+    const spec = tracked.listener.spec;
+    const chain = spec.selector.select(facts) ?? spec.defaultChain;
+    if (chain === undefined) {
+      stats.no_filter_chain_match.inc();
+      this.log?.debug(`listener ${spec.name}: no filter chain matches ${facts.remoteAddress}:${facts.remotePort} -> ${facts.localAddress}:${facts.localPort} sni=${facts.serverName}`);
+      tracked.socket.destroy();
+      return;
+    }
+    this.startChain(tracked, chain, facts, data, stats);
+  }
+
+  /** Secures the connection when the chain terminates TLS, then hands it to the chain's terminal filter. */
+  private startChain(tracked: TrackedConnection, chain: FilterChainSpec, facts: ConnectionFacts, data: Buffer, stats: ListenerSocketStats): void {
+    const socket = tracked.socket;
+    if (socket.destroyed) return;
+    if (chain.transport === undefined) {
+      const alpn = facts.applicationProtocols.length === 1 && facts.transportProtocol === 'raw_buffer' ? facts.applicationProtocols[0]! : '';
+      this.serve(tracked, chain, { socket, info: new RawConnectionInfo(facts, alpn), initialData: data });
+      return;
+    }
+    const base = {
+      remoteAddress: facts.remoteAddress, remotePort: facts.remotePort, localAddress: facts.localAddress, localPort: facts.localPort,
+    };
+    chain.transport.accept(socket, data, stats.ssl, (outcome) => {
+      if (!outcome.ok) {
+        this.log?.debug(`listener ${tracked.listener.spec.name}: TLS from ${facts.remoteAddress}:${facts.remotePort}: ${outcome.reason}`);
+        socket.destroy();
+        return;
+      }
+      const c = outcome.conn;
+      const info: ConnectionInfo = { ...base, transportProtocol: 'tls', serverName: c.serverName, alpn: c.alpn, peerSans: c.peerSans };
+      this.serve(tracked, chain, { socket: c.socket, info, initialData: NO_DATA });
+    });
+  }
+
+  private serve(tracked: TrackedConnection, chain: FilterChainSpec, conn: Parameters<NetworkFilter['onConnection']>[0]): void {
+    if (tracked.socket.destroyed) return;
     try {
-      new ServerConnection(this.deps.wasm, socket, handler, {
-        maxRequestHeadersKb: l.spec.hcm.maxRequestHeadersKb,
-        maxHeadersCount: l.spec.hcm.maxHeadersCount,
-        requestHeadersTimeoutMs: l.spec.hcm.requestHeadersTimeoutMs,
-        idleTimeoutMs: l.spec.hcm.idleTimeoutMs,
-      });
+      tracked.served = chain.filter.onConnection(conn);
+      if (tracked.listener.draining) tracked.served.drain();
     } catch (e) {
-      this.log?.error(`listener ${l.spec.name}: connection setup failed: ${e instanceof Error ? e.message : String(e)}`);
-      socket.destroy();
+      this.log?.error(`listener ${tracked.listener.spec.name}: connection setup failed: ${e instanceof Error ? e.message : String(e)}`);
+      tracked.socket.destroy();
     }
   }
 
@@ -437,16 +594,28 @@ export class ListenerManager {
   private drainListener(l: ActiveListener): void {
     if (l.draining) return;
     l.draining = true;
-    l.cm?.startDraining();
+    for (const c of l.spec.chains) c.filter.startDraining();
     if (l.connections === 0) { this.drained(l); return; }
     this.drainingListeners.add(l);
-    for (const c of [...this.connections]) if (c.listener === l) c.closeIfIdle();
+    for (const c of [...this.connections]) if (c.listener === l) this.drainConnection(c);
     if (l.connections === 0) return; // closeIfIdle closed them all synchronously
     l.drainTimer = setTimeout(() => {
-      for (const c of [...this.connections]) if (c.listener === l) c.socket.destroy();
+      for (const c of [...this.connections]) if (c.listener === l) this.destroyConnection(c);
     }, this.deps.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS);
     l.drainTimer.unref();
     this.updateGauges();
+  }
+
+  /** Closes a connection now: what serves it (a TLS socket over the accepted one, a codec), then the socket. */
+  private destroyConnection(c: TrackedConnection): void {
+    c.served?.destroy();
+    c.socket.destroy();
+  }
+
+  /** A served connection finishes what is in flight; one still in its listener filters or handshake just closes. */
+  private drainConnection(c: TrackedConnection): void {
+    if (c.served !== undefined) c.served.drain();
+    else c.socket.destroy();
   }
 
   private drained(l: ActiveListener): void {
@@ -479,8 +648,8 @@ export class ListenerManager {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.stopAccepting();
-    for (const l of [...this.active.values(), ...this.drainingListeners]) l.cm?.startDraining();
-    for (const c of [...this.connections]) c.closeIfIdle();
+    for (const l of [...this.active.values(), ...this.drainingListeners]) for (const c of l.spec.chains) c.filter.startDraining();
+    for (const c of [...this.connections]) this.drainConnection(c);
     if (this.connections.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(0, timeoutMs));
@@ -489,7 +658,7 @@ export class ListenerManager {
       });
       this.connectionsGone = undefined;
     }
-    for (const c of [...this.connections]) c.socket.destroy();
+    for (const c of [...this.connections]) this.destroyConnection(c);
   }
 
   /** Closes listeners and destroys every connection at once. */
@@ -497,6 +666,6 @@ export class ListenerManager {
     this.stopped = true;
     this.stopAccepting();
     for (const l of this.drainingListeners) if (l.drainTimer) clearTimeout(l.drainTimer);
-    for (const c of [...this.connections]) c.socket.destroy();
+    for (const c of [...this.connections]) this.destroyConnection(c);
   }
 }

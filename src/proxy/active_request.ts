@@ -24,6 +24,9 @@ import { type ConnectionManagerStats, extraClusterStats } from './stats.js';
 import { isConnectFailure, isOverflow, type TryListener, UpstreamTry } from './upstream_try.js';
 import type { ProxyDeps } from './deps.js';
 import { Deadline, requestDeadlines } from '../stream/deadlines.js';
+import { effectiveTimeoutMs } from './stream_limits.js';
+
+const ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
 
 const EMPTY_HEADERS: HeaderList = {
   size: 0, name: () => '', value: () => '', get: () => undefined, getAll: () => [], has: () => false,
@@ -48,6 +51,8 @@ export class ActiveRequest implements TryListener {
   private hash: bigint | undefined;
   /** The downstream request body was read to its end. */
   private requestComplete: boolean;
+  /** Trailers that ended the request body (HTTP/2, chunked HTTP/1), forwarded where the upstream protocol carries them. */
+  private requestTrailers: HeaderList | undefined;
   private bodyHandlerSet = false;
   private downstreamPausedForUpstream = false;
   private responseHeadSent = false;
@@ -58,6 +63,10 @@ export class ActiveRequest implements TryListener {
   /** The try the per-try deadline was armed for. */
   private perTryTry: UpstreamTry | undefined;
   private idleDeadline: Deadline | undefined;
+  /** The route's max_stream_duration cap, armed when the request is routed to a cluster. */
+  private streamDeadline: Deadline | undefined;
+  /** The route timeout for this request (the route's, or its grpc-timeout when the route honours it). */
+  private timeoutMs = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
   private retryBudgetHeld = false;
 
@@ -120,16 +129,18 @@ export class ActiveRequest implements TryListener {
         const cluster = name === undefined ? undefined : this.deps.clusters.get(name);
         if (!cluster) {
           this.stats.no_cluster.inc();
-          this.localReply(503, REPLY.unknownCluster);
+          this.localReply(route.clusterNotFoundStatus ?? 503, REPLY.unknownCluster);
           return;
         }
         this.cluster = cluster;
         this.retry = new RetryState(parseRetryPolicy(route.retryPolicy));
         if (!this.retry.policy) this.body.drop();
         this.hash = this.routeHash(route);
-        const expected = this.retry.perTryTimeoutMs > 0 ? this.retry.perTryTimeoutMs : route.timeoutMs;
+        this.timeoutMs = effectiveTimeoutMs(route, this.stream.head.headers);
+        const expected = this.retry.perTryTimeoutMs > 0 ? this.retry.perTryTimeoutMs : this.timeoutMs;
         this.plan = upstreamHeadPlan(this.stream.head, this.downstreamEdits, route, expected);
         this.phase = 'upstream';
+        this.armStreamDuration(route);
         if (this.requestComplete) this.armRequestTimers();
         this.startTry();
         return;
@@ -162,7 +173,8 @@ export class ActiveRequest implements TryListener {
       return;
     }
     if (this.attempts > 0) this.attempted ??= new Set([this.firstHost!]);
-    const host = cluster.chooseHost({ hash: this.hash, attempted: this.attempted });
+    // Attempted hosts are avoided only under retry_host_predicate previous_hosts (Envoy's behaviour).
+    const host = cluster.chooseHost({ hash: this.hash, attempted: this.retry.policy?.avoidPreviousHosts ? this.attempted : undefined });
     if (!host) {
       cluster.breakers.requests.release();
       this.releaseRetryBudget();
@@ -177,7 +189,10 @@ export class ActiveRequest implements TryListener {
     const head = this.stream.head;
     const plan = this.plan!;
     const rewrite: HeadRewrite = {
-      path: plan.path, remove: plan.remove, add: plan.add,
+      path: plan.path,
+      // include_request_attempt_count: the try's number (1-based) replaces any value the client sent.
+      remove: this.route?.includeAttemptCount ? [...(plan.remove ?? []), ATTEMPT_COUNT_HEADER] : plan.remove,
+      add: this.route?.includeAttemptCount ? [...(plan.add ?? []), [ATTEMPT_COUNT_HEADER, String(this.attempts)]] : plan.add,
       bodyKind: head.bodyKind, contentLength: head.bodyKind === 'length' ? head.contentLength : undefined,
     };
     if (this.requestComplete && this.retry.perTryTimeoutMs > 0) this.armPerTryTimer();
@@ -190,7 +205,7 @@ export class ActiveRequest implements TryListener {
     const req = t.request!;
     // Replay what a previous try already consumed (only ever held when retries are possible).
     for (const chunk of this.body.held()) req.writeBody(chunk);
-    if (this.requestComplete) { t.endRequest(); return; }
+    if (this.requestComplete) { t.endRequest(this.requestTrailers); return; }
     if (this.stream.head.expectContinue && !this.continueSent) {
       // Skiff answers 100-continue itself once an upstream connection is ready (and strips Expect):
       // local replies before that point never make the client send its body.
@@ -201,7 +216,7 @@ export class ActiveRequest implements TryListener {
       this.bodyHandlerSet = true;
       this.stream.setBodyHandler({
         onData: (c) => this.guarded(() => this.onRequestData(c)),
-        onEnd: () => this.guarded(() => this.onRequestEnd()),
+        onEnd: (trailers) => this.guarded(() => this.onRequestEnd(trailers)),
         onError: (e) => this.guarded(() => this.onRequestBodyError(e)),
       });
     } else if (this.downstreamPausedForUpstream) {
@@ -239,14 +254,15 @@ export class ActiveRequest implements TryListener {
     this.stream.pauseBody();
   }
 
-  private onRequestEnd(): void {
+  private onRequestEnd(trailers?: HeaderList): void {
     if (this.phase === 'done') return;
     this.touch();
     this.requestComplete = true;
+    this.requestTrailers = trailers;
     this.armRequestTimers();
     const t = this.current;
     if (t && !t.done) {
-      if (t.request) t.endRequest();
+      if (t.request) t.endRequest(trailers);
       if (this.retry.perTryTimeoutMs > 0) this.armPerTryTimer();
     }
   }
@@ -311,11 +327,11 @@ export class ActiveRequest implements TryListener {
     }
   }
 
-  onEnd(t: UpstreamTry): void {
+  onEnd(t: UpstreamTry, trailers?: HeaderList): void {
     if (t !== this.current || this.phase !== 'response') return;
     extraClusterStats(t.cluster).upstream_rq_completed.inc();
     t.complete();
-    this.stream.end();
+    this.stream.end(trailers);
     this.finish(true);
   }
 
@@ -386,10 +402,29 @@ export class ActiveRequest implements TryListener {
 
   /** The route timeout runs from the end of the downstream request to the end of the response (Envoy's). */
   private armRequestTimers(): void {
-    const ms = this.route?.timeoutMs ?? 0;
+    const ms = this.timeoutMs;
     if (ms <= 0 || this.globalDeadline?.armed || this.phase === 'done' || this.phase === 'route') return;
     this.globalDeadline ??= new Deadline(() => this.guarded(() => this.onGlobalTimeout()));
     requestDeadlines.arm(this.globalDeadline, ms);
+  }
+
+  /** max_stream_duration: from routing to the end of the response; 408 before a response head, a reset after (Envoy's). */
+  private armStreamDuration(route: RouteEntry): void {
+    const ms = route.maxStreamDurationMs ?? 0;
+    if (ms <= 0) return;
+    this.streamDeadline ??= new Deadline(() => this.guarded(() => this.onStreamDurationReached()));
+    requestDeadlines.arm(this.streamDeadline, ms);
+  }
+
+  private onStreamDurationReached(): void {
+    if (this.phase === 'done') return;
+    this.cluster?.stats.scope.counter('upstream_rq_max_duration_reached').inc();
+    const t = this.current;
+    if (t) { this.endTry(t); t.abort(); }
+    if (this.backoffTimer) { clearTimeout(this.backoffTimer); this.backoffTimer = undefined; }
+    this.releaseRetryBudget();
+    if (this.responseHeadSent) this.resetDownstream();
+    else this.localReply(408, REPLY.maxStreamDuration);
   }
 
   private armPerTryTimer(): void {
@@ -528,6 +563,7 @@ export class ActiveRequest implements TryListener {
     this.globalDeadline?.cancel();
     this.perTryDeadline?.cancel();
     this.idleDeadline?.cancel();
+    this.streamDeadline?.cancel();
     this.perTryTry = undefined;
     if (this.backoffTimer) { clearTimeout(this.backoffTimer); this.backoffTimer = undefined; }
     this.body.drop();

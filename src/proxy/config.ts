@@ -5,6 +5,9 @@
  */
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Duration, HttpConnectionManager, RouteConfiguration } from '../types/envoy.js';
+import { http2OptionsFromConfig } from '../stream/http2/config.js';
+import type { Http2Options } from '../stream/http2/options.js';
+import { judgeExtension, warnNoopOnce } from '../config/istio.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
@@ -29,12 +32,19 @@ export interface ConnectionManagerConfig {
   readonly xffNumTrustedHops: number;
   readonly generateRequestId: boolean;
   readonly serverName: string;
+  /** codec_type: which server codec serves a connection (AUTO detects; see src/stream/server_codecs.ts). */
+  readonly codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
+  /** http2_protocol_options for HTTP/2 connections. */
+  readonly http2Options: Http2Options;
 }
 
 const KNOWN_FIELDS = new Set([
   '@type', 'stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'request_headers_timeout',
   'stream_idle_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'use_remote_address',
-  'xff_num_trusted_hops', 'generate_request_id', 'server_name',
+  'xff_num_trusted_hops', 'generate_request_id', 'server_name', 'http2_protocol_options',
+  // Istio compatibility (src/config/istio.ts): accepted, change no forwarding (no tracing, no HCM access log;
+  // UUID request ids are what Skiff generates; escaped slashes kept unchanged is Skiff's behaviour).
+  'tracing', 'access_log', 'request_id_extension', 'path_with_escaped_slashes_action',
 ]);
 
 /** Milliseconds of a Duration; `fallback` when absent. */
@@ -49,7 +59,7 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     if (!KNOWN_FIELDS.has(key)) throw new UnsupportedConfigError(`${path}.typed_config.${key}`, `HttpConnectionManager field ${key}`);
   }
   if (typeof hcm.stat_prefix !== 'string' || hcm.stat_prefix === '') throw new ConfigError(`${path}.typed_config.stat_prefix`, 'required');
-  if (hcm.codec_type !== undefined && hcm.codec_type !== 'AUTO' && hcm.codec_type !== 'HTTP1') {
+  if (hcm.codec_type !== undefined && hcm.codec_type !== 'AUTO' && hcm.codec_type !== 'HTTP1' && hcm.codec_type !== 'HTTP2') {
     throw new UnsupportedConfigError(`${path}.typed_config.codec_type`, `codec_type ${hcm.codec_type}`);
   }
   const rds = (hcm as { rds?: { route_config_name?: string; config_source?: Record<string, unknown> } }).rds;
@@ -60,12 +70,23 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     // Routes come over the bootstrap's ADS stream only.
     if (rds.config_source?.ads === undefined) throw new UnsupportedConfigError(`${path}.typed_config.rds.config_source`, 'an RDS config source other than ads: {}');
   }
-  (hcm.http_filters ?? []).forEach((f, i) => {
+  const filters = hcm.http_filters ?? [];
+  filters.forEach((f, i) => {
     const type = f.typed_config?.['@type'];
-    if (f.name !== ROUTER_FILTER_NAME && type !== ROUTER_TYPE_URL) {
-      throw new UnsupportedConfigError(`${path}.typed_config.http_filters[${i}]`, `http filter ${f.name}`);
+    const at = `${path}.typed_config.http_filters[${i}]`;
+    if (type !== undefined ? type === ROUTER_TYPE_URL : f.name === ROUTER_FILTER_NAME) {
+      if (i !== filters.length - 1) throw new ConfigError(at, 'the router must be the last http filter');
+      return;
     }
+    // Istio's chains carry no-op filters (stats, metadata exchange, an empty CORS or fault filter): see src/config/istio.ts.
+    const verdict = judgeExtension('http_filter', f as { name?: string; typed_config?: Record<string, unknown> });
+    if (!verdict.accept) throw new UnsupportedConfigError(at, `http filter ${f.name}${verdict.decision ? `: ${verdict.reason}` : ''}`);
+    warnNoopOnce(verdict.decision, at);
   });
+  const pathAction = (hcm as { path_with_escaped_slashes_action?: string }).path_with_escaped_slashes_action;
+  if (pathAction !== undefined && pathAction !== 'KEEP_UNCHANGED' && pathAction !== 'IMPLEMENTATION_SPECIFIC_DEFAULT') {
+    throw new UnsupportedConfigError(`${path}.typed_config.path_with_escaped_slashes_action`, `value ${pathAction}`);
+  }
   const maxKb = hcm.max_request_headers_kb?.value ?? 60;
   if (maxKb < 1 || maxKb > 8192) throw new ConfigError(`${path}.typed_config.max_request_headers_kb`, 'must be in 1..8192');
   const maxHeaders = hcm.common_http_protocol_options?.max_headers_count?.value ?? 100;
@@ -85,5 +106,8 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     xffNumTrustedHops: trusted,
     generateRequestId: hcm.generate_request_id?.value ?? true,
     serverName: hcm.server_name ?? 'skiff',
+    codecType: hcm.codec_type ?? 'AUTO',
+    http2Options: http2OptionsFromConfig((hcm as { http2_protocol_options?: Record<string, unknown> }).http2_protocol_options,
+      `${path}.typed_config.http2_protocol_options`),
   };
 }

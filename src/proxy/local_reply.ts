@@ -11,6 +11,7 @@ export const REPLY = {
   unknownCluster: '',
   timeout: 'upstream request timeout',
   streamTimeout: 'stream timeout',
+  maxStreamDuration: 'upstream max stream duration reached',
   connectFailure: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
   connectionTermination: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
   overflow: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',

@@ -23,6 +23,30 @@ export interface ParsedRetryPolicy {
   readonly numRetries: number;
   readonly perTryTimeoutMs: number;
   readonly retriableStatusCodes: ReadonlySet<number>;
+  /**
+   * `retry_host_predicate: envoy.retry_host_predicates.previous_hosts`: a retry avoids the hosts this request
+   * already tried (the load balancer passes over them while a fresh healthy host exists). Without it a retry
+   * may land on any host, as in Envoy.
+   */
+  readonly avoidPreviousHosts: boolean;
+  /**
+   * `host_selection_retry_max_attempts` (Envoy's default 1). Envoy re-picks up to this many times when the
+   * predicate refuses a host; Skiff's load balancers skip attempted hosts within one pick, so every value
+   * gets a fresh host whenever one exists. Kept for /config_dump readers and the tests.
+   */
+  readonly hostSelectionMaxAttempts: number;
+}
+
+export const PREVIOUS_HOSTS_PREDICATE = 'envoy.retry_host_predicates.previous_hosts';
+const PREVIOUS_HOSTS_TYPE_URL = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
+
+/** Whether the policy's retry_host_predicate list holds previous_hosts (by type URL, else by name, as Envoy picks). */
+function hasPreviousHosts(policy: RetryPolicy): boolean {
+  const predicates = (policy as { retry_host_predicate?: { name?: string; typed_config?: { '@type'?: string } }[] }).retry_host_predicate ?? [];
+  return predicates.some((p) => {
+    const url = p.typed_config?.['@type'];
+    return url !== undefined ? url === PREVIOUS_HOSTS_TYPE_URL : p.name === PREVIOUS_HOSTS_PREDICATE;
+  });
 }
 
 /** Parses a retry policy; unknown retry_on conditions are ignored as Envoy ignores them. */
@@ -34,6 +58,8 @@ export function parseRetryPolicy(policy: RetryPolicy | undefined): ParsedRetryPo
     numRetries: policy.num_retries?.value ?? 1,
     perTryTimeoutMs: durationMs(policy.per_try_timeout, 0),
     retriableStatusCodes: new Set(policy.retriable_status_codes ?? []),
+    avoidPreviousHosts: hasPreviousHosts(policy),
+    hostSelectionMaxAttempts: Number((policy as { host_selection_retry_max_attempts?: number | string }).host_selection_retry_max_attempts ?? 1),
   };
 }
 

@@ -116,10 +116,10 @@ export class UpstreamTry implements ResponseHandler {
   onError(e: SkiffError): void { this.fail(e); }
 
   /** Marks the request body as fully sent. */
-  endRequest(): void {
+  endRequest(trailers?: HeaderList): void {
     if (this.finished || this.requestDone) return;
     this.requestDone = true;
-    this.req?.end();
+    this.req?.end(trailers);
   }
 
   /** Whether the request body was fully sent upstream. */

@@ -4,14 +4,17 @@
  * header mutations applied route first, then virtual host, then route configuration.
  */
 import { ConfigError } from '../common/errors.js';
-import type { HeaderMutations, HeaderValueOption, Route, VirtualHost } from '../types/envoy.js';
+import type { Duration, HeaderMutations, HeaderValueOption, Route, VirtualHost } from '../types/envoy.js';
 import type { HeaderMutation, RouteActionEntry, RouteEntry } from '../types/router.js';
 import { ROUTE_TIMEOUT_DEFAULT_MS, bool, checkFields, durationMs, requireString, u32 } from '../config/values.js';
 
 /** Envoy's route timeout default, as src/config/values.ts writes it (kept under the router's name). */
 export const DEFAULT_ROUTE_TIMEOUT_MS = ROUTE_TIMEOUT_DEFAULT_MS;
 
-const ROUTE_ACTION_FIELDS = ['cluster', 'weighted_clusters', 'prefix_rewrite', 'host_rewrite_literal', 'timeout', 'retry_policy', 'hash_policy'];
+const ROUTE_ACTION_FIELDS = ['cluster', 'weighted_clusters', 'prefix_rewrite', 'host_rewrite_literal', 'timeout', 'retry_policy', 'hash_policy',
+  // Istio compatibility (src/config/istio.ts): stream duration and gRPC timeout caps, the unknown-cluster status.
+  'max_stream_duration', 'max_grpc_timeout', 'grpc_timeout_offset', 'cluster_not_found_response_code'];
+const CLUSTER_NOT_FOUND_CODES: Record<string, number> = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 };
 const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
 };
@@ -137,6 +140,7 @@ export function routeEntry(
   });
   const m = route.match;
   const matchPrefix = m.prefix ?? m.path ?? m.path_separated_prefix;
+  const limits = streamLimits(a as StreamLimitFields | undefined, `${path}.route`);
   return {
     index,
     name: route.name ?? '',
@@ -149,7 +153,35 @@ export function routeEntry(
     timeoutMs,
     retryPolicy: a?.retry_policy ?? vh.retry_policy,
     hashHeaders,
+    ...limits,
+    includeAttemptCount: bool((vh as { include_request_attempt_count?: boolean }).include_request_attempt_count, false),
     requestHeaders: merge([own.request, vhLevel.request, configLevel.request]),
     responseHeaders: merge([own.response, vhLevel.response, configLevel.response]),
   };
+}
+
+interface StreamLimitFields {
+  max_stream_duration?: { max_stream_duration?: Duration; grpc_timeout_header_max?: Duration; grpc_timeout_header_offset?: Duration };
+  max_grpc_timeout?: Duration;
+  grpc_timeout_offset?: Duration;
+  cluster_not_found_response_code?: string;
+}
+
+/** The Istio-set caps of a RouteAction (Envoy's precedence: max_stream_duration's fields over the deprecated ones). */
+function streamLimits(a: StreamLimitFields | undefined, path: string): Pick<RouteEntry, 'maxStreamDurationMs' | 'grpcTimeoutHeaderMaxMs' | 'grpcTimeoutOffsetMs' | 'clusterNotFoundStatus'> {
+  if (a === undefined) return {};
+  const msd = a.max_stream_duration;
+  const out: { maxStreamDurationMs?: number; grpcTimeoutHeaderMaxMs?: number; grpcTimeoutOffsetMs?: number; clusterNotFoundStatus?: number } = {};
+  const cap = durationMs(msd?.max_stream_duration, 0, `${path}.max_stream_duration.max_stream_duration`);
+  if (cap > 0) out.maxStreamDurationMs = cap;
+  const headerMax = msd?.grpc_timeout_header_max ?? a.max_grpc_timeout;
+  if (headerMax !== undefined) out.grpcTimeoutHeaderMaxMs = durationMs(headerMax, 0, `${path}.max_stream_duration.grpc_timeout_header_max`);
+  const offset = msd?.grpc_timeout_header_offset ?? a.grpc_timeout_offset;
+  if (offset !== undefined) out.grpcTimeoutOffsetMs = durationMs(offset, 0, `${path}.max_stream_duration.grpc_timeout_header_offset`);
+  if (a.cluster_not_found_response_code !== undefined) {
+    const status = CLUSTER_NOT_FOUND_CODES[a.cluster_not_found_response_code];
+    if (status === undefined) throw new ConfigError(`${path}.cluster_not_found_response_code`, `unknown code ${String(a.cluster_not_found_response_code)}`);
+    out.clusterNotFoundStatus = status;
+  }
+  return out;
 }

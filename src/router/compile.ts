@@ -10,7 +10,7 @@ import type { WasmInstance } from '../wasm/module.js';
 import { RC_ENTRY_SIZE } from '../wasm/layout.js';
 import { levelMutations, routeEntry } from './actions.js';
 import { routeArena } from './arena.js';
-import { bool, checkFields, requireString } from '../config/values.js';
+import { bool, checkFields, requireString, u32 } from '../config/values.js';
 import { domainSpec, RegexRegistry, routeMatchSpec, type RouteMatchSpec } from './match-spec.js';
 import { buildTableBlob, type VirtualHostSpec } from './table-blob.js';
 import { CompiledRouteTable } from './table.js';
@@ -23,12 +23,18 @@ export interface CompileOptions {
 }
 
 const ROUTE_CONFIG_FIELDS = ['name', 'virtual_hosts', 'request_headers_to_add', 'request_headers_to_remove',
-  'response_headers_to_add', 'response_headers_to_remove', 'ignore_port_in_host_matching', 'validate_clusters'];
+  'response_headers_to_add', 'response_headers_to_remove', 'ignore_port_in_host_matching', 'validate_clusters',
+  'max_direct_response_body_size_bytes'];
 // `metadata` is opaque data for filters and logs; accepted, and not used by routing.
+// Istio compatibility (src/config/istio.ts): include_request_attempt_count is applied; a decorator (tracing)
+// and typed_per_filter_config of no-op filters (the config subset rejects the others) change nothing here.
 const VIRTUAL_HOST_FIELDS = ['name', 'domains', 'routes', 'retry_policy', 'metadata', 'request_headers_to_add',
-  'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'];
+  'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove',
+  'include_request_attempt_count', 'typed_per_filter_config'];
 const ROUTE_FIELDS = ['name', 'match', 'route', 'direct_response', 'redirect', 'metadata', 'request_headers_to_add',
-  'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'];
+  'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'decorator', 'typed_per_filter_config'];
+/** Envoy's default cap on a direct_response body. */
+const DEFAULT_MAX_DIRECT_RESPONSE_BODY = 4096;
 
 // Table versions tag route cache entries, so they are unique for the process (never 0: zeroed memory).
 let nextVersion = 1;
@@ -52,6 +58,7 @@ export function compileRouteTable(config: RouteConfiguration, wasm: WasmInstance
   const regexes = new RegexRegistry();
   const names = new Set<string>();
   const entries: RouteEntry[] = [];
+  const maxBody = u32((config as { max_direct_response_body_size_bytes?: { value: number } }).max_direct_response_body_size_bytes, DEFAULT_MAX_DIRECT_RESPONSE_BODY);
   const vhosts: VirtualHostSpec[] = vhostsIn.map((vh, v) => {
     const vpath = `virtual_hosts[${v}]`;
     if (vh === null || typeof vh !== 'object') throw new ConfigError(vpath, 'must be an object');
@@ -68,7 +75,11 @@ export function compileRouteTable(config: RouteConfiguration, wasm: WasmInstance
       if (route === null || typeof route !== 'object') throw new ConfigError(rpath, 'must be an object');
       checkFields(route, ROUTE_FIELDS, rpath);
       const spec = routeMatchSpec(route.match, `${rpath}.match`, regexes);
-      entries.push(routeEntry(configLevel, vh, vhLevel, route, entries.length, rpath));
+      const entry = routeEntry(configLevel, vh, vhLevel, route, entries.length, rpath);
+      if (entry.action.kind === 'direct' && Buffer.byteLength(entry.action.body, 'latin1') > maxBody) {
+        throw new ConfigError(`${rpath}.direct_response.body`, `longer than max_direct_response_body_size_bytes (${maxBody})`);
+      }
+      entries.push(entry);
       return spec;
     });
     return { firstRoute, routes };

@@ -13,6 +13,7 @@ import { releaseEnvoyRoot } from '../config/protos.js';
 import { createClusterManager } from '../upstream/cluster_manager.js';
 import { createClientConnection } from '../stream/http1/client.js';
 import { ListenerManager } from '../listener/listener_manager.js';
+import { registerBuiltinExtensions } from './extensions.js';
 import { InlineRouteResolver } from '../router/index.js';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.js';
 import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
@@ -65,6 +66,7 @@ export class Server {
     });
     this.clusters = clusters;
     await clusters.ready();
+    registerBuiltinExtensions();
     this.listeners = new ListenerManager(bootstrap.static_resources?.listeners ?? [], {
       wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'), drainTimeMs: this.opts.drainTimeMs,
     });

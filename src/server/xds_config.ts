@@ -17,12 +17,13 @@ import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from '../types/envoy.js';
 import type { RouteTable } from '../types/router.js';
 import type { WasmInstance } from '../wasm/module.js';
-import type { ClusterManagerImpl } from '../upstream/cluster_manager.js';
+import type { ClusterManagerImpl, PreparedCluster } from '../upstream/cluster_manager.js';
+import { prepareAssignment, type ClusterImpl, type PreparedEndpoints } from '../upstream/cluster.js';
 import { compileRouteTable } from '../router/index.js';
-import { AdsClient } from '../xds/ads_client.js';
+import { AdsClient, Slicer } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
-import { buildListenerSpec, disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
+import { disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
 
 /** How long a replaced RDS table stays readable (worker threads may hold its descriptor for a batch or two). */
 const ROUTE_TABLE_GRACE_MS = 10_000;
@@ -37,6 +38,17 @@ type XdsClusterManager = ClusterManagerImpl & { updateEndpoints?(clusterName: st
 interface ClusterView { initialized?: boolean; whenInitialized?(): Promise<void> }
 
 export interface DumpEntry { name: string; version: string; lastUpdated: Date; json: Record<string, unknown> }
+
+/** A dynamic cluster as /config_dump will show it; its JSON is made from the resource's bytes only when dumped. */
+interface ShownCluster { name: string; version: string; lastUpdated: Date; resource: XdsResource }
+/** Envoy's UpdateFailureState: the last NACK that named this resource (kept until it is accepted again). */
+export interface FailureState {
+  details: string;
+  lastUpdateAttempt: Date;
+  versionInfo: string;
+  /** The rejected resource as received, when the failure came from applying it (decoding failures have none). */
+  failedConfiguration?: Record<string, unknown>;
+}
 export interface DynamicDump {
   listenersVersion: string;
   clustersVersion: string;
@@ -44,6 +56,20 @@ export interface DynamicDump {
   clusters: (DumpEntry & { state: 'active' | 'warming' })[];
   routes: DumpEntry[];
   endpoints: DumpEntry[];
+  /** Per kind, the resources whose last update was NACKed. */
+  errors: { listeners: Map<string, FailureState>; clusters: Map<string, FailureState>; routes: Map<string, FailureState>; endpoints: Map<string, FailureState> };
+}
+
+const KIND_OF_TYPE: Record<string, string> = {
+  [TYPE_URL.listener]: 'Listener', [TYPE_URL.cluster]: 'Cluster', [TYPE_URL.route]: 'RouteConfiguration', [TYPE_URL.endpoint]: 'ClusterLoadAssignment',
+};
+
+/** The resource an error names (`Listener "x".field: ...` -> x), or undefined when it names none. */
+export function resourceNameOfError(kind: string, err: unknown): string | undefined {
+  const text = err instanceof ConfigError ? err.path : err instanceof Error ? err.message : String(err);
+  const m = new RegExp(`^${kind} ("(?:[^"\\\\]|\\\\.)*")`).exec(text);
+  if (!m) return undefined;
+  try { return JSON.parse(m[1]!) as string; } catch { return undefined; }
 }
 
 export interface XdsConfigDeps {
@@ -110,11 +136,26 @@ export class XdsConfig {
   private readonly staticListenerNames: Set<string>;
   /** Dynamic clusters as applied, to roll a half-applied CDS response back. */
   private readonly clusterConfigs = new Map<string, Cluster>();
+  /** What /config_dump shows as each applied dynamic cluster (the one serving, while an update warms). */
+  private readonly clusterShown = new Map<string, ShownCluster>();
+  /**
+   * Updates of serving EDS clusters that follow a new EDS name not held yet: they warm here, and the cluster
+   * they replace keeps serving, until their endpoints come (Envoy's cluster warming). A stream that ends
+   * before that leaves the old cluster in place: nothing half-applied.
+   */
+  private readonly pendingClusters = new Map<string, { config: Cluster; entry: ShownCluster }>();
   /** EDS clusters whose initial fetch timed out: active with no hosts. */
   private readonly edsTimedOut = new Set<string>();
-  private readonly edsTimers = new Map<string, NodeJS.Timeout>();
+  /** Warming EDS clusters: when their initial fetch times out (performance.now() ms), swept by one timer. */
+  private readonly edsDeadlines = new Map<string, number>();
+  private edsSweep: NodeJS.Timeout | undefined;
+  private edsSweepAt = Infinity;
   private readonly routeTables = new Map<string, RetirableTable>();
   private readonly updatedAt = new Map<string, Map<string, Date>>();
+  /** typeUrl -> resource name -> the last NACK naming it. */
+  private readonly failures = new Map<string, Map<string, FailureState>>();
+  /** The resource a handler failed on, as received (set just before the throw that NACKs the response). */
+  private failedJson: { typeUrl: string; name: string; json: Record<string, unknown> } | undefined;
   private readonly stats: ClusterManagerXdsStats;
 
   constructor(private readonly deps: XdsConfigDeps) {
@@ -128,10 +169,25 @@ export class XdsConfig {
       resolveCluster: (name) => clusterTarget(byName.get(name)),
       stats: deps.stats,
     });
-    this.client.onUpdate(TYPE_URL.cluster, (u) => this.applyClusters(u));
-    this.client.onUpdate(TYPE_URL.endpoint, (u) => this.applyEndpoints(u));
-    this.client.onUpdate(TYPE_URL.listener, (u) => this.applyListeners(u));
-    this.client.onUpdate(TYPE_URL.route, (u) => this.applyRoutes(u));
+    // An accepted update ends the error_state of the resources it carried: in SotW every resource of the type (the
+    // response is the whole set, and a control plane reverting a bad file sends back bytes Skiff already holds, so
+    // they are not "added"); in delta the ones it delivered or removed.
+    const delta = /DELTA/.test(String(deps.dynamicResources.ads_config?.api_type ?? ''));
+    const accepted = (typeUrl: string, apply: (u: XdsUpdate) => void | Promise<void>) => async (u: XdsUpdate): Promise<void> => {
+      await apply(u);
+      const failed = this.failures.get(typeUrl);
+      if (!delta) failed?.clear();
+      else for (const name of [...u.added.keys(), ...u.removed]) failed?.delete(name);
+    };
+    this.client.onUpdate(TYPE_URL.cluster, accepted(TYPE_URL.cluster, (u) => this.applyClusters(u)));
+    // Each assignment is checked as it is decoded; only its checked endpoints are kept for the handler.
+    this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)), {
+      prepare: (r) => prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(r.name)}`),
+    });
+    this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
+    this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
+    this.client.onRejected((typeUrl, err, version) => this.recordRejection(typeUrl, err, version));
+
     this.subscribeEndpoints();
     const staticRds = [...this.deps.listeners.rdsNames()];
     if (staticRds.length > 0) this.client.subscribe(TYPE_URL.route, staticRds);
@@ -169,61 +225,130 @@ export class XdsConfig {
 
   close(): void {
     this.client.close();
-    for (const t of this.edsTimers.values()) clearTimeout(t);
-    this.edsTimers.clear();
+    clearTimeout(this.edsSweep);
+    this.edsSweep = undefined;
+    this.edsDeadlines.clear();
   }
 
   private touch(typeUrl: string, names: Iterable<string>): void {
     let m = this.updatedAt.get(typeUrl);
     if (m === undefined) { m = new Map(); this.updatedAt.set(typeUrl, m); }
     const now = new Date();
-    for (const n of names) m.set(n, now);
+    const failed = this.failures.get(typeUrl);
+    for (const n of names) { m.set(n, now); failed?.delete(n); }
+  }
+
+  /** A NACK: remembered for /config_dump (error_state) against the resource it names; RDS stats counted. */
+  private recordRejection(typeUrl: string, err: unknown, versionInfo: string): void {
+    const kind = KIND_OF_TYPE[typeUrl];
+    const held = this.failedJson;
+    this.failedJson = undefined;
+    if (kind === undefined) return;
+    const name = resourceNameOfError(kind, err);
+    if (name === undefined) return;
+    let m = this.failures.get(typeUrl);
+    if (m === undefined) { m = new Map(); this.failures.set(typeUrl, m); }
+    m.set(name, {
+      details: err instanceof Error ? err.message : String(err), lastUpdateAttempt: new Date(), versionInfo,
+      failedConfiguration: held && held.typeUrl === typeUrl && held.name === name ? held.json : undefined,
+    });
+    if (typeUrl === TYPE_URL.route) for (const s of this.rdsStats(name)) { s.attempt.inc(); s.rejected.inc(); }
+  }
+
+  /** Envoy's `http.<stat_prefix>.rds.<route_config_name>.*` for every connection manager following this route table. */
+  private rdsStats(name: string): { attempt: Counter; success: Counter; rejected: Counter; reload: Counter }[] {
+    const out: { attempt: Counter; success: Counter; rejected: Counter; reload: Counter }[] = [];
+    for (const prefix of this.statPrefixesFollowing(name)) {
+      const s = this.deps.stats.scope(`http.${prefix}.rds.${name}.`);
+      out.push({ attempt: s.counter('update_attempt'), success: s.counter('update_success'), rejected: s.counter('update_rejected'), reload: s.counter('config_reload') });
+    }
+    return out;
+  }
+
+  /** Stat prefixes of the dynamic listeners' connection managers whose rds names this route table. */
+  private statPrefixesFollowing(routeName: string): Set<string> {
+    const prefixes = new Set<string>();
+    for (const l of this.deps.listeners.dynamicListeners()) {
+      for (const chain of (l.meta.json.filter_chains ?? []) as { filters?: { typed_config?: { stat_prefix?: string; rds?: { route_config_name?: string } } }[] }[]) {
+        for (const f of chain.filters ?? []) {
+          const tc = f.typed_config;
+          if (tc?.rds?.route_config_name === routeName && tc.stat_prefix) prefixes.add(tc.stat_prefix);
+        }
+      }
+    }
+    return prefixes;
   }
 
   // ---- CDS ----
 
-  private applyClusters(u: XdsUpdate): void {
+  /**
+   * Builds every new or changed cluster of the response in slices (yielding to traffic between them), then
+   * makes them all visible in one synchronous step; a cluster that fails to build NACKs the response and
+   * nothing of it becomes visible.
+   */
+  private async applyClusters(u: XdsUpdate): Promise<void> {
     for (const name of [...u.added.keys(), ...u.removed]) {
       if (this.staticClusterNames.has(name)) throw new ConfigError(`Cluster ${JSON.stringify(name)}.name`, 'a static cluster of that name exists and cannot be replaced over CDS');
     }
     const cm = this.deps.clusters;
-    const done: { name: string; previous: Cluster | undefined; outcome: string }[] = [];
+    const prepared: { config: Cluster; p: PreparedCluster }[] = [];
+    const shown = new Map<string, XdsResource>();
+    const slicer = new Slicer();
     try {
       for (const [name, r] of u.added) {
         const config = body<Cluster>(r);
         const previous = this.clusterConfigs.get(name);
-        let outcome: string;
+        this.pendingClusters.delete(name);
+        const newEds = edsNameOf(config);
+        // A serving cluster moving to an EDS name not held yet warms beside it (see pendingClusters).
+        if (previous !== undefined && newEds !== undefined && newEds !== edsNameOf(previous)
+          && !this.client.resources(TYPE_URL.endpoint).has(newEds)) {
+          this.pendingClusters.set(name, { config, entry: { name, version: r.version, lastUpdated: new Date(), resource: r } });
+          continue;
+        }
         try {
-          outcome = cm.addOrUpdateCluster(config);
+          prepared.push({ config, p: cm.prepareCluster(config) });
         } catch (err) {
+          this.failedJson = { typeUrl: TYPE_URL.cluster, name, json: r.json };
           throw this.named('Cluster', name, err);
         }
-        done.push({ name, previous, outcome });
-        this.clusterConfigs.set(name, config);
+        shown.set(name, r);
+        if (slicer.due()) await slicer.yield();
       }
     } catch (err) {
-      // Roll back what this response changed so far: the previous configs come back (their pools fresh).
-      for (const { name, previous } of done.reverse()) {
-        if (previous === undefined) { cm.removeCluster(name); this.clusterConfigs.delete(name); } else {
-          cm.addOrUpdateCluster(previous); this.clusterConfigs.set(name, previous);
-        }
-      }
+      for (const { p } of prepared) cm.discardPrepared(p);
       throw err;
     }
-    for (const d of done) {
-      if (d.outcome === 'added') this.stats.added.inc();
-      if (d.outcome === 'updated') this.stats.modified.inc();
+    // Ask for the new clusters' endpoints now: the control plane prepares and sends them while the clusters
+    // are swapped in and warmed (the response is handled after this one, in order).
+    const newEds: string[] = [];
+    for (const { config } of prepared) { const eds = edsNameOf(config); if (eds !== undefined) newEds.push(eds); }
+    // Always once per CDS update (EDS names of replaced clusters may change, the initial request needs it).
+    this.subscribeEndpoints(newEds);
+    for (const { config, p } of prepared) {
+      cm.commitCluster(p);
+      this.clusterConfigs.set(p.name, config);
+      const r = shown.get(p.name)!;
+      this.clusterShown.set(p.name, { name: p.name, version: r.version, lastUpdated: new Date(), resource: r });
+      if (p.outcome === 'added') this.stats.added.inc();
+      if (p.outcome === 'updated') this.stats.modified.inc();
     }
     for (const name of u.removed) {
       if (cm.removeCluster(name)) this.stats.removed.inc();
       this.clusterConfigs.delete(name);
+      this.clusterShown.delete(name);
+      this.pendingClusters.delete(name);
       this.edsTimedOut.delete(name);
-      clearTimeout(this.edsTimers.get(name));
-      this.edsTimers.delete(name);
+      this.edsDeadlines.delete(name);
     }
     this.touch(TYPE_URL.cluster, u.added.keys());
-    for (const [name] of u.added) this.warmCluster(name);
-    this.subscribeEndpoints();
+    for (const [name] of u.added) {
+      this.warmCluster(name);
+      if (slicer.due()) await slicer.yield();
+    }
+    this.armEdsSweep();
+    // Names asked for before the swap cover an update that only added clusters; otherwise some may be gone.
+    if (u.removed.length > 0 || prepared.some(({ p }) => p.outcome !== 'added')) this.subscribeEndpoints();
     this.refreshClusterGauges();
   }
 
@@ -237,27 +362,46 @@ export class XdsConfig {
     const held = this.client.resources(TYPE_URL.endpoint).get(eds);
     if (held !== undefined && this.deps.clusters.updateEndpoints) {
       try {
-        this.deps.clusters.updateEndpoints(name, body<ClusterLoadAssignment>(held));
+        const live = this.deps.clusters.get(name);
+        if (held.prepared !== undefined && live?.type === 'EDS') live.commitEndpoints(held.prepared as PreparedEndpoints);
+        else this.deps.clusters.updateEndpoints(name, body<ClusterLoadAssignment>(held));
         return;
       } catch (err) {
         this.deps.log.warn(`cluster ${name}: held endpoints not applied: ${(err as Error).message}`);
       }
     }
     this.edsTimedOut.delete(name);
-    clearTimeout(this.edsTimers.get(name));
     const ms = edsTimeoutMs(config!);
-    if (ms <= 0) return;
-    const timer = setTimeout(() => {
-      this.edsTimers.delete(name);
-      const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
-      if (c !== undefined && !c.initialized) {
-        this.deps.log.warn(`cluster ${name}: no endpoints within the initial fetch timeout; active with no hosts`);
-        this.edsTimedOut.add(name);
-        this.refreshClusterGauges();
+    if (ms <= 0) { this.edsDeadlines.delete(name); return; }
+    this.edsDeadlines.set(name, performance.now() + ms);
+  }
+
+  /** One timer for every warming EDS cluster (not one per cluster): fires at the earliest deadline. */
+  private armEdsSweep(): void {
+    if (this.edsDeadlines.size === 0) return;
+    let earliest = Infinity;
+    for (const d of this.edsDeadlines.values()) if (d < earliest) earliest = d;
+    if (this.edsSweep !== undefined && this.edsSweepAt <= earliest) return;
+    clearTimeout(this.edsSweep);
+    this.edsSweepAt = earliest;
+    this.edsSweep = setTimeout(() => {
+      this.edsSweep = undefined;
+      const now = performance.now();
+      let changed = false;
+      for (const [name, deadline] of this.edsDeadlines) {
+        if (deadline > now) continue;
+        this.edsDeadlines.delete(name);
+        const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
+        if (c !== undefined && !c.initialized) {
+          this.deps.log.warn(`cluster ${name}: no endpoints within the initial fetch timeout; active with no hosts`);
+          this.edsTimedOut.add(name);
+          changed = true;
+        }
       }
-    }, ms);
-    timer.unref();
-    this.edsTimers.set(name, timer);
+      if (changed) this.refreshClusterGauges();
+      this.armEdsSweep();
+    }, Math.max(0, earliest - performance.now()));
+    this.edsSweep.unref();
   }
 
   private isWarming(name: string): boolean {
@@ -269,7 +413,7 @@ export class XdsConfig {
     let warming = 0;
     const all = this.deps.clusters.all();
     for (const c of all) if (this.isWarming(c.name)) warming++;
-    this.stats.warming.set(warming);
+    this.stats.warming.set(warming + this.pendingClusters.size);
     this.stats.active.set(all.length - warming);
   }
 
@@ -285,47 +429,86 @@ export class XdsConfig {
     return byService;
   }
 
-  private subscribeEndpoints(): void {
-    this.client.subscribe(TYPE_URL.endpoint, [...this.edsNames().keys()].sort());
+  /** `also`: EDS names of clusters built but not yet swapped in (asked for early, see applyClusters). */
+  private subscribeEndpoints(also: Iterable<string> = []): void {
+    const names = new Set(this.edsNames().keys());
+    for (const n of also) names.add(n);
+    for (const p of this.pendingClusters.values()) names.add(edsNameOf(p.config)!);
+    this.client.subscribe(TYPE_URL.endpoint, [...names].sort());
   }
 
   // ---- EDS ----
 
-  private applyEndpoints(u: XdsUpdate): void {
+  /**
+   * Checks every assignment of the response first (in slices; a bad one NACKs the response and nothing
+   * changes), then applies them cluster by cluster, in slices too: each cluster's host set changes at once,
+   * as Envoy applies each ClusterLoadAssignment on its own.
+   */
+  private async applyEndpoints(u: XdsUpdate): Promise<void> {
     const cm = this.deps.clusters;
     const byService = this.edsNames();
-    const work: { cluster: string; cla: ClusterLoadAssignment }[] = [];
+    const work: { cluster: string; service: string; prepared: PreparedEndpoints }[] = [];
     for (const [service, r] of u.added) {
-      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: body<ClusterLoadAssignment>(r) });
+      const prepared = (r.prepared as PreparedEndpoints | undefined) ?? prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(service)}`);
+      for (const cluster of byService.get(service) ?? []) work.push({ cluster, service, prepared });
     }
     for (const service of u.removed) {
       // A withdrawn assignment leaves the cluster with no hosts (it stays defined by CDS).
-      for (const cluster of byService.get(service) ?? []) work.push({ cluster, cla: { cluster_name: service, endpoints: [] } });
+      const prepared = prepareAssignment({ cluster_name: service, endpoints: [] }, service);
+      for (const cluster of byService.get(service) ?? []) work.push({ cluster, service, prepared });
     }
     if (work.length > 0 && !cm.updateEndpoints) throw new ConfigError('ClusterLoadAssignment', 'EDS clusters are not supported by this build');
-    const previous = (name: string): ClusterLoadAssignment | undefined => (cm.get(name) as unknown as { lastAssignment?: ClusterLoadAssignment } | undefined)?.lastAssignment;
-    const done: { cluster: string; before: ClusterLoadAssignment | undefined }[] = [];
-    try {
-      for (const w of work) {
-        const before = previous(w.cluster);
-        try {
-          cm.updateEndpoints!(w.cluster, w.cla);
-        } catch (err) {
-          throw this.named('ClusterLoadAssignment', w.cla.cluster_name, err);
-        }
-        done.push({ cluster: w.cluster, before });
-      }
-    } catch (err) {
-      for (const d of done.reverse()) if (d.before !== undefined) cm.updateEndpoints!(d.cluster, d.before);
-      throw err;
-    }
+    // Every target is checked before anything changes (a bad one NACKs the response).
+    const checked: { target: ClusterImpl; work: (typeof work)[number] }[] = [];
     for (const w of work) {
-      clearTimeout(this.edsTimers.get(w.cluster));
-      this.edsTimers.delete(w.cluster);
-      this.edsTimedOut.delete(w.cluster);
+      const target = cm.get(w.cluster);
+      if (target === undefined || target.type !== 'EDS') {
+        const path = `endpoints[${JSON.stringify(w.cluster)}]`;
+        throw this.named('ClusterLoadAssignment', w.service, new ConfigError(path, target === undefined
+          ? `no cluster named ${JSON.stringify(w.cluster)}` : `cluster ${w.cluster} is of type ${target.type}, not EDS`));
+      }
+      checked.push({ target, work: w });
     }
+    const slicer = new Slicer();
+    for (const { target, work: w } of checked) {
+      // A cluster replaced by CDS while this ran gets the assignment on its successor.
+      const live = cm.get(target.name);
+      const into = live !== undefined && live.type === 'EDS' ? live : target;
+      into.commitEndpoints(w.prepared);
+      this.edsDeadlines.delete(target.name);
+      this.edsTimedOut.delete(target.name);
+      if (slicer.due()) await slicer.yield();
+    }
+    this.promoteWarmedClusters(u);
     this.touch(TYPE_URL.endpoint, u.added.keys());
     this.refreshClusterGauges();
+  }
+
+  /** Cluster updates that waited for their new EDS name: swapped in now that its endpoints came. */
+  private promoteWarmedClusters(u: XdsUpdate): void {
+    const cm = this.deps.clusters;
+    for (const [name, p] of [...this.pendingClusters]) {
+      const held = u.added.get(edsNameOf(p.config)!);
+      if (held === undefined) continue;
+      const previous = this.clusterConfigs.get(name);
+      const oldAssignment = (cm.get(name) as unknown as { lastAssignment?: ClusterLoadAssignment } | undefined)?.lastAssignment;
+      try {
+        cm.addOrUpdateCluster(p.config);
+        cm.updateEndpoints!(name, body<ClusterLoadAssignment>(held));
+      } catch (err) {
+        // Back to the cluster that was serving, with its hosts.
+        if (previous !== undefined) {
+          cm.addOrUpdateCluster(previous);
+          if (oldAssignment !== undefined) cm.updateEndpoints!(name, oldAssignment);
+        }
+        throw this.named('ClusterLoadAssignment', edsNameOf(p.config)!, err);
+      }
+      this.pendingClusters.delete(name);
+      this.clusterConfigs.set(name, p.config);
+      this.clusterShown.set(name, { ...p.entry, lastUpdated: new Date() });
+      this.stats.modified.inc();
+    }
+    this.subscribeEndpoints();
   }
 
   // ---- LDS ----
@@ -337,8 +520,10 @@ export class XdsConfig {
     const specs: { spec: ListenerSpec; r: XdsResource }[] = [];
     try {
       for (const [name, r] of u.added) {
-        specs.push({ spec: buildListenerSpec(body<Listener>(r), `Listener ${JSON.stringify(name)}`, this.deps.wasm, name), r });
+        this.failedJson = { typeUrl: TYPE_URL.listener, name, json: r.json };
+        specs.push({ spec: this.deps.listeners.buildSpec(body<Listener>(r), `Listener ${JSON.stringify(name)}`, name), r });
       }
+      this.failedJson = undefined;
     } catch (err) {
       for (const s of specs) disposeListenerSpec(s.spec);
       throw err;
@@ -360,6 +545,7 @@ export class XdsConfig {
         try {
           compiled.push({ name, table: compileRouteTable(body<RouteConfiguration>(r), this.deps.wasm) });
         } catch (err) {
+          this.failedJson = { typeUrl: TYPE_URL.route, name, json: r.json };
           throw this.named('RouteConfiguration', name, err);
         }
       }
@@ -367,6 +553,8 @@ export class XdsConfig {
       for (const c of compiled) c.table.retire?.(0);
       throw err;
     }
+    // Counted against the listeners following each table now: a warming one moves on (binding) once it has its table.
+    const reloaded = compiled.flatMap(({ name }) => this.rdsStats(name));
     for (const { name, table } of compiled) {
       const old = this.routeTables.get(name);
       this.routeTables.set(name, table);
@@ -375,6 +563,7 @@ export class XdsConfig {
     }
     // A withdrawn route table stays in use by the listeners that follow it (Envoy keeps the last one too).
     this.touch(TYPE_URL.route, u.added.keys());
+    for (const stats of reloaded) { stats.attempt.inc(); stats.success.inc(); stats.reload.inc(); }
   }
 
   /** Puts the resource's type and name in front of an error's field path, so the NACK names both. */
@@ -400,10 +589,24 @@ export class XdsConfig {
       listeners: this.deps.listeners.dynamicListeners().map((l) => ({
         name: l.name, state: l.state, version: l.meta.version, lastUpdated: l.meta.lastUpdated, json: l.meta.json,
       })),
-      clusters: entries(TYPE_URL.cluster).filter((e) => this.deps.clusters.get(e.name) !== undefined)
-        .map((e) => ({ ...e, state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+      clusters: [
+        ...[...this.clusterShown.values()].filter((e) => this.deps.clusters.get(e.name) !== undefined)
+          .map((e) => ({ ...shownEntry(e), state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+        // An update warming beside the cluster it will replace (Envoy lists both).
+        ...[...this.pendingClusters.values()].map((p) => ({ ...shownEntry(p.entry), state: 'warming' as const })),
+      ],
       routes: entries(TYPE_URL.route),
       endpoints: entries(TYPE_URL.endpoint),
+      errors: {
+        listeners: new Map(this.failures.get(TYPE_URL.listener)),
+        clusters: new Map(this.failures.get(TYPE_URL.cluster)),
+        routes: new Map(this.failures.get(TYPE_URL.route)),
+        endpoints: new Map(this.failures.get(TYPE_URL.endpoint)),
+      },
     };
   }
+}
+
+function shownEntry(e: ShownCluster): DumpEntry {
+  return { name: e.name, version: e.version, lastUpdated: e.lastUpdated, json: e.resource.json };
 }

@@ -38,7 +38,10 @@ export interface ConnectionInfo {
 
 /** A downstream connection handed to a terminal network filter. */
 export interface DownstreamConnection {
-  /** net.Socket for raw_buffer, tls.TLSSocket (or a Duplex around it) for TLS. */
+  /**
+   * net.Socket for raw_buffer, tls.TLSSocket for TLS. It may be paused (listener filters read from it):
+   * attach the 'data' listener, then call resume() when `socket.readableFlowing === false`.
+   */
   readonly socket: Duplex;
   readonly info: ConnectionInfo;
   /**

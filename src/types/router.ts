@@ -34,6 +34,23 @@ export interface RouteEntry {
   readonly retryPolicy?: RetryPolicy;
   /** Header names for hash_policy (RING_HASH / MAGLEV), lowercase. */
   readonly hashHeaders: readonly string[];
+  /**
+   * Istio compatibility (all optional: absent = Envoy's defaults). `max_stream_duration.max_stream_duration`:
+   * a cap on the upstream stream's whole life in ms (0 or absent: none).
+   */
+  readonly maxStreamDurationMs?: number;
+  /**
+   * `max_stream_duration.grpc_timeout_header_max` (else the deprecated `max_grpc_timeout`): when set, a
+   * request's `grpc-timeout` header replaces the route timeout, capped at this many ms (0: no cap).
+   * Absent: the header is not read.
+   */
+  readonly grpcTimeoutHeaderMaxMs?: number;
+  /** `grpc_timeout_header_offset` / `grpc_timeout_offset`: subtracted from the header's timeout. */
+  readonly grpcTimeoutOffsetMs?: number;
+  /** The virtual host's `include_request_attempt_count`: send `x-envoy-attempt-count` upstream. */
+  readonly includeAttemptCount?: boolean;
+  /** `cluster_not_found_response_code` as an HTTP status (Envoy's default 503). */
+  readonly clusterNotFoundStatus?: number;
   /** Route-level, then virtual-host-level, then config-level mutations, applied in that order (Envoy's). */
   readonly requestHeaders: HeaderMutation;
   readonly responseHeaders: HeaderMutation;

@@ -7,7 +7,7 @@
  * its last connection closes.
  */
 import * as net from 'node:net';
-import type { ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
+import type { Any, ClusterLoadAssignment, Cluster as EnvoyCluster, LbEndpoint } from '../types/envoy.js';
 import type { CircuitBreakers, Cluster, Host, HttpConnectionPool, LoadBalancerContext } from '../types/upstream.js';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -18,6 +18,9 @@ import { createClusterStats, type ClusterStatsImpl } from './cluster_stats.js';
 import { resolve, systemLookup, type Lookup, type LookupFamily } from './dns.js';
 import { UpstreamHost } from './host.js';
 import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
+import { Http2Pool, http2ProtocolOf } from './http2_pool.js';
+import type { Http2Options } from '../stream/http2/options.js';
+import { upstreamTransport, type UpstreamTls } from './transport.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -87,6 +90,21 @@ function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
   return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy }));
 }
 
+/** Shared by every cluster that has none (EDS clusters: 10 000 of them need no 20 000 empty lists). Never mutated. */
+const NO_ENDPOINTS: EndpointSpec[] = [];
+const NO_ANSWERS: (string[] | undefined)[] = [];
+
+/** A ClusterLoadAssignment checked by ClusterImpl.prepareEndpoints, ready for commitEndpoints. */
+export interface PreparedEndpoints { readonly __prepared: unique symbol }
+
+/**
+ * An EDS assignment checked on its own (any EDS cluster can take the result with commitEndpoints): what xDS
+ * keeps of a ClusterLoadAssignment instead of its decoded tree. Throws ConfigError naming `path` and the field.
+ */
+export function prepareAssignment(cla: ClusterLoadAssignment, path: string): PreparedEndpoints {
+  return { specs: endpointSpecs(cla, path, 'EDS') } as unknown as PreparedEndpoints;
+}
+
 /** Everything but the endpoints: two configs equal here differ only in their host set. */
 export function withoutEndpoints(config: EnvoyCluster): string {
   const { load_assignment: _ignored, ...rest } = config;
@@ -100,8 +118,8 @@ export class ClusterImpl implements Cluster {
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxRequestsPerConnection: number;
-  /** Resolves once the first host set is known (at once for STATIC; after the first DNS round otherwise). */
-  readonly ready: Promise<void>;
+  /** STATIC / STRICT_DNS: resolves once the first host set is known (EDS: see the `ready` getter). */
+  private readonly firstHosts: Promise<void> | undefined;
   readonly type: 'STATIC' | 'STRICT_DNS' | 'EDS';
   /** EDS: the name endpoints are asked for (eds_cluster_config.service_name, else the cluster's name). */
   readonly edsServiceName: string | undefined;
@@ -111,12 +129,28 @@ export class ClusterImpl implements Cluster {
    */
   initialized = false;
   /** EDS: the last assignment applied (carried over when the cluster is replaced). */
-  lastAssignment: ClusterLoadAssignment | undefined;
-  private readonly initializedPromise: Promise<void>;
-  private markInitialized!: () => void;
+  get lastAssignment(): ClusterLoadAssignment | undefined {
+    const specs = this.lastSpecs;
+    if (specs === undefined) return undefined;
+    // Rebuilt from the checked endpoints: the decoded assignment itself is not kept (10 000 of them are ~20 MB).
+    return {
+      cluster_name: this.edsServiceName ?? this.name,
+      endpoints: [{ lb_endpoints: specs.map((e) => ({
+        endpoint: { address: { socket_address: { address: e.name, port_value: e.port } } },
+        load_balancing_weight: { value: e.weight },
+        ...(e.healthy === undefined ? {} : { health_status: e.healthy ? 'HEALTHY' : 'UNHEALTHY' }),
+      })) }],
+    } as ClusterLoadAssignment;
+  }
+  /** EDS: the endpoints of the last assignment applied. */
+  private lastSpecs: readonly EndpointSpec[] | undefined;
+  /** Made only when someone waits (whenInitialized): 10 000 EDS clusters need no 10 000 promises. */
+  private initWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
 
   private current: UpstreamHost[] = [];
-  private readonly pools = new Map<Host, Http1Pool>();
+  private readonly pools = new Map<Host, Http1Pool | Http2Pool>();
+  /** HTTP/2 upstream options (typed_extension_protocol_options), undefined for HTTP/1.1. */
+  private readonly http2: Http2Options | undefined;
   private readonly lb: HostSetLoadBalancer;
   private readonly dnsRefreshMs: number;
   private readonly lookupFamily: LookupFamily;
@@ -128,6 +162,9 @@ export class ClusterImpl implements Cluster {
   /** Replaced or removed (CDS): no more DNS, every pool draining. */
   private retired = false;
 
+  /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
+  private readonly tls: UpstreamTls | undefined;
+
   /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
   config: EnvoyCluster;
 
@@ -138,7 +175,6 @@ export class ClusterImpl implements Cluster {
     const type = config.type ?? CLUSTER_DEFAULTS.type;
     if (type !== 'STATIC' && type !== 'STRICT_DNS' && type !== 'EDS') throw new UnsupportedConfigError(`${path}.type`, `cluster type ${String(type)}`);
     this.type = type;
-    this.initializedPromise = new Promise<void>((resolve) => { this.markInitialized = resolve; });
     if (type === 'EDS') {
       const eds = config.eds_cluster_config;
       if (eds?.eds_config?.ads === undefined) throw new UnsupportedConfigError(`${path}.eds_cluster_config.eds_config`, 'an EDS source other than ads: {}');
@@ -152,23 +188,34 @@ export class ClusterImpl implements Cluster {
     if (type === 'STRICT_DNS' && this.dnsRefreshMs < 1) throw new ConfigError(`${path}.dns_refresh_rate`, 'must be at least 1 ms');
     this.lookupFamily = config.dns_lookup_family ?? CLUSTER_DEFAULTS.dnsLookupFamily;
     // An EDS cluster's hosts come from updateEndpoints only (Envoy ignores its load_assignment too).
-    this.endpoints = type === 'EDS' ? [] : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
-    this.lastAnswer = this.endpoints.map(() => undefined);
+    this.endpoints = type === 'EDS' ? NO_ENDPOINTS : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
+    this.lastAnswer = type === 'STRICT_DNS' ? this.endpoints.map(() => undefined) : NO_ANSWERS;
     this.stats = createClusterStats(deps.stats, this.name);
+    this.http2 = http2ProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
+    this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
       this.setHosts(ipHostSpecs(this.endpoints));
-      this.ready = Promise.resolve();
+      this.firstHosts = Promise.resolve();
     } else if (type === 'STRICT_DNS') {
-      this.ready = this.refreshDns();
-    } else {
-      this.ready = this.initializedPromise;
+      this.firstHosts = this.refreshDns();
     }
   }
 
+  /** Resolves once the first host set is known (at once for STATIC; after the first DNS round or EDS update otherwise). */
+  get ready(): Promise<void> { return this.firstHosts ?? this.whenInitialized(); }
+
   /** Resolves when `initialized` turns true (never, for an EDS cluster that gets no endpoints). */
-  whenInitialized(): Promise<void> { return this.initializedPromise; }
+  whenInitialized(): Promise<void> {
+    if (this.initialized) return Promise.resolve();
+    if (this.initWaiter === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => { resolve = r; });
+      this.initWaiter = { promise, resolve };
+    }
+    return this.initWaiter.promise;
+  }
 
   /**
    * EDS: replaces the host set with the assignment's (hosts that stay keep their pools and counters; removed
@@ -176,10 +223,20 @@ export class ClusterImpl implements Cluster {
    * changing anything when the assignment is invalid.
    */
   updateEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): void {
+    this.commitEndpoints(this.prepareEndpoints(cla, path));
+  }
+
+  /** updateEndpoints, first half: checks the assignment (throws naming the field) and changes nothing. */
+  prepareEndpoints(cla: ClusterLoadAssignment, path = `endpoints[${JSON.stringify(cla.cluster_name)}]`): PreparedEndpoints {
     if (this.type !== 'EDS') throw new ConfigError(path, `cluster ${this.name} is of type ${this.type}, not EDS`);
-    const specs = endpointSpecs(cla, path, 'EDS');
+    return prepareAssignment(cla, path);
+  }
+
+  /** updateEndpoints, second half: applies what prepareEndpoints accepted (cannot fail). */
+  commitEndpoints(prepared: PreparedEndpoints): void {
     if (this.closed || this.retired) return;
-    this.lastAssignment = cla;
+    const specs = (prepared as unknown as { specs: EndpointSpec[] }).specs;
+    this.lastSpecs = specs;
     this.stats.update_attempt.inc();
     this.stats.update_success.inc();
     this.setHosts(ipHostSpecs(specs));
@@ -204,10 +261,15 @@ export class ClusterImpl implements Cluster {
   pool(host: Host): HttpConnectionPool {
     let p = this.pools.get(host);
     if (p === undefined) {
-      p = new Http1Pool({
+      p = this.http2 !== undefined ? new Http2Pool({
+        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, tls: this.tls, log: this.deps.log,
+        idleTimeoutMs: this.idleTimeoutMs,
+        onConnectionClosed: () => this.connectionClosed(),
+      }) : new Http1Pool({
         host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
         idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
         onConnectionClosed: () => this.connectionClosed(),
+        tls: this.tls,
       });
       this.pools.set(host, p);
       // A host that is not (or no longer) in the set gets a pool that refuses work.
@@ -249,6 +311,7 @@ export class ClusterImpl implements Cluster {
     if (this.dnsTimer !== null) { clearTimeout(this.dnsTimer); this.dnsTimer = null; }
     for (const p of [...this.pools.values()]) p.close();
     this.pools.clear();
+    this.tls?.dispose();
   }
 
   /** Replaces the host set in place (see the file comment). */
@@ -281,7 +344,7 @@ export class ClusterImpl implements Cluster {
     this.lb.update(next);
     this.stats.membership_total.set(next.length);
     this.hostHealthChanged();
-    if (!this.initialized) { this.initialized = true; this.markInitialized(); }
+    if (!this.initialized) { this.initialized = true; this.initWaiter?.resolve(); }
   }
 
   /** Forgets drained pools whose last connection closed, and lets waiting pools use the freed budget. */

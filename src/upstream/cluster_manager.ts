@@ -34,6 +34,14 @@ export interface ClusterManagerImpl extends ClusterManager {
    */
   addOrUpdateCluster(config: EnvoyCluster): 'added' | 'updated' | 'unchanged';
   /**
+   * addOrUpdateCluster in two steps, so a CDS push of thousands can be built in slices and made visible at
+   * once: prepareCluster builds and checks the cluster (throws ConfigError; nothing visible changes),
+   * commitCluster swaps it in (cannot fail), discardPrepared drops one that will not be committed.
+   */
+  prepareCluster(config: EnvoyCluster): PreparedCluster;
+  commitCluster(prepared: PreparedCluster): void;
+  discardPrepared(prepared: PreparedCluster): void;
+  /**
    * EDS: applies a ClusterLoadAssignment to the EDS cluster named `clusterName` (see ClusterImpl.updateEndpoints:
    * hosts that stay keep their pools, removed hosts drain, the cluster becomes initialized). Throws
    * ConfigError when there is no such EDS cluster or the assignment is invalid (nothing changes).
@@ -41,6 +49,16 @@ export interface ClusterManagerImpl extends ClusterManager {
   updateEndpoints(clusterName: string, cla: ClusterLoadAssignment): void;
   /** Removes a cluster (CDS); it is retired as above. False when there was none. */
   removeCluster(name: string): boolean;
+}
+
+/** A cluster built by prepareCluster, not yet visible. */
+export interface PreparedCluster {
+  readonly name: string;
+  readonly outcome: 'added' | 'updated' | 'unchanged';
+  /** The new cluster (undefined when unchanged, or when a STATIC cluster's endpoints are updated in place). */
+  readonly next?: ClusterImpl;
+  /** STATIC, only load_assignment changed: the config applied in place on commit. */
+  readonly staticUpdate?: EnvoyCluster;
 }
 
 /** Throws ConfigError (path `static_resources.clusters[i]...`) on an invalid or unsupported cluster. */
@@ -56,7 +74,9 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
     for (const c of byName.values()) c.close(); // no DNS timers left behind by the clusters built so far
     throw err;
   }
-  let list = [...byName.values()];
+  // Rebuilt on read after a change (a CDS push adds thousands of clusters one by one: no copy per add).
+  let listCache: ClusterImpl[] | undefined;
+  const list = (): ClusterImpl[] => (listCache ??= [...byName.values()]);
   /** Replaced and removed clusters still draining, closed for good by close(). */
   const retired = new Set<ClusterImpl>();
   const retire = (c: ClusterImpl): void => {
@@ -66,15 +86,19 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
   };
   return {
     get: (name) => byName.get(name),
-    all: () => list,
-    ready: async () => { await Promise.all(list.filter((c) => c.type !== 'EDS').map((c) => c.ready)); },
+    all: () => list(),
+    ready: async () => { await Promise.all(list().filter((c) => c.type !== 'EDS').map((c) => c.ready)); },
     addOrUpdateCluster(config) {
+      const prepared = this.prepareCluster(config);
+      this.commitCluster(prepared);
+      return prepared.outcome;
+    },
+    prepareCluster(config) {
       const old = byName.get(config.name);
-      if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) return 'unchanged';
+      if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) return { name: config.name, outcome: 'unchanged' };
       const path = `clusters[${JSON.stringify(config.name)}]`;
       if (old !== undefined && old.type === 'STATIC' && (config.type ?? 'STATIC') === 'STATIC' && withoutEndpoints(old.config) === withoutEndpoints(config)) {
-        old.updateStaticEndpoints(config);
-        return 'updated';
+        return { name: config.name, outcome: 'updated', staticUpdate: config };
       }
       const next = new ClusterImpl(config, path, deps);
       if (old?.lastAssignment !== undefined && next.type === 'EDS' && next.edsServiceName === old.edsServiceName) {
@@ -85,10 +109,21 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
           throw err;
         }
       }
-      byName.set(config.name, next);
-      list = [...byName.values()];
+      return { name: config.name, outcome: old === undefined ? 'added' : 'updated', next };
+    },
+    commitCluster(prepared) {
+      const old = byName.get(prepared.name);
+      if (prepared.staticUpdate !== undefined) {
+        old?.updateStaticEndpoints(prepared.staticUpdate);
+        return;
+      }
+      if (prepared.next === undefined) return;
+      byName.set(prepared.name, prepared.next);
+      listCache = undefined;
       if (old !== undefined) retire(old);
-      return old === undefined ? 'added' : 'updated';
+    },
+    discardPrepared(prepared) {
+      prepared.next?.close();
     },
     updateEndpoints(clusterName, cla) {
       const cluster = byName.get(clusterName);
@@ -100,12 +135,12 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
       const old = byName.get(name);
       if (old === undefined) return false;
       byName.delete(name);
-      list = [...byName.values()];
+      listCache = undefined;
       retire(old);
       return true;
     },
     close: () => {
-      for (const c of list) c.close();
+      for (const c of list()) c.close();
       for (const c of retired) c.close();
       retired.clear();
     },

@@ -1,9 +1,11 @@
 /**
- * A cluster's stats under `cluster.<name>.`, Envoy's names. Counters are created once here; the hot path
- * increments fields of this object and never looks a name up, response codes included (cached per code).
+ * A cluster's stats under `cluster.<name>.`, Envoy's names. They live in one stat block per cluster (one
+ * Float64Array; see src/common/stats.ts), so 10 000 clusters do not cost 350 000 objects; each stat's object is
+ * made on first access. The hot path increments fields of this object and never looks a name up, response codes
+ * included (cached per code; those are single stats, created when a code is first seen).
  */
 import type { ClusterStats } from '../types/upstream.js';
-import type { Counter, Gauge, StatsScope, StatsStore } from '../common/stats.js';
+import { StatBlockSchema, type Counter, type Gauge, type StatBlock, type StatsScope, type StatsStore } from '../common/stats.js';
 
 export interface ClusterStatsImpl extends ClusterStats {
   readonly upstream_rq_completed: Counter;
@@ -20,56 +22,66 @@ export interface ClusterStatsImpl extends ClusterStats {
   readonly upstream_cx_pool_overflow: Counter;
 }
 
+const COUNTERS = [
+  'upstream_rq_total', 'upstream_rq_pending_total', 'upstream_rq_pending_overflow', 'upstream_rq_retry',
+  'upstream_rq_retry_overflow', 'upstream_rq_timeout', 'upstream_rq_per_try_timeout', 'upstream_cx_total',
+  'upstream_cx_connect_fail', 'upstream_cx_connect_timeout', 'upstream_cx_overflow', 'upstream_cx_destroy',
+  'upstream_rq_rx_reset', 'upstream_rq_completed', 'update_attempt', 'update_success', 'update_failure',
+  'upstream_cx_http1_total', 'upstream_cx_idle_timeout', 'upstream_cx_max_requests', 'upstream_cx_destroy_local',
+  'upstream_cx_destroy_remote', 'upstream_cx_pool_overflow',
+] as const;
+const GAUGES = [
+  // The circuit breakers' gauges (src/upstream/circuit_breakers.ts finds them here by name), set when a cluster
+  // is built: first, so an idle cluster's block keeps objects for its first slots only.
+  'circuit_breakers.default.cx_open', 'circuit_breakers.default.remaining_cx',
+  'circuit_breakers.default.rq_pending_open', 'circuit_breakers.default.remaining_pending',
+  'circuit_breakers.default.rq_open', 'circuit_breakers.default.remaining_rq',
+  'circuit_breakers.default.rq_retry_open', 'circuit_breakers.default.remaining_retries',
+  'membership_total', 'membership_healthy',
+  'upstream_rq_active', 'upstream_rq_pending_active', 'upstream_cx_active',
+] as const;
+
+/** Every cluster's block has these names (shared, not copied per cluster). */
+export const CLUSTER_STATS_SCHEMA = new StatBlockSchema(COUNTERS, GAUGES);
+const SLOT = CLUSTER_STATS_SCHEMA.index;
+
+type BlockCounters = { readonly [K in (typeof COUNTERS)[number]]: Counter };
+type BlockGauges = { readonly [K in (typeof GAUGES)[number]]: Gauge };
+type ClusterStatsClass = ClusterStatsImpl & BlockCounters & BlockGauges;
+
+/** Prototype getters, one per block stat: no per-cluster closures. */
+class ClusterStatsBlock {
+  /** Index = status code (100..599) for upstream_rq_<code>, and class 1..5 for upstream_rq_<N>xx; made on first use. */
+  private byCode: (Counter | undefined)[] | undefined;
+  private byClass: (Counter | undefined)[] | undefined;
+  constructor(readonly scope: StatsScope, private readonly block: StatBlock) {}
+
+  responseCode(status: number): void {
+    const self = this as unknown as ClusterStatsClass;
+    self.upstream_rq_completed.inc();
+    // Codes outside 100..599 are not HTTP statuses a codec would hand us; count them as completed only.
+    if (!Number.isInteger(status) || status < 100 || status > 599) return;
+    const byCode = (this.byCode ??= []);
+    let code = byCode[status];
+    if (code === undefined) { code = this.scope.counter(`upstream_rq_${status}`); byCode[status] = code; }
+    code.inc();
+    const cls = Math.floor(status / 100);
+    const byClass = (this.byClass ??= []);
+    let klass = byClass[cls];
+    if (klass === undefined) { klass = this.scope.counter(`upstream_rq_${cls}xx`); byClass[cls] = klass; }
+    klass.inc();
+  }
+}
+for (const name of CLUSTER_STATS_SCHEMA.names) {
+  if (name.includes('.')) continue; // circuit breaker gauges: reached by name through the scope only
+  const slot = SLOT.get(name)!;
+  Object.defineProperty(ClusterStatsBlock.prototype, name, {
+    get(this: { block: StatBlock }) { return this.block.stat(slot); },
+    enumerable: false, configurable: false,
+  });
+}
+
 export function createClusterStats(store: StatsStore, clusterName: string): ClusterStatsImpl {
   const scope: StatsScope = store.scope(`cluster.${clusterName}.`);
-  const c = (name: string): Counter => scope.counter(name);
-  const g = (name: string): Gauge => scope.gauge(name);
-  // Index = status code (100..599) for upstream_rq_<code>, and class 1..5 for upstream_rq_<N>xx.
-  const byCode: (Counter | undefined)[] = [];
-  const byClass: (Counter | undefined)[] = [];
-  const completed = c('upstream_rq_completed');
-
-  return {
-    scope,
-    upstream_rq_total: c('upstream_rq_total'),
-    upstream_rq_active: g('upstream_rq_active'),
-    upstream_rq_pending_total: c('upstream_rq_pending_total'),
-    upstream_rq_pending_active: g('upstream_rq_pending_active'),
-    upstream_rq_pending_overflow: c('upstream_rq_pending_overflow'),
-    upstream_rq_retry: c('upstream_rq_retry'),
-    upstream_rq_retry_overflow: c('upstream_rq_retry_overflow'),
-    upstream_rq_timeout: c('upstream_rq_timeout'),
-    upstream_rq_per_try_timeout: c('upstream_rq_per_try_timeout'),
-    upstream_cx_total: c('upstream_cx_total'),
-    upstream_cx_active: g('upstream_cx_active'),
-    upstream_cx_connect_fail: c('upstream_cx_connect_fail'),
-    upstream_cx_connect_timeout: c('upstream_cx_connect_timeout'),
-    upstream_cx_overflow: c('upstream_cx_overflow'),
-    upstream_cx_destroy: c('upstream_cx_destroy'),
-    upstream_rq_rx_reset: c('upstream_rq_rx_reset'),
-    upstream_rq_completed: completed,
-    membership_total: g('membership_total'),
-    membership_healthy: g('membership_healthy'),
-    update_attempt: c('update_attempt'),
-    update_success: c('update_success'),
-    update_failure: c('update_failure'),
-    upstream_cx_http1_total: c('upstream_cx_http1_total'),
-    upstream_cx_idle_timeout: c('upstream_cx_idle_timeout'),
-    upstream_cx_max_requests: c('upstream_cx_max_requests'),
-    upstream_cx_destroy_local: c('upstream_cx_destroy_local'),
-    upstream_cx_destroy_remote: c('upstream_cx_destroy_remote'),
-    upstream_cx_pool_overflow: c('upstream_cx_pool_overflow'),
-    responseCode(status: number): void {
-      completed.inc();
-      // Codes outside 100..599 are not HTTP statuses a codec would hand us; count them as completed only.
-      if (!Number.isInteger(status) || status < 100 || status > 599) return;
-      let code = byCode[status];
-      if (code === undefined) { code = c(`upstream_rq_${status}`); byCode[status] = code; }
-      code.inc();
-      const cls = Math.floor(status / 100);
-      let klass = byClass[cls];
-      if (klass === undefined) { klass = c(`upstream_rq_${cls}xx`); byClass[cls] = klass; }
-      klass.inc();
-    },
-  };
+  return new ClusterStatsBlock(scope, scope.block(CLUSTER_STATS_SCHEMA)) as unknown as ClusterStatsImpl;
 }

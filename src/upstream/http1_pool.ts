@@ -22,6 +22,7 @@ import type { Cluster, Host, HostStats, HttpConnectionPool, PoolHandle } from '.
 import { SkiffError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
+import { openSocket, type UpstreamTls } from './transport.js';
 import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 
 /** Builds the HTTP/1 client codec over a connected socket (src/stream's createClientConnection). */
@@ -41,6 +42,8 @@ export interface Http1PoolOptions {
   readonly log?: Logger;
   /** Called when a connection closes (its breaker budget is free again), so sibling pools can use it. */
   readonly onConnectionClosed?: () => void;
+  /** The cluster's UpstreamTlsContext; plain TCP when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 /** `released`: its request ended and it is being parked, handed on or closed. */
@@ -171,7 +174,7 @@ export class Http1Pool implements HttpConnectionPool {
 
   private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
-    const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    const { socket, ready } = openSocket(host, this.o.tls);
     const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, idleSince: 0, budgeted };
     this.all.add(rec);
     this.connecting++;
@@ -197,7 +200,7 @@ export class Http1Pool implements HttpConnectionPool {
       this.hostStats.cx_connect_fail++;
       this.connectFailed(rec, connectFailureError(cluster.name, this.hostKey, err));
     });
-    socket.once('connect', () => this.connected(rec));
+    socket.once(ready, () => this.connected(rec));
     socket.once('close', () => this.closeConnection(rec, 'remote'));
   }
 

@@ -15,9 +15,10 @@ import { ConfigError, SkiffError, UnsupportedConfigError } from '../common/error
 import { logger } from '../common/logger.js';
 import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import { StatsStore as DefaultStatsStore } from '../common/stats.js';
-import { decodeResource, validateResource } from '../config/resources.js';
+import { validateResource } from '../config/resources.js';
+import { decodeAnyResource, envoyJson } from './decode_any.js';
 import type { Duration } from '../types/envoy.js';
-import { jsonToStruct, unpackResource } from './any_json.js';
+import { jsonToStruct } from './any_json.js';
 import { JitteredBackoff, type BackoffOptions } from './backoff.js';
 import {
   ADS_SERVICE, RESOURCE_TYPE_URLS, TYPE_URL,
@@ -25,7 +26,7 @@ import {
 } from './protocol.js';
 import { TokenBucket } from './rate_limit.js';
 import type {
-  DynamicResourcesConfig, InitialFetchOutcome, NodeConfig, UpdateHandler, XdsResource, XdsUpdate,
+  DynamicResourcesConfig, InitialFetchOutcome, NodeConfig, UpdateHandler, UpdateOptions, XdsResource, XdsUpdate,
 } from './types.js';
 
 const log = logger('xds');
@@ -84,14 +85,54 @@ interface TypeStats {
   updateTime: Gauge;
 }
 
-/** `bytes`: the packed resource, kept (state of the world only) to tell a changed resource from a repeated one. */
-interface StoredResource extends XdsResource { bytes: Uint8Array }
+/**
+ * An accepted resource: the decoded shape, and the packed bytes (to tell a changed resource from a repeated one,
+ * and to print Envoy's JSON form for /config_dump when asked, instead of keeping a second tree per resource).
+ */
+class StoredResource implements XdsResource {
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    /** The decoded shape while the update is applied; dropped after (release), decoded again if read. */
+    private decoded: Record<string, unknown> | undefined,
+    readonly bytes: Uint8Array,
+    private readonly typeUrl: string,
+  ) {}
+
+  /** What the type's prepare hook made of it, if the type has one. */
+  prepared?: unknown;
+
+  get resource(): Record<string, unknown> {
+    return this.decoded ?? decodeAnyResource({ type_url: this.typeUrl, value: this.bytes }, this.name).value;
+  }
+
+  /**
+   * Forgets the decoded shape once applied: what the server built from it (clusters, host sets) is what runs,
+   * and 10 000 decoded assignments would otherwise stay in memory twice over. Readers decode the bytes again.
+   */
+  release(): void {
+    this.decoded = undefined;
+  }
+
+  /** The same resource under another response's version_info (state of the world resends unchanged ones). */
+  withVersion(version: string): StoredResource {
+    const copy = new StoredResource(this.name, version, undefined, this.bytes, this.typeUrl);
+    copy.prepared = this.prepared;
+    return copy;
+  }
+
+  get json(): Record<string, unknown> {
+    return envoyJson(this.typeUrl, this.bytes, `${SHORT_NAMES[this.typeUrl]} ${JSON.stringify(this.name)}`);
+  }
+}
 
 interface TypeState {
   typeUrl: string;
   wildcard: boolean;
   names: Set<string>;
   handler?: UpdateHandler;
+  /** Runs on each resource as it is decoded (see UpdateOptions.prepare). */
+  prepare?: (resource: XdsResource) => unknown;
   resources: Map<string, StoredResource>;
   /** Last accepted version_info (SotW) or system_version_info (delta). */
   versionInfo: string;
@@ -137,6 +178,7 @@ function describeError(err: unknown): string {
 export class AdsClient {
   readonly delta: boolean;
   private readonly types = new Map<string, TypeState>();
+  private readonly rejectedListeners: ((typeUrl: string, error: unknown, versionInfo: string) => void)[] = [];
   private readonly stats: StatsStore;
   private readonly connectedState: Gauge;
   private readonly rateLimitEnforced: Counter;
@@ -156,6 +198,8 @@ export class AdsClient {
   private connected = false;
   /** Counts streams so events of a finished one are ignored. */
   private generation = 0;
+  /** The response being handled (responses are handled one after the other). */
+  private inbox: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AdsClientOptions) {
     const dyn = options.dynamicResources;
@@ -205,11 +249,20 @@ export class AdsClient {
     }
   }
 
+  /**
+   * Registers a listener told of every NACKed response (its type, the error and the version it carried), for
+   * /config_dump's error_state and per-resource stats. It must not throw.
+   */
+  onRejected(listener: (typeUrl: string, error: unknown, versionInfo: string) => void): void {
+    this.rejectedListeners.push(listener);
+  }
+
   /** Registers the one handler of a type. It gets every accepted change of that type; throwing NACKs it. */
-  onUpdate(typeUrl: string, handler: UpdateHandler): void {
+  onUpdate(typeUrl: string, handler: UpdateHandler, options: UpdateOptions = {}): void {
     const state = this.state(typeUrl);
     if (state.handler) throw new SkiffError('SKIFF_XDS_HANDLER_EXISTS', `a handler for ${typeUrl} is already registered`, 'internal');
     state.handler = handler;
+    state.prepare = options.prepare;
   }
 
   /**
@@ -380,8 +433,11 @@ export class AdsClient {
       if (generation !== this.generation) return;
       this.setConnected(true);
       this.backoff.reset();
-      if (this.delta) this.onDeltaResponse(msg as DeltaDiscoveryResponse);
-      else this.onSotwResponse(msg as DiscoveryResponse);
+      // One response at a time, in order: a large one is decoded and applied in slices (see Slicer), and the
+      // next waits for it.
+      this.inbox = this.inbox
+        .then(() => (this.delta ? this.onDeltaResponse(msg as DeltaDiscoveryResponse, generation) : this.onSotwResponse(msg as DiscoveryResponse, generation)))
+        .catch((err: unknown) => log.error(`xDS response handling failed: ${describeError(err)}`));
     });
     stream.on('error', (err: grpc.ServiceError) => {
       if (generation !== this.generation) return;
@@ -521,33 +577,42 @@ export class AdsClient {
    * Decodes and validates one resource Any of a response; throws a ConfigError naming it and the field.
    * Returns undefined for a resource of a named subscription that was not asked for (Envoy ignores those).
    */
-  private decodeOne(state: TypeState, any: AnyMessage | undefined, index: number, version: string, keepBytes: boolean): StoredResource | undefined {
+  private decodeOne(state: TypeState, any: AnyMessage | undefined, index: number, version: string): StoredResource | undefined {
     const typeUrl = state.typeUrl;
     const short = SHORT_NAMES[typeUrl]!;
     if (!any) throw new ConfigError(`resources[${index}]`, 'missing resource');
     if (any.type_url !== typeUrl) {
       throw new ConfigError(`resources[${index}]`, `type URL ${any.type_url} in a response for ${typeUrl}`);
     }
-    const json = unpackResource(any, `resources[${index}]`);
-    const name = resourceNameOf(typeUrl, json);
+    const decoded = decodeAnyResource(any, `resources[${index}]`);
+    const name = resourceNameOf(typeUrl, decoded.value);
     if (typeof name !== 'string' || name === '') throw new ConfigError(`${short} resources[${index}]`, 'resource without a name');
     if (!state.wildcard && !state.names.has(name)) {
       log.debug(`${short} ${JSON.stringify(name)} was not subscribed; ignored`);
       return undefined;
     }
     const path = `${short} ${JSON.stringify(name)}`;
-    const decoded = decodeResource(json, path);
     if (this.options.validate !== false) validateResource(decoded, path);
-    for (const w of decoded.warnings) log.warn(w);
+    for (const w of decoded.warnings) log.warn(`${path}: ${w}`);
     // A copy, not a view: a view would pin the whole response buffer for as long as this one resource lives.
-    const bytes = keepBytes && any.value ? new Uint8Array(any.value) : EMPTY;
-    return { name, version, resource: decoded.value, json: decoded.json, bytes };
+    // Kept for both modes: it tells a changed resource from a repeated one, and /config_dump's JSON comes from it.
+    // Buffer.from copies small resources into Node's shared 8 KiB pool: no ArrayBuffer of its own per resource.
+    const stored = new StoredResource(name, version, decoded.value, any.value ? Buffer.from(any.value) : EMPTY, typeUrl);
+    if (state.prepare) {
+      // What the handler needs, made now, so the decoded tree dies young (not kept until the whole response is in).
+      stored.prepared = state.prepare(stored);
+      stored.release();
+    }
+    return stored;
   }
 
   /** Runs the handler on the whole change, then commits it; throws (nothing committed) if anything fails. */
-  private apply(state: TypeState, update: XdsUpdate, next: Map<string, StoredResource>): void {
-    state.handler?.(update);
+  private async apply(state: TypeState, update: XdsUpdate, next: Map<string, StoredResource>): Promise<void> {
+    await state.handler?.(update);
+    // Names dropped by subscribe() while the handler ran are not kept.
+    if (!state.wildcard) for (const name of [...next.keys()]) if (!state.names.has(name)) next.delete(name);
     state.resources = next;
+    for (const r of update.added.values()) (r as StoredResource).release();
     state.versionInfo = update.versionInfo;
     state.stats.updateSuccess.inc();
     state.stats.version.set(versionHash(update.versionInfo));
@@ -555,8 +620,9 @@ export class AdsClient {
     this.settleInitialFetch(state, 'accepted');
   }
 
-  private reject(state: TypeState, err: unknown): string {
+  private reject(state: TypeState, err: unknown, versionInfo = ''): string {
     const message = describeError(err);
+    for (const l of this.rejectedListeners) l(state.typeUrl, err, versionInfo);
     state.stats.updateRejected.inc();
     log.warn(`${state.typeUrl}: rejected: ${message}`);
     this.settleInitialFetch(state, 'rejected');
@@ -568,7 +634,13 @@ export class AdsClient {
     return undefined;
   }
 
-  private onSotwResponse(res: DiscoveryResponse): void {
+  /** Whether a response of stream `generation` may still change anything (its stream is the current one). */
+  private current(generation: number): boolean {
+    return generation === this.generation && !this.closed;
+  }
+
+  private async onSotwResponse(res: DiscoveryResponse, generation: number): Promise<void> {
+    if (!this.current(generation)) return;
     const typeUrl = res.type_url ?? '';
     const nonce = res.nonce ?? '';
     const version = res.version_info ?? '';
@@ -584,17 +656,33 @@ export class AdsClient {
     }
     state.nonce = nonce;
     state.stats.updateAttempt.inc();
+    const slicer = new Slicer();
     try {
       const next = new Map<string, StoredResource>();
       const added = new Map<string, XdsResource>();
-      (res.resources ?? []).forEach((any, i) => {
-        const r = this.decodeOne(state, any, i, version, true);
-        if (!r) return;
-        if (next.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
-        next.set(r.name, r);
-        const before = state.resources.get(r.name);
-        if (!before || !sameBytes(before.bytes, r.bytes)) added.set(r.name, r);
-      });
+      const list = res.resources ?? [];
+      for (let i = 0; i < list.length; i++) {
+        const any = list[i]!;
+        // A resource repeated byte for byte (state of the world resends everything) is not decoded again.
+        const name = any?.type_url === typeUrl ? peekName(any.value) : undefined;
+        const before = name === undefined ? undefined : state.resources.get(name);
+        let r: StoredResource | undefined;
+        if (before !== undefined && any.value && sameBytes(before.bytes, any.value)) {
+          r = before.version === version ? before : before.withVersion(version);
+        } else {
+          r = this.decodeOne(state, any, i, version);
+        }
+        if (r) {
+          if (next.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
+          next.set(r.name, r);
+          const prev = r.name === name ? before : state.resources.get(r.name);
+          if (prev === undefined || !sameBytes(prev.bytes, r.bytes)) added.set(r.name, r);
+        }
+        if (slicer.due()) {
+          await slicer.yield();
+          if (!this.current(generation)) return; // the stream broke mid-response: nothing of it was applied
+        }
+      }
       const removed: string[] = [];
       if (state.wildcard) {
         // State of the world: a wildcard response is the whole set, so what it lacks is gone.
@@ -603,15 +691,18 @@ export class AdsClient {
         // Named: a response need not repeat every name; keep the ones still followed and not in it.
         for (const [name, r] of state.resources) if (!next.has(name) && state.names.has(name)) next.set(name, r);
       }
-      this.apply(state, { typeUrl, added, removed, versionInfo: version }, next);
-      this.sendSotw(state, { version });
+      const decoded = performance.now();
+      await this.apply(state, { typeUrl, added, removed, versionInfo: version }, next);
+      slicer.report(`${SHORT_NAMES[typeUrl]} version ${version}: ${list.length} resources (${added.size} new or changed, ${removed.length} removed)`, decoded);
+      if (this.current(generation)) this.sendSotw(state, { version });
     } catch (err) {
-      const message = this.reject(state, err);
-      this.sendSotw(state, { error: message });
+      const message = this.reject(state, err, version);
+      if (this.current(generation)) this.sendSotw(state, { error: message });
     }
   }
 
-  private onDeltaResponse(res: DeltaDiscoveryResponse): void {
+  private async onDeltaResponse(res: DeltaDiscoveryResponse, generation: number): Promise<void> {
+    if (!this.current(generation)) return;
     const typeUrl = res.type_url ?? '';
     const nonce = res.nonce ?? '';
     const state = this.unknownType(typeUrl);
@@ -625,31 +716,120 @@ export class AdsClient {
     }
     state.nonce = nonce;
     state.stats.updateAttempt.inc();
+    const slicer = new Slicer();
     try {
       const next = new Map(state.resources);
       const added = new Map<string, XdsResource>();
       const seen = new Set<string>();
-      (res.resources ?? []).forEach((item, i) => {
-        const r = this.decodeOne(state, item.resource, i, item.version ?? '', false);
-        if (!r) return;
-        if (item.name && item.name !== r.name) {
-          throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, `delivered under the name ${JSON.stringify(item.name)}`);
+      const list = res.resources ?? [];
+      for (let i = 0; i < list.length; i++) {
+        const item = list[i]!;
+        const r = this.decodeOne(state, item.resource, i, item.version ?? '');
+        if (r) {
+          if (item.name && item.name !== r.name) {
+            throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, `delivered under the name ${JSON.stringify(item.name)}`);
+          }
+          if (seen.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
+          seen.add(r.name);
+          next.set(r.name, r);
+          added.set(r.name, r);
         }
-        if (seen.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
-        seen.add(r.name);
-        next.set(r.name, r);
-        added.set(r.name, r);
-      });
+        if (slicer.due()) {
+          await slicer.yield();
+          if (!this.current(generation)) return; // the stream broke mid-response: nothing of it was applied
+        }
+      }
       const removed: string[] = [];
       for (const name of res.removed_resources ?? []) {
         if (seen.has(name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(name)}`, 'both updated and removed in one response');
         if (next.delete(name)) removed.push(name);
       }
-      this.apply(state, { typeUrl, added, removed, versionInfo: res.system_version_info ?? '' }, next);
-      this.sendDelta(state, { nonce });
+      const decoded = performance.now();
+      await this.apply(state, { typeUrl, added, removed, versionInfo: res.system_version_info ?? '' }, next);
+      slicer.report(`${SHORT_NAMES[typeUrl]} delta ${res.system_version_info ?? ''}: ${added.size} new or changed, ${removed.length} removed`, decoded);
+      if (this.current(generation)) this.sendDelta(state, { nonce });
     } catch (err) {
-      const message = this.reject(state, err);
-      this.sendDelta(state, { nonce, error: message });
+      const message = this.reject(state, err, res.system_version_info ?? '');
+      if (this.current(generation)) this.sendDelta(state, { nonce, error: message });
     }
   }
+}
+
+/**
+ * Cuts a long loop into slices of about SLICE_MS so the event loop keeps serving traffic while a large
+ * response is decoded and applied (issue 3: traffic p99 during a push within 2x idle).
+ */
+export class Slicer {
+  static readonly SLICE_MS = 2;
+  /** A response that took longer than this (decode to applied) is logged at info with its timings. */
+  static readonly REPORT_MS = 100;
+  private readonly began = performance.now();
+  private start = this.began;
+  /** Yields taken so far (for tests and logs). */
+  yields = 0;
+
+  due(): boolean {
+    return performance.now() - this.start >= Slicer.SLICE_MS;
+  }
+
+  /** Logs a long response's timings: `decodedAt` splits decode+validate from apply. */
+  report(what: string, decodedAt: number): void {
+    const end = performance.now();
+    if (end - this.began < Slicer.REPORT_MS) return;
+    log.info(`${what}: decoded in ${Math.round(decodedAt - this.began)} ms, applied in ${Math.round(end - decodedAt)} ms, `
+      + `${this.yields} yields to traffic (longest slice ${Math.round(this.longestSlice)} ms, longest wait ${Math.round(this.longestGap)} ms)`);
+  }
+
+  /** Lets pending I/O and timers run, then starts a new slice. */
+  async yield(): Promise<void> {
+    this.yields++;
+    const left = performance.now();
+    this.longestSlice = Math.max(this.longestSlice, left - this.start);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.start = performance.now();
+    this.longestGap = Math.max(this.longestGap, this.start - left);
+  }
+
+  /** Longest slice of this work, and longest time the event loop took before handing back (ms). */
+  private longestSlice = 0;
+  private longestGap = 0;
+}
+
+/**
+ * The name of a packed resource without decoding it: field 1 (a string) of Listener, RouteConfiguration,
+ * Cluster and ClusterLoadAssignment alike (name / cluster_name). Scans the top-level fields (the last
+ * occurrence wins, as in protobuf); undefined when the bytes are not well formed (the full decode reports it).
+ */
+export function peekName(bytes: Uint8Array | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  let pos = 0;
+  let name: string | undefined;
+  const end = bytes.length;
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      if (pos >= end) return -1;
+      const b = bytes[pos++]!;
+      if (shift < 28) v |= (b & 0x7f) << shift; else v += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return v;
+    }
+    return -1;
+  };
+  // Bounded by the input: every step moves pos forward or stops.
+  while (pos < end) {
+    const tag = varint();
+    if (tag < 0) return undefined;
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire === 0) { if (varint() < 0) return undefined; }
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      const len = varint();
+      if (len < 0 || pos + len > end) return undefined;
+      if (field === 1) name = Buffer.from(bytes.buffer, bytes.byteOffset + pos, len).toString('utf8');
+      pos += len;
+    } else return undefined;
+  }
+  return pos === end ? name : undefined;
 }

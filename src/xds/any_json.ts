@@ -43,7 +43,8 @@ function pick(v: Msg, camel: string, snake: string): [boolean, unknown] {
   return [false, undefined];
 }
 
-function valueToJson(v: Msg, depth: number): unknown {
+/** google.protobuf.Value (protobufjs object form) as plain JSON. */
+export function valueToJson(v: Msg, depth: number): unknown {
   if (depth > MAX_DEPTH) throw new ConfigError('(resource)', `nesting deeper than ${MAX_DEPTH} levels`);
   let [has, x] = pick(v, 'structValue', 'struct_value');
   if (has) return structToJson(x as Msg, depth + 1);
@@ -56,7 +57,8 @@ function valueToJson(v: Msg, depth: number): unknown {
   return null;
 }
 
-function structToJson(s: Msg, depth: number): Msg {
+/** google.protobuf.Struct (protobufjs object form) as a plain JSON object. */
+export function structToJson(s: Msg, depth: number): Msg {
   const out: Msg = {};
   const fields = (s.fields ?? {}) as Record<string, Msg>;
   for (const [k, v] of Object.entries(fields)) {

@@ -55,6 +55,19 @@ export interface XdsResource {
   resource: Record<string, unknown>;
   /** Envoy's JSON form (for /config_dump). */
   json: Record<string, unknown>;
+  /** What the type's `prepare` hook returned for it (UpdateOptions), when there is one. */
+  prepared?: unknown;
+}
+
+export interface UpdateOptions {
+  /**
+   * Called on each resource right after it is decoded and validated, before the rest of the response is in;
+   * the result is handed to the handler as `resource.prepared`, and the decoded tree is dropped at once (reading
+   * `resource` again decodes the bytes). For types whose handler keeps only a digest of each resource (EDS keeps
+   * checked endpoints): 10 000 decoded trees then never live long enough to burden the old generation. Throwing
+   * rejects the response like a throwing handler.
+   */
+  prepare?(resource: XdsResource): unknown;
 }
 
 /** One whole response's worth of change for one type: applied all at once or not at all. */
@@ -68,7 +81,11 @@ export interface XdsUpdate {
   versionInfo: string;
 }
 
-/** Throwing (a ConfigError naming the field, ideally) rejects the whole response: it is NACKed and nothing is kept. */
-export type UpdateHandler = (update: XdsUpdate) => void;
+/**
+ * Throwing (or rejecting: a ConfigError naming the field, ideally) rejects the whole response: it is NACKed and
+ * nothing is kept. A handler may return a promise to apply a large update in slices; the response is ACKed when
+ * it settles, and the next response waits for it.
+ */
+export type UpdateHandler = (update: XdsUpdate) => void | Promise<void>;
 
 export type InitialFetchOutcome = 'accepted' | 'rejected' | 'timeout';

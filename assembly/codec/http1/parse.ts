@@ -81,13 +81,14 @@ function scanFieldValue(buf: usize, p: i32, end: i32): i32 {
 
 
 function resetRecord(rec: usize): void {
-  // HEAD_HEADERS (80) bytes of fixed fields, zeroed with five 16-byte stores.
+  // HEAD_HEADERS (96) bytes of fixed fields, zeroed with six 16-byte stores.
   const zero = i64x2.splat(0);
   v128.store(rec, zero);
   v128.store(rec + 16, zero);
   v128.store(rec + 32, zero);
   v128.store(rec + 48, zero);
   v128.store(rec + 64, zero);
+  v128.store(rec + 80, zero);
   store<f64>(rec + <usize>HEAD_CONTENT_LENGTH, -1.0);
   clValue = -1.0;
   teSeen = false;

@@ -52,6 +52,8 @@ export interface ServerConnectionOptions {
   maxRequestsPerConnection?: number;
   /** After a final response, how long to wait for the peer to close before destroying the socket (Envoy's delayed_close_timeout, default 1 s). */
   delayedCloseMs?: number;
+  /** Bytes already read from the socket (protocol detection, listener filters): parsed before anything else. */
+  initialData?: Uint8Array;
 }
 
 type ReadState = 'head' | 'body' | 'rest' | 'error' | 'closing' | 'closed';
@@ -107,6 +109,11 @@ export class ServerConnection {
       close: () => this.onClose(),
     });
     if (open) this.armIdle();
+    const first = options.initialData;
+    if (open && first !== undefined && first.length > 0) {
+      const chunk = Buffer.isBuffer(first) ? first : Buffer.from(first.buffer, first.byteOffset, first.length);
+      this.guard(() => this.onData(chunk));
+    }
   }
 
   /** True once the socket has closed and every buffer is back in the pool. */

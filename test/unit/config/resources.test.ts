@@ -20,7 +20,7 @@ test('resource errors name the resource and the field', () => {
   assert.throws(() => validateResource(c, 'resources[0]'), (e: unknown) => e instanceof UnsupportedConfigError && e.message === 'resources[0].outlier_detection: unsupported field');
   const bad = decodeResource({ '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...cluster({ name: '' }) }, 'resources[0]');
   assert.throws(() => validateResource(bad, 'resources[0]'), /resources\[0\]\.name: must be at least 1 characters long/);
-  assert.throws(() => decodeResource({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' }, 'r'),
+  assert.throws(() => decodeResource({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC' }, 'r'),
     (e: unknown) => e instanceof ConfigError && /not loaded by Skiff/.test(e.message));
   assert.throws(() => decodeResource({ name: 'x' }, 'r'), /without "@type"/);
 });

@@ -137,9 +137,8 @@ test('an RDS listener warms until its route table arrives, then a table swap is 
   t.after(() => lm.close());
   await lm.start();
   const wasm = mainInstance();
-  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
   const { compileRouteTable } = await import('../../../src/router/index.js');
-  assert.equal(lm.addOrUpdateListener(buildListenerSpec(rdsListener('dyn', 'r'), 'Listener "dyn"', wasm), meta), 'added');
+  assert.equal(lm.addOrUpdateListener(lm.buildSpec(rdsListener('dyn', 'r'), 'Listener "dyn"'), meta), 'added');
   assert.deepEqual(lm.addresses(), []);
   assert.equal(stats.gauge('listener_manager.total_listeners_warming').value, 1);
   assert.deepEqual([...lm.rdsNames()], ['r']);
@@ -160,9 +159,8 @@ test('a changed listener on the same address keeps the socket: new connections g
   t.after(() => lm.close());
   await lm.start();
   const wasm = mainInstance();
-  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
-  const spec = (body: string, port: number) => buildListenerSpec(listener('dyn', { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
-    { route_config: directRoutes(body) }), 'Listener "dyn"', wasm);
+  const spec = (body: string, port: number) => lm.buildSpec(listener('dyn', { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+    { route_config: directRoutes(body) }), 'Listener "dyn"');
   lm.addOrUpdateListener(spec('old', 0), meta);
   await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
   const port = lm.addresses()[0]!.port;
@@ -184,8 +182,7 @@ test('a removed listener stops accepting', async (t) => {
   const { lm, stats } = manager([]);
   t.after(() => lm.close());
   await lm.start();
-  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
-  lm.addOrUpdateListener(buildListenerSpec(listener('gone'), 'Listener "gone"', mainInstance()), meta);
+  lm.addOrUpdateListener(lm.buildSpec(listener('gone'), 'Listener "gone"'), meta);
   await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
   const port = lm.addresses()[0]!.port;
   assert.match(await get(port), /from gone$/);
@@ -202,8 +199,7 @@ test('a changed listener on another address binds it, then the old address stops
   t.after(() => lm.close());
   await lm.start();
   const wasm = mainInstance();
-  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
-  lm.addOrUpdateListener(buildListenerSpec(listener('moving'), 'Listener "moving"', wasm), meta);
+  lm.addOrUpdateListener(lm.buildSpec(listener('moving'), 'Listener "moving"'), meta);
   await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
   const oldPort = lm.addresses()[0]!.port;
   const holder = net.createServer().listen(0, '127.0.0.1');
@@ -211,7 +207,7 @@ test('a changed listener on another address binds it, then the old address stops
   const newPort = (holder.address() as net.AddressInfo).port;
   await new Promise((r) => holder.close(r));
   const moved = listener('moving', { address: { socket_address: { address: '127.0.0.1', port_value: newPort } } });
-  assert.equal(lm.addOrUpdateListener(buildListenerSpec(moved, 'Listener "moving"', wasm), meta), 'updated');
+  assert.equal(lm.addOrUpdateListener(lm.buildSpec(moved, 'Listener "moving"'), meta), 'updated');
   await waitFor(() => lm.addresses()[0]?.port === newPort, 'the new address');
   assert.match(await get(newPort), /from moving$/);
   const s = net.connect(oldPort, '127.0.0.1');
@@ -225,15 +221,14 @@ test('a listener that cannot bind is counted and the one it replaces keeps servi
   t.after(() => lm.close());
   await lm.start();
   const wasm = mainInstance();
-  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
-  lm.addOrUpdateListener(buildListenerSpec(listener('l'), 'Listener "l"', wasm), meta);
+  lm.addOrUpdateListener(lm.buildSpec(listener('l'), 'Listener "l"'), meta);
   await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
   const port = lm.addresses()[0]!.port;
   const holder = net.createServer().listen(0, '127.0.0.1');
   t.after(() => holder.close());
   await once(holder, 'listening');
   const taken = (holder.address() as net.AddressInfo).port;
-  lm.addOrUpdateListener(buildListenerSpec(listener('l', { address: { socket_address: { address: '127.0.0.1', port_value: taken } } }), 'Listener "l"', wasm), meta);
+  lm.addOrUpdateListener(lm.buildSpec(listener('l', { address: { socket_address: { address: '127.0.0.1', port_value: taken } } }), 'Listener "l"'), meta);
   await waitFor(() => stats.counter('listener_manager.listener_create_failure').value === 1, 'the bind failure');
   assert.equal(lm.addresses()[0]!.port, port);
   assert.match(await get(port), /from l$/);
@@ -243,8 +238,7 @@ test('a listener removed while it is still binding never serves', async (t) => {
   const { lm, stats } = manager([]);
   t.after(() => lm.close());
   await lm.start();
-  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
-  lm.addOrUpdateListener(buildListenerSpec(listener('brief'), 'Listener "brief"', mainInstance()), meta);
+  lm.addOrUpdateListener(lm.buildSpec(listener('brief'), 'Listener "brief"'), meta);
   assert.equal(lm.removeListener('brief'), true); // the bind is asynchronous: it is still under way here
   assert.equal(await lm.whenWarm(2000), true);
   assert.deepEqual(lm.addresses(), []);
@@ -255,7 +249,6 @@ test('a request in flight on a replaced listener completes, with connection: clo
   const http = await import('node:http');
   const { createClusterManager } = await import('../../../src/upstream/cluster_manager.js');
   const { createClientConnection } = await import('../../../src/stream/http1/client.js');
-  const { buildListenerSpec } = await import('../../../src/listener/listener_manager.js');
   const slow = http.createServer((_req, res) => { setTimeout(() => res.end('slow done'), 300); });
   slow.listen(0, '127.0.0.1');
   await once(slow, 'listening');
@@ -270,7 +263,7 @@ test('a request in flight on a replaced listener completes, with connection: clo
   t.after(() => { lm.close(); clusters.close(); });
   await lm.start();
   const toSlow = listener('l', {}, { route_config: { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'slow' } }] }] } });
-  lm.addOrUpdateListener(buildListenerSpec(toSlow, 'Listener "l"', wasm), meta);
+  lm.addOrUpdateListener(lm.buildSpec(toSlow, 'Listener "l"'), meta);
   await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
   const port = lm.addresses()[0]!.port;
   const s = net.connect(port, '127.0.0.1');
@@ -280,10 +273,44 @@ test('a request in flight on a replaced listener completes, with connection: clo
   s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
   s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   await new Promise((r) => setTimeout(r, 100)); // the request is now waiting on the upstream
-  lm.addOrUpdateListener(buildListenerSpec(listener('l'), 'Listener "l"', wasm), meta);
+  lm.addOrUpdateListener(lm.buildSpec(listener('l'), 'Listener "l"'), meta);
   await once(s, 'close');
   assert.match(data, /^HTTP\/1\.1 200/);
   assert.match(data, /connection: close/i);
   assert.match(data, /slow done$/);
   assert.match(await get(port), /from l$/, 'new connections get the new config');
+});
+
+test('a listener whose chains follow two RDS names warms until both tables are there; each chain gets its own', async (t) => {
+  const { lm } = manager([]);
+  t.after(() => lm.close());
+  await lm.start();
+  const wasm = mainInstance();
+  const { compileRouteTable } = await import('../../../src/router/index.js');
+  const base = rdsListener('two', 'r1');
+  const chain0 = base.filter_chains![0]!;
+  const hcm1 = chain0.filters![0]!;
+  const hcm2 = { ...hcm1, typed_config: { ...hcm1.typed_config!, rds: { route_config_name: 'r2', config_source: { ads: {} } } } };
+  const l = {
+    ...base,
+    filter_chains: [
+      { filter_chain_match: { prefix_ranges: [{ address_prefix: '127.0.0.2', prefix_len: { value: 32 } }] }, filters: [hcm2] },
+      { filters: [hcm1] },
+    ],
+    address: { socket_address: { address: '0.0.0.0', port_value: 0 } },
+  } as Listener;
+  lm.addOrUpdateListener(lm.buildSpec(l, 'Listener "two"'), meta);
+  assert.deepEqual([...lm.rdsNames()].sort(), ['r1', 'r2']);
+  lm.setRouteTable('r1', compileRouteTable(directRoutes('one') as never, wasm));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(lm.addresses(), [], 'still warming: r2 is missing');
+  lm.setRouteTable('r2', compileRouteTable(directRoutes('two') as never, wasm));
+  await waitFor(() => lm.addresses().length === 1, 'the listener to bind');
+  const port = lm.addresses()[0]!.port;
+  for (const [host, body] of [['127.0.0.1', 'one'], ['127.0.0.2', 'two']] as const) {
+    const s = net.connect(port, host);
+    t.after(() => s.destroy());
+    await once(s, 'connect');
+    assert.equal(await keepAliveGet(s), body);
+  }
 });

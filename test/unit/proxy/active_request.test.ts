@@ -151,8 +151,11 @@ test('Expect: 100-continue is answered by Skiff once the upstream is ready', asy
   assert.ok(s.hosts[0]!.last().rewrite.remove!.includes('expect'));
 });
 
-test('retry on 5xx goes to another host and counts success', async () => {
-  const s = run(toWeb({ retryPolicy: { retry_on: '5xx', num_retries: { value: 2 } } }));
+test('retry on 5xx goes to another host (retry_host_predicate previous_hosts) and counts success', async () => {
+  const s = run(toWeb({ retryPolicy: {
+    retry_on: '5xx', num_retries: { value: 2 },
+    retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts' }],
+  } as never }));
   await tick();
   const first = s.hosts[0]!.last();
   first.handler.onHead(responseHead(503));

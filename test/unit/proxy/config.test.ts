@@ -37,7 +37,9 @@ test('unknown fields, filters and codecs are rejected by name', () => {
   // RDS (over the bootstrap's ADS stream) replaces the inline route_config; both at once is an error.
   assert.equal(hcmConfig({ route_config: undefined, rds: { route_config_name: 'r', config_source: { ads: {} } } }).rdsRouteConfigName, 'r');
   assert.throws(() => hcmConfig({ rds: { route_config_name: 'r', config_source: { ads: {} } } }), { code: 'SKIFF_CONFIG_INVALID', message: /typed_config\.rds/ });
-  assert.throws(() => hcmConfig({ codec_type: 'HTTP2' }), { code: 'SKIFF_CONFIG_UNSUPPORTED' });
+  // HTTP2 passes here; the HCM network filter refuses it while no HTTP/2 codec is registered (test/unit/listener).
+  assert.equal(hcmConfig({ codec_type: 'HTTP2' }).codecType, 'HTTP2');
+  assert.throws(() => hcmConfig({ codec_type: 'HTTP3' }), { code: 'SKIFF_CONFIG_UNSUPPORTED' });
   assert.throws(() => hcmConfig({ http_filters: [{ name: 'envoy.filters.http.lua' }] }), { message: /http_filters\[0\]/ });
   assert.doesNotThrow(() => hcmConfig({ http_filters: [{ name: 'envoy.filters.http.router' }] }));
   assert.throws(() => connectionManagerConfig({ '@type': 'x', stat_prefix: '' } as never, 'p'), { code: 'SKIFF_CONFIG_INVALID', message: /stat_prefix/ });

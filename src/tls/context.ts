@@ -1,0 +1,167 @@
+/**
+ * CommonTlsContext -> a Node SecureContext that follows its files: tls_certificates (certificate_chain,
+ * private_key), validation_context (trusted_ca, match_typed_subject_alt_names), alpn_protocols and tls_params
+ * (min/max protocol version, cipher_suites as OpenSSL names). Files are watched (fs.watch on their directories,
+ * which also sees Kubernetes' symlink swaps) and rescanned periodically in case an event is missed; when their
+ * contents change the context is rebuilt and new handshakes use it. A rebuild that fails keeps the old context.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import tls from 'node:tls';
+import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { dataSourceFile, readDataSource, type DataSourceConfig } from './data_source.js';
+import { compileSanMatchers, type SanCheck, type SanMatcherConfig } from './san_matcher.js';
+
+export interface CommonTlsContextConfig {
+  tls_certificates?: { certificate_chain?: DataSourceConfig; private_key?: DataSourceConfig; [k: string]: unknown }[];
+  validation_context?: { trusted_ca?: DataSourceConfig; match_typed_subject_alt_names?: SanMatcherConfig[]; [k: string]: unknown };
+  alpn_protocols?: string[];
+  tls_params?: { tls_minimum_protocol_version?: string; tls_maximum_protocol_version?: string; cipher_suites?: string[]; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+const COMMON_FIELDS = new Set(['tls_certificates', 'validation_context', 'alpn_protocols', 'tls_params']);
+const VERSIONS: Record<string, tls.SecureVersion | undefined> = {
+  TLS_AUTO: undefined, TLSv1_0: 'TLSv1', TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3',
+};
+/** How often files are compared with what was loaded, in case a watch event was missed. */
+const RESCAN_MS = 5_000;
+/** Writers replace key and certificate one after the other: wait for both before reloading. */
+const SETTLE_MS = 100;
+
+function checkFields(obj: object, allowed: readonly string[], path: string): void {
+  for (const key of Object.keys(obj)) if (!allowed.includes(key)) throw new UnsupportedConfigError(`${path}.${key}`, 'field');
+}
+
+interface Material { options: tls.SecureContextOptions; context: tls.SecureContext; fingerprint: string }
+
+export interface TlsContextRole {
+  /** 'server': a certificate is required. 'client': optional (mTLS). */
+  readonly side: 'server' | 'client';
+  /** Envoy's defaults differ by side: downstream TLSv1.2..TLSv1.3, upstream TLSv1.2..TLSv1.2. */
+  readonly defaultMin: tls.SecureVersion;
+  readonly defaultMax: tls.SecureVersion;
+}
+
+export class ReloadableTlsContext {
+  readonly alpn: string[];
+  readonly sanCheck: SanCheck | undefined;
+  readonly hasTrustedCa: boolean;
+  private material: Material;
+  private readonly files: string[];
+  private readonly watchers: FSWatcher[] = [];
+  private rescan: NodeJS.Timeout | undefined;
+  private settle: NodeJS.Timeout | undefined;
+  private disposed = false;
+
+  constructor(private readonly config: CommonTlsContextConfig, private readonly path: string, private readonly role: TlsContextRole,
+    private readonly log: Logger | undefined) {
+    checkFields(config, [...COMMON_FIELDS], path);
+    this.alpn = config.alpn_protocols ?? [];
+    const vc = config.validation_context;
+    if (vc !== undefined) checkFields(vc, ['trusted_ca', 'match_typed_subject_alt_names'], `${path}.validation_context`);
+    this.hasTrustedCa = vc?.trusted_ca !== undefined;
+    this.sanCheck = compileSanMatchers(vc?.match_typed_subject_alt_names, `${path}.validation_context.match_typed_subject_alt_names`);
+    if (this.sanCheck !== undefined && !this.hasTrustedCa) {
+      throw new ConfigError(`${path}.validation_context.trusted_ca`, 'required to match subject alt names (a certificate is only matched once verified)');
+    }
+    this.material = this.load();
+    this.files = [
+      ...(config.tls_certificates ?? []).flatMap((c) => [dataSourceFile(c.certificate_chain), dataSourceFile(c.private_key)]),
+      dataSourceFile(vc?.trusted_ca),
+    ].filter((f): f is string => f !== undefined);
+    if (this.files.length > 0) this.watch();
+  }
+
+  /** The context new handshakes use. */
+  get current(): tls.SecureContext { return this.material.context; }
+
+  /** The options the current context was built from (a client connection passes them to tls.connect). */
+  get options(): tls.SecureContextOptions { return this.material.options; }
+
+  private load(): Material {
+    const c = this.config;
+    const path = this.path;
+    const certs = (c.tls_certificates ?? []).map((tc, i) => {
+      const at = `${path}.tls_certificates[${i}]`;
+      checkFields(tc, ['certificate_chain', 'private_key'], at);
+      return { cert: readDataSource(tc.certificate_chain, `${at}.certificate_chain`), key: readDataSource(tc.private_key, `${at}.private_key`) };
+    });
+    if (this.role.side === 'server' && certs.length === 0) throw new ConfigError(`${path}.tls_certificates`, 'a server needs a certificate');
+    const ca = c.validation_context?.trusted_ca === undefined ? undefined
+      : readDataSource(c.validation_context.trusted_ca, `${path}.validation_context.trusted_ca`);
+    const params = c.tls_params ?? {};
+    checkFields(params, ['tls_minimum_protocol_version', 'tls_maximum_protocol_version', 'cipher_suites'], `${path}.tls_params`);
+    const version = (v: string | undefined, field: string, fallback: tls.SecureVersion): tls.SecureVersion => {
+      if (v === undefined) return fallback;
+      if (!(v in VERSIONS)) throw new UnsupportedConfigError(`${path}.tls_params.${field}`, `value ${v}`);
+      return VERSIONS[v] ?? fallback;
+    };
+    const minVersion = version(params.tls_minimum_protocol_version, 'tls_minimum_protocol_version', this.role.defaultMin);
+    const maxVersion = version(params.tls_maximum_protocol_version, 'tls_maximum_protocol_version', this.role.defaultMax);
+    (params.cipher_suites ?? []).forEach((s, i) => {
+      // BoringSSL's equal-preference groups ("[A|B]") have no OpenSSL equivalent.
+      if (s.includes('[') || s.includes('|')) throw new UnsupportedConfigError(`${path}.tls_params.cipher_suites[${i}]`, `equal-preference cipher group ${s}`);
+    });
+    const options: tls.SecureContextOptions = {
+      minVersion, maxVersion,
+      ...(certs.length > 0 ? { cert: certs.map((x) => x.cert), key: certs.map((x) => x.key) } : {}),
+      ...(ca !== undefined ? { ca } : {}),
+      ...(params.cipher_suites !== undefined && params.cipher_suites.length > 0 ? { ciphers: params.cipher_suites.join(':') } : {}),
+    };
+    let context: tls.SecureContext;
+    try {
+      context = tls.createSecureContext(options);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const field = /cipher/i.test(msg) ? 'tls_params.cipher_suites' : /version/i.test(msg) ? 'tls_params' : 'tls_certificates';
+      throw new ConfigError(`${path}.${field}`, msg);
+    }
+    const fingerprint = [...certs.flatMap((x) => [x.cert, x.key]), ca ?? Buffer.alloc(0)].map((b) => b.toString('base64')).join('|');
+    return { options, context, fingerprint };
+  }
+
+  private watch(): void {
+    for (const dir of new Set(this.files.map((f) => dirname(f)))) {
+      try {
+        const w = watch(dir, { persistent: false }, () => this.changed());
+        w.on('error', () => {}); // the rescan still runs
+        this.watchers.push(w);
+      } catch (e) {
+        this.log?.warn(`${this.path}: cannot watch ${dir} (${(e as Error).message}); rescanning every ${RESCAN_MS} ms`);
+      }
+    }
+    this.rescan = setInterval(() => this.reload(), RESCAN_MS);
+    this.rescan.unref();
+  }
+
+  private changed(): void {
+    if (this.settle !== undefined || this.disposed) return;
+    this.settle = setTimeout(() => { this.settle = undefined; this.reload(); }, SETTLE_MS);
+    this.settle.unref();
+  }
+
+  /** Re-reads the files; swaps the context in when they changed and still make a valid one. */
+  reload(): boolean {
+    if (this.disposed) return false;
+    let next: Material;
+    try {
+      next = this.load();
+    } catch (e) {
+      this.log?.warn(`${this.path}: certificate reload failed, keeping the previous one: ${(e as Error).message}`);
+      return false;
+    }
+    if (next.fingerprint === this.material.fingerprint) return false;
+    this.material = next;
+    this.log?.info(`${this.path}: certificates reloaded`);
+    return true;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const w of this.watchers) w.close();
+    if (this.rescan !== undefined) clearInterval(this.rescan);
+    if (this.settle !== undefined) clearTimeout(this.settle);
+  }
+}
