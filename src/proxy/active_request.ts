@@ -82,7 +82,6 @@ export class ActiveRequest implements TryListener {
   /** Phase "headers" done in the constructor; starts routing. */
   start(): void {
     this.stats.downstream_rq_total.inc();
-    this.stats.downstream_rq_http1_total.inc();
     this.stats.downstream_rq_active.inc();
     this.stream.onAbort((err) => this.guarded(() => this.onDownstreamAbort(err)));
     this.armIdleTimer();

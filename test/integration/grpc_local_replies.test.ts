@@ -220,3 +220,21 @@ test('client streaming through Skiff: the server sees every message, the client 
   const ok = await callUnary(client, 'Call', 'after');
   assert.equal(ok.value?.toString(), 'echo:after');
 });
+
+test('stats by protocol: HTTP/2 connections and requests in the http2 totals, HTTP/1.1 ones in the http1 totals', async () => {
+  const rq = await counter('http.grpc.downstream_rq_total');
+  const rq2 = await counter('http.grpc.downstream_rq_http2_total');
+  const rq1 = await counter('http.grpc.downstream_rq_http1_total');
+  assert.ok(rq2 > 0, 'the gRPC calls above counted as HTTP/2 requests');
+  assert.equal(rq1 + rq2, rq);
+  assert.ok(await counter('http.grpc.downstream_cx_http2_total') >= 1);
+  assert.ok(await counter('cluster.backend.upstream_cx_http2_total') >= 1);
+  const cx1 = await counter('http.grpc.downstream_cx_http1_total');
+  // The AUTO listener serves an HTTP/1.1 request too (no route for it: 404).
+  const res = await fetch(`http://${target}/plain`);
+  await res.arrayBuffer();
+  assert.equal(res.status, 404);
+  assert.equal(await counter('http.grpc.downstream_rq_http1_total'), rq1 + 1);
+  assert.equal(await counter('http.grpc.downstream_rq_http2_total'), rq2);
+  assert.equal(await counter('http.grpc.downstream_cx_http1_total'), cx1 + 1);
+});
