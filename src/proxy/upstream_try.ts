@@ -88,7 +88,7 @@ export class UpstreamTry {
         return;
       }
       this.call(() => this.listener.onStarted(this));
-    });
+    }, head);
     // An idle connection answers synchronously: only a pending acquire keeps a handle to cancel.
     if (!answered) this.handle = handle;
   }

@@ -20,7 +20,8 @@ import { UpstreamHost } from './host.js';
 import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
 import { Http2Pool, upstreamHttpProtocolOf, type UpstreamHttpProtocol } from './http2_pool.js';
 import { AlpnPool, type ProtocolPool } from './alpn_pool.js';
-import { upstreamTransport, type SocketOpener, type UpstreamTls } from './transport.js';
+import { DownstreamProtocolPool } from './downstream_protocol_pool.js';
+import { upstreamTransport, type OpenedSocket, type SocketOpener, type UpstreamTls } from './transport.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -268,6 +269,9 @@ export class ClusterImpl implements Cluster {
           host, cluster: this, stats: this.stats, tls,
           makePool: (negotiated, open) => negotiated === 'http2' ? this.http2Pool(host, open) : this.http1Pool(host, open),
         });
+      } else if (protocol.kind === 'downstream') {
+        p = new DownstreamProtocolPool((wanted) => wanted === 'http2'
+          ? this.http2Pool(host, this.alpnOpener(['h2'])) : this.http1Pool(host, this.alpnOpener(['http/1.1'])));
       } else {
         p = protocol.kind === 'http2' ? this.http2Pool(host) : this.http1Pool(host);
       }
@@ -276,6 +280,13 @@ export class ClusterImpl implements Cluster {
       if (this.closed || this.retired || !this.current.includes(host as UpstreamHost)) p.drain();
     }
     return p;
+  }
+
+  /** Over TLS without configured alpn_protocols: connections that offer exactly `alpn` (else the default opener). */
+  private alpnOpener(alpn: readonly string[]): SocketOpener | undefined {
+    const tls = this.tls;
+    if (tls === undefined || tls.alpn.length > 0) return undefined;
+    return (host): OpenedSocket => ({ socket: tls.connect(host.address, host.port, alpn), ready: 'secureConnect' });
   }
 
   private http2Pool(host: Host, open?: SocketOpener): Http2Pool {

@@ -35,12 +35,15 @@ const UPSTREAM_HTTP_PROTOCOL_OPTIONS_URL = `type.googleapis.com/${UPSTREAM_HTTP_
  * - `http2`: explicit_http_config.http2_protocol_options (h2c with prior knowledge, or h2 over TLS);
  * - `auto`: auto_config: HTTP/2 where TLS ALPN negotiates h2, else HTTP/1.1 (src/upstream/alpn_pool.ts).
  *   Without TLS there is no ALPN to ask, so a plaintext auto_config cluster speaks HTTP/1.1.
- * `http2` carries the HTTP/2 options (auto_config's http2_protocol_options, or the defaults).
+ * - `downstream`: use_downstream_protocol_config: each request goes upstream in the protocol it arrived in
+ *   (src/upstream/downstream_protocol_pool.ts).
+ * `http2` carries the HTTP/2 options (the config's http2_protocol_options, or the defaults).
  */
 export type UpstreamHttpProtocol =
   | { readonly kind: 'http1' }
   | { readonly kind: 'http2'; readonly http2: Http2Options }
-  | { readonly kind: 'auto'; readonly http2: Http2Options };
+  | { readonly kind: 'auto'; readonly http2: Http2Options }
+  | { readonly kind: 'downstream'; readonly http2: Http2Options };
 
 const HTTP1: UpstreamHttpProtocol = { kind: 'http1' };
 
@@ -57,14 +60,19 @@ export function upstreamHttpProtocolOf(config: EnvoyCluster, path: string): Upst
     if (key !== UPSTREAM_HTTP_PROTOCOL_OPTIONS && type !== UPSTREAM_HTTP_PROTOCOL_OPTIONS_URL) {
       throw new UnsupportedConfigError(at, `protocol options ${key}`);
     }
-    const o = any as { explicit_http_config?: ProtocolConfigs; auto_config?: ProtocolConfigs & { alternate_protocols_cache_options?: unknown }; use_downstream_protocol_config?: unknown };
-    if (o.use_downstream_protocol_config !== undefined) throw new UnsupportedConfigError(`${at}.use_downstream_protocol_config`, 'use_downstream_protocol_config');
+    const o = any as { explicit_http_config?: ProtocolConfigs; auto_config?: ProtocolConfigs & { alternate_protocols_cache_options?: unknown }; use_downstream_protocol_config?: ProtocolConfigs };
     if (o.explicit_http_config?.http3_protocol_options !== undefined) throw new UnsupportedConfigError(`${at}.explicit_http_config.http3_protocol_options`, 'HTTP/3');
     const auto = o.auto_config;
     if (auto !== undefined && auto !== null) {
       if (auto.http3_protocol_options !== undefined) throw new UnsupportedConfigError(`${at}.auto_config.http3_protocol_options`, 'HTTP/3');
       if (auto.alternate_protocols_cache_options !== undefined) throw new UnsupportedConfigError(`${at}.auto_config.alternate_protocols_cache_options`, 'alternate_protocols_cache_options (HTTP/3)');
       found = { kind: 'auto', http2: http2OptionsFromConfig(auto.http2_protocol_options ?? {}, `${at}.auto_config.http2_protocol_options`) };
+      continue;
+    }
+    const follow = o.use_downstream_protocol_config;
+    if (follow !== undefined && follow !== null) {
+      if (follow.http3_protocol_options !== undefined) throw new UnsupportedConfigError(`${at}.use_downstream_protocol_config.http3_protocol_options`, 'HTTP/3');
+      found = { kind: 'downstream', http2: http2OptionsFromConfig(follow.http2_protocol_options ?? {}, `${at}.use_downstream_protocol_config.http2_protocol_options`) };
       continue;
     }
     const h2 = o.explicit_http_config?.http2_protocol_options;
