@@ -147,6 +147,17 @@ test('no route for a gRPC method: UNIMPLEMENTED as a trailers-only response', as
   assert.ok(await counter('http.grpc.no_route') >= 1);
 });
 
+test('a client stream with no route: UNIMPLEMENTED while the client is still sending', async () => {
+  const nowhere: grpc.ServiceDefinition = { Upload: method('skiff.test.Nowhere', 'Upload', true, false) };
+  const client = clientFor(nowhere);
+  const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+    const call = client.Upload!({ deadline: Date.now() + 5000 }, (e: grpc.ServiceError | null) => resolve(e)) as grpc.ClientWritableStream<Buffer>;
+    // The stream stays open: Skiff answers without waiting for the request's end.
+    call.write(Buffer.from('first'));
+  });
+  assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+});
+
 test('a cluster with no endpoints: UNAVAILABLE "no healthy upstream"', async () => {
   const r = await callUnary(clientFor(unaryService('skiff.test.Empty')), 'Call', 'x');
   assert.equal(r.error?.code, grpc.status.UNAVAILABLE);
