@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { ISTIO_ENVOY_PROTOS } from './istio.js';
 
@@ -18,8 +19,10 @@ export type ProtoEnum = protobuf.Enum;
 const require = createRequire(import.meta.url);
 const depsDir = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 const protobufjsDir = dirname(require.resolve('protobufjs/package.json'));
-export const PROTO_INCLUDE_DIRS: readonly string[] = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate']
-  .map((d) => join(depsDir, d));
+/** Skiff's own protos (its extensions' configs), in the repo's protos/ folder. */
+export const SKIFF_PROTO_DIR = fileURLToPath(new URL('../../../protos/', import.meta.url));
+export const PROTO_INCLUDE_DIRS: readonly string[] = [...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate']
+  .map((d) => join(depsDir, d)), SKIFF_PROTO_DIR];
 
 /** The bootstrap plus one proto per extension Skiff implements; their imports are followed. */
 export const ROOT_PROTOS: readonly string[] = [
@@ -33,6 +36,10 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   // Istio compatibility: the Envoy extensions istiod emits that Skiff decides on (src/config/istio.ts).
   ...ISTIO_ENVOY_PROTOS,
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'skiff/filters/network/xprotocol/v1/xprotocol.proto',
+  'envoy/extensions/filters/network/dubbo_proxy/v3/dubbo_proxy.proto',
+  'envoy/extensions/filters/network/dubbo_proxy/router/v3/router.proto',
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

@@ -57,6 +57,40 @@ export const PREVIOUS_HOSTS_EXTENSION: ExtensionSpec = {
 
 /** A filter chain's network filters (src/listener/network_filters.ts builds them; one line per extension). */
 export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
+
+// ---- xproxy: tcp_proxy and the x-protocol filter (begin) ----
+NETWORK_FILTER_EXTENSIONS.push(
+  { name: 'envoy.filters.network.tcp_proxy', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' },
+  { name: 'skiff.filters.network.xprotocol', typeUrl: 'type.googleapis.com/skiff.filters.network.xprotocol.v1.XProtocol' },
+  { name: 'envoy.filters.network.dubbo_proxy', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.dubbo_proxy.v3.DubboProxy' },
+);
+const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': {
+    stat_prefix: true, cluster: true, weighted_clusters: true, idle_timeout: true, max_connect_attempts: true,
+    access_log: { emptyOnly: true },
+  },
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster': { clusters: true },
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': { name: true, weight: true },
+  'skiff.filters.network.xprotocol.v1.XProtocol': {
+    stat_prefix: true, protocol: true, route_config: true, rds: true, max_frame_bytes: true, request_timeout: true,
+    heartbeat: true, connections_per_host: true, opt_in_goaway: true,
+  },
+  'skiff.filters.network.xprotocol.v1.XProtocol.Heartbeat': { upstream_interval: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.DubboProxy': {
+    stat_prefix: true, protocol_type: { values: ['Dubbo'] }, serialization_type: { values: ['Hessian2'] },
+    route_config: true, multiple_route_config: true,
+    dubbo_filters: { extensions: [{ name: 'envoy.filters.dubbo.router', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.dubbo_proxy.router.v3.Router' }] },
+  },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.DubboFilter': { name: true, config: true },
+  'envoy.extensions.filters.network.dubbo_proxy.router.v3.Router': {},
+  'envoy.extensions.filters.network.dubbo_proxy.v3.MultipleRouteConfiguration': { name: true, route_config: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.RouteConfiguration': { name: true, interface: true, group: true, version: true, routes: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.Route': { match: true, route: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.RouteMatch': { method: true, headers: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.MethodMatch': { name: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.RouteAction': { cluster: true, weighted_clusters: true },
+};
+// ---- xproxy (end) ----
 /** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
 export const LISTENER_FILTER_EXTENSIONS: ExtensionSpec[] = [
   { name: 'envoy.filters.listener.tls_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
@@ -314,6 +348,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     address: true, hostname: true,
     health_check_config: { noop: 'health-check port override: Skiff does not health check EDS hosts' },
   },
+  ...XPROXY_RULES,
 };
 
 /** Fields accepted although Skiff does nothing with them, because Envoy's docs call them hints. */

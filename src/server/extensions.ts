@@ -4,9 +4,12 @@
  * registered by src/listener and src/stream themselves; later extensions register here, one line each.
  */
 import { ISTIO_EXTENSIONS, noopRegistryEntries } from '../config/istio.js';
-import { registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
+import { registerNetworkFilter, registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
+import { tcpProxyFilterFactory } from '../tcp_proxy/filter.js';
+import { xprotocolFilterFactory } from '../xprotocol/filter.js';
+import { dubboProxyFilterFactory } from '../xprotocol/dubbo_proxy.js';
 
-export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager'] as const;
+export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy', 'skiff.filters.network.xprotocol', 'envoy.filters.network.dubbo_proxy'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;
 
 /**
@@ -25,6 +28,9 @@ let registered = false;
 export function registerBuiltinExtensions(): void {
   if (registered) return;
   registered = true;
+  registerNetworkFilter(tcpProxyFilterFactory);
+  registerNetworkFilter(xprotocolFilterFactory);
+  registerNetworkFilter(dubboProxyFilterFactory);
   for (const [name, reason] of noopRegistryEntries('network_filter')) registerNoopNetworkFilter(name, reason);
   // Conditional no-ops (a wasm filter only when it runs Istio's null-VM telemetry plugins).
   for (const e of ISTIO_EXTENSIONS) {

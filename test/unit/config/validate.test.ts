@@ -98,9 +98,9 @@ test('unsupported extensions are named with their type URL', () => {
   const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } };
   rejects(withHcm({ http_filters: [buffer, router] }),
     `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.buffer (type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer)`, 'unsupported');
-  const tcp = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'web' } };
-  rejects(withListener(listener({ filter_chains: [{ filters: [tcp] }] })),
-    'static_resources.listeners[0].filter_chains[0].filters[0]: unsupported extension envoy.filters.network.tcp_proxy (type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy)', 'unsupported');
+  const mongo = { name: 'envoy.filters.network.mongo_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.mongo_proxy.v3.MongoProxy', stat_prefix: 't' } };
+  rejects(withListener(listener({ filter_chains: [{ filters: [mongo] }] })),
+    'static_resources.listeners[0].filter_chains[0].filters[0]: unsupported extension envoy.filters.network.mongo_proxy (type.googleapis.com/envoy.extensions.filters.network.mongo_proxy.v3.MongoProxy)', 'unsupported');
   // The type URL decides, as in Envoy: a router's name on a different type is still that type.
   rejects(withHcm({ http_filters: [{ name: 'envoy.filters.http.router', typed_config: buffer.typed_config }] }),
     `${HCM_PATH}.http_filters[0]: unsupported extension envoy.filters.http.router (type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer)`, 'unsupported');

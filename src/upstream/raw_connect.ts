@@ -1,0 +1,93 @@
+/**
+ * One raw TCP connection to one host of a cluster, for the network filters that speak bytes or frames
+ * themselves (tcp_proxy, the x-protocol multiplexed pool) rather than through an HttpConnectionPool.
+ * Does the same accounting as the HTTP/1 pool: the max_connections circuit breaker, the cluster's
+ * upstream_cx_* counters, the host's cx_* counters, and the cluster's connect timeout.
+ *
+ * Main thread only.
+ */
+import * as net from 'node:net';
+import type { SkiffError } from '../common/errors.js';
+import type { Cluster, Host, HostStats } from '../types/upstream.js';
+import { connectFailureError, connectTimeoutError, overflowError } from './errors.js';
+
+const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
+
+export interface RawConnectOptions {
+  /** Over the max_connections budget anyway (a pool that has no connection at all), counted as overflow. */
+  readonly overBudget?: boolean;
+  /** The connection closed, for any reason, after `cb` was called with it (not called after a failed connect). */
+  readonly onClose?: (socket: net.Socket) => void;
+}
+
+function hostKey(host: Host): string {
+  return host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+}
+
+/**
+ * Connects to `host`; `cb` runs exactly once, with the connected socket (no-delay set, paused nothing) or an
+ * error: SKIFF_UPSTREAM_OVERFLOW (max_connections), SKIFF_UPSTREAM_CONNECT_TIMEOUT, SKIFF_UPSTREAM_CONNECT_FAILURE
+ * (the last two retryable on another host). Returns a cancel function that destroys a connection still connecting.
+ */
+export function connectRaw(cluster: Cluster, host: Host, cb: (err: SkiffError | null, socket?: net.Socket) => void,
+  opts: RawConnectOptions = {}): () => void {
+  const stats = cluster.stats;
+  let budgeted = true;
+  if (!cluster.breakers.connections.tryAcquire()) {
+    stats.upstream_cx_overflow.inc();
+    if (opts.overBudget !== true) {
+      cb(overflowError(cluster.name, 'max_connections'));
+      return () => {};
+    }
+    budgeted = false;
+  }
+  const hs = host.stats ?? NO_HOST_STATS;
+  const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+  stats.upstream_cx_total.inc();
+  stats.upstream_cx_active.inc();
+  hs.cx_total++;
+  hs.cx_active++;
+  let state: 'connecting' | 'open' | 'closed' = 'connecting';
+  let timer: NodeJS.Timeout | null = null;
+  const fail = (err: SkiffError): void => {
+    if (state !== 'connecting') return;
+    state = 'closed';
+    if (timer !== null) { clearTimeout(timer); timer = null; }
+    hs.cx_connect_fail++;
+    stats.upstream_cx_connect_fail.inc();
+    socket.destroy();
+    cb(err);
+  };
+  if (cluster.connectTimeoutMs > 0) {
+    timer = setTimeout(() => {
+      timer = null;
+      if (state !== 'connecting') return;
+      stats.upstream_cx_connect_timeout.inc();
+      fail(connectTimeoutError(cluster.name, hostKey(host), cluster.connectTimeoutMs));
+    }, cluster.connectTimeoutMs);
+  }
+  // After connect, errors belong to the user of the socket and are followed by 'close'; this listener only
+  // keeps an unhandled socket error from ever reaching the process.
+  socket.on('error', (err) => { if (state === 'connecting') fail(connectFailureError(cluster.name, hostKey(host), err)); });
+  socket.once('connect', () => {
+    if (state !== 'connecting') return;
+    state = 'open';
+    if (timer !== null) { clearTimeout(timer); timer = null; }
+    cb(null, socket);
+  });
+  socket.once('close', () => {
+    const wasOpen = state === 'open';
+    state = 'closed';
+    stats.upstream_cx_destroy.inc();
+    stats.upstream_cx_active.dec();
+    hs.cx_active--;
+    if (budgeted) cluster.breakers.connections.release();
+    if (wasOpen) opts.onClose?.(socket);
+  });
+  return () => {
+    if (state !== 'connecting') return;
+    state = 'closed';
+    if (timer !== null) { clearTimeout(timer); timer = null; }
+    socket.destroy();
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * One downstream x-protocol connection (the stream layer): frames in, routed, forwarded over the host's
+ * multiplexed pool with the request id rewritten, responses mapped back to the caller's id.
+ *
+ * - Heartbeats are answered here; upstream keepalive is the pool's.
+ * - One-way requests are forwarded and forgotten.
+ * - A request's timeout: the shorter of the frame's own (Bolt timeout field, Dubbo `timeout` attachment) and
+ *   the route's, else the filter's request_timeout.
+ * - Failures become an error reply in the protocol's own format (status mapped by the spec): no route 404,
+ *   no healthy upstream / overflow / connect failure / upstream reset 503, timeout 504.
+ * - A connect failure (the request never left) is tried once more on another host.
+ * - Drain: Dubbo gets a READONLY event (the protocol's goaway), Bolt MOSN's goaway command when the config opts
+ *   in; every connection closes once the requests in flight are answered (as MOSN closes idle Bolt connections).
+ * - Undecodable input closes the connection (counted as downstream_cx_protocol_error).
+ */
+import type { Duplex } from 'node:stream';
+import type { SkiffError } from '../common/errors.js';
+import type { DownstreamConnection, ServedConnection } from '../types/network.js';
+import type { RouteEntry } from '../types/router.js';
+import type { Cluster, Host } from '../types/upstream.js';
+import * as L from '../wasm/layout.js';
+import { setRequestId } from '../codec/xprotocol/codec.js';
+import { XStatus, type XProtocolSpec } from '../codec/xprotocol/spec.js';
+import { xProtocolForId } from '../codec/xprotocol/registry.js';
+import { UPSTREAM_RESET, UPSTREAM_RQ_TIMEOUT, writeBatched, type MuxHandle } from '../upstream/mux_pool.js';
+import { UPSTREAM_CONNECT_FAILURE, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_OVERFLOW, UPSTREAM_POOL_DRAINED } from '../upstream/errors.js';
+import { FrameReader, type Frame } from './frame_reader.js';
+import { buildRouteHead } from './route_head.js';
+import { errorReply, goaway, heartbeatReply } from './local_reply.js';
+import type { XProtocolFilter } from './filter.js';
+import type { UpstreamFrame } from './upstream_codec.js';
+
+/** One request from receipt to its reply. */
+interface Inflight {
+  readonly frame: Frame;
+  readonly proto: number;
+  readonly idLo: number;
+  readonly idHi: number;
+  readonly oneway: boolean;
+  encoded: boolean;
+  handle: MuxHandle | null;
+  done: boolean;
+}
+
+export class XProtocolSession implements ServedConnection {
+  private readonly socket: Duplex;
+  private readonly reader: FrameReader;
+  private spec: XProtocolSpec | undefined;
+  private readonly inflight = new Set<Inflight>();
+  private draining = false;
+  private closed = false;
+
+  constructor(conn: DownstreamConnection, private readonly f: XProtocolFilter) {
+    this.socket = conn.socket;
+    this.spec = f.config.spec;
+    const stats = f.stats;
+    stats.downstream_cx_total.inc();
+    stats.downstream_cx_active.inc();
+    this.reader = new FrameReader({
+      wasm: f.wasm, slabs: f.slabs, proto: this.spec?.protoIds[0] ?? 0, maxFrameBytes: f.config.maxFrameBytes,
+      onFrame: (frame) => this.onFrame(frame),
+      onError: (err) => this.protocolError(err),
+      onDetect: (id) => { this.spec = xProtocolForId(id); },
+    });
+    this.socket.on('error', () => { /* followed by 'close' */ });
+    this.socket.once('close', () => this.onClose());
+    this.socket.on('data', (d: Buffer) => this.reader.feed(d));
+    if (conn.initialData.length > 0) this.reader.feed(conn.initialData);
+    this.socket.resume();
+  }
+
+  drain(): void {
+    if (this.draining || this.closed) return;
+    this.draining = true;
+    const spec = this.spec;
+    if (spec?.goaway === true && (!spec.goawayOptIn || this.f.config.optInGoaway)) {
+      const bytes = goaway(this.f.wasm, this.f.slabs, this.reader.proto || spec.protoIds[0], 0);
+      if (bytes !== null) { this.socket.write(bytes); this.f.stats.downstream_goaway_sent.inc(); }
+    }
+    this.closeIfIdle();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private closeIfIdle(): void {
+    if (this.draining && this.inflight.size === 0 && !this.closed) this.socket.end();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reader.stop();
+    this.f.stats.downstream_cx_active.dec();
+    for (const r of [...this.inflight]) this.complete(r);
+    this.f.sessionClosed(this);
+  }
+
+  private protocolError(err: SkiffError): void {
+    this.f.stats.downstream_cx_protocol_error.inc();
+    this.f.log?.debug(`xprotocol ${this.f.config.statPrefix}: closing a connection: ${err.code} ${err.message}`);
+    // Answered requests still go out; the connection closes after them.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onFrame(frame: Frame): void {
+    const kind = frame.view.kindCode;
+    if (kind === L.XK_HEARTBEAT) {
+      this.f.stats.downstream_rq_heartbeat.inc();
+      const reply = heartbeatReply(this.f.wasm, this.f.slabs, frame.view.proto, frame.rec);
+      frame.release();
+      if (reply !== null) this.socket.write(reply);
+      return;
+    }
+    if (kind !== L.XK_REQUEST && kind !== L.XK_ONEWAY) { frame.release(); return; }
+    const stats = this.f.stats;
+    stats.downstream_rq_total.inc();
+    stats.downstream_rq_active.inc();
+    const oneway = kind === L.XK_ONEWAY;
+    if (oneway) stats.downstream_rq_oneway.inc();
+    const v = this.f.wasm.view;
+    const r: Inflight = {
+      frame, proto: frame.view.proto, oneway, encoded: false, handle: null, done: false,
+      idLo: v.getUint32(frame.rec + L.XF_ID_LO, true), idHi: v.getUint32(frame.rec + L.XF_ID_HI, true),
+    };
+    this.inflight.add(r);
+    const head = buildRouteHead(this.f.wasm, frame);
+    this.f.resolver().resolve(head, (route) => this.routed(r, route));
+  }
+
+  private routed(r: Inflight, route: RouteEntry | null): void {
+    if (r.done) return;
+    const action = route?.action;
+    let clusterName: string | undefined;
+    if (action?.kind === 'cluster') clusterName = action.cluster;
+    else if (action?.kind === 'weighted') {
+      let point = Math.floor(Math.random() * action.totalWeight);
+      for (const c of action.clusters) { if (point < c.weight) { clusterName = c.name; break; } point -= c.weight; }
+      clusterName ??= action.clusters[action.clusters.length - 1]?.name;
+    }
+    if (clusterName === undefined) {
+      this.f.stats.downstream_rq_no_route.inc();
+      return this.localReply(r, XStatus.NOT_FOUND, 'no route for this service');
+    }
+    // The caller's own deadline (carried in the frame) and the operator's (the route) both bound the wait.
+    const fromFrame = r.frame.view.timeoutMs;
+    const fromRoute = route!.timeoutMs;
+    const timeoutMs = fromFrame > 0 && fromRoute > 0 ? Math.min(fromFrame, fromRoute)
+      : fromFrame > 0 ? fromFrame : fromRoute > 0 ? fromRoute : this.f.config.requestTimeoutMs;
+    this.forward(r, clusterName, timeoutMs, new Set(), 1);
+  }
+
+  private forward(r: Inflight, clusterName: string, timeoutMs: number, attempted: Set<Host>, attempt: number): void {
+    const cluster: Cluster | undefined = this.f.clusters.get(clusterName);
+    if (cluster === undefined) {
+      this.f.stats.downstream_rq_no_healthy_upstream.inc();
+      return this.localReply(r, XStatus.UNAVAILABLE, `no cluster ${clusterName}`);
+    }
+    const host = cluster.chooseHost({ attempted });
+    if (host === null || !host.healthy) {
+      this.f.stats.downstream_rq_no_healthy_upstream.inc();
+      return this.localReply(r, XStatus.UNAVAILABLE, 'no healthy upstream');
+    }
+    const spec = this.spec!;
+    const pool = this.f.poolFor(cluster, host, spec);
+    const wasm = this.f.wasm;
+    r.handle = pool.send({
+      oneway: r.oneway,
+      timeoutMs,
+      encode: (id) => {
+        r.encoded = true;
+        setRequestId(wasm, r.proto, r.frame.ptr, r.frame.rec, id);
+        return r.frame.bytes();
+      },
+      written: () => r.frame.releaseBytes(),
+    }, {
+      onResponse: (resp: UpstreamFrame | null) => {
+        if (resp === null) { this.complete(r); return; }
+        cluster.stats.responseCode(spec.statusToHttp(resp.frame.view.status));
+        if (this.closed) { resp.release(); this.complete(r); return; }
+        const fr = resp.frame;
+        setRequestId(wasm, fr.view.proto, fr.ptr, fr.rec, r.idHi * 0x1_0000_0000 + r.idLo);
+        writeBatched(this.socket, fr.bytes(), () => resp.release());
+        this.complete(r);
+      },
+      onError: (err: SkiffError) => {
+        if (r.done) return;
+        const retryable = !r.encoded && (err.code === UPSTREAM_CONNECT_FAILURE || err.code === UPSTREAM_CONNECT_TIMEOUT || err.code === UPSTREAM_POOL_DRAINED);
+        if (retryable && attempt < 2) {
+          attempted.add(host);
+          this.f.stats.downstream_rq_retry.inc();
+          cluster.stats.upstream_rq_retry.inc();
+          return this.forward(r, clusterName, timeoutMs, attempted, attempt + 1);
+        }
+        this.upstreamFailed(r, err);
+      },
+    });
+  }
+
+  private upstreamFailed(r: Inflight, err: SkiffError): void {
+    const stats = this.f.stats;
+    switch (err.code) {
+      case UPSTREAM_RQ_TIMEOUT: stats.downstream_rq_timeout.inc(); return this.localReply(r, XStatus.GATEWAY_TIMEOUT, 'upstream request timeout');
+      case UPSTREAM_OVERFLOW: stats.downstream_rq_overflow.inc(); return this.localReply(r, XStatus.UNAVAILABLE, 'upstream overflow');
+      case UPSTREAM_RESET: stats.downstream_rq_upstream_reset.inc(); return this.localReply(r, XStatus.UNAVAILABLE, 'upstream connection reset');
+      default: stats.downstream_rq_no_healthy_upstream.inc(); return this.localReply(r, XStatus.UNAVAILABLE, `no healthy upstream (${err.code})`);
+    }
+  }
+
+  private localReply(r: Inflight, code: number, msg: string): void {
+    if (r.done) return;
+    if (!r.oneway && !this.closed) {
+      const spec = this.spec!;
+      const bytes = errorReply(this.f.wasm, this.f.slabs, r.proto, r.frame.rec, r.idLo, r.idHi, spec.httpToStatus(code), msg);
+      if (bytes !== null) { this.socket.write(bytes); this.f.stats.downstream_rq_local_reply.inc(); }
+    }
+    this.complete(r);
+  }
+
+  /** The request is over: its record is freed, its bytes too unless a socket write still holds them. */
+  private complete(r: Inflight): void {
+    if (r.done) return;
+    r.done = true;
+    this.inflight.delete(r);
+    this.f.stats.downstream_rq_active.dec();
+    r.handle?.cancel();
+    if (!r.encoded) r.frame.releaseBytes();
+    r.frame.releaseRecord();
+    this.closeIfIdle();
+  }
+}

@@ -1,0 +1,81 @@
+// tcp_proxy through the real skiff process: a listener whose filter chain is envoy.filters.network.tcp_proxy,
+// an echo upstream, half-close, a dead cluster, and the byte counters on /stats.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { once } from 'node:events';
+import { startSkiff } from '../helpers/skiff.js';
+import { closedPort } from '../helpers/ports.js';
+import { exchange, roundTrip, startEcho, startServer, staticCluster } from '../unit/tcp_proxy/harness.js';
+
+const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+
+function tcpListener(name: string, proxy: Record<string, unknown>) {
+  return {
+    name, address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY, ...proxy } }] }],
+  };
+}
+
+async function statsText(adminUrl: string): Promise<string> {
+  return (await fetch(`${adminUrl}/stats`)).text();
+}
+
+function stat(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(text);
+  return m === null ? NaN : Number(m[1]);
+}
+
+test('skiff proxies raw TCP by config: echo, half-close, a dead cluster, counters on /stats', async () => {
+  const echo = await startEcho();
+  const replyOnEnd = await startServer((s) => { let n = 0; s.on('data', (d: Buffer) => { n += d.length; }); s.on('end', () => s.end(`got ${n}`)); });
+  const dead = await closedPort();
+  const skiff = await startSkiff({
+    config: {
+      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      static_resources: {
+        listeners: [
+          tcpListener('echo', { stat_prefix: 'echo_tcp', cluster: 'echo' }),
+          tcpListener('halfclose', { stat_prefix: 'hc', cluster: 'reply_on_end' }),
+          tcpListener('dead', { stat_prefix: 'dead', cluster: 'dead', max_connect_attempts: { value: 2 } }),
+        ],
+        clusters: [staticCluster('echo', [echo.port]), staticCluster('reply_on_end', [replyOnEnd.port]), staticCluster('dead', [dead])],
+      },
+    },
+  }).catch(async (e: unknown) => { await echo.close(); await replyOnEnd.close(); throw e; });
+  try {
+    const c = net.connect({ port: skiff.port('echo'), host: '127.0.0.1' });
+    await once(c, 'connect');
+    assert.equal(await exchange(c, 'hello skiff', 11), 'hello skiff');
+    c.destroy();
+    assert.equal((await roundTrip(skiff.port('halfclose'), 'z'.repeat(5000))).reply, 'got 5000');
+    assert.equal((await roundTrip(skiff.port('dead'), 'nobody home')).reply, '');
+    let text = '';
+    for (let i = 0; i < 50; i++) {
+      text = await statsText(skiff.adminUrl);
+      if (stat(text, 'tcp.echo_tcp.downstream_cx_tx_bytes_total') === 11 && stat(text, 'cluster.dead.upstream_cx_connect_attempts_exceeded') === 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(stat(text, 'tcp.echo_tcp.downstream_cx_total'), 1);
+    assert.equal(stat(text, 'tcp.echo_tcp.downstream_cx_rx_bytes_total'), 11);
+    assert.equal(stat(text, 'tcp.echo_tcp.downstream_cx_tx_bytes_total'), 11);
+    assert.equal(stat(text, 'cluster.echo.upstream_cx_rx_bytes_total'), 11);
+    assert.equal(stat(text, 'tcp.hc.downstream_cx_rx_bytes_total'), 5000);
+    assert.equal(stat(text, 'cluster.dead.upstream_cx_connect_fail'), 2);
+    assert.equal(stat(text, 'cluster.dead.upstream_cx_connect_attempts_exceeded'), 1);
+  } finally {
+    assert.equal(await skiff.stop(), 0);
+    await echo.close();
+    await replyOnEnd.close();
+  }
+});
+
+test('an unsupported tcp_proxy field is refused at start-up, named by its path', async () => {
+  await assert.rejects(startSkiff({
+    config: {
+      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      static_resources: { listeners: [tcpListener('t', { stat_prefix: 't', cluster: 'c', tunneling_config: { hostname: 'x' } })], clusters: [staticCluster('c', [1])] },
+    },
+    timeoutMs: 10_000,
+  }), /tunneling_config/);
+});

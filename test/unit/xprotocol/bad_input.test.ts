@@ -1,0 +1,80 @@
+// Untrusted bytes at the x-protocol filter: wrong magic, a length past max_frame_bytes, truncated frames,
+// random bytes. Each ends in a clean close (or a wait for more), never a crash; one-way requests go through.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { startBoltServer } from '../../helpers/rpc_peers.js';
+import { seededRandom } from '../../helpers/random.js';
+import { waitFor } from '../../helpers/wait.js';
+import { allTo, startXProxy, staticCluster } from './harness.js';
+
+const require = createRequire(import.meta.url);
+const bolt = require('sofa-bolt-node/lib/protocol') as { requestEncode(id: number, req: object, options: object): Buffer };
+const V1 = { protocolType: 'bolt', codecType: 'hessian2' };
+
+function request(id: number, extra: object = {}): Buffer {
+  return bolt.requestEncode(id, { serverSignature: 'com.skiff.Echo:1.0', methodName: 'echo', args: [{ $class: 'java.lang.String', $: 'x' }], timeout: 3000, ...extra }, V1);
+}
+
+/** Sends `bytes` and waits for the proxy to close the connection (bounded). */
+async function sendAndAwaitClose(port: number, bytes: Buffer, ms = 3000): Promise<Buffer> {
+  const c = net.connect({ port, host: '127.0.0.1' });
+  c.on('error', () => {});
+  const chunks: Buffer[] = [];
+  c.on('data', (d: Buffer) => chunks.push(d));
+  await once(c, 'connect');
+  c.write(bytes);
+  const closed = once(c, 'close');
+  await Promise.race([closed, new Promise((_, rej) => setTimeout(() => { c.destroy(); rej(new Error('not closed')); }, ms))]);
+  return Buffer.concat(chunks);
+}
+
+test('wrong magic, a frame over max_frame_bytes and random bytes close the connection cleanly', async () => {
+  const proxy = await startXProxy({ route_config: allTo('none'), max_frame_bytes: { value: 1024 } }, []);
+  try {
+    await sendAndAwaitClose(proxy.port, Buffer.from('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+    const big = request(1, { args: [{ $class: 'java.lang.String', $: 'y'.repeat(4000) }] });
+    await sendAndAwaitClose(proxy.port, big);
+    const rnd = seededRandom(7);
+    for (let i = 0; i < 20; i++) {
+      const junk = Buffer.from(Array.from({ length: 64 }, () => Math.floor(rnd() * 256)));
+      junk[0] = 1; // looks like Bolt v1 at first
+      await sendAndAwaitClose(proxy.port, Buffer.concat([junk, Buffer.alloc(4096)]), 3000).catch(() => undefined);
+    }
+    assert.ok(proxy.counter('xprotocol.rpc.downstream_cx_protocol_error') >= 2);
+    // Still serving: a truncated frame just waits; the connection stays open.
+    const c = net.connect({ port: proxy.port, host: '127.0.0.1' });
+    c.on('error', () => {});
+    await once(c, 'connect');
+    c.write(request(5).subarray(0, 30));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(c.destroyed, false);
+    c.destroy();
+    await waitFor(() => proxy.filter.activeSessions === 0, 3000, 'sessions closed');
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a one-way request is forwarded and nothing comes back', async () => {
+  const server = await startBoltServer([{ interfaceName: 'com.skiff.Echo', methods: { echo: (x) => x } }]);
+  const proxy = await startXProxy({ route_config: allTo('rpc') }, [staticCluster('rpc', [server.port])]);
+  try {
+    const c = net.connect({ port: proxy.port, host: '127.0.0.1' });
+    c.on('error', () => {});
+    const got: Buffer[] = [];
+    c.on('data', (d: Buffer) => got.push(d));
+    await once(c, 'connect');
+    c.write(request(9, { oneway: true }));
+    await waitFor(() => server.calls.get('echo') === 1, 3000, 'the server ran the one-way call');
+    await waitFor(() => proxy.gauge('xprotocol.rpc.downstream_rq_active') === 0, 3000, 'the one-way request completed');
+    assert.equal(proxy.counter('xprotocol.rpc.downstream_rq_oneway'), 1);
+    assert.equal(Buffer.concat(got).length, 0, 'no reply to a one-way request');
+    c.destroy();
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
