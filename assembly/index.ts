@@ -5,5 +5,6 @@ export * from "./abi/layout";
 export * from "./mem/exports";
 export * from "./codec/http1/exports";
 export * from "./router/exports";
+export * from "./codec/http2/exports";
 export * from "./codec/hpack/exports";
 export * from "./xprotocol/exports";

@@ -247,6 +247,69 @@ export const BODY_KIND_NONE: i32 = 0;
 export const BODY_KIND_LENGTH: i32 = 1;
 export const BODY_KIND_CHUNKED: i32 = 2;
 export const BODY_KIND_CLOSE: i32 = 3;
+// ---- HTTP/2 frames (assembly/codec/http2, src/codec/http2) ----
+// Frame record written by h2_parse_frame (4-byte slots, numbers only).
+export const H2F_TYPE: i32 = 0;                  // frame type (also for unknown types, which the caller ignores)
+export const H2F_FLAGS: i32 = 4;                 // flags byte
+export const H2F_STREAM_ID: i32 = 8;             // stream identifier, reserved bit cleared
+export const H2F_LENGTH: i32 = 12;               // payload length (flow-controlled length for DATA)
+export const H2F_DATA_OFF: i32 = 16;             // offset from buf of the content: DATA data, header block fragment, GOAWAY debug data, PING opaque data
+export const H2F_DATA_LEN: i32 = 20;             // content length after padding and the priority fields are removed
+export const H2F_ERROR: i32 = 24;                // RST_STREAM/GOAWAY error code; on an H2_STREAM_ERR/H2_CONN_ERR result the error to send
+export const H2F_VALUE: i32 = 28;                // WINDOW_UPDATE increment, GOAWAY last-stream-id, PRIORITY/HEADERS dependency, PUSH_PROMISE promised id
+export const H2F_WEIGHT: i32 = 32;               // priority weight 1..256, 0 when the frame carries none
+export const H2F_EXCLUSIVE: i32 = 36;            // priority exclusive bit
+export const H2F_SETTINGS_MASK: i32 = 40;        // bit (1 << id) set for each SETTINGS parameter id 1..8 present (last value wins)
+export const H2F_SETTINGS: i32 = 44;             // u32 value of SETTINGS id n at H2F_SETTINGS + (n - 1) * 4, ids 1..8
+export const H2F_RECORD_SIZE: i32 = 80;
+// h2_parse_frame results.
+export const H2_NEED_MORE: i32 = -1;             // fewer bytes than one whole frame (H2F_LENGTH set once the 9-byte header is in)
+export const H2_OK: i32 = 0;                     // a valid frame of 9 + H2F_LENGTH bytes
+export const H2_STREAM_ERR: i32 = 1;             // the frame is consumed; reset its stream with H2F_ERROR
+export const H2_CONN_ERR: i32 = 2;               // GOAWAY with H2F_ERROR and close
+// Frame types (RFC 9113 §6).
+export const H2_DATA: i32 = 0;
+export const H2_HEADERS: i32 = 1;
+export const H2_PRIORITY: i32 = 2;
+export const H2_RST_STREAM: i32 = 3;
+export const H2_SETTINGS: i32 = 4;
+export const H2_PUSH_PROMISE: i32 = 5;
+export const H2_PING: i32 = 6;
+export const H2_GOAWAY: i32 = 7;
+export const H2_WINDOW_UPDATE: i32 = 8;
+export const H2_CONTINUATION: i32 = 9;
+// Flags.
+export const H2_FLAG_END_STREAM: i32 = 1;        // DATA, HEADERS
+export const H2_FLAG_ACK: i32 = 1;               // SETTINGS, PING
+export const H2_FLAG_END_HEADERS: i32 = 4;       // HEADERS, PUSH_PROMISE, CONTINUATION
+export const H2_FLAG_PADDED: i32 = 8;            // DATA, HEADERS, PUSH_PROMISE
+export const H2_FLAG_PRIORITY: i32 = 32;         // HEADERS
+// SETTINGS parameters (RFC 9113 §6.5.2, RFC 8441).
+export const H2S_HEADER_TABLE_SIZE: i32 = 1;
+export const H2S_ENABLE_PUSH: i32 = 2;
+export const H2S_MAX_CONCURRENT_STREAMS: i32 = 3;
+export const H2S_INITIAL_WINDOW_SIZE: i32 = 4;
+export const H2S_MAX_FRAME_SIZE: i32 = 5;
+export const H2S_MAX_HEADER_LIST_SIZE: i32 = 6;
+export const H2S_ENABLE_CONNECT_PROTOCOL: i32 = 8;
+// Error codes (RFC 9113 §7).
+export const H2E_NO_ERROR: i32 = 0;
+export const H2E_PROTOCOL_ERROR: i32 = 1;
+export const H2E_INTERNAL_ERROR: i32 = 2;
+export const H2E_FLOW_CONTROL_ERROR: i32 = 3;
+export const H2E_SETTINGS_TIMEOUT: i32 = 4;
+export const H2E_STREAM_CLOSED: i32 = 5;
+export const H2E_FRAME_SIZE_ERROR: i32 = 6;
+export const H2E_REFUSED_STREAM: i32 = 7;
+export const H2E_CANCEL: i32 = 8;
+export const H2E_COMPRESSION_ERROR: i32 = 9;
+export const H2E_CONNECT_ERROR: i32 = 10;
+export const H2E_ENHANCE_YOUR_CALM: i32 = 11;
+export const H2E_INADEQUATE_SECURITY: i32 = 12;
+export const H2E_HTTP_1_1_REQUIRED: i32 = 13;
+export const H2_FRAME_HEADER_SIZE: i32 = 9;
+export const H2_DEFAULT_MAX_FRAME_SIZE: i32 = 16384;
+export const H2_MAX_WINDOW: i32 = 2147483647;    // 2^31 - 1
 
 // ---- HPACK (assembly/codec/hpack, src/codec/hpack) ----
 // Decode modes: which pseudo-headers a block may carry and how it maps onto the head record.

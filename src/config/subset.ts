@@ -195,6 +195,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     request_headers_timeout: true, stream_idle_timeout: true, max_request_headers_kb: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
     use_remote_address: true, xff_num_trusted_hops: true, generate_request_id: true, server_name: true,
+    http2_protocol_options: true,
     // ---- Istio compatibility (xdsistio): src/config/istio.ts, README "Istio" ----
     tracing: { noop: 'tracing is not implemented; no spans are sent' },
     access_log: { noop: 'connection manager access logs are not written' },
@@ -202,6 +203,12 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     request_id_extension: { only: ['typed_config'] },
     path_with_escaped_slashes_action: { values: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED'] },
     // ---- end Istio compatibility ----
+  },
+  'envoy.config.core.v3.Http2ProtocolOptions': {
+    max_concurrent_streams: true, initial_stream_window_size: true, initial_connection_window_size: true,
+    hpack_table_size: true, max_outbound_frames: true, max_outbound_control_frames: true,
+    max_consecutive_inbound_frames_with_empty_payload: true, max_inbound_priority_frames_per_stream: true,
+    max_inbound_window_update_frames_per_data_frame_sent: true,
   },
   'envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension': { typed_config: true },
   'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig': {
@@ -311,7 +318,13 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     max_requests_per_connection: true,
     // ---- end Istio compatibility ----
     transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS },
+    typed_extension_protocol_options: true,
   },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+    explicit_http_config: true, auto_config: true, common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
+  },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.AutoHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
   'envoy.config.cluster.v3.UpstreamConnectionOptions': {
     tcp_keepalive: { noop: 'TCP keepalive probes are not configured on upstream sockets' },
   },

@@ -49,6 +49,8 @@ export class ActiveRequest implements TryListener {
   private hash: bigint | undefined;
   /** The downstream request body was read to its end. */
   private requestComplete: boolean;
+  /** Trailers that ended the request body (HTTP/2, chunked HTTP/1), forwarded where the upstream protocol carries them. */
+  private requestTrailers: HeaderList | undefined;
   private bodyHandlerSet = false;
   private downstreamPausedForUpstream = false;
   private responseHeadSent = false;
@@ -190,7 +192,7 @@ export class ActiveRequest implements TryListener {
     const req = t.request!;
     // Replay what a previous try already consumed (only ever held when retries are possible).
     for (const chunk of this.body.held()) req.writeBody(chunk);
-    if (this.requestComplete) { t.endRequest(); return; }
+    if (this.requestComplete) { t.endRequest(this.requestTrailers); return; }
     if (this.stream.head.expectContinue && !this.continueSent) {
       // Skiff answers 100-continue itself once an upstream connection is ready (and strips Expect):
       // local replies before that point never make the client send its body.
@@ -201,7 +203,7 @@ export class ActiveRequest implements TryListener {
       this.bodyHandlerSet = true;
       this.stream.setBodyHandler({
         onData: (c) => this.guarded(() => this.onRequestData(c)),
-        onEnd: () => this.guarded(() => this.onRequestEnd()),
+        onEnd: (trailers) => this.guarded(() => this.onRequestEnd(trailers)),
         onError: (e) => this.guarded(() => this.onRequestBodyError(e)),
       });
     } else if (this.downstreamPausedForUpstream) {
@@ -239,14 +241,15 @@ export class ActiveRequest implements TryListener {
     this.stream.pauseBody();
   }
 
-  private onRequestEnd(): void {
+  private onRequestEnd(trailers?: HeaderList): void {
     if (this.phase === 'done') return;
     this.touch();
     this.requestComplete = true;
+    this.requestTrailers = trailers;
     this.armRequestTimers();
     const t = this.current;
     if (t && !t.done) {
-      if (t.request) t.endRequest();
+      if (t.request) t.endRequest(trailers);
       if (this.retry.perTryTimeoutMs > 0) this.armPerTryTimer();
     }
   }
@@ -310,11 +313,11 @@ export class ActiveRequest implements TryListener {
     }
   }
 
-  onEnd(t: UpstreamTry): void {
+  onEnd(t: UpstreamTry, trailers?: HeaderList): void {
     if (t !== this.current || this.phase !== 'response') return;
     extraClusterStats(t.cluster).upstream_rq_completed.inc();
     t.complete();
-    this.stream.end();
+    this.stream.end(trailers);
     this.finish(true);
   }
 

@@ -5,6 +5,8 @@
  */
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Duration, HttpConnectionManager, RouteConfiguration } from '../types/envoy.js';
+import { http2OptionsFromConfig } from '../stream/http2/config.js';
+import type { Http2Options } from '../stream/http2/options.js';
 import { judgeExtension, warnNoopOnce } from '../config/istio.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -32,12 +34,14 @@ export interface ConnectionManagerConfig {
   readonly serverName: string;
   /** codec_type: which server codec serves a connection (AUTO detects; see src/stream/server_codecs.ts). */
   readonly codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
+  /** http2_protocol_options for HTTP/2 connections. */
+  readonly http2Options: Http2Options;
 }
 
 const KNOWN_FIELDS = new Set([
   '@type', 'stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'request_headers_timeout',
   'stream_idle_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'use_remote_address',
-  'xff_num_trusted_hops', 'generate_request_id', 'server_name',
+  'xff_num_trusted_hops', 'generate_request_id', 'server_name', 'http2_protocol_options',
   // Istio compatibility (src/config/istio.ts): accepted, change no forwarding (no tracing, no HCM access log;
   // UUID request ids are what Skiff generates; escaped slashes kept unchanged is Skiff's behaviour).
   'tracing', 'access_log', 'request_id_extension', 'path_with_escaped_slashes_action',
@@ -103,5 +107,7 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     generateRequestId: hcm.generate_request_id?.value ?? true,
     serverName: hcm.server_name ?? 'skiff',
     codecType: hcm.codec_type ?? 'AUTO',
+    http2Options: http2OptionsFromConfig((hcm as { http2_protocol_options?: Record<string, unknown> }).http2_protocol_options,
+      `${path}.typed_config.http2_protocol_options`),
   };
 }

@@ -92,7 +92,7 @@ export class HcmFilter implements NetworkFilter {
       if (factory === undefined) { socket.destroy(); return; } // HTTP2 without a codec is refused at config time
       try {
         codec = factory({
-          wasm: this.ctx.wasm, socket, initialData, handler,
+          wasm: this.ctx.wasm, socket, initialData, handler, stats: this.ctx.stats, http2: config.http2Options,
           options: {
             maxRequestHeadersKb: config.maxRequestHeadersKb,
             maxHeadersCount: config.maxHeadersCount,
@@ -106,7 +106,7 @@ export class HcmFilter implements NetworkFilter {
       }
     });
     return {
-      drain: () => { if (codec === undefined) socket.destroy(); else handler.closeIfIdle(); },
+      drain: () => { if (codec === undefined) socket.destroy(); else if (codec.drain) codec.drain(); else handler.closeIfIdle(); },
       destroy: () => { if (codec === undefined) socket.destroy(); else codec.destroy(); },
     };
   }

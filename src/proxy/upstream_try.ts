@@ -105,10 +105,10 @@ export class UpstreamTry {
   }
 
   /** Marks the request body as fully sent. */
-  endRequest(): void {
+  endRequest(trailers?: HeaderList): void {
     if (this.finished || this.requestDone) return;
     this.requestDone = true;
-    this.req?.end();
+    this.req?.end(trailers);
   }
 
   /** Whether the request body was fully sent upstream. */

@@ -8,6 +8,8 @@ import { registerNetworkFilter, registerNoopListenerFilter, registerNoopNetworkF
 import { tcpProxyFilterFactory } from '../tcp_proxy/filter.js';
 import { xprotocolFilterFactory } from '../xprotocol/filter.js';
 import { dubboProxyFilterFactory } from '../xprotocol/dubbo_proxy.js';
+import { registerServerCodec } from '../stream/server_codecs.js';
+import { http2ServerCodec } from '../stream/http2/codec.js';
 
 export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy', 'skiff.filters.network.xprotocol', 'envoy.filters.network.dubbo_proxy'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;
@@ -40,4 +42,5 @@ export function registerBuiltinExtensions(): void {
     for (const key of [e.name, ...e.typeUrls]) registerNoopNetworkFilter(key, e.why, applies);
   }
   for (const [name, reason] of NOOP_LISTENER_FILTERS) registerNoopListenerFilter(name, reason);
+  registerServerCodec('http2', http2ServerCodec);
 }

@@ -11,6 +11,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConnectionHandler } from '../types/http.js';
 import type { WasmInstance } from '../wasm/module.js';
+import type { StatsStore } from '../common/stats.js';
+import type { Http2Options } from './http2/options.js';
 import { ServerConnection, type ServerConnectionOptions } from './http1/server.js';
 
 export type ServerCodecName = 'http1' | 'http2';
@@ -24,12 +26,18 @@ export interface ServerCodecContext {
   readonly initialData: Uint8Array;
   readonly handler: ServerConnectionHandler;
   readonly options: ServerConnectionOptions;
+  /** Where codec stats go (HTTP/2: `http2.*`). */
+  readonly stats?: StatsStore;
+  /** HCM http2_protocol_options, read by src/stream/http2/config.ts. */
+  readonly http2?: Http2Options;
 }
 
 /** A connection a codec serves. */
 export interface ServerCodecConnection {
   /** Closes now. */
   destroy(): void;
+  /** Graceful: tells the peer to go away (HTTP/2 GOAWAY) and closes once in-flight requests finish. */
+  drain?(): void;
 }
 
 export type ServerCodecFactory = (ctx: ServerCodecContext) => ServerCodecConnection;

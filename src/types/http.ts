@@ -103,8 +103,11 @@ export interface DownstreamStream {
   /** Writes body bytes, framed per the head's bodyKind; false = wait for onDrain. */
   writeBody(chunk: Uint8Array): boolean;
   onDrain(cb: () => void): void;
-  /** Completes the response; the connection then reads the next request or closes. */
-  end(): void;
+  /**
+   * Completes the response; the connection then reads the next request or closes. `trailers`: sent after the
+   * body where the protocol carries them (HTTP/2 HEADERS with END_STREAM); HTTP/1.1 drops them.
+   */
+  end(trailers?: HeaderList): void;
   /** Aborts: closes the connection without completing the response. */
   reset(): void;
   /** Called when the downstream connection closes before the response completed. */
@@ -149,7 +152,8 @@ export interface ResponseHandler extends BodyHandler {
 export interface UpstreamRequest {
   writeBody(chunk: Uint8Array): boolean;
   onDrain(cb: () => void): void;
-  end(): void;
+  /** Ends the request body; `trailers` go out where the protocol carries them (HTTP/2), else are dropped. */
+  end(trailers?: HeaderList): void;
   /** Backpressure on the response body. */
   pauseResponse(): void;
   resumeResponse(): void;

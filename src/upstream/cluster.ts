@@ -18,6 +18,8 @@ import { createClusterStats, type ClusterStatsImpl } from './cluster_stats.js';
 import { resolve, systemLookup, type Lookup, type LookupFamily } from './dns.js';
 import { UpstreamHost } from './host.js';
 import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
+import { Http2Pool, http2ProtocolOf } from './http2_pool.js';
+import type { Http2Options } from '../stream/http2/options.js';
 import { upstreamTransport, type UpstreamTls } from './transport.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
@@ -146,7 +148,9 @@ export class ClusterImpl implements Cluster {
   private initWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
 
   private current: UpstreamHost[] = [];
-  private readonly pools = new Map<Host, Http1Pool>();
+  private readonly pools = new Map<Host, Http1Pool | Http2Pool>();
+  /** HTTP/2 upstream options (typed_extension_protocol_options), undefined for HTTP/1.1. */
+  private readonly http2: Http2Options | undefined;
   private readonly lb: HostSetLoadBalancer;
   private readonly dnsRefreshMs: number;
   private readonly lookupFamily: LookupFamily;
@@ -187,6 +191,7 @@ export class ClusterImpl implements Cluster {
     this.endpoints = type === 'EDS' ? NO_ENDPOINTS : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
     this.lastAnswer = type === 'STRICT_DNS' ? this.endpoints.map(() => undefined) : NO_ANSWERS;
     this.stats = createClusterStats(deps.stats, this.name);
+    this.http2 = http2ProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
     this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
@@ -256,7 +261,11 @@ export class ClusterImpl implements Cluster {
   pool(host: Host): HttpConnectionPool {
     let p = this.pools.get(host);
     if (p === undefined) {
-      p = new Http1Pool({
+      p = this.http2 !== undefined ? new Http2Pool({
+        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, tls: this.tls, log: this.deps.log,
+        idleTimeoutMs: this.idleTimeoutMs,
+        onConnectionClosed: () => this.connectionClosed(),
+      }) : new Http1Pool({
         host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
         idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
         onConnectionClosed: () => this.connectionClosed(),
