@@ -140,7 +140,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   // Resources come over the bootstrap's ADS stream only.
   'envoy.config.core.v3.ConfigSource': { ads: true, resource_api_version: { values: ['V3'] }, initial_fetch_timeout: true },
   'envoy.config.core.v3.AggregatedConfigSource': {},
-  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': { listeners: true, clusters: true },
+  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': { listeners: true, clusters: true, secrets: true },
   'envoy.config.bootstrap.v3.Admin': {
     address: true, access_log: { noop: 'admin access log is not written' },
     profile_path: { noop: 'Skiff has no CPU profiler endpoint' },
@@ -181,7 +181,18 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': { common_tls_context: true, sni: true },
   'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext': {
     tls_certificates: true, validation_context: true, alpn_protocols: true, tls_params: true,
+    // ---- SDS (istio2): src/tls/sds.ts ----
+    tls_certificate_sds_secret_configs: true, validation_context_sds_secret_config: true, combined_validation_context: true,
   },
+  // Secrets come from static_resources.secrets (no sds_config) or over the ADS stream (sds_config: {ads: {}}).
+  'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': {
+    name: true, sds_config: { only: ['ads', 'initial_fetch_timeout', 'resource_api_version'] },
+  },
+  'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext': {
+    default_validation_context: true, validation_context_sds_secret_config: true,
+  },
+  'envoy.extensions.transport_sockets.tls.v3.Secret': { name: true, tls_certificate: true, validation_context: true },
+  // ---- end SDS ----
   'envoy.extensions.transport_sockets.tls.v3.TlsCertificate': { certificate_chain: true, private_key: true },
   'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': { trusted_ca: true, match_typed_subject_alt_names: true },
   'envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher': { san_type: { values: ['EMAIL', 'DNS', 'URI', 'IP_ADDRESS'] }, matcher: true },

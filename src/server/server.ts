@@ -14,6 +14,7 @@ import { createClusterManager } from '../upstream/cluster_manager.js';
 import { createClientConnection } from '../stream/http1/client.js';
 import { ListenerManager } from '../listener/listener_manager.js';
 import { registerBuiltinExtensions } from './extensions.js';
+import { loadStaticSecrets, type SecretConfig } from '../tls/sds.js';
 import { InlineRouteResolver } from '../router/index.js';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.js';
 import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
@@ -61,6 +62,8 @@ export class Server {
     const pool = this.pool;
     const resolverFor = (table: RouteTable): RouteResolver =>
       pool ? new PooledRouteResolver(table, pool, { minBatch: this.opts.offloadMinBatch }) : new InlineRouteResolver(table);
+    // Before any TLS context is built: static SDS secrets (src/tls/sds.ts).
+    loadStaticSecrets((bootstrap.static_resources as { secrets?: SecretConfig[] } | undefined)?.secrets);
     const clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
       stats: this.stats, connect: (socket) => createClientConnection(wasm, socket), log: logger('upstream'),
     });

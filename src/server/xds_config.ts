@@ -24,6 +24,7 @@ import { AdsClient, Slicer } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
 import { disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
+import { checkSecretMaterial, checkSecret, secretStore, type SecretConfig } from '../tls/sds.js';
 
 /** How long a replaced RDS table stays readable (worker threads may hold its descriptor for a batch or two). */
 const ROUTE_TABLE_GRACE_MS = 10_000;
@@ -187,6 +188,7 @@ export class XdsConfig {
     this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
     this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
     this.client.onRejected((typeUrl, err, version) => this.recordRejection(typeUrl, err, version));
+    this.followSecrets();
 
     this.subscribeEndpoints();
     const staticRds = [...this.deps.listeners.rdsNames()];
@@ -224,6 +226,7 @@ export class XdsConfig {
   }
 
   close(): void {
+    secretStore().onAdsDemand(undefined);
     this.client.close();
     clearTimeout(this.edsSweep);
     this.edsSweep = undefined;
@@ -534,6 +537,37 @@ export class XdsConfig {
     for (const name of u.removed) lm.removeListener(name);
     this.touch(TYPE_URL.listener, u.added.keys());
     this.client.subscribe(TYPE_URL.route, [...lm.rdsNames()].sort());
+  }
+
+  // ---- SDS ----
+
+  /** Secrets named by TLS contexts with `sds_config: {ads: {}}` are subscribed over the ADS stream as contexts come and go. */
+  private followSecrets(): void {
+    const store = secretStore();
+    this.client.onUpdate(TYPE_URL.secret, (u) => this.applySecrets(u));
+    store.onAdsDemand((names) => this.client.subscribe(TYPE_URL.secret, names));
+    const now = store.adsNames();
+    if (now.length > 0) this.client.subscribe(TYPE_URL.secret, now);
+  }
+
+  /** Every secret is checked (fields, and that its key and certificates load) before any is handed to the TLS contexts. */
+  private applySecrets(u: XdsUpdate): void {
+    const checked: SecretConfig[] = [];
+    for (const [name, r] of u.added) {
+      const secret = body<SecretConfig>(r);
+      try {
+        checkSecret(secret, 'secret');
+        checkSecretMaterial(secret, 'secret');
+      } catch (err) {
+        throw this.named('Secret', name, err);
+      }
+      checked.push(secret);
+    }
+    const store = secretStore();
+    // Contexts rebuild as each secret is set: new handshakes use the new certificate, open connections keep theirs.
+    for (const s of checked) store.set(s);
+    for (const name of u.removed) store.delete(name);
+    this.touch(TYPE_URL.secret, u.added.keys());
   }
 
   // ---- RDS ----

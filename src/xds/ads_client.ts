@@ -43,6 +43,7 @@ export const DEFAULT_STAT_PREFIXES: Readonly<Record<string, string>> = {
   [TYPE_URL.listener]: 'listener_manager.lds.',
   [TYPE_URL.route]: 'xds.rds.',
   [TYPE_URL.endpoint]: 'xds.eds.',
+  [TYPE_URL.secret]: 'xds.sds.',
 };
 
 const SHORT_NAMES: Readonly<Record<string, string>> = {
@@ -50,6 +51,7 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   [TYPE_URL.listener]: 'Listener',
   [TYPE_URL.route]: 'RouteConfiguration',
   [TYPE_URL.endpoint]: 'ClusterLoadAssignment',
+  [TYPE_URL.secret]: 'Secret',
 };
 
 export interface AdsClientOptions {
