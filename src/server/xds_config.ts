@@ -556,8 +556,8 @@ export class XdsConfig {
     for (const [name, r] of u.added) {
       const secret = body<SecretConfig>(r);
       try {
-        checkSecret(secret, 'secret');
-        checkSecretMaterial(secret, 'secret');
+        checkSecret(secret, '');
+        checkSecretMaterial(secret, '');
       } catch (err) {
         throw this.named('Secret', name, err);
       }

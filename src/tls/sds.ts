@@ -114,16 +114,21 @@ export function secretStore(): SecretStore {
   return processStore;
 }
 
+/** `path.` or nothing (a resource over xDS is named by its type and name in front). */
+function prefix(path: string): string {
+  return path === '' ? '' : `${path}.`;
+}
+
 /** Checks one Secret's fields; `path` names it in errors. */
 export function checkSecret(secret: SecretConfig, path: string): void {
-  if (typeof secret.name !== 'string' || secret.name === '') throw new ConfigError(`${path}.name`, 'a secret needs a name');
+  if (typeof secret.name !== 'string' || secret.name === '') throw new ConfigError(`${prefix(path)}name`, 'a secret needs a name');
   for (const key of Object.keys(secret)) {
     if (key !== 'name' && key !== 'tls_certificate' && key !== 'validation_context' && key !== '@type') {
-      throw new UnsupportedConfigError(`${path}.${key}`, 'field (Skiff secrets hold tls_certificate or validation_context)');
+      throw new UnsupportedConfigError(`${prefix(path)}${key}`, 'field (Skiff secrets hold tls_certificate or validation_context)');
     }
   }
   if (secret.tls_certificate === undefined && secret.validation_context === undefined) {
-    throw new ConfigError(path, 'one of tls_certificate, validation_context is required');
+    throw new ConfigError(path === '' ? 'tls_certificate' : path, 'one of tls_certificate, validation_context is required');
   }
 }
 
@@ -136,17 +141,17 @@ export function checkSecretMaterial(secret: SecretConfig, path: string): void {
   const tc = secret.tls_certificate;
   if (tc !== undefined) {
     for (const key of Object.keys(tc)) {
-      if (key !== 'certificate_chain' && key !== 'private_key') throw new UnsupportedConfigError(`${path}.tls_certificate.${key}`, 'field');
+      if (key !== 'certificate_chain' && key !== 'private_key') throw new UnsupportedConfigError(`${prefix(path)}tls_certificate.${key}`, 'field');
     }
-    options.cert = readDataSource(tc.certificate_chain, `${path}.tls_certificate.certificate_chain`);
-    options.key = readDataSource(tc.private_key, `${path}.tls_certificate.private_key`);
+    options.cert = readDataSource(tc.certificate_chain, `${prefix(path)}tls_certificate.certificate_chain`);
+    options.key = readDataSource(tc.private_key, `${prefix(path)}tls_certificate.private_key`);
   }
   const vc = secret.validation_context;
-  if (vc?.trusted_ca !== undefined) options.ca = readDataSource(vc.trusted_ca, `${path}.validation_context.trusted_ca`);
+  if (vc?.trusted_ca !== undefined) options.ca = readDataSource(vc.trusted_ca, `${prefix(path)}validation_context.trusted_ca`);
   try {
     tls.createSecureContext(options);
   } catch (e) {
-    throw new ConfigError(`${path}.${tc !== undefined ? 'tls_certificate' : 'validation_context'}`, (e as Error).message);
+    throw new ConfigError(`${prefix(path)}${tc !== undefined ? 'tls_certificate' : 'validation_context'}`, (e as Error).message);
   }
 }
 
