@@ -107,6 +107,9 @@ export const UPSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
   { name: 'envoy.transport_sockets.tls', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' },
 ];
 
+/** A ConfigSource for LDS, CDS, RDS and EDS: the ADS stream (api_config_source is for SDS only). */
+const ADS_SOURCE: readonly string[] = ['ads', 'resource_api_version', 'initial_fetch_timeout'];
+
 const HEADER_MUTATIONS = {
   request_headers_to_add: true, request_headers_to_remove: true,
   response_headers_to_add: true, response_headers_to_remove: true,
@@ -127,7 +130,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     bootstrap_extensions: { noop: 'bootstrap extensions (Istio: internal listener registry) are not loaded' },
     cluster_manager: { noop: 'cluster manager defaults (outlier event log, local cluster) are not used' },
   },
-  'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': { ads_config: true, lds_config: true, cds_config: true },
+  'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': { ads_config: true, lds_config: { only: ADS_SOURCE }, cds_config: { only: ADS_SOURCE } },
   // The ADS stream: src/xds follows gRPC SotW and delta over one envoy_grpc cluster or a google_grpc target.
   'envoy.config.core.v3.ApiConfigSource': {
     api_type: { values: ['GRPC', 'DELTA_GRPC', 'AGGREGATED_GRPC', 'AGGREGATED_DELTA_GRPC'] },
@@ -138,7 +141,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.core.v3.GrpcService.EnvoyGrpc': { cluster_name: true },
   'envoy.config.core.v3.GrpcService.GoogleGrpc': { target_uri: true, stat_prefix: true },
   // Resources come over the bootstrap's ADS stream only.
-  'envoy.config.core.v3.ConfigSource': { ads: true, resource_api_version: { values: ['V3'] }, initial_fetch_timeout: true },
+  // api_config_source only where secrets are fetched (SdsSecretConfig.sds_config); every other source is ADS_SOURCE.
+  'envoy.config.core.v3.ConfigSource': { ads: true, resource_api_version: { values: ['V3'] }, initial_fetch_timeout: true, api_config_source: true },
   'envoy.config.core.v3.AggregatedConfigSource': {},
   'envoy.config.bootstrap.v3.Bootstrap.StaticResources': { listeners: true, clusters: true, secrets: true },
   'envoy.config.bootstrap.v3.Admin': {
@@ -184,9 +188,10 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // ---- SDS (istio2): src/tls/sds.ts ----
     tls_certificate_sds_secret_configs: true, validation_context_sds_secret_config: true, combined_validation_context: true,
   },
-  // Secrets come from static_resources.secrets (no sds_config) or over the ADS stream (sds_config: {ads: {}}).
+  // Secrets come from static_resources.secrets (no sds_config), over ADS (sds_config: {ads: {}}), or from an SDS
+  // server of its own (api_config_source: Istio's sds-grpc; src/tls/sds_client.ts).
   'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': {
-    name: true, sds_config: { only: ['ads', 'initial_fetch_timeout', 'resource_api_version'] },
+    name: true, sds_config: { only: ['ads', 'api_config_source', 'initial_fetch_timeout', 'resource_api_version'] },
   },
   'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext': {
     default_validation_context: true, validation_context_sds_secret_config: true,
@@ -226,7 +231,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     pack_trace_reason: { hint: 'trace reasons are not packed (no tracing)' },
     use_request_id_for_trace_sampling: { hint: 'no tracing: nothing is sampled' },
   },
-  'envoy.extensions.filters.network.http_connection_manager.v3.Rds': { config_source: true, route_config_name: true },
+  'envoy.extensions.filters.network.http_connection_manager.v3.Rds': { config_source: { only: ADS_SOURCE }, route_config_name: true },
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': { name: true, typed_config: true },
   'envoy.extensions.filters.http.router.v3.Router': {},
 
@@ -346,7 +351,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     healthy_panic_threshold: { noop: 'no active health checking: every host counts as healthy unless EDS says otherwise' },
   },
   'envoy.config.cluster.v3.Filter': { name: true, typed_config: true },
-  'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: true, service_name: true },
+  'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: { only: ADS_SOURCE }, service_name: true },
   'envoy.config.cluster.v3.CircuitBreakers': { thresholds: true },
   'envoy.config.cluster.v3.CircuitBreakers.Thresholds': {
     // HIGH thresholds govern routes of priority HIGH only; Skiff routes are all DEFAULT, so they never apply.

@@ -15,6 +15,7 @@ import { createClientConnection } from '../stream/http1/client.js';
 import { ListenerManager } from '../listener/listener_manager.js';
 import { registerBuiltinExtensions } from './extensions.js';
 import { loadStaticSecrets, type SecretConfig } from '../tls/sds.js';
+import { SdsClients } from '../tls/sds_client.js';
 import { InlineRouteResolver } from '../router/index.js';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.js';
 import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
@@ -48,6 +49,7 @@ export class Server {
   private pool?: WorkerPool;
   private clusters?: ClusterManagerImpl;
   private xds?: XdsConfig;
+  private sds?: SdsClients;
   private listeners?: ListenerManager;
   private admin?: { port: number; close(): Promise<void> };
   private stopping?: Promise<void>;
@@ -64,6 +66,7 @@ export class Server {
       pool ? new PooledRouteResolver(table, pool, { minBatch: this.opts.offloadMinBatch }) : new InlineRouteResolver(table);
     // Before any TLS context is built: static SDS secrets (src/tls/sds.ts).
     loadStaticSecrets((bootstrap.static_resources as { secrets?: SecretConfig[] } | undefined)?.secrets);
+    this.sds = new SdsClients({ node: (bootstrap.node ?? {}) as NodeConfig, staticClusters: bootstrap.static_resources?.clusters ?? [], log: logger('sds') });
     const clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
       stats: this.stats, connect: (socket) => createClientConnection(wasm, socket), log: logger('upstream'),
     });
@@ -103,6 +106,7 @@ export class Server {
     this.stopping ??= (async () => {
       this.state = 'DRAINING';
       this.xds?.close();
+      this.sds?.close();
       this.listeners?.stopAccepting();
       await this.listeners?.drain(this.opts.drainTimeMs);
       this.listeners?.close();

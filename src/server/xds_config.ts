@@ -24,7 +24,7 @@ import { AdsClient, Slicer } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
 import { disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
-import { checkSecretMaterial, checkSecret, secretStore, type SecretConfig } from '../tls/sds.js';
+import { applySecretUpdate, secretStore, type SecretConfig } from '../tls/sds.js';
 
 /** How long a replaced RDS table stays readable (worker threads may hold its descriptor for a batch or two). */
 const ROUTE_TABLE_GRACE_MS = 10_000;
@@ -226,7 +226,7 @@ export class XdsConfig {
   }
 
   close(): void {
-    secretStore().onAdsDemand(undefined);
+    secretStore().onDemand('ads', undefined);
     this.client.close();
     clearTimeout(this.edsSweep);
     this.edsSweep = undefined;
@@ -545,28 +545,14 @@ export class XdsConfig {
   private followSecrets(): void {
     const store = secretStore();
     this.client.onUpdate(TYPE_URL.secret, (u) => this.applySecrets(u));
-    store.onAdsDemand((names) => this.client.subscribe(TYPE_URL.secret, names));
-    const now = store.adsNames();
+    store.onDemand('ads', (source, names) => { if (source === 'ads') this.client.subscribe(TYPE_URL.secret, names); });
+    const now = store.namesFrom('ads');
     if (now.length > 0) this.client.subscribe(TYPE_URL.secret, now);
   }
 
   /** Every secret is checked (fields, and that its key and certificates load) before any is handed to the TLS contexts. */
   private applySecrets(u: XdsUpdate): void {
-    const checked: SecretConfig[] = [];
-    for (const [name, r] of u.added) {
-      const secret = body<SecretConfig>(r);
-      try {
-        checkSecret(secret, '');
-        checkSecretMaterial(secret, '');
-      } catch (err) {
-        throw this.named('Secret', name, err);
-      }
-      checked.push(secret);
-    }
-    const store = secretStore();
-    // Contexts rebuild as each secret is set: new handshakes use the new certificate, open connections keep theirs.
-    for (const s of checked) store.set(s);
-    for (const name of u.removed) store.delete(name);
+    applySecretUpdate([...u.added].map(([name, r]) => [name, body<SecretConfig>(r)]), u.removed);
     this.touch(TYPE_URL.secret, u.added.keys());
   }
 

@@ -31,8 +31,11 @@ export interface SecretConfig {
   [k: string]: unknown;
 }
 
-/** Where a secret comes from: the bootstrap (static) or the ADS stream. */
-export type SecretSource = 'static' | 'ads';
+/**
+ * Where a secret comes from: the bootstrap ('static'), the ADS stream ('ads'), or an SDS server of its own
+ * ('grpc:' + its api_config_source as JSON: one stream per distinct source).
+ */
+export type SecretSource = string;
 
 /** An SdsSecretConfig: a secret's name and where to fetch it. */
 export interface SdsSecretConfig { name?: string; sds_config?: Record<string, unknown>; [k: string]: unknown }
@@ -43,9 +46,9 @@ type Watcher = (secret: SecretConfig) => void;
 export class SecretStore {
   private readonly secrets = new Map<string, SecretConfig>();
   private readonly watchers = new Map<string, Set<Watcher>>();
-  /** Names asked for over ADS, with how many contexts follow each. */
-  private readonly adsDemand = new Map<string, number>();
-  private demandListener: ((names: string[]) => void) | undefined;
+  /** Per source fetched from (not 'static'): names asked for, with how many contexts follow each. */
+  private readonly demand = new Map<SecretSource, Map<string, number>>();
+  private readonly demandListeners = new Map<string, (source: SecretSource, names: string[]) => void>();
 
   /** Adds or replaces a secret; contexts following it rebuild (a throwing watcher is the watcher's business). */
   set(secret: SecretConfig): void {
@@ -67,43 +70,51 @@ export class SecretStore {
     let set = this.watchers.get(name);
     if (set === undefined) { set = new Set(); this.watchers.set(name, set); }
     set.add(onChange);
-    if (source === 'ads') this.changeDemand(name, +1);
+    if (source !== 'static') this.changeDemand(source, name, +1);
     let followed = true;
     return () => {
       if (!followed) return;
       followed = false;
       set.delete(onChange);
       if (set.size === 0) this.watchers.delete(name);
-      if (source === 'ads') this.changeDemand(name, -1);
+      if (source !== 'static') this.changeDemand(source, name, -1);
     };
   }
 
-  /** The names followed over ADS, sorted. */
-  adsNames(): string[] {
-    return [...this.adsDemand.keys()].sort();
+  /** The names followed from one source, sorted. */
+  namesFrom(source: SecretSource): string[] {
+    return [...(this.demand.get(source)?.keys() ?? [])].sort();
   }
 
-  /** Told (after the current change settles) whenever the set of ADS names changes. One listener. */
-  onAdsDemand(listener: ((names: string[]) => void) | undefined): void {
-    this.demandListener = listener;
+  /** The sources secrets are followed from (other than static). */
+  sources(): SecretSource[] {
+    return [...this.demand.keys()].filter((s) => this.demand.get(s)!.size > 0);
   }
 
-  private changeDemand(name: string, by: number): void {
-    const before = this.adsDemand.size;
-    const n = (this.adsDemand.get(name) ?? 0) + by;
-    if (n <= 0) this.adsDemand.delete(name); else this.adsDemand.set(name, n);
-    if (this.adsDemand.size !== before && this.demandListener) {
-      const listener = this.demandListener;
-      // Several contexts are built in one config load: one subscription change for all of them.
-      queueMicrotask(() => listener(this.adsNames()));
-    }
+  /**
+   * `listener` (under `key`; undefined removes it) is told, a microtask after a change, the names now followed
+   * from a source whose set of names changed.
+   */
+  onDemand(key: string, listener: ((source: SecretSource, names: string[]) => void) | undefined): void {
+    if (listener === undefined) this.demandListeners.delete(key); else this.demandListeners.set(key, listener);
+  }
+
+  private changeDemand(source: SecretSource, name: string, by: number): void {
+    let names = this.demand.get(source);
+    if (names === undefined) { names = new Map(); this.demand.set(source, names); }
+    const before = names.size;
+    const n = (names.get(name) ?? 0) + by;
+    if (n <= 0) names.delete(name); else names.set(name, n);
+    if (names.size === before) return;
+    // Several contexts are built in one config load: the listeners see the settled set, possibly more than once.
+    queueMicrotask(() => { for (const l of this.demandListeners.values()) l(source, this.namesFrom(source)); });
   }
 
   /** Drops every secret and follower (tests; a server stopping). */
   clear(): void {
     this.secrets.clear();
     this.watchers.clear();
-    this.adsDemand.clear();
+    this.demand.clear();
   }
 }
 
@@ -155,6 +166,28 @@ export function checkSecretMaterial(secret: SecretConfig, path: string): void {
   }
 }
 
+/**
+ * Checks every secret of an xDS update (fields, and that its material loads), then hands them all to the store;
+ * a bad one throws a ConfigError naming `Secret "name".field` and nothing changes. Withdrawn names are forgotten
+ * (contexts keep what they built from them).
+ */
+export function applySecretUpdate(added: Iterable<[string, SecretConfig]>, removed: readonly string[], store: SecretStore = processStore): void {
+  const checked: SecretConfig[] = [];
+  for (const [name, secret] of added) {
+    try {
+      checkSecret(secret, '');
+      checkSecretMaterial(secret, '');
+    } catch (err) {
+      if (err instanceof ConfigError) throw new ConfigError(`Secret ${JSON.stringify(name)}.${err.path}`, err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message, { cause: err });
+      throw err;
+    }
+    checked.push(secret);
+  }
+  // Contexts rebuild as each secret is set: new handshakes use the new certificate, open connections keep theirs.
+  for (const s of checked) store.set(s);
+  for (const name of removed) store.delete(name);
+}
+
 /** Loads the bootstrap's static_resources.secrets into the store. */
 export function loadStaticSecrets(secrets: readonly SecretConfig[] | undefined, store: SecretStore = processStore): void {
   const seen = new Set<string>();
@@ -169,8 +202,8 @@ export function loadStaticSecrets(secrets: readonly SecretConfig[] | undefined, 
 
 /**
  * Where an SdsSecretConfig's secret comes from: no sds_config = the bootstrap's static secrets; `ads: {}` = the
- * ADS stream. A separate SDS server (api_config_source, as Istio's `sds-grpc` unix-socket cluster to
- * istio-agent) is not followed: rejected naming the field.
+ * ADS stream; `api_config_source` (GRPC or DELTA_GRPC, one envoy_grpc or google_grpc service) = an SDS server
+ * of its own, as Istio's `sds-grpc` cluster to istio-agent (src/tls/sds_client.ts follows it).
  */
 export function secretSourceOf(ref: SdsSecretConfig, path: string): { name: string; source: SecretSource } {
   for (const key of Object.keys(ref)) {
@@ -179,10 +212,7 @@ export function secretSourceOf(ref: SdsSecretConfig, path: string): { name: stri
   if (typeof ref.name !== 'string' || ref.name === '') throw new ConfigError(`${path}.name`, 'required');
   const sds = ref.sds_config;
   if (sds === undefined) return { name: ref.name, source: 'static' };
-  if (sds.api_config_source !== undefined) {
-    throw new UnsupportedConfigError(`${path}.sds_config.api_config_source`,
-      'SDS server of its own (Istio: istio-agent on the sds-grpc unix socket); Skiff takes secrets over ADS (sds_config: {ads: {}}) or from static_resources.secrets');
-  }
+  if (sds.api_config_source !== undefined) return { name: ref.name, source: `grpc:${JSON.stringify(sds.api_config_source)}` };
   if (sds.ads === undefined) throw new UnsupportedConfigError(`${path}.sds_config`, 'config source (ads: {} or none)');
   return { name: ref.name, source: 'ads' };
 }

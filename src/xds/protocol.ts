@@ -24,6 +24,8 @@ export const RESOURCE_TYPE_URLS: readonly string[] = [TYPE_URL.cluster, TYPE_URL
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const SOTW_METHOD_PATH = `/${ADS_SERVICE_NAME}/StreamAggregatedResources`;
 export const DELTA_METHOD_PATH = `/${ADS_SERVICE_NAME}/DeltaAggregatedResources`;
+/** SecretDiscoveryService: the same messages, for a secret server of its own (sds_config.api_config_source). */
+export const SDS_METHOD_PATHS = { sotw: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', delta: '/envoy.service.secret.v3.SecretDiscoveryService/DeltaSecrets' } as const;
 
 export interface AnyMessage { type_url: string; value: Uint8Array }
 export interface RpcStatus { code: number; message: string }

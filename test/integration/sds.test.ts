@@ -155,3 +155,39 @@ test('SDS from static_resources.secrets: a listener naming secrets without sds_c
   assert.equal(r.fingerprint, fingerprintOf(server1));
   await assert.rejects(request(skiff.port('static_mtls'), clientZ));
 });
+
+test("SDS from a server of its own (Istio's sds-grpc shape: api_config_source to a static cluster), rotation included", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-sds-grpc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const rootCa = { '@type': SECRET, name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: ca.cert } } };
+  writeJson(dir, 'secrets.json', [certSecret('server-cert', server1), rootCa]);
+  const cp = await startControlPlane(dir);
+  t.after(() => cp.stop());
+  const sdsConfig = {
+    api_config_source: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }], set_node_on_first_message_only: true },
+    initial_fetch_timeout: '0s', resource_api_version: 'V3',
+  };
+  const skiff = await startSkiff({ config: {
+    node: { id: 'sidecar~10.0.0.2~sds.default~default.svc.cluster.local', cluster: 'it' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    static_resources: {
+      listeners: [tlsListener('grpc_mtls', sdsConfig)],
+      clusters: [{
+        name: 'sds-grpc', type: 'STATIC', connect_timeout: '1s',
+        load_assignment: { cluster_name: 'sds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: cp.grpcPort } } } }] }] },
+      }],
+    },
+  } });
+  t.after(async () => { await skiff.stop(); });
+  const port = skiff.port('grpc_mtls');
+  const first = await waitForValue(() => request(port, clientY).catch(() => undefined), 'a handshake with the certificate from the SDS server', 10_000);
+  first.socket.destroy();
+  assert.equal(first.fingerprint, fingerprintOf(server1));
+  await assert.rejects(request(port, clientZ));
+  writeJson(dir, 'secrets.json', [certSecret('server-cert', server2), rootCa]);
+  await waitForValue(async () => {
+    const r = await request(port, clientY).catch(() => undefined);
+    r?.socket.destroy();
+    return r?.fingerprint === fingerprintOf(server2) ? true : undefined;
+  }, 'the rotated certificate', 10_000);
+});
