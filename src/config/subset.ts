@@ -199,7 +199,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.transport_sockets.tls.v3.Secret': { name: true, tls_certificate: true, validation_context: true },
   // ---- end SDS ----
   'envoy.extensions.transport_sockets.tls.v3.TlsCertificate': { certificate_chain: true, private_key: true },
-  'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': { trusted_ca: true, match_typed_subject_alt_names: true },
+  // match_subject_alt_names (deprecated, istiod still sends it): each matcher is tried against every SAN type.
+  'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': { trusted_ca: true, match_typed_subject_alt_names: true, match_subject_alt_names: true },
   'envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher': { san_type: { values: ['EMAIL', 'DNS', 'URI', 'IP_ADDRESS'] }, matcher: true },
   'envoy.extensions.transport_sockets.tls.v3.TlsParameters': {
     tls_minimum_protocol_version: true, tls_maximum_protocol_version: true, cipher_suites: true,
@@ -335,7 +336,10 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // ---- end Istio compatibility ----
     transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS },
     typed_extension_protocol_options: true,
+    // istio2: the transport per host by its envoy.transport_socket_match labels (src/upstream/transport_socket_match.ts).
+    transport_socket_matches: true,
   },
+  'envoy.config.cluster.v3.Cluster.TransportSocketMatch': { name: true, match: true, transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS } },
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
     explicit_http_config: true, auto_config: true, common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
   },

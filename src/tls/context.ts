@@ -125,9 +125,13 @@ export class ReloadableTlsContext {
     const c = this.refs.effective(secretStore());
     const path = this.path;
     const vc = c.validation_context;
-    if (vc !== undefined) checkFields(vc, ['trusted_ca', 'match_typed_subject_alt_names'], `${path}.validation_context`);
+    if (vc !== undefined) checkFields(vc, ['trusted_ca', 'match_typed_subject_alt_names', 'match_subject_alt_names'], `${path}.validation_context`);
     const hasTrustedCa = vc?.trusted_ca !== undefined;
-    const sanCheck = compileSanMatchers(vc?.match_typed_subject_alt_names, `${path}.validation_context.match_typed_subject_alt_names`);
+    // The deprecated untyped list: each matcher against every SAN type (Envoy's meaning).
+    const legacy = ((vc?.match_subject_alt_names ?? []) as SanMatcherConfig['matcher'][])
+      .flatMap((matcher) => (['DNS', 'URI', 'EMAIL', 'IP_ADDRESS'] as const).map((san_type) => ({ san_type, matcher }) as SanMatcherConfig));
+    const typed = [...(vc?.match_typed_subject_alt_names ?? []), ...legacy];
+    const sanCheck = compileSanMatchers(typed.length > 0 ? typed : undefined, `${path}.validation_context.match_typed_subject_alt_names`);
     if (sanCheck !== undefined && !hasTrustedCa) {
       throw new ConfigError(`${path}.validation_context.trusted_ca`, 'required to match subject alt names (a certificate is only matched once verified)');
     }
@@ -166,7 +170,7 @@ export class ReloadableTlsContext {
       throw new ConfigError(`${path}.${field}`, msg);
     }
     const fingerprint = [...certs.flatMap((x) => [x.cert, x.key]), ca ?? Buffer.alloc(0)].map((b) => b.toString('base64')).join('|')
-      + `|${JSON.stringify(vc?.match_typed_subject_alt_names ?? [])}`;
+      + `|${JSON.stringify(typed)}`;
     return { options, context, fingerprint, hasTrustedCa, sanCheck };
   }
 

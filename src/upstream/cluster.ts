@@ -21,6 +21,7 @@ import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
 import { Http2Pool, http2ProtocolOf } from './http2_pool.js';
 import type { Http2Options } from '../stream/http2/options.js';
 import { upstreamTransport, type UpstreamTls } from './transport.js';
+import { TransportSocketMatcher, transportMatchLabels } from './transport_socket_match.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -48,10 +49,10 @@ export interface ClusterDeps {
 }
 
 /** One endpoint of a load assignment: a name (STRICT_DNS) or an IP (STATIC, EDS), port, weight, health. */
-interface EndpointSpec { readonly name: string; readonly port: number; readonly weight: number; readonly healthy: boolean | undefined }
+interface EndpointSpec { readonly name: string; readonly port: number; readonly weight: number; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown> }
 
 /** A host as an update describes it, before it becomes (or matches) an UpstreamHost. */
-interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string; readonly healthy: boolean | undefined }
+interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown> }
 
 /** EDS health states in which Envoy sends a host no new requests. */
 const UNUSABLE_HEALTH = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
@@ -79,7 +80,9 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
       const weight = u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`);
       if (weight < 1) throw new ConfigError(`${ep_}.load_balancing_weight`, 'must be at least 1');
       // Only an explicit EDS health status overrides what health checking decided.
-      specs.push({ name: sa.address, port, weight, healthy: ep.health_status === undefined ? undefined : !UNUSABLE_HEALTH.has(ep.health_status) });
+      // transport_socket_matches labels: the endpoint's, else its locality's.
+      const labels = transportMatchLabels(ep.metadata) ?? transportMatchLabels((group as { metadata?: unknown }).metadata);
+      specs.push({ name: sa.address, port, weight, healthy: ep.health_status === undefined ? undefined : !UNUSABLE_HEALTH.has(ep.health_status), ...(labels ? { labels } : {}) });
     });
   });
   return specs;
@@ -87,7 +90,7 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
 
 /** The IP endpoints of an assignment as hosts (STATIC and EDS). */
 function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
-  return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy }));
+  return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy, labels: e.labels }));
 }
 
 /** Shared by every cluster that has none (EDS clusters: 10 000 of them need no 20 000 empty lists). Never mutated. */
@@ -164,6 +167,7 @@ export class ClusterImpl implements Cluster {
 
   /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
   private readonly tls: UpstreamTls | undefined;
+  private readonly tlsMatches: TransportSocketMatcher;
 
   /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
   config: EnvoyCluster;
@@ -194,6 +198,7 @@ export class ClusterImpl implements Cluster {
     this.http2 = http2ProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
     this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
+    this.tlsMatches = TransportSocketMatcher.build((config as { transport_socket_matches?: [] }).transport_socket_matches, this.tls, path, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
       this.setHosts(ipHostSpecs(this.endpoints));
@@ -262,14 +267,14 @@ export class ClusterImpl implements Cluster {
     let p = this.pools.get(host);
     if (p === undefined) {
       p = this.http2 !== undefined ? new Http2Pool({
-        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, tls: this.tls, log: this.deps.log,
+        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, tls: this.tlsFor(host), log: this.deps.log,
         idleTimeoutMs: this.idleTimeoutMs,
         onConnectionClosed: () => this.connectionClosed(),
       }) : new Http1Pool({
         host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
         idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
         onConnectionClosed: () => this.connectionClosed(),
-        tls: this.tls,
+        tls: this.tlsFor(host),
       });
       this.pools.set(host, p);
       // A host that is not (or no longer) in the set gets a pool that refuses work.
@@ -312,6 +317,12 @@ export class ClusterImpl implements Cluster {
     for (const p of [...this.pools.values()]) p.close();
     this.pools.clear();
     this.tls?.dispose();
+    this.tlsMatches.dispose();
+  }
+
+  /** The transport of a host's connections: transport_socket_matches on its labels, else the cluster's. */
+  private tlsFor(host: Host): UpstreamTls | undefined {
+    return this.tlsMatches.empty ? this.tls : this.tlsMatches.select((host as UpstreamHost).transportLabels);
   }
 
   /** Replaces the host set in place (see the file comment). */
@@ -322,6 +333,7 @@ export class ClusterImpl implements Cluster {
     const kept = new Set<UpstreamHost>();
     for (const s of specs) {
       const probe = new UpstreamHost(s.address, s.port, s.weight, s.hostname);
+      if (s.labels !== undefined) probe.transportLabels = s.labels;
       const existing = byKey.get(probe.key);
       if (existing !== undefined && kept.has(existing)) continue; // two endpoints resolved to one address
       if (existing !== undefined) {
