@@ -161,6 +161,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // ---- Istio compatibility (xdsistio) ----
     // Envoy's docs: the direction only labels tracing and stats.
     traffic_direction: { hint: 'traffic_direction only labels tracing and stats; accepted, not used' },
+    // istio2: Skiff is not a transparent proxy (no iptables REDIRECT / SO_ORIGINAL_DST): connections stay on the
+    // listener that accepted them, as if Envoy found no listener for the original destination.
+    use_original_dst: { noop: 'Skiff is not a transparent proxy: connections are not handed to the listener of their original destination' },
     // ---- end Istio compatibility ----
   },
   'envoy.config.listener.v3.FilterChain': {
@@ -372,7 +375,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // Overprovisioning and drop overloads only act across priorities and localities; Skiff has priority 0 only.
     policy: { noop: 'load-assignment policy: one priority, no locality weighting' },
   },
-  'envoy.config.endpoint.v3.LocalityLbEndpoints': { locality: true, lb_endpoints: true, load_balancing_weight: true, priority: true },
+  // metadata: its envoy.transport_socket_match labels apply to endpoints without their own (transport_socket_matches).
+  'envoy.config.endpoint.v3.LocalityLbEndpoints': { locality: true, lb_endpoints: true, load_balancing_weight: true, priority: true, metadata: true },
   'envoy.config.core.v3.Locality': { region: true, zone: true, sub_zone: true },
   'envoy.config.endpoint.v3.LbEndpoint': { endpoint: true, load_balancing_weight: true, health_status: true, metadata: true },
   // Metadata only labels a resource (Istio: workload names, TLS mode); nothing in Skiff reads it yet.
