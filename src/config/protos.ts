@@ -34,13 +34,13 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  // Istio compatibility: the Envoy extensions istiod emits that Skiff decides on (src/config/istio.ts).
-  ...ISTIO_ENVOY_PROTOS,
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'skiff/filters/network/xprotocol/v1/xprotocol.proto',
   'envoy/extensions/filters/network/dubbo_proxy/v3/dubbo_proxy.proto',
   'envoy/extensions/filters/network/dubbo_proxy/router/v3/router.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  // Istio compatibility: the Envoy extensions istiod emits that Skiff decides on (src/config/istio.ts).
+  ...ISTIO_ENVOY_PROTOS,
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

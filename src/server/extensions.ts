@@ -5,11 +5,11 @@
  */
 import { ISTIO_EXTENSIONS, noopRegistryEntries } from '../config/istio.js';
 import { registerNetworkFilter, registerNoopListenerFilter, registerNoopNetworkFilter } from '../listener/network_filters.js';
+import { registerServerCodec } from '../stream/server_codecs.js';
+import { http2ServerCodec } from '../stream/http2/codec.js';
 import { tcpProxyFilterFactory } from '../tcp_proxy/filter.js';
 import { xprotocolFilterFactory } from '../xprotocol/filter.js';
 import { dubboProxyFilterFactory } from '../xprotocol/dubbo_proxy.js';
-import { registerServerCodec } from '../stream/server_codecs.js';
-import { http2ServerCodec } from '../stream/http2/codec.js';
 
 export const BUILTIN_NETWORK_FILTERS = ['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy', 'skiff.filters.network.xprotocol', 'envoy.filters.network.dubbo_proxy'] as const;
 export const BUILTIN_HTTP_FILTERS = ['envoy.filters.http.router'] as const;

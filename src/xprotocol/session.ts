@@ -49,6 +49,7 @@ export class XProtocolSession implements ServedConnection {
   private readonly inflight = new Set<Inflight>();
   private draining = false;
   private closed = false;
+  private pausedForDrain = false;
 
   constructor(conn: DownstreamConnection, private readonly f: XProtocolFilter) {
     this.socket = conn.socket;
@@ -95,6 +96,20 @@ export class XProtocolSession implements ServedConnection {
     this.f.stats.downstream_cx_active.dec();
     for (const r of [...this.inflight]) this.complete(r);
     this.f.sessionClosed(this);
+  }
+
+  /**
+   * A client that does not read its responses gets no more requests read from it until it catches up: the
+   * responses waiting for it stay bounded by what is in flight.
+   */
+  private pauseUntilDrained(): void {
+    if (this.pausedForDrain) return;
+    this.pausedForDrain = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.pausedForDrain = false;
+      if (!this.closed) this.socket.resume();
+    });
   }
 
   private protocolError(err: SkiffError): void {
@@ -182,7 +197,7 @@ export class XProtocolSession implements ServedConnection {
         if (this.closed) { resp.release(); this.complete(r); return; }
         const fr = resp.frame;
         setRequestId(wasm, fr.view.proto, fr.ptr, fr.rec, r.idHi * 0x1_0000_0000 + r.idLo);
-        writeBatched(this.socket, fr.bytes(), () => resp.release());
+        if (!writeBatched(this.socket, fr.bytes(), () => resp.release())) this.pauseUntilDrained();
         this.complete(r);
       },
       onError: (err: SkiffError) => {

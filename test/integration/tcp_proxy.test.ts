@@ -46,12 +46,12 @@ test('skiff proxies raw TCP by config: echo, half-close, a dead cluster, counter
   try {
     const c = net.connect({ port: skiff.port('echo'), host: '127.0.0.1' });
     await once(c, 'connect');
-    assert.equal(await exchange(c, 'hello skiff', 11), 'hello skiff');
+    assert.equal(await exchange(c, 'hello skiff', 11, 10_000), 'hello skiff');
     c.destroy();
-    assert.equal((await roundTrip(skiff.port('halfclose'), 'z'.repeat(5000))).reply, 'got 5000');
-    assert.equal((await roundTrip(skiff.port('dead'), 'nobody home')).reply, '');
+    assert.equal((await roundTrip(skiff.port('halfclose'), 'z'.repeat(5000), 10_000)).reply, 'got 5000');
+    assert.equal((await roundTrip(skiff.port('dead'), 'nobody home', 10_000)).reply, '');
     let text = '';
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 200; i++) { // up to 10 s on a loaded machine
       text = await statsText(skiff.adminUrl);
       if (stat(text, 'tcp.echo_tcp.downstream_cx_tx_bytes_total') === 11 && stat(text, 'cluster.dead.upstream_cx_connect_attempts_exceeded') === 1) break;
       await new Promise((r) => setTimeout(r, 50));

@@ -1,5 +1,6 @@
-// Untrusted bytes at the x-protocol filter: wrong magic, a length past max_frame_bytes, truncated frames,
-// random bytes. Each ends in a clean close (or a wait for more), never a crash; one-way requests go through.
+// The x-protocol stream layer at the byte level: untrusted bytes (wrong magic, a length past max_frame_bytes,
+// truncated frames, random bytes) end in a clean close or a wait, never a crash; one-way requests; a client that
+// stops reading; Bolt v2 frames with CRC32 through the id rewrite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
@@ -76,5 +77,68 @@ test('a one-way request is forwarded and nothing comes back', async () => {
   } finally {
     await proxy.close();
     await server.close();
+  }
+});
+
+test('a client that stops reading its responses is not read from until it catches up', async () => {
+  const big = 'r'.repeat(200_000);
+  const server = await startBoltServer([{ interfaceName: 'com.skiff.Echo', methods: { echo: () => big } }]);
+  const proxy = await startXProxy({ route_config: allTo('rpc') }, [staticCluster('rpc', [server.port])]);
+  try {
+    const c = net.connect({ port: proxy.port, host: '127.0.0.1' });
+    c.on('error', () => {});
+    await once(c, 'connect');
+    c.pause();
+    const total = 150;
+    for (let i = 1; i <= total; i++) {
+      c.write(request(i));
+      await new Promise((r) => setTimeout(r, 4));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const readWhileStalled = proxy.counter('xprotocol.rpc.downstream_rq_total');
+    assert.ok(readWhileStalled < total, `the proxy kept reading requests (${readWhileStalled} of ${total}) while responses piled up`);
+    // Reading again: every response arrives (each ~200 kB).
+    let bytes = 0;
+    c.on('data', (d: Buffer) => { bytes += d.length; });
+    c.resume();
+    await waitFor(() => proxy.counter('xprotocol.rpc.downstream_rq_total') === total && bytes >= total * 200_000, 10_000, `all responses (${bytes} bytes)`);
+    c.destroy();
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
+
+test('Bolt v2 with CRC32: the request id is patched (CRC recomputed) on the way up and restored on the way down', async () => {
+  const decoder = require('sofa-bolt-node/lib/protocol') as { decode(b: Buffer, o?: object): { packetId: number; packetType: string; data?: { appResponse?: unknown } } };
+  const frames: Buffer[] = [];
+  const { startServer } = await import('../tcp_proxy/harness.js');
+  const v2 = { protocolType: 'bolt2', boltVersion: 2, crcEnable: true, codecType: 'hessian2' };
+  const proto = require('sofa-bolt-node/lib/protocol') as { requestEncode(id: number, r: object, o: object): Buffer; responseEncode(id: number, r: object, o: object): Buffer };
+  // A Bolt v2 upstream that checks every request with sofa-bolt-node's decoder (CRC included) and answers it.
+  const upstream = await startServer((s) => {
+    s.on('data', (d: Buffer) => {
+      frames.push(d);
+      const req = decoder.decode(d, { crcEnable: true });
+      s.write(proto.responseEncode(req.packetId, { isError: false, appResponse: { $class: 'java.lang.String', $: `id ${req.packetId}` } }, v2));
+    });
+  });
+  const proxy = await startXProxy({ route_config: allTo('rpc') }, [staticCluster('rpc', [upstream.port])]);
+  try {
+    const c = net.connect({ port: proxy.port, host: '127.0.0.1' });
+    c.on('error', () => {});
+    await once(c, 'connect');
+    c.write(proto.requestEncode(424242, { serverSignature: 'com.skiff.Echo:1.0', methodName: 'echo', args: [{ $class: 'java.lang.String', $: 'x' }], timeout: 3000 }, v2));
+    const [reply] = (await once(c, 'data')) as [Buffer];
+    const res = decoder.decode(reply, { crcEnable: true });
+    assert.equal(res.packetType, 'response');
+    assert.equal(res.packetId, 424242, 'the caller gets its own id back');
+    const upstreamId = decoder.decode(frames[0], { crcEnable: true }).packetId;
+    assert.notEqual(upstreamId, 424242, 'the upstream saw the connection-unique id');
+    assert.equal(res.data?.appResponse, `id ${upstreamId}`);
+    c.destroy();
+  } finally {
+    await proxy.close();
+    await upstream.close();
   }
 });
