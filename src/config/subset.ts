@@ -151,7 +151,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   },
   // Node only describes this proxy to a management server; nothing in it changes how Skiff behaves.
   'envoy.config.core.v3.Node': '*',
-  'envoy.config.core.v3.Address': { socket_address: true },
+  // pipe (a unix socket): istio-agent's xds-grpc and sds-grpc clusters; only cluster endpoints connect to one.
+  'envoy.config.core.v3.Address': { socket_address: true, pipe: true },
+  'envoy.config.core.v3.Pipe': { path: true },
   'envoy.config.core.v3.SocketAddress': { address: true, port_value: true, protocol: { values: ['TCP'] } },
 
   'envoy.config.listener.v3.Listener': {
@@ -163,6 +165,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     traffic_direction: { hint: 'traffic_direction only labels tracing and stats; accepted, not used' },
     // istio2: Skiff is not a transparent proxy (no iptables REDIRECT / SO_ORIGINAL_DST): connections stay on the
     // listener that accepted them, as if Envoy found no listener for the original destination.
+    // istio-agent's static listeners (prometheus, health): Skiff has no global connection limit to ignore.
+    ignore_global_conn_limit: { noop: 'Skiff has no global downstream connection limit (no overload manager)' },
+    bypass_overload_manager: { noop: 'Skiff has no overload manager to bypass' },
     use_original_dst: { noop: 'Skiff is not a transparent proxy: connections are not handed to the listener of their original destination' },
     // ---- end Istio compatibility ----
   },

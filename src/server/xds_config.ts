@@ -25,6 +25,7 @@ import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
 import { disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
 import { applySecretUpdate, secretStore, type SecretConfig } from '../tls/sds.js';
+import { staticClusterTarget } from '../tls/sds_client.js';
 
 /** How long a replaced RDS table stays readable (worker threads may hold its descriptor for a batch or two). */
 const ROUTE_TABLE_GRACE_MS = 10_000;
@@ -104,16 +105,8 @@ function edsTimeoutMs(c: Cluster): number {
   return Number(d.seconds ?? 0) * 1000 + Math.floor(Number(d.nanos ?? 0) / 1e6);
 }
 
-/** host:port of a static cluster's first endpoint: where an envoy_grpc control plane is dialled. */
-function clusterTarget(c: Cluster | undefined): string | undefined {
-  for (const group of c?.load_assignment?.endpoints ?? []) {
-    for (const ep of group.lb_endpoints ?? []) {
-      const sa = ep.endpoint?.address?.socket_address;
-      if (sa?.address && sa.port_value) return `${sa.address.includes(':') ? `[${sa.address}]` : sa.address}:${sa.port_value}`;
-    }
-  }
-  return undefined;
-}
+/** host:port (or unix:path for a pipe, as istio-agent's xds-grpc) of a static cluster's first endpoint: where an envoy_grpc control plane is dialled. */
+const clusterTarget = staticClusterTarget;
 
 class ClusterManagerXdsStats {
   readonly active: Gauge;

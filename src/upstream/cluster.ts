@@ -70,6 +70,14 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
     if ((group.priority ?? 0) !== 0) throw new UnsupportedConfigError(`${gp}.priority`, `endpoint priority ${group.priority}`);
     (group.lb_endpoints ?? []).forEach((ep: LbEndpoint, i) => {
       const ep_ = `${gp}.lb_endpoints[${i}]`;
+      const pipe = ep.endpoint?.address?.pipe;
+      if (pipe !== undefined && ep.endpoint?.address?.socket_address === undefined) {
+        // A unix socket (istio-agent's xds-grpc / sds-grpc): port 0 marks it (no TCP endpoint has port 0).
+        if (typeof pipe.path !== 'string' || pipe.path === '') throw new ConfigError(`${ep_}.endpoint.address.pipe.path`, 'required');
+        if (needIp !== 'STATIC') throw new UnsupportedConfigError(`${ep_}.endpoint.address.pipe`, 'a pipe endpoint outside a STATIC cluster');
+        specs.push({ name: pipe.path, port: 0, weight: u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`), healthy: undefined });
+        return;
+      }
       const sa = ep.endpoint?.address?.socket_address;
       if (sa === undefined) throw new ConfigError(`${ep_}.endpoint.address`, 'a socket_address is required');
       if ((sa.protocol ?? 'TCP') !== 'TCP') throw new UnsupportedConfigError(`${ep_}.endpoint.address.socket_address.protocol`, `protocol ${sa.protocol}`);
