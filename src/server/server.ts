@@ -14,8 +14,9 @@ import { createClusterManager } from '../upstream/cluster_manager.js';
 import { createClientConnection } from '../stream/http1/client.js';
 import { ListenerManager } from '../listener/listener_manager.js';
 import { registerBuiltinExtensions } from './extensions.js';
-import { loadStaticSecrets, type SecretConfig } from '../tls/sds.js';
+import { loadStaticSecrets, secretStore, type SecretConfig } from '../tls/sds.js';
 import { SdsClients } from '../tls/sds_client.js';
+import { secretsConfigDump } from '../tls/sds_dump.js';
 import { InlineRouteResolver } from '../router/index.js';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.js';
 import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
@@ -122,7 +123,7 @@ export class Server {
       stats: this.stats,
       clusters: () => this.clusters!,
       listeners: () => this.listeners?.addresses() ?? [],
-      configDump: () => buildConfigDump(this.opts.loaded, this.loadedAt, this.xds?.dump()),
+      configDump: () => withSecrets(buildConfigDump(this.opts.loaded, this.loadedAt, this.xds?.dump())),
       serverInfo: () => ({
         version: VERSION, state: this.state, uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
         commandLine: this.opts.commandLine, concurrency: this.opts.concurrency,
@@ -134,4 +135,11 @@ export class Server {
       healthcheckFail: (fail: boolean) => { this.healthcheckFailed = fail; },
     };
   }
+}
+
+/** Envoy's SecretsConfigDump goes last when any secret is held or awaited. */
+function withSecrets(dump: ReturnType<typeof buildConfigDump>): ReturnType<typeof buildConfigDump> {
+  const store = secretStore();
+  if (store.entries().length > 0 || store.awaited().length > 0) dump.configs.push(secretsConfigDump(store));
+  return dump;
 }

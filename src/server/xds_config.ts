@@ -545,7 +545,7 @@ export class XdsConfig {
 
   /** Every secret is checked (fields, and that its key and certificates load) before any is handed to the TLS contexts. */
   private applySecrets(u: XdsUpdate): void {
-    applySecretUpdate([...u.added].map(([name, r]) => [name, body<SecretConfig>(r)]), u.removed);
+    applySecretUpdate([...u.added].map(([name, r]) => [name, body<SecretConfig>(r), r.version]), u.removed);
     this.touch(TYPE_URL.secret, u.added.keys());
   }
 

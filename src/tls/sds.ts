@@ -42,23 +42,39 @@ export interface SdsSecretConfig { name?: string; sds_config?: Record<string, un
 
 type Watcher = (secret: SecretConfig) => void;
 
+export interface SecretMeta { version: string; lastUpdated: Date; origin: 'static' | 'dynamic' }
+
 /** Named secrets and who follows them. Main thread only. */
 export class SecretStore {
   private readonly secrets = new Map<string, SecretConfig>();
+  /** What /config_dump shows of each secret besides its content. */
+  private readonly meta = new Map<string, SecretMeta>();
   private readonly watchers = new Map<string, Set<Watcher>>();
   /** Per source fetched from (not 'static'): names asked for, with how many contexts follow each. */
   private readonly demand = new Map<SecretSource, Map<string, number>>();
   private readonly demandListeners = new Map<string, (source: SecretSource, names: string[]) => void>();
 
   /** Adds or replaces a secret; contexts following it rebuild (a throwing watcher is the watcher's business). */
-  set(secret: SecretConfig): void {
+  set(secret: SecretConfig, meta: Partial<SecretMeta> = {}): void {
     this.secrets.set(secret.name, secret);
+    this.meta.set(secret.name, { version: meta.version ?? '', lastUpdated: new Date(), origin: meta.origin ?? 'dynamic' });
     for (const w of [...(this.watchers.get(secret.name) ?? [])]) w(secret);
   }
 
   /** Forgets a secret (withdrawn by the control plane); contexts keep the material they built from it. */
   delete(name: string): void {
     this.secrets.delete(name);
+    this.meta.delete(name);
+  }
+
+  /** Every secret held, with its meta (for /config_dump). */
+  entries(): { secret: SecretConfig; meta: SecretMeta }[] {
+    return [...this.secrets.values()].map((secret) => ({ secret, meta: this.meta.get(secret.name)! }));
+  }
+
+  /** Names followed (from any source) that no secret answers yet: Envoy's warming secrets. */
+  awaited(): string[] {
+    return [...this.watchers.keys()].filter((n) => !this.secrets.has(n)).sort();
   }
 
   get(name: string): SecretConfig | undefined {
@@ -113,6 +129,7 @@ export class SecretStore {
   /** Drops every secret and follower (tests; a server stopping). */
   clear(): void {
     this.secrets.clear();
+    this.meta.clear();
     this.watchers.clear();
     this.demand.clear();
   }
@@ -171,9 +188,9 @@ export function checkSecretMaterial(secret: SecretConfig, path: string): void {
  * a bad one throws a ConfigError naming `Secret "name".field` and nothing changes. Withdrawn names are forgotten
  * (contexts keep what they built from them).
  */
-export function applySecretUpdate(added: Iterable<[string, SecretConfig]>, removed: readonly string[], store: SecretStore = processStore): void {
-  const checked: SecretConfig[] = [];
-  for (const [name, secret] of added) {
+export function applySecretUpdate(added: Iterable<[string, SecretConfig, string?]>, removed: readonly string[], store: SecretStore = processStore): void {
+  const checked: [SecretConfig, string][] = [];
+  for (const [name, secret, version] of added) {
     try {
       checkSecret(secret, '');
       checkSecretMaterial(secret, '');
@@ -181,10 +198,10 @@ export function applySecretUpdate(added: Iterable<[string, SecretConfig]>, remov
       if (err instanceof ConfigError) throw new ConfigError(`Secret ${JSON.stringify(name)}.${err.path}`, err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message, { cause: err });
       throw err;
     }
-    checked.push(secret);
+    checked.push([secret, version ?? '']);
   }
   // Contexts rebuild as each secret is set: new handshakes use the new certificate, open connections keep theirs.
-  for (const s of checked) store.set(s);
+  for (const [s, version] of checked) store.set(s, { version, origin: 'dynamic' });
   for (const name of removed) store.delete(name);
 }
 
@@ -196,7 +213,7 @@ export function loadStaticSecrets(secrets: readonly SecretConfig[] | undefined, 
     checkSecret(s, path);
     if (seen.has(s.name)) throw new ConfigError(`${path}.name`, `duplicate secret name ${s.name}`);
     seen.add(s.name);
-    store.set(s);
+    store.set(s, { origin: 'static' });
   });
 }
 

@@ -63,7 +63,7 @@ export class SdsClients {
         return;
       }
       client.onUpdate(TYPE_URL.secret, (u) => {
-        applySecretUpdate([...u.added].map(([name, r]) => [name, bodyOf(r.resource)]), u.removed);
+        applySecretUpdate([...u.added].map(([name, r]) => [name, bodyOf(r.resource), r.version]), u.removed);
       });
       this.clients.set(source, client);
       client.subscribe(TYPE_URL.secret, names);

@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { startSkiff } from '../helpers/skiff.js';
 import { createTestCa, type CertFiles, type TestCa } from '../helpers/certs.js';
 import { waitForValue } from '../helpers/wait.js';
-import { HCM, ROUTER, T, recentNacks, startControlPlane, writeJson, xdsBootstrap, type Json } from '../helpers/xds_harness.js';
+import { dumpSection, HCM, ROUTER, T, recentNacks, startControlPlane, writeJson, xdsBootstrap, type Json } from '../helpers/xds_harness.js';
 
 const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 const SECRET = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -109,6 +109,14 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     assert.equal(first.fingerprint, fingerprintOf(server1));
     // The SAN check of default_validation_context applies with the SDS CA: another workload's certificate is refused.
     await assert.rejects(request(port, clientZ));
+    // /config_dump shows them as Envoy does: active, versioned, the private key redacted.
+    const secrets = await dumpSection(skiff.adminUrl, 'SecretsConfigDump');
+    const active = secrets.dynamic_active_secrets as { name: string; version_info: string; secret: { tls_certificate?: { private_key?: unknown } } }[];
+    assert.deepEqual(active.map((x) => x.name).sort(), ['ROOTCA', 'server-cert']);
+    const shown = active.find((x) => x.name === 'server-cert')!;
+    assert.ok(shown.version_info.length > 0);
+    assert.deepEqual(shown.secret.tls_certificate?.private_key, { inline_string: '[redacted]' });
+    assert.ok(!JSON.stringify(secrets).includes('PRIVATE KEY'));
 
     // Rotation: new handshakes get the new certificate; the open connection keeps serving.
     writeJson(dir, 'secrets.json', [certSecret('server-cert', server2), { '@type': SECRET, name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: ca.cert } } }]);
@@ -154,6 +162,9 @@ test('SDS from static_resources.secrets: a listener naming secrets without sds_c
   assert.equal(r.status, 'HTTP/1.1 200 OK');
   assert.equal(r.fingerprint, fingerprintOf(server1));
   await assert.rejects(request(skiff.port('static_mtls'), clientZ));
+  const secrets = await dumpSection(skiff.adminUrl, 'SecretsConfigDump');
+  assert.deepEqual((secrets.static_secrets as { name: string }[]).map((x) => x.name), ['server-cert', 'ROOTCA']);
+  assert.deepEqual(secrets.dynamic_warming_secrets, []);
 });
 
 test("SDS from a server of its own (Istio's sds-grpc shape: api_config_source to a static cluster), rotation included", async (t) => {
