@@ -36,6 +36,7 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'skiff/filters/network/xprotocol/v1/xprotocol.proto',
+  'skiff/filters/listener/protocol_inspector/v1/protocol_inspector.proto',
   'envoy/extensions/filters/network/dubbo_proxy/v3/dubbo_proxy.proto',
   'envoy/extensions/filters/network/dubbo_proxy/router/v3/router.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',

@@ -97,6 +97,14 @@ export const LISTENER_FILTER_EXTENSIONS: ExtensionSpec[] = [
   { name: 'envoy.filters.listener.http_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' },
   { name: 'envoy.filters.listener.original_dst', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' },
 ];
+// ---- xdetect: protocol_inspector listener filter (begin) ----
+LISTENER_FILTER_EXTENSIONS.push(
+  { name: 'skiff.filters.listener.protocol_inspector', typeUrl: 'type.googleapis.com/skiff.filters.listener.protocol_inspector.v1.ProtocolInspector' },
+);
+const XDETECT_RULES: Readonly<Record<string, MessageRules>> = {
+  'skiff.filters.listener.protocol_inspector.v1.ProtocolInspector': {},
+};
+// ---- xdetect (end) ----
 const RAW_BUFFER_EXTENSION: ExtensionSpec = { name: 'envoy.transport_sockets.raw_buffer', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' };
 export const DOWNSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
   RAW_BUFFER_EXTENSION,
@@ -391,6 +399,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     health_check_config: { noop: 'health-check port override: Skiff does not health check EDS hosts' },
   },
   ...XPROXY_RULES,
+  ...XDETECT_RULES,
 };
 
 /** Fields accepted although Skiff does nothing with them, because Envoy's docs call them hints. */

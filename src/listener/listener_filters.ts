@@ -2,6 +2,8 @@
  * Listener filters: what a listener learns from a connection's first bytes before it picks a filter chain.
  *  - envoy.filters.listener.tls_inspector: a TLS ClientHello or not; its SNI and ALPN list.
  *  - envoy.filters.listener.http_inspector: on plain text, HTTP/2 prior knowledge (`h2c`) or HTTP/1.x.
+ *  - skiff.filters.listener.protocol_inspector (protocol_inspector.ts): on plain text, what http_inspector
+ *    says or a registered x-protocol's name (`bolt`, `dubbo`): one port for HTTP and RPC.
  *  - envoy.filters.listener.original_dst and the registered no-ops: accepted, nothing read (Skiff is not a
  *    transparent proxy; Istio's metadata exchange changes nothing about forwarding).
  * Reading is bounded (16 KiB for a ClientHello, 8 KiB for a request line) and timed
@@ -15,6 +17,9 @@ import { inspectClientHello, MAX_CLIENT_HELLO_BYTES } from './client_hello.js';
 import { noopListenerFilterReason, warnNoopOnce } from './network_filters.js';
 import { checkPreface } from '../stream/server_codecs.js';
 import type { Socket } from 'node:net';
+import type { StatsStore } from '../common/stats.js';
+import type { WasmInstance } from '../wasm/module.js';
+import { MAX_REQUEST_LINE_BYTES, PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL, ProtocolInspector } from './protocol_inspector.js';
 
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 export const TLS_INSPECTOR_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -30,6 +35,8 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 export interface ListenerFiltersSpec {
   readonly tlsInspector: boolean;
   readonly httpInspector: boolean;
+  /** skiff.filters.listener.protocol_inspector, when configured. */
+  readonly protocolInspector?: ProtocolInspector;
   /** 0 = no timeout. */
   readonly timeoutMs: number;
   readonly continueOnTimeout: boolean;
@@ -42,17 +49,24 @@ function durationMs(d: Duration | undefined, fallback: number): number {
   return Math.round((d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6);
 }
 
+/** What listener filters that run wasm need (protocol_inspector); without it they are refused. */
+export interface ListenerFilterDeps { readonly wasm: WasmInstance; readonly stats?: StatsStore }
+
 /** Reads a listener's listener_filters and their timeout; unknown filters are rejected by name. */
 export function readListenerFilters(filters: readonly ListenerFilterConfig[] | undefined, timeout: Duration | undefined,
-  continueOnTimeout: boolean | undefined, path: string, log: Logger | undefined): ListenerFiltersSpec {
+  continueOnTimeout: boolean | undefined, path: string, log: Logger | undefined, deps?: ListenerFilterDeps): ListenerFiltersSpec {
   let tlsInspector = false;
   let httpInspector = false;
+  let protocolInspector: ProtocolInspector | undefined;
   (filters ?? []).forEach((f, i) => {
     const url = f.typed_config?.['@type'];
     const is = (name: string, typeUrl: string): boolean => (url !== undefined ? url === typeUrl : f.name === name);
     if (is(TLS_INSPECTOR, TLS_INSPECTOR_TYPE_URL)) tlsInspector = true;
     else if (is(HTTP_INSPECTOR, HTTP_INSPECTOR_TYPE_URL)) httpInspector = true;
-    else if (is(ORIGINAL_DST, ORIGINAL_DST_TYPE_URL)) warnNoopOnce('listener filter', f.name, 'Skiff is not a transparent proxy: the accepted address is the destination', log);
+    else if (is(PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL)) {
+      if (deps === undefined) throw new UnsupportedConfigError(`${path}.listener_filters[${i}]`, `listener filter ${f.name} without a wasm instance`);
+      protocolInspector ??= new ProtocolInspector(deps.wasm, deps.stats);
+    } else if (is(ORIGINAL_DST, ORIGINAL_DST_TYPE_URL)) warnNoopOnce('listener filter', f.name, 'Skiff is not a transparent proxy: the accepted address is the destination', log);
     else {
       const reason = noopListenerFilterReason(url ?? f.name) ?? noopListenerFilterReason(f.name);
       if (reason === undefined) throw new UnsupportedConfigError(`${path}.listener_filters[${i}]`, `listener filter ${f.name}${url ? ` (${url})` : ''}`);
@@ -64,7 +78,7 @@ export function readListenerFilters(filters: readonly ListenerFilterConfig[] | u
   });
   const timeoutMs = durationMs(timeout, DEFAULT_TIMEOUT_MS);
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new ConfigError(`${path}.listener_filters_timeout`, 'must not be negative');
-  return { tlsInspector, httpInspector, timeoutMs, continueOnTimeout: continueOnTimeout ?? false };
+  return { tlsInspector, httpInspector, ...(protocolInspector ? { protocolInspector } : {}), timeoutMs, continueOnTimeout: continueOnTimeout ?? false };
 }
 
 /** What the listener filters learned. */
@@ -103,6 +117,8 @@ export function runListenerFilters(socket: Socket, spec: ListenerFiltersSpec, do
   const result: Inspection = { transportProtocol: 'raw_buffer', serverName: '', applicationProtocols: [], data: Buffer.alloc(0) };
   let tlsDone = !spec.tlsInspector;
   let httpDone = !spec.httpInspector;
+  const protocolInspector = spec.protocolInspector;
+  let protocolDone = protocolInspector === undefined;
   const chunks: Buffer[] = [];
   let length = 0;
   let finished = false;
@@ -110,6 +126,11 @@ export function runListenerFilters(socket: Socket, spec: ListenerFiltersSpec, do
   const finish = (outcome: InspectOutcome): void => {
     if (finished) return;
     finished = true;
+    if (!protocolDone) {
+      // Closed or timed out before an answer (a read error), or served undecided (continue on timeout, half-close).
+      if (outcome.ok) protocolInspector!.record({ kind: 'unknown' });
+      else protocolInspector!.recordReadError();
+    }
     if (timer !== undefined) clearTimeout(timer);
     socket.off('data', onData);
     socket.off('end', onEnd);
@@ -141,12 +162,22 @@ export function runListenerFilters(socket: Socket, spec: ListenerFiltersSpec, do
       }
     }
     if (!tlsDone && bytes.length >= MAX_CLIENT_HELLO_BYTES) tlsDone = true;
+    if (!protocolDone && tlsDone && result.transportProtocol === 'tls') protocolDone = true;
+    if (!protocolDone) {
+      // Like http_inspector, it waits for tls_inspector's verdict: a ClientHello is no protocol of its own.
+      const guess = tlsDone || bytes[0] !== 0x16 ? protocolInspector!.inspect(bytes) : undefined;
+      if (guess !== undefined && (guess.kind !== 'need-more' || bytes.length >= MAX_REQUEST_LINE_BYTES)) {
+        protocolDone = true;
+        protocolInspector!.record(guess);
+        if (guess.kind === 'found') result.applicationProtocols = [guess.protocol];
+      }
+    }
   };
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
     length += chunk.length;
     examine(chunks.length === 1 ? chunk : Buffer.concat(chunks, length));
-    if (tlsDone && httpDone) succeed();
+    if (tlsDone && httpDone && protocolDone) succeed();
   };
   const onClosed = (): void => finish({ ok: false, reason: 'closed' });
   // A peer that sent its bytes and half-closed gets them served: no more will come to inspect.

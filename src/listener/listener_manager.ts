@@ -200,7 +200,7 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
   }
   const name = lc.name || fallbackName;
   const listenerFilters = readListenerFilters(lc.listener_filters, lc.listener_filters_timeout,
-    lc.continue_on_listener_filters_timeout, path, deps.log);
+    lc.continue_on_listener_filters_timeout, path, deps.log, { wasm: deps.wasm, stats: deps.stats });
   const ctx = filterContext(deps, name);
   const chains: FilterChainSpec[] = [];
   try {
@@ -213,11 +213,15 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
       : buildChain(lc.default_filter_chain, `${path}.default_filter_chain`, ctx, chainConfigs.length);
     if (defaultChain !== undefined) chains.push(defaultChain);
     const selector = new FilterChainSelector(entries);
-    if (!listenerFilters.tlsInspector && chainConfigs.some((c) => needsTlsFacts(c.filter_chain_match))) {
+    // protocol_inspector supplies application_protocols on plain text; SNI and the transport still need tls_inspector.
+    const plainTextFacts = listenerFilters.protocolInspector !== undefined || listenerFilters.httpInspector;
+    const needsTls = (m: FilterChainMatchConfig | undefined): boolean => needsTlsFacts(plainTextFacts && m !== undefined
+      ? { ...m, application_protocols: undefined } : m);
+    if (!listenerFilters.tlsInspector && chainConfigs.some((c) => needsTls(c.filter_chain_match))) {
       deps.log?.warn(`${path}: filter chains match on server_names, transport_protocol or application_protocols but the listener has no `
         + 'envoy.filters.listener.tls_inspector: SNI stays empty and the transport raw_buffer (Envoy does the same)');
     }
-    const noFilters = !listenerFilters.tlsInspector && !listenerFilters.httpInspector;
+    const noFilters = !listenerFilters.tlsInspector && !listenerFilters.httpInspector && listenerFilters.protocolInspector === undefined;
     const only = noFilters && chainConfigs.length === 1 && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
       : noFilters && chainConfigs.length === 0 ? defaultChain : undefined;
     const rdsNames = [...new Set(chains.flatMap((c) => c.filter.rdsNames))];
@@ -515,7 +519,7 @@ export class ListenerManager {
       return;
     }
     const lf = spec.listenerFilters;
-    if (!lf.tlsInspector && !lf.httpInspector) {
+    if (!lf.tlsInspector && !lf.httpInspector && lf.protocolInspector === undefined) {
       this.pickChain(tracked, this.facts(socket, 'raw_buffer', '', []), NO_DATA, stats);
       return;
     }

@@ -6,12 +6,13 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import {
-  allDomains, closeAll, httpUpstream, listener, request, sleep, startProxy, staticCluster, waitFor, within,
+  allDomains, closeAll, httpUpstream, listener, request, startProxy, staticCluster, waitFor, within,
 } from './proxy_harness.js';
 
 test('drain completes in-flight requests and closes idle connections', async (t) => {
+  let slowArrived = false;
   const up = await httpUpstream((req, res) => {
-    if (req.url === '/slow') setTimeout(() => res.end('slow done'), 300);
+    if (req.url === '/slow') { slowArrived = true; setTimeout(() => res.end('slow done'), 300); }
     else res.end('fast');
   });
   const proxy = await startProxy([listener('ingress', allDomains([{ match: { prefix: '/' }, route: { cluster: 'app' } }]))], [staticCluster('app', [up.port])]);
@@ -28,7 +29,8 @@ test('drain completes in-flight requests and closes idle connections', async (t)
   idle.resume();
 
   const inFlight = request(port, { path: '/slow' });
-  await sleep(50);
+  // Drain only once the request is in flight upstream (a fixed sleep loses the race on a loaded machine).
+  await waitFor(() => slowArrived, 'the slow request to reach the upstream');
   const started = Date.now();
   const drained = proxy.listeners.drain(5000);
   const r = await inFlight;

@@ -244,13 +244,14 @@ for (const apiType of API_TYPES) {
     // A push cut in the middle: CDS moves cluster a to EDS name a-v2, the stream resets before its EDS.
     const moved = edsCluster('a', { eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'a-v2' } }) as Resource;
     state.set(T.cluster, [moved]);
-    const second = server.serveNextStream();
     server.push(T.cluster);
     await waitFor(async () => ((await stat(skiff.adminUrl, 'cluster_manager.warming_clusters')) === 1 ? true : undefined), 'the update to warm', 5000);
     server.reset();
+    // Skiff reconnects on its own; the new stream is queued and answered only from here on.
     for (let i = 0; i < 3; i++) assert.equal(await getVia(port), '200 a', 'nothing half-applied: the old cluster serves');
     // The next stream carries the whole push: the cluster and its endpoints. Applied whole.
     state.set(T.cla, [assignment('a', a.port) as Resource, assignment('a-v2', b.port) as Resource]);
+    const second = server.serveNextStream();
     await second;
     await serves(port, '200 b', 'the whole push on the new stream', 10_000);
     assert.equal(await stat(skiff.adminUrl, 'control_plane.connected_state'), 1);

@@ -11,7 +11,7 @@ const examplesDir = fileURLToPath(new URL('../../../../examples/', import.meta.u
 
 test('every example validates without warnings and its JSON form loads back the same', () => {
   const files = readdirSync(examplesDir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
-  assert.deepEqual(files, ['default.yaml', 'local-replies.yaml', 'routing.yaml']);
+  assert.deepEqual(files, ['default.yaml', 'local-replies.yaml', 'multi-protocol.yaml', 'routing.yaml']);
   for (const f of files) {
     const loaded = loadBootstrapFile(examplesDir + f);
     assert.deepEqual(loaded.warnings, [], f);
