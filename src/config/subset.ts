@@ -115,6 +115,9 @@ export const UPSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
   { name: 'envoy.transport_sockets.tls', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' },
 ];
 
+/** A ConfigSource for LDS, CDS, RDS and EDS: the ADS stream (api_config_source is for SDS only). */
+const ADS_SOURCE: readonly string[] = ['ads', 'resource_api_version', 'initial_fetch_timeout'];
+
 const HEADER_MUTATIONS = {
   request_headers_to_add: true, request_headers_to_remove: true,
   response_headers_to_add: true, response_headers_to_remove: true,
@@ -135,7 +138,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     bootstrap_extensions: { noop: 'bootstrap extensions (Istio: internal listener registry) are not loaded' },
     cluster_manager: { noop: 'cluster manager defaults (outlier event log, local cluster) are not used' },
   },
-  'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': { ads_config: true, lds_config: true, cds_config: true },
+  'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': { ads_config: true, lds_config: { only: ADS_SOURCE }, cds_config: { only: ADS_SOURCE } },
   // The ADS stream: src/xds follows gRPC SotW and delta over one envoy_grpc cluster or a google_grpc target.
   'envoy.config.core.v3.ApiConfigSource': {
     api_type: { values: ['GRPC', 'DELTA_GRPC', 'AGGREGATED_GRPC', 'AGGREGATED_DELTA_GRPC'] },
@@ -146,16 +149,19 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.core.v3.GrpcService.EnvoyGrpc': { cluster_name: true },
   'envoy.config.core.v3.GrpcService.GoogleGrpc': { target_uri: true, stat_prefix: true },
   // Resources come over the bootstrap's ADS stream only.
-  'envoy.config.core.v3.ConfigSource': { ads: true, resource_api_version: { values: ['V3'] }, initial_fetch_timeout: true },
+  // api_config_source only where secrets are fetched (SdsSecretConfig.sds_config); every other source is ADS_SOURCE.
+  'envoy.config.core.v3.ConfigSource': { ads: true, resource_api_version: { values: ['V3'] }, initial_fetch_timeout: true, api_config_source: true },
   'envoy.config.core.v3.AggregatedConfigSource': {},
-  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': { listeners: true, clusters: true },
+  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': { listeners: true, clusters: true, secrets: true },
   'envoy.config.bootstrap.v3.Admin': {
     address: true, access_log: { noop: 'admin access log is not written' },
     profile_path: { noop: 'Skiff has no CPU profiler endpoint' },
   },
   // Node only describes this proxy to a management server; nothing in it changes how Skiff behaves.
   'envoy.config.core.v3.Node': '*',
-  'envoy.config.core.v3.Address': { socket_address: true },
+  // pipe (a unix socket): istio-agent's xds-grpc and sds-grpc clusters; only cluster endpoints connect to one.
+  'envoy.config.core.v3.Address': { socket_address: true, pipe: true },
+  'envoy.config.core.v3.Pipe': { path: true },
   'envoy.config.core.v3.SocketAddress': { address: true, port_value: true, protocol: { values: ['TCP'] } },
 
   'envoy.config.listener.v3.Listener': {
@@ -165,6 +171,12 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // ---- Istio compatibility (xdsistio) ----
     // Envoy's docs: the direction only labels tracing and stats.
     traffic_direction: { hint: 'traffic_direction only labels tracing and stats; accepted, not used' },
+    // istio2: Skiff is not a transparent proxy (no iptables REDIRECT / SO_ORIGINAL_DST): connections stay on the
+    // listener that accepted them, as if Envoy found no listener for the original destination.
+    // istio-agent's static listeners (prometheus, health): Skiff has no global connection limit to ignore.
+    ignore_global_conn_limit: { noop: 'Skiff has no global downstream connection limit (no overload manager)' },
+    bypass_overload_manager: { noop: 'Skiff has no overload manager to bypass' },
+    use_original_dst: { noop: 'Skiff is not a transparent proxy: connections are not handed to the listener of their original destination' },
     // ---- end Istio compatibility ----
   },
   'envoy.config.listener.v3.FilterChain': {
@@ -189,9 +201,22 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': { common_tls_context: true, sni: true },
   'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext': {
     tls_certificates: true, validation_context: true, alpn_protocols: true, tls_params: true,
+    // ---- SDS (istio2): src/tls/sds.ts ----
+    tls_certificate_sds_secret_configs: true, validation_context_sds_secret_config: true, combined_validation_context: true,
   },
+  // Secrets come from static_resources.secrets (no sds_config), over ADS (sds_config: {ads: {}}), or from an SDS
+  // server of its own (api_config_source: Istio's sds-grpc; src/tls/sds_client.ts).
+  'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': {
+    name: true, sds_config: { only: ['ads', 'api_config_source', 'initial_fetch_timeout', 'resource_api_version'] },
+  },
+  'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext': {
+    default_validation_context: true, validation_context_sds_secret_config: true,
+  },
+  'envoy.extensions.transport_sockets.tls.v3.Secret': { name: true, tls_certificate: true, validation_context: true },
+  // ---- end SDS ----
   'envoy.extensions.transport_sockets.tls.v3.TlsCertificate': { certificate_chain: true, private_key: true },
-  'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': { trusted_ca: true, match_typed_subject_alt_names: true },
+  // match_subject_alt_names (deprecated, istiod still sends it): each matcher is tried against every SAN type.
+  'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': { trusted_ca: true, match_typed_subject_alt_names: true, match_subject_alt_names: true },
   'envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher': { san_type: { values: ['EMAIL', 'DNS', 'URI', 'IP_ADDRESS'] }, matcher: true },
   'envoy.extensions.transport_sockets.tls.v3.TlsParameters': {
     tls_minimum_protocol_version: true, tls_maximum_protocol_version: true, cipher_suites: true,
@@ -223,7 +248,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     pack_trace_reason: { hint: 'trace reasons are not packed (no tracing)' },
     use_request_id_for_trace_sampling: { hint: 'no tracing: nothing is sampled' },
   },
-  'envoy.extensions.filters.network.http_connection_manager.v3.Rds': { config_source: true, route_config_name: true },
+  'envoy.extensions.filters.network.http_connection_manager.v3.Rds': { config_source: { only: ADS_SOURCE }, route_config_name: true },
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': { name: true, typed_config: true },
   'envoy.extensions.filters.http.router.v3.Router': {},
 
@@ -327,7 +352,10 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // ---- end Istio compatibility ----
     transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS },
     typed_extension_protocol_options: true,
+    // istio2: the transport per host by its envoy.transport_socket_match labels (src/upstream/transport_socket_match.ts).
+    transport_socket_matches: true,
   },
+  'envoy.config.cluster.v3.Cluster.TransportSocketMatch': { name: true, match: true, transport_socket: { extensions: UPSTREAM_TRANSPORT_EXTENSIONS } },
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
     explicit_http_config: true, auto_config: true, use_downstream_protocol_config: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
@@ -345,7 +373,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     healthy_panic_threshold: { noop: 'no active health checking: every host counts as healthy unless EDS says otherwise' },
   },
   'envoy.config.cluster.v3.Filter': { name: true, typed_config: true },
-  'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: true, service_name: true },
+  'envoy.config.cluster.v3.Cluster.EdsClusterConfig': { eds_config: { only: ADS_SOURCE }, service_name: true },
   'envoy.config.cluster.v3.CircuitBreakers': { thresholds: true },
   'envoy.config.cluster.v3.CircuitBreakers.Thresholds': {
     // HIGH thresholds govern routes of priority HIGH only; Skiff routes are all DEFAULT, so they never apply.
@@ -362,7 +390,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // Overprovisioning and drop overloads only act across priorities and localities; Skiff has priority 0 only.
     policy: { noop: 'load-assignment policy: one priority, no locality weighting' },
   },
-  'envoy.config.endpoint.v3.LocalityLbEndpoints': { locality: true, lb_endpoints: true, load_balancing_weight: true, priority: true },
+  // metadata: its envoy.transport_socket_match labels apply to endpoints without their own (transport_socket_matches).
+  'envoy.config.endpoint.v3.LocalityLbEndpoints': { locality: true, lb_endpoints: true, load_balancing_weight: true, priority: true, metadata: true },
   'envoy.config.core.v3.Locality': { region: true, zone: true, sub_zone: true },
   'envoy.config.endpoint.v3.LbEndpoint': { endpoint: true, load_balancing_weight: true, health_status: true, metadata: true },
   // Metadata only labels a resource (Istio: workload names, TLS mode); nothing in Skiff reads it yet.

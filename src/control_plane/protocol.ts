@@ -58,18 +58,30 @@ export function codecFor<T>(fullName: string): { encode: (m: T) => Buffer; decod
   };
 }
 
+/** Envoy's SecretDiscoveryService: the same streams as ADS under other method names (an SDS server of its own). */
+export const SDS_SERVICE = 'envoy.service.secret.v3.SecretDiscoveryService';
+
 /** The service definition for grpc-js (server.addService, makeGenericClientConstructor). */
 export function adsServiceDefinition(): ServiceDefinition {
+  return discoveryServiceDefinition(ADS_SERVICE, 'StreamAggregatedResources', 'DeltaAggregatedResources');
+}
+
+/** SDS's service definition: `StreamSecrets` (state of the world) and `DeltaSecrets`, served from the same snapshot. */
+export function sdsServiceDefinition(): ServiceDefinition {
+  return discoveryServiceDefinition(SDS_SERVICE, 'StreamSecrets', 'DeltaSecrets');
+}
+
+function discoveryServiceDefinition(service: string, sotwName: string, deltaName: string): ServiceDefinition {
   const req = codecFor<DiscoveryRequest>('envoy.service.discovery.v3.DiscoveryRequest');
   const res = codecFor<DiscoveryResponse>('envoy.service.discovery.v3.DiscoveryResponse');
   const dreq = codecFor<DeltaDiscoveryRequest>('envoy.service.discovery.v3.DeltaDiscoveryRequest');
   const dres = codecFor<DeltaDiscoveryResponse>('envoy.service.discovery.v3.DeltaDiscoveryResponse');
   const method = (name: string, q: typeof req | typeof dreq, s: typeof res | typeof dres) => ({
-    path: `/${ADS_SERVICE}/${name}`, requestStream: true, responseStream: true, originalName: name,
+    path: `/${service}/${name}`, requestStream: true, responseStream: true, originalName: name,
     requestSerialize: q.encode, requestDeserialize: q.decode, responseSerialize: s.encode, responseDeserialize: s.decode,
   });
   return {
-    StreamAggregatedResources: method('StreamAggregatedResources', req, res),
-    DeltaAggregatedResources: method('DeltaAggregatedResources', dreq, dres),
+    [sotwName]: method(sotwName, req, res),
+    [deltaName]: method(deltaName, dreq, dres),
   } as unknown as ServiceDefinition;
 }

@@ -2,7 +2,7 @@
  * Reads the resource files of a control-plane directory. A file (YAML, or JSON when it ends in .json) holds one
  * resource, a list of them, or Envoy's path_config_source form `{version_info?, resources: [...]}`. Each item is a
  * resource with its `@type`, or just its fields, whose type is then taken from the file name
- * (listener/lds, route/rds, cluster/cds, endpoint/eds/cla) or, failing that, from the item's shape.
+ * (listener/lds, route/rds, cluster/cds, endpoint/eds/cla, secret/sds) or, failing that, from the item's shape.
  * Every item is decoded and checked with src/config (schema and PGV rules), so an error names file and field.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { basename, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SkiffError, UnsupportedConfigError } from '../common/errors.js';
 import { decodeResource, validateResource } from '../config/resources.js';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SERVED_TYPES } from './types.js';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE, SERVED_TYPES } from './types.js';
 
 export interface FileResource {
   typeUrl: string;
@@ -55,12 +55,14 @@ export function typeFromFileName(file: string): string | undefined {
   if (/(^|[^a-z])(rds|routes?|route_?config(uration)?s?)([^a-z]|$)/.test(stem)) return ROUTE_TYPE;
   if (/(^|[^a-z])(eds|cla|endpoints?|load_?assignments?)([^a-z]|$)/.test(stem)) return ENDPOINT_TYPE;
   if (/(^|[^a-z])(cds|clusters?)([^a-z]|$)/.test(stem)) return CLUSTER_TYPE;
+  if (/(^|[^a-z])(sds|secrets?)([^a-z]|$)/.test(stem)) return SECRET_TYPE;
   return undefined;
 }
 
 /** A type guessed from fields only one of the four messages has. */
 function typeFromShape(item: Record<string, unknown>): string | undefined {
   if ('cluster_name' in item || 'endpoints' in item) return ENDPOINT_TYPE;
+  if ('tls_certificate' in item || 'validation_context' in item) return SECRET_TYPE;
   if ('virtual_hosts' in item || 'vhds' in item) return ROUTE_TYPE;
   if ('filter_chains' in item || 'api_listener' in item || 'address' in item || 'listener_filters' in item) return LISTENER_TYPE;
   if ('type' in item || 'eds_cluster_config' in item || 'load_assignment' in item || 'connect_timeout' in item || 'lb_policy' in item) return CLUSTER_TYPE;
@@ -92,7 +94,7 @@ export function decodeItem(item: unknown, path: string, file: string): FileResou
     input = { '@type': typeUrl, ...fields };
   }
   const decoded = decodeResource(input, path);
-  if (!SERVED_TYPES.includes(decoded.typeUrl)) throw new ConfigError(`${path}.@type`, `type ${decoded.typeUrl} is not served (Listener, RouteConfiguration, Cluster, ClusterLoadAssignment are)`);
+  if (!SERVED_TYPES.includes(decoded.typeUrl)) throw new ConfigError(`${path}.@type`, `type ${decoded.typeUrl} is not served (Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, Secret are)`);
   try {
     validateResource(decoded, path);
   } catch (e) {

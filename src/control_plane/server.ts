@@ -13,7 +13,7 @@ import { SkiffError } from '../common/errors.js';
 import { logger, type Logger } from '../common/logger.js';
 import { DeltaStream } from './delta_stream.js';
 import { HealthServer, type HealthReport } from './health.js';
-import { adsServiceDefinition, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from './protocol.js';
+import { adsServiceDefinition, sdsServiceDefinition, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from './protocol.js';
 import { listResourceFiles, readResourceFile, type FileResource } from './resource_files.js';
 import { SnapshotSequence } from './snapshot.js';
 import { short, SotwStream } from './sotw_stream.js';
@@ -212,16 +212,17 @@ export class ControlPlaneServer {
     if (first.problems.length > 0) this.log.warn('no snapshot yet: streams wait until the files load');
     const grpc = new GrpcServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
     const current = (): Snapshot | undefined => this.sequence.latest();
-    grpc.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => {
-        const stream = new SotwStream(call, current, this.events, this.log, this.identifier);
-        this.attach(call, stream, (r) => stream.handleRequest(r));
-      },
-      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => {
-        const stream = new DeltaStream(call, current, this.events, this.log, this.identifier);
-        this.attach(call, stream, (r) => stream.handleRequest(r));
-      },
-    });
+    const sotw = (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void => {
+      const stream = new SotwStream(call, current, this.events, this.log, this.identifier);
+      this.attach(call, stream, (r) => stream.handleRequest(r));
+    };
+    const delta = (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void => {
+      const stream = new DeltaStream(call, current, this.events, this.log, this.identifier);
+      this.attach(call, stream, (r) => stream.handleRequest(r));
+    };
+    grpc.addService(adsServiceDefinition(), { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta });
+    // Secrets also over SDS's own service, as istio-agent serves them to a sidecar (sds_config.api_config_source).
+    grpc.addService(sdsServiceDefinition(), { StreamSecrets: sotw, DeltaSecrets: delta });
     this.grpc = grpc;
     const host = address.includes(':') ? `[${address}]` : address;
     this.grpcPort = await new Promise<number>((resolve, reject) => {

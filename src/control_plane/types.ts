@@ -7,9 +7,10 @@ export const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Liste
 export const ROUTE_TYPE = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
 export const CLUSTER_TYPE = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 export const ENDPOINT_TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+export const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
 
-/** The types served, in Envoy's push order (CDS before EDS, LDS before RDS). */
-export const SERVED_TYPES: readonly string[] = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE];
+/** The types served, in Envoy's push order (CDS before EDS, LDS before RDS; secrets, asked for by name, last). */
+export const SERVED_TYPES: readonly string[] = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE];
 
 /** LDS and CDS are subscribed by wildcard; RDS and EDS by name (as Envoy and gRPC clients do). */
 export function isWildcardType(typeUrl: string): boolean {

@@ -14,6 +14,9 @@ import { createClusterManager } from '../upstream/cluster_manager.js';
 import { createClientConnection } from '../stream/http1/client.js';
 import { ListenerManager } from '../listener/listener_manager.js';
 import { registerBuiltinExtensions } from './extensions.js';
+import { loadStaticSecrets, secretStore, type SecretConfig } from '../tls/sds.js';
+import { SdsClients } from '../tls/sds_client.js';
+import { secretsConfigDump } from '../tls/sds_dump.js';
 import { InlineRouteResolver } from '../router/index.js';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.js';
 import { PooledRouteResolver } from '../workers/pooled_route_resolver.js';
@@ -47,6 +50,7 @@ export class Server {
   private pool?: WorkerPool;
   private clusters?: ClusterManagerImpl;
   private xds?: XdsConfig;
+  private sds?: SdsClients;
   private listeners?: ListenerManager;
   private admin?: { port: number; close(): Promise<void> };
   private stopping?: Promise<void>;
@@ -61,6 +65,9 @@ export class Server {
     const pool = this.pool;
     const resolverFor = (table: RouteTable): RouteResolver =>
       pool ? new PooledRouteResolver(table, pool, { minBatch: this.opts.offloadMinBatch }) : new InlineRouteResolver(table);
+    // Before any TLS context is built: static SDS secrets (src/tls/sds.ts).
+    loadStaticSecrets((bootstrap.static_resources as { secrets?: SecretConfig[] } | undefined)?.secrets);
+    this.sds = new SdsClients({ node: (bootstrap.node ?? {}) as NodeConfig, staticClusters: bootstrap.static_resources?.clusters ?? [], log: logger('sds') });
     const clusters = createClusterManager(bootstrap.static_resources?.clusters ?? [], {
       stats: this.stats, connect: (socket) => createClientConnection(wasm, socket), log: logger('upstream'),
     });
@@ -100,6 +107,7 @@ export class Server {
     this.stopping ??= (async () => {
       this.state = 'DRAINING';
       this.xds?.close();
+      this.sds?.close();
       this.listeners?.stopAccepting();
       await this.listeners?.drain(this.opts.drainTimeMs);
       this.listeners?.close();
@@ -115,7 +123,7 @@ export class Server {
       stats: this.stats,
       clusters: () => this.clusters!,
       listeners: () => this.listeners?.addresses() ?? [],
-      configDump: () => buildConfigDump(this.opts.loaded, this.loadedAt, this.xds?.dump()),
+      configDump: () => withSecrets(buildConfigDump(this.opts.loaded, this.loadedAt, this.xds?.dump())),
       serverInfo: () => ({
         version: VERSION, state: this.state, uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
         commandLine: this.opts.commandLine, concurrency: this.opts.concurrency,
@@ -127,4 +135,11 @@ export class Server {
       healthcheckFail: (fail: boolean) => { this.healthcheckFailed = fail; },
     };
   }
+}
+
+/** Envoy's SecretsConfigDump goes last when any secret is held or awaited. */
+function withSecrets(dump: ReturnType<typeof buildConfigDump>): ReturnType<typeof buildConfigDump> {
+  const store = secretStore();
+  if (store.entries().length > 0 || store.awaited().length > 0) dump.configs.push(secretsConfigDump(store));
+  return dump;
 }

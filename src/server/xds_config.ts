@@ -24,6 +24,8 @@ import { AdsClient, Slicer } from '../xds/ads_client.js';
 import { TYPE_URL } from '../xds/protocol.js';
 import type { DynamicResourcesConfig, NodeConfig, XdsResource, XdsUpdate } from '../xds/types.js';
 import { disposeListenerSpec, type ListenerManager, type ListenerSpec } from '../listener/listener_manager.js';
+import { applySecretUpdate, secretStore, type SecretConfig } from '../tls/sds.js';
+import { staticClusterTarget } from '../tls/sds_client.js';
 
 /** How long a replaced RDS table stays readable (worker threads may hold its descriptor for a batch or two). */
 const ROUTE_TABLE_GRACE_MS = 10_000;
@@ -103,16 +105,8 @@ function edsTimeoutMs(c: Cluster): number {
   return Number(d.seconds ?? 0) * 1000 + Math.floor(Number(d.nanos ?? 0) / 1e6);
 }
 
-/** host:port of a static cluster's first endpoint: where an envoy_grpc control plane is dialled. */
-function clusterTarget(c: Cluster | undefined): string | undefined {
-  for (const group of c?.load_assignment?.endpoints ?? []) {
-    for (const ep of group.lb_endpoints ?? []) {
-      const sa = ep.endpoint?.address?.socket_address;
-      if (sa?.address && sa.port_value) return `${sa.address.includes(':') ? `[${sa.address}]` : sa.address}:${sa.port_value}`;
-    }
-  }
-  return undefined;
-}
+/** host:port (or unix:path for a pipe, as istio-agent's xds-grpc) of a static cluster's first endpoint: where an envoy_grpc control plane is dialled. */
+const clusterTarget = staticClusterTarget;
 
 class ClusterManagerXdsStats {
   readonly active: Gauge;
@@ -187,6 +181,7 @@ export class XdsConfig {
     this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
     this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
     this.client.onRejected((typeUrl, err, version) => this.recordRejection(typeUrl, err, version));
+    this.followSecrets();
 
     this.subscribeEndpoints();
     const staticRds = [...this.deps.listeners.rdsNames()];
@@ -224,6 +219,7 @@ export class XdsConfig {
   }
 
   close(): void {
+    secretStore().onDemand('ads', undefined);
     this.client.close();
     clearTimeout(this.edsSweep);
     this.edsSweep = undefined;
@@ -534,6 +530,23 @@ export class XdsConfig {
     for (const name of u.removed) lm.removeListener(name);
     this.touch(TYPE_URL.listener, u.added.keys());
     this.client.subscribe(TYPE_URL.route, [...lm.rdsNames()].sort());
+  }
+
+  // ---- SDS ----
+
+  /** Secrets named by TLS contexts with `sds_config: {ads: {}}` are subscribed over the ADS stream as contexts come and go. */
+  private followSecrets(): void {
+    const store = secretStore();
+    this.client.onUpdate(TYPE_URL.secret, (u) => this.applySecrets(u));
+    store.onDemand('ads', (source, names) => { if (source === 'ads') this.client.subscribe(TYPE_URL.secret, names); });
+    const now = store.namesFrom('ads');
+    if (now.length > 0) this.client.subscribe(TYPE_URL.secret, now);
+  }
+
+  /** Every secret is checked (fields, and that its key and certificates load) before any is handed to the TLS contexts. */
+  private applySecrets(u: XdsUpdate): void {
+    applySecretUpdate([...u.added].map(([name, r]) => [name, body<SecretConfig>(r), r.version]), u.removed);
+    this.touch(TYPE_URL.secret, u.added.keys());
   }
 
   // ---- RDS ----

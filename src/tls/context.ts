@@ -4,6 +4,8 @@
  * (min/max protocol version, cipher_suites as OpenSSL names). Files are watched (fs.watch on their directories,
  * which also sees Kubernetes' symlink swaps) and rescanned periodically in case an event is missed; when their
  * contents change the context is rebuilt and new handshakes use it. A rebuild that fails keeps the old context.
+ * Certificates and validation contexts may instead be named SDS secrets (src/tls/sds.ts): the context follows
+ * them and is rebuilt when a new version arrives; until every named secret is there it is not `ready`.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,6 +14,8 @@ import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { dataSourceFile, readDataSource, type DataSourceConfig } from './data_source.js';
 import { compileSanMatchers, type SanCheck, type SanMatcherConfig } from './san_matcher.js';
+import { resolveSecrets, type SecretRefs } from './sds_context.js';
+import { secretStore } from './sds.js';
 
 export interface CommonTlsContextConfig {
   tls_certificates?: { certificate_chain?: DataSourceConfig; private_key?: DataSourceConfig; [k: string]: unknown }[];
@@ -21,7 +25,8 @@ export interface CommonTlsContextConfig {
   [k: string]: unknown;
 }
 
-const COMMON_FIELDS = new Set(['tls_certificates', 'validation_context', 'alpn_protocols', 'tls_params']);
+const COMMON_FIELDS = new Set(['tls_certificates', 'validation_context', 'alpn_protocols', 'tls_params',
+  'tls_certificate_sds_secret_configs', 'validation_context_sds_secret_config', 'combined_validation_context']);
 const VERSIONS: Record<string, tls.SecureVersion | undefined> = {
   TLS_AUTO: undefined, TLSv1_0: 'TLSv1', TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3',
 };
@@ -34,7 +39,10 @@ function checkFields(obj: object, allowed: readonly string[], path: string): voi
   for (const key of Object.keys(obj)) if (!allowed.includes(key)) throw new UnsupportedConfigError(`${path}.${key}`, 'field');
 }
 
-interface Material { options: tls.SecureContextOptions; context: tls.SecureContext; fingerprint: string }
+interface Material {
+  options: tls.SecureContextOptions; context: tls.SecureContext; fingerprint: string;
+  hasTrustedCa: boolean; sanCheck: SanCheck | undefined;
+}
 
 export interface TlsContextRole {
   /** 'server': a certificate is required. 'client': optional (mTLS). */
@@ -46,9 +54,10 @@ export interface TlsContextRole {
 
 export class ReloadableTlsContext {
   readonly alpn: string[];
-  readonly sanCheck: SanCheck | undefined;
-  readonly hasTrustedCa: boolean;
-  private material: Material;
+  /** Undefined until every SDS secret named is there. */
+  private material: Material | undefined;
+  private readonly refs: SecretRefs;
+  private readonly unfollow: (() => void)[] = [];
   private readonly files: string[];
   private readonly watchers: FSWatcher[] = [];
   private rescan: NodeJS.Timeout | undefined;
@@ -59,14 +68,20 @@ export class ReloadableTlsContext {
     private readonly log: Logger | undefined) {
     checkFields(config, [...COMMON_FIELDS], path);
     this.alpn = config.alpn_protocols ?? [];
-    const vc = config.validation_context;
-    if (vc !== undefined) checkFields(vc, ['trusted_ca', 'match_typed_subject_alt_names'], `${path}.validation_context`);
-    this.hasTrustedCa = vc?.trusted_ca !== undefined;
-    this.sanCheck = compileSanMatchers(vc?.match_typed_subject_alt_names, `${path}.validation_context.match_typed_subject_alt_names`);
-    if (this.sanCheck !== undefined && !this.hasTrustedCa) {
-      throw new ConfigError(`${path}.validation_context.trusted_ca`, 'required to match subject alt names (a certificate is only matched once verified)');
+    this.refs = resolveSecrets(config, path);
+    const store = secretStore();
+    for (const ref of this.refs.all) {
+      this.unfollow.push(store.follow(ref.name, ref.source, () => {
+        if (this.material === undefined) this.firstLoad(); else this.reload();
+      }));
     }
-    this.material = this.load();
+    try {
+      this.firstLoad(true);
+    } catch (e) {
+      for (const u of this.unfollow) u();
+      throw e;
+    }
+    const vc = config.validation_context;
     this.files = [
       ...(config.tls_certificates ?? []).flatMap((c) => [dataSourceFile(c.certificate_chain), dataSourceFile(c.private_key)]),
       dataSourceFile(vc?.trusted_ca),
@@ -74,24 +89,60 @@ export class ReloadableTlsContext {
     if (this.files.length > 0) this.watch();
   }
 
-  /** The context new handshakes use. */
-  get current(): tls.SecureContext { return this.material.context; }
+  /** Whether every secret is there and a context is built (handshakes need it). */
+  get ready(): boolean { return this.material !== undefined; }
+
+  /** The context new handshakes use. Only when `ready`. */
+  get current(): tls.SecureContext { return this.mustHave().context; }
 
   /** The options the current context was built from (a client connection passes them to tls.connect). */
-  get options(): tls.SecureContextOptions { return this.material.options; }
+  get options(): tls.SecureContextOptions { return this.mustHave().options; }
+
+  /** Whether peers' certificates are verified (a trusted CA is configured, inline or by SDS). */
+  get hasTrustedCa(): boolean { return this.material?.hasTrustedCa ?? false; }
+
+  get sanCheck(): SanCheck | undefined { return this.material?.sanCheck; }
+
+  private mustHave(): Material {
+    if (this.material === undefined) throw new ConfigError(this.path, `waiting for SDS secrets ${this.refs.all.map((r) => r.name).join(', ')}`);
+    return this.material;
+  }
+
+  /** Builds the first material once every secret is there; at construction a bad inline config throws. */
+  private firstLoad(atConstruction = false): void {
+    if (this.disposed || this.material !== undefined) return;
+    if (!this.refs.all.every((r) => secretStore().get(r.name) !== undefined)) return;
+    try {
+      this.material = this.load();
+      if (!atConstruction) this.log?.info(`${this.path}: SDS secrets arrived; TLS ready`);
+    } catch (e) {
+      if (atConstruction) throw e;
+      this.log?.warn(`${this.path}: SDS secret not usable: ${(e as Error).message}`);
+    }
+  }
 
   private load(): Material {
-    const c = this.config;
+    const c = this.refs.effective(secretStore());
     const path = this.path;
+    const vc = c.validation_context;
+    if (vc !== undefined) checkFields(vc, ['trusted_ca', 'match_typed_subject_alt_names', 'match_subject_alt_names'], `${path}.validation_context`);
+    const hasTrustedCa = vc?.trusted_ca !== undefined;
+    // The deprecated untyped list: each matcher against every SAN type (Envoy's meaning).
+    const legacy = ((vc?.match_subject_alt_names ?? []) as SanMatcherConfig['matcher'][])
+      .flatMap((matcher) => (['DNS', 'URI', 'EMAIL', 'IP_ADDRESS'] as const).map((san_type) => ({ san_type, matcher }) as SanMatcherConfig));
+    const typed = [...(vc?.match_typed_subject_alt_names ?? []), ...legacy];
+    const sanCheck = compileSanMatchers(typed.length > 0 ? typed : undefined, `${path}.validation_context.match_typed_subject_alt_names`);
+    if (sanCheck !== undefined && !hasTrustedCa) {
+      throw new ConfigError(`${path}.validation_context.trusted_ca`, 'required to match subject alt names (a certificate is only matched once verified)');
+    }
     const certs = (c.tls_certificates ?? []).map((tc, i) => {
       const at = `${path}.tls_certificates[${i}]`;
       checkFields(tc, ['certificate_chain', 'private_key'], at);
       return { cert: readDataSource(tc.certificate_chain, `${at}.certificate_chain`), key: readDataSource(tc.private_key, `${at}.private_key`) };
     });
     if (this.role.side === 'server' && certs.length === 0) throw new ConfigError(`${path}.tls_certificates`, 'a server needs a certificate');
-    const ca = c.validation_context?.trusted_ca === undefined ? undefined
-      : readDataSource(c.validation_context.trusted_ca, `${path}.validation_context.trusted_ca`);
-    const params = c.tls_params ?? {};
+    const ca = vc?.trusted_ca === undefined ? undefined : readDataSource(vc.trusted_ca, `${path}.validation_context.trusted_ca`);
+    const params = this.config.tls_params ?? {};
     checkFields(params, ['tls_minimum_protocol_version', 'tls_maximum_protocol_version', 'cipher_suites'], `${path}.tls_params`);
     const version = (v: string | undefined, field: string, fallback: tls.SecureVersion): tls.SecureVersion => {
       if (v === undefined) return fallback;
@@ -118,8 +169,9 @@ export class ReloadableTlsContext {
       const field = /cipher/i.test(msg) ? 'tls_params.cipher_suites' : /version/i.test(msg) ? 'tls_params' : 'tls_certificates';
       throw new ConfigError(`${path}.${field}`, msg);
     }
-    const fingerprint = [...certs.flatMap((x) => [x.cert, x.key]), ca ?? Buffer.alloc(0)].map((b) => b.toString('base64')).join('|');
-    return { options, context, fingerprint };
+    const fingerprint = [...certs.flatMap((x) => [x.cert, x.key]), ca ?? Buffer.alloc(0)].map((b) => b.toString('base64')).join('|')
+      + `|${JSON.stringify(typed)}`;
+    return { options, context, fingerprint, hasTrustedCa, sanCheck };
   }
 
   private watch(): void {
@@ -145,6 +197,7 @@ export class ReloadableTlsContext {
   /** Re-reads the files; swaps the context in when they changed and still make a valid one. */
   reload(): boolean {
     if (this.disposed) return false;
+    if (this.material === undefined) { this.firstLoad(); return this.material !== undefined; }
     let next: Material;
     try {
       next = this.load();
@@ -160,6 +213,7 @@ export class ReloadableTlsContext {
 
   dispose(): void {
     this.disposed = true;
+    for (const u of this.unfollow) u();
     for (const w of this.watchers) w.close();
     if (this.rescan !== undefined) clearInterval(this.rescan);
     if (this.settle !== undefined) clearTimeout(this.settle);

@@ -28,6 +28,8 @@ class DownstreamTls implements DownstreamTransport {
 
   accept(socket: Socket, peeked: Buffer, stats: TlsStats, done: (outcome: AcceptOutcome) => void): void {
     const ctx = this.ctx;
+    // An SDS secret not delivered yet: no certificate to offer (Envoy would keep the listener warming).
+    if (!ctx.ready) { stats.connection_error.inc(); done({ ok: false, reason: 'TLS secrets not delivered yet (SDS)' }); return; }
     // Bytes already read are replayed through the stream interface; otherwise TLS takes the socket's handle
     // directly (faster), which also works on a socket listener filters paused without reading anything.
     const replay = peeked.length > 0;
@@ -94,7 +96,8 @@ export function buildDownstreamTls(typedConfig: Any, path: string, log: Logger |
   const ctx = new ReloadableTlsContext(c.common_tls_context ?? {}, `${path}.common_tls_context`,
     { side: 'server', defaultMin: 'TLSv1.2', defaultMax: 'TLSv1.3' }, log);
   const require = c.require_client_certificate?.value === true;
-  if (require && !ctx.hasTrustedCa) {
+  // With an SDS validation context the CA comes later; it is checked once it is there.
+  if (require && ctx.ready && !ctx.hasTrustedCa) {
     ctx.dispose();
     throw new ConfigError(`${path}.require_client_certificate`, 'needs common_tls_context.validation_context.trusted_ca to verify the client certificate');
   }

@@ -5,6 +5,7 @@
  * (instead of a hostname check, which Envoy does not do either); tls_certificates give the client
  * certificate for mTLS; alpn_protocols are offered. Certificate files are reloaded when they change.
  */
+import net from 'node:net';
 import tls from 'node:tls';
 import { SkiffError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -23,6 +24,12 @@ export class UpstreamTls {
    */
   connect(address: string, port: number, alpn?: readonly string[]): tls.TLSSocket {
     const ctx = this.ctx;
+    if (!ctx.ready) {
+      // An SDS secret not delivered yet: the connect fails (as a refused handshake would), the pool counts it.
+      const socket = new net.Socket() as tls.TLSSocket;
+      process.nextTick(() => socket.destroy(new SkiffError('SKIFF_UPSTREAM_TLS_NOT_READY', 'upstream TLS secrets not delivered yet (SDS)', 'upstream', true)));
+      return socket;
+    }
     const verify = ctx.hasTrustedCa;
     const offer = alpn ?? ctx.alpn;
     const socket = tls.connect({

@@ -16,7 +16,7 @@ export interface BoolValue { value?: boolean }
 export interface Any { '@type': string; [field: string]: unknown }
 
 export interface SocketAddress { address: string; port_value?: number; protocol?: 'TCP' | 'UDP' }
-export interface Address { socket_address?: SocketAddress }
+export interface Address { socket_address?: SocketAddress; /** A unix socket (cluster endpoints only). */ pipe?: { path?: string; mode?: number } }
 
 export interface Bootstrap {
   node?: { id?: string; cluster?: string; metadata?: Record<string, unknown>; locality?: { region?: string; zone?: string; sub_zone?: string } };

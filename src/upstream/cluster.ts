@@ -22,6 +22,7 @@ import { Http2Pool, upstreamHttpProtocolOf, type UpstreamHttpProtocol } from './
 import { AlpnPool, type ProtocolPool } from './alpn_pool.js';
 import { DownstreamProtocolPool } from './downstream_protocol_pool.js';
 import { upstreamTransport, type OpenedSocket, type SocketOpener, type UpstreamTls } from './transport.js';
+import { TransportSocketMatcher, transportMatchLabels } from './transport_socket_match.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -49,10 +50,10 @@ export interface ClusterDeps {
 }
 
 /** One endpoint of a load assignment: a name (STRICT_DNS) or an IP (STATIC, EDS), port, weight, health. */
-interface EndpointSpec { readonly name: string; readonly port: number; readonly weight: number; readonly healthy: boolean | undefined }
+interface EndpointSpec { readonly name: string; readonly port: number; readonly weight: number; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown> }
 
 /** A host as an update describes it, before it becomes (or matches) an UpstreamHost. */
-interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string; readonly healthy: boolean | undefined }
+interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown> }
 
 /** EDS health states in which Envoy sends a host no new requests. */
 const UNUSABLE_HEALTH = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
@@ -70,6 +71,14 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
     if ((group.priority ?? 0) !== 0) throw new UnsupportedConfigError(`${gp}.priority`, `endpoint priority ${group.priority}`);
     (group.lb_endpoints ?? []).forEach((ep: LbEndpoint, i) => {
       const ep_ = `${gp}.lb_endpoints[${i}]`;
+      const pipe = ep.endpoint?.address?.pipe;
+      if (pipe !== undefined && ep.endpoint?.address?.socket_address === undefined) {
+        // A unix socket (istio-agent's xds-grpc / sds-grpc): port 0 marks it (no TCP endpoint has port 0).
+        if (typeof pipe.path !== 'string' || pipe.path === '') throw new ConfigError(`${ep_}.endpoint.address.pipe.path`, 'required');
+        if (needIp !== 'STATIC') throw new UnsupportedConfigError(`${ep_}.endpoint.address.pipe`, 'a pipe endpoint outside a STATIC cluster');
+        specs.push({ name: pipe.path, port: 0, weight: u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`), healthy: undefined });
+        return;
+      }
       const sa = ep.endpoint?.address?.socket_address;
       if (sa === undefined) throw new ConfigError(`${ep_}.endpoint.address`, 'a socket_address is required');
       if ((sa.protocol ?? 'TCP') !== 'TCP') throw new UnsupportedConfigError(`${ep_}.endpoint.address.socket_address.protocol`, `protocol ${sa.protocol}`);
@@ -80,7 +89,9 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
       const weight = u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, `${ep_}.load_balancing_weight`);
       if (weight < 1) throw new ConfigError(`${ep_}.load_balancing_weight`, 'must be at least 1');
       // Only an explicit EDS health status overrides what health checking decided.
-      specs.push({ name: sa.address, port, weight, healthy: ep.health_status === undefined ? undefined : !UNUSABLE_HEALTH.has(ep.health_status) });
+      // transport_socket_matches labels: the endpoint's, else its locality's.
+      const labels = transportMatchLabels(ep.metadata) ?? transportMatchLabels((group as { metadata?: unknown }).metadata);
+      specs.push({ name: sa.address, port, weight, healthy: ep.health_status === undefined ? undefined : !UNUSABLE_HEALTH.has(ep.health_status), ...(labels ? { labels } : {}) });
     });
   });
   return specs;
@@ -88,7 +99,7 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
 
 /** The IP endpoints of an assignment as hosts (STATIC and EDS). */
 function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
-  return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy }));
+  return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy, labels: e.labels }));
 }
 
 /** Shared by every cluster that has none (EDS clusters: 10 000 of them need no 20 000 empty lists). Never mutated. */
@@ -165,6 +176,7 @@ export class ClusterImpl implements Cluster {
 
   /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
   private readonly tls: UpstreamTls | undefined;
+  private readonly tlsMatches: TransportSocketMatcher;
 
   /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
   config: EnvoyCluster;
@@ -195,6 +207,7 @@ export class ClusterImpl implements Cluster {
     this.protocol = upstreamHttpProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
     this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
+    this.tlsMatches = TransportSocketMatcher.build((config as { transport_socket_matches?: [] }).transport_socket_matches, this.tls, path, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
       this.setHosts(ipHostSpecs(this.endpoints));
@@ -263,17 +276,18 @@ export class ClusterImpl implements Cluster {
     let p = this.pools.get(host);
     if (p === undefined) {
       const protocol = this.protocol;
-      if (protocol.kind === 'auto' && this.tls !== undefined) {
-        const tls = this.tls;
+      // The host's transport: the cluster's, or the one its transport_socket_matches labels pick.
+      const tls = this.tlsFor(host);
+      if (protocol.kind === 'auto' && tls !== undefined) {
         p = new AlpnPool({
           host, cluster: this, stats: this.stats, tls,
-          makePool: (negotiated, open) => negotiated === 'http2' ? this.http2Pool(host, open) : this.http1Pool(host, open),
+          makePool: (negotiated, open) => negotiated === 'http2' ? this.http2Pool(host, tls, open) : this.http1Pool(host, tls, open),
         });
       } else if (protocol.kind === 'downstream') {
         p = new DownstreamProtocolPool((wanted) => wanted === 'http2'
-          ? this.http2Pool(host, this.alpnOpener(['h2'])) : this.http1Pool(host, this.alpnOpener(['http/1.1'])));
+          ? this.http2Pool(host, tls, alpnOpener(tls, ['h2'])) : this.http1Pool(host, tls, alpnOpener(tls, ['http/1.1'])));
       } else {
-        p = protocol.kind === 'http2' ? this.http2Pool(host) : this.http1Pool(host);
+        p = protocol.kind === 'http2' ? this.http2Pool(host, tls) : this.http1Pool(host, tls);
       }
       this.pools.set(host, p);
       // A host that is not (or no longer) in the set gets a pool that refuses work.
@@ -282,28 +296,21 @@ export class ClusterImpl implements Cluster {
     return p;
   }
 
-  /** Over TLS without configured alpn_protocols: connections that offer exactly `alpn` (else the default opener). */
-  private alpnOpener(alpn: readonly string[]): SocketOpener | undefined {
-    const tls = this.tls;
-    if (tls === undefined || tls.alpn.length > 0) return undefined;
-    return (host): OpenedSocket => ({ socket: tls.connect(host.address, host.port, alpn), ready: 'secureConnect' });
-  }
-
-  private http2Pool(host: Host, open?: SocketOpener): Http2Pool {
+  private http2Pool(host: Host, tls: UpstreamTls | undefined, open?: SocketOpener): Http2Pool {
     const http2 = this.protocol.kind === 'http1' ? {} : this.protocol.http2;
     return new Http2Pool({
-      host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2, tls: this.tls, open, log: this.deps.log,
+      host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2, tls, open, log: this.deps.log,
       idleTimeoutMs: this.idleTimeoutMs,
       onConnectionClosed: () => this.connectionClosed(),
     });
   }
 
-  private http1Pool(host: Host, open?: SocketOpener): Http1Pool {
+  private http1Pool(host: Host, tls: UpstreamTls | undefined, open?: SocketOpener): Http1Pool {
     return new Http1Pool({
       host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
       idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
       onConnectionClosed: () => this.connectionClosed(),
-      tls: this.tls, open,
+      tls, open,
     });
   }
 
@@ -341,6 +348,12 @@ export class ClusterImpl implements Cluster {
     for (const p of [...this.pools.values()]) p.close();
     this.pools.clear();
     this.tls?.dispose();
+    this.tlsMatches.dispose();
+  }
+
+  /** The transport of a host's connections: transport_socket_matches on its labels, else the cluster's. */
+  private tlsFor(host: Host): UpstreamTls | undefined {
+    return this.tlsMatches.empty ? this.tls : this.tlsMatches.select((host as UpstreamHost).transportLabels);
   }
 
   /** Replaces the host set in place (see the file comment). */
@@ -351,6 +364,7 @@ export class ClusterImpl implements Cluster {
     const kept = new Set<UpstreamHost>();
     for (const s of specs) {
       const probe = new UpstreamHost(s.address, s.port, s.weight, s.hostname);
+      if (s.labels !== undefined) probe.transportLabels = s.labels;
       const existing = byKey.get(probe.key);
       if (existing !== undefined && kept.has(existing)) continue; // two endpoints resolved to one address
       if (existing !== undefined) {
@@ -410,4 +424,10 @@ export class ClusterImpl implements Cluster {
     this.dnsTimer = setTimeout(() => { this.dnsTimer = null; void this.refreshDns(); }, this.dnsRefreshMs);
     this.dnsTimer.unref();
   }
+}
+
+/** Over TLS without configured alpn_protocols: connections that offer exactly `alpn` (else the default opener). */
+function alpnOpener(tls: UpstreamTls | undefined, alpn: readonly string[]): SocketOpener | undefined {
+  if (tls === undefined || tls.alpn.length > 0) return undefined;
+  return (host): OpenedSocket => ({ socket: tls.connect(host.address, host.port, alpn), ready: 'secureConnect' });
 }

@@ -9,6 +9,8 @@ export class UpstreamHost implements Host {
   /** Requests in flight: maintained by this host's connection pool (acquired .. released or closed). */
   activeRequests = 0;
   healthy = true;
+  /** The endpoint's `envoy.transport_socket_match` labels (transport_socket_matches pick its TLS by them). */
+  transportLabels: Record<string, unknown> | undefined = undefined;
   readonly stats: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
   /** `address:port` (IPv6 addresses in brackets), the host's identity and its ring-hash / Maglev key. */
   readonly key: string;

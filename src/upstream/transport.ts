@@ -32,6 +32,8 @@ export function adoptSocket(socket: net.Socket): OpenedSocket {
 }
 
 export function openSocket(host: Host, tls?: UpstreamTls): OpenedSocket {
+  // Port 0: a pipe endpoint (src/upstream/cluster.ts), its address the socket's path.
+  if (host.port === 0) return { socket: net.connect({ path: host.address }), ready: 'connect' };
   if (tls === undefined) return { socket: net.connect({ host: host.address, port: host.port, noDelay: true }), ready: 'connect' };
   return { socket: tls.connect(host.address, host.port), ready: 'secureConnect' };
 }

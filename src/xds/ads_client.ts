@@ -43,6 +43,7 @@ export const DEFAULT_STAT_PREFIXES: Readonly<Record<string, string>> = {
   [TYPE_URL.listener]: 'listener_manager.lds.',
   [TYPE_URL.route]: 'xds.rds.',
   [TYPE_URL.endpoint]: 'xds.eds.',
+  [TYPE_URL.secret]: 'xds.sds.',
 };
 
 const SHORT_NAMES: Readonly<Record<string, string>> = {
@@ -50,6 +51,7 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   [TYPE_URL.listener]: 'Listener',
   [TYPE_URL.route]: 'RouteConfiguration',
   [TYPE_URL.endpoint]: 'ClusterLoadAssignment',
+  [TYPE_URL.secret]: 'Secret',
 };
 
 export interface AdsClientOptions {
@@ -68,6 +70,8 @@ export interface AdsClientOptions {
   validate?: boolean;
   /** Lets a test use a clock it controls for the rate limiter; defaults to performance.now. */
   now?: () => number;
+  /** Other method paths than ADS's, for a single-type discovery service (SDS's StreamSecrets / DeltaSecrets). */
+  methods?: { sotw: string; delta: string };
 }
 
 export interface SubscribeOptions {
@@ -416,7 +420,7 @@ export class AdsClient {
     });
     const method = this.delta ? ADS_SERVICE.DeltaAggregatedResources : ADS_SERVICE.StreamAggregatedResources;
     const stream = this.grpcClient.makeBidiStreamRequest(
-      method.path,
+      this.options.methods ? (this.delta ? this.options.methods.delta : this.options.methods.sotw) : method.path,
       method.requestSerialize as (m: DiscoveryRequest | DeltaDiscoveryRequest) => Buffer,
       method.responseDeserialize as (b: Buffer) => DiscoveryResponse | DeltaDiscoveryResponse,
     ) as AdsStream;

@@ -15,14 +15,17 @@ export const TYPE_URL = {
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
 } as const;
 
-/** The four resource types Skiff follows, in the order Envoy requests them on a new stream (CDS, EDS, LDS, RDS). */
-export const RESOURCE_TYPE_URLS: readonly string[] = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route];
+/** The resource types Skiff follows, in the order Envoy requests them on a new stream (CDS, EDS, LDS, RDS, then SDS). */
+export const RESOURCE_TYPE_URLS: readonly string[] = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.secret];
 
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const SOTW_METHOD_PATH = `/${ADS_SERVICE_NAME}/StreamAggregatedResources`;
 export const DELTA_METHOD_PATH = `/${ADS_SERVICE_NAME}/DeltaAggregatedResources`;
+/** SecretDiscoveryService: the same messages, for a secret server of its own (sds_config.api_config_source). */
+export const SDS_METHOD_PATHS = { sotw: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', delta: '/envoy.service.secret.v3.SecretDiscoveryService/DeltaSecrets' } as const;
 
 export interface AnyMessage { type_url: string; value: Uint8Array }
 export interface RpcStatus { code: number; message: string }

@@ -225,10 +225,10 @@ for (const apiType of API_TYPES) {
     const port = skiff.port('ingress');
     assert.equal(await getVia(port), '200 a');
 
-    // An unknown type URL.
-    const secret = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
-    server.push(secret, []);
-    await waitNack(server, /unknown type URL .*Secret/, 'the unknown type NACK');
+    // An unknown type URL (Secret is followed since SDS; runtime discovery is not).
+    const runtime = 'type.googleapis.com/envoy.service.runtime.v3.Runtime';
+    server.push(runtime, []);
+    await waitNack(server, /unknown type URL .*Runtime/, 'the unknown type NACK');
     // Duplicate names in one response (SotW: the same cluster twice; delta: the same name twice).
     server.push(T.cluster, [packResource(edsCluster('a')), packResource(edsCluster('a', { connect_timeout: '2s' }))]);
     await waitNack(server, /Cluster "a".*duplicate/, 'the duplicate-name NACK');

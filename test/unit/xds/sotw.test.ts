@@ -137,12 +137,13 @@ test('duplicate names, undecodable bytes and an unknown type URL are NACKed', as
   const mismatch = await stream.next();
   assert.match(mismatch.error_detail!.message, /type URL .*Listener in a response for .*Cluster/);
 
-  const unknown = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
+  // Secrets are followed since SDS (istio2); the runtime discovery type is not.
+  const unknown = 'type.googleapis.com/envoy.service.runtime.v3.Runtime';
   stream.send({ type_url: unknown, version_info: 'x', nonce: 'n4', resources: [] });
   const nackUnknown = await stream.next();
   assert.equal(nackUnknown.type_url, unknown);
   assert.equal(nackUnknown.response_nonce, 'n4');
-  assert.match(nackUnknown.error_detail!.message, /unknown type URL .*Secret/);
+  assert.match(nackUnknown.error_detail!.message, /unknown type URL .*Runtime/);
   assert.equal(updates.length, 0);
   assert.equal(client.resources(CLUSTER).size, 0);
 });
