@@ -19,7 +19,6 @@ import type { DownstreamConnection, ServedConnection } from '../types/network.js
 import type { RouteEntry } from '../types/router.js';
 import type { Cluster, Host } from '../types/upstream.js';
 import * as L from '../wasm/layout.js';
-import { setRequestId } from '../codec/xprotocol/codec.js';
 import { XStatus, type XProtocolSpec } from '../codec/xprotocol/spec.js';
 import { xProtocolForId } from '../codec/xprotocol/registry.js';
 import { UPSTREAM_RESET, UPSTREAM_RQ_TIMEOUT, writeBatched, type MuxHandle } from '../upstream/mux_pool.js';
@@ -186,7 +185,7 @@ export class XProtocolSession implements ServedConnection {
       timeoutMs,
       encode: (id) => {
         r.encoded = true;
-        setRequestId(wasm, r.proto, r.frame.ptr, r.frame.rec, id);
+        r.frame.setRequestId(id);
         return r.frame.bytes();
       },
       written: () => r.frame.releaseBytes(),
@@ -196,7 +195,7 @@ export class XProtocolSession implements ServedConnection {
         cluster.stats.responseCode(spec.statusToHttp(resp.frame.view.status));
         if (this.closed) { resp.release(); this.complete(r); return; }
         const fr = resp.frame;
-        setRequestId(wasm, fr.view.proto, fr.ptr, fr.rec, r.idHi * 0x1_0000_0000 + r.idLo);
+        fr.setRequestId(r.idHi * 0x1_0000_0000 + r.idLo);
         if (!writeBatched(this.socket, fr.bytes(), () => resp.release())) this.pauseUntilDrained();
         this.complete(r);
       },
