@@ -16,6 +16,7 @@ export class XProtocolStats {
   readonly downstream_rq_upstream_reset: Counter;
   readonly downstream_rq_local_reply: Counter;
   readonly downstream_rq_retry: Counter;
+  readonly downstream_rq_per_try_timeout: Counter;
   readonly downstream_goaway_sent: Counter;
 
   constructor(store: StatsStore, prefix: string) {
@@ -34,6 +35,7 @@ export class XProtocolStats {
     this.downstream_rq_upstream_reset = s.counter('downstream_rq_upstream_reset');
     this.downstream_rq_local_reply = s.counter('downstream_rq_local_reply');
     this.downstream_rq_retry = s.counter('downstream_rq_retry');
+    this.downstream_rq_per_try_timeout = s.counter('downstream_rq_per_try_timeout');
     this.downstream_goaway_sent = s.counter('downstream_goaway_sent');
   }
 }
