@@ -164,6 +164,7 @@ export class ClusterImpl implements Cluster {
 
   /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
   private readonly tls: UpstreamTls | undefined;
+  get upstreamTls(): UpstreamTls | undefined { return this.tls; }
 
   /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
   config: EnvoyCluster;
