@@ -4,49 +4,9 @@
 // sofa-rpc-node; the faulty upstreams are raw Bolt servers answering with sofa-bolt-node's encoder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as net from 'node:net';
-import { createRequire } from 'node:module';
 import { boltClient } from '../../helpers/rpc_peers.js';
-import { startServer } from '../tcp_proxy/harness.js';
+import { boltUpstream } from './bolt_upstream.js';
 import { startXProxy, staticCluster } from './harness.js';
-
-const require = createRequire(import.meta.url);
-const proto = require('sofa-bolt-node/lib/protocol') as {
-  responseEncode(id: number, r: object, o: object): Buffer;
-  decode(b: Buffer, o?: object): { packetId: number; packetType: string };
-};
-const V1 = { protocolType: 'bolt', codecType: 'hessian2' };
-const BOLT_STATUS_SERVER_THREADPOOL_BUSY = 4;
-
-type Behaviour = 'ok' | 'busy' | 'reset' | 'silent';
-
-/** A Bolt v1 upstream answering every request according to `behaviour()`, with `tag` as the result. */
-async function boltUpstream(tag: string, behaviour: () => Behaviour) {
-  let requests = 0;
-  const server = await startServer((s: net.Socket) => {
-    let pending = Buffer.alloc(0);
-    s.on('error', () => {});
-    s.on('data', (d: Buffer) => {
-      pending = Buffer.concat([pending, d]);
-      // Bounded: each pass takes one whole request frame (22-byte header + class + header map + content).
-      while (pending.length >= 22) {
-        const len = 22 + pending.readUInt16BE(14) + pending.readUInt16BE(16) + pending.readUInt32BE(18);
-        if (pending.length < len) break;
-        const frame = pending.subarray(0, len);
-        pending = pending.subarray(len);
-        if (frame.readUInt16BE(2) !== 1) { s.write(Buffer.from([1, 0, 0, 0, 1, ...frame.subarray(5, 9), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])); continue; } // heartbeat
-        requests++;
-        const b = behaviour();
-        if (b === 'reset') { s.destroy(); return; }
-        if (b === 'silent') continue;
-        const res = proto.responseEncode(frame.readUInt32BE(5), { isError: false, appResponse: { $class: 'java.lang.String', $: tag } }, V1);
-        if (b === 'busy') res.writeUInt16BE(BOLT_STATUS_SERVER_THREADPOOL_BUSY, 10);
-        s.write(res);
-      }
-    });
-  });
-  return { port: server.port, get requests() { return requests; }, close: () => server.close() };
-}
 
 function routeConfig(route: Record<string, unknown>) {
   return { name: 'rpc', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'rpc', ...route } }] }] };
