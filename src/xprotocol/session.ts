@@ -22,7 +22,7 @@ import type { RouteEntry } from '../types/router.js';
 import type { Cluster, Host } from '../types/upstream.js';
 import * as L from '../wasm/layout.js';
 import { XStatus, type XProtocolSpec } from '../codec/xprotocol/spec.js';
-import { xProtocolForId } from '../codec/xprotocol/registry.js';
+import { getXProtocol, hasXProtocol, xProtocolForId } from '../codec/xprotocol/registry.js';
 import { UPSTREAM_RESET, UPSTREAM_RQ_TIMEOUT, writeBatched, type MuxHandle } from '../upstream/mux_pool.js';
 import { UPSTREAM_CONNECT_FAILURE, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_OVERFLOW, UPSTREAM_POOL_DRAINED } from '../upstream/errors.js';
 import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from '../proxy/retry_state.js';
@@ -71,7 +71,9 @@ export class XProtocolSession implements ServedConnection {
 
   constructor(conn: DownstreamConnection, private readonly f: XProtocolFilter) {
     this.socket = conn.socket;
-    this.spec = f.config.spec;
+    // protocol auto behind protocol_inspector: the listener already named the protocol from the same bytes.
+    this.spec = f.config.spec ?? (conn.info.alpn !== '' && hasXProtocol(conn.info.alpn) ? getXProtocol(conn.info.alpn) : undefined);
+    if (f.config.spec === undefined && this.spec !== undefined) f.stats.downstream_cx_protocol_from_listener.inc();
     const stats = f.stats;
     stats.downstream_cx_total.inc();
     stats.downstream_cx_active.inc();

@@ -5,6 +5,7 @@ export class XProtocolStats {
   readonly downstream_cx_total: Counter;
   readonly downstream_cx_active: Gauge;
   readonly downstream_cx_protocol_error: Counter;
+  readonly downstream_cx_protocol_from_listener: Counter;
   readonly downstream_rq_total: Counter;
   readonly downstream_rq_active: Gauge;
   readonly downstream_rq_oneway: Counter;
@@ -24,6 +25,7 @@ export class XProtocolStats {
     this.downstream_cx_total = s.counter('downstream_cx_total');
     this.downstream_cx_active = s.gauge('downstream_cx_active');
     this.downstream_cx_protocol_error = s.counter('downstream_cx_protocol_error');
+    this.downstream_cx_protocol_from_listener = s.counter('downstream_cx_protocol_from_listener');
     this.downstream_rq_total = s.counter('downstream_rq_total');
     this.downstream_rq_active = s.gauge('downstream_rq_active');
     this.downstream_rq_oneway = s.counter('downstream_rq_oneway');
