@@ -1,5 +1,7 @@
 /** A raw Bolt v1 upstream for the x-protocol tests: answers with sofa-bolt-node's encoder, or misbehaves on purpose. */
 import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { startServer } from '../tcp_proxy/harness.js';
 
@@ -21,12 +23,15 @@ export interface BoltUpstream {
   close(): Promise<void>;
 }
 
-/** A Bolt v1 upstream answering every request according to `behaviour()`, with `tag` as the result. */
-export async function boltUpstream(tag: string, behaviour: () => Behaviour = () => 'ok'): Promise<BoltUpstream> {
+/**
+ * A Bolt v1 upstream answering every request according to `behaviour()`, with `tag` as the result; over TLS
+ * with `tlsOptions` (cert and key).
+ */
+export async function boltUpstream(tag: string, behaviour: () => Behaviour = () => 'ok', tlsOptions?: tls.TlsOptions): Promise<BoltUpstream> {
   let requests = 0;
   let open = 0;
   let accepted = 0;
-  const server = await startServer((s: net.Socket) => {
+  const onSocket = (s: net.Socket): void => {
     open++;
     accepted++;
     s.once('close', () => { open--; });
@@ -51,9 +56,22 @@ export async function boltUpstream(tag: string, behaviour: () => Behaviour = () 
         s.write(res);
       }
     });
-  });
+  };
+  const server = tlsOptions === undefined ? await startServer(onSocket) : await startTlsServer(tlsOptions, onSocket);
   return {
     port: server.port, get requests() { return requests; }, get open() { return open; }, get accepted() { return accepted; },
     close: () => server.close(),
+  };
+}
+
+async function startTlsServer(opts: tls.TlsOptions, onSocket: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const srv = tls.createServer(opts, (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); onSocket(s); });
+  srv.on('tlsClientError', () => {});
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close: async () => { for (const s of sockets) s.destroy(); await new Promise<void>((r) => srv.close(() => r())); },
   };
 }
