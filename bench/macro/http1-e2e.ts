@@ -39,7 +39,7 @@ const cfg = {
   probeRequests: envNumber('BENCH_PROBE_N', quick ? 1000 : 4000),
   rate: envNumber('BENCH_RATE', 2000),
   rateDurationS: envNumber('BENCH_RATE_DURATION_S', quick ? 3 : 10),
-  rateConnections: envNumber('BENCH_RATE_CONNECTIONS', 8),
+  rateConnections: envNumber('BENCH_RATE_CONNECTIONS', 1),
   skiffConcurrency: (process.env.BENCH_SKIFF_CONCURRENCY ?? '0,1,2').split(',').filter((s) => s !== '').map(Number),
   targets: new Set((process.env.BENCH_TARGETS ?? 'direct,nginx,haproxy,fastify,skiff').split(',').map((s) => s.trim())),
   upstreamPort: envNumber('UPSTREAM_PORT', 18080),

@@ -44,8 +44,10 @@ export class ActiveRequest implements TryListener {
   private readonly downstreamEdits: HeaderEdits;
   private current: UpstreamTry | undefined;
   private attempts = 0;
-  /** Hosts tried so far; undefined before the first try (the load balancers' fast path). */
+  /** Hosts tried before the current try; undefined until a retry (the load balancers' fast path). */
   private attempted: Set<Host> | undefined;
+  /** The first try's host: the set above is made only when a retry needs it. */
+  private firstHost: Host | undefined;
   private hash: bigint | undefined;
   /** The downstream request body was read to its end. */
   private requestComplete: boolean;
@@ -84,10 +86,19 @@ export class ActiveRequest implements TryListener {
     this.stats.downstream_rq_total.inc();
     this.stats.downstream_rq_http1_total.inc();
     this.stats.downstream_rq_active.inc();
-    this.stream.onAbort((err) => this.guarded(() => this.onDownstreamAbort(err)));
+    this.stream.onAbort(this.abortedByDownstream);
     this.armIdleTimer();
-    this.deps.resolver.resolve(this.stream.head, (route) => this.guarded(() => this.onRoute(route)));
+    this.deps.resolver.resolve(this.stream.head, this.routed);
   }
+
+  // The two callbacks every request registers: fields made once, not closures made per call.
+  private readonly routed = (route: RouteEntry | null): void => {
+    try { this.onRoute(route); } catch (e) { this.onInternalError(e); }
+  };
+
+  private readonly abortedByDownstream = (err: SkiffError): void => {
+    try { this.onDownstreamAbort(err); } catch (e) { this.onInternalError(e); }
+  };
 
   // ---- route ----
 
@@ -161,6 +172,7 @@ export class ActiveRequest implements TryListener {
       this.localReply(503, REPLY.overflow, [['x-envoy-overloaded', 'true']]);
       return;
     }
+    if (this.attempts > 0) this.attempted ??= new Set([this.firstHost!]);
     // Attempted hosts are avoided only under retry_host_predicate previous_hosts (Envoy's behaviour).
     const host = cluster.chooseHost({ hash: this.hash, attempted: this.retry.policy?.avoidPreviousHosts ? this.attempted : undefined });
     if (!host) {
@@ -170,7 +182,8 @@ export class ActiveRequest implements TryListener {
       this.localReply(503, REPLY.noHealthyUpstream);
       return;
     }
-    (this.attempted ??= new Set()).add(host);
+    if (this.attempts === 0) this.firstHost = host;
+    else this.attempted!.add(host);
     const t = new UpstreamTry(cluster, host, this.attempts++, this);
     this.current = t;
     const head = this.stream.head;
@@ -257,8 +270,9 @@ export class ActiveRequest implements TryListener {
   onHead(t: UpstreamTry, head: ResponseHead): void {
     if (t !== this.current || this.phase === 'done') return;
     this.touch();
-    const outcome: TryOutcome = { kind: 'response', status: head.status };
-    if (this.retry.retriable(outcome) && this.mayRetry(outcome)) {
+    // Without a retry policy no outcome is retriable: skip building one.
+    const outcome: TryOutcome | undefined = this.retry.policy === undefined ? undefined : { kind: 'response', status: head.status };
+    if (outcome !== undefined && this.retry.retriable(outcome) && this.mayRetry(outcome)) {
       t.cluster.stats.responseCode(head.status);
       this.endTry(t);
       t.abort();
@@ -269,7 +283,7 @@ export class ActiveRequest implements TryListener {
     const cluster = t.cluster;
     cluster.stats.responseCode(head.status);
     // A retried request succeeded when its final response is not one the policy would retry (Envoy's).
-    if (t.attempt > 0 && !this.retry.retriable(outcome)) extraClusterStats(cluster).upstream_rq_retry_success.inc();
+    if (t.attempt > 0 && outcome !== undefined && !this.retry.retriable(outcome)) extraClusterStats(cluster).upstream_rq_retry_success.inc();
     this.releaseRetryBudget();
     this.phase = 'response';
     this.responseHeadSent = true;

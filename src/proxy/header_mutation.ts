@@ -12,6 +12,14 @@ export class HeaderEdits {
 
   constructor(private readonly original: HeaderList) {}
 
+  /** Another HeaderEdits over the same headers starting from these edits (the [name, value] pairs are shared, never mutated). */
+  copy(): HeaderEdits {
+    const c = new HeaderEdits(this.original);
+    for (let i = 0; i < this.remove.length; i++) c.remove.push(this.remove[i]!);
+    for (let i = 0; i < this.add.length; i++) c.add.push(this.add[i]!);
+    return c;
+  }
+
   /** Whether `name` will be present after the edits so far. */
   has(name: string): boolean {
     if (!this.remove.includes(name) && this.original.has(name)) return true;

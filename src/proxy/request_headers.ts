@@ -117,13 +117,26 @@ export interface UpstreamHeadPlan {
  * and `expect` removed because Skiff answers 100-continue itself.
  */
 export function upstreamHeadPlan(head: RequestHead, base: HeaderEdits, route: RouteEntry, expectedTimeoutMs: number): UpstreamHeadPlan {
-  const edits = new HeaderEdits(head.headers);
-  for (const r of base.remove) edits.drop(r);
-  for (const [n, v] of base.add) edits.append(n, v);
+  const edits = base.copy();
   applyHeaderMutation(edits, route.requestHeaders);
   if (route.hostRewrite !== undefined) edits.set('host', route.hostRewrite);
-  if (expectedTimeoutMs > 0) edits.set('x-envoy-expected-rq-timeout-ms', String(expectedTimeoutMs));
+  if (expectedTimeoutMs > 0) edits.set('x-envoy-expected-rq-timeout-ms', timeoutText(expectedTimeoutMs));
   else edits.drop('x-envoy-expected-rq-timeout-ms');
   edits.drop('expect');
-  return { path: rewritePath(head.path, route), remove: edits.remove, add: edits.add };
+  // The path is read (a string made from the head) only when the route rewrites it.
+  const path = route.prefixRewrite === undefined ? undefined : rewritePath(head.path, route);
+  return { path, remove: edits.remove, add: edits.add };
+}
+
+/** The decimal text of route timeouts: a few distinct values, each made once (bounded, see TIMEOUT_TEXTS_MAX). */
+const timeoutTexts = new Map<number, string>();
+const TIMEOUT_TEXTS_MAX = 256;
+
+function timeoutText(ms: number): string {
+  let t = timeoutTexts.get(ms);
+  if (t === undefined) {
+    t = String(ms);
+    if (timeoutTexts.size < TIMEOUT_TEXTS_MAX) timeoutTexts.set(ms, t);
+  }
+  return t;
 }

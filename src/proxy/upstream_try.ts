@@ -8,7 +8,9 @@
  * (reusable) or closes it (aborted).
  */
 import { SkiffError } from '../common/errors.js';
-import type { ClientConnection, HeaderList, HeadRewrite, RequestHead, ResponseHead, UpstreamRequest } from '../types/http.js';
+import type {
+  ClientConnection, HeaderList, HeadRewrite, RequestHead, ResponseHandler, ResponseHead, UpstreamRequest,
+} from '../types/http.js';
 import type { Cluster, Host, PoolHandle } from '../types/upstream.js';
 import { recordHostResponse, recordHostTimeout } from '../upstream/host.js';
 
@@ -31,7 +33,11 @@ export function isConnectFailure(err: SkiffError): boolean {
 
 export function isOverflow(err: SkiffError): boolean { return err.code === 'SKIFF_UPSTREAM_OVERFLOW'; }
 
-export class UpstreamTry {
+/**
+ * The try is also the ResponseHandler of its upstream request (onHead/onData/onEnd/onError below): one
+ * object per try, no handler object or closures per request.
+ */
+export class UpstreamTry implements ResponseHandler {
   private handle: PoolHandle | undefined;
   private conn: ClientConnection | undefined;
   private req: UpstreamRequest | undefined;
@@ -40,6 +46,10 @@ export class UpstreamTry {
   private responseDone = false;
   private requestDone = false;
   private callbackDepth = 0;
+  private head: RequestHead | undefined;
+  private rewrite: HeadRewrite | undefined;
+  /** Whether the pool has answered the acquire (it may do so synchronously, inside acquire()). */
+  private answered = false;
 
   constructor(
     readonly cluster: Cluster,
@@ -56,53 +66,54 @@ export class UpstreamTry {
   start(head: RequestHead, rewrite: HeadRewrite): void {
     this.cluster.stats.upstream_rq_total.inc();
     this.cluster.stats.upstream_rq_active.inc();
-    const pool = this.cluster.pool(this.host);
-    let answered = false;
-    const handle = pool.acquire((err, conn) => {
-      answered = true;
-      this.handle = undefined;
-      if (this.finished) { if (conn) pool.release(conn); return; }
-      if (err || !conn) {
-        this.fail(err ?? new SkiffError('SKIFF_UPSTREAM_CONNECT_FAILURE', 'no connection', 'upstream', true));
-        return;
-      }
-      this.conn = conn;
-      try {
-        this.req = conn.request(head, rewrite, {
-          onHead: (h) => {
-            if (this.finished) return;
-            this.responseStarted = true;
-            recordHostResponse(this.host, h.status);
-            this.inCallback(() => this.listener.onHead(this, h));
-          },
-          onData: (c) => { if (!this.finished) this.inCallback(() => this.listener.onData(this, c)); },
-          onEnd: (trailers) => {
-            if (this.finished) return;
-            this.responseDone = true;
-            this.call(() => this.listener.onEnd(this, trailers));
-          },
-          onError: (e) => this.fail(e),
-        });
-      } catch (e) {
-        this.fail(e instanceof SkiffError ? e : new SkiffError('SKIFF_UPSTREAM_REQUEST_FAILED', String(e), 'internal', false, { cause: e }));
-        return;
-      }
-      this.call(() => this.listener.onStarted(this));
-    });
+    this.head = head;
+    this.rewrite = rewrite;
+    const handle = this.cluster.pool(this.host).acquire(this.onAcquired);
     // An idle connection answers synchronously: only a pending acquire keeps a handle to cancel.
-    if (!answered) this.handle = handle;
+    if (!this.answered) this.handle = handle;
   }
 
-  /** Runs a listener call made from inside the codec's response callbacks (see `settle`). */
-  private inCallback(fn: () => void): void {
+  private readonly onAcquired = (err: SkiffError | null, conn?: ClientConnection): void => {
+    this.answered = true;
+    this.handle = undefined;
+    if (this.finished) { if (conn) this.cluster.pool(this.host).release(conn); return; }
+    if (err || !conn) {
+      this.fail(err ?? new SkiffError('SKIFF_UPSTREAM_CONNECT_FAILURE', 'no connection', 'upstream', true));
+      return;
+    }
+    this.conn = conn;
+    try {
+      this.req = conn.request(this.head!, this.rewrite!, this);
+    } catch (e) {
+      this.fail(e instanceof SkiffError ? e : new SkiffError('SKIFF_UPSTREAM_REQUEST_FAILED', String(e), 'internal', false, { cause: e }));
+      return;
+    }
+    try { this.listener.onStarted(this); } catch (e) { this.listener.onInternalError(e); }
+  };
+
+  // ---- ResponseHandler: called by the codec. Listener calls made from here count in callbackDepth (see abort). ----
+
+  onHead(h: ResponseHead): void {
+    if (this.finished) return;
+    this.responseStarted = true;
+    recordHostResponse(this.host, h.status);
     this.callbackDepth++;
-    try { this.call(fn); } finally { this.callbackDepth--; }
+    try { this.listener.onHead(this, h); } catch (e) { this.listener.onInternalError(e); } finally { this.callbackDepth--; }
   }
 
-  /** Every listener call goes through here: an exception never reaches the codec or the pool. */
-  private call(fn: () => void): void {
-    try { fn(); } catch (e) { this.listener.onInternalError(e); }
+  onData(c: Uint8Array): void {
+    if (this.finished) return;
+    this.callbackDepth++;
+    try { this.listener.onData(this, c); } catch (e) { this.listener.onInternalError(e); } finally { this.callbackDepth--; }
   }
+
+  onEnd(trailers?: HeaderList): void {
+    if (this.finished) return;
+    this.responseDone = true;
+    try { this.listener.onEnd(this, trailers); } catch (e) { this.listener.onInternalError(e); }
+  }
+
+  onError(e: SkiffError): void { this.fail(e); }
 
   /** Marks the request body as fully sent. */
   endRequest(trailers?: HeaderList): void {
@@ -119,7 +130,7 @@ export class UpstreamTry {
     const started = this.responseStarted;
     if (!started) recordHostResponse(this.host, 0);
     this.abort();
-    this.call(() => this.listener.onFailure(this, err, started));
+    try { this.listener.onFailure(this, err, started); } catch (e) { this.listener.onInternalError(e); }
   }
 
   /** The try ran out of time (route or per-try timeout): counted on the host, then abandoned. */

@@ -25,7 +25,7 @@ import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
 import { writeEncodedHead } from './head-writer.js';
 import { CLUSTER_DEFAULTS } from '../../config/values.js';
-import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket } from './socket-io.js';
+import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket, writesBatched } from './socket-io.js';
 import { UPSTREAM_CONNECTION_BUSY, UPSTREAM_PROTOCOL_ERROR, UpstreamResetError } from './errors.js';
 
 const log = logger('http1.client');
@@ -98,8 +98,10 @@ class Http1ClientConnection implements ClientConnection {
 
   /** Writes the request head; if it cannot be encoded the exchange is abandoned and the caller gets the error. */
   private sendHead(req: Http1UpstreamRequest, write: () => void): void {
-    // The head and a body written in the same tick leave in one writev.
-    this.cork.hold();
+    // A head followed by a body is held so that the body written in the same event leaves with it in one
+    // writev; a head alone leaves at once (no buffering in the stream, and the upstream starts sooner),
+    // unless this turn's writes leave together (socket-io.ts, writesBatched).
+    if (req.writer.kind !== 'none' || writesBatched()) this.cork.hold();
     try {
       write();
     } catch (err) {
@@ -343,6 +345,11 @@ class Http1ClientConnection implements ClientConnection {
 
   // ---- called by the request ----
 
+  /** The request is complete: what is held leaves now, before the caller's bookkeeping. */
+  flushWrites(): void {
+    this.cork.release();
+  }
+
   requestEnded(req: Http1UpstreamRequest): void {
     if (req.writer.broken) { this.keepAlive = false; }
   }
@@ -381,6 +388,7 @@ class Http1UpstreamRequest implements UpstreamRequest {
     this.requestEnded = true;
     this.writer.end();
     this.conn.requestEnded(this);
+    this.conn.flushWrites();
   }
 
   pauseResponse(): void {

@@ -316,6 +316,11 @@ export class ServerConnection {
     this.cork.hold();
   }
 
+  /** The response is complete: what is held leaves now, before the stream's bookkeeping. */
+  flushWrites(): void {
+    this.cork.release();
+  }
+
   writeResponseHead(head: ResponseHead, rewrite: HeadRewrite): void {
     this.corkForTick();
     writeEncodedHead(this.wasm, this.pool, this.socket, (out, cap) => encodeResponseHead(this.wasm, head, rewrite, out, cap));
@@ -530,6 +535,7 @@ class Http1ServerStream implements DownstreamStream {
     if (this.responseEnded || this.aborted) return;
     if (!this.writer) throw new Err('SKIFF_HTTP1_NO_HEAD', 'end before the response head', 'internal');
     this.writer.end();
+    this.conn.flushWrites();
     this.responseEnded = true;
     this.conn.guard(() => this.conn.responseEnded(this, this.closeAfter || this.writer!.broken));
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseWrk, durationToUs } from '../../../../bench/macro/lib/wrk.js';
-import { parseProbe } from '../../../../bench/macro/lib/probe.js';
+import { parseProbe, parseRequestLog } from '../../../../bench/macro/lib/probe.js';
 import { ratioTable, memoryTable, latencyTable, isClean, type TargetResult } from '../../../../bench/macro/lib/report.js';
 import { benchBootstrap } from '../../../../bench/macro/lib/bootstrap.js';
 import { spawnTracked, cleanupNow } from '../../../../bench/macro/lib/procs.js';
@@ -98,4 +98,18 @@ test('clean-up kills every child still running', async () => {
   const exited = new Promise<string | null>((r) => child.once('exit', (_code, signal) => r(signal)));
   cleanupNow();
   assert.equal(await exited, 'SIGKILL');
+});
+
+test('the open-loop request log gives percentiles over 2xx answers and counts the rest', () => {
+  const lines = [];
+  for (let i = 1; i <= 100; i++) lines.push(`${1_700_000_000_000_000 + i * 500}\t200\t${i * 10}`);
+  lines.push('1700000000100000\t503\t40', '1700000000100500\t-1\t0', '');
+  const r = parseRequestLog(lines.join('\n'), 2);
+  assert.equal(r.requests, 100);
+  assert.equal(r.p50Us, 510);
+  assert.equal(r.p90Us, 910);
+  assert.equal(r.p99Us, 1000);
+  assert.equal(r.non2xx, 1);
+  assert.equal(r.errors, 1);
+  assert.equal(r.achievedRps, 50);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { TickCork } from '../../../../src/stream/http1/socket-io.js';
+import { TickCork, inSocketEvent, resetTurnLoad, writesBatched } from '../../../../src/stream/http1/socket-io.js';
 
 /** Two connected client sockets on 127.0.0.1 and the bytes their server-side peers read. */
 async function twoConnections(): Promise<{
@@ -16,7 +16,7 @@ async function twoConnections(): Promise<{
   const peers: net.Socket[] = [];
   for (let i = 0; i < 2; i++) {
     const c = net.connect(port, '127.0.0.1');
-    const [peer] = (await once(server, 'connection')) as [net.Socket];
+    const [[peer]] = (await Promise.all([once(server, 'connection'), once(c, 'connect')])) as [[net.Socket], unknown];
     clients.push(c);
     peers.push(peer);
   }
@@ -86,5 +86,91 @@ test('a socket corked again after its flush is held until the next turn', async 
     assert.equal(c.writableLength, 0);
     const [got] = await t.received();
     assert.equal(got, 'one;two');
+  } finally { t.close(); }
+});
+
+test('writes held inside a socket event leave when the outermost handler returns, not at the end of the turn', async () => {
+  const t = await twoConnections();
+  resetTurnLoad();
+  try {
+    const corks = t.clients.map((c) => new TickCork(c));
+    inSocketEvent(() => {
+      corks[0].hold();
+      t.clients[0].write('head0;');
+      inSocketEvent(() => {
+        // A nested handler (a read on one socket causing a write on another) does not flush early.
+        corks[1].hold();
+        t.clients[1].write('head1;');
+        t.clients[1].write('body1');
+      }, undefined);
+      assert.ok(t.clients[1].writableLength > 0, 'still held inside the outer handler');
+      t.clients[0].write('body0');
+    }, undefined);
+    for (const c of t.clients) assert.equal(c.writableLength, 0, 'flushed as the outer handler returned');
+    assert.deepEqual(await t.received(), ['head0;body0', 'head1;body1']);
+  } finally { t.close(); }
+});
+
+test('a handler that throws still flushes what it held', async () => {
+  const t = await twoConnections();
+  try {
+    const [c] = t.clients;
+    const cork = new TickCork(c);
+    assert.throws(() => inSocketEvent(() => { cork.hold(); c.write('kept'); throw new Error('handler bug'); }, undefined), /handler bug/);
+    assert.equal(c.writableLength, 0);
+    const [got] = await t.received();
+    assert.equal(got, 'kept');
+  } finally { t.close(); }
+});
+test('release() inside a socket event lets the held writes go at once (a complete message does not wait for the handler)', async () => {
+  const t = await twoConnections();
+  resetTurnLoad();
+  try {
+    const [c] = t.clients;
+    const cork = new TickCork(c);
+    inSocketEvent(() => {
+      cork.hold();
+      c.write('head;');
+      c.write('body');
+      assert.ok(c.writableLength > 0);
+      cork.release();
+      assert.equal(c.writableLength, 0, 'written before the handler returned');
+      cork.hold(); // held again later in the same event: leaves when the handler returns
+      c.write(';next');
+    }, undefined);
+    assert.equal(c.writableLength, 0);
+    const [got] = await t.received();
+    assert.equal(got, 'head;body;next');
+  } finally { t.close(); }
+});
+
+test('after a busy turn, writes leave together at the end of the turn; a quiet turn goes back to writing per event', async () => {
+  const t = await twoConnections();
+  resetTurnLoad();
+  try {
+    const [c] = t.clients;
+    const cork = new TickCork(c);
+    const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
+    for (let i = 0; i < 8; i++) inSocketEvent(() => {}, undefined); // a busy turn: many socket events
+    await nextTurn();
+    inSocketEvent(() => {
+      assert.equal(writesBatched(), true);
+      cork.hold();
+      c.write('batched;');
+      cork.release(); // a complete message in a busy turn waits for the turn's end like the rest
+    }, undefined);
+    assert.ok(c.writableLength > 0, 'held past the handler in a busy turn');
+    await nextTurn();
+    assert.equal(c.writableLength, 0, 'flushed at the end of the turn');
+    // That turn had one event: quiet again, so the next turn writes as each event ends.
+    inSocketEvent(() => {
+      assert.equal(writesBatched(), false);
+      cork.hold();
+      c.write('direct');
+    }, undefined);
+    assert.equal(c.writableLength, 0);
+    const [got] = await t.received();
+    assert.equal(got, 'batched;direct');
   } finally { t.close(); }
 });
