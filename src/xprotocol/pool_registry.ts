@@ -7,7 +7,7 @@
  * returns that Cluster object for its name), when its host left the cluster (EDS), or when no filter uses it
  * any more. Retiring drains it (no new requests; idle connections close, busy ones after their last answer)
  * and closes it for good once no request is in flight, heartbeat timer included. A sweep runs once a second
- * while any pool exists (timer unref'd) and on every new pool.
+ * while any pool exists (timer unref'd); it costs one pass over the pools, so creating pools stays O(1).
  *
  * Main thread only.
  */
@@ -53,7 +53,6 @@ export class MuxPoolRegistry {
     if (e === undefined) {
       e = { pool: make() as unknown as MuxPool<MuxFrame>, cluster, host, key, users: new Set() };
       byHost.set(host, e);
-      this.sweep();
       this.arm();
     }
     if (!e.users.has(user)) {
