@@ -102,6 +102,11 @@ export interface Cluster {
   hosts(): readonly Host[];
   chooseHost(ctx: LoadBalancerContext): Host | null;
   pool(host: Host): HttpConnectionPool;
+  /**
+   * The cluster's UpstreamTlsContext (src/tls/upstream.ts UpstreamTls) for the raw connections of tcp_proxy and
+   * the x-protocol pools (src/upstream/raw_connect.ts); undefined for plain TCP.
+   */
+  readonly upstreamTls?: { connect(address: string, port: number): import('node:tls').TLSSocket };
   /** Stops DNS refresh and closes pools. */
   close(): void;
 }

@@ -177,6 +177,8 @@ export class ClusterImpl implements Cluster {
   /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
   private readonly tls: UpstreamTls | undefined;
   private readonly tlsMatches: TransportSocketMatcher;
+  /** The cluster-wide transport for raw connections (tcp_proxy, RPC pools); HTTP pools pick per host (tlsFor). */
+  get upstreamTls(): UpstreamTls | undefined { return this.tls; }
 
   /** Written only by updateStaticEndpoints (a CDS update that changed only the endpoints). */
   config: EnvoyCluster;

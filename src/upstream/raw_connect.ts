@@ -2,14 +2,17 @@
  * One raw TCP connection to one host of a cluster, for the network filters that speak bytes or frames
  * themselves (tcp_proxy, the x-protocol multiplexed pool) rather than through an HttpConnectionPool.
  * Does the same accounting as the HTTP/1 pool: the max_connections circuit breaker, the cluster's
- * upstream_cx_* counters, the host's cx_* counters, and the cluster's connect timeout.
+ * upstream_cx_* counters, the host's cx_* counters, and the cluster's connect timeout. A cluster with an
+ * UpstreamTlsContext transport_socket gets TLS (src/upstream/transport.ts openSocket): the socket is handed over
+ * once the handshake and certificate checks are done; a refused certificate is a connect failure.
  *
  * Main thread only.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { SkiffError } from '../common/errors.js';
 import type { Cluster, Host, HostStats } from '../types/upstream.js';
 import { connectFailureError, connectTimeoutError, overflowError } from './errors.js';
+import { openSocket, type UpstreamTls } from './transport.js';
 
 const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
 
@@ -42,7 +45,9 @@ export function connectRaw(cluster: Cluster, host: Host, cb: (err: SkiffError | 
     budgeted = false;
   }
   const hs = host.stats ?? NO_HOST_STATS;
-  const socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+  // The cluster's upstreamTls is the UpstreamTls its transport_socket was built into (src/upstream/cluster.ts).
+  const { socket, ready } = openSocket(host, cluster.upstreamTls as UpstreamTls | undefined);
+  socket.setNoDelay(true);
   stats.upstream_cx_total.inc();
   stats.upstream_cx_active.inc();
   hs.cx_total++;
@@ -69,7 +74,7 @@ export function connectRaw(cluster: Cluster, host: Host, cb: (err: SkiffError | 
   // After connect, errors belong to the user of the socket and are followed by 'close'; this listener only
   // keeps an unhandled socket error from ever reaching the process.
   socket.on('error', (err) => { if (state === 'connecting') fail(connectFailureError(cluster.name, hostKey(host), err)); });
-  socket.once('connect', () => {
+  socket.once(ready, () => {
     if (state !== 'connecting') return;
     state = 'open';
     if (timer !== null) { clearTimeout(timer); timer = null; }

@@ -1,6 +1,6 @@
 /**
  * The skiff.filters.network.xprotocol terminal network filter: one XProtocolSession per downstream connection,
- * one multiplexed pool per (cluster, host, protocol), one route table (inline or RDS).
+ * multiplexed pools per (cluster, host, protocol) shared process-wide (pool_registry.ts), one route table (inline or RDS).
  */
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -15,6 +15,7 @@ import type { XProtocolSpec } from '../codec/xprotocol/spec.js';
 import '../codec/xprotocol/index.js'; // registers the built-in protocols
 import { MuxPool } from '../upstream/mux_pool.js';
 import { XPROTOCOL_FILTER_NAME, XPROTOCOL_TYPE_URL, xprotocolConfig, type XProtocolConfig } from './config.js';
+import { muxPools } from './pool_registry.js';
 import { XProtocolSession } from './session.js';
 import { XProtocolStats } from './stats.js';
 import { upstreamCodec, type UpstreamFrame } from './upstream_codec.js';
@@ -27,7 +28,6 @@ export class XProtocolFilter implements NetworkFilter {
   readonly stats: XProtocolStats;
   readonly slabs: SlabPool;
   private readonly sessions = new Set<XProtocolSession>();
-  private readonly pools = new Map<Cluster, Map<XProtocolSpec, Map<Host, MuxPool<UpstreamFrame>>>>();
   private routeResolver: RouteResolver | undefined;
   private table: RouteTable | undefined;
   private draining = false;
@@ -66,21 +66,17 @@ export class XProtocolFilter implements NetworkFilter {
 
   sessionClosed(s: XProtocolSession): void { this.sessions.delete(s); }
 
-  /** The multiplexed pool for a host, per protocol (created on first use). */
+  /**
+   * The multiplexed pool for a host, per protocol: shared with every filter that uses the same pool options
+   * (pool_registry.ts), created on first use, retired with its cluster or host.
+   */
   poolFor(cluster: Cluster, host: Host, spec: XProtocolSpec): MuxPool<UpstreamFrame> {
-    let bySpec = this.pools.get(cluster);
-    if (bySpec === undefined) { bySpec = new Map(); this.pools.set(cluster, bySpec); }
-    let byHost = bySpec.get(spec);
-    if (byHost === undefined) { byHost = new Map(); bySpec.set(spec, byHost); }
-    let pool = byHost.get(host);
-    if (pool === undefined) {
-      pool = new MuxPool({
-        cluster, host, codec: upstreamCodec(this.wasm, this.slabs, spec, this.config.maxFrameBytes),
-        connectionsPerHost: this.config.connectionsPerHost, heartbeatIntervalMs: this.config.heartbeatIntervalMs, log: this.ctx.log,
-      });
-      byHost.set(host, pool);
-    }
-    return pool;
+    const c = this.config;
+    const key = `${spec.name}|${c.maxFrameBytes}|${c.connectionsPerHost}|${c.heartbeatIntervalMs}`;
+    return muxPools.acquire(this, this.ctx.clusters, cluster, host, key, () => new MuxPool({
+      cluster, host, codec: upstreamCodec(this.wasm, this.slabs, spec, c.maxFrameBytes),
+      connectionsPerHost: c.connectionsPerHost, heartbeatIntervalMs: c.heartbeatIntervalMs, log: this.ctx.log,
+    }));
   }
 
   get activeSessions(): number { return this.sessions.size; }
@@ -92,8 +88,7 @@ export class XProtocolFilter implements NetworkFilter {
 
   dispose(graceMs?: number): void {
     for (const s of [...this.sessions]) s.destroy();
-    for (const bySpec of this.pools.values()) for (const byHost of bySpec.values()) for (const p of byHost.values()) p.close();
-    this.pools.clear();
+    muxPools.release(this);
     this.inlineTable?.retire?.(graceMs);
   }
 }

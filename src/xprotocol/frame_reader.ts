@@ -8,16 +8,20 @@
  * the frame was written on (re-sent unchanged, id patched in place) and released. When the fixed header says
  * how long a frame is, nothing is decoded again until that many bytes arrived.
  *
- * Frames larger than the largest slab class (256 KiB) cannot be held in one slab and are refused with
- * SKIFF_XPROTO_FRAME_TOO_LARGE (as are frames above max_frame_bytes).
+ * Frames larger than the largest slab class (256 KiB) but within max_frame_bytes are *big frames*
+ * (big_frame.ts): their chunks are collected as they arrive (no concatenation per chunk), joined once, only
+ * the head is copied into wasm and decoded, and the bytes written on are the joined Buffer with the id
+ * patched. Protocols that cannot be split that way (Dubbo) refuse them with SKIFF_XPROTO_FRAME_TOO_LARGE, as
+ * every codec refuses a length field above max_frame_bytes before any body is buffered.
  */
 import { SkiffError } from '../common/errors.js';
 import type { WasmInstance } from '../wasm/module.js';
 import type { SlabPool } from '../wasm/slab.js';
 import * as L from '../wasm/layout.js';
 import { XFrameView } from '../codec/xprotocol/frame.js';
-import { decodeFrame, detectProtocol, neededBytes } from '../codec/xprotocol/codec.js';
+import { decodeFrame, detectProtocol, neededBytes, setRequestId } from '../codec/xprotocol/codec.js';
 import { XProtocolError } from '../codec/xprotocol/errors.js';
+import { bigFrameHead, crcMatches, patchBigFrameId } from './big_frame.js';
 
 /** Bytes of one record lease: the frame record, then room for the routing head record (route_head.ts). */
 export const RECORD_LEASE_BYTES = 4096;
@@ -35,19 +39,38 @@ export class Frame {
   private bytesHeld = true;
   private recordHeld = true;
 
-  constructor(private readonly wasm: WasmInstance, private readonly chunk: Chunk, readonly ptr: number, readonly len: number, readonly rec: number) {
+  /**
+   * `big`: a frame held outside wasm (big_frame.ts); then [ptr, ptr+len) is its decoded head only and
+   * `bigCrc` says whether its CRC32 trailer must follow an id patch.
+   */
+  constructor(private readonly wasm: WasmInstance, private readonly chunk: Chunk, readonly ptr: number, readonly len: number, readonly rec: number,
+    private big: Buffer | null = null, private readonly bigCrc = false) {
     this.view = new XFrameView(wasm, rec);
   }
 
-  /** The frame's bytes (a view over the shared memory; valid until releaseBytes). */
+  /** Bytes of the whole frame on the wire. */
+  get frameLength(): number { return this.big?.length ?? this.len; }
+
+  get isBig(): boolean { return this.big !== null; }
+
+  /** The frame's bytes (a view over the shared memory, or the big frame's Buffer; valid until releaseBytes). */
   bytes(): Buffer {
+    if (this.big !== null) return this.big;
     return Buffer.from(this.wasm.memory.buffer as ArrayBuffer, this.ptr, this.len);
+  }
+
+  /** Patches the request id in place (and the CRC32 trailer when the frame has one). */
+  setRequestId(id: number): void {
+    if (this.big === null) { setRequestId(this.wasm, this.view.proto, this.ptr, this.rec, id); return; }
+    const v = this.wasm.view;
+    patchBigFrameId(this.big, v.getInt32(this.rec + L.XF_ID_OFFSET, true), v.getInt32(this.rec + L.XF_ID_WIDTH, true), id, this.bigCrc);
   }
 
   /** The bytes are written on (or dropped); the record stays (error replies read ids from it). */
   releaseBytes(): void {
     if (!this.bytesHeld) return;
     this.bytesHeld = false;
+    this.big = null;
     this.chunk.unref();
   }
 
@@ -81,6 +104,9 @@ export class FrameReader {
   private pending: Buffer = Buffer.alloc(0);
   /** Bytes the next frame needs in all (0 = unknown). */
   private need = 0;
+  /** While a big frame arrives: its chunks after `pending`, joined once it is complete. */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
   private stopped = false;
   proto: number;
 
@@ -89,19 +115,31 @@ export class FrameReader {
   }
 
   /** Bytes received but not yet decoded (held in JS). */
-  get buffered(): number { return this.pending.length; }
+  get buffered(): number { return this.pending.length + this.partsBytes; }
 
   feed(chunk: Uint8Array): void {
     if (this.stopped) return;
     const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.pending = this.pending.length === 0 ? c : Buffer.concat([this.pending, c]);
-    if (this.need > 0 && this.pending.length < this.need) return;
+    if (this.need > this.o.slabs.maxLease) {
+      // A big frame: collect, join once when complete (concatenating per chunk would be quadratic).
+      this.parts.push(c);
+      this.partsBytes += c.length;
+      if (this.pending.length + this.partsBytes < this.need) return;
+      this.pending = Buffer.concat([this.pending, ...this.parts]);
+      this.parts = [];
+      this.partsBytes = 0;
+    } else {
+      this.pending = this.pending.length === 0 ? c : Buffer.concat([this.pending, c]);
+      if (this.need > 0 && this.pending.length < this.need) return;
+    }
     this.decodeAvailable();
   }
 
   stop(): void {
     this.stopped = true;
     this.pending = Buffer.alloc(0);
+    this.parts = [];
+    this.partsBytes = 0;
   }
 
   private fail(err: SkiffError): void {
@@ -112,8 +150,13 @@ export class FrameReader {
   private decodeAvailable(): void {
     const { wasm, slabs } = this.o;
     // Bounded: every pass consumes at least one frame or returns.
-    while (!this.stopped && this.pending.length > 0) {
+    outer: while (!this.stopped && this.pending.length > 0) {
       if (this.proto === 0 && !this.detect()) return;
+      if (this.need > slabs.maxLease) {
+        if (this.pending.length < this.need) return;
+        if (!this.takeBigFrame()) return;
+        continue;
+      }
       const size = Math.min(this.pending.length, slabs.maxLease);
       const ptr = slabs.lease(size);
       if (ptr === 0) return this.fail(new SkiffError('SKIFF_XPROTO_NO_BUFFER', 'no slab for received frames', 'internal'));
@@ -135,9 +178,15 @@ export class FrameReader {
         if (n === L.XP_NEED_MORE) {
           this.need = neededBytes(wasm, rec);
           slabs.release(rec);
+          if (this.need > slabs.maxLease && off > 0) break; // the frames before it first, then the big one
           if (this.need > slabs.maxLease) {
             chunk.unref();
-            return this.fail(new SkiffError('SKIFF_XPROTO_FRAME_TOO_LARGE', `a ${this.need}-byte frame is larger than the largest buffer (${slabs.maxLease})`, 'downstream'));
+            if (!this.canSplit()) {
+              return this.fail(new SkiffError('SKIFF_XPROTO_FRAME_TOO_LARGE', `a ${this.need}-byte frame is larger than the largest buffer (${slabs.maxLease}) and this protocol cannot be split`, 'downstream'));
+            }
+            if (this.pending.length < this.need) return;
+            if (!this.takeBigFrame()) return;
+            continue outer;
           }
           break;
         }
@@ -150,6 +199,57 @@ export class FrameReader {
       this.pending = off === this.pending.length ? Buffer.alloc(0) : this.pending.subarray(off);
       if (off === 0 || (this.need > 0 && this.pending.length < this.need)) return;
     }
+  }
+
+  private canSplit(): boolean {
+    return this.proto === L.XP_BOLT_V1 || this.proto === L.XP_BOLT_V2;
+  }
+
+  /**
+   * `pending` starts with a whole big frame (`need` bytes): its head is decoded in wasm, its bytes stay in
+   * `pending`'s memory. False after failing.
+   */
+  private takeBigFrame(): boolean {
+    const { wasm, slabs } = this.o;
+    const total = this.need;
+    const bytes = this.pending.subarray(0, total);
+    const split = bigFrameHead(this.proto, bytes);
+    if (split === null || split.head.length > slabs.maxLease) {
+      this.fail(new SkiffError('SKIFF_XPROTO_FRAME_TOO_LARGE', `a ${total}-byte frame whose head does not fit one buffer`, 'downstream'));
+      return false;
+    }
+    if (split.crc && !crcMatches(bytes)) {
+      this.fail(new XProtocolError(L.XPE_CRC, total - 4));
+      return false;
+    }
+    const ptr = slabs.lease(split.head.length);
+    const rec = ptr === 0 ? 0 : slabs.lease(RECORD_LEASE_BYTES);
+    if (rec === 0) {
+      if (ptr !== 0) slabs.release(ptr);
+      this.fail(new SkiffError('SKIFF_XPROTO_NO_BUFFER', 'no slab for a frame head', 'internal'));
+      return false;
+    }
+    wasm.u8.set(split.head, ptr);
+    const n = decodeFrame(wasm, this.proto, ptr, split.head.length, rec, this.o.maxFrameBytes);
+    if (n !== split.head.length) {
+      const err = n < L.XP_NEED_MORE ? new XProtocolError(n, wasm.view.getInt32(rec + L.XF_ERROR_AT, true))
+        : new SkiffError('SKIFF_XPROTO_FRAME_TOO_LARGE', 'a big frame whose head does not decode alone', 'downstream');
+      slabs.release(rec);
+      slabs.release(ptr);
+      this.fail(err);
+      return false;
+    }
+    // The record describes the whole frame as it is on the wire, not the shortened head.
+    const v = wasm.view;
+    v.setInt32(rec + L.XF_FRAME_LEN, total, true);
+    v.setInt32(rec + L.XF_SWITCH, split.switchByte, true);
+    if (split.crc) v.setInt32(rec + L.XF_FLAGS, v.getInt32(rec + L.XF_FLAGS, true) | L.XFF_CRC, true);
+    v.setInt32(rec + L.XF_PAYLOAD_PTR, 0, true);
+    v.setInt32(rec + L.XF_PAYLOAD_LEN, 0, true);
+    this.pending = this.pending.length === total ? Buffer.alloc(0) : this.pending.subarray(total);
+    this.need = 0;
+    this.o.onFrame(new Frame(wasm, new Chunk(slabs, ptr), ptr, split.head.length, rec, bytes, split.crc));
+    return true;
   }
 
   /** Auto: the protocol from the first bytes; false while undecided (or after failing). */

@@ -8,7 +8,8 @@
  *   the route's, else the filter's request_timeout.
  * - Failures become an error reply in the protocol's own format (status mapped by the spec): no route 404,
  *   no healthy upstream / overflow / connect failure / upstream reset 503, timeout 504.
- * - A connect failure (the request never left) is tried once more on another host.
+ * - Retries follow the route's retry_policy (src/proxy/retry_state.ts); without one, a connect failure (the
+ *   request never left) is tried once more on another host. hash_policy headers key RING_HASH / MAGLEV.
  * - Drain: Dubbo gets a READONLY event (the protocol's goaway), Bolt MOSN's goaway command when the config opts
  *   in; every connection closes once the requests in flight are answered (as MOSN closes idle Bolt connections).
  * - Undecodable input closes the connection (counted as downstream_cx_protocol_error).
@@ -16,14 +17,16 @@
 import type { Duplex } from 'node:stream';
 import type { SkiffError } from '../common/errors.js';
 import type { DownstreamConnection, ServedConnection } from '../types/network.js';
+import type { RequestHead } from '../types/http.js';
 import type { RouteEntry } from '../types/router.js';
 import type { Cluster, Host } from '../types/upstream.js';
 import * as L from '../wasm/layout.js';
-import { setRequestId } from '../codec/xprotocol/codec.js';
 import { XStatus, type XProtocolSpec } from '../codec/xprotocol/spec.js';
-import { xProtocolForId } from '../codec/xprotocol/registry.js';
+import { getXProtocol, hasXProtocol, xProtocolForId } from '../codec/xprotocol/registry.js';
 import { UPSTREAM_RESET, UPSTREAM_RQ_TIMEOUT, writeBatched, type MuxHandle } from '../upstream/mux_pool.js';
 import { UPSTREAM_CONNECT_FAILURE, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_OVERFLOW, UPSTREAM_POOL_DRAINED } from '../upstream/errors.js';
+import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from '../proxy/retry_state.js';
+import { hash64 } from '../upstream/hash.js';
 import { FrameReader, type Frame } from './frame_reader.js';
 import { buildRouteHead } from './route_head.js';
 import { errorReply, goaway, heartbeatReply } from './local_reply.js';
@@ -40,6 +43,21 @@ interface Inflight {
   encoded: boolean;
   handle: MuxHandle | null;
   done: boolean;
+  /** Socket writes of the frame's bytes not yet completed (the bytes must stay until 0). */
+  writes: number;
+  /** The bytes stay after being written (a retry may re-send them). */
+  keepBytes: boolean;
+  /** The route's retry state, null without a retry_policy. */
+  retry: RetryState | null;
+  /** With a per_try_timeout: the whole request's deadline across tries. */
+  overallTimer: NodeJS.Timeout | null;
+  /** Tries are bounded by the policy's per_try_timeout (a timeout is then retriable). */
+  perTry: boolean;
+  tryTimeoutMs: number;
+  /** The cluster whose `retries` breaker this request holds. */
+  retryBudget: Cluster | null;
+  /** hash_policy value for RING_HASH / MAGLEV. */
+  hash: bigint | undefined;
 }
 
 export class XProtocolSession implements ServedConnection {
@@ -53,7 +71,9 @@ export class XProtocolSession implements ServedConnection {
 
   constructor(conn: DownstreamConnection, private readonly f: XProtocolFilter) {
     this.socket = conn.socket;
-    this.spec = f.config.spec;
+    // protocol auto behind protocol_inspector: the listener already named the protocol from the same bytes.
+    this.spec = f.config.spec ?? (conn.info.alpn !== '' && hasXProtocol(conn.info.alpn) ? getXProtocol(conn.info.alpn) : undefined);
+    if (f.config.spec === undefined && this.spec !== undefined) f.stats.downstream_cx_protocol_from_listener.inc();
     const stats = f.stats;
     stats.downstream_cx_total.inc();
     stats.downstream_cx_active.inc();
@@ -138,23 +158,20 @@ export class XProtocolSession implements ServedConnection {
     const v = this.f.wasm.view;
     const r: Inflight = {
       frame, proto: frame.view.proto, oneway, encoded: false, handle: null, done: false,
+      writes: 0, keepBytes: false, retry: null, overallTimer: null, perTry: false, tryTimeoutMs: 0, retryBudget: null, hash: undefined,
       idLo: v.getUint32(frame.rec + L.XF_ID_LO, true), idHi: v.getUint32(frame.rec + L.XF_ID_HI, true),
     };
     this.inflight.add(r);
     const head = buildRouteHead(this.f.wasm, frame);
-    this.f.resolver().resolve(head, (route) => this.routed(r, route));
+    this.f.resolver().resolve(head, (route) => this.routed(r, route, head));
   }
 
-  private routed(r: Inflight, route: RouteEntry | null): void {
+  private routed(r: Inflight, route: RouteEntry | null, head: RequestHead): void {
     if (r.done) return;
     const action = route?.action;
     let clusterName: string | undefined;
     if (action?.kind === 'cluster') clusterName = action.cluster;
-    else if (action?.kind === 'weighted') {
-      let point = Math.floor(Math.random() * action.totalWeight);
-      for (const c of action.clusters) { if (point < c.weight) { clusterName = c.name; break; } point -= c.weight; }
-      clusterName ??= action.clusters[action.clusters.length - 1]?.name;
-    }
+    else if (action?.kind === 'weighted') clusterName = pickWeighted(action.clusters, action.totalWeight, Math.random());
     if (clusterName === undefined) {
       this.f.stats.downstream_rq_no_route.inc();
       return this.localReply(r, XStatus.NOT_FOUND, 'no route for this service');
@@ -164,7 +181,54 @@ export class XProtocolSession implements ServedConnection {
     const fromRoute = route!.timeoutMs;
     const timeoutMs = fromFrame > 0 && fromRoute > 0 ? Math.min(fromFrame, fromRoute)
       : fromFrame > 0 ? fromFrame : fromRoute > 0 ? fromRoute : this.f.config.requestTimeoutMs;
-    this.forward(r, clusterName, timeoutMs, new Set(), 1);
+    // hash_policy headers: the pseudo-headers and the frame's own headers, read while the record is held.
+    for (const name of route!.hashHeaders) {
+      const v = head.headers.get(name);
+      if (v !== undefined) { r.hash = hash64(v); break; }
+    }
+    const policy = r.oneway ? undefined : parseRetryPolicy(route!.retryPolicy);
+    if (policy !== undefined) {
+      r.retry = new RetryState(policy);
+      // A retry re-sends the same bytes: they stay until the request is over.
+      r.keepBytes = true;
+      r.perTry = policy.perTryTimeoutMs > 0 && (timeoutMs === 0 || policy.perTryTimeoutMs < timeoutMs);
+      if (r.perTry && timeoutMs > 0) {
+        r.overallTimer = setTimeout(() => {
+          r.overallTimer = null;
+          if (r.done) return;
+          this.f.stats.downstream_rq_timeout.inc();
+          this.localReply(r, XStatus.GATEWAY_TIMEOUT, 'upstream request timeout');
+        }, timeoutMs);
+        r.overallTimer.unref?.();
+      }
+    }
+    const tryTimeoutMs = r.perTry ? policy!.perTryTimeoutMs : timeoutMs;
+    this.forward(r, clusterName, tryTimeoutMs, new Set(), 1);
+  }
+
+  /** Another try after `outcome` when the route's retry policy (or, without one, the built-in connect retry) allows. */
+  private retryAfter(r: Inflight, outcome: TryOutcome, cluster: Cluster, host: Host, attempted: Set<Host>, attempt: number): boolean {
+    const st = r.retry;
+    if (st === null) {
+      // No policy: a request that never left is tried once more on another host.
+      if (outcome.kind !== 'connect-failure' || attempt >= 2) return false;
+    } else if (!st.shouldRetry(outcome)) {
+      return false;
+    }
+    // The `retries` breaker is held while a retry is outstanding (as HTTP's), one per request at most.
+    if (r.retryBudget === null) {
+      if (!cluster.breakers.retries.tryAcquire()) { cluster.stats.upstream_rq_retry_overflow.inc(); return false; }
+      r.retryBudget = cluster;
+    }
+    attempted.add(host);
+    this.f.stats.downstream_rq_retry.inc();
+    cluster.stats.upstream_rq_retry.inc();
+    r.handle = null;
+    const again = (): void => { if (!r.done) this.forward(r, cluster.name, r.tryTimeoutMs, attempted, attempt + 1); };
+    const backoff = st === null ? 0 : st.backoffMs();
+    if (backoff > 0) setTimeout(again, backoff).unref?.();
+    else again();
+    return true;
   }
 
   private forward(r: Inflight, clusterName: string, timeoutMs: number, attempted: Set<Host>, attempt: number): void {
@@ -173,42 +237,52 @@ export class XProtocolSession implements ServedConnection {
       this.f.stats.downstream_rq_no_healthy_upstream.inc();
       return this.localReply(r, XStatus.UNAVAILABLE, `no cluster ${clusterName}`);
     }
-    const host = cluster.chooseHost({ attempted });
+    r.tryTimeoutMs = timeoutMs;
+    const host = cluster.chooseHost(r.hash === undefined ? { attempted } : { attempted, hash: r.hash });
     if (host === null || !host.healthy) {
       this.f.stats.downstream_rq_no_healthy_upstream.inc();
       return this.localReply(r, XStatus.UNAVAILABLE, 'no healthy upstream');
     }
     const spec = this.spec!;
     const pool = this.f.poolFor(cluster, host, spec);
-    const wasm = this.f.wasm;
     r.handle = pool.send({
       oneway: r.oneway,
       timeoutMs,
       encode: (id) => {
         r.encoded = true;
-        setRequestId(wasm, r.proto, r.frame.ptr, r.frame.rec, id);
+        r.writes++;
+        r.frame.setRequestId(id);
         return r.frame.bytes();
       },
-      written: () => r.frame.releaseBytes(),
+      written: () => {
+        r.writes--;
+        if (r.writes === 0 && (!r.keepBytes || r.done)) r.frame.releaseBytes();
+      },
     }, {
       onResponse: (resp: UpstreamFrame | null) => {
         if (resp === null) { this.complete(r); return; }
-        cluster.stats.responseCode(spec.statusToHttp(resp.frame.view.status));
+        const code = spec.statusToHttp(resp.frame.view.status);
+        cluster.stats.responseCode(code);
+        if (r.done) { resp.release(); return; }
+        if (r.retry !== null && !this.closed && this.retryAfter(r, { kind: 'response', status: code }, cluster, host, attempted, attempt)) {
+          resp.release();
+          return;
+        }
         if (this.closed) { resp.release(); this.complete(r); return; }
         const fr = resp.frame;
-        setRequestId(wasm, fr.view.proto, fr.ptr, fr.rec, r.idHi * 0x1_0000_0000 + r.idLo);
+        fr.setRequestId(r.idHi * 0x1_0000_0000 + r.idLo);
         if (!writeBatched(this.socket, fr.bytes(), () => resp.release())) this.pauseUntilDrained();
         this.complete(r);
       },
       onError: (err: SkiffError) => {
         if (r.done) return;
-        const retryable = !r.encoded && (err.code === UPSTREAM_CONNECT_FAILURE || err.code === UPSTREAM_CONNECT_TIMEOUT || err.code === UPSTREAM_POOL_DRAINED);
-        if (retryable && attempt < 2) {
-          attempted.add(host);
-          this.f.stats.downstream_rq_retry.inc();
-          cluster.stats.upstream_rq_retry.inc();
-          return this.forward(r, clusterName, timeoutMs, attempted, attempt + 1);
-        }
+        const neverLeft = !r.encoded && (err.code === UPSTREAM_CONNECT_FAILURE || err.code === UPSTREAM_CONNECT_TIMEOUT || err.code === UPSTREAM_POOL_DRAINED);
+        const outcome: TryOutcome | null = neverLeft ? { kind: 'connect-failure' }
+          : err.code === UPSTREAM_RESET ? { kind: 'reset' }
+          : err.code === UPSTREAM_RQ_TIMEOUT && r.perTry ? { kind: 'per-try-timeout' }
+          : null;
+        if (err.code === UPSTREAM_RQ_TIMEOUT && r.perTry) this.f.stats.downstream_rq_per_try_timeout.inc();
+        if (outcome !== null && !this.closed && this.retryAfter(r, outcome, cluster, host, attempted, attempt)) return;
         this.upstreamFailed(r, err);
       },
     });
@@ -241,7 +315,9 @@ export class XProtocolSession implements ServedConnection {
     this.inflight.delete(r);
     this.f.stats.downstream_rq_active.dec();
     r.handle?.cancel();
-    if (!r.encoded) r.frame.releaseBytes();
+    if (r.overallTimer !== null) { clearTimeout(r.overallTimer); r.overallTimer = null; }
+    if (r.retryBudget !== null) { r.retryBudget.breakers.retries.release(); r.retryBudget = null; }
+    if (r.writes === 0) r.frame.releaseBytes();
     r.frame.releaseRecord();
     this.closeIfIdle();
   }

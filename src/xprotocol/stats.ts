@@ -5,6 +5,7 @@ export class XProtocolStats {
   readonly downstream_cx_total: Counter;
   readonly downstream_cx_active: Gauge;
   readonly downstream_cx_protocol_error: Counter;
+  readonly downstream_cx_protocol_from_listener: Counter;
   readonly downstream_rq_total: Counter;
   readonly downstream_rq_active: Gauge;
   readonly downstream_rq_oneway: Counter;
@@ -16,6 +17,7 @@ export class XProtocolStats {
   readonly downstream_rq_upstream_reset: Counter;
   readonly downstream_rq_local_reply: Counter;
   readonly downstream_rq_retry: Counter;
+  readonly downstream_rq_per_try_timeout: Counter;
   readonly downstream_goaway_sent: Counter;
 
   constructor(store: StatsStore, prefix: string) {
@@ -23,6 +25,7 @@ export class XProtocolStats {
     this.downstream_cx_total = s.counter('downstream_cx_total');
     this.downstream_cx_active = s.gauge('downstream_cx_active');
     this.downstream_cx_protocol_error = s.counter('downstream_cx_protocol_error');
+    this.downstream_cx_protocol_from_listener = s.counter('downstream_cx_protocol_from_listener');
     this.downstream_rq_total = s.counter('downstream_rq_total');
     this.downstream_rq_active = s.gauge('downstream_rq_active');
     this.downstream_rq_oneway = s.counter('downstream_rq_oneway');
@@ -34,6 +37,7 @@ export class XProtocolStats {
     this.downstream_rq_upstream_reset = s.counter('downstream_rq_upstream_reset');
     this.downstream_rq_local_reply = s.counter('downstream_rq_local_reply');
     this.downstream_rq_retry = s.counter('downstream_rq_retry');
+    this.downstream_rq_per_try_timeout = s.counter('downstream_rq_per_try_timeout');
     this.downstream_goaway_sent = s.counter('downstream_goaway_sent');
   }
 }

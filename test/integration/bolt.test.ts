@@ -67,3 +67,33 @@ test('an unknown x-protocol name is refused at start-up, named by its path', asy
     timeoutMs: 10_000,
   }), /protocol.*thrift|thrift/);
 });
+
+test('a 4 MiB Bolt call and its 4 MiB answer go through the skiff process (frames above one slab)', async () => {
+  const echo = await startBoltServer([{ interfaceName: 'com.skiff.Big', methods: { echo: (s) => `${String(s)}.` } }]);
+  const skiff = await startSkiff({
+    config: {
+      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      static_resources: {
+        listeners: [rpcListener('rpc', {
+          stat_prefix: 'rpc', protocol: 'bolt', request_timeout: { seconds: 20 },
+          route_config: { name: 'rpc', virtual_hosts: [{ name: 'big', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'big' } }] }] },
+        })],
+        clusters: [staticCluster('big', [echo.port])],
+      },
+    },
+  }).catch(async (e: unknown) => { await echo.close(); throw e; });
+  const client = boltClient(skiff.port('rpc'));
+  try {
+    const arg = 'q'.repeat(4 * 1024 * 1024);
+    const reply = await client.invoke('com.skiff.Big', 'echo', [arg], { timeoutMs: 20_000 }) as string;
+    assert.equal(reply.length, arg.length + 1);
+    assert.ok(reply.endsWith('q.'));
+    assert.equal(await client.invoke('com.skiff.Big', 'echo', ['small']), 'small.');
+    const text = await (await fetch(`${skiff.adminUrl}/stats`)).text();
+    assert.equal(stat(text, 'xprotocol.rpc.downstream_cx_protocol_error'), 0);
+  } finally {
+    await client.close();
+    assert.equal(await skiff.stop(), 0);
+    await echo.close();
+  }
+});

@@ -30,7 +30,8 @@ export function allTo(cluster: string): RouteConfiguration {
   return { name: 'rpc', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }] } as RouteConfiguration;
 }
 
-export async function startXProxy(config: Record<string, unknown>, clusters: EnvoyCluster[]): Promise<XProxyUnderTest> {
+/** `alpn`: what the listener's protocol_inspector named (ConnectionInfo.alpn) for every connection. */
+export async function startXProxy(config: Record<string, unknown>, clusters: EnvoyCluster[], alpn = ''): Promise<XProxyUnderTest> {
   const stats = new StatsStore();
   const wasm = mainInstance();
   const cm = createClusterManager(clusters, { stats, connect: () => { throw new Error('x-protocol pools open raw connections only'); } });
@@ -46,7 +47,7 @@ export async function startXProxy(config: Record<string, unknown>, clusters: Env
     socket.once('close', () => sockets.delete(socket));
     filter.onConnection({
       socket, initialData: new Uint8Array(0),
-      info: { remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, transportProtocol: 'raw_buffer', serverName: '', alpn: '', peerSans: [] },
+      info: { remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, transportProtocol: 'raw_buffer', serverName: '', alpn, peerSans: [] },
     });
   });
   server.listen(0, '127.0.0.1');
