@@ -187,7 +187,7 @@ export class ClusterImpl implements Cluster {
     this.endpoints = type === 'EDS' ? NO_ENDPOINTS : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
     this.lastAnswer = type === 'STRICT_DNS' ? this.endpoints.map(() => undefined) : NO_ANSWERS;
     this.stats = createClusterStats(deps.stats, this.name);
-    this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
+    this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.breakerSlots(), path);
     this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {

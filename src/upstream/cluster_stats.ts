@@ -5,6 +5,7 @@
  * included (cached per code; those are single stats, created when a code is first seen).
  */
 import type { ClusterStats } from '../types/upstream.js';
+import type { BreakerGaugeSlots } from './circuit_breakers.js';
 import { StatBlockSchema, type Counter, type Gauge, type StatBlock, type StatsScope, type StatsStore } from '../common/stats.js';
 
 export interface ClusterStatsImpl extends ClusterStats {
@@ -20,6 +21,8 @@ export interface ClusterStatsImpl extends ClusterStats {
   readonly upstream_cx_destroy_local: Counter;
   readonly upstream_cx_destroy_remote: Counter;
   readonly upstream_cx_pool_overflow: Counter;
+  /** Where the circuit breakers write their eight gauges (src/upstream/circuit_breakers.ts). */
+  breakerSlots(): BreakerGaugeSlots;
 }
 
 const COUNTERS = [
@@ -44,6 +47,12 @@ const GAUGES = [
 /** Every cluster's block has these names (shared, not copied per cluster). */
 export const CLUSTER_STATS_SCHEMA = new StatBlockSchema(COUNTERS, GAUGES);
 const SLOT = CLUSTER_STATS_SCHEMA.index;
+const BREAKER_GAUGES = ['cx_open', 'remaining_cx', 'rq_pending_open', 'remaining_pending', 'rq_open', 'remaining_rq', 'rq_retry_open', 'remaining_retries'];
+const FIRST_BREAKER_SLOT = SLOT.get('circuit_breakers.default.cx_open')!;
+// The breakers address their gauges as one run of slots: check the schema's order once, at load.
+BREAKER_GAUGES.forEach((g, k) => {
+  if (SLOT.get(`circuit_breakers.default.${g}`) !== FIRST_BREAKER_SLOT + k) throw new Error(`cluster stat schema: circuit_breakers.default.${g} out of order`);
+});
 
 type BlockCounters = { readonly [K in (typeof COUNTERS)[number]]: Counter };
 type BlockGauges = { readonly [K in (typeof GAUGES)[number]]: Gauge };
@@ -55,6 +64,10 @@ class ClusterStatsBlock {
   private byCode: (Counter | undefined)[] | undefined;
   private byClass: (Counter | undefined)[] | undefined;
   constructor(readonly scope: StatsScope, private readonly block: StatBlock) {}
+
+  breakerSlots(): BreakerGaugeSlots {
+    return { slab: this.block.slab, at: this.block.base + FIRST_BREAKER_SLOT };
+  }
 
   responseCode(status: number): void {
     const self = this as unknown as ClusterStatsClass;
