@@ -29,7 +29,8 @@ export class UpstreamHost implements Host, HostStats {
     /** The name the host was resolved from (STRICT_DNS), or its address. */
     readonly hostname: string,
   ) {
-    this.key = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    // join() yields one flat string; a template literal this long is a rope of 2-3 objects, per host.
+    this.key = address.includes(':') ? ['[', address, ']:', port].join('') : [address, port].join(':');
   }
 }
 
