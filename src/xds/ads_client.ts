@@ -25,7 +25,6 @@ import {
   type AnyMessage, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse,
 } from './protocol.js';
 import { TokenBucket } from './rate_limit.js';
-import { decodeDeltaDiscoveryResponse, decodeDiscoveryResponse } from './response_wire.js';
 import type {
   DynamicResourcesConfig, InitialFetchOutcome, NodeConfig, UpdateHandler, UpdateOptions, XdsResource, XdsUpdate,
 } from './types.js';
@@ -419,9 +418,7 @@ export class AdsClient {
     const stream = this.grpcClient.makeBidiStreamRequest(
       method.path,
       method.requestSerialize as (m: DiscoveryRequest | DeltaDiscoveryRequest) => Buffer,
-      // The envelope straight from the wire (src/xds/response_wire.ts): protobufjs would build two trees of a
-      // large push in one synchronous call, holding up every request meanwhile.
-      (this.delta ? decodeDeltaDiscoveryResponse : decodeDiscoveryResponse) as (b: Buffer) => DiscoveryResponse | DeltaDiscoveryResponse,
+      method.responseDeserialize as (b: Buffer) => DiscoveryResponse | DeltaDiscoveryResponse,
     ) as AdsStream;
     this.stream = stream;
     this.nodeSent = false;
