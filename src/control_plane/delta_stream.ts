@@ -43,6 +43,7 @@ export class DeltaStream {
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     let state = this.types.get(typeUrl);
+    const firstRequest = state === undefined;
     if (!state) {
       // The first request of a type: LDS/CDS with no names is the (legacy) wildcard; what the client already
       // holds from a previous stream is in initial_resource_versions.
@@ -71,14 +72,19 @@ export class DeltaStream {
         this.events.onAck(this.nodeId, typeUrl, this.snapshot()?.version ?? '');
       }
     }
-    this.respond(typeUrl, state);
+    this.respond(typeUrl, state, firstRequest);
   }
 
   push(): void {
-    for (const [typeUrl, state] of this.types) this.respond(typeUrl, state);
+    for (const [typeUrl, state] of this.types) this.respond(typeUrl, state, false);
   }
 
-  private respond(typeUrl: string, state: DeltaTypeState): void {
+  /**
+   * Sends what differs from what the client holds. The first request of a type is always answered, even with
+   * nothing in it (as Envoy's control planes do): without it a client on an empty directory cannot tell
+   * "nothing exists" from "not answered yet" and waits out its initial_fetch_timeout.
+   */
+  private respond(typeUrl: string, state: DeltaTypeState, firstRequest: boolean): void {
     const snapshot = this.snapshot();
     if (!snapshot) return;
     const all = snapshot.resources.get(typeUrl)!;
@@ -99,7 +105,7 @@ export class DeltaStream {
         state.held.delete(name);
       }
     }
-    if (resources.length === 0 && removed.length === 0) return;
+    if (resources.length === 0 && removed.length === 0 && !firstRequest) return;
     this.nonceCounter += 1;
     state.sentNonce = String(this.nonceCounter);
     this.call.write({

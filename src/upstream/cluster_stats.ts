@@ -5,6 +5,7 @@
  * included (cached per code; those are single stats, created when a code is first seen).
  */
 import type { ClusterStats } from '../types/upstream.js';
+import type { BreakerGaugeSlots } from './circuit_breakers.js';
 import { StatBlockSchema, type Counter, type Gauge, type StatBlock, type StatsScope, type StatsStore } from '../common/stats.js';
 
 export interface ClusterStatsImpl extends ClusterStats {
@@ -20,6 +21,16 @@ export interface ClusterStatsImpl extends ClusterStats {
   readonly upstream_cx_destroy_local: Counter;
   readonly upstream_cx_destroy_remote: Counter;
   readonly upstream_cx_pool_overflow: Counter;
+  /** Where the circuit breakers write their eight gauges (src/upstream/circuit_breakers.ts). */
+  breakerSlots(): BreakerGaugeSlots;
+  /**
+   * The stats an xDS apply touches on every cluster, written straight into the block: no Counter/Gauge
+   * objects for 10 000 clusters that may never be looked at. `outcome` counts update_attempt and
+   * update_success / update_failure.
+   */
+  recordUpdate(outcome: 'success' | 'failure'): void;
+  setMembership(total: number, healthy: number): void;
+  setMembershipHealthy(healthy: number): void;
 }
 
 const COUNTERS = [
@@ -44,6 +55,17 @@ const GAUGES = [
 /** Every cluster's block has these names (shared, not copied per cluster). */
 export const CLUSTER_STATS_SCHEMA = new StatBlockSchema(COUNTERS, GAUGES);
 const SLOT = CLUSTER_STATS_SCHEMA.index;
+const BREAKER_GAUGES = ['cx_open', 'remaining_cx', 'rq_pending_open', 'remaining_pending', 'rq_open', 'remaining_rq', 'rq_retry_open', 'remaining_retries'];
+const UPDATE_ATTEMPT = SLOT.get('update_attempt')!;
+const UPDATE_SUCCESS = SLOT.get('update_success')!;
+const UPDATE_FAILURE = SLOT.get('update_failure')!;
+const MEMBERSHIP_TOTAL = SLOT.get('membership_total')!;
+const MEMBERSHIP_HEALTHY = SLOT.get('membership_healthy')!;
+const FIRST_BREAKER_SLOT = SLOT.get('circuit_breakers.default.cx_open')!;
+// The breakers address their gauges as one run of slots: check the schema's order once, at load.
+BREAKER_GAUGES.forEach((g, k) => {
+  if (SLOT.get(`circuit_breakers.default.${g}`) !== FIRST_BREAKER_SLOT + k) throw new Error(`cluster stat schema: circuit_breakers.default.${g} out of order`);
+});
 
 type BlockCounters = { readonly [K in (typeof COUNTERS)[number]]: Counter };
 type BlockGauges = { readonly [K in (typeof GAUGES)[number]]: Gauge };
@@ -55,6 +77,26 @@ class ClusterStatsBlock {
   private byCode: (Counter | undefined)[] | undefined;
   private byClass: (Counter | undefined)[] | undefined;
   constructor(readonly scope: StatsScope, private readonly block: StatBlock) {}
+
+  recordUpdate(outcome: 'success' | 'failure'): void {
+    const { slab, base } = this.block;
+    slab[base + UPDATE_ATTEMPT] += 1;
+    slab[base + (outcome === 'success' ? UPDATE_SUCCESS : UPDATE_FAILURE)] += 1;
+  }
+
+  setMembership(total: number, healthy: number): void {
+    const { slab, base } = this.block;
+    slab[base + MEMBERSHIP_TOTAL] = total;
+    slab[base + MEMBERSHIP_HEALTHY] = healthy;
+  }
+
+  setMembershipHealthy(healthy: number): void {
+    this.block.slab[this.block.base + MEMBERSHIP_HEALTHY] = healthy;
+  }
+
+  breakerSlots(): BreakerGaugeSlots {
+    return { slab: this.block.slab, at: this.block.base + FIRST_BREAKER_SLOT };
+  }
 
   responseCode(status: number): void {
     const self = this as unknown as ClusterStatsClass;

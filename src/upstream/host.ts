@@ -5,13 +5,21 @@
  */
 import type { Host, HostStats } from '../types/upstream.js';
 
-export class UpstreamHost implements Host {
+export class UpstreamHost implements Host, HostStats {
   /** Requests in flight: maintained by this host's connection pool (acquired .. released or closed). */
   activeRequests = 0;
   healthy = true;
   /** The endpoint's `envoy.transport_socket_match` labels (transport_socket_matches pick its TLS by them). */
   transportLabels: Record<string, unknown> | undefined = undefined;
-  readonly stats: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
+  // The counters are fields of the host itself (50 000 endpoints need no 50 000 extra stats objects).
+  cx_total = 0;
+  cx_active = 0;
+  cx_connect_fail = 0;
+  rq_total = 0;
+  rq_error = 0;
+  rq_success = 0;
+  rq_timeout = 0;
+  get stats(): HostStats { return this; }
   /** `address:port` (IPv6 addresses in brackets), the host's identity and its ring-hash / Maglev key. */
   readonly key: string;
 
@@ -23,7 +31,8 @@ export class UpstreamHost implements Host {
     /** The name the host was resolved from (STRICT_DNS), or its address. */
     readonly hostname: string,
   ) {
-    this.key = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    // join() yields one flat string; a template literal this long is a rope of 2-3 objects, per host.
+    this.key = address.includes(':') ? ['[', address, ']:', port].join('') : [address, port].join(':');
   }
 }
 

@@ -11,8 +11,11 @@ class RoundRobinLb implements HostSetLoadBalancer {
   private hosts: readonly Host[] = [];
   private weighted = false;
   private next = 0;
-  /** Smooth-WRR credit per host, aligned with `hosts`. */
-  private credit = new Float64Array(0);
+  /**
+   * Smooth-WRR credit per host, aligned with `hosts`; only while the weights differ (equal weights rotate
+   * without it, and 10 000 idle clusters need no 10 000 typed arrays).
+   */
+  private credit: Float64Array | undefined;
 
   constructor(hosts: readonly Host[], private readonly random: () => number) {
     this.update(hosts);
@@ -20,13 +23,21 @@ class RoundRobinLb implements HostSetLoadBalancer {
   }
 
   update(hosts: readonly Host[]): void {
-    // Carry credit over for hosts that stayed, so an update does not reset the interleaving.
-    const old = new Map<Host, number>();
-    for (let i = 0; i < this.hosts.length; i++) old.set(this.hosts[i], this.credit[i]);
+    const weighted = hosts.some((h) => h.weight !== hosts[0].weight);
+    let credit: Float64Array | undefined;
+    if (weighted) {
+      credit = new Float64Array(hosts.length);
+      const before = this.credit;
+      if (before !== undefined) {
+        // Carry credit over for hosts that stayed, so an update does not reset the interleaving.
+        const old = new Map<Host, number>();
+        for (let i = 0; i < this.hosts.length; i++) old.set(this.hosts[i], before[i]);
+        for (let i = 0; i < hosts.length; i++) credit[i] = old.get(hosts[i]) ?? 0;
+      }
+    }
     this.hosts = hosts;
-    this.credit = new Float64Array(hosts.length);
-    for (let i = 0; i < hosts.length; i++) this.credit[i] = old.get(hosts[i]) ?? 0;
-    this.weighted = hosts.some((h) => h.weight !== hosts[0].weight);
+    this.credit = credit;
+    this.weighted = weighted;
     if (this.next >= hosts.length) this.next = 0;
   }
 
@@ -47,17 +58,18 @@ class RoundRobinLb implements HostSetLoadBalancer {
   }
 
   private pickWeighted(ctx: LoadBalancerContext, mode: Acceptance): Host | null {
+    const credit = this.credit!;
     let total = 0;
     let best = -1;
     for (let i = 0; i < this.hosts.length; i++) {
       const h = this.hosts[i];
       if (!acceptable(h, ctx, mode)) continue;
-      this.credit[i] += h.weight;
+      credit[i] += h.weight;
       total += h.weight;
-      if (best < 0 || this.credit[i] > this.credit[best]) best = i;
+      if (best < 0 || credit[i] > credit[best]) best = i;
     }
     if (best < 0) return null;
-    this.credit[best] -= total;
+    credit[best] -= total;
     return this.hosts[best];
   }
 }

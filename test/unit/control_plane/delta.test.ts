@@ -77,3 +77,39 @@ test('delta: wildcard CDS, named EDS, per-resource versions, removal, subscribe/
     cleanup();
   }
 });
+
+test('delta: the first request of a type is answered on an empty directory, later ones only on change', async () => {
+  const { dir, cleanup } = tempDir();
+  const server = new ControlPlaneServer({ dir, port: 0, healthPort: 0, watcher: { debounceMs: 20, rescanMs: 0 } });
+  await server.start();
+  const client = adsClient(server.grpcPort);
+  const s = client.delta();
+  try {
+    s.send({ node: NODE, type_url: CLUSTER_TYPE });
+    const cds = await s.next(1000);
+    assert.equal(cds.type_url, CLUSTER_TYPE);
+    assert.deepEqual(cds.resources, []);
+    assert.deepEqual(cds.removed_resources, []);
+    assert.notEqual(cds.nonce, '');
+    s.send({ node: NODE, type_url: CLUSTER_TYPE, response_nonce: cds.nonce });
+    // The ACK owes nothing: no second empty response.
+    assert.ok(await s.quiet(300));
+    assert.equal(server.counters.acks, 1);
+    // A named EDS subscription's first request is answered too, though the name does not exist yet.
+    s.send({ node: NODE, type_url: ENDPOINT_TYPE, resource_names_subscribe: ['later'] });
+    const eds = await s.next(1000);
+    assert.equal(eds.type_url, ENDPOINT_TYPE);
+    assert.deepEqual(eds.resources, []);
+    s.send({ node: NODE, type_url: ENDPOINT_TYPE, response_nonce: eds.nonce });
+    writeResourceFile(dir, 'c.yaml', [edsCluster('later'), loadAssignment('later', 1001)]);
+    const first = await s.next(2000);
+    const second = await s.next(2000);
+    assert.deepEqual([first, second].map((r) => `${r.type_url}:${r.resources.map((x) => x.name).join()}`).sort(),
+      [`${CLUSTER_TYPE}:later`, `${ENDPOINT_TYPE}:later`].sort());
+  } finally {
+    s.close();
+    client.close();
+    await server.stop();
+    cleanup();
+  }
+});

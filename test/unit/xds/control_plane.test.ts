@@ -97,3 +97,23 @@ test('survives a control-plane restart on the same port and resumes from what it
   await until(() => client.resources(CLUSTER).has('z'), 5000, 'resynchronised after restart');
   assert.equal(stats.gauge('control_plane.connected_state').value, 1);
 });
+
+for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
+  test(`${apiType}: on an empty directory the initial CDS fetch is answered (empty), not left to initial_fetch_timeout`, async (t) => {
+    const { dir, cleanup } = tempDir();
+    const server = await startControlPlane(dir);
+    const stats = new StatsStore();
+    const { client } = follow(server.grpcPort, apiType, stats);
+    t.after(async () => { client.close(); await server.stop(); cleanup(); });
+    const started = Date.now();
+    // Envoy's default initial_fetch_timeout is 15 s; an answered fetch settles long before that.
+    const outcome = await Promise.race([
+      client.initialFetch(CLUSTER),
+      new Promise<string>((resolve) => setTimeout(() => resolve('not settled within 5 s'), 5000).unref()),
+    ]);
+    assert.equal(outcome, 'accepted');
+    t.diagnostic(`empty initial fetch accepted in ${Date.now() - started} ms`);
+    assert.equal(client.resources(CLUSTER).size, 0);
+    assert.equal(stats.counter('cluster_manager.cds.update_success').value >= 1, true);
+  });
+}
