@@ -14,7 +14,7 @@
  * Run: node dist/bench/micro/bolt.js   (after npm run build)
  */
 import { createRequire } from 'node:module';
-import { Bench } from 'tinybench';
+import { bestOfRounds } from './lib/rounds.js';
 import { mainInstance } from '../../src/wasm/runtime.js';
 import { slabPool } from '../../src/wasm/slab.js';
 import * as L from '../../src/wasm/layout.js';
@@ -87,22 +87,9 @@ tasks.push(['encode heartbeat reply | skiff-wasm', () => {
 }]);
 tasks.push(['encode heartbeat reply | sofa-bolt-node', () => { for (let i = 0; i < BATCH; i++) sink += bolt.heartbeatAckEncode(1, V1).length; }]);
 
-// The machine is shared: every round measures each task once, in a rotated order; a task's figure is its best round.
+// The machine is shared: a task's figure is its best of ROUNDS rounds (bench/micro/lib/rounds.ts).
 const ROUNDS = 5;
-const best = new Map<string, number>();
-for (let round = 0; round < ROUNDS; round++) {
-  const bench = new Bench({ name: `bolt, round ${round + 1}`, time: 120, warmup: true });
-  for (let k = 0; k < tasks.length; k++) {
-    const [name, fn] = tasks[(k + round * 3) % tasks.length];
-    bench.add(name, fn);
-  }
-  await bench.run();
-  for (const task of bench.tasks) {
-    const r = task.result as unknown as { period?: number; latency?: { mean: number } } | undefined;
-    const ns = ((r?.latency?.mean ?? r?.period ?? NaN) * 1e6) / BATCH;
-    best.set(task.name, Math.min(best.get(task.name) ?? Infinity, ns));
-  }
-}
+const best = await bestOfRounds('bolt', tasks, ROUNDS, BATCH);
 console.log(`Bolt, best of ${ROUNDS} rounds, ${BATCH} operations per sample:`);
 console.table(tasks.map(([name]) => ({ task: name, 'ns/op': Math.round(best.get(name)!), 'ops/s': Math.round(1e9 / best.get(name)!) })));
 const ratios: Record<string, string>[] = [];
