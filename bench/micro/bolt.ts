@@ -15,11 +15,10 @@
  */
 import { createRequire } from 'node:module';
 import { bestOfRounds } from './lib/rounds.js';
-import { mainInstance } from '../../src/wasm/runtime.js';
-import { slabPool } from '../../src/wasm/slab.js';
+import { xframeBench } from './lib/xframes.js';
 import * as L from '../../src/wasm/layout.js';
 import {
-  decodeFrame, XFrameView, encodeHeartbeat, encodeErrorReply, encodeHeartbeatReply, FRAME_RECORD_BYTES,
+  decodeFrame, encodeHeartbeat, encodeErrorReply, encodeHeartbeatReply,
 } from '../../src/codec/xprotocol/index.js';
 
 const require = createRequire(import.meta.url);
@@ -39,20 +38,12 @@ const FRAMES: Record<string, [Buffer, number]> = {
 };
 const BATCH = 200;
 
-const wasm = mainInstance();
-const pool = slabPool(wasm);
-const buf = pool.lease(16384);
-const rec = pool.lease(FRAME_RECORD_BYTES);
-const out = pool.lease(4096);
-const msg = pool.lease(1024);
-const msgBytes = Buffer.from('upstream timed out');
-wasm.u8.set(msgBytes, msg);
+const { wasm, buf, rec, out, msg, msgBytes, view } = xframeBench();
 
 function skiffDecode(frame: Buffer, proto: number): void {
   wasm.u8.set(frame, buf);
   if (decodeFrame(wasm, proto, buf, frame.length, rec) !== frame.length) throw new Error('skiff: decode failed');
 }
-const view = new XFrameView(wasm, rec);
 let sink = 0;
 function skiffDecodeStrings(frame: Buffer, proto: number): void {
   skiffDecode(frame, proto);

@@ -15,10 +15,9 @@
  */
 import { createRequire } from 'node:module';
 import { bestOfRounds } from './lib/rounds.js';
-import { mainInstance } from '../../src/wasm/runtime.js';
-import { slabPool } from '../../src/wasm/slab.js';
+import { xframeBench } from './lib/xframes.js';
 import * as L from '../../src/wasm/layout.js';
-import { decodeFrame, XFrameView, encodeHeartbeat, encodeErrorReply, FRAME_RECORD_BYTES } from '../../src/codec/xprotocol/index.js';
+import { decodeFrame, encodeHeartbeat, encodeErrorReply } from '../../src/codec/xprotocol/index.js';
 
 const require = createRequire(import.meta.url);
 const DubboEncoder = (require('dubbo2.js/es6/encode.js') as any).default;
@@ -38,15 +37,7 @@ const FRAMES: Record<string, [Buffer, boolean]> = {
 };
 const BATCH = 200;
 
-const wasm = mainInstance();
-const pool = slabPool(wasm);
-const buf = pool.lease(16384);
-const rec = pool.lease(FRAME_RECORD_BYTES);
-const out = pool.lease(4096);
-const msg = pool.lease(1024);
-const msgBytes = Buffer.from('upstream timed out');
-wasm.u8.set(msgBytes, msg);
-const view = new XFrameView(wasm, rec);
+const { wasm, buf, rec, out, msg, msgBytes, view } = xframeBench();
 let sink = 0;
 
 function skiffDecode(frame: Buffer): void {
