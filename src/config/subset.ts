@@ -329,10 +329,12 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     typed_extension_protocol_options: true,
   },
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-    explicit_http_config: true, auto_config: true, common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
+    explicit_http_config: true, auto_config: true, use_downstream_protocol_config: true,
+    common_http_protocol_options: { only: ['idle_timeout', 'max_requests_per_connection'] },
   },
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.AutoHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig': { http_protocol_options: { emptyOnly: true }, http2_protocol_options: true },
   'envoy.config.cluster.v3.UpstreamConnectionOptions': {
     tcp_keepalive: { noop: 'TCP keepalive probes are not configured on upstream sockets' },
   },

@@ -15,7 +15,7 @@ import type { RouteEntry } from '../types/router.js';
 import type { Cluster, Host } from '../types/upstream.js';
 import type { ConnectionManagerConfig } from './config.js';
 import { HeaderEdits, applyHeaderMutation } from './header_mutation.js';
-import { REPLY, sendLocalReply } from './local_reply.js';
+import { localReplyStatus, REPLY, sendLocalReply } from './local_reply.js';
 import { redirectLocation } from './redirect.js';
 import { RetryBodyBuffer } from './request_body.js';
 import { downstreamHeaderEdits, upstreamHeadPlan, type UpstreamHeadPlan } from './request_headers.js';
@@ -84,7 +84,6 @@ export class ActiveRequest implements TryListener {
   /** Phase "headers" done in the constructor; starts routing. */
   start(): void {
     this.stats.downstream_rq_total.inc();
-    this.stats.downstream_rq_http1_total.inc();
     this.stats.downstream_rq_active.inc();
     this.stream.onAbort(this.abortedByDownstream);
     this.armIdleTimer();
@@ -492,7 +491,7 @@ export class ActiveRequest implements TryListener {
     if (this.phase === 'done') return;
     if (this.responseHeadSent) { this.resetDownstream(); return; }
     this.responseHeadSent = true;
-    this.stats.responseCode(status);
+    this.stats.responseCode(localReplyStatus(this.stream.head, status));
     // A body we did not read leaves the connection unusable for the next request.
     const close = this.deps.draining() || !this.requestComplete;
     try {

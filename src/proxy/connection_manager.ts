@@ -12,6 +12,10 @@ import { ActiveRequest } from './active_request.js';
 import type { ConnectionManagerConfig } from './config.js';
 import type { ProxyDeps } from './deps.js';
 import { ConnectionManagerStats } from './stats.js';
+import type { Counter } from '../common/stats.js';
+
+/** The protocol a downstream connection speaks, known once its codec is chosen (AUTO may wait for bytes). */
+export type DownstreamProtocol = 'http1' | 'http2';
 
 const REASON: Record<number, string> = {
   400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 414: 'URI Too Long',
@@ -31,11 +35,32 @@ export class DownstreamConnection implements ServerConnectionHandler {
   /** Requests started and not finished (0 or 1: HTTP/1 handles one at a time). */
   active = 0;
   private closed = false;
+  /** downstream_rq_http1_total or downstream_rq_http2_total, set with the codec. */
+  private requestsByProtocol: Counter;
 
-  constructor(private readonly cm: ConnectionManager, private readonly closeIdle: () => void) {}
+  constructor(private readonly cm: ConnectionManager, private readonly closeIdle: () => void) {
+    this.requestsByProtocol = cm.stats.downstream_rq_http1_total;
+  }
+
+  /**
+   * The codec chosen for this connection: counts it in downstream_cx_http1_total / downstream_cx_http2_total
+   * and its requests in downstream_rq_http1_total / downstream_rq_http2_total (Envoy's names). Called once,
+   * before the first request.
+   */
+  setProtocol(protocol: DownstreamProtocol): void {
+    const stats = this.cm.stats;
+    if (protocol === 'http2') {
+      stats.downstream_cx_http2_total.inc();
+      this.requestsByProtocol = stats.downstream_rq_http2_total;
+    } else {
+      stats.downstream_cx_http1_total.inc();
+      this.requestsByProtocol = stats.downstream_rq_http1_total;
+    }
+  }
 
   onRequest(stream: DownstreamStream): void {
     this.active++;
+    this.requestsByProtocol.inc();
     const req = new ActiveRequest(stream, this.cm.config, this.cm.stats, this.cm.proxyDeps, () => {
       this.active--;
       if (this.cm.isDraining && this.active === 0) this.closeIfIdle();
@@ -78,10 +103,9 @@ export class ConnectionManager {
   /** From now on responses carry `connection: close`. */
   startDraining(): void { this.draining = true; }
 
-  /** A handler for a new downstream connection; `closeIdle` closes its socket. */
+  /** A handler for a new downstream connection; `closeIdle` closes its socket. Its protocol is counted by `setProtocol`. */
   newConnection(closeIdle: () => void): DownstreamConnection {
     this.stats.downstream_cx_total.inc();
-    this.stats.downstream_cx_http1_total.inc();
     this.stats.downstream_cx_active.inc();
     return new DownstreamConnection(this, closeIdle);
   }

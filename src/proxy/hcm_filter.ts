@@ -90,6 +90,7 @@ export class HcmFilter implements NetworkFilter {
       if (socket.destroyed) return;
       const factory = serverCodec(name);
       if (factory === undefined) { socket.destroy(); return; } // HTTP2 without a codec is refused at config time
+      handler.setProtocol(name);
       try {
         codec = factory({
           wasm: this.ctx.wasm, socket, initialData, handler, stats: this.ctx.stats, http2: config.http2Options,

@@ -10,8 +10,10 @@ export class ConnectionManagerStats {
   readonly downstream_cx_active: Gauge;
   readonly downstream_cx_protocol_error: Counter;
   readonly downstream_cx_http1_total: Counter;
+  readonly downstream_cx_http2_total: Counter;
   readonly downstream_rq_total: Counter;
   readonly downstream_rq_http1_total: Counter;
+  readonly downstream_rq_http2_total: Counter;
   readonly downstream_rq_active: Gauge;
   readonly downstream_rq_completed: Counter;
   readonly downstream_rq_timeout: Counter;
@@ -31,8 +33,10 @@ export class ConnectionManagerStats {
     this.downstream_cx_active = s.gauge('downstream_cx_active');
     this.downstream_cx_protocol_error = s.counter('downstream_cx_protocol_error');
     this.downstream_cx_http1_total = s.counter('downstream_cx_http1_total');
+    this.downstream_cx_http2_total = s.counter('downstream_cx_http2_total');
     this.downstream_rq_total = s.counter('downstream_rq_total');
     this.downstream_rq_http1_total = s.counter('downstream_rq_http1_total');
+    this.downstream_rq_http2_total = s.counter('downstream_rq_http2_total');
     this.downstream_rq_active = s.gauge('downstream_rq_active');
     this.downstream_rq_completed = s.counter('downstream_rq_completed');
     this.downstream_rq_timeout = s.counter('downstream_rq_timeout');

@@ -68,7 +68,8 @@ export class UpstreamTry implements ResponseHandler {
     this.cluster.stats.upstream_rq_active.inc();
     this.head = head;
     this.rewrite = rewrite;
-    const handle = this.cluster.pool(this.host).acquire(this.onAcquired);
+    // The request head lets a pool that follows the downstream protocol pick HTTP/1.1 or HTTP/2.
+    const handle = this.cluster.pool(this.host).acquire(this.onAcquired, head);
     // An idle connection answers synchronously: only a pending acquire keeps a handle to cancel.
     if (!this.answered) this.handle = handle;
   }

@@ -17,15 +17,19 @@ interface UpstreamTlsContextConfig { sni?: string; common_tls_context?: CommonTl
 export class UpstreamTls {
   constructor(readonly sni: string, private readonly ctx: ReloadableTlsContext) {}
 
-  /** Opens a TLS connection to host:port; it emits 'secureConnect' once verified, 'error' when refused. */
-  connect(address: string, port: number): tls.TLSSocket {
+  /**
+   * Opens a TLS connection to host:port; it emits 'secureConnect' once verified, 'error' when refused.
+   * `alpn`: the protocols to offer instead of the context's alpn_protocols (auto_config offers h2 and http/1.1).
+   */
+  connect(address: string, port: number, alpn?: readonly string[]): tls.TLSSocket {
     const ctx = this.ctx;
     const verify = ctx.hasTrustedCa;
+    const offer = alpn ?? ctx.alpn;
     const socket = tls.connect({
       host: address, port,
       secureContext: ctx.current,
       ...(this.sni !== '' ? { servername: this.sni } : {}),
-      ...(ctx.alpn.length > 0 ? { ALPNProtocols: ctx.alpn } : {}),
+      ...(offer.length > 0 ? { ALPNProtocols: [...offer] } : {}),
       rejectUnauthorized: verify,
       checkServerIdentity: (_host, cert) => {
         if (!verify || ctx.sanCheck === undefined) return undefined;
@@ -36,6 +40,9 @@ export class UpstreamTls {
     socket.setNoDelay(true);
     return socket;
   }
+
+  /** The context's alpn_protocols (empty when none are configured). */
+  get alpn(): readonly string[] { return this.ctx.alpn; }
 
   dispose(): void { this.ctx.dispose(); }
 }

@@ -42,6 +42,8 @@ export interface RequestHead {
   readonly contentLength: number;
   /** Address of the wasm head record (assembly/abi/layout.ts HEAD_*), for the router. */
   readonly recordPtr: number;
+  /** The protocol the request arrived in; absent means HTTP/1.x (use_downstream_protocol_config follows it). */
+  readonly protocol?: 'http1' | 'http2';
 }
 
 export interface ResponseHead {

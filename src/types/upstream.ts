@@ -4,7 +4,7 @@
  */
 import type { SkiffError } from '../common/errors.js';
 import type { StatsScope, Counter, Gauge } from '../common/stats.js';
-import type { ClientConnection } from './http.js';
+import type { ClientConnection, RequestHead } from './http.js';
 
 export interface Host {
   readonly address: string;
@@ -83,8 +83,10 @@ export interface HttpConnectionPool {
   /**
    * An idle keep-alive connection, or a new one (circuit breaker max_connections permitting), or a place
    * in the pending queue (max_pending_requests permitting; overflow fails with SKIFF_UPSTREAM_OVERFLOW).
+   * `request`: the downstream request the connection is for (a use_downstream_protocol_config pool picks
+   * its protocol from it).
    */
-  acquire(cb: (err: SkiffError | null, conn?: ClientConnection) => void): PoolHandle;
+  acquire(cb: (err: SkiffError | null, conn?: ClientConnection) => void, request?: RequestHead): PoolHandle;
   /** Returns a connection after its request completed; closed instead when not reusable. */
   release(conn: ClientConnection): void;
   /** Closes idle connections and rejects new work (cluster or host removed). */

@@ -18,9 +18,10 @@ import { createClusterStats, type ClusterStatsImpl } from './cluster_stats.js';
 import { resolve, systemLookup, type Lookup, type LookupFamily } from './dns.js';
 import { UpstreamHost } from './host.js';
 import { Http1Pool, type ConnectionFactory } from './http1_pool.js';
-import { Http2Pool, http2ProtocolOf } from './http2_pool.js';
-import type { Http2Options } from '../stream/http2/options.js';
-import { upstreamTransport, type UpstreamTls } from './transport.js';
+import { Http2Pool, upstreamHttpProtocolOf, type UpstreamHttpProtocol } from './http2_pool.js';
+import { AlpnPool, type ProtocolPool } from './alpn_pool.js';
+import { DownstreamProtocolPool } from './downstream_protocol_pool.js';
+import { upstreamTransport, type OpenedSocket, type SocketOpener, type UpstreamTls } from './transport.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -148,9 +149,9 @@ export class ClusterImpl implements Cluster {
   private initWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
 
   private current: UpstreamHost[] = [];
-  private readonly pools = new Map<Host, Http1Pool | Http2Pool>();
-  /** HTTP/2 upstream options (typed_extension_protocol_options), undefined for HTTP/1.1. */
-  private readonly http2: Http2Options | undefined;
+  private readonly pools = new Map<Host, ProtocolPool>();
+  /** HTTP/1.1, HTTP/2 or chosen by ALPN per host (typed_extension_protocol_options). */
+  private readonly protocol: UpstreamHttpProtocol;
   private readonly lb: HostSetLoadBalancer;
   private readonly dnsRefreshMs: number;
   private readonly lookupFamily: LookupFamily;
@@ -191,7 +192,7 @@ export class ClusterImpl implements Cluster {
     this.endpoints = type === 'EDS' ? NO_ENDPOINTS : endpointSpecs(config.load_assignment, `${path}.load_assignment`, type === 'STATIC' ? 'STATIC' : undefined);
     this.lastAnswer = type === 'STRICT_DNS' ? this.endpoints.map(() => undefined) : NO_ANSWERS;
     this.stats = createClusterStats(deps.stats, this.name);
-    this.http2 = http2ProtocolOf(config, path);
+    this.protocol = upstreamHttpProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.scope, path);
     this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
@@ -261,21 +262,49 @@ export class ClusterImpl implements Cluster {
   pool(host: Host): HttpConnectionPool {
     let p = this.pools.get(host);
     if (p === undefined) {
-      p = this.http2 !== undefined ? new Http2Pool({
-        host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2: this.http2, tls: this.tls, log: this.deps.log,
-        idleTimeoutMs: this.idleTimeoutMs,
-        onConnectionClosed: () => this.connectionClosed(),
-      }) : new Http1Pool({
-        host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
-        idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
-        onConnectionClosed: () => this.connectionClosed(),
-        tls: this.tls,
-      });
+      const protocol = this.protocol;
+      if (protocol.kind === 'auto' && this.tls !== undefined) {
+        const tls = this.tls;
+        p = new AlpnPool({
+          host, cluster: this, stats: this.stats, tls,
+          makePool: (negotiated, open) => negotiated === 'http2' ? this.http2Pool(host, open) : this.http1Pool(host, open),
+        });
+      } else if (protocol.kind === 'downstream') {
+        p = new DownstreamProtocolPool((wanted) => wanted === 'http2'
+          ? this.http2Pool(host, this.alpnOpener(['h2'])) : this.http1Pool(host, this.alpnOpener(['http/1.1'])));
+      } else {
+        p = protocol.kind === 'http2' ? this.http2Pool(host) : this.http1Pool(host);
+      }
       this.pools.set(host, p);
       // A host that is not (or no longer) in the set gets a pool that refuses work.
       if (this.closed || this.retired || !this.current.includes(host as UpstreamHost)) p.drain();
     }
     return p;
+  }
+
+  /** Over TLS without configured alpn_protocols: connections that offer exactly `alpn` (else the default opener). */
+  private alpnOpener(alpn: readonly string[]): SocketOpener | undefined {
+    const tls = this.tls;
+    if (tls === undefined || tls.alpn.length > 0) return undefined;
+    return (host): OpenedSocket => ({ socket: tls.connect(host.address, host.port, alpn), ready: 'secureConnect' });
+  }
+
+  private http2Pool(host: Host, open?: SocketOpener): Http2Pool {
+    const http2 = this.protocol.kind === 'http1' ? {} : this.protocol.http2;
+    return new Http2Pool({
+      host, cluster: this, stats: this.stats, statsStore: this.deps.stats, http2, tls: this.tls, open, log: this.deps.log,
+      idleTimeoutMs: this.idleTimeoutMs,
+      onConnectionClosed: () => this.connectionClosed(),
+    });
+  }
+
+  private http1Pool(host: Host, open?: SocketOpener): Http1Pool {
+    return new Http1Pool({
+      host, cluster: this, stats: this.stats, connect: this.deps.connect, log: this.deps.log,
+      idleTimeoutMs: this.idleTimeoutMs, maxRequestsPerConnection: this.maxRequestsPerConnection,
+      onConnectionClosed: () => this.connectionClosed(),
+      tls: this.tls, open,
+    });
   }
 
   /** Call after flipping `host.healthy` (health checking), so the membership_healthy gauge follows. */

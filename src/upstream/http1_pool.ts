@@ -22,7 +22,7 @@ import type { Cluster, Host, HostStats, HttpConnectionPool, PoolHandle } from '.
 import { SkiffError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
-import { openSocket, type UpstreamTls } from './transport.js';
+import { openSocket, type SocketOpener, type UpstreamTls } from './transport.js';
 import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 
 /** Builds the HTTP/1 client codec over a connected socket (src/stream's createClientConnection). */
@@ -44,6 +44,8 @@ export interface Http1PoolOptions {
   readonly onConnectionClosed?: () => void;
   /** The cluster's UpstreamTlsContext; plain TCP when absent. */
   readonly tls?: UpstreamTls;
+  /** Opens connections instead of `openSocket(host, tls)` (auto_config: ALPN offered, first socket adopted). */
+  readonly open?: SocketOpener;
 }
 
 /** `released`: its request ended and it is being parked, handed on or closed. */
@@ -174,7 +176,7 @@ export class Http1Pool implements HttpConnectionPool {
 
   private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
-    const { socket, ready } = openSocket(host, this.o.tls);
+    const { socket, ready } = this.o.open ? this.o.open(host) : openSocket(host, this.o.tls);
     const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, idleSince: 0, budgeted };
     this.all.add(rec);
     this.connecting++;

@@ -5,8 +5,8 @@
  * connection, so the proxy's per-request ClientConnection contract holds unchanged.
  *
  * Selected per cluster by typed_extension_protocol_options
- * envoy.extensions.upstreams.http.v3.HttpProtocolOptions explicit_http_config.http2_protocol_options (see
- * http2ProtocolOf). Counters as the HTTP/1 pool's: upstream_cx_* (upstream_cx_http2_total),
+ * envoy.extensions.upstreams.http.v3.HttpProtocolOptions explicit_http_config.http2_protocol_options, or per
+ * host by ALPN under auto_config (see upstreamHttpProtocolOf, alpn_pool.ts). Counters as the HTTP/1 pool's: upstream_cx_* (upstream_cx_http2_total),
  * upstream_rq_pending_*, the host's activeRequests and stats; HTTP/2 codec stats under `cluster.<name>.http2.`.
  */
 import type * as net from 'node:net';
@@ -22,7 +22,7 @@ import { wasmClientHeaderCodec } from '../stream/http2/hpack_codec.js';
 import { http2OptionsFromConfig } from '../stream/http2/config.js';
 import type { Http2Options } from '../stream/http2/options.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
-import { openSocket, type UpstreamTls } from './transport.js';
+import { openSocket, type SocketOpener, type UpstreamTls } from './transport.js';
 import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 import type { AcquireCallback } from './http1_pool.js';
 
@@ -30,25 +30,61 @@ export const UPSTREAM_HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v
 const UPSTREAM_HTTP_PROTOCOL_OPTIONS_URL = `type.googleapis.com/${UPSTREAM_HTTP_PROTOCOL_OPTIONS}`;
 
 /**
- * The HTTP/2 options when the cluster speaks HTTP/2 upstream, else undefined (HTTP/1.1). auto_config picks
- * HTTP/2 only where ALPN can say so; Skiff's plaintext upstreams have no ALPN, so it means HTTP/1.1 here.
+ * How a cluster picks its upstream protocol (HttpProtocolOptions' upstream_protocol_options):
+ * - `http1`: no options, or explicit_http_config.http_protocol_options;
+ * - `http2`: explicit_http_config.http2_protocol_options (h2c with prior knowledge, or h2 over TLS);
+ * - `auto`: auto_config: HTTP/2 where TLS ALPN negotiates h2, else HTTP/1.1 (src/upstream/alpn_pool.ts).
+ *   Without TLS there is no ALPN to ask, so a plaintext auto_config cluster speaks HTTP/1.1.
+ * - `downstream`: use_downstream_protocol_config: each request goes upstream in the protocol it arrived in
+ *   (src/upstream/downstream_protocol_pool.ts).
+ * `http2` carries the HTTP/2 options (the config's http2_protocol_options, or the defaults).
  */
-export function http2ProtocolOf(config: EnvoyCluster, path: string): Http2Options | undefined {
+export type UpstreamHttpProtocol =
+  | { readonly kind: 'http1' }
+  | { readonly kind: 'http2'; readonly http2: Http2Options }
+  | { readonly kind: 'auto'; readonly http2: Http2Options }
+  | { readonly kind: 'downstream'; readonly http2: Http2Options };
+
+const HTTP1: UpstreamHttpProtocol = { kind: 'http1' };
+
+interface ProtocolConfigs { http_protocol_options?: unknown; http2_protocol_options?: Record<string, unknown>; http3_protocol_options?: unknown }
+
+/** The upstream protocol of a cluster from its typed_extension_protocol_options (`path` names the cluster). */
+export function upstreamHttpProtocolOf(config: EnvoyCluster, path: string): UpstreamHttpProtocol {
   const all = (config as { typed_extension_protocol_options?: Record<string, Any> }).typed_extension_protocol_options;
-  if (all === undefined || all === null) return undefined;
-  let found: Http2Options | undefined;
+  if (all === undefined || all === null) return HTTP1;
+  let found: UpstreamHttpProtocol = HTTP1;
   for (const [key, any] of Object.entries(all)) {
     const at = `${path}.typed_extension_protocol_options[${JSON.stringify(key)}]`;
     const type = any?.['@type'];
     if (key !== UPSTREAM_HTTP_PROTOCOL_OPTIONS && type !== UPSTREAM_HTTP_PROTOCOL_OPTIONS_URL) {
       throw new UnsupportedConfigError(at, `protocol options ${key}`);
     }
-    const o = any as { explicit_http_config?: { http2_protocol_options?: Record<string, unknown>; http_protocol_options?: unknown }; auto_config?: unknown; use_downstream_protocol_config?: unknown };
-    if (o.use_downstream_protocol_config !== undefined) throw new UnsupportedConfigError(`${at}.use_downstream_protocol_config`, 'use_downstream_protocol_config');
+    const o = any as { explicit_http_config?: ProtocolConfigs; auto_config?: ProtocolConfigs & { alternate_protocols_cache_options?: unknown }; use_downstream_protocol_config?: ProtocolConfigs };
+    if (o.explicit_http_config?.http3_protocol_options !== undefined) throw new UnsupportedConfigError(`${at}.explicit_http_config.http3_protocol_options`, 'HTTP/3');
+    const auto = o.auto_config;
+    if (auto !== undefined && auto !== null) {
+      if (auto.http3_protocol_options !== undefined) throw new UnsupportedConfigError(`${at}.auto_config.http3_protocol_options`, 'HTTP/3');
+      if (auto.alternate_protocols_cache_options !== undefined) throw new UnsupportedConfigError(`${at}.auto_config.alternate_protocols_cache_options`, 'alternate_protocols_cache_options (HTTP/3)');
+      found = { kind: 'auto', http2: http2OptionsFromConfig(auto.http2_protocol_options ?? {}, `${at}.auto_config.http2_protocol_options`) };
+      continue;
+    }
+    const follow = o.use_downstream_protocol_config;
+    if (follow !== undefined && follow !== null) {
+      if (follow.http3_protocol_options !== undefined) throw new UnsupportedConfigError(`${at}.use_downstream_protocol_config.http3_protocol_options`, 'HTTP/3');
+      found = { kind: 'downstream', http2: http2OptionsFromConfig(follow.http2_protocol_options ?? {}, `${at}.use_downstream_protocol_config.http2_protocol_options`) };
+      continue;
+    }
     const h2 = o.explicit_http_config?.http2_protocol_options;
-    if (h2 !== undefined) found = http2OptionsFromConfig(h2, `${at}.explicit_http_config.http2_protocol_options`);
+    if (h2 !== undefined) found = { kind: 'http2', http2: http2OptionsFromConfig(h2, `${at}.explicit_http_config.http2_protocol_options`) };
   }
   return found;
+}
+
+/** The HTTP/2 options when the cluster always speaks HTTP/2 upstream (explicit http2), else undefined. */
+export function http2ProtocolOf(config: EnvoyCluster, path: string): Http2Options | undefined {
+  const p = upstreamHttpProtocolOf(config, path);
+  return p.kind === 'http2' ? p.http2 : undefined;
 }
 
 export interface Http2PoolOptions {
@@ -61,6 +97,8 @@ export interface Http2PoolOptions {
   readonly idleTimeoutMs?: number;
   /** The cluster's UpstreamTlsContext; undefined for plain TCP (h2c with prior knowledge). */
   readonly tls?: UpstreamTls;
+  /** Opens connections instead of `openSocket(host, tls)` (auto_config: ALPN offered, first socket adopted). */
+  readonly open?: SocketOpener;
   readonly log?: Logger;
   readonly onConnectionClosed?: () => void;
 }
@@ -206,7 +244,7 @@ export class Http2Pool implements HttpConnectionPool {
 
   private open(budgeted: boolean): void {
     const { host, stats, cluster } = this.o;
-    const { socket, ready } = openSocket(host, this.o.tls);
+    const { socket, ready } = this.o.open ? this.o.open(host) : openSocket(host, this.o.tls);
     const e: Entry = { state: 'connecting', socket, conn: null, timer: null, budgeted, idleSince: 0, reserved: 0 };
     this.entries.add(e);
     this.connecting++;

@@ -16,7 +16,20 @@ const UPSTREAM_TLS_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_so
 
 export type { UpstreamTls };
 
-export interface OpenedSocket { readonly socket: net.Socket; readonly ready: 'connect' | 'secureConnect' }
+/**
+ * `ready`: 'adopted' for a socket that is already connected (an auto_config pool hands over the connection
+ * whose ALPN chose the protocol): the event is emitted on the next turn, after the pool listens for it.
+ */
+export interface OpenedSocket { readonly socket: net.Socket; readonly ready: 'connect' | 'secureConnect' | 'adopted' }
+
+/** Opens a pool's next connection to its host (default: `openSocket(host, tls)`). */
+export type SocketOpener = (host: Host) => OpenedSocket;
+
+/** An already connected socket as an OpenedSocket (see `ready: 'adopted'`). */
+export function adoptSocket(socket: net.Socket): OpenedSocket {
+  setImmediate(() => { if (!socket.destroyed) socket.emit('adopted'); });
+  return { socket, ready: 'adopted' };
+}
 
 export function openSocket(host: Host, tls?: UpstreamTls): OpenedSocket {
   if (tls === undefined) return { socket: net.connect({ host: host.address, port: host.port, noDelay: true }), ready: 'connect' };

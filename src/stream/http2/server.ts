@@ -204,6 +204,7 @@ export class Http2ServerConnection extends Http2Connection<Http2ServerStream> {
 
 /** A request head as HTTP/2 frames it: the body's framing comes from END_STREAM and content-length. */
 class H2RequestHead implements RequestHead {
+  readonly protocol = 'http2';
   readonly bodyKind: 'none' | 'length' | 'chunked';
   readonly contentLength: number;
 

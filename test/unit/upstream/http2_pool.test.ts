@@ -97,11 +97,11 @@ test('a refused connect fails the waiting requests', async () => {
   } finally { s.cluster.close(); }
 });
 
-test('protocol options other than HttpProtocolOptions, or use_downstream_protocol_config, are rejected by name', () => {
+test('protocol options other than HttpProtocolOptions, or HTTP/3 under use_downstream_protocol_config, are rejected by name', () => {
   assert.throws(() => cluster(port, { typed_extension_protocol_options: { 'envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions' } } }),
     /typed_extension_protocol_options\["envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions"\]/);
   assert.throws(() => cluster(port, { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-    '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', use_downstream_protocol_config: {} } } }), /use_downstream_protocol_config/);
+    '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', use_downstream_protocol_config: { http3_protocol_options: {} } } } }), /use_downstream_protocol_config\.http3_protocol_options/);
   assert.throws(() => cluster(port, { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
     '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: { allow_connect: true } } } } }), /allow_connect/);
 });
