@@ -14,12 +14,11 @@
  * Run: node dist/bench/micro/bolt.js   (after npm run build)
  */
 import { createRequire } from 'node:module';
-import { Bench } from 'tinybench';
-import { mainInstance } from '../../src/wasm/runtime.js';
-import { slabPool } from '../../src/wasm/slab.js';
+import { bestOfRounds } from './lib/rounds.js';
+import { xframeBench } from './lib/xframes.js';
 import * as L from '../../src/wasm/layout.js';
 import {
-  decodeFrame, XFrameView, encodeHeartbeat, encodeErrorReply, encodeHeartbeatReply, FRAME_RECORD_BYTES,
+  decodeFrame, encodeHeartbeat, encodeErrorReply, encodeHeartbeatReply,
 } from '../../src/codec/xprotocol/index.js';
 
 const require = createRequire(import.meta.url);
@@ -39,20 +38,12 @@ const FRAMES: Record<string, [Buffer, number]> = {
 };
 const BATCH = 200;
 
-const wasm = mainInstance();
-const pool = slabPool(wasm);
-const buf = pool.lease(16384);
-const rec = pool.lease(FRAME_RECORD_BYTES);
-const out = pool.lease(4096);
-const msg = pool.lease(1024);
-const msgBytes = Buffer.from('upstream timed out');
-wasm.u8.set(msgBytes, msg);
+const { wasm, buf, rec, out, msg, msgBytes, view } = xframeBench();
 
 function skiffDecode(frame: Buffer, proto: number): void {
   wasm.u8.set(frame, buf);
   if (decodeFrame(wasm, proto, buf, frame.length, rec) !== frame.length) throw new Error('skiff: decode failed');
 }
-const view = new XFrameView(wasm, rec);
 let sink = 0;
 function skiffDecodeStrings(frame: Buffer, proto: number): void {
   skiffDecode(frame, proto);
@@ -87,22 +78,9 @@ tasks.push(['encode heartbeat reply | skiff-wasm', () => {
 }]);
 tasks.push(['encode heartbeat reply | sofa-bolt-node', () => { for (let i = 0; i < BATCH; i++) sink += bolt.heartbeatAckEncode(1, V1).length; }]);
 
-// The machine is shared: every round measures each task once, in a rotated order; a task's figure is its best round.
+// The machine is shared: a task's figure is its best of ROUNDS rounds (bench/micro/lib/rounds.ts).
 const ROUNDS = 5;
-const best = new Map<string, number>();
-for (let round = 0; round < ROUNDS; round++) {
-  const bench = new Bench({ name: `bolt, round ${round + 1}`, time: 120, warmup: true });
-  for (let k = 0; k < tasks.length; k++) {
-    const [name, fn] = tasks[(k + round * 3) % tasks.length];
-    bench.add(name, fn);
-  }
-  await bench.run();
-  for (const task of bench.tasks) {
-    const r = task.result as unknown as { period?: number; latency?: { mean: number } } | undefined;
-    const ns = ((r?.latency?.mean ?? r?.period ?? NaN) * 1e6) / BATCH;
-    best.set(task.name, Math.min(best.get(task.name) ?? Infinity, ns));
-  }
-}
+const best = await bestOfRounds('bolt', tasks, ROUNDS, BATCH);
 console.log(`Bolt, best of ${ROUNDS} rounds, ${BATCH} operations per sample:`);
 console.table(tasks.map(([name]) => ({ task: name, 'ns/op': Math.round(best.get(name)!), 'ops/s': Math.round(1e9 / best.get(name)!) })));
 const ratios: Record<string, string>[] = [];

@@ -14,11 +14,10 @@
  * Run: node dist/bench/micro/dubbo.js   (after npm run build)
  */
 import { createRequire } from 'node:module';
-import { Bench } from 'tinybench';
-import { mainInstance } from '../../src/wasm/runtime.js';
-import { slabPool } from '../../src/wasm/slab.js';
+import { bestOfRounds } from './lib/rounds.js';
+import { xframeBench } from './lib/xframes.js';
 import * as L from '../../src/wasm/layout.js';
-import { decodeFrame, XFrameView, encodeHeartbeat, encodeErrorReply, FRAME_RECORD_BYTES } from '../../src/codec/xprotocol/index.js';
+import { decodeFrame, encodeHeartbeat, encodeErrorReply } from '../../src/codec/xprotocol/index.js';
 
 const require = createRequire(import.meta.url);
 const DubboEncoder = (require('dubbo2.js/es6/encode.js') as any).default;
@@ -38,15 +37,7 @@ const FRAMES: Record<string, [Buffer, boolean]> = {
 };
 const BATCH = 200;
 
-const wasm = mainInstance();
-const pool = slabPool(wasm);
-const buf = pool.lease(16384);
-const rec = pool.lease(FRAME_RECORD_BYTES);
-const out = pool.lease(4096);
-const msg = pool.lease(1024);
-const msgBytes = Buffer.from('upstream timed out');
-wasm.u8.set(msgBytes, msg);
-const view = new XFrameView(wasm, rec);
+const { wasm, buf, rec, out, msg, msgBytes, view } = xframeBench();
 let sink = 0;
 
 function skiffDecode(frame: Buffer): void {
@@ -83,21 +74,9 @@ tasks.push(['encode error reply | skiff-wasm', () => {
 }]);
 tasks.push(['encode error reply | dubbo-remoting', () => { for (let i = 0; i < BATCH; i++) sink += remoting.responseEncode(1, { isError: true, errorMsg: 'upstream timed out' }, {}).length; }]);
 
+// The machine is shared: a task's figure is its best of ROUNDS rounds (bench/micro/lib/rounds.ts).
 const ROUNDS = 5;
-const best = new Map<string, number>();
-for (let round = 0; round < ROUNDS; round++) {
-  const bench = new Bench({ name: `dubbo, round ${round + 1}`, time: 120, warmup: true });
-  for (let k = 0; k < tasks.length; k++) {
-    const [name, fn] = tasks[(k + round * 3) % tasks.length];
-    bench.add(name, fn);
-  }
-  await bench.run();
-  for (const task of bench.tasks) {
-    const r = task.result as unknown as { period?: number; latency?: { mean: number } } | undefined;
-    const ns = ((r?.latency?.mean ?? r?.period ?? NaN) * 1e6) / BATCH;
-    best.set(task.name, Math.min(best.get(task.name) ?? Infinity, ns));
-  }
-}
+const best = await bestOfRounds('dubbo', tasks, ROUNDS, BATCH);
 console.log(`Dubbo, best of ${ROUNDS} rounds, ${BATCH} operations per sample:`);
 console.table(tasks.map(([name]) => ({ task: name, 'ns/op': Math.round(best.get(name)!), 'ops/s': Math.round(1e9 / best.get(name)!) })));
 const ratios: Record<string, string>[] = [];

@@ -3,11 +3,12 @@
 // frames decode; the header map and CRC32 vectors give the values sofa-bolt-node's tests expect.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as L from '../../src/wasm/layout.js';
 import { XP_BOLT_V1, XP_BOLT_V2, detectProtocol, setRequestId, crc32 } from '../../src/codec/xprotocol/index.js';
 import { harness } from '../unit/codec/xprotocol/harness.js';
+import { readGoldenFrames } from '../helpers/golden_frames.js';
 
 const root = fileURLToPath(new URL('../../../../shared/conformance/sofa-bolt/', import.meta.url));
 
@@ -27,14 +28,8 @@ const KIND: Record<string, string> = { request: 'request', response: 'response',
 
 test('every generated Bolt frame decodes to its golden fields and re-sends byte-identical', () => {
   const h = harness();
-  const golden = JSON.parse(readFileSync(`${root}generated/golden.json`, 'utf8')) as Record<string, Golden>;
-  const names = Object.keys(golden);
-  assert.equal(names.length, readdirSync(`${root}generated`).filter((f) => f.endsWith('.bin')).length);
   let checked = 0;
-  for (const name of names) {
-    const g = golden[name];
-    const bytes = readFileSync(`${root}generated/${name}.bin`);
-    assert.equal(bytes.toString('hex'), g.hex, name);
+  for (const { name, golden: g, bytes } of readGoldenFrames<Golden>(root)) {
     const len = h.load(bytes);
     const proto = detectProtocol(h.wasm, h.buf, len);
     assert.equal(proto, g.decoded.options.protocolType === 'bolt2' ? XP_BOLT_V2 : XP_BOLT_V1, name);

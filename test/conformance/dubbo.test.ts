@@ -2,11 +2,12 @@
 // dubbo2.js's decode for responses) and, with the request id patched to itself, is re-sent byte-identical.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as L from '../../src/wasm/layout.js';
 import { XP_DUBBO, detectProtocol, setRequestId } from '../../src/codec/xprotocol/index.js';
 import { harness } from '../unit/codec/xprotocol/harness.js';
+import { readGoldenFrames } from '../helpers/golden_frames.js';
 
 const root = fileURLToPath(new URL('../../../../shared/conformance/dubbo/', import.meta.url));
 
@@ -29,15 +30,10 @@ function resendsIdentical(bytes: Buffer, name: string): void {
 
 test('every generated Dubbo frame decodes to its golden fields and re-sends byte-identical', () => {
   const h = harness();
-  const golden = JSON.parse(readFileSync(`${root}generated/golden.json`, 'utf8')) as Record<string, Golden>;
-  const names = Object.keys(golden);
-  assert.equal(names.length, readdirSync(`${root}generated`).filter((f) => f.endsWith('.bin')).length);
-  const defaults = golden['dubbo-request-sayHello-string'].input!;
+  const frames = readGoldenFrames<Golden>(root);
+  const defaults = frames.find((f) => f.name === 'dubbo-request-sayHello-string')!.golden.input!;
   let checked = 0;
-  for (const name of names) {
-    const g = golden[name];
-    const bytes = readFileSync(`${root}generated/${name}.bin`);
-    assert.equal(bytes.toString('hex'), g.hex, name);
+  for (const { name, golden: g, bytes } of frames) {
     const len = h.load(bytes);
     assert.equal(detectProtocol(h.wasm, h.buf, len), XP_DUBBO, name);
     const { n, frame } = h.decode(XP_DUBBO, bytes);

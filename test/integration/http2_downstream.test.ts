@@ -10,13 +10,13 @@ import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
+import { HCM, adminAnyPort, loadAssignment, routerFilter } from '../helpers/envoy_config.js';
 import { F, RawH2, T, frame, requestBlock } from '../helpers/h2raw.js';
 
 const hpack = createRequire(import.meta.url)('hpack.js') as {
   decompressor: { create(o: { table: { maxSize: number } }): { write(b: Buffer): void; execute(): void; read(): unknown } };
 };
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 function bootstrap(upstreamPort: number): object {
   const hcm = (name: string, codec: string) => ({
@@ -30,17 +30,17 @@ function bootstrap(upstreamPort: number): object {
           { match: { path: '/direct' }, direct_response: { status: 200, body: { inline_string: 'direct' } } },
           { match: { prefix: '/' }, route: { cluster: 'app', timeout: { seconds: 10 } } },
         ] }] },
-        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+        http_filters: [routerFilter()],
       },
     }] }],
   });
   return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    admin: adminAnyPort(),
     static_resources: {
       listeners: [hcm('h2', 'HTTP2'), hcm('auto', 'AUTO')],
       clusters: [{
         name: 'app', type: 'STATIC', connect_timeout: '1s',
-        load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }] },
+        load_assignment: loadAssignment('app', upstreamPort),
       }],
     },
   };

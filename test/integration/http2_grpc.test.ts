@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
+import { HCM, adminAnyPort, explicitHttp2, loadAssignment, routerFilter } from '../helpers/envoy_config.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const raw = (b: Buffer): Buffer => b;
 
 const SERVICE: grpc.ServiceDefinition = {
@@ -39,7 +39,7 @@ before(async () => {
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   skiff = await startSkiff({
     config: {
-      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      admin: adminAnyPort(),
       static_resources: {
         listeners: [{
           name: 'grpc', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
@@ -50,19 +50,14 @@ before(async () => {
               route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
                 { match: { prefix: '/skiff.test.Echo/' }, route: { cluster: 'grpc_backend', timeout: { seconds: 0 } } },
               ] }] },
-              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+              http_filters: [routerFilter()],
             },
           }] }],
         }],
         clusters: [{
           name: 'grpc_backend', type: 'STATIC', connect_timeout: '1s',
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-              explicit_http_config: { http2_protocol_options: {} },
-            },
-          },
-          load_assignment: { cluster_name: 'grpc_backend', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+          typed_extension_protocol_options: explicitHttp2(),
+          load_assignment: loadAssignment('grpc_backend', port),
         }],
       },
     },

@@ -10,11 +10,9 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
+import { DOWNSTREAM_TLS, HCM, UPSTREAM_TLS, adminAnyPort, explicitHttp2, loadAssignment, routerFilter } from '../helpers/envoy_config.js';
 import { createTestCa, type TestCa } from '../helpers/certs.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 
 let ca: TestCa;
 let upstream: http2.Http2SecureServer;
@@ -35,7 +33,7 @@ before(async () => {
   const upPort = (upstream.address() as net.AddressInfo).port;
   skiff = await startSkiff({
     config: {
-      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      admin: adminAnyPort(),
       static_resources: {
         listeners: [{
           name: 'edge', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
@@ -55,24 +53,19 @@ before(async () => {
                   { match: { prefix: '/direct' }, direct_response: { status: 200, body: { inline_string: 'direct' } } },
                   { match: { prefix: '/' }, route: { cluster: 'h2tls' } },
                 ] }] },
-                http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+                http_filters: [routerFilter()],
               },
             }],
           }],
         }],
         clusters: [{
           name: 'h2tls', type: 'STATIC', connect_timeout: '2s',
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-              explicit_http_config: { http2_protocol_options: {} },
-            },
-          },
+          typed_extension_protocol_options: explicitHttp2(),
           transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: {
             '@type': UPSTREAM_TLS, sni: 'backend.internal',
             common_tls_context: { alpn_protocols: ['h2'], validation_context: { trusted_ca: { filename: ca.certPath } } },
           } },
-          load_assignment: { cluster_name: 'h2tls', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upPort } } } }] }] },
+          load_assignment: loadAssignment('h2tls', upPort),
         }],
       },
     },

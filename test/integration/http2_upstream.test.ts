@@ -9,12 +9,12 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
+import { HCM, adminAnyPort, explicitHttp2, loadAssignment, routerFilter } from '../helpers/envoy_config.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 function bootstrap(upstreamPort: number): object {
   return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    admin: adminAnyPort(),
     static_resources: {
       listeners: [{
         name: 'ingress', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
@@ -23,19 +23,14 @@ function bootstrap(upstreamPort: number): object {
           typed_config: {
             '@type': HCM, stat_prefix: 'ingress', codec_type: 'AUTO',
             route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'h2app', timeout: { seconds: 10 } } }] }] },
-            http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+            http_filters: [routerFilter()],
           },
         }] }],
       }],
       clusters: [{
         name: 'h2app', type: 'STATIC', connect_timeout: '1s',
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-            explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-        load_assignment: { cluster_name: 'h2app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }] },
+        typed_extension_protocol_options: explicitHttp2(),
+        load_assignment: loadAssignment('h2app', upstreamPort),
       }],
     },
   };

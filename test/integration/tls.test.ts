@@ -8,11 +8,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
+import { DOWNSTREAM_TLS, HCM, UPSTREAM_TLS, adminAnyPort, loadAssignment, routerFilter } from '../helpers/envoy_config.js';
 import { createTestCa, type CertFiles, type TestCa } from '../helpers/certs.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
 const SPIFFE_Y = 'spiffe://cluster.local/ns/x/sa/y';
 
@@ -28,7 +26,7 @@ function hcm(prefix: string, route: Record<string, unknown>): Record<string, unk
     typed_config: {
       '@type': HCM, stat_prefix: prefix,
       route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, ...route }] }] },
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+      http_filters: [routerFilter()],
     },
   };
 }
@@ -40,7 +38,7 @@ function certs(c: CertFiles): Record<string, unknown> {
 function tlsCluster(name: string, port: number, sanExact: string): Record<string, unknown> {
   return {
     name, type: 'STATIC', connect_timeout: '2s',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+    load_assignment: loadAssignment(name, port),
     transport_socket: {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
@@ -70,7 +68,7 @@ before(async () => {
   const upPort = (upstream.address() as net.AddressInfo).port;
   skiff = await startSkiff({
     config: {
-      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      admin: adminAnyPort(),
       static_resources: {
         listeners: [{
           name: 'edge', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },

@@ -5,37 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitForValue as waitFor, getStatusAndBody as get } from '../helpers/wait.js';
-import http from 'node:http';
-import { once } from 'node:events';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SKIFF_BIN, startSkiff } from '../helpers/skiff.js';
+import { startSkiff } from '../helpers/skiff.js';
+import { T, assignment, edsCluster as harnessEdsCluster, rdsListener, startControlPlane, stat, upstream, writeJson, xdsBootstrap } from '../helpers/xds_harness.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
-const T = {
-  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
-  route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
-  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-  cla: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
-};
-
-/** Atomic write (temp + rename), so the control plane never reads half a file. */
-function writeJson(dir: string, name: string, content: unknown): void {
-  const tmp = join(dir, `.${name}.tmp`);
-  writeFileSync(tmp, JSON.stringify(content));
-  renameSync(tmp, join(dir, name));
-}
-
-const listener = (): unknown => ({
-  '@type': T.listener, name: 'ingress', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-  filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-    '@type': HCM, stat_prefix: 'ingress', rds: { route_config_name: 'local_route', config_source: { ads: {}, resource_api_version: 'V3' } },
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
-  } }] }],
-});
+const listener = (): unknown => rdsListener('ingress', 'local_route');
 
 const routes = (cluster: string, regex?: string): unknown => ({
   '@type': T.route, name: 'local_route',
@@ -45,60 +21,9 @@ const routes = (cluster: string, regex?: string): unknown => ({
   ] }],
 });
 
-const edsCluster = (name: string): unknown => ({
-  '@type': T.cluster, name, type: 'EDS', connect_timeout: '1s',
-  eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
-});
-
-const assignment = (name: string, port: number): unknown => ({
-  '@type': T.cla, cluster_name: name,
-  endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
-});
-
-interface Upstream { port: number; close(): Promise<void> }
-
-async function upstream(body: string): Promise<Upstream> {
-  const server = http.createServer((_req, res) => { res.end(body); });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as { port: number }).port, close: () => { server.closeAllConnections(); return new Promise((r) => server.close(() => r())); } };
-}
-
-interface ControlPlane { grpcPort: number; healthPort: number; stop(): Promise<void> }
-
-/** `skiff control-plane --dir DIR --port N`, waiting (bounded) for its "listening" line. */
-async function startControlPlane(dir: string, port = 0): Promise<ControlPlane> {
-  const proc: ChildProcess = spawn(process.execPath, [SKIFF_BIN, 'control-plane', '--dir', dir, '--port', String(port), '--health-port', '0', '--rescan-ms', '500'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  };
-  const ports = await new Promise<{ grpc: number; health: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control plane did not start:\n${err}`)), 15_000);
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /control-plane listening grpc=(\d+) health=(\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve({ grpc: Number(m[1]), health: Number(m[2]) }); }
-    });
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`control plane exited:\n${err}`)); });
-  }).catch(async (e: unknown) => { await stop(); throw e; });
-  return { grpcPort: ports.grpc, healthPort: ports.health, stop };
-}
+const edsCluster = (name: string): unknown => harnessEdsCluster(name, { connect_timeout: '1s' });
 
 const until = (port: number, want: string) => async (): Promise<true | undefined> => ((await get(port)) === want ? true : undefined);
-
-async function stat(adminUrl: string, name: string): Promise<number | undefined> {
-  const r = await fetch(`${adminUrl}/stats?format=json&filter=${encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`)}`);
-  const body = (await r.json()) as { stats: { name: string; value: number }[] };
-  return body.stats.find((s) => s.name === name)?.value;
-}
 
 for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
   test(`${apiType}: Skiff follows skiff control-plane (LDS, RDS, CDS, EDS): edits, NACK, restart`, async (t) => {
@@ -115,21 +40,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     let cp = await startControlPlane(dir);
     t.after(() => cp.stop());
 
-    const skiff = await startSkiff({
-      config: {
-        node: { id: `skiff-${apiType}`, cluster: 'it' },
-        admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-        dynamic_resources: {
-          ads_config: { api_type: apiType, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
-          lds_config: { ads: {}, resource_api_version: 'V3' },
-          cds_config: { ads: {}, resource_api_version: 'V3' },
-        },
-        static_resources: { clusters: [{
-          name: 'xds_cluster', type: 'STATIC', connect_timeout: '1s',
-          load_assignment: { cluster_name: 'xds_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: cp.grpcPort } } } }] }] },
-        }] },
-      },
-    });
+    const skiff = await startSkiff({ config: xdsBootstrap(`skiff-${apiType}`, cp.grpcPort, apiType) });
     t.after(async () => { await skiff.stop(); });
     const port = skiff.port('ingress');
     assert.equal(await get(port), '200 a');

@@ -17,7 +17,8 @@ import {
   HPACK_FIELD_VALUE_LEN, HPACK_FIELD_BYTES, HPACK_FIELD_NEVER_INDEX, HPACK_FIELD_NO_INDEX,
   HPACK_ENC_REQUEST, HPACK_ENC_RESPONSE, HPACK_ENC_TRAILERS,
 } from "../../abi/layout";
-import { eqLiteral, eqLowerLiteral, eqBytes, eqIgnoreCase, isWs, writeDecimal } from "../../util/ascii";
+import { eqLiteral, eqLowerLiteral, eqBytes, writeDecimal } from "../../util/ascii";
+import { inRemoveList, listedInConnection } from "../../util/hop_by_hop";
 import { huffmanEncode, huffmanEncodedLength } from "./huffman";
 import { STATIC_BYTES, STATIC_ENTRIES, STATIC_COUNT, STATIC_NAME_SLOTS, STATIC_NAME_MASK } from "./tables";
 import {
@@ -209,39 +210,6 @@ export function encodeList(t: usize, list: usize, listLen: i32, out: usize, outC
 }
 
 // ---- head records ----
-
-/** `name` is in the remove list ([u16 length][name bytes] ...). */
-function inRemoveList(name: usize, nameLen: i32, list: usize, listLen: i32): bool {
-  let p: usize = list;
-  const end = list + <usize>listLen;
-  while (p + 2 <= end) {
-    const len = <i32>load<u16>(p);
-    p += 2;
-    if (len == nameLen && p + <usize>len <= end && eqBytes(name, p, len)) return true;
-    p += <usize>len;
-  }
-  return false;
-}
-
-/** A Connection header of the record lists `name` (RFC 9110 §7.6.1: such fields are hop-by-hop). */
-function listedInConnection(rec: usize, count: i32, name: usize, nameLen: i32): bool {
-  let entry = rec + <usize>HEAD_HEADERS;
-  for (let i = 0; i < count; i++, entry += <usize>HEADER_ENTRY_SIZE) {
-    if (<i32>load<u16>(entry + <usize>HDR_ID) != H_CONNECTION) continue;
-    const v = <usize>load<u32>(entry + <usize>HDR_VALUE_PTR);
-    const len = <i32>load<u32>(entry + <usize>HDR_VALUE_LEN);
-    let j = 0;
-    while (j < len) {
-      while (j < len && (isWs(<u32>load<u8>(v + <usize>j)) || <u32>load<u8>(v + <usize>j) == 0x2c)) j++;
-      const s = j;
-      while (j < len && <u32>load<u8>(v + <usize>j) != 0x2c) j++;
-      let e = j;
-      while (e > s && isWs(<u32>load<u8>(v + <usize>e - 1))) e--;
-      if (e - s == nameLen && eqIgnoreCase(v + <usize>s, name, nameLen)) return true;
-    }
-  }
-  return false;
-}
 
 /** The record's field is forwarded (hop-by-hop and framing fields are re-derived, never copied). */
 function forwarded(kind: i32, rec: usize, count: i32, hasConnection: bool, entry: usize, removePtr: usize, removeLen: i32): bool {

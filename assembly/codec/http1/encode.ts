@@ -15,7 +15,8 @@ import {
   METHOD_CONNECT, H_HOST, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_KEEP_ALIVE,
   H_PROXY_CONNECTION, H_UPGRADE, H_TE, H_TRAILER, BODY_KIND_LENGTH, BODY_KIND_CHUNKED,
 } from "../../abi/layout";
-import { eqBytes, eqIgnoreCase, isWs, writeDecimal, decimalLength } from "../../util/ascii";
+import { writeDecimal, decimalLength } from "../../util/ascii";
+import { inRemoveList, connectionListFilter, connectionTokenBit, listedInConnection } from "../../util/hop_by_hop";
 
 // Output cursor of the current call (per instance).
 let outPos: usize = 0;
@@ -59,50 +60,6 @@ function emitDecimal(n: u64): void {
     id == H_TRANSFER_ENCODING || id == H_UPGRADE || id == H_CONTENT_LENGTH;
 }
 
-/** `name` is in the remove list [list, list+listLen). */
-function inRemoveList(name: usize, nameLen: i32, list: usize, listLen: i32): bool {
-  let p: usize = list;
-  const end = list + <usize>listLen;
-  while (p + 2 <= end) {
-    const len = <i32>load<u16>(p);
-    p += 2;
-    if (len == nameLen && eqBytes(name, p, len)) return true;
-    p += <usize>len;
-  }
-  return false;
-}
-
-// @ts-ignore: decorator
-@inline function tokenBit(len: i32, first: u32): u32 {
-  return <u32>1 << ((<u32>len * 7 + (first | 0x20)) & 31);
-}
-
-/**
- * Walks the tokens of every Connection header. With `name` 0: returns the OR of their tokenBits (a filter).
- * Otherwise: returns 1 when a token equals [name, name+nameLen) ignoring case, else 0.
- */
-function connectionTokens(rec: usize, count: i32, name: usize, nameLen: i32): u32 {
-  let bits: u32 = 0;
-  let entry = rec + <usize>HEAD_HEADERS;
-  for (let i = 0; i < count; i++, entry += <usize>HEADER_ENTRY_SIZE) {
-    if (<i32>load<u16>(entry + <usize>HDR_ID) != H_CONNECTION) continue;
-    const v = <usize>load<u32>(entry + <usize>HDR_VALUE_PTR);
-    const len = <i32>load<u32>(entry + <usize>HDR_VALUE_LEN);
-    let j = 0;
-    while (j < len) {
-      while (j < len && (isWs(<u32>load<u8>(v + <usize>j)) || <u32>load<u8>(v + <usize>j) == 0x2c)) j++;
-      const t = j;
-      while (j < len && <u32>load<u8>(v + <usize>j) != 0x2c) j++;
-      let e = j;
-      while (e > t && isWs(<u32>load<u8>(v + <usize>e - 1))) e--;
-      if (e == t) continue;
-      if (name == 0) bits |= tokenBit(e - t, <u32>load<u8>(v + <usize>t));
-      else if (e - t == nameLen && eqIgnoreCase(v + <usize>t, name, nameLen)) return 1;
-    }
-  }
-  return bits;
-}
-
 /** Surviving original header lines, the added lines, framing, `connection: close`, and the final CRLF. */
 function emitHeaderBlock(
   rec: usize, dropHost: bool, removePtr: usize, removeLen: i32, addPtr: usize, addLen: i32,
@@ -111,7 +68,7 @@ function emitHeaderBlock(
   const count = load<i32>(rec + <usize>HEAD_HEADER_COUNT);
   // A filter of the names Connection lists (by length and first byte), so that only a header that may be
   // listed is compared with the tokens.
-  const listed = connectionTokens(rec, count, 0, 0);
+  const listed = connectionListFilter(rec, count);
   let entry = rec + <usize>HEAD_HEADERS;
   for (let i = 0; i < count; i++, entry += <usize>HEADER_ENTRY_SIZE) {
     const id = <i32>load<u16>(entry + <usize>HDR_ID);
@@ -119,7 +76,7 @@ function emitHeaderBlock(
     const name = <usize>load<u32>(entry + <usize>HDR_NAME_PTR);
     const nameLen = <i32>load<u16>(entry + <usize>HDR_NAME_LEN);
     if (removeLen > 0 && inRemoveList(name, nameLen, removePtr, removeLen)) continue;
-    if ((listed & tokenBit(nameLen, <u32>load<u8>(name))) != 0 && connectionTokens(rec, count, name, nameLen) != 0) continue;
+    if ((listed & connectionTokenBit(nameLen, <u32>load<u8>(name))) != 0 && listedInConnection(rec, count, name, nameLen)) continue;
     // name ": " value CRLF, with one bounds check for the line
     const value = <usize>load<u32>(entry + <usize>HDR_VALUE_PTR);
     const valueLen = <i32>load<u32>(entry + <usize>HDR_VALUE_LEN);

@@ -4,10 +4,11 @@
  * returns the bytes written, or -1 (HPACK_ENC_E_OUTPUT) when outCap is too small, in which case nothing was
  * written and the table is unchanged, so the caller can retry with a larger buffer.
  */
-import type { HeadRewrite, RequestHead, ResponseHead, BodyKind } from '../../types/http.js';
+import type { HeadRewrite, RequestHead, ResponseHead } from '../../types/http.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import type { SlabPool } from '../../wasm/slab.js';
 import * as L from '../../wasm/layout.js';
+import { bodyKindCode } from '../common/body_kind.js';
 import { TableRegion, DEFAULT_TABLE_SIZE } from './decoder.js';
 import { HpackError } from './errors.js';
 import { ScratchWriter, FieldInputError } from './fields.js';
@@ -27,15 +28,6 @@ export interface Http2Rewrite extends HeadRewrite {
 const PATH_CHAR = (c: number): boolean => c > 0x20 && c < 0x7f;
 const SCHEME_CHAR = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-function bodyKindCode(kind: BodyKind): number {
-  switch (kind) {
-    case 'length': return L.BODY_KIND_LENGTH;
-    case 'chunked': return L.BODY_KIND_CHUNKED;
-    case 'close': return L.BODY_KIND_CLOSE;
-    default: return L.BODY_KIND_NONE;
-  }
-}
 
 export class HpackEncoder {
   private readonly region: TableRegion;

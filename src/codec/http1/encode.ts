@@ -5,9 +5,10 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { SkiffError } from '../../common/errors.js';
-import type { BodyKind, HeadRewrite, RequestHead, ResponseHead } from '../../types/http.js';
+import type { HeadRewrite, RequestHead, ResponseHead } from '../../types/http.js';
 import type { WasmInstance } from '../../wasm/module.js';
 import * as L from '../../wasm/layout.js';
+import { bodyKindCode } from '../common/body_kind.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the framing headers Skiff always re-derives. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -33,15 +34,6 @@ function checkHeader(name: string, value: string): void {
 
 function checkTarget(path: string): void {
   if (!TARGET.test(path)) throw new RewriteError(`request target ${JSON.stringify(path)} holds a forbidden character`);
-}
-
-function bodyKindCode(kind: BodyKind): number {
-  switch (kind) {
-    case 'length': return L.BODY_KIND_LENGTH;
-    case 'chunked': return L.BODY_KIND_CHUNKED;
-    case 'close': return L.BODY_KIND_CLOSE;
-    default: return L.BODY_KIND_NONE;
-  }
 }
 
 // Where the last writeRewrite put its parts in scratch (module state: one synchronous call at a time).

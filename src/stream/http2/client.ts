@@ -206,18 +206,15 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
 export class Http2ClientStream extends H2Stream implements UpstreamRequest {
   head: ResponseHead | undefined;
   decoded: Decoded<ResponseHead> | undefined;
-  trailers: Decoded<HeaderList> | undefined;
   requestEnded = false;
   responseBytes = 0;
   private paused = false;
-  private readonly queue: Buffer[] = [];
-  private endReceived = false;
   private done = false;
   private aborted = false;
   private drainCb: (() => void) | undefined;
 
   constructor(private readonly conn: Http2ClientConnection, id: number, readonly method: string, readonly handler: ResponseHandler) {
-    super(id);
+    super(id, conn);
   }
 
   // ---- request body (UpstreamRequest) ----
@@ -261,28 +258,19 @@ export class Http2ClientStream extends H2Stream implements UpstreamRequest {
     if (endStream) this.receiveEnd(undefined);
   }
 
-  receiveData(data: Buffer, endStream: boolean): void {
+  override receiveData(data: Buffer, endStream: boolean): void {
     this.responseBytes += data.length;
-    if (data.length > 0) this.queue.push(data);
-    if (endStream) this.receiveEnd(undefined);
-    else this.deliver();
+    super.receiveData(data, endStream);
   }
 
-  receiveEnd(trailers: Decoded<HeaderList> | undefined): void {
-    this.trailers = trailers;
-    this.endReceived = true;
-    this.conn.streamRemoteEnded(this);
-    this.deliver();
-  }
-
-  private deliver(): void {
+  protected deliver(): void {
     // Bounded by the queue; a handler that pauses or aborts stops it.
-    while (!this.paused && this.queue.length > 0 && !this.aborted && !this.done) {
-      const chunk = this.queue.shift()!;
+    while (!this.paused && this.recvQueue.length > 0 && !this.aborted && !this.done) {
+      const chunk = this.recvQueue.shift()!;
       this.conn.consumed(this, chunk.length);
       this.handler.onData(chunk);
     }
-    if (!this.paused && this.queue.length === 0 && this.endReceived && !this.done && !this.aborted) {
+    if (!this.paused && this.recvQueue.length === 0 && this.endReceived && !this.done && !this.aborted) {
       this.done = true;
       // A response that ended before the request was sent in full: stop sending (RFC 9113 §8.1).
       if (!this.requestEnded && !this.localEnded) this.conn.resetStream(this, L.H2E_NO_ERROR, 'response complete');

@@ -237,9 +237,6 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
   responseEnded = false;
   private bodyHandler: BodyHandler | undefined;
   private paused = false;
-  private readonly recvQueue: Buffer[] = [];
-  private endReceived: boolean;
-  private trailers: Decoded<HeaderList> | undefined;
   /** The request trailers, freed with the stream. */
   get receivedTrailers(): Decoded<HeaderList> | undefined { return this.trailers; }
   private bodyDone = false;
@@ -254,7 +251,7 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
   private abortCb: ((err: SkiffError) => void) | undefined;
 
   constructor(private readonly conn: Http2ServerConnection, id: number, readonly decoded: Decoded<RequestHead>, endStream: boolean) {
-    super(id);
+    super(id, conn);
     this.head = new H2RequestHead(decoded.value, endStream);
     this.endReceived = endStream;
     this.bodyDone = endStream;
@@ -281,7 +278,7 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
 
   sendContinue(): void { /* expectContinue is always false on HTTP/2 */ }
 
-  receiveData(data: Buffer, endStream: boolean): void {
+  override receiveData(data: Buffer, endStream: boolean): void {
     this.received += data.length;
     const cl = this.head.contentLength;
     // RFC 9113 §8.1.1: content-length must match the DATA received.
@@ -289,20 +286,11 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
       this.conn.resetStream(this, L.H2E_PROTOCOL_ERROR, 'content-length does not match the DATA received');
       return;
     }
-    if (data.length > 0) this.recvQueue.push(data);
-    if (endStream) this.receiveEnd(undefined);
-    else this.deliver();
-  }
-
-  receiveEnd(trailers: Decoded<HeaderList> | undefined): void {
-    this.trailers = trailers;
-    this.endReceived = true;
-    this.conn.streamRemoteEnded(this);
-    this.deliver();
+    super.receiveData(data, endStream);
   }
 
   /** Hands queued body chunks to the handler while it is set and not paused; then the end. */
-  private deliver(): void {
+  protected deliver(): void {
     if (this.delivering || this.bodyDone && this.recvQueue.length === 0) return;
     this.delivering = true;
     try {

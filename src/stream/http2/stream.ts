@@ -4,6 +4,13 @@
  * is in the connection's map from open until closed.
  */
 import type { SkiffError } from '../../common/errors.js';
+import type { HeaderList } from '../../types/http.js';
+import type { Decoded } from './header_codec.js';
+
+/** The connection side a stream reports its received END_STREAM to. */
+export interface StreamOwner {
+  streamRemoteEnded(stream: H2Stream): void;
+}
 
 export abstract class H2Stream {
   /** Bytes this side may still send (the peer's window for this stream; may go negative after SETTINGS). */
@@ -30,8 +37,32 @@ export abstract class H2Stream {
   trailerBlock: (() => Uint8Array) | undefined;
   readonly openedAt = performance.now();
 
-  constructor(readonly id: number) {}
+  /** Received DATA not handed on yet (no body handler, or it paused). */
+  protected readonly recvQueue: Buffer[] = [];
+  /** END_STREAM received: the end goes on once recvQueue is empty. */
+  protected endReceived = false;
+  /** The trailers that ended the received half, if any. */
+  trailers: Decoded<HeaderList> | undefined;
 
+  constructor(readonly id: number, private readonly owner: StreamOwner) {}
+
+  /** Received body bytes: queued, then handed on as far as the handler takes them. */
+  receiveData(data: Buffer, endStream: boolean): void {
+    if (data.length > 0) this.recvQueue.push(data);
+    if (endStream) this.receiveEnd(undefined);
+    else this.deliver();
+  }
+
+  /** The received half ended (END_STREAM, with or without trailers). */
+  receiveEnd(trailers: Decoded<HeaderList> | undefined): void {
+    this.trailers = trailers;
+    this.endReceived = true;
+    this.owner.streamRemoteEnded(this);
+    this.deliver();
+  }
+
+  /** Hands queued body chunks, then the end, to the handler as far as it takes them. */
+  protected abstract deliver(): void;
   /** Everything queued went out and the socket can take more. */
   abstract drained(): void;
   /** The stream was reset (by either side) or the connection failed. */
