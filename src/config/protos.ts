@@ -35,6 +35,8 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'skiff/filters/network/xprotocol/v1/xprotocol.proto',
   'skiff/filters/listener/protocol_inspector/v1/protocol_inspector.proto',
   'envoy/extensions/filters/network/dubbo_proxy/v3/dubbo_proxy.proto',

@@ -58,6 +58,20 @@ export const PREVIOUS_HOSTS_EXTENSION: ExtensionSpec = {
 /** A filter chain's network filters (src/listener/network_filters.ts builds them; one line per extension). */
 export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
 
+// ---- x5: access loggers (tcp_proxy access_log) (begin) ----
+const ACCESS_LOG_EXTENSIONS: ExtensionSpec[] = [
+  { name: 'envoy.access_loggers.file', typeUrl: 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog' },
+  { name: 'envoy.access_loggers.stdout', typeUrl: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' },
+  { name: 'envoy.access_loggers.stderr', typeUrl: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog' },
+];
+const ACCESS_LOG_RULES: Readonly<Record<string, MessageRules>> = {
+  'envoy.config.accesslog.v3.AccessLog': { name: true, typed_config: true },
+  'envoy.extensions.access_loggers.file.v3.FileAccessLog': { path: true, format: true, log_format: true },
+  'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': { log_format: true },
+  'envoy.extensions.access_loggers.stream.v3.StderrAccessLog': { log_format: true },
+  'envoy.config.core.v3.SubstitutionFormatString': { text_format: true, text_format_source: { only: ['inline_string'] } },
+};
+// ---- x5 (end) ----
 // ---- xproxy: tcp_proxy and the x-protocol filter (begin) ----
 NETWORK_FILTER_EXTENSIONS.push(
   { name: 'envoy.filters.network.tcp_proxy', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' },
@@ -67,7 +81,7 @@ NETWORK_FILTER_EXTENSIONS.push(
 const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': {
     stat_prefix: true, cluster: true, weighted_clusters: true, idle_timeout: true, max_connect_attempts: true,
-    access_log: { emptyOnly: true },
+    access_log: { extensions: ACCESS_LOG_EXTENSIONS },
   },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster': { clusters: true },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': { name: true, weight: true },
@@ -401,6 +415,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     health_check_config: { noop: 'health-check port override: Skiff does not health check EDS hosts' },
   },
   ...XPROXY_RULES,
+  ...ACCESS_LOG_RULES,
   ...XDETECT_RULES,
 };
 

@@ -4,8 +4,9 @@
  * check also covers filters built from hand-made config).
  */
 import type { Any, Duration, UInt32Value } from '../types/envoy.js';
-import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
+import { ConfigError } from '../common/errors.js';
 import { checkFields, durationMs, requireString, u32 } from '../config/values.js';
+import { accessLoggers, type AccessLogger } from '../access_log/config.js';
 
 export const TCP_PROXY_FILTER_NAME = 'envoy.filters.network.tcp_proxy';
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -35,6 +36,8 @@ export interface TcpProxyConfig {
   /** 0 = no idle timeout. */
   readonly idleTimeoutMs: number;
   readonly maxConnectAttempts: number;
+  /** One entry per connection when it ends. */
+  readonly accessLoggers: readonly AccessLogger[];
 }
 
 const FIELDS = ['@type', 'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'access_log'];
@@ -43,8 +46,6 @@ export function tcpProxyConfig(any: Any, path: string): TcpProxyConfig {
   const m = any as unknown as TcpProxyMessage;
   checkFields(m, FIELDS, path);
   const statPrefix = requireString(m.stat_prefix, `${path}.stat_prefix`);
-  // Access logging for raw TCP is not implemented: accepted only when there is none to write.
-  if (m.access_log !== undefined && m.access_log.length > 0) throw new UnsupportedConfigError(`${path}.access_log`, 'tcp_proxy access log');
   let clusters: WeightedTarget[];
   if (m.cluster !== undefined && m.cluster !== '') {
     if (m.weighted_clusters !== undefined) throw new ConfigError(`${path}.weighted_clusters`, 'set either cluster or weighted_clusters, not both');
@@ -70,6 +71,7 @@ export function tcpProxyConfig(any: Any, path: string): TcpProxyConfig {
     totalWeight: clusters.reduce((s, c) => s + c.weight, 0),
     idleTimeoutMs: durationMs(m.idle_timeout, DEFAULT_IDLE_TIMEOUT_MS, `${path}.idle_timeout`),
     maxConnectAttempts,
+    accessLoggers: accessLoggers(m.access_log, `${path}.access_log`),
   };
 }
 

@@ -12,7 +12,7 @@ import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SkiffError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { DownstreamConnection, ServedConnection } from '../types/network.js';
+import type { ConnectionInfo, DownstreamConnection, ServedConnection } from '../types/network.js';
 import type { Cluster, ClusterManager, Host } from '../types/upstream.js';
 import { connectRaw } from '../upstream/raw_connect.js';
 import { pickCluster, type TcpProxyConfig } from './config.js';
@@ -31,6 +31,9 @@ export interface SessionDeps {
 /** Why the session closed the downstream connection without proxying (for tests and logs). */
 export type SessionFailure = 'no_route' | 'no_healthy_upstream' | 'connect_failed' | 'overflow';
 
+/** Envoy's response flag for each failure (what %RESPONSE_FLAGS% prints). */
+const FAILURE_FLAG: Readonly<Record<SessionFailure, string>> = { no_route: 'NC', no_healthy_upstream: 'UH', connect_failed: 'UF', overflow: 'UO' };
+
 export class TcpProxySession implements ServedConnection {
   private readonly down: Duplex;
   private up: net.Socket | null = null;
@@ -44,9 +47,22 @@ export class TcpProxySession implements ServedConnection {
   private done = false;
   private flushing = false;
   failure: SessionFailure | undefined;
+  /** For the access log. */
+  private readonly startMs = Date.now();
+  private bytesReceived = 0;
+  private bytesSent = 0;
+  private upstreamHost = '';
+  private idledOut = false;
+  private clusterName = '';
+  /** The addresses, read while the socket is open (the listener reads them lazily); only when something logs them. */
+  private readonly addresses: Pick<ConnectionInfo, 'remoteAddress' | 'remotePort' | 'localAddress' | 'localPort'> | undefined;
+  private terminationDetails = '';
 
   constructor(private readonly conn: DownstreamConnection, private readonly deps: SessionDeps) {
     this.down = conn.socket;
+    const info = conn.info;
+    this.addresses = deps.config.accessLoggers.length === 0 ? undefined
+      : { remoteAddress: info.remoteAddress, remotePort: info.remotePort, localAddress: info.localAddress, localPort: info.localPort };
     // Half-close is the proxy's to decide: without this, Node ends our side as soon as the client's FIN arrives.
     (this.down as { allowHalfOpen?: boolean }).allowHalfOpen = true;
     this.down.pause();
@@ -58,6 +74,7 @@ export class TcpProxySession implements ServedConnection {
     const { config, stats, clusters } = this.deps;
     stats.downstream_cx_total.inc();
     const name = pickCluster(config, this.deps.random());
+    this.clusterName = name;
     const cluster = clusters.get(name);
     if (cluster === undefined) {
       stats.downstream_cx_no_route.inc();
@@ -93,6 +110,7 @@ export class TcpProxySession implements ServedConnection {
     this.cancelConnect = connectRaw(cluster, host, (err, socket) => {
       this.cancelConnect = null;
       if (err !== null) return this.connectFailed(err, n, attempted, host);
+      this.upstreamHost = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
       this.connected(socket!);
     });
   }
@@ -122,11 +140,12 @@ export class TcpProxySession implements ServedConnection {
     const cs = this.clusterStats!;
     if (this.conn.initialData.length > 0) {
       up.write(this.conn.initialData);
+      this.bytesReceived += this.conn.initialData.length;
       stats.downstream_cx_rx_bytes_total.inc(this.conn.initialData.length);
       cs.upstream_cx_tx_bytes_total.inc(this.conn.initialData.length);
     }
-    this.pipe(this.down, up, (n) => { stats.downstream_cx_rx_bytes_total.inc(n); cs.upstream_cx_tx_bytes_total.inc(n); }, true);
-    this.pipe(up, this.down, (n) => { cs.upstream_cx_rx_bytes_total.inc(n); stats.downstream_cx_tx_bytes_total.inc(n); }, false);
+    this.pipe(this.down, up, (n) => { this.bytesReceived += n; stats.downstream_cx_rx_bytes_total.inc(n); cs.upstream_cx_tx_bytes_total.inc(n); }, true);
+    this.pipe(up, this.down, (n) => { this.bytesSent += n; cs.upstream_cx_rx_bytes_total.inc(n); stats.downstream_cx_tx_bytes_total.inc(n); }, false);
     this.down.resume();
   }
 
@@ -180,6 +199,7 @@ export class TcpProxySession implements ServedConnection {
 
   private fail(failure: SessionFailure, why: string): void {
     this.failure = failure;
+    this.terminationDetails = why;
     this.deps.log?.debug(`tcp_proxy ${this.deps.config.statPrefix}: closing downstream: ${why}`);
     this.down.destroy();
   }
@@ -194,6 +214,8 @@ export class TcpProxySession implements ServedConnection {
       const idleFor = Date.now() - this.lastActivity;
       if (idleFor >= ms) {
         this.deps.stats.idle_timeout.inc();
+        this.idledOut = true;
+        this.terminationDetails = 'idle_timeout';
         this.destroy();
         return;
       }
@@ -206,7 +228,26 @@ export class TcpProxySession implements ServedConnection {
     if (this.done || !this.downClosed || (this.up !== null && !this.upClosed)) return;
     this.done = true;
     if (this.idleTimer !== null) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    this.writeAccessLog();
     this.deps.onDone(this);
+  }
+
+  private writeAccessLog(): void {
+    const loggers = this.deps.config.accessLoggers;
+    if (loggers.length === 0) return;
+    const info = this.addresses!;
+    const flags: string[] = [];
+    if (this.failure !== undefined) flags.push(FAILURE_FLAG[this.failure]);
+    if (this.idledOut) flags.push('SI');
+    const entry = {
+      startMs: this.startMs, endMs: Date.now(),
+      downstreamRemoteAddress: info.remoteAddress, downstreamRemotePort: info.remotePort,
+      downstreamLocalAddress: info.localAddress, downstreamLocalPort: info.localPort,
+      upstreamHost: this.upstreamHost, upstreamCluster: this.clusterName,
+      bytesReceived: this.bytesReceived, bytesSent: this.bytesSent,
+      responseFlags: flags, terminationDetails: this.terminationDetails,
+    };
+    for (const l of loggers) l.log(entry);
   }
 }
 

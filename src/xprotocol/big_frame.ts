@@ -3,9 +3,10 @@
  * copy of the frame's head only, the body stays in the JS Buffer it arrived in, and the request id is patched
  * in that Buffer, which is written on as is (no second copy of the body).
  *
- * Only protocols whose routing fields all sit before the body can do this. Bolt (v1 and v2) does: fixed header,
- * class name, header map, then content. Dubbo does not (its attachments follow the arguments), so its frames
- * stay limited to one slab.
+ * Bolt (v1 and v2): fixed header, class name, header map, then content; every routing field is in the head.
+ * Dubbo: the routing strings the body starts with (dubbo version, path, version, method) are in the head, but
+ * the attachments follow the arguments: a big Dubbo request is routed without them (no group, no attachment
+ * header, no parameter match, no timeout from the attachments; documented in the README).
  */
 import * as L from '../wasm/layout.js';
 
@@ -31,6 +32,7 @@ export interface BigFrameHead {
  * (its routing fields are not all before the body) or the bytes are not a frame it knows.
  */
 export function bigFrameHead(proto: number, frame: Buffer): BigFrameHead | null {
+  if (proto === L.XP_DUBBO) return dubboHead(frame);
   if (proto !== L.XP_BOLT_V1 && proto !== L.XP_BOLT_V2) return null;
   const v2 = frame[0] === L.XP_BOLT_V2;
   const at = v2 ? 1 : 0;
@@ -51,6 +53,46 @@ export function bigFrameHead(proto: number, frame: Buffer): BigFrameHead | null 
   const crc = v2 && frame[1]! > 1 && (switchByte & 1) !== 0;
   if (crc) head[codecAt + 1] = switchByte & ~1;
   return { head, crc, switchByte };
+}
+
+/** Dubbo's fixed header; the body length is its last 4 bytes. */
+const DUBBO_HEADER_BYTES = 16;
+/** Body bytes kept in a big Dubbo frame's head: room for the four routing strings the body starts with. */
+const DUBBO_BODY_PEEK_BYTES = 8192;
+
+function dubboHead(frame: Buffer): BigFrameHead | null {
+  if (frame.length < DUBBO_HEADER_BYTES || frame[0] !== 0xda || frame[1] !== 0xbb) return null;
+  const peek = Math.min(frame.readUInt32BE(12), DUBBO_BODY_PEEK_BYTES, frame.length - DUBBO_HEADER_BYTES);
+  const head = Buffer.allocUnsafe(DUBBO_HEADER_BYTES + peek);
+  frame.copy(head, 0, 0, head.length);
+  head.writeUInt32BE(peek, 12);
+  return { head, crc: false, switchByte: 0 };
+}
+
+/**
+ * Whether the decode result `n` of a big frame's shortened head is usable, normalising the record when it is.
+ * A cut Dubbo request body fails inside the arguments, after the decoder stored the routing strings: usable
+ * when the method was read. What the decoder may have taken from the cut (arguments, attachment headers,
+ * group, timeout) is cleared so that no route matches on half of it.
+ */
+export function bigHeadUsable(proto: number, view: DataView, rec: number, n: number, headLen: number): boolean {
+  if (n === headLen) {
+    if (proto === L.XP_DUBBO) clearDubboTail(view, rec);
+    return true;
+  }
+  if (proto !== L.XP_DUBBO || n >= L.XP_NEED_MORE) return false;
+  const kind = view.getInt32(rec + L.XF_KIND, true);
+  if (kind !== L.XK_REQUEST && kind !== L.XK_ONEWAY) return false;
+  if (view.getUint32(rec + L.XF_METHOD_PTR, true) === 0 || view.getInt32(rec + L.XF_METHOD_LEN, true) <= 0) return false;
+  clearDubboTail(view, rec);
+  return true;
+}
+
+function clearDubboTail(view: DataView, rec: number): void {
+  for (const f of [L.XF_ARGS_PTR, L.XF_ARGS_LEN, L.XF_ARGS_COUNT, L.XF_HEADER_COUNT, L.XF_HEADER_PTR, L.XF_HEADER_LEN, L.XF_GROUP_PTR, L.XF_GROUP_LEN, L.XF_TIMEOUT, L.XF_ERROR_AT]) {
+    view.setInt32(rec + f, 0, true);
+  }
+  view.setInt32(rec + L.XF_FLAGS, view.getInt32(rec + L.XF_FLAGS, true) & ~(L.XFF_HEADERS_TRUNCATED | L.XFF_PEEKED), true);
 }
 
 const CRC_TABLE = (() => {

@@ -11,8 +11,9 @@
  * Frames larger than the largest slab class (256 KiB) but within max_frame_bytes are *big frames*
  * (big_frame.ts): their chunks are collected as they arrive (no concatenation per chunk), joined once, only
  * the head is copied into wasm and decoded, and the bytes written on are the joined Buffer with the id
- * patched. Protocols that cannot be split that way (Dubbo) refuse them with SKIFF_XPROTO_FRAME_TOO_LARGE, as
- * every codec refuses a length field above max_frame_bytes before any body is buffered.
+ * patched (Bolt, and Dubbo routed without its attachments). Other protocols refuse them with
+ * SKIFF_XPROTO_FRAME_TOO_LARGE, as every codec refuses a length field above max_frame_bytes before any body
+ * is buffered.
  */
 import { SkiffError } from '../common/errors.js';
 import type { WasmInstance } from '../wasm/module.js';
@@ -21,7 +22,7 @@ import * as L from '../wasm/layout.js';
 import { XFrameView } from '../codec/xprotocol/frame.js';
 import { decodeFrame, detectProtocol, neededBytes, setRequestId } from '../codec/xprotocol/codec.js';
 import { XProtocolError } from '../codec/xprotocol/errors.js';
-import { bigFrameHead, crcMatches, patchBigFrameId } from './big_frame.js';
+import { bigFrameHead, bigHeadUsable, crcMatches, patchBigFrameId } from './big_frame.js';
 
 /** Bytes of one record lease: the frame record, then room for the routing head record (route_head.ts). */
 export const RECORD_LEASE_BYTES = 4096;
@@ -202,7 +203,7 @@ export class FrameReader {
   }
 
   private canSplit(): boolean {
-    return this.proto === L.XP_BOLT_V1 || this.proto === L.XP_BOLT_V2;
+    return this.proto === L.XP_BOLT_V1 || this.proto === L.XP_BOLT_V2 || this.proto === L.XP_DUBBO;
   }
 
   /**
@@ -231,7 +232,7 @@ export class FrameReader {
     }
     wasm.u8.set(split.head, ptr);
     const n = decodeFrame(wasm, this.proto, ptr, split.head.length, rec, this.o.maxFrameBytes);
-    if (n !== split.head.length) {
+    if (!bigHeadUsable(this.proto, wasm.view, rec, n, split.head.length)) {
       const err = n < L.XP_NEED_MORE ? new XProtocolError(n, wasm.view.getInt32(rec + L.XF_ERROR_AT, true))
         : new SkiffError('SKIFF_XPROTO_FRAME_TOO_LARGE', 'a big frame whose head does not decode alone', 'downstream');
       slabs.release(rec);

@@ -31,15 +31,18 @@ test('skiff serves Envoy dubbo_proxy config: interface, method and version route
       },
     },
   }).catch(async (e: unknown) => { for (const s of servers) await s.close(); throw e; });
-  const client = dubboClient(skiff.port('dubbo'));
+  const client = dubboClient(skiff.port('dubbo'), 20);
   try {
     assert.equal(await client.invoke('com.skiff.Greeter', 'hello', ['ann']), 'hello ann');
     assert.equal(await client.invoke('com.skiff.Greeter', 'bye', []), 'bye');
     assert.equal(await client.invoke('com.skiff.Greeter', 'hello', ['bob'], { version: '2.0' }), 'canary hello bob');
     await assert.rejects(client.invoke('com.skiff.Nobody', 'x', []), /no route/);
+    // A 1 MiB argument (a frame above one 256 KiB slab) routed by version from its head, and its 1 MiB answer.
+    const big = 'm'.repeat(1024 * 1024);
+    assert.equal(await client.invoke('com.skiff.Greeter', 'hello', [big], { version: '2.0' }), `canary hello ${big}`);
     const text = await (await fetch(`${skiff.adminUrl}/stats`)).text();
-    assert.match(text, /^xprotocol\.dubbo\.downstream_rq_total: 4$/m);
-    assert.match(text, /^cluster\.canary\.upstream_rq_total: 1$/m);
+    assert.match(text, /^xprotocol\.dubbo\.downstream_rq_total: 5$/m);
+    assert.match(text, /^cluster\.canary\.upstream_rq_total: 2$/m);
   } finally {
     client.close();
     assert.equal(await skiff.stop(), 0);

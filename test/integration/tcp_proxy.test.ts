@@ -79,3 +79,70 @@ test('an unsupported tcp_proxy field is refused at start-up, named by its path',
     timeoutMs: 10_000,
   }), /tunneling_config/);
 });
+
+test('tcp_proxy access_log: one line per connection in the file, with upstream, bytes and flags', async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-tcp-al-'));
+  const logPath = join(dir, 'tcp.log');
+  const echo = await startEcho();
+  const dead = await closedPort();
+  const fileLog = (format: string) => [{
+    name: 'envoy.access_loggers.file',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: logPath, log_format: { text_format_source: { inline_string: format } } },
+  }];
+  const format = '%UPSTREAM_CLUSTER% %UPSTREAM_HOST% %BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_FLAGS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %DURATION%\n';
+  const skiff = await startSkiff({
+    config: {
+      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      static_resources: {
+        listeners: [
+          tcpListener('echo', { stat_prefix: 'echo_tcp', cluster: 'echo', access_log: fileLog(format) }),
+          tcpListener('dead', { stat_prefix: 'dead', cluster: 'dead', access_log: fileLog(format) }),
+        ],
+        clusters: [staticCluster('echo', [echo.port]), staticCluster('dead', [dead])],
+      },
+    },
+  }).catch(async (e: unknown) => { await echo.close(); rmSync(dir, { recursive: true, force: true }); throw e; });
+  try {
+    for (const msg of ['one', 'second!']) {
+      const c = net.connect({ port: skiff.port('echo'), host: '127.0.0.1' });
+      await once(c, 'connect');
+      assert.equal(await exchange(c, msg, msg.length, 10_000), msg);
+      c.end();
+      await once(c, 'close');
+    }
+    assert.equal((await roundTrip(skiff.port('dead'), 'nobody home', 10_000)).reply, '');
+    let lines: string[] = [];
+    for (let i = 0; i < 200; i++) { // up to 10 s on a loaded machine
+      try { lines = readFileSync(logPath, 'utf8').split('\n').filter((l) => l !== ''); } catch { lines = []; }
+      if (lines.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(lines.length, 3, lines.join('\n'));
+    const echoLines = lines.filter((l) => l.startsWith('echo ')).map((l) => l.replace(/ \d+$/, ' D')).sort();
+    assert.deepEqual(echoLines, [`echo 127.0.0.1:${echo.port} 3 3 - 127.0.0.1 D`, `echo 127.0.0.1:${echo.port} 7 7 - 127.0.0.1 D`]);
+    assert.deepEqual(lines.filter((l) => l.startsWith('dead ')).map((l) => l.replace(/ \d+$/, ' D')), ['dead - 0 0 UF 127.0.0.1 D']);
+  } finally {
+    assert.equal(await skiff.stop(), 0);
+    await echo.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unknown access log command operator is refused at start-up, named by its field', async () => {
+  await assert.rejects(startSkiff({
+    config: {
+      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      static_resources: {
+        listeners: [tcpListener('t', {
+          stat_prefix: 't', cluster: 'c',
+          access_log: [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format_source: { inline_string: '%NO_SUCH_OPERATOR%\n' } } } }],
+        })],
+        clusters: [staticCluster('c', [1])],
+      },
+    },
+    timeoutMs: 10_000,
+  }), /access_log\[0\]\.typed_config\.log_format.*NO_SUCH_OPERATOR/);
+});

@@ -147,3 +147,94 @@ test('a 17 MiB frame is refused from its header (counted), with nothing buffered
     await proxy.close();
   }
 });
+
+test('a 1 MiB Dubbo call (dubbo2.js -> dubbo-remoting provider) is routed from its head strings and answered through the proxy', async () => {
+  const { dubboClient, startDubboServer } = await import('../../helpers/rpc_peers.js');
+  const SVC = 'com.skiff.test.BigDubbo';
+  const server = await startDubboServer([{ interfaceName: SVC, methods: { echo: (s) => `${String(s).length}:${String(s).slice(-3)}` } }]);
+  const other = await startDubboServer([{ interfaceName: SVC, methods: { echo: () => 'wrong cluster' } }]);
+  // Routed by interface and method (head strings); the catch-all goes to the other provider.
+  const routes = { name: 'rpc', virtual_hosts: [
+    { name: 'big', domains: [SVC], routes: [{ match: { prefix: `/${SVC}/echo` }, route: { cluster: 'rpc' } }, { match: { prefix: '/' }, route: { cluster: 'other' } }] },
+  ] };
+  const proxy = await startXProxy({ protocol: 'dubbo', route_config: routes, request_timeout: { seconds: 20 } }, [staticCluster('rpc', [server.port]), staticCluster('other', [other.port])]);
+  const client = dubboClient(proxy.port, 20);
+  try {
+    const arg = 'q'.repeat(MiB - 3) + 'end';
+    assert.equal(await client.invoke(SVC, 'echo', [arg]), `${MiB}:end`);
+    // Small calls on the same connections still work after it.
+    assert.equal(await client.invoke(SVC, 'echo', ['abc']), '3:abc');
+    assert.equal(proxy.counter('xprotocol.rpc.downstream_cx_protocol_error'), 0);
+    assert.equal(proxy.counter('cluster.rpc.upstream_rq_200'), 2);
+  } finally {
+    client.close();
+    await proxy.close();
+    await server.close();
+    await other.close();
+  }
+});
+
+test('the frame reader splits a big Dubbo request: head strings decoded, attachments dropped, id patched in its bytes', () => {
+  const wasm = mainInstance();
+  const slabs = slabPool(wasm);
+  // A hand-built Hessian2 request body: dubbo version, path, version, method, descriptor, one 300 KiB string, attachments.
+  const str = (s: string): Buffer => (s.length < 32 ? Buffer.concat([Buffer.from([s.length]), Buffer.from(s)]) : Buffer.concat([Buffer.from([0x53, s.length >> 8, s.length & 0xff]), Buffer.from(s)]));
+  const chunks: Buffer[] = [];
+  const big = 'x'.repeat(300 * 1024);
+  for (let off = 0; off < big.length; off += 0x8000) { // 'R' non-final chunks of 32 KiB, a final 'S' chunk
+    const part = big.slice(off, off + 0x8000);
+    const last = off + 0x8000 >= big.length;
+    chunks.push(Buffer.from([last ? 0x53 : 0x52, part.length >> 8, part.length & 0xff]), Buffer.from(part));
+  }
+  const attachments = Buffer.concat([Buffer.from('H'), str('group'), str('blue'), str('path'), str('com.skiff.Big'), Buffer.from('Z')]);
+  const body = Buffer.concat([str('2.0.2'), str('com.skiff.Big'), str('1.0'), str('put'), str('Ljava/lang/String;'), ...chunks, attachments]);
+  const header = Buffer.alloc(16);
+  header.writeUInt16BE(0xdabb, 0);
+  header[2] = 0xc2; // request, two-way, hessian2
+  header.writeUInt32BE(0, 4);
+  header.writeUInt32BE(4242, 8);
+  header.writeUInt32BE(body.length, 12);
+  const frame = Buffer.concat([header, body]);
+  const frames: Frame[] = [];
+  const errors: unknown[] = [];
+  const reader = new FrameReader({ wasm, slabs, proto: 3, maxFrameBytes: 16 * MiB, onFrame: (f) => frames.push(f), onError: (e) => errors.push(e) });
+  for (let off = 0; off < frame.length; off += 64 * 1024) reader.feed(frame.subarray(off, off + 64 * 1024));
+  assert.deepEqual(errors, []);
+  assert.equal(frames.length, 1);
+  const f = frames[0]!;
+  assert.equal(f.isBig, true);
+  assert.equal(f.frameLength, frame.length);
+  assert.equal(f.view.requestId, 4242);
+  assert.equal(f.view.service, 'com.skiff.Big');
+  assert.equal(f.view.method, 'put');
+  assert.equal(f.view.headerCount, 0, 'attachments are past the head: none recorded');
+  assert.ok(f.len <= 16 + 8192, 'only the head went into wasm');
+  f.setRequestId(7);
+  const out = f.bytes();
+  assert.equal(out.length, frame.length);
+  assert.equal(out.readUInt32BE(8), 7);
+  assert.ok(out.subarray(16).equals(body), 'the body is forwarded untouched');
+  f.release();
+  assert.equal(reader.buffered, 0);
+});
+
+test('a Dubbo frame over max_frame_bytes is refused from its header, counted, with nothing buffered', async () => {
+  const proxy = await startXProxy({ protocol: 'dubbo', route_config: allTo('none'), max_frame_bytes: { value: 2 * MiB } }, []);
+  try {
+    const head = Buffer.alloc(16);
+    head.writeUInt16BE(0xdabb, 0);
+    head[2] = 0xc2;
+    head.writeUInt32BE(1, 8);
+    head.writeUInt32BE(3 * MiB, 12);
+    const c = net.connect({ port: proxy.port, host: '127.0.0.1' });
+    c.on('error', () => {});
+    await once(c, 'connect');
+    c.write(head);
+    c.write(Buffer.alloc(MiB));
+    await Promise.race([new Promise((r) => c.once('close', r)), new Promise((_, rej) => setTimeout(() => rej(new Error('not closed')), 5000))]);
+    assert.equal(proxy.counter('xprotocol.rpc.downstream_cx_protocol_error'), 1);
+    await waitFor(() => proxy.filter.activeSessions === 0, 3000, 'session closed');
+  } finally {
+    await proxy.close();
+  }
+});
