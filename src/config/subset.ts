@@ -101,7 +101,7 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.dubbo_proxy.v3.RouteConfiguration': { name: true, interface: true, group: true, version: true, routes: true },
   'envoy.extensions.filters.network.dubbo_proxy.v3.Route': { match: true, route: true },
   'envoy.extensions.filters.network.dubbo_proxy.v3.RouteMatch': { method: true, headers: true },
-  'envoy.extensions.filters.network.dubbo_proxy.v3.MethodMatch': { name: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.MethodMatch': { name: true, params_match: true },
   'envoy.extensions.filters.network.dubbo_proxy.v3.RouteAction': { cluster: true, weighted_clusters: true },
 };
 // ---- xproxy (end) ----

@@ -7,10 +7,12 @@
  *   RouteConfiguration.group      -> header x-protocol-group exact
  *   RouteConfiguration.version    -> header x-protocol-version exact
  *   RouteMatch.method.name        -> header x-protocol-method (the StringMatcher as is)
+ *   RouteMatch.method.params_match -> predicate k, evaluated in JS on the arguments (param_match.ts);
+ *                                    header x-protocol-params contains ",k,"
  *   RouteMatch.headers            -> headers (attachments)
  *   RouteAction cluster / weighted_clusters -> the same
  *
- * Not supported (rejected by name): drds, parameter matches (method.params_match), metadata_match, filters other
+ * Not supported (rejected by name): drds, metadata_match, filters other
  * than the router.
  */
 import type { Any, RouteConfiguration } from '../types/envoy.js';
@@ -19,7 +21,8 @@ import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import { checkFields, requireString } from '../config/values.js';
 import { XPROTOCOL_TYPE_URL } from './config.js';
 import { PSEUDO_GROUP, PSEUDO_METHOD, PSEUDO_VERSION } from './route_head.js';
-import { xprotocolFilterFactory } from './filter.js';
+import { xprotocolFilterFactory, type XProtocolFilter } from './filter.js';
+import { parseParamsMatch, PSEUDO_PARAMS, type ParamPredicate } from './param_match.js';
 
 export const DUBBO_PROXY_FILTER_NAME = 'envoy.filters.network.dubbo_proxy';
 export const DUBBO_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.dubbo_proxy.v3.DubboProxy';
@@ -41,8 +44,11 @@ export interface DubboProxyMessage {
   dubbo_filters?: { name?: string; config?: { '@type'?: string } }[];
 }
 
-/** The Envoy RouteConfiguration the dubbo_proxy routes mean. */
-export function dubboRoutes(m: DubboProxyMessage, path: string): RouteConfiguration {
+/**
+ * The Envoy RouteConfiguration the dubbo_proxy routes mean; routes with params_match also add their predicate
+ * to `predicates` (when given; without it params_match is refused).
+ */
+export function dubboRoutes(m: DubboProxyMessage, path: string, predicates?: ParamPredicate[]): RouteConfiguration {
   if (m.drds !== undefined) throw new UnsupportedConfigError(`${path}.drds`, 'dubbo_proxy RDS (drds)');
   const list = m.multiple_route_config?.route_config ?? m.route_config ?? [];
   const listPath = m.multiple_route_config !== undefined ? `${path}.multiple_route_config.route_config` : `${path}.route_config`;
@@ -61,8 +67,13 @@ export function dubboRoutes(m: DubboProxyMessage, path: string): RouteConfigurat
       if (rc.version) headers.push({ name: PSEUDO_VERSION, string_match: { exact: rc.version } });
       const method = r.match?.method;
       if (method !== undefined) {
-        checkFields(method, ['name'], `${rp}.match.method`);
+        checkFields(method, predicates === undefined ? ['name'] : ['name', 'params_match'], `${rp}.match.method`);
         if (method.name !== undefined) headers.push({ name: PSEUDO_METHOD, string_match: method.name });
+        if (method.params_match !== undefined) {
+          const p = parseParamsMatch(method.params_match, predicates!.length, `${rp}.match.method.params_match`);
+          predicates!.push(p);
+          headers.push({ name: PSEUDO_PARAMS, string_match: { contains: `,${p.id},` } });
+        }
       }
       headers.push(...(r.match?.headers ?? []));
       const action = r.route;
@@ -86,9 +97,12 @@ export const dubboProxyFilterFactory: NetworkFilterFactory = {
     (m.dubbo_filters ?? []).forEach((f, i) => {
       if (f.name !== DUBBO_ROUTER_NAME && f.config?.['@type'] !== DUBBO_ROUTER_TYPE_URL) throw new UnsupportedConfigError(`${at}.dubbo_filters[${i}]`, `dubbo filter ${f.name ?? '(unnamed)'}`);
     });
-    return xprotocolFilterFactory.create({
+    const predicates: ParamPredicate[] = [];
+    const filter = xprotocolFilterFactory.create({
       '@type': XPROTOCOL_TYPE_URL, stat_prefix: requireString(m.stat_prefix, `${at}.stat_prefix`), protocol: 'dubbo',
-      route_config: dubboRoutes(m, at),
-    }, path, ctx);
+      route_config: dubboRoutes(m, at, predicates),
+    }, path, ctx) as XProtocolFilter;
+    filter.paramPredicates = predicates;
+    return filter;
   },
 };

@@ -18,6 +18,7 @@ import { XPROTOCOL_FILTER_NAME, XPROTOCOL_TYPE_URL, xprotocolConfig, type XProto
 import { muxPools } from './pool_registry.js';
 import { XProtocolSession } from './session.js';
 import { XProtocolStats } from './stats.js';
+import type { ParamPredicate } from './param_match.js';
 import { upstreamCodec, type UpstreamFrame } from './upstream_codec.js';
 
 type RetirableTable = RouteTable & { retire?(graceMs?: number): void };
@@ -31,6 +32,8 @@ export class XProtocolFilter implements NetworkFilter {
   private routeResolver: RouteResolver | undefined;
   private table: RouteTable | undefined;
   private draining = false;
+  /** Parameter route predicates (dubbo_proxy params_match, param_match.ts); empty: no argument is read. */
+  paramPredicates: readonly ParamPredicate[] = [];
 
   constructor(readonly config: XProtocolConfig, private readonly ctx: NetworkFilterContext, private readonly inlineTable: RetirableTable | undefined) {
     this.stats = new XProtocolStats(ctx.stats, config.statPrefix);

@@ -10,6 +10,8 @@
  *   header x-protocol-method                        the method name
  *   header x-protocol-version                       the service version (Dubbo version, Bolt's part after ':')
  *   header x-protocol-group                         the group (Dubbo `group` attachment)
+ *   header x-protocol-params                        only when the filter has parameter predicates (param_match.ts):
+ *                                                   ",id,id," of those that hold for the frame's arguments
  *   every frame header                              Bolt header map entries, Dubbo string attachments, by key
  *
  * Values point at the frame's own bytes (nothing is copied but the path); the record lives in the frame's
@@ -21,6 +23,7 @@ import * as L from '../wasm/layout.js';
 import type { Frame } from './frame_reader.js';
 import { RECORD_LEASE_BYTES } from './frame_reader.js';
 import { slabPool } from '../wasm/slab.js';
+import { PSEUDO_PARAMS } from './param_match.js';
 
 export const PSEUDO_SERVICE = 'x-protocol-service';
 export const PSEUDO_METHOD = 'x-protocol-method';
@@ -33,22 +36,24 @@ const PSEUDO_FIELDS: readonly (readonly [number, number])[] = [
   [L.XF_SVC_VERSION_PTR, L.XF_SVC_VERSION_LEN], [L.XF_GROUP_PTR, L.XF_GROUP_LEN],
 ];
 const NAME_BYTES = PSEUDO_NAMES.map((n) => Buffer.from(n, 'latin1'));
+const PARAMS_NAME = Buffer.from(PSEUDO_PARAMS, 'latin1');
 const POST = Buffer.from('POST', 'latin1');
 
 /** The constant strings every head record points at, written once per memory into a slab kept for good. */
-interface Statics { readonly names: readonly number[]; readonly post: number; readonly mem: Buffer }
+interface Statics { readonly names: readonly number[]; readonly post: number; readonly params: number; readonly mem: Buffer }
 const staticsByMemory = new WeakMap<WebAssembly.Memory, Statics>();
 
 function staticsFor(wasm: WasmInstance): Statics {
   let s = staticsByMemory.get(wasm.memory);
   if (s === undefined) {
-    const bytes = NAME_BYTES.reduce((n, b) => n + b.length, 0) + POST.length;
+    const bytes = NAME_BYTES.reduce((n, b) => n + b.length, 0) + POST.length + PARAMS_NAME.length;
     const base = slabPool(wasm).lease(bytes);
     if (base === 0) throw new Error('no slab for the x-protocol routing names');
     let at = base;
     const names = NAME_BYTES.map((b) => { wasm.u8.set(b, at); at += b.length; return at - b.length; });
     wasm.u8.set(POST, at);
-    s = { names, post: at, mem: Buffer.from(wasm.memory.buffer as ArrayBuffer) };
+    wasm.u8.set(PARAMS_NAME, at + POST.length);
+    s = { names, post: at, params: at + POST.length, mem: Buffer.from(wasm.memory.buffer as ArrayBuffer) };
     staticsByMemory.set(wasm.memory, s);
   }
   return s;
@@ -81,8 +86,11 @@ class RecordHeaderList implements HeaderList {
   has(name: string): boolean { return this.all().some(([n]) => n === name); }
 }
 
-/** Writes the head record for `frame` into its record lease and returns the RequestHead the router takes. */
-export function buildRouteHead(wasm: WasmInstance, frame: Frame): RequestHead {
+/**
+ * Writes the head record for `frame` into its record lease and returns the RequestHead the router takes.
+ * `params` (ASCII): the x-protocol-params value, only for filters with parameter predicates.
+ */
+export function buildRouteHead(wasm: WasmInstance, frame: Frame, params?: string): RequestHead {
   const v = wasm.view;
   const u8 = wasm.u8;
   const rec = frame.rec;
@@ -102,7 +110,11 @@ export function buildRouteHead(wasm: WasmInstance, frame: Frame): RequestHead {
   const statics = staticsFor(wasm);
   const pathLen = 2 + ifaceLen + methodLen;
   const pathPtr = limit - pathLen;
-  const cursor = pathPtr;
+  // The params value (digits and commas) goes just before the path.
+  const paramsLen = params === undefined ? 0 : params.length;
+  const paramsPtr = pathPtr - paramsLen;
+  for (let i = 0; i < paramsLen; i++) u8[paramsPtr + i] = params!.charCodeAt(i);
+  const cursor = paramsPtr;
   u8[pathPtr] = 0x2f;
   u8.copyWithin(pathPtr + 1, svcPtr, svcPtr + ifaceLen);
   u8[pathPtr + 1 + ifaceLen] = 0x2f;
@@ -110,7 +122,8 @@ export function buildRouteHead(wasm: WasmInstance, frame: Frame): RequestHead {
   const namePtrs = statics.names;
   const postPtr = statics.post;
   // As many frame headers as fit between the fixed part and the strings.
-  const room = Math.floor((cursor - head - L.HEAD_RECORD_FIXED) / L.HEADER_ENTRY_SIZE) - PSEUDO_NAMES.length;
+  const pseudoCount = PSEUDO_NAMES.length + (params === undefined ? 0 : 1);
+  const room = Math.floor((cursor - head - L.HEAD_RECORD_FIXED) / L.HEADER_ENTRY_SIZE) - pseudoCount;
   const copied = Math.max(0, Math.min(frameHeaders, room));
 
   u8.fill(0, head, head + L.HEAD_RECORD_FIXED);
@@ -124,7 +137,7 @@ export function buildRouteHead(wasm: WasmInstance, frame: Frame): RequestHead {
   w32(L.HEAD_VERSION_MINOR, 1);
   w32(L.HEAD_FLAGS, L.FLAG_KEEP_ALIVE);
   v.setFloat64(head + L.HEAD_CONTENT_LENGTH, -1, true);
-  const count = PSEUDO_NAMES.length + copied;
+  const count = pseudoCount + copied;
   w32(L.HEAD_HEADER_COUNT, count);
   for (let i = 0; i < PSEUDO_NAMES.length; i++) {
     const e = head + L.HEAD_HEADERS + i * L.HEADER_ENTRY_SIZE;
@@ -135,9 +148,17 @@ export function buildRouteHead(wasm: WasmInstance, frame: Frame): RequestHead {
     v.setUint32(e + L.HDR_VALUE_PTR, r32(pf), true);
     v.setUint32(e + L.HDR_VALUE_LEN, r32(lf), true);
   }
+  if (params !== undefined) {
+    const e = head + L.HEAD_HEADERS + PSEUDO_NAMES.length * L.HEADER_ENTRY_SIZE;
+    v.setUint32(e + L.HDR_NAME_PTR, statics.params, true);
+    v.setUint16(e + L.HDR_NAME_LEN, PARAMS_NAME.length, true);
+    v.setUint16(e + L.HDR_ID, 0, true);
+    v.setUint32(e + L.HDR_VALUE_PTR, paramsPtr, true);
+    v.setUint32(e + L.HDR_VALUE_LEN, paramsLen, true);
+  }
   // The frame's entries already use the HDR_* layout.
   const src = rec + L.XF_HEADERS;
-  const dst = head + L.HEAD_HEADERS + PSEUDO_NAMES.length * L.HEADER_ENTRY_SIZE;
+  const dst = head + L.HEAD_HEADERS + pseudoCount * L.HEADER_ENTRY_SIZE;
   u8.copyWithin(dst, src, src + copied * L.HEADER_ENTRY_SIZE);
   for (let i = 0; i < copied; i++) v.setUint16(dst + i * L.HEADER_ENTRY_SIZE + L.HDR_ID, 0, true);
   w32(L.HEAD_LENGTH, limit - head);

@@ -29,6 +29,7 @@ import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from '../
 import { hash64 } from '../upstream/hash.js';
 import { FrameReader, type Frame } from './frame_reader.js';
 import { buildRouteHead } from './route_head.js';
+import { paramsHeaderValue } from './param_match.js';
 import { errorReply, goaway, heartbeatReply } from './local_reply.js';
 import type { XProtocolFilter } from './filter.js';
 import type { UpstreamFrame } from './upstream_codec.js';
@@ -162,7 +163,8 @@ export class XProtocolSession implements ServedConnection {
       idLo: v.getUint32(frame.rec + L.XF_ID_LO, true), idHi: v.getUint32(frame.rec + L.XF_ID_HI, true),
     };
     this.inflight.add(r);
-    const head = buildRouteHead(this.f.wasm, frame);
+    const predicates = this.f.paramPredicates;
+    const head = buildRouteHead(this.f.wasm, frame, predicates.length === 0 ? undefined : paramsHeaderValue(frame.view, predicates));
     this.f.resolver().resolve(head, (route) => this.routed(r, route, head));
   }
 

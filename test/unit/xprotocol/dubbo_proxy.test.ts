@@ -29,6 +29,7 @@ test('interfaces become virtual hosts; group, version and method become header m
 
 test('what dubbo_proxy routes cannot express here is refused by name', () => {
   assert.throws(() => dubboRoutes({ drds: { route_config_name: 'x' } }, 'f'), /f\.drds: unsupported/);
+  // params_match needs the filter's predicate list (dubboProxyFilterFactory passes one; param_match.test.ts)
   assert.throws(() => dubboRoutes({ route_config: [{ interface: 'I', routes: [{ match: { method: { name: { exact: 'm' }, params_match: { 0: { exact_match: 'x' } } } }, route: { cluster: 'c' } }] }] }, 'f'),
     /f\.route_config\[0\]\.routes\[0\]\.match\.method\.params_match: unsupported field/);
   assert.throws(() => dubboRoutes({ route_config: [{ interface: 'I', routes: [{ match: {}, route: { cluster: 'c', metadata_match: {} } }] }] }, 'f'),
