@@ -102,6 +102,8 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.dubbo_proxy.v3.Route': { match: true, route: true },
   'envoy.extensions.filters.network.dubbo_proxy.v3.RouteMatch': { method: true, headers: true },
   'envoy.extensions.filters.network.dubbo_proxy.v3.MethodMatch': { name: true, params_match: true },
+  'envoy.extensions.filters.network.dubbo_proxy.v3.MethodMatch.ParameterMatchSpecifier': { exact_match: true, range_match: true },
+  'envoy.type.v3.Int64Range': { start: true, end: true },
   'envoy.extensions.filters.network.dubbo_proxy.v3.RouteAction': { cluster: true, weighted_clusters: true },
 };
 // ---- xproxy (end) ----
