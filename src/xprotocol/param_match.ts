@@ -14,6 +14,8 @@ import { checkFields } from '../config/values.js';
 import type { XFrameView } from '../codec/xprotocol/frame.js';
 
 export const PSEUDO_PARAMS = 'x-protocol-params';
+/** Parameter routes per filter: bounds the x-protocol-params value (at most 183 bytes) in the routing head. */
+export const MAX_PARAM_PREDICATES = 64;
 
 export interface ParamEntry {
   readonly index: number;
@@ -35,6 +37,7 @@ function int64(v: unknown, path: string): bigint {
 
 /** Reads a params_match map (uint32 index -> ParameterMatchSpecifier) into predicate `id`. */
 export function parseParamsMatch(m: Record<string, unknown>, id: number, path: string): ParamPredicate {
+  if (id >= MAX_PARAM_PREDICATES) throw new ConfigError(path, `at most ${MAX_PARAM_PREDICATES} routes with params_match per dubbo_proxy filter`);
   if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new ConfigError(path, 'must be a map of argument index to ParameterMatchSpecifier');
   const entries: ParamEntry[] = [];
   for (const [key, spec] of Object.entries(m)) {

@@ -110,7 +110,9 @@ export function buildRouteHead(wasm: WasmInstance, frame: Frame, params?: string
   const statics = staticsFor(wasm);
   const pathLen = 2 + ifaceLen + methodLen;
   const pathPtr = limit - pathLen;
-  // The params value (digits and commas) goes just before the path.
+  // The params value (digits and commas, bounded by MAX_PARAM_PREDICATES) goes just before the path; when a
+  // very long path leaves no room for it, the header is left out and no parameter route matches.
+  if (params !== undefined && pathPtr - params.length < head + L.HEAD_RECORD_FIXED + (PSEUDO_NAMES.length + 1) * L.HEADER_ENTRY_SIZE) params = undefined;
   const paramsLen = params === undefined ? 0 : params.length;
   const paramsPtr = pathPtr - paramsLen;
   for (let i = 0; i < paramsLen; i++) u8[paramsPtr + i] = params!.charCodeAt(i);

@@ -63,6 +63,7 @@ test('params_match config: bad specs are refused, routes match the predicate id 
   assert.throws(() => parseParamsMatch({ 0: { exact_match: 'x', range_match: {} } }, 0, 'p'), /exactly one/);
   assert.throws(() => parseParamsMatch({ 0: { range_match: { start: 1.5 } } }, 0, 'p'), /range_match\.start: must be an int64/);
   assert.throws(() => parseParamsMatch({ 0: { prefix_match: 'x' } }, 0, 'p'), /prefix_match/);
+  assert.throws(() => parseParamsMatch({ 0: { exact_match: 'x' } }, 64, 'p'), /at most 64 routes with params_match/);
   const predicates: ParamPredicate[] = [];
   const rc = dubboRoutes({ route_config: [{ interface: 'I', routes: [
     { match: { method: { name: { exact: 'm' }, params_match: { 0: { exact_match: 'a' } } } }, route: { cluster: 'a' } },
@@ -70,4 +71,47 @@ test('params_match config: bad specs are refused, routes match the predicate id 
   ] }] }, 'f', predicates) as unknown as { virtual_hosts: { routes: { match: { headers: unknown[] } }[] }[] };
   assert.deepEqual(predicates.map((p) => p.id), [0, 1]);
   assert.deepEqual(rc.virtual_hosts[0].routes[1].match.headers, [{ name: 'x-protocol-params', string_match: { contains: ',1,' } }]);
+});
+
+test('the wasm router picks the first route whose parameters hold; without predicates no header is added', async () => {
+  const { mainInstance } = await import('../../../src/wasm/runtime.js');
+  const { slabPool } = await import('../../../src/wasm/slab.js');
+  const { decodeFrame, DEFAULT_MAX_FRAME_BYTES, XFrameView } = await import('../../../src/codec/xprotocol/index.js');
+  const { compileRouteTable, InlineRouteResolver } = await import('../../../src/router/index.js');
+  const { buildRouteHead } = await import('../../../src/xprotocol/route_head.js');
+  const { RECORD_LEASE_BYTES } = await import('../../../src/xprotocol/frame_reader.js');
+  type Frame = import('../../../src/xprotocol/frame_reader.js').Frame;
+  type RouteEntry = import('../../../src/types/router.js').RouteEntry;
+  const wasm = mainInstance();
+  const pool = slabPool(wasm);
+  const buf = pool.lease(65536);
+  const rec = pool.lease(RECORD_LEASE_BYTES);
+  assert.ok(buf !== 0 && rec !== 0);
+  const predicates: ParamPredicate[] = [];
+  const table = compileRouteTable(dubboRoutes({ route_config: [{ interface: 'com.x.Users', routes: [
+    { match: { method: { name: { exact: 'find' }, params_match: { 0: { exact_match: 'ada' } } } }, route: { cluster: 'gold' } },
+    { match: { method: { params_match: { 1: { range_match: { start: 0, end: 10 } } } } }, route: { cluster: 'low' } },
+    { match: {}, route: { cluster: 'rest' } },
+  ] }] }, 'f', predicates), wasm);
+  const resolver = new InlineRouteResolver(table);
+  const route = (args: unknown[], withParams = true): Promise<{ cluster: string | undefined; params: string | undefined }> => {
+    const bytes = request(args);
+    wasm.u8.set(bytes, buf);
+    assert.equal(decodeFrame(wasm, XP_DUBBO, buf, bytes.length, rec, DEFAULT_MAX_FRAME_BYTES), bytes.length);
+    // buildRouteHead reads the record and writes the head after it, in the same lease (a real Frame's)
+    const frame = { rec, view: new XFrameView(wasm, rec) } as unknown as Frame;
+    const value = withParams ? paramsHeaderValue(frame.view, predicates) : undefined;
+    const head = buildRouteHead(wasm, frame, value);
+    return new Promise((resolve) => resolver.resolve(head, (r: RouteEntry | null) => resolve({
+      cluster: r?.action.kind === 'cluster' ? r.action.cluster : undefined, params: head.headers.get('x-protocol-params'),
+    })));
+  };
+  assert.deepEqual(await route([str('ada'), int(50)]), { cluster: 'gold', params: ',0,' });
+  assert.deepEqual(await route([str('bob'), int(3)]), { cluster: 'low', params: ',1,' });
+  assert.deepEqual(await route([str('ada'), int(3)]), { cluster: 'gold', params: ',0,1,' }, 'first match wins');
+  assert.deepEqual(await route([str('bob'), int(10)]), { cluster: 'rest', params: ',' });
+  assert.deepEqual(await route([str('ada'), int(3)], false), { cluster: 'rest', params: undefined }, 'no header: parameter routes do not match');
+  table.retire?.();
+  pool.release(buf);
+  pool.release(rec);
 });
