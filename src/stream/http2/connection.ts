@@ -407,7 +407,10 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     if (endStream) this.localEnded(stream);
   }
 
-  /** A header block as HEADERS plus CONTINUATION frames no larger than the peer's SETTINGS_MAX_FRAME_SIZE. */
+  /**
+   * A header block as HEADERS plus CONTINUATION frames no larger than the peer's SETTINGS_MAX_FRAME_SIZE;
+   * the block's bytes are copied before this returns.
+   */
   protected sendHeaderBlock(sid: number, block: Uint8Array, endStream: boolean): void {
     const max = this.peerMaxFrameSize;
     let off = 0;
@@ -420,7 +423,8 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
       let flags = last ? L.H2_FLAG_END_HEADERS : 0;
       if (first && endStream) flags |= L.H2_FLAG_END_STREAM;
       this.writeFrameHeader(n, type, flags, sid);
-      if (n > 0) this.write(block.subarray(off, off + n));
+      // Transient: a block may be a view of the encoder's slab, reused by the next encode.
+      if (n > 0) this.write(n === block.length ? block : block.subarray(off, off + n), true);
       off += n;
       first = false;
     } while (off < block.length);
