@@ -475,7 +475,10 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     if (stream.endQueued) {
       if (stream.trailerBlock !== undefined) this.sendHeaders(stream, stream.trailerBlock(), true);
       else {
-        this.writeFrameHeader(0, L.H2_DATA, L.H2_FLAG_END_STREAM, stream.id);
+        // A body that ends in the turn its last DATA was gathered: END_STREAM rides on that frame.
+        if (!this.out.endStreamOnLastData(stream.id, L.H2_DATA, L.H2_FLAG_END_STREAM)) {
+          this.writeFrameHeader(0, L.H2_DATA, L.H2_FLAG_END_STREAM, stream.id);
+        }
         this.localEnded(stream);
       }
       return;
