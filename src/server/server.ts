@@ -36,6 +36,8 @@ export interface ServerOptions {
   offloadMinBatch: number;
   /** With workers: how long an idle worker lives before it exits (they start on demand). Default 30 000 ms. */
   workerIdleTimeoutMs?: number;
+  /** With workers: how many start up front and never exit for idleness (0..concurrency). Default 0. */
+  workerMinThreads?: number;
   adminAddressPath?: string;
   commandLine: string[];
 }
@@ -65,7 +67,8 @@ export class Server {
       // --concurrency run, and one idle for the idle timeout exits (an idle worker holds ~10 MiB resident).
       const live = this.stats.gauge('server.worker_threads');
       this.pool = await createWorkerPool({
-        threads: this.opts.concurrency, memory: wasm.memory, minThreads: 0,
+        threads: this.opts.concurrency, memory: wasm.memory,
+        minThreads: Math.min(this.opts.workerMinThreads ?? 0, this.opts.concurrency),
         idleTimeoutMs: this.opts.workerIdleTimeoutMs ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS,
         onLiveThreadsChange: (n) => live.set(n),
       });
