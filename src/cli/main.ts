@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
 
   const { Server } = await import('../server/server.js');
   const server = new Server({
-    loaded, concurrency: opts.concurrency, drainTimeMs: opts.drainTimeS * 1000, offloadMinBatch: opts.offloadMinBatch,
+    loaded, concurrency: opts.concurrency, drainTimeMs: opts.drainTimeS * 1000, offloadMinBatch: opts.offloadMinBatch, workerIdleTimeoutMs: opts.workerIdleTimeoutMs, workerMinThreads: opts.workerMinThreads,
     adminAddressPath: opts.adminAddressPath, commandLine: process.argv.slice(1),
   });
   try {

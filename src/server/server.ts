@@ -30,12 +30,17 @@ import type { RouteResolver, RouteTable } from '../types/router.js';
 const log = logger('server');
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 export const VERSION: string = pkg.version;
+export const DEFAULT_WORKER_IDLE_TIMEOUT_MS = 30_000;
 
 export interface ServerOptions {
   loaded: LoadedBootstrap;
   concurrency: number;
   drainTimeMs: number;
   offloadMinBatch: number;
+  /** With workers: how long an idle worker lives before it exits (they start on demand). Default 30 000 ms. */
+  workerIdleTimeoutMs?: number;
+  /** With workers: how many start up front and never exit for idleness (0..concurrency). Default 0. */
+  workerMinThreads?: number;
   adminAddressPath?: string;
   commandLine: string[];
 }
@@ -61,7 +66,17 @@ export class Server {
   async start(): Promise<void> {
     const { bootstrap } = this.opts.loaded;
     const wasm = mainInstance();
-    if (this.opts.concurrency > 0) this.pool = await createWorkerPool({ threads: this.opts.concurrency, memory: wasm.memory });
+    if (this.opts.concurrency > 0) {
+      // The pool follows the load: no worker runs until a turn's route batch reaches --offload-min-batch, at most
+      // --concurrency run, and one idle for the idle timeout exits (an idle worker holds ~10 MiB resident).
+      const live = this.stats.gauge('server.worker_threads');
+      this.pool = await createWorkerPool({
+        threads: this.opts.concurrency, memory: wasm.memory,
+        minThreads: Math.min(this.opts.workerMinThreads ?? 0, this.opts.concurrency),
+        idleTimeoutMs: this.opts.workerIdleTimeoutMs ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS,
+        onLiveThreadsChange: (n) => live.set(n),
+      });
+    }
     const pool = this.pool;
     const resolverFor = (table: RouteTable): RouteResolver =>
       pool ? new PooledRouteResolver(table, pool, { minBatch: this.opts.offloadMinBatch }) : new InlineRouteResolver(table);

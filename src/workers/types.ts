@@ -40,6 +40,16 @@ export interface WorkerPoolOptions {
   readonly startTimeoutMs?: number;
   /** Young-generation cap per worker, MiB (worker resourceLimits). Default WORKER_YOUNG_GENERATION_MB (6). */
   readonly maxYoungGenerationSizeMb?: number;
+  /**
+   * Workers kept running even when idle, 0..threads. Default `threads` (all started before createWorkerPool
+   * resolves). Below `threads`, the rest start on demand when a task finds every worker busy or none running,
+   * and exit after `idleTimeoutMs` without a task: a lightly loaded process then holds no idle worker's memory.
+   */
+  readonly minThreads?: number;
+  /** How long a worker above `minThreads` may stay idle before it exits, ms. Default Infinity (never). */
+  readonly idleTimeoutMs?: number;
+  /** Called with the number of live (started, not yet ended) workers whenever it changes. */
+  readonly onLiveThreadsChange?: (live: number) => void;
 }
 
 export interface WorkerPool {
@@ -48,6 +58,8 @@ export interface WorkerPool {
   run<T>(kind: string, payload: unknown): Promise<T>;
   /** Tasks submitted and not yet settled. */
   readonly pending: number;
+  /** Worker threads running now (0..threads; fewer than `threads` while the pool follows the load). */
+  readonly liveThreads: number;
   /** Ends every worker thread; later `run` calls reject with SKIFF_WORKER_POOL_DESTROYED. */
   destroy(): Promise<void>;
 }

@@ -407,7 +407,10 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     if (endStream) this.localEnded(stream);
   }
 
-  /** A header block as HEADERS plus CONTINUATION frames no larger than the peer's SETTINGS_MAX_FRAME_SIZE. */
+  /**
+   * A header block as HEADERS plus CONTINUATION frames no larger than the peer's SETTINGS_MAX_FRAME_SIZE;
+   * the block's bytes are copied before this returns.
+   */
   protected sendHeaderBlock(sid: number, block: Uint8Array, endStream: boolean): void {
     const max = this.peerMaxFrameSize;
     let off = 0;
@@ -420,7 +423,8 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
       let flags = last ? L.H2_FLAG_END_HEADERS : 0;
       if (first && endStream) flags |= L.H2_FLAG_END_STREAM;
       this.writeFrameHeader(n, type, flags, sid);
-      if (n > 0) this.write(block.subarray(off, off + n));
+      // Transient: a block may be a view of the encoder's slab, reused by the next encode.
+      if (n > 0) this.write(n === block.length ? block : block.subarray(off, off + n), true);
       off += n;
       first = false;
     } while (off < block.length);
@@ -471,7 +475,10 @@ export abstract class Http2Connection<S extends H2Stream = H2Stream> {
     if (stream.endQueued) {
       if (stream.trailerBlock !== undefined) this.sendHeaders(stream, stream.trailerBlock(), true);
       else {
-        this.writeFrameHeader(0, L.H2_DATA, L.H2_FLAG_END_STREAM, stream.id);
+        // A body that ends in the turn its last DATA was gathered: END_STREAM rides on that frame.
+        if (!this.out.endStreamOnLastData(stream.id, L.H2_DATA, L.H2_FLAG_END_STREAM)) {
+          this.writeFrameHeader(0, L.H2_DATA, L.H2_FLAG_END_STREAM, stream.id);
+        }
         this.localEnded(stream);
       }
       return;

@@ -40,7 +40,10 @@ export interface ServerHeaderCodec {
   decodeRequest(ptr: number, len: number): Decoded<RequestHead> | HeaderFailure;
   /** Decodes a trailer block (no pseudo-headers allowed). */
   decodeTrailers(ptr: number, len: number): Decoded<HeaderList> | HeaderFailure;
-  /** Encodes a forwarded response head with the proxy's rewrite: the bytes stay valid after the call. */
+  /**
+   * Encodes a forwarded response head with the proxy's rewrite. Like every encode call here, the bytes may be
+   * a view that stays valid only until the next encode on this codec: the caller copies them before that.
+   */
   encodeResponse(head: ResponseHead, rewrite: HeadRewrite): Uint8Array;
   /** Encodes a response head built from scratch (local replies). */
   encodeLocalResponse(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): Uint8Array;

@@ -6,7 +6,8 @@
  * is never refused for want of room, which would leave the dynamic table out of step), then the record and
  * the decoded bytes move into a slab of their own size that lives as long as the stream (typically 1 KiB),
  * the record's pointers shifted by the move. The scratch slab is leased and returned around each decode.
- * Encoding: into a scratch slab, copied into a Buffer the socket writes (blocks are a few hundred bytes).
+ * Encoding: into a slab each codec keeps; the block is a view of it that the connection's frame output
+ * copies at once (no Buffer per block; blocks are a few hundred bytes).
  */
 import type { HeaderList, HeadRewrite, RequestHead, ResponseHead } from '../../types/http.js';
 import type { WasmInstance } from '../../wasm/module.js';
@@ -41,6 +42,8 @@ class WasmHeaderCodec {
   private readonly recordBytes: number;
   private readonly scratchBytes: number;
   private released = false;
+  /** Where header blocks are encoded (0 until the first encode). */
+  private encodeSlab = 0;
 
   constructor(protected readonly wasm: WasmInstance, private readonly limits: HeaderCodecLimits) {
     this.pool = slabPool(wasm);
@@ -99,11 +102,20 @@ class WasmHeaderCodec {
     return dst;
   }
 
-  /** Runs an encoder call into a scratch slab (retrying in the largest one) and copies the block out. */
+  /**
+   * Runs an encoder call into this codec's encode slab (leased once, kept until release()) and returns a
+   * view of the block over wasm memory, valid until the next encode on this codec: the frame output copies
+   * it at once. A block too large for that slab is built in the largest slab and copied out.
+   */
   protected encode(fn: (out: number, cap: number) => number): Uint8Array {
-    for (const want of [ENCODE_FIRST_TRY, this.pool.maxLease]) {
-      const out = this.pool.lease(want);
-      if (out === 0) break;
+    if (this.encodeSlab === 0 && !this.released) this.encodeSlab = this.pool.lease(ENCODE_FIRST_TRY);
+    const slab = this.encodeSlab;
+    if (slab !== 0) {
+      const n = fn(slab, this.pool.sizeOf(slab));
+      if (n >= 0) return this.wasm.u8.subarray(slab, slab + n);
+    }
+    const out = this.pool.lease(this.pool.maxLease);
+    if (out !== 0) {
       try {
         const n = fn(out, this.pool.sizeOf(out));
         if (n >= 0) return Buffer.from(this.wasm.u8.subarray(out, out + n));
@@ -129,6 +141,7 @@ class WasmHeaderCodec {
   release(): void {
     if (this.released) return;
     this.released = true;
+    if (this.encodeSlab !== 0) { this.pool.release(this.encodeSlab); this.encodeSlab = 0; }
     this.decoder.dispose();
     this.encoder.dispose();
   }

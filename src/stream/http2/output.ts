@@ -33,6 +33,10 @@ export class FrameOutput {
   /** Full chunks and large pieces, in order, before the current chunk. */
   private readonly parts: Uint8Array[] = [];
   private queued = false;
+  /** Where the last frame header sits in the current chunk (-1: none, or it was sealed), and its frame. */
+  private lastHeaderAt = -1;
+  private lastHeaderType = -1;
+  private lastHeaderStream = 0;
 
   constructor(private readonly socket: Socket) {}
 
@@ -40,6 +44,9 @@ export class FrameOutput {
   frameHeader(length: number, type: number, flags: number, streamId: number): void {
     const b = this.room(9);
     let o = this.len;
+    this.lastHeaderAt = o;
+    this.lastHeaderType = type;
+    this.lastHeaderStream = streamId;
     b[o++] = (length >>> 16) & 0xff;
     b[o++] = (length >>> 8) & 0xff;
     b[o++] = length & 0xff;
@@ -78,6 +85,18 @@ export class FrameOutput {
     this.queue();
   }
 
+  /**
+   * Sets END_STREAM on the last frame gathered when it is a DATA frame of `streamId` still in the current
+   * chunk (nothing written after it but its payload): the stream then ends without an empty DATA frame of its
+   * own. False when that frame is not there (the caller sends the empty frame).
+   */
+  endStreamOnLastData(streamId: number, dataType: number, endStreamFlag: number): boolean {
+    if (this.lastHeaderAt < 0 || this.lastHeaderType !== dataType || this.lastHeaderStream !== streamId || this.chunk === undefined) return false;
+    this.chunk[this.lastHeaderAt + 4] |= endStreamFlag;
+    this.lastHeaderAt = -1;
+    return true;
+  }
+
   /** Writes everything gathered (one writev when there are several pieces). */
   flush(): void {
     this.queued = false;
@@ -98,6 +117,7 @@ export class FrameOutput {
 
   /** Drops what was not written (the socket is gone). */
   discard(): void {
+    this.lastHeaderAt = -1;
     this.parts.length = 0;
     this.chunk = undefined;
     this.len = 0;
@@ -114,6 +134,7 @@ export class FrameOutput {
 
   /** Moves the filled part of the chunk into `parts`; the rest of the chunk is not reused (it is being written). */
   private sealChunk(): void {
+    this.lastHeaderAt = -1;
     if (this.chunk === undefined || this.len === 0) return;
     this.parts.push(this.chunk.subarray(0, this.len));
     const rest = this.chunk.length - this.len;

@@ -320,23 +320,30 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
   // ---- response ----
 
   writeHead(head: ResponseHead, rewrite: HeadRewrite): void {
-    this.startResponse(head.status, rewrite, () => this.conn.encodeResponse(head, rewrite));
+    if (!this.beginResponse(head.status, rewrite)) return;
+    // Encoded now unless held (no closure per response on the common path).
+    if (this.bodiless) this.heldHead = () => this.conn.encodeResponse(head, rewrite);
+    else this.conn.sendHeaders(this, this.conn.encodeResponse(head, rewrite), false);
   }
 
   writeLocalHead(status: number, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): void {
-    this.startResponse(status, rewrite, () => this.conn.encodeLocalResponse(status, headers, rewrite));
+    if (!this.beginResponse(status, rewrite)) return;
+    if (this.bodiless) this.heldHead = () => this.conn.encodeLocalResponse(status, headers, rewrite);
+    else this.conn.sendHeaders(this, this.conn.encodeLocalResponse(status, headers, rewrite), false);
   }
 
-  private startResponse(status: number, rewrite: HeadRewrite, encode: () => Uint8Array): void {
+  /**
+   * Marks the head written and decides whether the response is bodiless; false when nothing is to be sent.
+   * A bodiless head is held and leaves with END_STREAM at end(); it is encoded only then, since HPACK
+   * blocks must be encoded in the order they are sent and other streams may send theirs meanwhile.
+   */
+  private beginResponse(status: number, rewrite: HeadRewrite): boolean {
     if (this.headWritten) throw new SkiffError('SKIFF_H2_HEAD_ALREADY_WRITTEN', 'response head already written', 'internal');
     this.headWritten = true;
-    if (this.closed || this.aborted) return;
+    if (this.closed || this.aborted) return false;
     this.bodiless = this.head.method === 'HEAD' || status === 204 || status === 304
       || rewrite.bodyKind === 'none' || (rewrite.bodyKind === 'length' && rewrite.contentLength === 0);
-    // A bodiless head is held and leaves with END_STREAM at end(); it is encoded only then, since HPACK
-    // blocks must be encoded in the order they are sent and other streams may send theirs meanwhile.
-    if (this.bodiless) this.heldHead = encode;
-    else this.conn.sendHeaders(this, encode(), false);
+    return true;
   }
 
   writeBody(chunk: Uint8Array): boolean {

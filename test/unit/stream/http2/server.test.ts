@@ -167,6 +167,19 @@ for (const [codecName, codec] of CODECS) describe(codecName, () => {
     } finally { session.close(); await srv.close(); }
   });
 
+  test('a body ended in the turn of its last DATA carries END_STREAM on that frame (no empty DATA after it)', async () => {
+    const srv = await start();
+    const c = await RawH2.connect(srv.port);
+    try {
+      c.send(hello(1));
+      assert.ok(await c.until((f) => f.some((x) => x.type === T.DATA && x.sid === 1 && (x.flags & F.END_STREAM) !== 0)));
+      const data = c.frames.filter((x) => x.type === T.DATA && x.sid === 1);
+      assert.equal(data.length, 1, 'one DATA frame');
+      assert.equal(data[0].payload.toString(), 'hello');
+      assert.notEqual(data[0].flags & F.END_STREAM, 0);
+    } finally { c.close(); await srv.close(); }
+  });
+
   test('POST body and request trailers reach the handler; response trailers reach the client; cookies are joined', async () => {
     const srv = await start();
     const session = http2.connect(`http://127.0.0.1:${srv.port}`);
