@@ -23,7 +23,8 @@ import { SkiffError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
 import { openSocket, type SocketOpener, type UpstreamTls } from './transport.js';
-import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
+import { watchConnect, type ConnectWatch } from './connect_watch.js';
+import { connectFailureError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 
 /** Builds the HTTP/1 client codec over a connected socket (src/stream's createClientConnection). */
 export type ConnectionFactory = (socket: net.Socket, cluster: Cluster) => ClientConnection;
@@ -83,10 +84,18 @@ export class Http1Pool implements HttpConnectionPool {
   private closed = false;
   private readonly hostStats: HostStats;
   private readonly hostKey: string;
+  private readonly connectWatch: ConnectWatch<PooledConnection>;
 
   constructor(private readonly o: Http1PoolOptions) {
     this.hostStats = o.host.stats ?? NO_HOST_STATS;
     this.hostKey = `${o.host.address}:${o.host.port}`;
+    this.connectWatch = {
+      clusterName: o.cluster.name, hostKey: this.hostKey, timeoutMs: o.cluster.connectTimeoutMs,
+      stats: o.stats, hostStats: this.hostStats,
+      failed: (rec, err) => this.connectFailed(rec, err),
+      connected: (rec) => this.connected(rec),
+      closed: (rec) => this.closeConnection(rec, 'remote'),
+    };
   }
 
   get activeConnections(): number { return this.all.size; }
@@ -175,7 +184,7 @@ export class Http1Pool implements HttpConnectionPool {
   }
 
   private open(budgeted: boolean): void {
-    const { host, stats, cluster } = this.o;
+    const { host, stats } = this.o;
     const { socket, ready } = this.o.open ? this.o.open(host) : openSocket(host, this.o.tls);
     const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, idleSince: 0, budgeted };
     this.all.add(rec);
@@ -185,25 +194,7 @@ export class Http1Pool implements HttpConnectionPool {
     stats.upstream_cx_active.inc();
     this.hostStats.cx_total++;
     this.hostStats.cx_active++;
-    const timeoutMs = cluster.connectTimeoutMs;
-    if (timeoutMs > 0) {
-      rec.timer = setTimeout(() => {
-        rec.timer = null;
-        if (rec.state !== 'connecting') return;
-        stats.upstream_cx_connect_timeout.inc();
-        this.connectFailed(rec, connectTimeoutError(cluster.name, this.hostKey, timeoutMs));
-      }, timeoutMs);
-    }
-    // Errors after connect belong to the codec and are followed by 'close'; this listener only keeps an
-    // unhandled socket error from ever reaching the process.
-    socket.on('error', (err) => {
-      if (rec.state !== 'connecting') return;
-      stats.upstream_cx_connect_fail.inc();
-      this.hostStats.cx_connect_fail++;
-      this.connectFailed(rec, connectFailureError(cluster.name, this.hostKey, err));
-    });
-    socket.once(ready, () => this.connected(rec));
-    socket.once('close', () => this.closeConnection(rec, 'remote'));
+    watchConnect(socket, ready, rec, this.connectWatch);
   }
 
   private connected(rec: PooledConnection): void {

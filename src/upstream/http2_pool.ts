@@ -23,7 +23,8 @@ import { http2OptionsFromConfig } from '../stream/http2/config.js';
 import type { Http2Options } from '../stream/http2/options.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
 import { openSocket, type SocketOpener, type UpstreamTls } from './transport.js';
-import { connectFailureError, connectTimeoutError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
+import { watchConnect, type ConnectWatch } from './connect_watch.js';
+import { connectFailureError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 import type { AcquireCallback } from './http1_pool.js';
 
 export const UPSTREAM_HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -130,10 +131,18 @@ export class Http2Pool implements HttpConnectionPool {
   private closed = false;
   private readonly hostStats: HostStats;
   private readonly hostKey: string;
+  private readonly connectWatch: ConnectWatch<Entry>;
 
   constructor(private readonly o: Http2PoolOptions) {
     this.hostStats = o.host.stats ?? NO_HOST_STATS;
     this.hostKey = `${o.host.address}:${o.host.port}`;
+    this.connectWatch = {
+      clusterName: o.cluster.name, hostKey: this.hostKey, timeoutMs: o.cluster.connectTimeoutMs,
+      stats: o.stats, hostStats: this.hostStats,
+      failed: (rec, err) => this.connectFailed(rec, err),
+      connected: (rec) => this.connected(rec),
+      closed: (rec) => this.closeEntry(rec, 'remote'),
+    };
   }
 
   get activeConnections(): number { return this.entries.size; }
@@ -243,7 +252,7 @@ export class Http2Pool implements HttpConnectionPool {
   }
 
   private open(budgeted: boolean): void {
-    const { host, stats, cluster } = this.o;
+    const { host, stats } = this.o;
     const { socket, ready } = this.o.open ? this.o.open(host) : openSocket(host, this.o.tls);
     const e: Entry = { state: 'connecting', socket, conn: null, timer: null, budgeted, idleSince: 0, reserved: 0 };
     this.entries.add(e);
@@ -253,23 +262,7 @@ export class Http2Pool implements HttpConnectionPool {
     stats.upstream_cx_active.inc();
     this.hostStats.cx_total++;
     this.hostStats.cx_active++;
-    const timeoutMs = cluster.connectTimeoutMs;
-    if (timeoutMs > 0) {
-      e.timer = setTimeout(() => {
-        e.timer = null;
-        if (e.state !== 'connecting') return;
-        stats.upstream_cx_connect_timeout.inc();
-        this.connectFailed(e, connectTimeoutError(cluster.name, this.hostKey, timeoutMs));
-      }, timeoutMs);
-    }
-    socket.on('error', (err) => {
-      if (e.state !== 'connecting') return;
-      stats.upstream_cx_connect_fail.inc();
-      this.hostStats.cx_connect_fail++;
-      this.connectFailed(e, connectFailureError(cluster.name, this.hostKey, err));
-    });
-    socket.once(ready, () => this.connected(e));
-    socket.once('close', () => this.closeEntry(e, 'remote'));
+    watchConnect(socket, ready, e, this.connectWatch);
   }
 
   private connected(e: Entry): void {
