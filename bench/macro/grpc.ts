@@ -16,24 +16,17 @@ import * as grpc from '@grpc/grpc-js';
 import { freePort, httpGet } from './lib/net.js';
 import { cleanupNow, installSignalCleanup, spawnTracked, stopChild } from './lib/procs.js';
 import { ECHO_SERVICE } from './lib/grpc_server.js';
+import { benchTargets, envNumber, skiffConcurrencies } from './lib/env.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
-  return n;
-}
 
 const cfg = {
   callers: Math.max(1, envNumber('BENCH_GRPC_CALLERS', 32)),
   durationS: envNumber('BENCH_GRPC_DURATION_S', 10),
   warmupS: envNumber('BENCH_GRPC_WARMUP_S', 2),
   bytes: envNumber('BENCH_GRPC_BYTES', 64),
-  skiffConcurrency: (process.env.BENCH_SKIFF_CONCURRENCY ?? '0').split(',').filter((s) => s !== '').map(Number),
-  targets: new Set((process.env.BENCH_TARGETS ?? 'direct,skiff').split(',').map((s) => s.trim())),
+  skiffConcurrency: skiffConcurrencies('0'),
+  targets: benchTargets('direct,skiff'),
   dir: process.env.BENCH_DIR ?? join(REPO_ROOT, '.bench-tmp', 'grpc'),
 };
 

@@ -17,18 +17,11 @@ import { runFixedRate, runProbe } from './lib/probe.js';
 import { cleanupNow, installSignalCleanup, onCleanup, runToEnd, spawnTracked, stopChild } from './lib/procs.js';
 import { latencyTable, memoryTable, ratioTable, throughputTable, type TargetResult } from './lib/report.js';
 import { runWrk } from './lib/wrk.js';
+import { benchTargets, envNumber, skiffConcurrencies } from './lib/env.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHARED_BENCH = process.env.SKIFF_SHARED_BENCH ?? fileURLToPath(new URL('../../../../shared/bench/', import.meta.url));
 const FASTIFY_SCRIPT = fileURLToPath(new URL('./lib/fastify_proxy.js', import.meta.url));
-
-function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 const quick = process.env.BENCH_QUICK === '1';
 const cfg = {
@@ -40,8 +33,8 @@ const cfg = {
   rate: envNumber('BENCH_RATE', 2000),
   rateDurationS: envNumber('BENCH_RATE_DURATION_S', quick ? 3 : 10),
   rateConnections: envNumber('BENCH_RATE_CONNECTIONS', 1),
-  skiffConcurrency: (process.env.BENCH_SKIFF_CONCURRENCY ?? '0,1,2').split(',').filter((s) => s !== '').map(Number),
-  targets: new Set((process.env.BENCH_TARGETS ?? 'direct,nginx,haproxy,fastify,skiff').split(',').map((s) => s.trim())),
+  skiffConcurrency: skiffConcurrencies('0,1,2'),
+  targets: benchTargets('direct,nginx,haproxy,fastify,skiff'),
   upstreamPort: envNumber('UPSTREAM_PORT', 18080),
   nginxPort: envNumber('NGINX_PORT', 18081),
   haproxyPort: envNumber('HAPROXY_PORT', 18082),

@@ -17,23 +17,16 @@ import { fileURLToPath } from 'node:url';
 import { freePort, httpGet } from './lib/net.js';
 import { cleanupNow, installSignalCleanup, onCleanup, runToEnd, spawnTracked, stopChild } from './lib/procs.js';
 import { parseWrk, type WrkResult } from './lib/wrk.js';
+import { benchTargets, envNumber, skiffConcurrencies } from './lib/env.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
-  return n;
-}
 
 const cfg = {
   connections: Math.max(1, envNumber('BENCH_TLS_CONNECTIONS', 16)),
   durationS: envNumber('BENCH_TLS_DURATION_S', 10),
   warmupS: envNumber('BENCH_TLS_WARMUP_S', 2),
-  skiffConcurrency: (process.env.BENCH_SKIFF_CONCURRENCY ?? '0').split(',').filter((s) => s !== '').map(Number),
-  targets: new Set((process.env.BENCH_TARGETS ?? 'skiff,nginx,node').split(',').map((s) => s.trim())),
+  skiffConcurrency: skiffConcurrencies('0'),
+  targets: benchTargets('skiff,nginx,node'),
   dir: process.env.BENCH_DIR ?? join(REPO_ROOT, '.bench-tmp', 'tls'),
 };
 
