@@ -15,6 +15,7 @@ import type { Logger } from '../common/logger.js';
 import type { ConnectionInfo, DownstreamConnection, ServedConnection } from '../types/network.js';
 import type { Cluster, ClusterManager, Host } from '../types/upstream.js';
 import { connectRaw } from '../upstream/raw_connect.js';
+import { hostKeyOf } from '../upstream/host.js';
 import { pickCluster, type TcpProxyConfig } from './config.js';
 import { clusterTcpStats, type ClusterTcpStats, type TcpProxyStats } from './stats.js';
 
@@ -110,7 +111,7 @@ export class TcpProxySession implements ServedConnection {
     this.cancelConnect = connectRaw(cluster, host, (err, socket) => {
       this.cancelConnect = null;
       if (err !== null) return this.connectFailed(err, n, attempted, host);
-      this.upstreamHost = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+      this.upstreamHost = hostKeyOf(host);
       this.connected(socket!);
     });
   }

@@ -12,12 +12,13 @@
  */
 import type * as tls from 'node:tls';
 import type { ClientConnection } from '../types/http.js';
-import type { Cluster, Host, HostStats, HttpConnectionPool, PoolHandle } from '../types/upstream.js';
+import type { Cluster, Host, HttpConnectionPool, PoolHandle } from '../types/upstream.js';
 import { SkiffError } from '../common/errors.js';
 import type { ClusterStatsImpl } from './cluster_stats.js';
 import type { AcquireCallback } from './http1_pool.js';
 import { adoptSocket, type OpenedSocket, type SocketOpener, type UpstreamTls } from './transport.js';
 import { connectFailureError, connectTimeoutError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
+import { hostStatsOf } from './host.js';
 
 /** What Envoy offers for auto_config when the TLS context names no ALPN protocols. */
 export const AUTO_ALPN: readonly string[] = ['h2', 'http/1.1'];
@@ -40,8 +41,6 @@ export interface AlpnPoolOptions {
 }
 
 interface Waiter { readonly cb: AcquireCallback; cancelled: boolean; inner?: PoolHandle }
-
-const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
 
 export class AlpnPool implements ProtocolPool {
   private inner: ProtocolPool | undefined;
@@ -108,7 +107,7 @@ export class AlpnPool implements ProtocolPool {
     const { cluster, stats, host } = this.o;
     const socket = this.o.tls.connect(host.address, host.port, this.alpn);
     this.probe = socket;
-    const hostStats = host.stats ?? NO_HOST_STATS;
+    const hostStats = hostStatsOf(host);
     const timeoutMs = cluster.connectTimeoutMs;
     const failed = (err: SkiffError): void => {
       if (this.probe !== socket) return;

@@ -36,6 +36,19 @@ export class UpstreamHost implements Host, HostStats {
   }
 }
 
+/** Counters for hosts that keep none (test doubles): written to, never read. */
+const UNCOUNTED: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
+
+/** A host's counters, or a shared sink for hosts that keep none. */
+export function hostStatsOf(host: Host): HostStats {
+  return host.stats ?? UNCOUNTED;
+}
+
+/** `address:port`, IPv6 addresses in brackets (as UpstreamHost.key, for hosts of any kind). */
+export function hostKeyOf(host: Host): string {
+  return host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+}
+
 /**
  * Records the outcome of a request on a host, for the proxy: 5xx responses (and resets, passed as 0) count as
  * `rq_error`, the rest as `rq_success`. Hosts not created by src/upstream (test doubles) are ignored.

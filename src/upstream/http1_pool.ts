@@ -25,6 +25,7 @@ import type { ClusterStatsImpl } from './cluster_stats.js';
 import { openSocket, type SocketOpener, type UpstreamTls } from './transport.js';
 import { watchConnect, type ConnectWatch } from './connect_watch.js';
 import { connectFailureError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
+import { hostStatsOf } from './host.js';
 
 /** Builds the HTTP/1 client codec over a connected socket (src/stream's createClientConnection). */
 export type ConnectionFactory = (socket: net.Socket, cluster: Cluster) => ClientConnection;
@@ -72,7 +73,6 @@ interface Waiter {
 }
 
 const INERT: PoolHandle = { cancel() {} };
-const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
 
 export class Http1Pool implements HttpConnectionPool {
   private readonly idle: PooledConnection[] = [];
@@ -87,7 +87,7 @@ export class Http1Pool implements HttpConnectionPool {
   private readonly connectWatch: ConnectWatch<PooledConnection>;
 
   constructor(private readonly o: Http1PoolOptions) {
-    this.hostStats = o.host.stats ?? NO_HOST_STATS;
+    this.hostStats = hostStatsOf(o.host);
     this.hostKey = `${o.host.address}:${o.host.port}`;
     this.connectWatch = {
       clusterName: o.cluster.name, hostKey: this.hostKey, timeoutMs: o.cluster.connectTimeoutMs,

@@ -26,6 +26,7 @@ import { openSocket, type SocketOpener, type UpstreamTls } from './transport.js'
 import { watchConnect, type ConnectWatch } from './connect_watch.js';
 import { connectFailureError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 import type { AcquireCallback } from './http1_pool.js';
+import { hostStatsOf } from './host.js';
 
 export const UPSTREAM_HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const UPSTREAM_HTTP_PROTOCOL_OPTIONS_URL = `type.googleapis.com/${UPSTREAM_HTTP_PROTOCOL_OPTIONS}`;
@@ -120,7 +121,6 @@ interface Entry {
 interface Waiter { readonly cb: AcquireCallback; readonly holdsPendingBudget: boolean }
 
 const INERT: PoolHandle = { cancel() {} };
-const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
 
 export class Http2Pool implements HttpConnectionPool {
   private readonly entries = new Set<Entry>();
@@ -134,7 +134,7 @@ export class Http2Pool implements HttpConnectionPool {
   private readonly connectWatch: ConnectWatch<Entry>;
 
   constructor(private readonly o: Http2PoolOptions) {
-    this.hostStats = o.host.stats ?? NO_HOST_STATS;
+    this.hostStats = hostStatsOf(o.host);
     this.hostKey = `${o.host.address}:${o.host.port}`;
     this.connectWatch = {
       clusterName: o.cluster.name, hostKey: this.hostKey, timeoutMs: o.cluster.connectTimeoutMs,

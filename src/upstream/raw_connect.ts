@@ -10,21 +10,16 @@
  */
 import type * as net from 'node:net';
 import type { SkiffError } from '../common/errors.js';
-import type { Cluster, Host, HostStats } from '../types/upstream.js';
+import type { Cluster, Host } from '../types/upstream.js';
 import { connectFailureError, connectTimeoutError, overflowError } from './errors.js';
 import { openSocket, type UpstreamTls } from './transport.js';
-
-const NO_HOST_STATS: HostStats = { cx_total: 0, cx_active: 0, cx_connect_fail: 0, rq_total: 0, rq_error: 0, rq_success: 0, rq_timeout: 0 };
+import { hostKeyOf, hostStatsOf } from './host.js';
 
 export interface RawConnectOptions {
   /** Over the max_connections budget anyway (a pool that has no connection at all), counted as overflow. */
   readonly overBudget?: boolean;
   /** The connection closed, for any reason, after `cb` was called with it (not called after a failed connect). */
   readonly onClose?: (socket: net.Socket) => void;
-}
-
-function hostKey(host: Host): string {
-  return host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
 }
 
 /**
@@ -44,7 +39,7 @@ export function connectRaw(cluster: Cluster, host: Host, cb: (err: SkiffError | 
     }
     budgeted = false;
   }
-  const hs = host.stats ?? NO_HOST_STATS;
+  const hs = hostStatsOf(host);
   // The cluster's upstreamTls is the UpstreamTls its transport_socket was built into (src/upstream/cluster.ts).
   const { socket, ready } = openSocket(host, cluster.upstreamTls as UpstreamTls | undefined);
   socket.setNoDelay(true);
@@ -68,12 +63,12 @@ export function connectRaw(cluster: Cluster, host: Host, cb: (err: SkiffError | 
       timer = null;
       if (state !== 'connecting') return;
       stats.upstream_cx_connect_timeout.inc();
-      fail(connectTimeoutError(cluster.name, hostKey(host), cluster.connectTimeoutMs));
+      fail(connectTimeoutError(cluster.name, hostKeyOf(host), cluster.connectTimeoutMs));
     }, cluster.connectTimeoutMs);
   }
   // After connect, errors belong to the user of the socket and are followed by 'close'; this listener only
   // keeps an unhandled socket error from ever reaching the process.
-  socket.on('error', (err) => { if (state === 'connecting') fail(connectFailureError(cluster.name, hostKey(host), err)); });
+  socket.on('error', (err) => { if (state === 'connecting') fail(connectFailureError(cluster.name, hostKeyOf(host), err)); });
   socket.once(ready, () => {
     if (state !== 'connecting') return;
     state = 'open';
