@@ -9,14 +9,15 @@
  * Knobs: BENCH_GRPC_CALLERS (32), BENCH_GRPC_DURATION_S (10), BENCH_GRPC_WARMUP_S (2), BENCH_GRPC_BYTES (64),
  * BENCH_SKIFF_CONCURRENCY ("0"; a list runs each), BENCH_TARGETS ("direct,skiff").
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { freePort, httpGet } from './lib/net.js';
+import { freePort } from './lib/net.js';
 import { cleanupNow, installSignalCleanup, spawnTracked, stopChild } from './lib/procs.js';
 import { ECHO_SERVICE } from './lib/grpc_server.js';
 import { benchTargets, envNumber, skiffConcurrencies } from './lib/env.js';
+import { startSkiffProcess } from './lib/skiff_process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -29,8 +30,6 @@ const cfg = {
   targets: benchTargets('direct,skiff'),
   dir: process.env.BENCH_DIR ?? join(REPO_ROOT, '.bench-tmp', 'grpc'),
 };
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function startGrpcServer(): Promise<{ port: number; stop: () => Promise<void> }> {
   const child = spawnTracked(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'macro', 'lib', 'grpc_server.js'), '0']);
@@ -82,18 +81,8 @@ function skiffBootstrap(listenPort: number, adminPort: number, upstreamPort: num
 
 async function startSkiff(concurrency: number, listenPort: number, upstreamPort: number): Promise<() => Promise<void>> {
   const adminPort = await freePort();
-  const conf = join(cfg.dir, `skiff-${concurrency}.json`);
-  writeFileSync(conf, JSON.stringify(skiffBootstrap(listenPort, adminPort, upstreamPort)));
-  const child = spawnTracked(process.execPath, [join(REPO_ROOT, 'bin', 'skiff.js'), '-c', conf, '--concurrency', String(concurrency), '--log-level', 'warn']);
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => { err += c.toString(); });
-  for (let i = 0; i < 100; i++) {
-    const r = await httpGet(adminPort, '/ready').catch(() => undefined);
-    if (r?.status === 200) return () => stopChild(child);
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
-  throw new Error(`skiff did not start: ${err}`);
+  const bootstrap = skiffBootstrap(listenPort, adminPort, upstreamPort);
+  return (await startSkiffProcess(bootstrap, join(cfg.dir, `skiff-${concurrency}.json`), adminPort, concurrency)).stop;
 }
 
 interface CallResult { calls: number; errors: number; rps: number; p50Ms: number; p99Ms: number }

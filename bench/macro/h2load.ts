@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, httpGet } from './lib/net.js';
 import { cleanupNow, installSignalCleanup, onCleanup, runToEnd, spawnTracked, stopChild } from './lib/procs.js';
 import { benchTargets, envNumber, skiffConcurrencies } from './lib/env.js';
+import { startSkiffProcess } from './lib/skiff_process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -88,18 +89,8 @@ function skiffBootstrap(listenPort: number, adminPort: number, upstreamPort: num
 
 async function startSkiff(concurrency: number, listenPort: number, upstreamPort: number): Promise<() => Promise<void>> {
   const adminPort = await freePort();
-  const conf = join(cfg.dir, `skiff-${concurrency}.json`);
-  writeFileSync(conf, JSON.stringify(skiffBootstrap(listenPort, adminPort, upstreamPort)));
-  const child = spawnTracked(process.execPath, [join(REPO_ROOT, 'bin', 'skiff.js'), '-c', conf, '--concurrency', String(concurrency), '--log-level', 'warn']);
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => { err += c.toString(); });
-  for (let i = 0; i < 100; i++) {
-    const r = await httpGet(adminPort, '/ready').catch(() => undefined);
-    if (r?.status === 200) return () => stopChild(child);
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
-  throw new Error(`skiff did not start: ${err}`);
+  const bootstrap = skiffBootstrap(listenPort, adminPort, upstreamPort);
+  return (await startSkiffProcess(bootstrap, join(cfg.dir, `skiff-${concurrency}.json`), adminPort, concurrency)).stop;
 }
 
 interface H2loadResult { rps: number; meanMs: number; maxMs: number; succeeded: number; failed: number }

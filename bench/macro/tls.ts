@@ -14,10 +14,11 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, httpGet } from './lib/net.js';
+import { freePort } from './lib/net.js';
 import { cleanupNow, installSignalCleanup, onCleanup, runToEnd, spawnTracked, stopChild } from './lib/procs.js';
 import { parseWrk, type WrkResult } from './lib/wrk.js';
 import { benchTargets, envNumber, skiffConcurrencies } from './lib/env.js';
+import { startSkiffProcess } from './lib/skiff_process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -124,19 +125,10 @@ function skiffBootstrap(listenPort: number, adminPort: number, cert: Cert): obje
 
 async function startSkiff(concurrency: number, listenPort: number, cert: Cert): Promise<() => Promise<void>> {
   const adminPort = await freePort();
-  const conf = join(cfg.dir, `skiff-${concurrency}.json`);
-  writeFileSync(conf, JSON.stringify(skiffBootstrap(listenPort, adminPort, cert)));
-  const child = spawnTracked(process.execPath, [join(REPO_ROOT, 'bin', 'skiff.js'), '-c', conf, '--concurrency', String(concurrency), '--log-level', 'warn']);
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => { err += c.toString(); });
-  for (let i = 0; i < 100; i++) {
-    const r = await httpGet(adminPort, '/ready').catch(() => undefined);
-    if (r?.status === 200) break;
-    if (child.exitCode !== null) throw new Error(`skiff exited at start-up: ${err}`);
-    await sleep(100);
-  }
+  const bootstrap = skiffBootstrap(listenPort, adminPort, cert);
+  const { child, stop } = await startSkiffProcess(bootstrap, join(cfg.dir, `skiff-${concurrency}.json`), adminPort, concurrency);
   await waitTls(listenPort, 'skiff', () => child.exitCode !== null);
-  return () => stopChild(child);
+  return stop;
 }
 
 async function wrkClose(port: number, durationS: number): Promise<WrkResult> {
