@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getOnFreshConnection } from '../helpers/http_get.js';
 import { startSkiff, runSkiff, REPO_ROOT } from '../helpers/skiff.js';
 
 function bootstrap(upstreamPort: number): object {
@@ -34,17 +35,6 @@ function bootstrap(upstreamPort: number): object {
       }],
     },
   };
-}
-
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
-  });
 }
 
 test('--mode validate accepts the bundled examples', async () => {
@@ -90,13 +80,13 @@ test('serves a bootstrap, then drains an in-flight request on SIGTERM and exits 
   const skiff = await startSkiff({ config: bootstrap(upPort) });
   try {
     const port = skiff.port('ingress');
-    assert.deepEqual(await get(port, '/healthz'), { status: 200, body: 'ok' });
-    assert.deepEqual(await get(port, '/hello'), { status: 200, body: 'upstream saw /hello' });
+    assert.deepEqual(await getOnFreshConnection(port, '/healthz'), { status: 200, body: 'ok' });
+    assert.deepEqual(await getOnFreshConnection(port, '/hello'), { status: 200, body: 'upstream saw /hello' });
     const info = (await (await fetch(`${skiff.adminUrl}/server_info`)).json()) as { state: string };
     assert.equal(info.state, 'LIVE');
     const stats = await (await fetch(`${skiff.adminUrl}/stats`)).text();
     assert.match(stats, /http\.ingress_http\.downstream_rq_total: 2/);
-    const inFlight = get(port, '/slow');
+    const inFlight = getOnFreshConnection(port, '/slow');
     await new Promise((r) => setTimeout(r, 150));
     const code = skiff.stop();
     assert.deepEqual(await inFlight, { status: 200, body: 'upstream saw /slow' });

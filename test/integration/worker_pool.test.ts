@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
+import { getOnFreshConnection } from '../helpers/http_get.js';
 import { startSkiff } from '../helpers/skiff.js';
 
 function bootstrap(upstreamPort: number): object {
@@ -32,17 +33,6 @@ function bootstrap(upstreamPort: number): object {
   };
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
-  });
-}
-
 async function workerThreads(adminUrl: string): Promise<number> {
   const text = await (await fetch(`${adminUrl}/stats`)).text();
   const m = /^server\.worker_threads: (\d+)$/m.exec(text);
@@ -67,13 +57,13 @@ test('a worker starts on demand, answers through the offload, and exits when idl
   try {
     assert.equal(await workerThreads(skiff.adminUrl), 0, 'no worker before any request');
     const port = skiff.port('ingress');
-    for (let i = 0; i < 3; i++) assert.deepEqual(await get(port, `/r${i}`), { status: 200, body: `upstream saw /r${i}` });
+    for (let i = 0; i < 3; i++) assert.deepEqual(await getOnFreshConnection(port, `/r${i}`), { status: 200, body: `upstream saw /r${i}` });
     // The first batch waited for a worker to start, so one is live right after (it exits only after 1 s idle).
     const afterLoad = await workerThreads(skiff.adminUrl);
     assert.ok(afterLoad >= 1 && afterLoad <= 2, `live workers after requests: ${afterLoad}`);
     await until(async () => (await workerThreads(skiff.adminUrl)) === 0, 'the idle worker to exit');
     // And again: a new request starts a worker afresh and is answered.
-    assert.deepEqual(await get(port, '/again'), { status: 200, body: 'upstream saw /again' });
+    assert.deepEqual(await getOnFreshConnection(port, '/again'), { status: 200, body: 'upstream saw /again' });
   } finally {
     assert.equal(await skiff.stop(), 0);
     upstream.close();
