@@ -34,8 +34,10 @@ test('workers start on the first task, stay within threads, and exit when idle',
     // A burst: more tasks than one worker takes at once (concurrentTasksPerWorker 1) brings the second.
     const infos = await Promise.all(Array.from({ length: 32 }, () => pool.run<ThreadInfo>('thread.info', null)));
     assert.ok(infos.every((i) => i.threadIndex === 1 || i.threadIndex === 2));
+    // On a loaded machine the first worker can drain the whole burst before the second reports ready, so
+    // wait (bounded) for the second to come up rather than expecting it by the time the burst settles.
+    await until(() => Math.max(0, ...changes) === 2, `the burst to start the second worker (changes: ${changes})`);
     assert.ok(Math.max(...changes) <= 2, `never more than threads: ${changes}`);
-    assert.equal(Math.max(...changes), 2, `the burst started the second worker: ${changes}`);
 
     await until(() => pool.liveThreads === 0, 'idle workers to exit');
     assert.equal(changes.at(-1), 0);
