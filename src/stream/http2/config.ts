@@ -32,6 +32,12 @@ export function http2OptionsFromConfig(raw: Record<string, unknown> | undefined,
   if (raw === undefined || raw === null) return out;
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
+    if (key === 'allow_connect') {
+      const b = typeof value === 'boolean' ? value : (value as { value?: boolean } | null)?.value;
+      if (b !== undefined && typeof b !== 'boolean') throw new ConfigError(`${path}.${key}`, 'must be a bool');
+      out.allowConnect = b === true;
+      continue;
+    }
     const target = FIELDS[key];
     if (target === undefined) throw new UnsupportedConfigError(`${path}.${key}`, `Http2ProtocolOptions field ${key}`);
     const n = num(value as Wrapped);
