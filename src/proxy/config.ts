@@ -40,7 +40,7 @@ export interface ConnectionManagerConfig {
    * `upgrade_configs`: upgrade types (lowercase: 'websocket', 'connect', ...) and whether each is enabled
    * (routes may override). A type absent here is enabled only by a route that enables it.
    */
-  readonly upgrades: ReadonlyMap<string, boolean>;
+  readonly upgrades?: ReadonlyMap<string, boolean>;
 }
 
 const KNOWN_FIELDS = new Set([

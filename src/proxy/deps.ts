@@ -5,6 +5,7 @@
 import type { Logger } from '../common/logger.js';
 import type { RouteResolver } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
+import type { WasmInstance } from '../wasm/module.js';
 
 export interface ProxyDeps {
   readonly clusters: ClusterManager;
@@ -14,4 +15,6 @@ export interface ProxyDeps {
   /** True once the listener drains: responses then carry `connection: close`. */
   readonly draining: () => boolean;
   readonly log?: Logger;
+  /** The wasm instance the HTTP/1.1 codec runs on, for the upstream connections of upgrades (src/proxy/upgrade_exchange.ts). */
+  readonly wasm?: WasmInstance;
 }
