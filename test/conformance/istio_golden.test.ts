@@ -83,7 +83,7 @@ const FEATURES: readonly [RegExp, string][] = [
   [/\.use_original_dst: unsupported field$/, 'use_original_dst (istio2: accepted no-op)'],
   [/\.filter_chain_matcher: unsupported field$/, 'filter_chain_matcher (not yet: the listener branch brings filter_chain_match)'],
   [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (not yet)'],
-  [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (not yet)'],
+  [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (connect branch)'],
   [/set_filter_state/, 'set_filter_state (not yet)'],
   [/\.normalize_path: unsupported field$/, 'path normalization (not yet)'],
 ];
@@ -100,11 +100,11 @@ const EXPECTED: Record<string, string> = {
   'Cluster outbound|9080|v1|productpage.default.svc.cluster.local (describe/testdata/describe/http_config.json)': 'applied',
   'RouteConfiguration https.443.https.bookinfo-gateway.default (describe/testdata/describe/tls_config.json)': 'applied',
   'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'rejected: internal listeners (not yet)',
-  // SDS and HTTP/2 are in; the HBONE pieces (CONNECT termination, XFCC, filter state) are not.
+  // SDS, HTTP/2 and CONNECT termination / upgrades are in; the other HBONE pieces (XFCC, filter state) are not.
   'Listener connect_terminate (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet); client cert forwarding, XFCC (not yet); set_filter_state (not yet)',
+    'rejected: client cert forwarding, XFCC (not yet); set_filter_state (not yet)',
   'Listener main_internal (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet); filter_chain_matcher (not yet: the listener branch brings filter_chain_match); internal listeners (not yet); path normalization (not yet)',
+    'rejected: filter_chain_matcher (not yet: the listener branch brings filter_chain_match); internal listeners (not yet); path normalization (not yet)',
   // tcp_proxy (xproxy) and use_original_dst (a no-op) are in; tunnelling through CONNECT and internal listeners are not.
   'Listener connect_originate (writer/compare/testdata/configdump.json)':
     'rejected: internal listeners (not yet); tcp_proxy tunnelling over HTTP CONNECT (not yet)',

@@ -33,7 +33,7 @@ export function http2OptionsFromConfig(raw: Record<string, unknown> | undefined,
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
     if (key === 'allow_connect') {
-      const b = typeof value === 'boolean' ? value : (value as { value?: boolean } | null)?.value;
+      const b = typeof value === 'boolean' ? value : typeof value === 'object' && value !== null ? (value as { value?: unknown }).value : value;
       if (b !== undefined && typeof b !== 'boolean') throw new ConfigError(`${path}.${key}`, 'must be a bool');
       out.allowConnect = b === true;
       continue;
