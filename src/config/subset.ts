@@ -311,8 +311,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   },
   'envoy.config.route.v3.RouteMatch.ConnectMatcher': {},
   'envoy.config.route.v3.RouteAction.UpgradeConfig': { upgrade_type: true, enabled: true, connect_config: true },
-  // POST tunnels and PROXY protocol headers on terminated CONNECT are not implemented.
-  'envoy.config.route.v3.RouteAction.UpgradeConfig.ConnectConfig': { allow_post: { values: ['false'] } },
+  // POST tunnels and PROXY protocol headers on terminated CONNECT are not implemented (a false allow_post is dropped
+  // when decoded, so only a true one reaches this list, and is refused).
+  'envoy.config.route.v3.RouteAction.UpgradeConfig.ConnectConfig': {},
   // `google_re2: {}` (deprecated) only restates the default engine: accepted when it sets nothing.
   'envoy.type.matcher.v3.RegexMatcher': { regex: true, google_re2: { emptyOnly: true } },
   'envoy.type.matcher.v3.StringMatcher': { exact: true, prefix: true, suffix: true, contains: true, safe_regex: true, ignore_case: true },

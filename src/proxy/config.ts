@@ -114,7 +114,7 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     codecType: hcm.codec_type ?? 'AUTO',
     upgrades: upgradeConfigs((hcm as { upgrade_configs?: unknown }).upgrade_configs, `${path}.typed_config.upgrade_configs`),
     http2Options: http2OptionsFromConfig((hcm as { http2_protocol_options?: Record<string, unknown> }).http2_protocol_options,
-      `${path}.typed_config.http2_protocol_options`),
+      `${path}.typed_config.http2_protocol_options`, true),
   };
 }
 
