@@ -84,6 +84,8 @@ export function streamSide(stream: DownstreamStream): TunnelSide {
         onEnd: () => events.onEnd(),
         onError: (err) => events.onReset(err),
       });
+      // A CONNECT whose HEADERS carried END_STREAM has no payload to deliver: its half-close is now.
+      if (stream.head.bodyKind === 'none') events.onEnd();
     },
     write(chunk) { return stream.writeBody(chunk); },
     onDrain(cb) { stream.onDrain(cb); },

@@ -36,6 +36,8 @@ const CONNECT_ROUTE = (cluster: string) => ({
 
 interface Peers {
   wsPort: number;
+  /** A plain HTTP server that answers an upgrade request as a normal request. */
+  webPort: number;
   echoPort: number;
   deadPort: number;
   wsCloseCodes: number[];
@@ -59,9 +61,14 @@ async function startPeers(): Promise<Peers> {
     s.on('end', () => s.end());
   });
   const deadPort = await closedPort();
+  const web = http.createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end(`no upgrade for ${req.url}`); });
+  web.listen(0, '127.0.0.1');
+  await once(web, 'listening');
   return {
-    wsPort: (httpServer.address() as net.AddressInfo).port, echoPort: echo.port, deadPort, wsCloseCodes,
+    wsPort: (httpServer.address() as net.AddressInfo).port, webPort: (web.address() as net.AddressInfo).port, echoPort: echo.port, deadPort, wsCloseCodes,
     async close() {
+      web.closeAllConnections();
+      await new Promise<void>((r) => web.close(() => r()));
       for (const c of wss.clients) c.terminate();
       wss.close();
       httpServer.closeAllConnections();
@@ -80,6 +87,7 @@ function config(p: Peers): Record<string, unknown> {
           stat_prefix: 'ws', upgrade_configs: [{ upgrade_type: 'websocket' }],
           route_config: { virtual_hosts: [{ name: 'ws', domains: ['*'], routes: [
             { match: { prefix: '/nows' }, route: { cluster: 'ws', upgrade_configs: [{ upgrade_type: 'websocket', enabled: false }] } },
+            { match: { prefix: '/web' }, route: { cluster: 'web' } },
             { match: { prefix: '/' }, route: { cluster: 'ws' } },
           ] }] },
         }),
@@ -105,7 +113,7 @@ function config(p: Peers): Record<string, unknown> {
           route_config: { virtual_hosts: [{ name: 'd', domains: ['*'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'echo' } }] }] },
         }),
       ],
-      clusters: [staticCluster('ws', [p.wsPort]), staticCluster('echo', [p.echoPort]), staticCluster('dead', [p.deadPort])],
+      clusters: [staticCluster('ws', [p.wsPort]), staticCluster('web', [p.webPort]), staticCluster('echo', [p.echoPort]), staticCluster('dead', [p.deadPort])],
     },
   };
 }
@@ -129,7 +137,7 @@ type Message = { data: Buffer; binary: boolean };
 const inbox = new WeakMap<WebSocket, { queue: Message[]; waiter?: (m: Message) => void }>();
 
 /** A WebSocket through Skiff: resolves with the client once open, or the HTTP status of a refusal. */
-function openWs(url: string): Promise<{ ws?: WebSocket; status?: number }> {
+function openWs(url: string): Promise<{ ws?: WebSocket; status?: number; body?: Promise<string> }> {
   return withTimeout(new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const box: { queue: Message[]; waiter?: (m: Message) => void } = { queue: [] };
@@ -141,7 +149,13 @@ function openWs(url: string): Promise<{ ws?: WebSocket; status?: number }> {
       if (w) w(m); else box.queue.push(m);
     });
     ws.once('open', () => resolve({ ws }));
-    ws.once('unexpected-response', (_req, res) => { resolve({ status: res.statusCode }); res.resume(); ws.terminate(); });
+    ws.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      const body = withTimeout(once(res, 'end').then(() => Buffer.concat(chunks).toString()), 'refusal body');
+      body.catch(() => {}).finally(() => ws.terminate());
+      resolve({ status: res.statusCode, body });
+    });
     ws.once('error', (e) => reject(e));
   }), `websocket ${url}`);
 }
@@ -185,6 +199,10 @@ test('WebSocket over HTTP/1.1 through Skiff: handshake, messages both ways, clos
     // Disabled on the route, and not configured on the plain listener: 403 (Envoy's answer).
     assert.equal((await openWs(`ws://127.0.0.1:${port}/nows`)).status, 403);
     assert.equal((await openWs(`ws://127.0.0.1:${skiff.port('plain')}/chat`)).status, 403);
+    // An upstream that answers the upgrade request as a normal request: its answer is relayed as it is.
+    const normal = await openWs(`ws://127.0.0.1:${port}/web`);
+    assert.equal(normal.status, 200);
+    assert.equal(await normal.body, 'no upgrade for /web');
     // Plain requests on the same listeners still work.
     assert.deepEqual(await plainGet(port, '/x'), { status: 200, body: 'plain /x' });
     assert.deepEqual(await plainGet(skiff.port('plain'), '/y'), { status: 200, body: 'plain /y' });
