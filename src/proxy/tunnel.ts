@@ -70,7 +70,8 @@ export function socketSide(socket: Socket, source: 'downstream' | 'upstream', re
     pause() { socket.pause(); },
     resume() { socket.resume(); },
     end() { if (!socket.destroyed && !socket.writableEnded) socket.end(); },
-    reset() { closedCleanly = true; socket.destroy(); },
+    // A reset is told to the peer as one (RST), not as an orderly end it could mistake for a complete stream.
+    reset() { closedCleanly = true; if (!socket.destroyed) socket.resetAndDestroy(); },
   };
 }
 
