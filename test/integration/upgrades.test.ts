@@ -11,7 +11,9 @@ import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
 import { closedPort } from '../helpers/ports.js';
-import { HCM, routerFilter } from '../helpers/envoy_config.js';
+import { DOWNSTREAM_TLS, HCM, routerFilter } from '../helpers/envoy_config.js';
+import { createTestCa } from '../helpers/certs.js';
+import { rmSync } from 'node:fs';
 import { startServer, staticCluster } from '../unit/tcp_proxy/harness.js';
 
 const WAIT_MS = 10_000;
@@ -294,11 +296,12 @@ test('HTTP/2 CONNECT terminated by Skiff: 200, DATA <-> TCP both ways, END_STREA
     let stats = '';
     for (let i = 0; i < 200; i++) {
       stats = await statsText(skiff);
-      if (stat(stats, 'http.connect_terminate.downstream_cx_upgrades_active') === 0) break;
+      if (stat(stats, 'http.connect_terminate.downstream_cx_upgrades_active') === 0 && stat(stats, 'http.connect_terminate.downstream_rq_active') === 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(stat(stats, 'http.connect_terminate.downstream_cx_upgrades_total'), 3);
     assert.equal(stat(stats, 'http.connect_terminate.downstream_cx_upgrades_active'), 0);
+    assert.equal(stat(stats, 'http.connect_terminate.downstream_rq_active'), 0);
     assert.equal(stat(stats, 'cluster.echo.upstream_cx_tx_bytes_total'), 5 + 200_000 + 4 + 5 + 6);
     assert.equal(stat(stats, 'cluster.echo.upstream_cx_rx_bytes_total'), 5 + 200_000 + 4 + 5 + 6);
   } finally {
@@ -352,5 +355,53 @@ test('HTTP/1.1 CONNECT terminated by Skiff: 200 then raw bytes both ways with ha
   } finally {
     if (skiff) assert.equal(await skiff.stop(), 0);
     await peers.close();
+  }
+});
+
+test('HBONE-shaped: HTTP/2 CONNECT over mTLS (TLS 1.3, ALPN h2, client certificate required) terminated to a TCP echo', async () => {
+  const peers = await startPeers();
+  const ca = createTestCa();
+  const server = ca.issue('hbone', 'hbone.skiff.test', ['DNS:hbone.skiff.test']);
+  const client = ca.issue('workload', 'workload', ['URI:spiffe://cluster.local/ns/default/sa/client'], 'client');
+  // Istio's connect_terminate listener, certificates from files instead of SDS, without XFCC and filter state.
+  const hbone = hcmListener('hbone', {
+    stat_prefix: 'connect_terminate', server_name: 'istio-envoy', stream_idle_timeout: '0s',
+    upgrade_configs: [{ upgrade_type: 'CONNECT' }], http2_protocol_options: { max_concurrent_streams: 100, allow_connect: true },
+    route_config: { name: 'default', virtual_hosts: [{ name: 'default', domains: ['*'], routes: [CONNECT_ROUTE('echo')] }] },
+  });
+  const mtls = { name: 'tls', typed_config: {
+    '@type': DOWNSTREAM_TLS, require_client_certificate: true,
+    common_tls_context: {
+      tls_params: { tls_minimum_protocol_version: 'TLSv1_3', tls_maximum_protocol_version: 'TLSv1_3' },
+      alpn_protocols: ['h2'],
+      tls_certificates: [{ certificate_chain: { filename: server.certPath }, private_key: { filename: server.keyPath } }],
+      validation_context: { trusted_ca: { filename: ca.certPath } },
+    },
+  } };
+  let skiff: RunningSkiff | undefined;
+  let session: http2.ClientHttp2Session | undefined;
+  try {
+    skiff = await startSkiff({
+      config: {
+        admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+        static_resources: {
+          listeners: [{ ...hbone, filter_chains: [{ ...hbone.filter_chains[0], transport_socket: mtls }] }],
+          clusters: [staticCluster('echo', [peers.echoPort])],
+        },
+      },
+    });
+    session = http2.connect(`https://127.0.0.1:${skiff.port('hbone')}`, { ca: ca.cert, cert: client.cert, key: client.key, servername: 'hbone.skiff.test' });
+    session.on('error', () => {});
+    const { headers, stream } = await h2Connect(session, '10.0.0.7:9080');
+    assert.equal(headers[':status'], 200);
+    assert.equal(headers.server, 'istio-envoy');
+    const all = readAll(stream);
+    stream.end('tunnelled over mTLS');
+    assert.equal(await all, 'tunnelled over mTLS');
+  } finally {
+    session?.close();
+    if (skiff) assert.equal(await skiff.stop(), 0);
+    await peers.close();
+    rmSync(ca.dir, { recursive: true, force: true });
   }
 });
