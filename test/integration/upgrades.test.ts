@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
 import { closedPort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 import { DOWNSTREAM_TLS, HCM, routerFilter } from '../helpers/envoy_config.js';
 import { createTestCa } from '../helpers/certs.js';
 import { rmSync } from 'node:fs';
@@ -341,6 +343,21 @@ test('HTTP/1.1 CONNECT terminated by Skiff: 200 then raw bytes both ways with ha
     assert.equal(reply.length, 14 + 100_000);
     assert.ok(reply.startsWith('over http/1.1 bbb'));
     socket.destroy();
+
+    // Bytes sent right behind the CONNECT head, before the 200 (in the same write): kept and relayed first.
+    const raw = netConnect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    raw.on('error', () => {});
+    const rawChunks: Buffer[] = [];
+    raw.on('data', (d: Buffer) => rawChunks.push(d));
+    raw.write('CONNECT echo.test:443 HTTP/1.1\r\nhost: echo.test:443\r\n\r\nearly bytes');
+    await waitFor(() => Buffer.concat(rawChunks).toString('latin1').endsWith('early bytes'), WAIT_MS, 'the early bytes echoed');
+    const rawEnded = withTimeout(once(raw, 'end'), 'early-data tunnel FIN');
+    raw.end();
+    await rawEnded;
+    const rawReply = Buffer.concat(rawChunks).toString('latin1');
+    assert.match(rawReply, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(rawReply.endsWith('\r\n\r\nearly bytes'), rawReply);
+    raw.destroy();
 
     const refused = await h1Connect(skiff.port('noconnect'), 'echo.test:443');
     assert.equal(refused.status, 403);
