@@ -250,7 +250,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     access_log: { noop: 'connection manager access logs are not written' },
     // Skiff generates UUIDv4 x-request-id, which is what the UUID extension configures.
     request_id_extension: { only: ['typed_config'] },
-    path_with_escaped_slashes_action: { values: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED'] },
+    // ---- istiomisc: path normalization (src/proxy/path_normalization.ts) ----
+    path_with_escaped_slashes_action: { values: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'] },
+    normalize_path: true, merge_slashes: true,
     // ---- end Istio compatibility ----
   },
   'envoy.config.core.v3.Http2ProtocolOptions': {

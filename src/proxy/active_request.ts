@@ -23,6 +23,7 @@ import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from './r
 import { type ConnectionManagerStats, extraClusterStats } from './stats.js';
 import { isConnectFailure, isOverflow, type TryListener, UpstreamTry } from './upstream_try.js';
 import type { ProxyDeps } from './deps.js';
+import type { PathNormalizer } from './path_normalization.js';
 import { Deadline, requestDeadlines } from '../stream/deadlines.js';
 import { effectiveTimeoutMs } from './stream_limits.js';
 
@@ -87,7 +88,16 @@ export class ActiveRequest implements TryListener {
     this.stats.downstream_rq_active.inc();
     this.stream.onAbort(this.abortedByDownstream);
     this.armIdleTimer();
+    if (this.deps.pathNormalizer !== undefined && !this.normalizePath(this.deps.pathNormalizer)) return;
     this.deps.resolver.resolve(this.stream.head, this.routed);
+  }
+
+  /** normalize_path & co. before routing: false when the request was answered (400, or 307 to the unescaped path). */
+  private normalizePath(normalizer: PathNormalizer): boolean {
+    const verdict = normalizer.apply(this.stream.head.recordPtr, this.stream.head.method);
+    if (verdict.kind === 'reject') this.localReply(400, 'Bad Request');
+    else if (verdict.kind === 'redirect') this.localReply(307, '', [['location', verdict.path]]);
+    return verdict.kind === 'unchanged' || verdict.kind === 'forward';
   }
 
   // The two callbacks every request registers: fields made once, not closures made per call.

@@ -8,6 +8,7 @@ import type { Duration, HttpConnectionManager, RouteConfiguration } from '../typ
 import { http2OptionsFromConfig } from '../stream/http2/config.js';
 import type { Http2Options } from '../stream/http2/options.js';
 import { judgeExtension, warnNoopOnce } from '../config/istio.js';
+import { pathNormalizationConfig, type PathNormalizationConfig } from './path_normalization.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
@@ -36,6 +37,8 @@ export interface ConnectionManagerConfig {
   readonly codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
   /** http2_protocol_options for HTTP/2 connections. */
   readonly http2Options: Http2Options;
+  /** normalize_path, merge_slashes, path_with_escaped_slashes_action; undefined when all are off. */
+  readonly pathNormalization?: PathNormalizationConfig;
 }
 
 const KNOWN_FIELDS = new Set([
@@ -44,7 +47,9 @@ const KNOWN_FIELDS = new Set([
   'xff_num_trusted_hops', 'generate_request_id', 'server_name', 'http2_protocol_options',
   // Istio compatibility (src/config/istio.ts): accepted, change no forwarding (no tracing, no HCM access log;
   // UUID request ids are what Skiff generates; escaped slashes kept unchanged is Skiff's behaviour).
-  'tracing', 'access_log', 'request_id_extension', 'path_with_escaped_slashes_action',
+  'tracing', 'access_log', 'request_id_extension',
+  // src/proxy/path_normalization.ts
+  'path_with_escaped_slashes_action', 'normalize_path', 'merge_slashes',
 ]);
 
 /** Milliseconds of a Duration; `fallback` when absent. */
@@ -83,10 +88,7 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     if (!verdict.accept) throw new UnsupportedConfigError(at, `http filter ${f.name}${verdict.decision ? `: ${verdict.reason}` : ''}`);
     warnNoopOnce(verdict.decision, at);
   });
-  const pathAction = (hcm as { path_with_escaped_slashes_action?: string }).path_with_escaped_slashes_action;
-  if (pathAction !== undefined && pathAction !== 'KEEP_UNCHANGED' && pathAction !== 'IMPLEMENTATION_SPECIFIC_DEFAULT') {
-    throw new UnsupportedConfigError(`${path}.typed_config.path_with_escaped_slashes_action`, `value ${pathAction}`);
-  }
+  const pathNormalization = pathNormalizationConfig(hcm as Parameters<typeof pathNormalizationConfig>[0], `${path}.typed_config`);
   const maxKb = hcm.max_request_headers_kb?.value ?? 60;
   if (maxKb < 1 || maxKb > 8192) throw new ConfigError(`${path}.typed_config.max_request_headers_kb`, 'must be in 1..8192');
   const maxHeaders = hcm.common_http_protocol_options?.max_headers_count?.value ?? 100;
@@ -109,5 +111,6 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     codecType: hcm.codec_type ?? 'AUTO',
     http2Options: http2OptionsFromConfig((hcm as { http2_protocol_options?: Record<string, unknown> }).http2_protocol_options,
       `${path}.typed_config.http2_protocol_options`),
+    pathNormalization,
   };
 }

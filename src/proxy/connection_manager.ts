@@ -11,6 +11,7 @@ import type { ClusterManager } from '../types/upstream.js';
 import { ActiveRequest } from './active_request.js';
 import type { ConnectionManagerConfig } from './config.js';
 import type { ProxyDeps } from './deps.js';
+import type { PathNormalizer } from './path_normalization.js';
 import { ConnectionManagerStats } from './stats.js';
 import type { Counter } from '../common/stats.js';
 
@@ -28,6 +29,7 @@ export interface ConnectionManagerDeps {
   readonly resolver: RouteResolver;
   readonly hashKey: (value: string) => bigint;
   readonly log?: Logger;
+  readonly pathNormalizer?: PathNormalizer;
 }
 
 /** One downstream connection as the connection manager tracks it. */
@@ -94,7 +96,7 @@ export class ConnectionManager {
     this.log = deps.log;
     this.proxyDeps = {
       clusters: deps.clusters, resolver: deps.resolver, hashKey: deps.hashKey, log: deps.log,
-      draining: () => this.draining,
+      draining: () => this.draining, pathNormalizer: deps.pathNormalizer,
     };
   }
 

@@ -5,6 +5,7 @@
 import type { Logger } from '../common/logger.js';
 import type { RouteResolver } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
+import type { PathNormalizer } from './path_normalization.js';
 
 export interface ProxyDeps {
   readonly clusters: ClusterManager;
@@ -14,4 +15,6 @@ export interface ProxyDeps {
   /** True once the listener drains: responses then carry `connection: close`. */
   readonly draining: () => boolean;
   readonly log?: Logger;
+  /** The HCM's path normalization, when one of its options is on (src/proxy/path_normalization.ts). */
+  readonly pathNormalizer?: PathNormalizer;
 }

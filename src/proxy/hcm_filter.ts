@@ -16,6 +16,7 @@ import { selectServerCodec, serverCodec, type ServerCodecConnection } from '../s
 import { hash64 } from '../upstream/hash.js';
 import { connectionManagerConfig, HCM_FILTER_NAME, HCM_TYPE_URL, type ConnectionManagerConfig } from './config.js';
 import { ConnectionManager } from './connection_manager.js';
+import { PathNormalizer } from './path_normalization.js';
 
 /** How long AUTO waits for the first 24 bytes before it settles on HTTP/1 (Envoy's listener filter timeout). */
 const CODEC_DETECT_TIMEOUT_MS = 15_000;
@@ -66,6 +67,7 @@ export class HcmFilter implements NetworkFilter {
       this.resolver = this.ctx.resolverFor(table);
       this.cm = new ConnectionManager(this.config, {
         stats: this.ctx.stats, clusters: this.ctx.clusters, resolver: this.resolver, hashKey: hash64, log: this.ctx.log,
+        pathNormalizer: this.config.pathNormalization && new PathNormalizer(this.config.pathNormalization, this.ctx.wasm),
       });
       if (this.draining) this.cm.startDraining();
     } else if (isSwappable(this.resolver)) {
