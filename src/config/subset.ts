@@ -107,6 +107,30 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.dubbo_proxy.v3.RouteAction': { cluster: true, weighted_clusters: true },
 };
 // ---- xproxy (end) ----
+// ---- istiomisc: filter_chain_matcher (src/listener/filter_chain_matcher.ts) (begin) ----
+const NETWORK_INPUT = 'envoy.extensions.matching.common_inputs.network.v3.';
+const MATCHER = 'xds.type.matcher.v3.Matcher';
+const MATCHER_RULES: Readonly<Record<string, MessageRules>> = {
+  [MATCHER]: { matcher_list: true, matcher_tree: true, on_no_match: true },
+  [`${MATCHER}.OnMatch`]: { matcher: true, action: true },
+  [`${MATCHER}.MatcherList`]: { matchers: true },
+  [`${MATCHER}.MatcherList.FieldMatcher`]: { predicate: true, on_match: true },
+  [`${MATCHER}.MatcherList.Predicate`]: { single_predicate: true, or_matcher: true, and_matcher: true, not_matcher: true },
+  [`${MATCHER}.MatcherList.Predicate.SinglePredicate`]: { input: true, value_match: true },
+  [`${MATCHER}.MatcherList.Predicate.PredicateList`]: { predicate: true },
+  [`${MATCHER}.MatcherTree`]: { input: true, exact_match_map: true, prefix_match_map: true, custom_match: true },
+  [`${MATCHER}.MatcherTree.MatchMap`]: { map: true },
+  'xds.core.v3.TypedExtensionConfig': { name: true, typed_config: true },
+  'xds.type.matcher.v3.StringMatcher': { exact: true, prefix: true, suffix: true, contains: true, safe_regex: true, ignore_case: true },
+  'xds.type.matcher.v3.RegexMatcher': { regex: true, google_re2: { emptyOnly: true } },
+  'xds.type.matcher.v3.IPMatcher': { range_matchers: true },
+  'xds.type.matcher.v3.IPMatcher.IPRangeMatcher': { ranges: true, on_match: true, exclusive: true },
+  'xds.core.v3.CidrRange': { address_prefix: true, prefix_len: true },
+  ...Object.fromEntries(['DestinationIPInput', 'DestinationPortInput', 'SourceIPInput', 'SourcePortInput', 'DirectSourceIPInput',
+    'SourceTypeInput', 'ServerNameInput', 'TransportProtocolInput', 'ApplicationProtocolInput'].map((n) => [`${NETWORK_INPUT}${n}`, {}])),
+  [`${NETWORK_INPUT}FilterStateInput`]: { key: true },
+};
+// ---- istiomisc (end) ----
 /** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
 export const LISTENER_FILTER_EXTENSIONS: ExtensionSpec[] = [
   { name: 'envoy.filters.listener.tls_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
@@ -194,6 +218,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     bypass_overload_manager: { noop: 'Skiff has no overload manager to bypass' },
     use_original_dst: { noop: 'Skiff is not a transparent proxy: connections are not handed to the listener of their original destination' },
     // ---- end Istio compatibility ----
+    // istiomisc: the generic matcher picking chains by name (src/listener/filter_chain_matcher.ts).
+    filter_chain_matcher: true,
   },
   'envoy.config.listener.v3.FilterChain': {
     name: true, filter_chain_match: true,
@@ -419,6 +445,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     health_check_config: { noop: 'health-check port override: Skiff does not health check EDS hosts' },
   },
   ...XPROXY_RULES,
+  ...MATCHER_RULES,
   ...ACCESS_LOG_RULES,
   ...XDETECT_RULES,
 };

@@ -81,11 +81,11 @@ const FEATURES: readonly [RegExp, string][] = [
   [/\.http2_protocol_options: unsupported field$/, 'HTTP/2 (h2 branch)'],
   [/\.listener_filters: unsupported field$/, 'listener filters (listener branch)'],
   [/\.use_original_dst: unsupported field$/, 'use_original_dst (istio2: accepted no-op)'],
-  [/\.filter_chain_matcher: unsupported field$/, 'filter_chain_matcher (not yet: the listener branch brings filter_chain_match)'],
+  [/\.filter_chain_matcher(\.\S+)?: unsupported/, 'filter_chain_matcher (istiomisc: an input or matcher Skiff lacks)'],
   [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (not yet)'],
   [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (not yet)'],
   [/set_filter_state/, 'set_filter_state (not yet)'],
-  [/\.normalize_path: unsupported field$/, 'path normalization (not yet)'],
+  [/\.(normalize_path|merge_slashes|path_with_escaped_slashes_action): unsupported/, 'path normalization (istiomisc)'],
 ];
 
 function featureOf(message: string): string {
@@ -104,7 +104,7 @@ const EXPECTED: Record<string, string> = {
   'Listener connect_terminate (writer/compare/testdata/configdump.json)':
     'rejected: CONNECT and upgrades (not yet); client cert forwarding, XFCC (not yet); set_filter_state (not yet)',
   'Listener main_internal (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet); filter_chain_matcher (not yet: the listener branch brings filter_chain_match); internal listeners (not yet); path normalization (not yet)',
+    'rejected: CONNECT and upgrades (not yet); internal listeners (not yet)',
   // tcp_proxy (xproxy) and use_original_dst (a no-op) are in; tunnelling through CONNECT and internal listeners are not.
   'Listener connect_originate (writer/compare/testdata/configdump.json)':
     'rejected: internal listeners (not yet); tcp_proxy tunnelling over HTTP CONNECT (not yet)',
