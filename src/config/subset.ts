@@ -279,6 +279,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // ---- istiomisc: path normalization (src/proxy/path_normalization.ts) ----
     path_with_escaped_slashes_action: { values: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'] },
     normalize_path: true, merge_slashes: true,
+    // ---- istiomisc: x-forwarded-client-cert (src/proxy/xfcc.ts) ----
+    forward_client_cert_details: true, set_current_client_cert_details: true,
     // ---- end Istio compatibility ----
   },
   'envoy.config.core.v3.Http2ProtocolOptions': {
@@ -288,6 +290,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     max_inbound_window_update_frames_per_data_frame_sent: true,
   },
   'envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension': { typed_config: true },
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.SetCurrentClientCertDetails': {
+    subject: true, cert: true, chain: true, dns: true, uri: true,
+  },
   'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig': {
     pack_trace_reason: { hint: 'trace reasons are not packed (no tracing)' },
     use_request_id_for_trace_sampling: { hint: 'no tracing: nothing is sampled' },

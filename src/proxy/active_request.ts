@@ -79,7 +79,7 @@ export class ActiveRequest implements TryListener {
     private readonly onDone: (req: ActiveRequest) => void,
   ) {
     this.requestComplete = stream.head.bodyKind === 'none';
-    this.downstreamEdits = downstreamHeaderEdits(stream.head, stream.remoteAddress, cfg).edits;
+    this.downstreamEdits = downstreamHeaderEdits(stream.head, stream.remoteAddress, cfg, deps.clientCert).edits;
   }
 
   /** Phase "headers" done in the constructor; starts routing. */

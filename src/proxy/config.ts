@@ -9,6 +9,7 @@ import { http2OptionsFromConfig } from '../stream/http2/config.js';
 import type { Http2Options } from '../stream/http2/options.js';
 import { judgeExtension, warnNoopOnce } from '../config/istio.js';
 import { pathNormalizationConfig, type PathNormalizationConfig } from './path_normalization.js';
+import { xfccConfig, type XfccConfig } from './xfcc.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
@@ -39,6 +40,8 @@ export interface ConnectionManagerConfig {
   readonly http2Options: Http2Options;
   /** normalize_path, merge_slashes, path_with_escaped_slashes_action; undefined when all are off. */
   readonly pathNormalization?: PathNormalizationConfig;
+  /** forward_client_cert_details / set_current_client_cert_details (src/proxy/xfcc.ts); undefined = SANITIZE. */
+  readonly xfcc?: XfccConfig;
 }
 
 const KNOWN_FIELDS = new Set([
@@ -50,6 +53,8 @@ const KNOWN_FIELDS = new Set([
   'tracing', 'access_log', 'request_id_extension',
   // src/proxy/path_normalization.ts
   'path_with_escaped_slashes_action', 'normalize_path', 'merge_slashes',
+  // src/proxy/xfcc.ts
+  'forward_client_cert_details', 'set_current_client_cert_details',
 ]);
 
 /** Milliseconds of a Duration; `fallback` when absent. */
@@ -112,5 +117,6 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     http2Options: http2OptionsFromConfig((hcm as { http2_protocol_options?: Record<string, unknown> }).http2_protocol_options,
       `${path}.typed_config.http2_protocol_options`),
     pathNormalization,
+    xfcc: xfccConfig(hcm as Parameters<typeof xfccConfig>[0], `${path}.typed_config`),
   };
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger.js';
 import type { RouteResolver } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
 import type { PathNormalizer } from './path_normalization.js';
+import type { DownstreamClientCert } from './xfcc.js';
 
 export interface ProxyDeps {
   readonly clusters: ClusterManager;
@@ -17,4 +18,6 @@ export interface ProxyDeps {
   readonly log?: Logger;
   /** The HCM's path normalization, when one of its options is on (src/proxy/path_normalization.ts). */
   readonly pathNormalizer?: PathNormalizer;
+  /** The downstream connection's client certificate (TLS chains only): XFCC reads it (src/proxy/xfcc.ts). */
+  readonly clientCert?: DownstreamClientCert;
 }

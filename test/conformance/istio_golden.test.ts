@@ -75,7 +75,7 @@ const FEATURES: readonly [RegExp, string][] = [
   [/\.transport_socket: unsupported field$/, 'TLS transport sockets (listener branch)'],
   [/\.transport_socket_matches: unsupported field$/, 'transport_socket_matches (istio2)'],
   [/_sds_secret_configs?(\.\S+)?: unsupported field$|\.combined_validation_context: unsupported field$/, 'SDS secrets (istio2)'],
-  [/\.forward_client_cert_details: unsupported field$|\.set_current_client_cert_details: unsupported field$/, 'client cert forwarding, XFCC (not yet)'],
+  [/\.forward_client_cert_details: unsupported|\.set_current_client_cert_details(\.\S+)?: unsupported/, 'client cert forwarding, XFCC (istiomisc)'],
   [/\.tunneling_config: unsupported field$/, 'tcp_proxy tunnelling over HTTP CONNECT (not yet)'],
   [/envoy\.filters\.network\.tcp_proxy/, 'tcp_proxy (xproxy branch)'],
   [/\.http2_protocol_options: unsupported field$/, 'HTTP/2 (h2 branch)'],
@@ -102,7 +102,7 @@ const EXPECTED: Record<string, string> = {
   'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'rejected: internal listeners (not yet)',
   // SDS and HTTP/2 are in; the HBONE pieces (CONNECT termination, XFCC, filter state) are not.
   'Listener connect_terminate (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet); client cert forwarding, XFCC (not yet); set_filter_state (not yet)',
+    'rejected: CONNECT and upgrades (not yet); set_filter_state (not yet)',
   'Listener main_internal (writer/compare/testdata/configdump.json)':
     'rejected: CONNECT and upgrades (not yet); internal listeners (not yet)',
   // tcp_proxy (xproxy) and use_original_dst (a no-op) are in; tunnelling through CONNECT and internal listeners are not.
