@@ -8,14 +8,18 @@ import type { FilterState, FilterStateObject } from '../types/network.js';
 export class FilterStateStore implements FilterState {
   private readonly objects = new Map<string, FilterStateObject>();
 
-  get(key: string): FilterStateObject | undefined { return this.objects.get(key); }
+  /** `parent`: the connection's state under a stream's, read through (Envoy's stream info sees both). */
+  constructor(private readonly parent?: FilterState) {}
+
+  get(key: string): FilterStateObject | undefined { return this.objects.get(key) ?? this.parent?.get(key); }
 
   set(key: string, object: FilterStateObject): boolean {
-    if (this.objects.get(key)?.readOnly) return false;
+    if (this.get(key)?.readOnly) return false;
     this.objects.set(key, object);
     return true;
   }
 
+  /** This level's keys (not the parent's). */
   keys(): IterableIterator<string> { return this.objects.keys(); }
 
   /** The objects an upstream connection (an internal listener's) starts with. */

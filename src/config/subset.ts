@@ -55,8 +55,14 @@ export const PREVIOUS_HOSTS_EXTENSION: ExtensionSpec = {
   typeUrl: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
 };
 
+// istiomisc: set_filter_state (src/proxy/set_filter_state.ts).
+const HTTP_SET_FILTER_STATE_EXTENSION: ExtensionSpec = {
+  name: 'envoy.filters.http.set_filter_state', typeUrl: 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config',
+};
 /** A filter chain's network filters (src/listener/network_filters.ts builds them; one line per extension). */
-export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
+export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION, {
+  name: 'envoy.filters.network.set_filter_state', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+}];
 
 // ---- x5: access loggers (tcp_proxy access_log) (begin) ----
 const ACCESS_LOG_EXTENSIONS: ExtensionSpec[] = [
@@ -129,6 +135,11 @@ const MATCHER_RULES: Readonly<Record<string, MessageRules>> = {
   ...Object.fromEntries(['DestinationIPInput', 'DestinationPortInput', 'SourceIPInput', 'SourcePortInput', 'DirectSourceIPInput',
     'SourceTypeInput', 'ServerNameInput', 'TransportProtocolInput', 'ApplicationProtocolInput'].map((n) => [`${NETWORK_INPUT}${n}`, {}])),
   [`${NETWORK_INPUT}FilterStateInput`]: { key: true },
+  'envoy.extensions.filters.http.set_filter_state.v3.Config': { on_request_headers: true },
+  'envoy.extensions.filters.network.set_filter_state.v3.Config': { on_new_connection: true },
+  'envoy.extensions.filters.common.set_filter_state.v3.FilterStateValue': {
+    object_key: true, factory_key: true, format_string: true, read_only: true, shared_with_upstream: true, skip_if_empty: true,
+  },
 };
 // ---- istiomisc (end) ----
 /** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
@@ -266,7 +277,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
 
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': {
     stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1', 'HTTP2'] }, route_config: true, rds: true,
-    http_filters: { extensions: [ROUTER_EXTENSION], istioKind: 'http_filter' },
+    http_filters: { extensions: [ROUTER_EXTENSION, HTTP_SET_FILTER_STATE_EXTENSION], istioKind: 'http_filter' },
     request_headers_timeout: true, stream_idle_timeout: true, max_request_headers_kb: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
     use_remote_address: true, xff_num_trusted_hops: true, generate_request_id: true, server_name: true,

@@ -24,6 +24,8 @@ import { type ConnectionManagerStats, extraClusterStats } from './stats.js';
 import { isConnectFailure, isOverflow, type TryListener, UpstreamTry } from './upstream_try.js';
 import type { ProxyDeps } from './deps.js';
 import type { PathNormalizer } from './path_normalization.js';
+import { requestFilterState } from './request_filter_state.js';
+import type { FilterState } from '../types/network.js';
 import { Deadline, requestDeadlines } from '../stream/deadlines.js';
 import { effectiveTimeoutMs } from './stream_limits.js';
 
@@ -37,6 +39,8 @@ export type Phase = 'route' | 'upstream' | 'response' | 'done';
 
 export class ActiveRequest implements TryListener {
   phase: Phase = 'route';
+  /** The stream's filter state (set_filter_state on_request_headers) over the connection's; undefined when nothing set one. */
+  filterState: FilterState | undefined;
   private route: RouteEntry | null = null;
   private cluster: Cluster | undefined;
   private retry = new RetryState(undefined);
@@ -89,6 +93,7 @@ export class ActiveRequest implements TryListener {
     this.stream.onAbort(this.abortedByDownstream);
     this.armIdleTimer();
     if (this.deps.pathNormalizer !== undefined && !this.normalizePath(this.deps.pathNormalizer)) return;
+    if (this.cfg.requestFilterState !== undefined) this.filterState = requestFilterState(this.cfg.requestFilterState, this.stream, this.deps);
     this.deps.resolver.resolve(this.stream.head, this.routed);
   }
 

@@ -10,6 +10,7 @@ import type { Http2Options } from '../stream/http2/options.js';
 import { judgeExtension, warnNoopOnce } from '../config/istio.js';
 import { pathNormalizationConfig, type PathNormalizationConfig } from './path_normalization.js';
 import { xfccConfig, type XfccConfig } from './xfcc.js';
+import { compileFilterStateRules, HTTP_SET_FILTER_STATE_TYPE_URL, type FilterStateRule } from './set_filter_state.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
@@ -42,6 +43,8 @@ export interface ConnectionManagerConfig {
   readonly pathNormalization?: PathNormalizationConfig;
   /** forward_client_cert_details / set_current_client_cert_details (src/proxy/xfcc.ts); undefined = SANITIZE. */
   readonly xfcc?: XfccConfig;
+  /** on_request_headers of the chain's envoy.filters.http.set_filter_state filters, in order (src/proxy/set_filter_state.ts). */
+  readonly requestFilterState?: readonly FilterStateRule[];
 }
 
 const KNOWN_FIELDS = new Set([
@@ -81,11 +84,18 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     if (rds.config_source?.ads === undefined) throw new UnsupportedConfigError(`${path}.typed_config.rds.config_source`, 'an RDS config source other than ads: {}');
   }
   const filters = hcm.http_filters ?? [];
+  const requestFilterState: FilterStateRule[] = [];
   filters.forEach((f, i) => {
     const type = f.typed_config?.['@type'];
     const at = `${path}.typed_config.http_filters[${i}]`;
     if (type !== undefined ? type === ROUTER_TYPE_URL : f.name === ROUTER_FILTER_NAME) {
       if (i !== filters.length - 1) throw new ConfigError(at, 'the router must be the last http filter');
+      return;
+    }
+    if (type === HTTP_SET_FILTER_STATE_TYPE_URL) {
+      const tc = f.typed_config as { on_request_headers?: Parameters<typeof compileFilterStateRules>[0]; [k: string]: unknown };
+      for (const k of Object.keys(tc)) if (k !== '@type' && k !== 'on_request_headers') throw new UnsupportedConfigError(`${at}.typed_config.${k}`, 'field');
+      requestFilterState.push(...compileFilterStateRules(tc.on_request_headers, `${at}.typed_config.on_request_headers`));
       return;
     }
     // Istio's chains carry no-op filters (stats, metadata exchange, an empty CORS or fault filter): see src/config/istio.ts.
@@ -118,5 +128,6 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
       `${path}.typed_config.http2_protocol_options`),
     pathNormalization,
     xfcc: xfccConfig(hcm as Parameters<typeof xfccConfig>[0], `${path}.typed_config`),
+    requestFilterState: requestFilterState.length > 0 ? requestFilterState : undefined,
   };
 }

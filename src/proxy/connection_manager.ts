@@ -13,6 +13,7 @@ import type { ConnectionManagerConfig } from './config.js';
 import type { ProxyDeps } from './deps.js';
 import type { PathNormalizer } from './path_normalization.js';
 import type { DownstreamClientCert } from './xfcc.js';
+import type { FilterState } from '../types/network.js';
 import { ConnectionManagerStats } from './stats.js';
 import type { Counter } from '../common/stats.js';
 
@@ -43,9 +44,11 @@ export class DownstreamConnection implements ServerConnectionHandler {
   /** The manager's deps, plus this connection's client certificate on TLS chains. */
   private readonly deps: ProxyDeps;
 
-  constructor(private readonly cm: ConnectionManager, private readonly closeIdle: () => void, clientCert?: DownstreamClientCert) {
+  constructor(private readonly cm: ConnectionManager, private readonly closeIdle: () => void, clientCert?: DownstreamClientCert,
+    connectionFilterState?: FilterState) {
     this.requestsByProtocol = cm.stats.downstream_rq_http1_total;
-    this.deps = clientCert === undefined ? cm.proxyDeps : { ...cm.proxyDeps, clientCert };
+    this.deps = clientCert === undefined && connectionFilterState === undefined ? cm.proxyDeps
+      : { ...cm.proxyDeps, clientCert, connectionFilterState };
   }
 
   /**
@@ -110,10 +113,10 @@ export class ConnectionManager {
   startDraining(): void { this.draining = true; }
 
   /** A handler for a new downstream connection; `closeIdle` closes its socket. Its protocol is counted by `setProtocol`. */
-  newConnection(closeIdle: () => void, clientCert?: DownstreamClientCert): DownstreamConnection {
+  newConnection(closeIdle: () => void, clientCert?: DownstreamClientCert, filterState?: FilterState): DownstreamConnection {
     this.stats.downstream_cx_total.inc();
     this.stats.downstream_cx_active.inc();
-    return new DownstreamConnection(this, closeIdle, clientCert);
+    return new DownstreamConnection(this, closeIdle, clientCert, filterState);
   }
 
   connectionClosed(): void { this.stats.downstream_cx_active.dec(); }

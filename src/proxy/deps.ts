@@ -7,6 +7,7 @@ import type { RouteResolver } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
 import type { PathNormalizer } from './path_normalization.js';
 import type { DownstreamClientCert } from './xfcc.js';
+import type { FilterState } from '../types/network.js';
 
 export interface ProxyDeps {
   readonly clusters: ClusterManager;
@@ -20,4 +21,6 @@ export interface ProxyDeps {
   readonly pathNormalizer?: PathNormalizer;
   /** The downstream connection's client certificate (TLS chains only): XFCC reads it (src/proxy/xfcc.ts). */
   readonly clientCert?: DownstreamClientCert;
+  /** The downstream connection's filter state (network set_filter_state, an internal listener's passthrough). */
+  readonly connectionFilterState?: FilterState;
 }

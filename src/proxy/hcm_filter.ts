@@ -87,7 +87,7 @@ export class HcmFilter implements NetworkFilter {
       return { drain: () => {}, destroy: () => {} };
     }
     // XFCC reads the peer certificate of TLS chains, once per connection and only when a request needs it.
-    const handler = cm.newConnection(() => socket.end(), socket instanceof TLSSocket ? new DownstreamClientCert(socket) : undefined);
+    const handler = cm.newConnection(() => socket.end(), socket instanceof TLSSocket ? new DownstreamClientCert(socket) : undefined, conn.filterState);
     socket.once('close', () => cm.connectionClosed());
     let codec: ServerCodecConnection | undefined;
     const config = this.config;

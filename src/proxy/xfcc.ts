@@ -154,6 +154,15 @@ export class DownstreamClientCert {
   /** Whether the peer presented a certificate (an mTLS connection). */
   get presented(): boolean { return this.read() !== null; }
 
+  /** URI SANs of the peer's certificate and of Skiff's own (set_filter_state's %DOWNSTREAM_*_URI_SAN%). */
+  get peerUriSans(): readonly string[] { return this.read()?.uriSans ?? []; }
+  get localUriSans(): readonly string[] {
+    const f = this.read();
+    if (f !== null) return f.localUriSans;
+    const local = this.socket.getX509Certificate();
+    return local === undefined ? [] : parseSubjectAltName(local.subjectAltName).URI;
+  }
+
   /** This hop's XFCC element (same for every request of the connection). */
   elementFor(d: ClientCertDetailsConfig): string {
     const f = this.read();

@@ -124,3 +124,15 @@ export interface NetworkFilterFactory {
    */
   create(typedConfig: Any, path: string, ctx: NetworkFilterContext): NetworkFilter;
 }
+
+/**
+ * A non-terminal network filter that acts once on each new connection of its chain before the terminal
+ * filter takes it (envoy.filters.network.set_filter_state): it may return the connection with more filter
+ * state. Registered in src/listener/network_filters.ts; filters run in their configured order.
+ */
+export interface ConnectionFilterFactory {
+  readonly names: readonly string[];
+  readonly typeUrls: readonly string[];
+  /** Validates `typedConfig` (errors name fields under `path`) and returns the per-connection step. */
+  create(typedConfig: Any, path: string, ctx: NetworkFilterContext): (conn: DownstreamConnection) => DownstreamConnection;
+}
