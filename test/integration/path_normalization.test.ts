@@ -2,6 +2,7 @@
 // normalized path, the upstream receives it, bad paths get 400 and escaped slashes a 307.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { registerBuiltinExtensions } from '../../src/server/extensions.js';
 import { allDomains, closeAll, httpUpstream, listener, rawExchange, request, startProxy, staticCluster, type Proxy, type Upstream } from './proxy_harness.js';
 
 let proxy: Proxy;
@@ -9,6 +10,8 @@ let upstreamB: Upstream;
 let upstreamOther: Upstream;
 
 before(async () => {
+  // The in-process proxy registers what the server's composition root would (the HTTP/2 codec among them).
+  registerBuiltinExtensions();
   upstreamB = await httpUpstream((req, res) => res.end(`b ${req.url}`));
   upstreamOther = await httpUpstream((req, res) => res.end(`other ${req.url}`));
   const routes = allDomains([
@@ -51,4 +54,22 @@ test('UNESCAPE_AND_REDIRECT answers 307 with the unescaped, normalized path; REJ
   assert.equal(rejected.status, 400);
   const kept = await request(proxy.port('plain'), { path: '/a%2fb' });
   assert.equal(kept.body, 'other /a%2fb');
+});
+
+test('HTTP/2 requests are normalized the same way (prior knowledge, AUTO codec)', async (t) => {
+  const http2 = await import('node:http2');
+  const session = http2.connect(`http://127.0.0.1:${proxy.port('normalizing')}`);
+  t.after(() => session.close());
+  session.on('error', () => {});
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = session.request({ ':method': 'GET', ':path': '/x/./../b//c?q=/../' });
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => { data += c; });
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.close());
+    req.end();
+  });
+  assert.equal(body, 'b /b/c?q=/../');
 });
