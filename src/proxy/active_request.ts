@@ -100,8 +100,13 @@ export class ActiveRequest implements TryListener {
   /** normalize_path & co. before routing: false when the request was answered (400, or 307 to the unescaped path). */
   private normalizePath(normalizer: PathNormalizer): boolean {
     const verdict = normalizer.apply(this.stream.head.recordPtr, this.stream.head.method);
-    if (verdict.kind === 'reject') this.localReply(400, 'Bad Request');
-    else if (verdict.kind === 'redirect') this.localReply(307, '', [['location', verdict.path]]);
+    if (verdict.kind === 'reject') {
+      this.stats.downstream_rq_failed_path_normalization.inc();
+      this.localReply(400, ''); // Envoy's path_normalization_failed reply has no body
+    } else if (verdict.kind === 'redirect') {
+      this.stats.downstream_rq_redirected_with_normalized_path.inc();
+      this.localReply(307, '', [['location', verdict.path]]);
+    }
     return verdict.kind === 'unchanged' || verdict.kind === 'forward';
   }
 

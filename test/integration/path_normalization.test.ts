@@ -42,12 +42,14 @@ test('a malformed escape is a 400 and the connection still answers the next requ
     { untilIncludes: 'b /b', timeoutMs: 10_000 });
   assert.match(raw, /^HTTP\/1\.1 400 /);
   assert.match(raw, /b \/b/);
+  assert.equal(proxy.counter('http.normalizing.downstream_rq_failed_path_normalization'), 1);
 });
 
 test('UNESCAPE_AND_REDIRECT answers 307 with the unescaped, normalized path; REJECT_REQUEST answers 400', async () => {
   const r = await request(proxy.port('redirecting'), { path: '/a%2F..%2Fb?q=1' });
   assert.equal(r.status, 307);
   assert.equal(r.headers.location, '/b?q=1');
+  assert.equal(proxy.counter('http.redirecting.downstream_rq_redirected_with_normalized_path'), 1);
   const ok = await request(proxy.port('redirecting'), { path: '/b/c' });
   assert.equal(ok.body, 'b /b/c');
   const rejected = await request(proxy.port('rejecting'), { path: '/a%2fb' });
