@@ -147,7 +147,10 @@ export class DownstreamClientCert {
   constructor(private readonly socket: TLSSocket) {}
 
   private read(): PeerCertificateFacts | null {
-    if (this.facts === undefined) this.facts = peerCertificateFacts(this.socket) ?? null;
+    if (this.facts === undefined) {
+      // A certificate Node cannot read (or a socket already torn down) counts as none: never a crash.
+      try { this.facts = peerCertificateFacts(this.socket) ?? null; } catch { this.facts = null; }
+    }
     return this.facts;
   }
 
@@ -159,8 +162,12 @@ export class DownstreamClientCert {
   get localUriSans(): readonly string[] {
     const f = this.read();
     if (f !== null) return f.localUriSans;
-    const local = this.socket.getX509Certificate();
-    return local === undefined ? [] : parseSubjectAltName(local.subjectAltName).URI;
+    try {
+      const local = this.socket.getX509Certificate();
+      return local === undefined ? [] : parseSubjectAltName(local.subjectAltName).URI;
+    } catch {
+      return [];
+    }
   }
 
   /** This hop's XFCC element (same for every request of the connection). */
