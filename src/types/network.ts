@@ -58,6 +58,11 @@ export interface FilterState {
   /** Stores `object` under `key`; false (and nothing changes) when the key already holds a read-only object. */
   set(key: string, object: FilterStateObject): boolean;
   keys(): IterableIterator<string>;
+  /**
+   * What an upstream connection (an internal listener's) starts with: the objects shared ONCE (arriving as
+   * NONE) or TRANSITIVE.
+   */
+  sharedWithUpstream(): FilterState;
 }
 
 /** A downstream connection handed to a terminal network filter. */
