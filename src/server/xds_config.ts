@@ -3,7 +3,8 @@
  * it delivers to the running server without disruption (Envoy's order and warming):
  * - CDS through the cluster manager (unchanged hosts keep their pools, removed clusters drain); the EDS
  *   names of EDS clusters are subscribed; a new EDS cluster warms until its endpoints arrive, or until its
- *   initial_fetch_timeout, after which it is active with no hosts;
+ *   initial_fetch_timeout, after which it is active with no hosts; a cluster waiting for SDS secrets warms in
+ *   the cluster manager (src/upstream/cluster_manager.ts) and is counted and dumped as warming here;
  * - EDS: each ClusterLoadAssignment replaces the host set of every EDS cluster asking for that name;
  * - LDS through the listener manager (RDS names subscribed; a listener warms until its route table arrives);
  * - RDS: a new table is compiled and swapped into every connection manager following that name; the one it
@@ -187,6 +188,7 @@ export class XdsConfig {
     const staticRds = [...this.deps.listeners.rdsNames()];
     if (staticRds.length > 0) this.client.subscribe(TYPE_URL.route, staticRds);
     this.refreshClusterGauges();
+    deps.clusters.onSecretsWarmed(() => this.refreshClusterGauges());
   }
 
   /** Opens the ADS stream and waits (bounded by each initial_fetch_timeout) for the first CDS, then LDS, as Envoy's init does. */
@@ -404,7 +406,8 @@ export class XdsConfig {
 
   private isWarming(name: string): boolean {
     const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
-    return c !== undefined && c.initialized === false && !this.edsTimedOut.has(name);
+    if (c === undefined) return false;
+    return (c.initialized === false && !this.edsTimedOut.has(name)) || this.deps.clusters.secretsWarming(name);
   }
 
   private refreshClusterGauges(): void {
