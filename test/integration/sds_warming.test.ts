@@ -274,10 +274,13 @@ test('CDS: a cluster waiting for its client certificate is not used (503, cluste
   // An update naming another certificate, not there yet: it warms, the cluster it replaces keeps serving.
   writeJson(dir, 'cds.json', [unused, secureCluster(up.port, 'client-cert-2')]);
   await waitForValue(async () => ((await dynamicClusterNames(skiff.adminUrl, 'dynamic_warming_clusters')).includes('secure') ? true : undefined), 'the update, warming', WAIT_MS);
+  assert.ok((await dynamicClusterNames(skiff.adminUrl, 'dynamic_active_clusters')).includes('secure'), 'the one serving is listed as active beside it');
   assert.equal(await getVia(front), '200 client y', 'the old cluster serves while the update warms');
   writeJson(dir, 'secrets.json', [certSecret('client-cert', clientY), certSecret('client-cert-2', clientZ)]);
   await waitForValue(async () => ((await getVia(front).catch(() => undefined)) === '200 client z' ? true : undefined), 'the updated cluster to serve', WAIT_MS);
   assert.equal(await stat(skiff.adminUrl, 'cluster_manager.warming_clusters'), 0);
+  assert.deepEqual(await dynamicClusterNames(skiff.adminUrl, 'dynamic_warming_clusters'), []);
+  assert.deepEqual((await dynamicClusterNames(skiff.adminUrl, 'dynamic_active_clusters')).filter((n) => n === 'secure'), ['secure'], 'listed once');
 });
 
 test("static listener with secrets from an SDS server of its own (Istio's sds-grpc, 0s): not bound and /ready 503 until the secret comes", async (t) => {
