@@ -90,12 +90,27 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
     if (!w.warm) warming.set(value, w);
     return value;
   };
-  const settled = (): boolean => closed || ![...byName.values()].some((c) => warming.has(c));
+  const settled = (): boolean => {
+    if (closed) return true;
+    for (const c of warming.keys()) if (byName.get(c.name) === c) return false;
+    return true;
+  };
   const tellSettled = (): void => {
     if (settledWaiters.size === 0 || !settled()) return;
     const waiters = [...settledWaiters];
     settledWaiters.clear();
     for (const w of waiters) w();
+  };
+  // One secret arriving warms thousands of clusters in one synchronous run: listeners and waiters hear of it once.
+  let noticeQueued = false;
+  const warmedNotice = (): void => {
+    if (noticeQueued) return;
+    noticeQueued = true;
+    queueMicrotask(() => {
+      noticeQueued = false;
+      for (const l of warmedListeners) l();
+      tellSettled();
+    });
   };
   /** Follows a visible cluster's warming: once warm, the one it replaced (if still serving) retires. */
   const followWarming = (c: ClusterImpl): void => {
@@ -107,8 +122,7 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
       const previous = stillServing.get(c.name);
       stillServing.delete(c.name);
       if (previous !== undefined) retire(previous);
-      for (const l of warmedListeners) l();
-      tellSettled();
+      warmedNotice();
     });
   };
   try {
@@ -162,6 +176,7 @@ export function createClusterManager(clusters: readonly EnvoyCluster[], deps: Cl
         try {
           next.updateEndpoints(old.lastAssignment);
         } catch (err) {
+          warming.delete(next);
           next.close();
           throw err;
         }
