@@ -19,6 +19,7 @@ import { compileSanMatchers, type SanCheck, type SanMatcherConfig } from './san_
 import { resolveSecrets, type SecretRefs } from './sds_context.js';
 import { secretStore } from './sds.js';
 import { registerWarmingTarget, type WarmingTarget } from './warming.js';
+import { sharedSecureContext } from './secure_context_cache.js';
 
 export interface CommonTlsContextConfig {
   tls_certificates?: { certificate_chain?: DataSourceConfig; private_key?: DataSourceConfig; [k: string]: unknown }[];
@@ -204,7 +205,7 @@ export class ReloadableTlsContext implements WarmingTarget {
     };
     let context: tls.SecureContext;
     try {
-      context = tls.createSecureContext(options);
+      context = sharedSecureContext(options);
     } catch (e) {
       const msg = (e as Error).message;
       const field = /cipher/i.test(msg) ? 'tls_params.cipher_suites' : /version/i.test(msg) ? 'tls_params' : 'tls_certificates';
