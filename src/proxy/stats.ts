@@ -28,6 +28,9 @@ export class ConnectionManagerStats {
   readonly downstream_cx_upgrades_total: Counter;
   readonly downstream_cx_upgrades_active: Gauge;
   readonly downstream_rq_ws_on_non_ws_route: Counter;
+  /** Path normalization (src/proxy/path_normalization.ts): rejected with 400, redirected with 307. */
+  readonly downstream_rq_failed_path_normalization: Counter;
+  readonly downstream_rq_redirected_with_normalized_path: Counter;
   /** downstream_rq_1xx .. downstream_rq_5xx, indexed by status / 100. */
   private readonly byClass: Counter[];
 
@@ -54,6 +57,8 @@ export class ConnectionManagerStats {
     this.downstream_cx_upgrades_total = s.counter('downstream_cx_upgrades_total');
     this.downstream_cx_upgrades_active = s.gauge('downstream_cx_upgrades_active');
     this.downstream_rq_ws_on_non_ws_route = s.counter('downstream_rq_ws_on_non_ws_route');
+    this.downstream_rq_failed_path_normalization = s.counter('downstream_rq_failed_path_normalization');
+    this.downstream_rq_redirected_with_normalized_path = s.counter('downstream_rq_redirected_with_normalized_path');
     this.byClass = [1, 2, 3, 4, 5].map((c) => s.counter(`downstream_rq_${c}xx`));
   }
 
