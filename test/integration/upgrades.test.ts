@@ -15,10 +15,12 @@ import { closedPort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { DOWNSTREAM_TLS, HCM, routerFilter } from '../helpers/envoy_config.js';
 import { createTestCa } from '../helpers/certs.js';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { startServer, staticCluster } from '../unit/tcp_proxy/harness.js';
 
 const WAIT_MS = 10_000;
+const GOLDEN_DUMP = fileURLToPath(new URL('../../../../shared/conformance/istio-golden/istioctl/pkg/writer/compare/testdata/configdump.json', import.meta.url));
 
 function withTimeout<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -375,17 +377,21 @@ test('HTTP/1.1 CONNECT terminated by Skiff: 200 then raw bytes both ways with ha
   }
 });
 
-test('HBONE-shaped: HTTP/2 CONNECT over mTLS (TLS 1.3, ALPN h2, client certificate required) terminated to a TCP echo', async () => {
+test('HBONE: Istio\'s connect_terminate connection manager, verbatim, terminates HTTP/2 CONNECT over mTLS (TLS 1.3, h2) to a TCP echo', async () => {
   const peers = await startPeers();
   const ca = createTestCa();
   const server = ca.issue('hbone', 'hbone.skiff.test', ['DNS:hbone.skiff.test']);
   const client = ca.issue('workload', 'workload', ['URI:spiffe://cluster.local/ns/default/sa/client'], 'client');
-  // Istio's connect_terminate listener, certificates from files instead of SDS, without XFCC and filter state.
-  const hbone = hcmListener('hbone', {
-    stat_prefix: 'connect_terminate', server_name: 'istio-envoy', stream_idle_timeout: '0s',
-    upgrade_configs: [{ upgrade_type: 'CONNECT' }], http2_protocol_options: { max_concurrent_streams: 100, allow_connect: true },
-    route_config: { name: 'default', virtual_hosts: [{ name: 'default', domains: ['*'], routes: [CONNECT_ROUTE('echo')] }] },
-  });
+  // Istio's connect_terminate listener as istiod sends it (its HCM verbatim: set_filter_state, XFCC, peer metadata),
+  // with certificates from files instead of SDS; its cluster main_internal is the TCP echo here.
+  const dump = JSON.parse(readFileSync(GOLDEN_DUMP, 'utf8')) as { configs: { dynamic_listeners?: { name: string; active_state: { listener: unknown } }[] }[] };
+  const golden = dump.configs.flatMap((c) => c.dynamic_listeners ?? []).find((l) => l.name === 'connect_terminate')!.active_state.listener as {
+    filter_chains: { filters: { name: string; typed_config: Record<string, unknown> }[] }[];
+  };
+  const hbone = {
+    name: 'hbone', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: golden.filter_chains[0].filters }],
+  };
   const mtls = { name: 'tls', typed_config: {
     '@type': DOWNSTREAM_TLS, require_client_certificate: true,
     common_tls_context: {
@@ -403,7 +409,7 @@ test('HBONE-shaped: HTTP/2 CONNECT over mTLS (TLS 1.3, ALPN h2, client certifica
         admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
         static_resources: {
           listeners: [{ ...hbone, filter_chains: [{ ...hbone.filter_chains[0], transport_socket: mtls }] }],
-          clusters: [staticCluster('echo', [peers.echoPort])],
+          clusters: [staticCluster('main_internal', [peers.echoPort])],
         },
       },
     });
