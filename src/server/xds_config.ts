@@ -162,6 +162,8 @@ export class XdsConfig {
       node: deps.node,
       resolveCluster: (name) => clusterTarget(byName.get(name)),
       stats: deps.stats,
+      // A sidecar's first push is its largest: the worker thread that decodes large responses loads its protos now.
+      offload: { startEagerly: true },
     });
     // An accepted update ends the error_state of the resources it carried: in SotW every resource of the type (the
     // response is the whole set, and a control plane reverting a bad file sends back bytes Skiff already holds, so
@@ -177,6 +179,8 @@ export class XdsConfig {
     // Each assignment is checked as it is decoded; only its checked endpoints are kept for the handler.
     this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)), {
       prepare: (r) => prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(r.name)}`),
+      // The same check on the xDS worker thread for large responses (its result is plain data: endpoint specs).
+      preparer: { url: new URL('../upstream/cluster.js', import.meta.url).href, name: 'prepareAssignment' },
     });
     this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
     this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
