@@ -653,17 +653,23 @@ export class AdsClient {
    * and the field.
    */
   private async resourceAt(state: TypeState, raw: Buffer, ref: ResourceRef, index: number, version: string,
-    job: OffloadJob | undefined, generation: number, slicer: Slicer): Promise<StoredResource | undefined | typeof STALE> {
-    if (job !== undefined && job.sent(index)) {
-      if (job.get(index) === undefined && !job.done) {
-        await job.wait(index);
-        slicer.restart();
-        if (!this.current(generation)) return STALE;
-      }
-      const entry = job.get(index);
-      if (entry !== undefined) return this.fromWorker(state, entry, raw.subarray(ref.start, ref.end), version, job.prepared);
-      // The worker failed before it got here: this one (and the rest) inline.
-    }
+    job: OffloadJob, generation: number, slicer: Slicer): Promise<StoredResource | undefined | typeof STALE> {
+    await job.wait(index);
+    slicer.restart();
+    if (!this.current(generation)) return STALE;
+    return this.resourceNow(state, raw, ref, index, version, job);
+  }
+
+  /** Whether the resource at `index` is on its way from the worker (the caller awaits resourceAt then). */
+  private awaited(job: OffloadJob | undefined, index: number): job is OffloadJob {
+    return job !== undefined && job.sent(index) && job.get(index) === undefined && !job.done;
+  }
+
+  /** resourceAt when nothing is to be waited for (most resources: no promise per resource). */
+  private resourceNow(state: TypeState, raw: Buffer, ref: ResourceRef, index: number, version: string, job: OffloadJob | undefined): StoredResource | undefined {
+    const entry = job?.get(index);
+    if (entry !== undefined) return this.fromWorker(state, entry, raw.subarray(ref.start, ref.end), version, job!.prepared);
+    // Not sent to the worker (or it failed before it got here): decoded here.
     return this.decodeOne(state, raw.subarray(ref.start, ref.end), index, version);
   }
 
@@ -775,14 +781,16 @@ export class AdsClient {
         const ref = this.checkRef(state, list[i], i);
         const value = raw.subarray(ref.start, ref.end);
         // A resource repeated byte for byte (state of the world resends everything) is not decoded again.
-        const name = peekName(value);
+        const name = state.resources.size > 0 ? peekName(value) : undefined;
         const before = name === undefined ? undefined : state.resources.get(name);
         let r: StoredResource | undefined | typeof STALE;
         if (before !== undefined && sameBytes(before.bytes, value)) {
           r = before.version === version ? before : before.withVersion(version);
-        } else {
+        } else if (this.awaited(job, i)) {
           r = await this.resourceAt(state, raw, ref, i, version, job, generation, slicer);
           if (r === STALE) return; // the stream broke mid-response: nothing of it was applied
+        } else {
+          r = this.resourceNow(state, raw, ref, i, version, job);
         }
         if (r) {
           if (next.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
@@ -837,7 +845,8 @@ export class AdsClient {
       for (let i = 0; i < list.length; i++) {
         const item = list[i]!;
         const ref = this.checkRef(state, item.resource, i);
-        const r = await this.resourceAt(state, raw, ref, i, item.version, job, generation, slicer);
+        const r = this.awaited(job, i) ? await this.resourceAt(state, raw, ref, i, item.version, job, generation, slicer)
+          : this.resourceNow(state, raw, ref, i, item.version, job);
         if (r === STALE) return; // the stream broke mid-response: nothing of it was applied
         if (r) {
           if (item.name && item.name !== r.name) {

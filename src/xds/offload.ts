@@ -20,8 +20,12 @@ const log = logger('xds');
 
 /** Responses at least this big go to the worker (10 000 clusters are ~1.5 MB; a typical Istio EDS update is KBs). */
 export const DEFAULT_OFFLOAD_MIN_BYTES = 256 * 1024;
-/** The worker is stopped after this long without a job. */
-export const DEFAULT_IDLE_STOP_MS = 60_000;
+/**
+ * The worker is stopped after this long without a job: its ~30 MiB (protos, and the garbage of the last push
+ * until its heap is collected) are not kept by an idle sidecar. Large pushes are rare after start-up; the next
+ * one starts it again (~0.5 s of the other core's time, which that response waits for).
+ */
+export const DEFAULT_IDLE_STOP_MS = 10_000;
 const MAX_CRASHES = 3;
 
 /** What the caller passes to name a prepare function the worker can import: `module[name](body, path)`. */
@@ -129,6 +133,15 @@ export interface OffloadOptions {
   idleStopMs?: number;
 }
 
+/** SKIFF_XDS_OFFLOAD_IDLE_MS (benchmarks): ms, or `never`. */
+function envIdleStopMs(): number | undefined {
+  const v = process.env.SKIFF_XDS_OFFLOAD_IDLE_MS;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'never') return Infinity;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
 /** The current log level, handed to the worker (the logger has one threshold per thread). */
 function currentLogLevel(): LogLevel {
   const probe = logger('xds');
@@ -149,7 +162,7 @@ export class XdsOffload {
 
   constructor(options: OffloadOptions = {}) {
     this.minBytes = options.minBytes ?? DEFAULT_OFFLOAD_MIN_BYTES;
-    this.idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
+    this.idleStopMs = options.idleStopMs ?? envIdleStopMs() ?? DEFAULT_IDLE_STOP_MS;
   }
 
   /** Whether a response of `bytes` goes to the worker. */
