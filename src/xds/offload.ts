@@ -2,12 +2,12 @@
  * The xDS worker thread, main side: large discovery responses are decoded and checked there (offload_worker.ts)
  * while the main thread keeps serving traffic; small ones stay inline (a worker hop costs more than they do).
  *
- * One worker per AdsClient, started with the client (the first push after start-up is the large one) and
- * stopped after `idleStopMs` without work, so an idle sidecar does not keep its ~30 MiB (its own copy of the
- * Envoy protos); the next large response starts it again and waits for it. A job gets a copy of the response
- * bytes (transferred; the main thread keeps its own for the resources it stores) and the byte range of each
- * resource to look at. Results come back in chunks, in order; `OffloadJob` hands them to the reader resource
- * by resource. If the worker dies, its jobs fail with SKIFF_XDS_OFFLOAD_FAILED and the caller decodes inline:
+ * One worker per AdsClient, started with the client when asked (XdsConfig does: a sidecar's first push is its
+ * largest) or on the first large response, and stopped after `idleStopMs` without work, so an idle sidecar does
+ * not keep its ~30 MiB (its own copy of the Envoy protos); the next large response starts it again and waits.
+ * A job gets a copy of the response bytes (transferred; the main thread keeps its own for the resources it
+ * stores) and the byte range of each resource to look at. Results come back in chunks, in order; `OffloadJob`
+ * hands them to the reader resource by resource. If the worker dies, its jobs fail with SKIFF_XDS_OFFLOAD_FAILED and the caller decodes inline:
  * a crash costs speed, never a response. After MAX_CRASHES the client stays inline for good.
  */
 import { Worker } from 'node:worker_threads';
@@ -22,11 +22,13 @@ const log = logger('xds');
 export const DEFAULT_OFFLOAD_MIN_BYTES = 256 * 1024;
 /**
  * The worker is stopped after this long without a job: its ~30 MiB (protos, and the garbage of the last push
- * until its heap is collected) are not kept by an idle sidecar. Large pushes are rare after start-up; the next
- * one starts it again (~0.5 s of the other core's time, which that response waits for).
+ * until its heap is collected) are not kept by an idle sidecar. Large pushes come in bursts (CDS then EDS, a
+ * rollout) and are rare after start-up; the next one starts it again (0.5-1 s of the other core's time, which
+ * that response waits for: decoding it here instead would stall traffic for as long).
  */
-export const DEFAULT_IDLE_STOP_MS = 10_000;
+export const DEFAULT_IDLE_STOP_MS = 30_000;
 const MAX_CRASHES = 3;
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 /** What the caller passes to name a prepare function the worker can import: `module[name](body, path)`. */
 export interface PreparerRef { readonly url: string; readonly name: string }
@@ -180,6 +182,8 @@ export class XdsOffload {
     if (this.worker !== undefined || this.closed || this.crashes >= MAX_CRASHES || !Number.isFinite(this.minBytes)) return;
     const worker = new Worker(new URL('./offload_worker.js', import.meta.url), {
       workerData: { control: this.control.buffer, logLevel: currentLogLevel() },
+      // A small young generation: decoding leaves short-lived garbage only, and a large one stays in RSS after a push.
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     // The worker never keeps the process alive: the client's close() (or process exit) ends it.
     worker.unref();
