@@ -3,8 +3,9 @@
  * (wildcard) and RDS, EDS (names the caller subscribes), state of the world (`api_type: GRPC`) or delta
  * (`DELTA_GRPC`), as Envoy speaks it.
  *
- * Every response is decoded and validated whole (src/config decodeResource + validateResource), then handed to
- * the type's handler in one call; only if that returns is it committed and ACKed. Any problem (bad bytes, an
+ * Responses arrive as raw bytes (envelope.ts reads their envelope). Every resource of a response is decoded and
+ * validated (resource_check.ts: inline for small responses, on the xDS worker thread for large ones, offload.ts),
+ * then the whole response is handed to the type's handler in one call; only if that returns is it committed and ACKed. Any problem (bad bytes, an
  * invalid field, an unknown type URL, a duplicate name, a throwing handler) NACKs it naming the resource and
  * field, and the last accepted resources stay. A stream that breaks mid-push therefore never half-applies:
  * what was not received whole was never handed over. The client reconnects with jittered exponential backoff
