@@ -162,8 +162,6 @@ export class XdsConfig {
       node: deps.node,
       resolveCluster: (name) => clusterTarget(byName.get(name)),
       stats: deps.stats,
-      // A sidecar's first push is its largest: the worker thread that decodes large responses loads its protos now.
-      offload: { startEagerly: true },
     });
     // An accepted update ends the error_state of the resources it carried: in SotW every resource of the type (the
     // response is the whole set, and a control plane reverting a bad file sends back bytes Skiff already holds, so

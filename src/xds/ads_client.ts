@@ -70,7 +70,8 @@ export interface AdsClientOptions {
   /**
    * Large responses are decoded and checked on a worker thread (offload.ts): at least `minBytes` (default 256 KiB;
    * the SKIFF_XDS_OFFLOAD_MIN_BYTES environment variable overrides it, 0 sends every response), `false` = never.
-   * `startEagerly` starts the worker with the client instead of on the first large response.
+   * `startEagerly` (or SKIFF_XDS_OFFLOAD_START=eager) starts the worker with the client instead of on the first
+   * large response: its ~30 MiB are then paid before any large push comes (or none ever does).
    */
   offload?: (OffloadOptions & { startEagerly?: boolean }) | false;
 }
@@ -253,7 +254,7 @@ export class AdsClient {
     const offload = options.offload ?? {};
     const minBytes = envOffloadMinBytes() ?? (offload === false ? Infinity : offload.minBytes);
     if (Number.isFinite(minBytes ?? 0)) this.offload = new XdsOffload({ ...(offload || {}), minBytes });
-    this.offloadEagerly = offload !== false && offload.startEagerly === true;
+    this.offloadEagerly = offload !== false && (offload.startEagerly ?? process.env.SKIFF_XDS_OFFLOAD_START === 'eager');
     this.nodeOnFirstMessageOnly = ads.set_node_on_first_message_only ?? false;
     this.node = this.nodeMessage(options.node);
     for (const [field, typeUrl] of [['lds_config', TYPE_URL.listener], ['cds_config', TYPE_URL.cluster]] as const) {

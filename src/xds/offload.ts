@@ -2,9 +2,10 @@
  * The xDS worker thread, main side: large discovery responses are decoded and checked there (offload_worker.ts)
  * while the main thread keeps serving traffic; small ones stay inline (a worker hop costs more than they do).
  *
- * One worker per AdsClient, started with the client when asked (XdsConfig does: a sidecar's first push is its
- * largest) or on the first large response, and stopped after `idleStopMs` without work, so an idle sidecar does
- * not keep its ~30 MiB (its own copy of the Envoy protos); the next large response starts it again and waits.
+ * One worker per AdsClient, started on the first large response (or with the client when asked), and stopped
+ * after `idleStopMs` without work: an idle sidecar does not keep its ~30 MiB (its own copy of the Envoy protos,
+ * 0.5-1 s of CPU to load). A large response that finds no worker starts one and waits for it rather than stall
+ * traffic by decoding here; small responses never wait for it (they are decoded inline).
  * A job gets a copy of the response bytes (transferred; the main thread keeps its own for the resources it
  * stores) and the byte range of each resource to look at. Results come back in chunks, in order; `OffloadJob`
  * hands them to the reader resource by resource. If the worker dies, its jobs fail with SKIFF_XDS_OFFLOAD_FAILED and the caller decodes inline:
