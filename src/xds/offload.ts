@@ -27,7 +27,7 @@ export const DEFAULT_OFFLOAD_MIN_BYTES = 256 * 1024;
  * rollout) and are rare after start-up; the next one starts it again (0.5-1 s of the other core's time, which
  * that response waits for: decoding it here instead would stall traffic for as long).
  */
-export const DEFAULT_IDLE_STOP_MS = 30_000;
+export const DEFAULT_IDLE_STOP_MS = 10_000;
 const MAX_CRASHES = 3;
 const WORKER_YOUNG_GENERATION_MB = 4;
 
