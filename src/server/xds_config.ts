@@ -180,6 +180,8 @@ export class XdsConfig {
     // Each assignment is checked as it is decoded; only its checked endpoints are kept for the handler.
     this.client.onUpdate(TYPE_URL.endpoint, accepted(TYPE_URL.endpoint, (u) => this.applyEndpoints(u)), {
       prepare: (r) => prepareAssignment(body<ClusterLoadAssignment>(r), `ClusterLoadAssignment ${JSON.stringify(r.name)}`),
+      // The same check on the xDS worker thread for large responses (its result is plain data: endpoint specs).
+      preparer: { url: new URL('../upstream/cluster.js', import.meta.url).href, name: 'prepareAssignment' },
     });
     this.client.onUpdate(TYPE_URL.listener, accepted(TYPE_URL.listener, (u) => this.applyListeners(u)));
     this.client.onUpdate(TYPE_URL.route, accepted(TYPE_URL.route, (u) => this.applyRoutes(u)));
