@@ -23,7 +23,7 @@ import type { HeadBuffer } from './head-buffer.js';
 import { HeadSlabs } from './head-slabs.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
-import { writeEncodedHead } from './head-writer.js';
+import { SlabWrites, writeEncodedHead } from './head-writer.js';
 import { CLUSTER_DEFAULTS } from '../../config/values.js';
 import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket, writesBatched } from './socket-io.js';
 import { UPSTREAM_CONNECTION_BUSY, UPSTREAM_PROTOCOL_ERROR, UpstreamResetError } from './errors.js';
@@ -60,6 +60,8 @@ class Http1ClientConnection implements ClientConnection {
   private readonly pumper = new ReadPump(() => this.step(), () => this.updateFlow());
   private readonly flow: ReadFlow;
   private readonly cork: TickCork;
+  /** Slabs of encoded request heads, until the socket has written them. */
+  private readonly written: SlabWrites;
   private readonly closeCbs: (() => void)[] = [];
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, options: ClientConnectionOptions) {
@@ -68,11 +70,12 @@ class Http1ClientConnection implements ClientConnection {
       options.maxResponseHeadersKb ?? CLUSTER_DEFAULTS.maxResponseHeadersKb);
     this.buffer = this.slabs.buffer;
     this.flow = new ReadFlow(socket);
-    this.cork = new TickCork(socket);
+    this.written = new SlabWrites(this.pool, socket);
+    this.cork = new TickCork(socket, () => this.written.settle());
     attachSocket(socket, (fn) => this.guard(fn), {
       data: (chunk) => this.onData(chunk),
       end: () => this.onPeerEnd(),
-      drain: () => this.active?.drained(),
+      drain: () => { this.written.settle(); this.active?.drained(); },
       error: (err) => this.onSocketError(err),
       close: () => this.onSocketClose(),
     });
@@ -84,8 +87,7 @@ class Http1ClientConnection implements ClientConnection {
 
   request(head: RequestHead, rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest {
     const req = this.begin(head.method, rewrite, handler);
-    this.sendHead(req, () => writeEncodedHead(this.wasm, this.pool, this.socket,
-      (out, cap) => encodeRequestHead(this.wasm, head, rewrite, out, cap)));
+    this.sendHead(req, () => writeEncodedHead(this.wasm, this.pool, this.socket, this.written, encodeRequestHead, head, rewrite));
     return req;
   }
 
@@ -320,6 +322,7 @@ class Http1ClientConnection implements ClientConnection {
     }
     this.open = false;
     this.releaseBuffers();
+    this.written.releaseAll();
     for (const cb of this.closeCbs.splice(0)) {
       try { cb(); } catch (err) { log.error(`onClose callback failed: ${String(err)}`); }
     }

@@ -173,7 +173,8 @@ export function resetTurnLoad(): void {
 export class TickCork {
   private corked = false;
 
-  constructor(private readonly socket: Socket) {}
+  /** @param afterFlush runs after each uncork (the connection returns the slabs its socket has written) */
+  constructor(private readonly socket: Socket, private readonly afterFlush?: () => void) {}
 
   hold(): void {
     if (this.corked || this.socket.destroyed) return;
@@ -198,6 +199,7 @@ export class TickCork {
     this.corked = false;
     try {
       this.socket.uncork();
+      this.afterFlush?.();
     } catch {
       // A socket that fails while writing reports it through its own 'error' event; other sockets still flush.
     }
