@@ -73,7 +73,7 @@ class Http1ClientConnection implements ClientConnection {
     this.written = new SlabWrites(this.pool, socket);
     this.cork = new TickCork(socket, () => this.written.settle());
     attachSocket(socket, (fn) => this.guard(fn), {
-      data: (chunk) => this.onData(chunk),
+      data: (chunk, transient) => this.onData(chunk, transient),
       end: () => this.onPeerEnd(),
       drain: () => { this.written.settle(); this.active?.drained(); },
       error: (err) => this.onSocketError(err),
@@ -147,7 +147,10 @@ class Http1ClientConnection implements ClientConnection {
   private responseState: ResponseState = 'done';
   private reader: BodyReader | undefined;
 
-  private onData(chunk: Buffer): void {
+  /** True while a transient chunk (see socket-io.ts, shared reads) is being taken in: body pieces are copied. */
+  private transientInput = false;
+
+  private onData(chunk: Buffer, transient: boolean): void {
     if (!this.active || this.responseState === 'done') {
       // Bytes nobody asked for: the connection's framing can no longer be trusted.
       this.keepAlive = false;
@@ -156,7 +159,16 @@ class Http1ClientConnection implements ClientConnection {
     }
     this.active.responseBytes += chunk.length;
     this.inbox.push(chunk);
-    this.pump();
+    if (!transient) { this.pump(); return; }
+    this.transientInput = true;
+    try {
+      this.pump();
+    } finally {
+      this.transientInput = false;
+      // The read buffer is reused after this call: what is kept of the chunk is copied.
+      this.inbox.keepCopy(chunk);
+      this.buffer.forgetSource(chunk);
+    }
   }
 
   pump(): void {
@@ -219,7 +231,9 @@ class Http1ClientConnection implements ClientConnection {
 
   private stepBody(req: Http1UpstreamRequest): boolean {
     if (req.paused) return false;
-    const r = this.inbox.feedBody(this.buffer, this.reader!, (piece) => { if (!req.finished) req.handler.onData(piece); });
+    const r = this.inbox.feedBody(this.buffer, this.reader!, (piece) => {
+      if (!req.finished) req.handler.onData(this.transientInput ? Buffer.from(piece) : piece);
+    });
     if (r === undefined) return false;
     if (req.finished) return true; // aborted from onData
     if (r.error !== undefined) {

@@ -105,7 +105,7 @@ export class ServerConnection {
     this.cork = new TickCork(socket, () => this.written.settle());
 
     const open = attachSocket(socket, (fn) => this.guard(fn), {
-      data: (chunk) => this.onData(chunk),
+      data: (chunk) => this.onData(chunk), // never transient: downstream sockets are accepted with node's own reads
       end: () => this.onPeerEnd(),
       drain: () => { this.written.settle(); this.stream?.drained(); },
       error: (err) => this.onSocketError(err),
