@@ -24,7 +24,8 @@ import type { ConnectionInfo, NetworkFilter, NetworkFilterContext, ServedConnect
 import type { RouteResolver, RouteTable } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
 import { buildNetworkFilter, type FilterConfig } from './network_filters.js';
-import { FilterChainSelector, needsTlsFacts, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { FilterChainSelector, needsTlsFacts, type ChainSelector, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { FilterChainMatcherSelector, type MatcherConfig } from './filter_chain_matcher.js';
 import { readListenerFilters, runListenerFilters, type ListenerFilterConfig, type ListenerFiltersSpec } from './listener_filters.js';
 import { buildDownstreamTransport, type DownstreamTransport, type TransportSocketConfig } from './transport.js';
 import { ListenerSocketStats } from './listener_stats.js';
@@ -64,6 +65,7 @@ interface ListenerConfig extends Listener {
   listener_filters?: ListenerFilterConfig[];
   listener_filters_timeout?: Duration;
   continue_on_listener_filters_timeout?: boolean;
+  filter_chain_matcher?: MatcherConfig;
 }
 
 interface FilterChainConfig {
@@ -89,7 +91,7 @@ export interface ListenerSpec {
   readonly listenerFilters: ListenerFiltersSpec;
   /** Every chain, the default one included. */
   readonly chains: readonly FilterChainSpec[];
-  readonly selector: FilterChainSelector<FilterChainSpec>;
+  readonly selector: ChainSelector<FilterChainSpec>;
   readonly defaultChain: FilterChainSpec | undefined;
   /** The chain every connection goes to without looking (one chain, empty match, no listener filters). */
   readonly only: FilterChainSpec | undefined;
@@ -154,7 +156,7 @@ class RawConnectionInfo implements ConnectionInfo {
 
 const LISTENER_FIELDS = new Set([
   'name', 'address', 'filter_chains', 'default_filter_chain', 'listener_filters', 'listener_filters_timeout',
-  'continue_on_listener_filters_timeout',
+  'continue_on_listener_filters_timeout', 'filter_chain_matcher',
 ]);
 const CHAIN_FIELDS = new Set(['name', 'filter_chain_match', 'filters', 'transport_socket']);
 
@@ -178,6 +180,18 @@ function disposeChains(chains: readonly FilterChainSpec[], graceMs: number): voi
     c.filter.dispose(graceMs);
     c.transport?.dispose();
   }
+}
+
+/** filter_chain_matcher picks chains by name: names must be unique (the chains' filter_chain_match is ignored). */
+function matcherSelector(matcher: MatcherConfig, configs: readonly FilterChainConfig[], chains: readonly FilterChainSpec[], path: string,
+  log: Logger | undefined): ChainSelector<FilterChainSpec> {
+  const byName = new Map<string, FilterChainSpec>();
+  configs.forEach((c, i) => {
+    if (!c.name) throw new ConfigError(`${path}.filter_chains[${i}].name`, 'filter_chain_matcher needs every filter chain named');
+    if (byName.has(c.name)) throw new ConfigError(`${path}.filter_chains[${i}].name`, `${JSON.stringify(c.name)} is not unique`);
+    byName.set(c.name, chains[i]!);
+  });
+  return new FilterChainMatcherSelector(matcher, byName, path, log);
 }
 
 function isEmptyMatch(m: FilterChainMatchConfig | undefined): boolean {
@@ -212,7 +226,8 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
     const defaultChain = lc.default_filter_chain === undefined ? undefined
       : buildChain(lc.default_filter_chain, `${path}.default_filter_chain`, ctx, chainConfigs.length);
     if (defaultChain !== undefined) chains.push(defaultChain);
-    const selector = new FilterChainSelector(entries);
+    const selector = lc.filter_chain_matcher === undefined ? new FilterChainSelector(entries)
+      : matcherSelector(lc.filter_chain_matcher, chainConfigs, chains, path, deps.log);
     // protocol_inspector supplies application_protocols on plain text; SNI and the transport still need tls_inspector.
     const plainTextFacts = listenerFilters.protocolInspector !== undefined || listenerFilters.httpInspector;
     const needsTls = (m: FilterChainMatchConfig | undefined): boolean => needsTlsFacts(plainTextFacts && m !== undefined
@@ -222,7 +237,7 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
         + 'envoy.filters.listener.tls_inspector: SNI stays empty and the transport raw_buffer (Envoy does the same)');
     }
     const noFilters = !listenerFilters.tlsInspector && !listenerFilters.httpInspector && listenerFilters.protocolInspector === undefined;
-    const only = noFilters && chainConfigs.length === 1 && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
+    const only = noFilters && chainConfigs.length === 1 && lc.filter_chain_matcher === undefined && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
       : noFilters && chainConfigs.length === 0 ? defaultChain : undefined;
     const rdsNames = [...new Set(chains.flatMap((c) => c.filter.rdsNames))];
     return {
