@@ -25,7 +25,7 @@ export type HeadEncoder<H, R> = (wasm: WasmInstance, head: H, rewrite: R, out: n
 /**
  * The slabs whose bytes one socket was asked to write, returned to the pool once the socket has written them:
  * when nothing is left buffered in the socket after a write or an uncork, else when an empty write queued
- * behind them completes, else when the socket closes (`releaseAll`).
+ * behind them completes, else (a destroyed or ended socket) when the socket closes (`releaseAll`).
  */
 export class SlabWrites {
   private readonly pending: number[] = [];
@@ -48,6 +48,8 @@ export class SlabWrites {
     if (s.destroyed) return;
     if (s.writableLength === 0) { this.releaseAll(); return; }
     if (s.writableCorked > 0 || this.marked) return; // settled again when uncorked, or when the mark is written
+    // Ended: no mark can be written after end(); the slabs go back on 'close' (releaseAll).
+    if (s.writableEnded) return;
     this.marked = true;
     s.write(EMPTY, this.onWritten);
   }

@@ -112,3 +112,32 @@ test('a head still queued when the socket is destroyed goes back on close (relea
     assert.equal(slabs.outstanding(), 0);
   } finally { slabs.restore(); t.close(); }
 });
+
+test('a head still queued when the socket is ended goes back on close, with no write after end', async () => {
+  const t = await pair();
+  const slabs = countSlabs();
+  try {
+    const writes = new SlabWrites(slabPool(wasm), t.client);
+    const errors: Error[] = [];
+    t.client.on('error', (e) => errors.push(e));
+    const filler = Buffer.alloc(1 << 20, 0x63);
+    for (let i = 0; i < 64 && t.client.writableLength === 0; i++) t.client.write(filler);
+    t.client.end(); // ended before the head's bytes have left: a later settle must not write its mark
+    writeTextAfterEnd();
+    t.client.on('drain', () => writes.settle());
+    t.peer.on('data', () => {});
+    t.peer.on('end', () => t.peer.end());
+    t.peer.resume();
+    await once(t.client, 'close');
+    writes.settle();
+    writes.releaseAll();
+    assert.deepEqual(errors.map((e) => e.message), []);
+    assert.equal(slabs.outstanding(), 0);
+
+    function writeTextAfterEnd(): void {
+      // The head was handed over before end() in real use; here it is added to the pending list directly.
+      const ptr = slabPool(wasm).lease(1024);
+      writes.add(ptr);
+    }
+  } finally { slabs.restore(); t.close(); }
+});
