@@ -32,6 +32,7 @@ const cfg = {
   probeRequests: envNumber('BENCH_PROBE_N', quick ? 1000 : 4000),
   rate: envNumber('BENCH_RATE', 2000),
   rateDurationS: envNumber('BENCH_RATE_DURATION_S', quick ? 3 : 10),
+  rateWarmupS: envNumber('BENCH_RATE_WARMUP_S', quick ? 1 : 2),
   rateConnections: envNumber('BENCH_RATE_CONNECTIONS', 1),
   skiffConcurrency: skiffConcurrencies('0,1,2'),
   targets: benchTargets('direct,nginx,haproxy,fastify,skiff'),
@@ -122,6 +123,32 @@ function plan(): Target[] {
   return all.filter((t) => cfg.targets.has(t.kind));
 }
 
+/** Runs `fn` on a freshly started target and stops it again; false (with the reason recorded) if it did not start. */
+async function withTarget(t: Target, result: TargetResult, errors: string[], fn: (s: Started) => Promise<void>): Promise<boolean> {
+  let s: Started;
+  try {
+    s = await t.start();
+  } catch (e) {
+    errors.push(`failed to start: ${(e as Error).message}`);
+    return false;
+  }
+  try {
+    await fn(s);
+    const gone = s.exited();
+    if (gone) errors.push(`exited during the run (${gone}); stderr tail:\n${s.log().slice(-1500)}`);
+    if (!gone && s.pid !== undefined && (result.wrk?.non2xx ?? 0) > 0) errors.push(`non-2xx answers; stderr tail:\n${s.log().slice(-500)}`);
+  } finally {
+    await s.stop();
+  }
+  return true;
+}
+
+/**
+ * Two sessions per target, each on a freshly started process (targets on fixed ports are the same process):
+ *  1. the fixed rate: a short warm-up at that rate, then the measured run; VmHWM then is the peak of a process
+ *     that has only seen that load (the RSS target);
+ *  2. wrk warm-up and throughput, then the closed-loop probe; VmHWM then is the peak of the whole session.
+ */
 async function measure(t: Target): Promise<TargetResult> {
   const result: TargetResult = { name: t.name, kind: t.kind };
   const errors: string[] = [];
@@ -129,31 +156,25 @@ async function measure(t: Target): Promise<TargetResult> {
     try { await fn(); } catch (e) { errors.push(`${what}: ${(e as Error).message}`); }
   };
   process.stdout.write(`- ${t.name}: `);
-  let s: Started;
-  try {
-    s = await t.start();
-  } catch (e) {
-    console.log('n/a');
-    return { ...result, error: `failed to start: ${(e as Error).message}` };
-  }
-  try {
-    const o = { threads: cfg.threads, connections: cfg.connections };
-    if (cfg.warmupS > 0) await step('warm-up', async () => { await runWrk(s.port, { ...o, durationS: cfg.warmupS }); });
-    await step('wrk', async () => { result.wrk = await runWrk(s.port, { ...o, durationS: cfg.durationS }); });
-    process.stdout.write(`${result.wrk ? Math.round(result.wrk.requestsPerSec) : 'n/a'} req/s, `);
-    await step('latency probe', async () => { result.probe = await runProbe(join(SHARED_BENCH, 'latency-probe.mjs'), s.port, cfg.probeRequests); });
-    await step('fixed rate', async () => {
-      result.fixedRate = await runFixedRate(s.port, { rate: cfg.rate, durationS: cfg.rateDurationS, connections: cfg.rateConnections });
+  const rate = { rate: cfg.rate, connections: cfg.rateConnections };
+  const started = await withTarget(t, result, errors, async (s) => {
+    if (cfg.rateWarmupS > 0) await step('fixed-rate warm-up', async () => { await runFixedRate(s.port, { ...rate, durationS: cfg.rateWarmupS }); });
+    await step('fixed rate', async () => { result.fixedRate = await runFixedRate(s.port, { ...rate, durationS: cfg.rateDurationS }); });
+    if (!s.exited()) result.rateRssMiB = await peakRssMiB(s.pid);
+  });
+  if (started) {
+    process.stdout.write(`${result.fixedRate ? `${result.fixedRate.achievedRps}/s fixed rate` : 'fixed rate n/a'}, `);
+    await withTarget(t, result, errors, async (s) => {
+      const o = { threads: cfg.threads, connections: cfg.connections };
+      if (cfg.warmupS > 0) await step('warm-up', async () => { await runWrk(s.port, { ...o, durationS: cfg.warmupS }); });
+      await step('wrk', async () => { result.wrk = await runWrk(s.port, { ...o, durationS: cfg.durationS }); });
+      process.stdout.write(`${result.wrk ? Math.round(result.wrk.requestsPerSec) : 'n/a'} req/s, `);
+      await step('latency probe', async () => { result.probe = await runProbe(join(SHARED_BENCH, 'latency-probe.mjs'), s.port, cfg.probeRequests); });
+      if (!s.exited()) result.peakRssMiB = await peakRssMiB(s.pid);
     });
-    const gone = s.exited();
-    if (gone) errors.push(`exited during the run (${gone}); stderr tail:\n${s.log().slice(-1500)}`);
-    else result.peakRssMiB = await peakRssMiB(s.pid);
-    if (!gone && s.pid !== undefined && (result.wrk?.non2xx ?? 0) > 0) errors.push(`non-2xx answers; stderr tail:\n${s.log().slice(-500)}`);
-  } finally {
-    await s.stop();
   }
   if (errors.length) result.error = errors.join('\n');
-  console.log(errors.length ? `done with errors (${errors[0].split('\n')[0]})` : 'done');
+  console.log(!started ? 'n/a' : errors.length ? `done with errors (${errors[0].split('\n')[0]})` : 'done');
   return result;
 }
 
@@ -173,8 +194,8 @@ async function main(): Promise<void> {
   console.log(ratioTable(results));
   console.log(`\n### Added latency: closed loop (1 connection, ${cfg.probeRequests} requests) and open loop at ${cfg.rate}/s for ${cfg.rateDurationS}s (${cfg.rateConnections} connections)\n`);
   console.log(latencyTable(results, cfg.rate));
-  console.log('\n### Peak memory under this load\n');
-  console.log(memoryTable(results));
+  console.log(`\n### Peak memory (VmHWM): a fresh process after only the ${cfg.rate}/s run, and a fresh process after wrk -c${cfg.connections} + probe\n`);
+  console.log(memoryTable(results, cfg.rate));
   const failed = results.filter((r) => r.error);
   if (failed.length) {
     console.log('\n### Notes\n');

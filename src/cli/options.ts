@@ -4,6 +4,7 @@
  */
 import { SkiffError } from '../common/errors.js';
 import { isLogLevel, type LogLevel } from '../common/logger.js';
+import { DEFAULT_NEW_SPACE_TARGET_MB } from './young_generation.js';
 
 export interface CliOptions {
   command: 'serve' | 'help' | 'version';
@@ -48,7 +49,7 @@ export const USAGE = `Usage: skiff -c FILE [options]
       --worker-idle-timeout-ms N   a worker with no task for N ms exits (default 30000); gauge server.worker_threads
       --worker-min-threads N  start N workers up front and keep them (default 0; a worker started under heavy
                               load was measured to hold ~10-20 MiB more than one started at boot)
-      --new-space-mb N        cap V8's young generation at N MiB (default 8; 0 = V8's default, 32): a bigger one
+      --new-space-mb N        cap V8's young generation at N MiB (default 2; 0 = V8's default, 32): a bigger one
                               saves little GC time and costs resident memory (ignored under --max-semi-space-size)
       --version               print the version
   -h, --help                  this text
@@ -62,7 +63,7 @@ function intArg(flag: string, v: string | undefined, min: number, max: number): 
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { command: 'serve', mode: 'serve', concurrency: 0, logLevel: 'info', drainTimeS: 600, parentShutdownTimeS: 900, offloadMinBatch: 64, workerIdleTimeoutMs: 30_000, workerMinThreads: 0, newSpaceMb: 8 };
+  const o: CliOptions = { command: 'serve', mode: 'serve', concurrency: 0, logLevel: 'info', drainTimeS: 600, parentShutdownTimeS: 900, offloadMinBatch: 64, workerIdleTimeoutMs: 30_000, workerMinThreads: 0, newSpaceMb: DEFAULT_NEW_SPACE_TARGET_MB };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value: string | undefined;

@@ -16,8 +16,13 @@
  */
 import v8 from 'node:v8';
 
-/** Target new-space size (both semi-spaces): 8 MiB, as `--max-semi-space-size=4`. Measured (c0, wrk -c64 then 2000 req/s): peak RSS 95 -> 76 MiB at unchanged req/s; 4 or 2 MiB promoted more and peaked higher (82-84 MiB). */
-export const DEFAULT_NEW_SPACE_TARGET_MB = 8;
+/**
+ * Target new-space size (both semi-spaces): 2 MiB, as `--max-semi-space-size=1`. Measured (perf5, c0, fresh
+ * process, 2000 req/s for 12 s, 3 runs each): peak RSS 80.1-80.8 MiB at 8, 79.8-80.8 at 4, 76.0-76.4 at 2; under
+ * wrk -c64, 82.5-83.6 at 8 and 78.1-79.4 at 2, CPU per request indistinguishable (4 alternating runs, median
+ * ~36-37 us at both). (perf4 had measured 2 and 4 worse, 82-84 MiB, with wrk -c64 and then 2000 req/s in one process.)
+ */
+export const DEFAULT_NEW_SPACE_TARGET_MB = 2;
 const GROW = 2;
 const FREEZE = 1;
 

@@ -26,6 +26,7 @@ import { openSocket, type SocketOpener, type UpstreamTls } from './transport.js'
 import { watchConnect, type ConnectWatch } from './connect_watch.js';
 import { connectFailureError, overflowError, UPSTREAM_POOL_CLOSED, UPSTREAM_POOL_DRAINED } from './errors.js';
 import { hostStatsOf } from './host.js';
+import { connectSharedReads } from '../stream/http1/socket-io.js';
 
 /** Builds the HTTP/1 client codec over a connected socket (src/stream's createClientConnection). */
 export type ConnectionFactory = (socket: net.Socket, cluster: Cluster) => ClientConnection;
@@ -185,7 +186,7 @@ export class Http1Pool implements HttpConnectionPool {
 
   private open(budgeted: boolean): void {
     const { host, stats } = this.o;
-    const { socket, ready } = this.o.open ? this.o.open(host) : openSocket(host, this.o.tls);
+    const { socket, ready } = this.o.open ? this.o.open(host) : this.openPlain(host) ?? openSocket(host, this.o.tls);
     const rec: PooledConnection = { state: 'connecting', socket, conn: null, requests: 0, timer: null, idleSince: 0, budgeted };
     this.all.add(rec);
     this.connecting++;
@@ -195,6 +196,15 @@ export class Http1Pool implements HttpConnectionPool {
     this.hostStats.cx_total++;
     this.hostStats.cx_active++;
     watchConnect(socket, ready, rec, this.connectWatch);
+  }
+
+  /**
+   * Plain TCP to an address and port reads through the HTTP/1 codec's shared read buffer (no Buffer per read,
+   * see src/stream/http1/socket-io.ts); TLS and pipe endpoints go through openSocket.
+   */
+  private openPlain(host: Host): { socket: net.Socket; ready: 'connect' } | undefined {
+    if (this.o.tls !== undefined || host.port === 0) return undefined;
+    return { socket: connectSharedReads(host.address, host.port), ready: 'connect' };
   }
 
   private connected(rec: PooledConnection): void {

@@ -114,8 +114,23 @@ export class PooledRouteResolver implements RouteResolver {
     this.deliver();
   };
 
+  /**
+   * A head can go stale while it waits for the end of the turn: its client closed, the connection returned the
+   * head record's slab, and another connection may be reusing it. The request is over by then (its callback is
+   * ignored), but matching the stale record can trap in wasm (memory access out of bounds), which must cost that
+   * one answer (null), never the process.
+   */
   private matchInline(table: RouteTable, heads: readonly RequestHead[]): (RouteEntry | null)[] {
-    return heads.map((h) => table.match(h));
+    const routes: (RouteEntry | null)[] = new Array(heads.length);
+    for (let i = 0; i < heads.length; i++) {
+      try {
+        routes[i] = table.match(heads[i]);
+      } catch (err) {
+        log.debug(`route match failed (a request whose connection closed meanwhile?): ${(err as Error)?.message ?? String(err)}`);
+        routes[i] = null;
+      }
+    }
+    return routes;
   }
 
   private offload(batch: Batch): void {

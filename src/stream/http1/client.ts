@@ -23,9 +23,9 @@ import type { HeadBuffer } from './head-buffer.js';
 import { HeadSlabs } from './head-slabs.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
-import { writeEncodedHead } from './head-writer.js';
+import { SlabWrites, writeEncodedHead } from './head-writer.js';
 import { CLUSTER_DEFAULTS } from '../../config/values.js';
-import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket, writesBatched } from './socket-io.js';
+import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket, releaseSharedReads, writesBatched } from './socket-io.js';
 import { UPSTREAM_CONNECTION_BUSY, UPSTREAM_PROTOCOL_ERROR, UpstreamResetError } from './errors.js';
 
 const log = logger('http1.client');
@@ -60,6 +60,8 @@ class Http1ClientConnection implements ClientConnection {
   private readonly pumper = new ReadPump(() => this.step(), () => this.updateFlow());
   private readonly flow: ReadFlow;
   private readonly cork: TickCork;
+  /** Slabs of encoded request heads, until the socket has written them. */
+  private readonly written: SlabWrites;
   private readonly closeCbs: (() => void)[] = [];
   /** The socket was handed over after a 101 (ResponseHandler.onSwitchingProtocols): its bytes are not ours. */
   private detached = false;
@@ -70,11 +72,12 @@ class Http1ClientConnection implements ClientConnection {
       options.maxResponseHeadersKb ?? CLUSTER_DEFAULTS.maxResponseHeadersKb);
     this.buffer = this.slabs.buffer;
     this.flow = new ReadFlow(socket);
-    this.cork = new TickCork(socket);
+    this.written = new SlabWrites(this.pool, socket);
+    this.cork = new TickCork(socket, () => this.written.settle());
     attachSocket(socket, (fn) => this.guard(fn), {
-      data: (chunk) => this.onData(chunk),
+      data: (chunk, transient) => this.onData(chunk, transient),
       end: () => this.onPeerEnd(),
-      drain: () => this.active?.drained(),
+      drain: () => { this.written.settle(); this.active?.drained(); },
       error: (err) => this.onSocketError(err),
       close: () => this.onSocketClose(),
     });
@@ -86,8 +89,7 @@ class Http1ClientConnection implements ClientConnection {
 
   request(head: RequestHead, rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest {
     const req = this.begin(head.method, rewrite, handler);
-    this.sendHead(req, () => writeEncodedHead(this.wasm, this.pool, this.socket,
-      (out, cap) => encodeRequestHead(this.wasm, head, rewrite, out, cap)));
+    this.sendHead(req, () => writeEncodedHead(this.wasm, this.pool, this.socket, this.written, encodeRequestHead, head, rewrite));
     return req;
   }
 
@@ -147,7 +149,10 @@ class Http1ClientConnection implements ClientConnection {
   private responseState: ResponseState = 'done';
   private reader: BodyReader | undefined;
 
-  private onData(chunk: Buffer): void {
+  /** True while a transient chunk (see socket-io.ts, shared reads) is being taken in: body pieces are copied. */
+  private transientInput = false;
+
+  private onData(chunk: Buffer, transient: boolean): void {
     if (this.detached) return;
     if (!this.active || this.responseState === 'done') {
       // Bytes nobody asked for: the connection's framing can no longer be trusted.
@@ -157,7 +162,16 @@ class Http1ClientConnection implements ClientConnection {
     }
     this.active.responseBytes += chunk.length;
     this.inbox.push(chunk);
-    this.pump();
+    if (!transient) { this.pump(); return; }
+    this.transientInput = true;
+    try {
+      this.pump();
+    } finally {
+      this.transientInput = false;
+      // The read buffer is reused after this call: what is kept of the chunk is copied.
+      this.inbox.keepCopy(chunk);
+      this.buffer.forgetSource(chunk);
+    }
   }
 
   pump(): void {
@@ -231,12 +245,16 @@ class Http1ClientConnection implements ClientConnection {
     this.active = undefined;
     this.responseState = 'done';
     this.cork.release();
+    // The tunnel reads the socket through ordinary 'data' events (copies), not the shared read buffer.
+    releaseSharedReads(this.socket);
     req.handler.onSwitchingProtocols!(head, this.socket, Buffer.concat(pieces));
   }
 
   private stepBody(req: Http1UpstreamRequest): boolean {
     if (req.paused) return false;
-    const r = this.inbox.feedBody(this.buffer, this.reader!, (piece) => { if (!req.finished) req.handler.onData(piece); });
+    const r = this.inbox.feedBody(this.buffer, this.reader!, (piece) => {
+      if (!req.finished) req.handler.onData(this.transientInput ? Buffer.from(piece) : piece);
+    });
     if (r === undefined) return false;
     if (req.finished) return true; // aborted from onData
     if (r.error !== undefined) {
@@ -339,6 +357,7 @@ class Http1ClientConnection implements ClientConnection {
     }
     this.open = false;
     this.releaseBuffers();
+    this.written.releaseAll();
     for (const cb of this.closeCbs.splice(0)) {
       try { cb(); } catch (err) { log.error(`onClose callback failed: ${String(err)}`); }
     }

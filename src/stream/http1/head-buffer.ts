@@ -85,6 +85,11 @@ export class HeadBuffer {
     return Buffer.from(this.wasm.u8.subarray(this.ptr + from, this.ptr + from + n));
   }
 
+  /** `chunk` is about to become invalid (a reused read buffer): unread bytes are copied out of the slab from now on. */
+  forgetSource(chunk: Uint8Array): void {
+    if (this.source === chunk) this.source = undefined;
+  }
+
   /** Marks `n` unread bytes as consumed. */
   skip(n: number): void {
     this.consumed = Math.min(this.length, this.consumed + n);

@@ -28,7 +28,7 @@ import type { HeadBuffer } from './head-buffer.js';
 import { HeadSlabs } from './head-slabs.js';
 import { BodyReader } from './body-reader.js';
 import { BodyWriter } from './framing.js';
-import { writeEncodedHead } from './head-writer.js';
+import { SlabWrites, writeEncodedHead } from './head-writer.js';
 import { HCM_DEFAULTS } from '../../config/values.js';
 import { Inbox, ReadFlow, ReadPump, TickCork, attachSocket } from './socket-io.js';
 import { Deadline, requestDeadlines } from '../deadlines.js';
@@ -78,6 +78,8 @@ export class ServerConnection {
   private readonly pumper = new ReadPump(() => this.step(), () => this.updateFlow());
   private readonly flow: ReadFlow;
   private readonly cork: TickCork;
+  /** Slabs of encoded response heads, until the socket has written them. */
+  private readonly written: SlabWrites;
   private peerEnded = false;
   private requests = 0;
 
@@ -100,12 +102,13 @@ export class ServerConnection {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
     this.delayedCloseMs = options.delayedCloseMs ?? HCM_DEFAULTS.delayedCloseTimeoutMs;
     this.flow = new ReadFlow(socket);
-    this.cork = new TickCork(socket);
+    this.written = new SlabWrites(this.pool, socket);
+    this.cork = new TickCork(socket, () => this.written.settle());
 
     const open = attachSocket(socket, (fn) => this.guard(fn), {
-      data: (chunk) => this.onData(chunk),
+      data: (chunk) => this.onData(chunk), // never transient: downstream sockets are accepted with node's own reads
       end: () => this.onPeerEnd(),
-      drain: () => this.stream?.drained(),
+      drain: () => { this.written.settle(); this.stream?.drained(); },
       error: (err) => this.onSocketError(err),
       close: () => this.onClose(),
     });
@@ -324,7 +327,7 @@ export class ServerConnection {
 
   writeResponseHead(head: ResponseHead, rewrite: HeadRewrite): void {
     this.corkForTick();
-    writeEncodedHead(this.wasm, this.pool, this.socket, (out, cap) => encodeResponseHead(this.wasm, head, rewrite, out, cap));
+    writeEncodedHead(this.wasm, this.pool, this.socket, this.written, encodeResponseHead, head, rewrite);
   }
 
   sendContinue(): void {
@@ -442,6 +445,7 @@ export class ServerConnection {
     this.clearIdleTimer();
     this.clearCloseTimer();
     this.releaseBuffers();
+    this.written.releaseAll();
   }
 
   private releaseBuffers(): void {

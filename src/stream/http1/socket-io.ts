@@ -3,7 +3,7 @@
  * reads responses): wiring the socket's events, the inbox of socket chunks not yet taken in, the re-entrant
  * read pump, read backpressure (pause/resume) and per-tick corking of writes.
  */
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { BodyFeed, BodyReader } from './body-reader.js';
 import type { HeadBuffer } from './head-buffer.js';
 
@@ -55,6 +55,18 @@ export class Inbox {
     const out = this.chunks.map((c, i) => (i === 0 ? c.subarray(this.offset) : c));
     this.clear();
     return out;
+  }
+
+  /**
+   * `chunk` (read into a buffer that the next read reuses) is no longer valid after this call returns: if it
+   * still waits here, its unread bytes are copied.
+   */
+  keepCopy(chunk: Buffer): void {
+    const i = this.chunks.indexOf(chunk);
+    if (i < 0) return;
+    const from = i === 0 ? this.offset : 0;
+    this.chunks[i] = Buffer.from(chunk.subarray(from));
+    if (i === 0) this.offset = 0;
   }
 
   /** Drops every chunk (input is being discarded). */
@@ -180,7 +192,8 @@ export function resetTurnLoad(): void {
 export class TickCork {
   private corked = false;
 
-  constructor(private readonly socket: Socket) {}
+  /** @param afterFlush runs after each uncork (the connection returns the slabs its socket has written) */
+  constructor(private readonly socket: Socket, private readonly afterFlush?: () => void) {}
 
   hold(): void {
     if (this.corked || this.socket.destroyed) return;
@@ -205,15 +218,66 @@ export class TickCork {
     this.corked = false;
     try {
       this.socket.uncork();
+      this.afterFlush?.();
     } catch {
       // A socket that fails while writing reports it through its own 'error' event; other sockets still flush.
     }
   }
 }
 
+/**
+ * Upstream sockets read into one reused buffer (node's `onread` option): no Buffer, backing store and stream
+ * push per read. A chunk read this way is valid only during its `data` call (`transient`); what the
+ * connection keeps or hands on must be copied. Measured on a bare relay (wrk -c64, alternating runs): about
+ * 1-2 us less CPU per request.
+ */
+const SHARED_READ_BYTES = 64 * 1024;
+let sharedReadBuffer: Buffer | undefined;
+const READ_SINK = Symbol('skiff.http1.readSink');
+
+interface SharedReadSocket extends Socket {
+  /** Where reads go once attachSocket has wired the socket to a connection. */
+  [READ_SINK]?: (chunk: Buffer) => void;
+}
+
+/**
+ * Node calls the onread callback with the socket as `this`. Until a connection is attached (or after
+ * `releaseSharedReads`), reads are emitted as ordinary 'data' events of copied chunks, so code that only
+ * knows 'data' listeners still works with such a socket.
+ */
+function onSharedRead(this: SharedReadSocket, n: number, buf: Buffer): undefined {
+  const chunk = buf.subarray(0, n);
+  const sink = this[READ_SINK];
+  if (sink !== undefined) sink(chunk);
+  else this.emit('data', Buffer.from(chunk));
+  return undefined; // not false: reading goes on (pausing is ReadFlow's, through socket.pause())
+}
+
+/** Opens a TCP connection whose reads go through the shared read buffer (see above); Nagle off. */
+export function connectSharedReads(host: string, port: number): Socket {
+  sharedReadBuffer ??= Buffer.allocUnsafe(SHARED_READ_BYTES);
+  const socket = net.connect({ host, port, noDelay: true, onread: { buffer: sharedReadBuffer, callback: onSharedRead as unknown as (n: number, buf: Uint8Array) => boolean } }) as SharedReadSocket;
+  socket[READ_SINK] = undefined;
+  return socket;
+}
+
+/** Whether `socket` reads through the shared buffer (its data arrives transient). */
+export function readsShared(socket: Socket): boolean {
+  return READ_SINK in socket;
+}
+
+/**
+ * Hands a shared-read socket's input to ordinary 'data' listeners from now on (copied chunks), for code that
+ * takes the raw socket over (a tunnel after an upgrade). A no-op for other sockets.
+ */
+export function releaseSharedReads(socket: Socket): void {
+  if (readsShared(socket)) (socket as SharedReadSocket)[READ_SINK] = undefined;
+}
+
 /** What a connection does on each of its socket's events. */
 export interface SocketEvents {
-  data(chunk: Buffer): void;
+  /** @param transient the chunk is valid only during this call (a shared-buffer read) */
+  data(chunk: Buffer, transient: boolean): void;
   end(): void;
   drain(): void;
   error(err: Error): void;
@@ -227,7 +291,7 @@ export interface SocketEvents {
  */
 export function attachSocket(socket: Socket, guard: (fn: () => void) => void, on: SocketEvents): boolean {
   socket.setNoDelay(true);
-  const data = (chunk: Buffer): void => guard(() => on.data(chunk));
+  const data = (chunk: Buffer): void => guard(() => on.data(chunk, false));
   const end = (): void => guard(() => on.end());
   const drain = (): void => guard(() => on.drain());
   const error = (err: Error): void => guard(() => on.error(err));
@@ -237,6 +301,11 @@ export function attachSocket(socket: Socket, guard: (fn: () => void) => void, on
   socket.on('drain', () => inSocketEvent(drain, undefined));
   socket.on('error', (err) => inSocketEvent(error, err));
   socket.on('close', () => inSocketEvent(close, undefined));
+  if (readsShared(socket)) {
+    const s = socket as SharedReadSocket;
+    const transient = (chunk: Buffer): void => guard(() => on.data(chunk, true));
+    s[READ_SINK] = (chunk) => inSocketEvent(transient, chunk);
+  }
   if (!socket.destroyed) return true;
   queueMicrotask(() => guard(() => on.close()));
   return false;

@@ -111,3 +111,34 @@ test('invalid batch sizes are a typed error', () => {
   const table = new PrefixTable(mainInstance(), PREFIXES);
   assert.throws(() => new PooledRouteResolver(table, pool, { binding: prefixBinding, minBatch: 0 }), { code: 'SKIFF_ROUTE_OFFLOAD_CONFIG' });
 });
+
+test('a head whose match throws (a stale record: its connection closed during the turn) gets null; the others their routes', async () => {
+  const table = new PrefixTable(mainInstance(), PREFIXES);
+  const stale = new WeakSet<object>();
+  // The real failure is a wasm trap reading a released head record; a table that throws for marked heads stands in.
+  const trapping = Object.create(table, {
+    match: { value: (h: Parameters<PrefixTable['match']>[0]) => {
+      if (stale.has(h)) throw new WebAssembly.RuntimeError('memory access out of bounds');
+      return table.match(h);
+    } },
+  }) as PrefixTable;
+  const broken = { ...prefixBinding, taskKind: 'no.such.task' };
+  for (const minBatch of [100, 4]) { // inline, and inline after a failed hand-off
+    const resolver = new PooledRouteResolver(trapping, pool, { binding: broken, minBatch });
+    const wasm = mainInstance();
+    const ps = ['/api/v2/users/1', '/static/a', '/health', '/api/x', '/other'];
+    const heads = ps.map((p) => writeHead(wasm, p));
+    stale.add(heads[1]);
+    const routes = await new Promise<(RouteEntry | null)[]>((resolve) => {
+      const out: (RouteEntry | null)[] = new Array(heads.length);
+      let left = heads.length;
+      heads.forEach((h, i) => resolver.resolve(h, (r) => { out[i] = r; if (--left === 0) resolve(out); }));
+    });
+    heads.forEach((h) => h.free());
+    const expected = names(ps.map((p) => table.entries.find((e) => p.startsWith(e.matchPrefix!)) ?? null));
+    expected[1] = null;
+    assert.ok(expected.filter((n) => n !== null).length >= 3, 'the other heads do match routes');
+    assert.deepEqual(names(routes), expected, `minBatch ${minBatch}`);
+  }
+});
+

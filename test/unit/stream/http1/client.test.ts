@@ -6,6 +6,7 @@ import { createClientConnection } from '../../../../src/stream/http1/client.js';
 import type { ClientConnection, HeaderList, ResponseHandler, ResponseHead, ServerConnectionHandler } from '../../../../src/types/http.js';
 import type { SkiffError } from '../../../../src/common/errors.js';
 import { UpstreamResetError } from '../../../../src/stream/http1/errors.js';
+import { connectSharedReads } from '../../../../src/stream/http1/socket-io.js';
 import { RawClient, countSlabs, parseResponses, startServer, waitFor, wasm } from './helpers.js';
 
 /** What the upstream received so far on one connection, and the socket to answer on. */
@@ -50,7 +51,8 @@ async function fakeUpstream(onRequest: (req: string, conn: UpstreamConn, index: 
   return {
     port,
     async connect(): Promise<ClientConnection> {
-      const s = net.connect(port, '127.0.0.1');
+      // client-shared-reads.test.ts runs this whole file again over sockets that read into one reused buffer.
+      const s = process.env.SKIFF_TEST_SHARED_READS === '1' ? connectSharedReads('127.0.0.1', port) : net.connect(port, '127.0.0.1');
       opened.push(s);
       await once(s, 'connect');
       return createClientConnection(wasm, s);
@@ -415,5 +417,74 @@ test('close() with a request in flight resets it with SKIFF_UPSTREAM_RESET (loca
     assert.equal(got.error?.code, 'SKIFF_UPSTREAM_RESET');
     assert.match(got.error!.message, /closed locally/);
     assert.equal(cc.reusable, false);
+  } finally { await up.close(); }
+});
+
+test('a large chunked response read in many pieces, paused and resumed, arrives byte for byte', async () => {
+  const body = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 31 + (i >> 11)) & 0xff;
+  const up = await fakeUpstream((_req, conn) => {
+    conn.socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+    for (let at = 0; at < body.length; at += 100_000) {
+      const piece = body.subarray(at, Math.min(body.length, at + 100_000));
+      conn.socket.write(`${piece.length.toString(16)}\r\n`);
+      conn.socket.write(piece);
+      conn.socket.write('\r\n');
+    }
+    conn.socket.write('0\r\n\r\n');
+  });
+  try {
+    const conn = await up.connect();
+    const pieces: Buffer[] = [];
+    let ended = false;
+    let paused = 0;
+    let req: ReturnType<ClientConnection['request']> | undefined;
+    const handler: ResponseHandler = {
+      onHead: () => {},
+      onData: (c) => {
+        // Keep the piece itself (not a copy): it must stay intact after the data event that delivered it.
+        pieces.push(c as Buffer);
+        if (pieces.length % 7 === 0 && req) {
+          paused++;
+          req.pauseResponse();
+          setTimeout(() => req!.resumeResponse(), 1);
+        }
+      },
+      onEnd: () => { ended = true; },
+      onError: (e) => { throw e; },
+    };
+    req = conn.requestLocal('GET', '/big', [['host', 'up']], { bodyKind: 'none' }, handler);
+    req.end();
+    await waitFor(() => ended, 20_000, "the end of the response");
+    assert.ok(paused > 0, 'the response was paused at least once');
+    assert.ok(Buffer.concat(pieces).equals(body), 'the body arrived intact');
+  } finally { await up.close(); }
+});
+
+test('a response paused at its head, with the body in the same read, keeps the bytes it has not delivered yet', async () => {
+  const body = Buffer.alloc(200_000);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 9)) & 0xff;
+  const up = await fakeUpstream((_req, conn) => {
+    // One write: head and body leave together, so the first read holds both, more than the head slab takes.
+    conn.socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`, 'latin1'), body]));
+  });
+  try {
+    const conn = await up.connect();
+    const pieces: Buffer[] = [];
+    let ended = false;
+    let req: ReturnType<ClientConnection['request']> | undefined;
+    const handler: ResponseHandler = {
+      onHead: () => {
+        req!.pauseResponse();
+        setTimeout(() => req!.resumeResponse(), 20);
+      },
+      onData: (c) => { pieces.push(c as Buffer); },
+      onEnd: () => { ended = true; },
+      onError: (e) => { throw e; },
+    };
+    req = conn.requestLocal('GET', '/one-read', [['host', 'up']], { bodyKind: 'none' }, handler);
+    req.end();
+    await waitFor(() => ended, 20_000, 'the end of the response');
+    assert.ok(Buffer.concat(pieces).equals(body), 'the body arrived intact');
   } finally { await up.close(); }
 });
