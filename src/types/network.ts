@@ -49,6 +49,21 @@ export interface DownstreamConnection {
    * anything it reads itself (empty when none). Plain-text chains only: TLS chains receive decrypted bytes.
    */
   readonly initialData: Uint8Array;
+  /**
+   * The connection's dynamic metadata and filter state (Envoy's StreamInfo of the connection). An internal
+   * listener's connection carries the upstream host's or cluster's `passthrough_metadata` here; filters may read
+   * and add entries (set_filter_state). Absent on connections nothing wrote to yet: create it with
+   * `newConnectionState()` semantics (two empty maps) when a filter needs one.
+   */
+  readonly state?: ConnectionState;
+}
+
+/** Per-connection metadata shared by the filters of one downstream connection (main thread only). */
+export interface ConnectionState {
+  /** Dynamic metadata by namespace (e.g. `envoy.filters.listener.original_dst` -> { local: '10.0.0.1:9080' }). */
+  readonly dynamicMetadata: Map<string, Record<string, unknown>>;
+  /** Filter state objects by key (Envoy's FilterState; `set_filter_state` writes here). */
+  readonly filterState: Map<string, unknown>;
 }
 
 /** What a connection the filter serves offers the listener (drain, shutdown). */

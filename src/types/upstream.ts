@@ -15,6 +15,11 @@ export interface Host {
   healthy: boolean;
   /** Per-host counters shown by admin /clusters (Envoy's host stats); absent until the upstream fills them. */
   readonly stats?: HostStats;
+  /**
+   * An internal listener endpoint (`envoy_internal_address`): connections go in-process to the listener of
+   * that name (src/upstream/internal_listeners.ts), carrying the cluster's passthrough metadata. Absent for TCP.
+   */
+  readonly internal?: { readonly listenerName: string; readonly endpointId: string; readonly metadata?: ReadonlyMap<string, Record<string, unknown>> };
 }
 
 /** Envoy's per-host stats (not in the stats store: /clusters reads them from the host). */

@@ -82,7 +82,7 @@ const FEATURES: readonly [RegExp, string][] = [
   [/\.listener_filters: unsupported field$/, 'listener filters (listener branch)'],
   [/\.use_original_dst: unsupported field$/, 'use_original_dst (istio2: accepted no-op)'],
   [/\.filter_chain_matcher: unsupported field$/, 'filter_chain_matcher (not yet: the listener branch brings filter_chain_match)'],
-  [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (not yet)'],
+  [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (tunnel)'],
   [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (not yet)'],
   [/set_filter_state/, 'set_filter_state (not yet)'],
   [/\.normalize_path: unsupported field$/, 'path normalization (not yet)'],
@@ -99,15 +99,16 @@ const EXPECTED: Record<string, string> = {
   // transport_socket_matches (tlsMode: istio) with SDS certificates from sds-grpc, match_subject_alt_names.
   'Cluster outbound|9080|v1|productpage.default.svc.cluster.local (describe/testdata/describe/http_config.json)': 'applied',
   'RouteConfiguration https.443.https.bookinfo-gateway.default (describe/testdata/describe/tls_config.json)': 'applied',
-  'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'rejected: internal listeners (not yet)',
+  // internal_upstream with passthrough_metadata (tunnel): its endpoints are internal listeners.
+  'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'applied',
   // SDS and HTTP/2 are in; the HBONE pieces (CONNECT termination, XFCC, filter state) are not.
   'Listener connect_terminate (writer/compare/testdata/configdump.json)':
     'rejected: CONNECT and upgrades (not yet); client cert forwarding, XFCC (not yet); set_filter_state (not yet)',
   'Listener main_internal (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet); filter_chain_matcher (not yet: the listener branch brings filter_chain_match); internal listeners (not yet); path normalization (not yet)',
+    'rejected: CONNECT and upgrades (not yet); filter_chain_matcher (not yet: the listener branch brings filter_chain_match); path normalization (not yet)',
   // tcp_proxy (xproxy) and use_original_dst (a no-op) are in; tunnelling through CONNECT and internal listeners are not.
   'Listener connect_originate (writer/compare/testdata/configdump.json)':
-    'rejected: internal listeners (not yet); tcp_proxy tunnelling over HTTP CONNECT (not yet)',
+    'rejected: tcp_proxy tunnelling over HTTP CONNECT (not yet)',
   'RouteConfiguration inbound-vip|9080|http|reviews-v3.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'applied',
   'RouteConfiguration http.8080 (writer/envoy/configdump/testdata/routes/istio-gateway-http-route-prefix/configdump.json)': 'applied',
   'RouteConfiguration http.80 (writer/envoy/configdump/testdata/routes/k8s-gateway-http-route-path-prefix/configdump.json)': 'applied',
@@ -131,7 +132,7 @@ function outcome(r: GoldenResource): string {
 /** Every endpoint assignment and route applies, and the mesh cluster; the rest waits for HBONE's pieces (CONNECT, internal listeners). */
 const EXPECTED_TALLY = {
   RouteConfiguration: { total: 5, applied: 5, rejected: 0 },
-  Cluster: { total: 2, applied: 1, rejected: 1 },
+  Cluster: { total: 2, applied: 2, rejected: 0 },
   Listener: { total: 3, applied: 0, rejected: 3 },
   ClusterLoadAssignment: { total: 32, applied: 32, rejected: 0 },
 };
