@@ -40,7 +40,6 @@ export class InternalSocket extends Duplex {
     allowHalfOpen: boolean,
   ) {
     super({ allowHalfOpen });
-    this.on('data', (chunk: Buffer) => { this.bytesRead += chunk.length; });
   }
 
   readonly localPort = 0;
@@ -89,6 +88,7 @@ export class InternalSocket extends Duplex {
       return;
     }
     this.bytesWritten += chunk.length;
+    peer.bytesRead += chunk.length;
     if (this.timeoutMs > 0) this.touch();
     if (peer.timeoutMs > 0) peer.touch();
     if (peer.push(chunk)) cb();
