@@ -88,11 +88,16 @@ export class InternalSocket extends Duplex {
       return;
     }
     this.bytesWritten += chunk.length;
-    peer.bytesRead += chunk.length;
     if (this.timeoutMs > 0) this.touch();
-    if (peer.timeoutMs > 0) peer.touch();
-    if (peer.push(chunk)) cb();
-    else peer.heldWrite = cb;
+    // Delivered on a later tick, as a socket would: the reader never runs inside the writer's call (an HTTP
+    // client writing a request must not see the response arrive before its write returned).
+    process.nextTick(() => {
+      if (peer.destroyed || peer.eofPushed) { cb(errnoError('EPIPE', 'the other end of the internal connection is closed')); return; }
+      peer.bytesRead += chunk.length;
+      if (peer.timeoutMs > 0) peer.touch();
+      if (peer.push(chunk)) cb();
+      else peer.heldWrite = cb;
+    });
   }
 
   override _read(): void {
@@ -104,8 +109,8 @@ export class InternalSocket extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.peer.receiveEof();
-    cb();
+    // After every write's callback, i.e. after its bytes were pushed: the EOF comes last.
+    process.nextTick(() => { this.peer.receiveEof(); cb(); });
   }
 
   private receiveEof(): void {
@@ -125,8 +130,8 @@ export class InternalSocket extends Duplex {
       if (err !== null) {
         process.nextTick(() => peer.destroy(errnoError('ECONNRESET', 'internal connection reset by peer')));
       } else {
-        // A close: what this end wrote is already in the peer's buffer, then EOF (as a FIN after the data).
-        peer.receiveEof();
+        // A close: EOF after the bytes this end wrote (deliveries already queued run first), as a FIN after the data.
+        process.nextTick(() => peer.receiveEof());
         // A write the peer made that this end held is gone; later ones fail in _write.
       }
     }
