@@ -82,6 +82,13 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': {
     stat_prefix: true, cluster: true, weighted_clusters: true, idle_timeout: true, max_connect_attempts: true,
     access_log: { extensions: ACCESS_LOG_EXTENSIONS },
+    // tunnel: the bytes inside an HTTP/2 or HTTP/1.1 CONNECT (src/tcp_proxy/tunnel.ts).
+    tunneling_config: true,
+  },
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.TunnelingConfig': {
+    hostname: true, use_post: true, post_path: true, headers_to_add: true,
+    propagate_response_headers: { hint: 'the upstream response headers are not kept in filter state' },
+    propagate_response_trailers: { hint: 'the upstream response trailers are not kept in filter state' },
   },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster': { clusters: true },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': { name: true, weight: true },

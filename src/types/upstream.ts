@@ -112,6 +112,11 @@ export interface Cluster {
    * the x-protocol pools (src/upstream/raw_connect.ts); undefined for plain TCP.
    */
   readonly upstreamTls?: { connect(address: string, port: number): import('node:tls').TLSSocket };
+  /**
+   * The HTTP protocol its typed_extension_protocol_options choose ('auto': by ALPN over TLS): what a tcp_proxy
+   * tunnel (tunneling_config) speaks CONNECT in. Absent: HTTP/1.1.
+   */
+  readonly httpProtocol?: 'http1' | 'http2' | 'auto' | 'downstream';
   /** Stops DNS refresh and closes pools. */
   close(): void;
 }

@@ -200,6 +200,8 @@ export class ClusterImpl implements Cluster {
   private get pools(): Map<Host, ProtocolPool> { return (this.poolsByHost ??= new Map()); }
   /** HTTP/1.1, HTTP/2 or chosen by ALPN per host (typed_extension_protocol_options). */
   private readonly protocol: UpstreamHttpProtocol;
+  /** The protocol's kind (Cluster.httpProtocol: what a tcp_proxy tunnel speaks). */
+  get httpProtocol(): UpstreamHttpProtocol['kind'] { return this.protocol.kind; }
   private readonly lb: HostSetLoadBalancer;
   private readonly dnsRefreshMs: number;
   private readonly lookupFamily: LookupFamily;
