@@ -170,6 +170,8 @@ class RawConnectionInfo implements ConnectionInfo {
 const LISTENER_FIELDS = new Set([
   'name', 'address', 'filter_chains', 'default_filter_chain', 'listener_filters', 'listener_filters_timeout',
   'continue_on_listener_filters_timeout', 'internal_listener',
+  // Accepted by the config subset as hints or no-ops (src/config/subset.ts says why); nothing here reads them.
+  'traffic_direction', 'use_original_dst', 'ignore_global_conn_limit', 'bypass_overload_manager',
 ]);
 const CHAIN_FIELDS = new Set(['name', 'filter_chain_match', 'filters', 'transport_socket']);
 
