@@ -22,7 +22,7 @@ import type { Cluster, ClusterManager, Host } from '../types/upstream.js';
 import { connectRaw } from '../upstream/raw_connect.js';
 import { hostKeyOf } from '../upstream/host.js';
 import { pickCluster, type TcpProxyConfig } from './config.js';
-import { openTunnel, type TunnelFailure } from './tunnel.js';
+import { openHttp1Tunnel, openHttp2Tunnel, type TunnelFailure } from './tunnel.js';
 import { hostStatsOf } from '../upstream/host.js';
 import type { AccessLogEntry } from '../access_log/format.js';
 import { clusterTcpStats, type ClusterTcpStats, type TcpProxyStats } from './stats.js';
@@ -116,31 +116,37 @@ export class TcpProxySession implements ServedConnection {
       this.fail('no_healthy_upstream', `cluster ${cluster.name} has no healthy host`);
       return;
     }
+    const tunneling = this.deps.config.tunneling;
+    if (tunneling !== undefined && cluster.httpProtocol === 'http2') {
+      // A stream of the host's HTTP/2 pool (connections shared with other tunnels and requests).
+      this.upstreamHost = hostKeyOf(host);
+      this.cancelConnect = openHttp2Tunnel(cluster.pool(host), tunneling, this.connectionEntry(), (failure, stream) => {
+        this.cancelConnect = null;
+        if (failure !== null) { this.tunnelFailed(failure, host, n, attempted); return; }
+        this.connected(stream!);
+      });
+      return;
+    }
     this.cancelConnect = connectRaw(cluster, host, (err, socket) => {
       this.cancelConnect = null;
       if (err !== null) return this.connectFailed(err, n, attempted, host);
       this.upstreamHost = hostKeyOf(host);
-      if (this.deps.config.tunneling === undefined) { this.connected(socket!); return; }
-      this.tunnel(socket!, host, n, attempted);
+      if (tunneling === undefined) { this.connected(socket!); return; }
+      this.cancelConnect = openHttp1Tunnel(socket!, tunneling, this.connectionEntry(), (failure, stream) => {
+        this.cancelConnect = null;
+        if (failure !== null) { this.tunnelFailed(failure, host, n, attempted); return; }
+        this.connected(stream!);
+      });
     });
   }
 
-  /** Opens the HTTP tunnel over a connected upstream socket, then proxies through it. */
-  private tunnel(socket: net.Socket, host: Host, n: number, attempted: Set<Host>): void {
-    const cluster = this.cluster!;
-    const kind = cluster.httpProtocol ?? 'http1';
-    const h2 = kind === 'http2' || (kind === 'auto' && (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2');
-    const entry = this.connectionEntry();
-    this.cancelConnect = openTunnel(socket, h2 ? 'http2' : 'http1', this.deps.config.tunneling!, entry, (failure, stream) => {
-      this.cancelConnect = null;
-      if (failure !== null) { this.tunnelFailed(failure, host, n, attempted); return; }
-      this.connected(stream!);
-    });
-  }
-
-  /** A refused tunnel counts as a failed connect of that host (Envoy: upstream_cx_connect_fail), retried like one. */
+  /**
+   * A tunnel that did not open: the pool's own error (overflow, connect failure, already counted), or a refusal
+   * (not 2xx), counted as a failed connect of that host (upstream_cx_connect_fail); either is retried like one.
+   */
   private tunnelFailed(failure: TunnelFailure, host: Host, n: number, attempted: Set<Host>): void {
     const cluster = this.cluster!;
+    if (failure.error !== undefined) { this.connectFailed(failure.error, n, attempted, host); return; }
     cluster.stats.upstream_cx_connect_fail.inc();
     hostStatsOf(host).cx_connect_fail++;
     const err = new SkiffErrorClass('SKIFF_TCP_PROXY_TUNNEL_REFUSED', `tunnel to ${hostKeyOf(host)} in cluster ${cluster.name}: ${failure.reason}`, 'upstream', true);

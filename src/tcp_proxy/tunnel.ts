@@ -2,7 +2,7 @@
  * tcp_proxy's `tunneling_config`: the downstream's bytes travel inside one HTTP request to the upstream (Envoy's
  * TcpProxy tunnelling; Istio's HBONE originates mTLS HTTP/2 CONNECT this way).
  *
- *  - HTTP/2 (the cluster's protocol options say http2, or `auto` and ALPN chose h2): a CONNECT stream
+ *  - HTTP/2 (the cluster's protocol options say http2): a CONNECT stream
  *    (`:method CONNECT`, `:authority` = hostname, no :scheme/:path, RFC 9113 §8.5), or with `use_post` a POST
  *    to `post_path`. The stream is the tunnel: DATA both ways, END_STREAM <-> FIN, RST_STREAM <-> reset, and
  *    HTTP/2 flow control is the backpressure (a full window makes `write()` return false).
@@ -11,13 +11,15 @@
  * A response other than 2xx (or none before the connection ends) fails the tunnel: the session closes the
  * downstream and counts a connect failure.
  *
- * The HTTP/2 side runs on node:http2's client session over the cluster's connection (TLS with ALPN h2, or h2c):
- * one session per tunnel, its bytes never parsed by Skiff's router (a tunnel has no routing after its head).
+ * The HTTP/2 tunnel is a stream of the cluster's HTTP/2 pool (src/upstream/http2_pool.ts, Skiff's own codec:
+ * src/stream/http2/client.ts requestConnect), so tunnels to one host share connections, TLS and the circuit
+ * breakers as requests do. The HTTP/1.1 tunnel takes a raw connection of its own (src/upstream/raw_connect.ts).
  */
-import http2 from 'node:http2';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type * as net from 'node:net';
-import { ConfigError } from '../common/errors.js';
+import { ConfigError, type SkiffError } from '../common/errors.js';
+import type { ClientConnection, ResponseHandler, ResponseHead, UpstreamRequest } from '../types/http.js';
+import type { HttpConnectionPool } from '../types/upstream.js';
 import { checkFields } from '../config/values.js';
 import { compileFormat, type AccessLogEntry, type AccessLogFormatter } from '../access_log/format.js';
 
@@ -74,21 +76,24 @@ export function tunnelingConfig(m: TunnelingConfigMessage, path: string): Tunnel
   };
 }
 
-export type TunnelProtocol = 'http1' | 'http2';
-
 /** Why a tunnel did not open: the status of a refusing response (0 when there was none) and a description. */
-export interface TunnelFailure { readonly status: number; readonly reason: string }
+export interface TunnelFailure {
+  readonly status: number;
+  readonly reason: string;
+  /** The pool's error when no connection could be had (overflow, connect failure: retryable or not). */
+  readonly error?: SkiffError;
+}
 
 export type TunnelCallback = (failure: TunnelFailure | null, stream?: Duplex) => void;
 
 /**
- * Sends the tunnel request over `socket` (connected, TLS done) and calls `cb` once: with the tunnel's stream on a
- * 2xx, or with why not. `entry` fills hostname and header formats. Returns a cancel function (destroys all).
+ * HTTP/1.1: sends `CONNECT` over `socket` (connected, TLS done) and calls `cb` once: with the socket itself as
+ * the tunnel on a 2xx, or with why not. `entry` fills hostname and header formats. Returns a cancel function.
  */
-export function openTunnel(socket: net.Socket, protocol: TunnelProtocol, config: TunnelingConfig, entry: AccessLogEntry, cb: TunnelCallback): () => void {
+export function openHttp1Tunnel(socket: net.Socket, config: TunnelingConfig, entry: AccessLogEntry, cb: TunnelCallback): () => void {
   const authority = config.hostname(entry);
   const headers = config.headersToAdd.map((h) => [h.name, h.value(entry)] as const);
-  return protocol === 'http2' ? openHttp2(socket, config, authority, headers, cb) : openHttp1(socket, config, authority, headers, cb);
+  return openHttp1(socket, config, authority, headers, cb);
 }
 
 function openHttp1(socket: net.Socket, config: TunnelingConfig, authority: string, headers: readonly (readonly [string, string])[], cb: TunnelCallback): () => void {
@@ -137,60 +142,123 @@ function openHttp1(socket: net.Socket, config: TunnelingConfig, authority: strin
   return () => { if (!done) { done = true; socket.destroy(); } };
 }
 
-function openHttp2(socket: net.Socket, config: TunnelingConfig, authority: string, headers: readonly (readonly [string, string])[], cb: TunnelCallback): () => void {
-  let done = false;
-  const scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
-  let session: http2.ClientHttp2Session;
-  try {
-    session = http2.connect(`${scheme}://tunnel.invalid`, { createConnection: () => socket });
-  } catch (e) {
-    socket.destroy();
-    process.nextTick(() => cb({ status: 0, reason: `HTTP/2 session: ${e instanceof Error ? e.message : String(e)}` }));
-    return () => {};
-  }
-  const fail = (f: TunnelFailure): void => {
-    if (done) return;
-    done = true;
-    session.destroy();
-    socket.destroy();
-    cb(f);
+/**
+ * The tunnel over the cluster's HTTP/2 pool: one CONNECT (or POST) stream of a pooled connection, so tunnels to
+ * one host share connections as requests do. The Duplex is the stream: written bytes are DATA (END_STREAM on
+ * end()), the response's DATA is what it reads; destroy() resets the stream (RST_STREAM CANCEL).
+ */
+export function openHttp2Tunnel(pool: HttpConnectionPool, config: TunnelingConfig, entry: AccessLogEntry, cb: TunnelCallback): () => void {
+  const authority = config.hostname(entry);
+  const headers = config.headersToAdd.map((h) => [h.name, h.value(entry)] as const);
+  let tunnel: Http2Tunnel | undefined;
+  let cancelled = false;
+  const handle = pool.acquire((err, conn) => {
+    if (cancelled) { if (conn) pool.release(conn); return; }
+    if (err !== null || conn === undefined) { cb({ status: 0, reason: err?.message ?? 'no connection', error: err ?? undefined }); return; }
+    if (conn.requestConnect === undefined) {
+      pool.release(conn);
+      cb({ status: 0, reason: 'the cluster\'s connection cannot carry CONNECT (HTTP/2 required)' });
+      return;
+    }
+    tunnel = new Http2Tunnel(pool, conn, cb);
+    try {
+      tunnel.start(config.usePost
+        ? conn.requestLocal('POST', config.postPath, [['host', authority], ...headers], { bodyKind: 'chunked' }, tunnel)
+        : conn.requestConnect(authority, headers, tunnel));
+    } catch (e) {
+      tunnel.refuse({ status: 0, reason: `tunnel request: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  });
+  return () => {
+    cancelled = true;
+    handle.cancel();
+    tunnel?.cancel();
   };
-  // Cancelled by the session (the downstream left): nothing is reported.
-  function cancel(): void {
-    if (done) return;
-    done = true;
-    session.destroy();
-    socket.destroy();
+}
+
+/** One tunnel stream as a Duplex (and the ResponseHandler of its request). */
+class Http2Tunnel extends Duplex implements ResponseHandler {
+  private req: UpstreamRequest | undefined;
+  private state: 'waiting' | 'open' | 'failed' = 'waiting';
+  private responseEnded = false;
+  private released = false;
+
+  constructor(private readonly pool: HttpConnectionPool, private readonly conn: ClientConnection, private readonly cb: TunnelCallback | undefined) {
+    super({ allowHalfOpen: true });
   }
-  session.on('error', (err) => fail({ status: 0, reason: `HTTP/2 session: ${err.message}` }));
-  session.once('close', () => fail({ status: 0, reason: 'HTTP/2 session closed before the tunnel opened' }));
-  const request: http2.OutgoingHttpHeaders = config.usePost
-    ? { ':method': 'POST', ':scheme': scheme, ':path': config.postPath, ':authority': authority }
-    : { ':method': 'CONNECT', ':authority': authority };
-  for (const [n, v] of headers) request[n] = v;
-  let stream: http2.ClientHttp2Stream;
-  try {
-    stream = session.request(request, { endStream: false });
-  } catch (e) {
-    process.nextTick(() => fail({ status: 0, reason: `CONNECT request: ${e instanceof Error ? e.message : String(e)}` }));
-    return cancel;
+
+  start(req: UpstreamRequest): void {
+    this.req = req;
+    req.onDrain(() => this.emit('upstreamDrain'));
   }
-  stream.on('error', () => { /* followed by 'close'; before the response it fails the tunnel below */ });
-  stream.once('close', () => {
-    // The tunnel (or its refusal) is over: the session carries nothing else.
-    if (!done) fail({ status: 0, reason: `stream closed before a response (code ${stream.rstCode ?? 0})` });
-    else session.close();
-    if (!socket.destroyed) setImmediate(() => { if (!session.destroyed) session.destroy(); });
-  });
-  stream.once('response', (h) => {
-    if (done) return;
-    const status = Number(h[':status'] ?? 0);
-    if (status < 200 || status > 299) { fail({ status, reason: `CONNECT refused with ${status}` }); return; }
-    done = true;
-    session.removeAllListeners('close');
-    session.on('close', () => { if (!stream.destroyed) stream.destroy(); });
-    stream.pause();
-    cb(null, stream);
-  });
-  return cancel;
+
+  /** The tunnel did not open: the request is abandoned, the lease goes back, the caller hears why. */
+  refuse(f: TunnelFailure): void {
+    if (this.state !== 'waiting') return;
+    this.state = 'failed';
+    this.req?.abort();
+    this.release();
+    this.cb?.(f);
+  }
+
+  /** Abandoned before it opened (the downstream left). */
+  cancel(): void {
+    if (this.state !== 'waiting') return;
+    this.state = 'failed';
+    this.req?.abort();
+    this.release();
+  }
+
+  // ---- ResponseHandler ----
+  onHead(head: ResponseHead): void {
+    if (this.state !== 'waiting') return;
+    if (head.status < 200 || head.status > 299) { this.refuse({ status: head.status, reason: `CONNECT refused with ${head.status}` }); return; }
+    this.state = 'open';
+    this.pause();
+    this.cb?.(null, this);
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.state !== 'open') return;
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (!this.push(b)) this.req!.pauseResponse();
+  }
+
+  onEnd(): void {
+    if (this.state === 'waiting') { this.refuse({ status: 0, reason: 'the stream ended before a response' }); return; }
+    if (this.state !== 'open') return;
+    this.responseEnded = true;
+    this.push(null);
+  }
+
+  onError(err: SkiffError): void {
+    if (this.state === 'waiting') { this.refuse({ status: 0, reason: err.message, error: err }); return; }
+    if (this.state === 'open' && !this.destroyed) this.destroy(err);
+  }
+
+  // ---- Duplex ----
+  override _read(): void { this.req?.resumeResponse(); }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.req!.writeBody(chunk)) { cb(); return; }
+    this.once('upstreamDrain', () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.req!.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // A stream still open either way is reset; one finished both ways just goes back to the pool.
+    if (!this.responseEnded || !this.writableFinished) this.req?.abort();
+    this.release();
+    cb(err);
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pool.release(this.conn);
+  }
 }

@@ -88,6 +88,16 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
     return this.open(method, rewrite, handler, () => this.headers.encodeLocalRequest(method, path, authority, rest, { ...rewrite, scheme: this.scheme } as Http2Rewrite));
   }
 
+  /**
+   * Opens a CONNECT stream (RFC 9113 §8.5) to `authority`: the request never ends by itself, its DATA and the
+   * response's DATA are the tunnel's bytes (tcp_proxy tunneling_config).
+   */
+  requestConnect(authority: string, headers: readonly (readonly [string, string])[], handler: ResponseHandler): Http2ClientStream {
+    const encode = this.headers.encodeConnectRequest;
+    if (encode === undefined) throw new SkiffError('SKIFF_UPSTREAM_CONNECT_UNSUPPORTED', 'this HTTP/2 header codec cannot encode CONNECT', 'internal', false);
+    return this.open('CONNECT', { bodyKind: 'chunked' }, handler, () => encode.call(this.headers, authority, headers));
+  }
+
   private open(method: string, rewrite: HeadRewrite, handler: ResponseHandler, encode: () => Uint8Array): Http2ClientStream {
     if (!this.usable) throw new SkiffError('SKIFF_UPSTREAM_CONNECTION_BUSY', 'HTTP/2 connection cannot open more streams', 'upstream', true);
     const sid = this.nextStreamId;
@@ -316,6 +326,12 @@ export class Http2ClientLease implements ClientConnection {
   requestLocal(method: string, path: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest {
     this.opening();
     this.stream = this.conn.requestLocal(method, path, headers, rewrite, handler);
+    return this.stream;
+  }
+
+  requestConnect(authority: string, headers: readonly (readonly [string, string])[], handler: ResponseHandler): UpstreamRequest {
+    this.opening();
+    this.stream = this.conn.requestConnect(authority, headers, handler);
     return this.stream;
   }
 

@@ -17,6 +17,14 @@ import type { Cluster, Listener } from '../../../src/types/envoy.js';
 import { exchange, startEcho } from '../tcp_proxy/harness.js';
 import { waitFor } from '../../helpers/wait.js';
 
+/** `p`, or a failure after `ms` (every wait in these tests is bounded). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const INTERNAL_UPSTREAM = 'type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport';
@@ -87,10 +95,10 @@ test('tcp_proxy reaches an internal listener (its own tcp_proxy to an echo serve
   assert.deepEqual(s.lm.addresses().map((a) => a.name), ['front'], 'the internal listener is bound to no address');
   assert.ok(internalListeners.has('inner_tcp'));
   const c = net.connect(s.port('front'), '127.0.0.1');
-  await once(c, 'connect');
+  await within(once(c, 'connect'), 10_000, 'c connect');
   assert.equal(await exchange(c, 'through the internal listener', 29, 5000), 'through the internal listener');
   c.end();
-  await once(c, 'close');
+  await within(once(c, 'close'), 10_000, 'c close');
   assert.equal(s.stats.counter('listener.inner_tcp.downstream_cx_total').value, 1);
   assert.equal(s.stats.counter('cluster.to_internal.upstream_cx_total').value, 1);
   assert.equal(s.stats.gauge('listener_manager.total_listeners_active').value, 2);
@@ -154,7 +162,7 @@ test('passthrough metadata reaches the internal connection; original_dst restore
   const c = net.connect(s.port('front_md'), '127.0.0.1');
   let reply = '';
   c.on('data', (d: Buffer) => { reply += d.toString(); });
-  await once(c, 'close');
+  await within(once(c, 'close'), 10_000, 'c close');
   assert.equal(reply, 'ok');
   assert.deepEqual(seen, [
     '{"envoy.filters.listener.original_dst":{"local":"10.0.0.7:9080"},"istio":{"services":["ratings"]}}',

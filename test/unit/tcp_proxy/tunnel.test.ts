@@ -11,6 +11,14 @@ import { createTestCa } from '../../helpers/certs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { exchange, roundTrip, startProxy, staticCluster } from './harness.js';
 
+/** `p`, or a failure after `ms` (every wait in these tests is bounded). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+
 const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const HTTP_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const H2_OPTIONS = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': HTTP_OPTIONS, explicit_http_config: { http2_protocol_options: {} } } };
@@ -28,7 +36,8 @@ async function startH2Peer(status: number, secure: boolean): Promise<{ port: num
     stream.on('error', () => {});
     if (status < 200 || status > 299) { stream.respond({ ':status': status }, { endStream: true }); return; }
     stream.respond({ ':status': status });
-    stream.on('data', (d: Buffer) => stream.write(d));
+    // `reset!` makes the peer reset the stream (RST_STREAM CANCEL); anything else is echoed.
+    stream.on('data', (d: Buffer) => { if (d.toString() === 'reset!') stream.close(http2.constants.NGHTTP2_CANCEL); else stream.write(d); });
     stream.on('end', () => stream.end('|end'));
   };
   const server = secure
@@ -77,7 +86,7 @@ test('HTTP/2 CONNECT over h2c: echo through the tunnel, FIN as END_STREAM both w
   const proxy = await startProxy({ cluster: 'h2c', tunneling_config: TUNNEL }, [staticCluster('h2c', [peer.port], { typed_extension_protocol_options: H2_OPTIONS } as never)]);
   t.after(() => proxy.close());
   const c = net.connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
-  await once(c, 'connect');
+  await within(once(c, 'connect'), 10_000, 'c connect');
   assert.equal(await exchange(c, 'ping through h2', 15, 10_000), 'ping through h2');
   const big = 'z'.repeat(300_000); // several windows' worth: flow control both ways
   assert.equal((await exchange(c, big, big.length, 10_000)).length, big.length);
@@ -85,7 +94,7 @@ test('HTTP/2 CONNECT over h2c: echo through the tunnel, FIN as END_STREAM both w
   let tail = '';
   c.on('data', (d: Buffer) => { tail += d.toString(); });
   c.end();
-  await once(c, 'close');
+  await within(once(c, 'close'), 10_000, 'c close');
   assert.equal(tail, '|end');
   assert.deepEqual(peer.seen, [{ method: 'CONNECT', authority: 'h2c.svc:0', path: undefined, scheme: undefined, tag: 'from-h2c' }]);
   await waitFor(() => proxy.filter.activeSessions === 0, 5000, 'the session ended');
@@ -113,6 +122,28 @@ test('HTTP/2 CONNECT over TLS with ALPN h2 (as Istio connect_originate), and use
   t.after(() => post.close());
   assert.equal((await roundTrip(post.port, 'posted', 10_000)).reply, 'posted|end');
   assert.deepEqual(peer.seen[1], { method: 'POST', authority: 'svc.example', path: '/tunnel', scheme: 'https', tag: undefined });
+});
+
+test('tunnels to one host share an HTTP/2 connection; a peer reset closes only its own client; idle_timeout closes both sides', async (t) => {
+  const peer = await startH2Peer(200, false);
+  t.after(() => peer.close());
+  const proxy = await startProxy({ cluster: 'shared', tunneling_config: { hostname: 'svc:80' }, idle_timeout: { seconds: 1 } },
+    [staticCluster('shared', [peer.port], { typed_extension_protocol_options: H2_OPTIONS } as never)]);
+  t.after(() => proxy.close());
+  const a = net.connect({ port: proxy.port, host: '127.0.0.1' });
+  const b = net.connect({ port: proxy.port, host: '127.0.0.1' });
+  await within(Promise.all([once(a, 'connect'), once(b, 'connect')]), 10_000, 'both connect');
+  assert.equal(await exchange(a, 'from a', 6, 10_000), 'from a');
+  assert.equal(await exchange(b, 'from b', 6, 10_000), 'from b');
+  assert.equal(proxy.counter('cluster.shared.upstream_cx_total'), 1, 'both tunnels on one connection');
+  const aClosed = once(a, 'close');
+  a.write('reset!');
+  await within(aClosed, 10_000, 'the reset client closed');
+  assert.equal(await exchange(b, 'b lives', 7, 10_000), 'b lives', 'the other tunnel is untouched');
+  // No bytes either way for idle_timeout: the session closes the client and resets its stream.
+  await within(once(b, 'close'), 10_000, 'b close');
+  await waitFor(() => proxy.counter('tcp.tp.idle_timeout') === 1, 5000, 'idle timeout counted');
+  await waitFor(() => proxy.filter.activeSessions === 0, 5000, 'sessions ended');
 });
 
 test('HTTP/1.1 CONNECT: echo through the tunnel with half-close', async (t) => {

@@ -6,6 +6,14 @@ import { waitFor } from '../../helpers/wait.js';
 import { internalSocketPair, INTERNAL_CLIENT_ADDRESS } from '../../../src/upstream/internal_socket.js';
 import { InternalListenerRegistry } from '../../../src/upstream/internal_listeners.js';
 
+/** `p`, or a failure after `ms` (every wait in these tests is bounded). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+
 function collect(s: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
@@ -22,10 +30,10 @@ test('bytes flow both ways; a FIN is EOF on the other end, which may still write
   const atServer = collect(server);
   client.write('hello ');
   client.end('world');
-  assert.equal(await atServer, 'hello world');
+  assert.equal(await within(atServer, 10_000, 'server EOF'), 'hello world');
   const atClient = collect(client);
   server.end('reply after FIN');
-  assert.equal(await atClient, 'reply after FIN');
+  assert.equal(await within(atClient, 10_000, 'client EOF'), 'reply after FIN');
   await waitFor(() => client.destroyed && server.destroyed, 5000, 'both ends closed after both FINs');
 });
 
@@ -40,7 +48,7 @@ test('backpressure: a reader that does not read makes write() return false; read
   let received = 0;
   server.on('data', (c: Buffer) => { received += c.length; });
   server.resume();
-  await drained;
+  await within(drained, 10_000, 'drain');
   assert.ok(received >= writes * chunk.length);
   client.destroy();
   server.destroy();
@@ -52,22 +60,22 @@ test('destroy() closes after the written bytes (EOF); destroy(err) resets the pe
   const got = collect(a.client);
   a.server.write('last words');
   a.server.destroy();
-  assert.equal(await got, 'last words');
+  assert.equal(await within(got, 10_000, 'last words'), 'last words');
   a.client.write('too late');
-  const [err] = await once(a.client, 'error');
+  const [err] = await within(once(a.client, 'error'), 10_000, 'EPIPE');
   assert.equal((err as NodeJS.ErrnoException).code, 'EPIPE');
 
   const b = internalSocketPair('l4');
   const reset = once(b.server, 'error');
   b.client.resetAndDestroy();
-  const [rerr] = await reset;
+  const [rerr] = await within(reset, 10_000, 'ECONNRESET');
   assert.equal((rerr as NodeJS.ErrnoException).code, 'ECONNRESET');
 });
 
 test('the registry connects by name, refuses unknown names, and stops after unregister', async () => {
   const reg = new InternalListenerRegistry();
   const refused = reg.connect({ listenerName: 'nobody', endpointId: '' });
-  const [e] = await once(refused, 'error');
+  const [e] = await within(once(refused, 'error'), 10_000, 'refused error');
   assert.equal((e as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 
   const seen: string[] = [];
@@ -77,12 +85,12 @@ test('the registry connects by name, refuses unknown names, and stops after unre
   };
   reg.register('svc', acceptor as never);
   const c = reg.connect({ listenerName: 'svc', endpointId: 'e1', metadata: new Map([['ns', { local: '10.0.0.1:80' }]]) });
-  await once(c, 'connect');
-  assert.equal(await collect(c), 'hi');
+  await within(once(c, 'connect'), 10_000, 'c connect');
+  assert.equal(await within(collect(c), 10_000, 'hi'), 'hi');
   assert.deepEqual(seen, ['{"local":"10.0.0.1:80"}']);
   c.destroy();
   assert.equal(reg.unregister('svc', acceptor as never), true);
   const after = reg.connect({ listenerName: 'svc', endpointId: '' });
-  const [e2] = await once(after, 'error');
+  const [e2] = await within(once(after, 'error'), 10_000, 'after error');
   assert.equal((e2 as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 });
