@@ -121,3 +121,29 @@ test('HBONE originate over xDS: tcp_proxy -> internal listener (original destina
   assert.equal((await roundTrip(front, 'again', 10_000)).reply, 'echo:again');
   assert.equal(await stat(skiff.adminUrl, 'listener_manager.listener_removed'), 1);
 });
+
+test('a static bootstrap: an HTTP route to a cluster whose endpoint is an internal listener (its own HCM answers)', async (t) => {
+  const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+  const hcm = (name: string, route: Json) => ({ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+    '@type': HCM, stat_prefix: name,
+    route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, ...route }] }] },
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+  } });
+  const skiff = await startSkiff({ config: {
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    static_resources: {
+      listeners: [
+        { name: 'edge', address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, filter_chains: [{ filters: [hcm('edge', { route: { cluster: 'to_inner' } })] }] },
+        { name: 'inner', internal_listener: {}, filter_chains: [{ filters: [hcm('inner', { direct_response: { status: 200, body: { inline_string: 'answered in-process' } } })] }] },
+      ],
+      clusters: [{ name: 'to_inner', type: 'STATIC', connect_timeout: '1s',
+        load_assignment: { cluster_name: 'to_inner', endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: 'inner' } } } }] }] } }],
+    },
+  } });
+  t.after(async () => { await skiff.stop(); });
+  const r = await fetch(`http://127.0.0.1:${skiff.port('edge')}/x`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(r.status, 200);
+  assert.equal(await r.text(), 'answered in-process');
+  assert.equal(await stat(skiff.adminUrl, 'listener.inner.downstream_cx_total'), 1);
+  assert.equal(await stat(skiff.adminUrl, 'http.inner.downstream_rq_total'), 1);
+});
