@@ -189,6 +189,8 @@ class Http2Tunnel extends Duplex implements ResponseHandler {
 
   start(req: UpstreamRequest): void {
     this.req = req;
+    // A POST tunnel's response may end first (the peer's half-close): the request keeps flowing (HTTP/2 streams).
+    if ('tunnel' in req) (req as { tunnel: boolean }).tunnel = true;
     req.onDrain(() => this.emit('upstreamDrain'));
   }
 

@@ -36,6 +36,14 @@ async function startH2Peer(status: number, secure: boolean): Promise<{ port: num
     stream.on('error', () => {});
     if (status < 200 || status > 299) { stream.respond({ ':status': status }, { endStream: true }); return; }
     stream.respond({ ':status': status });
+    // Authority `first.fin`: the peer speaks first and half-closes at once, then reports what it read afterwards.
+    if (h[':authority'] === 'first.fin') {
+      let got = '';
+      stream.end('server first');
+      stream.on('data', (d: Buffer) => { got += d.toString(); });
+      stream.on('end', () => { seen.push({ method: 'after-fin', authority: got, path: undefined, scheme: undefined, tag: undefined }); });
+      return;
+    }
     // `reset!` makes the peer reset the stream (RST_STREAM CANCEL); anything else is echoed.
     stream.on('data', (d: Buffer) => { if (d.toString() === 'reset!') stream.close(http2.constants.NGHTTP2_CANCEL); else stream.write(d); });
     stream.on('end', () => stream.end('|end'));
@@ -144,6 +152,23 @@ test('tunnels to one host share an HTTP/2 connection; a peer reset closes only i
   await within(once(b, 'close'), 10_000, 'b close');
   await waitFor(() => proxy.counter('tcp.tp.idle_timeout') === 1, 5000, 'idle timeout counted');
   await waitFor(() => proxy.filter.activeSessions === 0, 5000, 'sessions ended');
+});
+
+test('the peer half-closes first (END_STREAM): the client reads EOF and may still send until it ends too', async (t) => {
+  const peer = await startH2Peer(200, false);
+  t.after(() => peer.close());
+  const proxy = await startProxy({ cluster: 'fin', tunneling_config: { hostname: 'first.fin' } },
+    [staticCluster('fin', [peer.port], { typed_extension_protocol_options: H2_OPTIONS } as never)]);
+  t.after(() => proxy.close());
+  const c = net.connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+  let got = '';
+  c.on('data', (d: Buffer) => { got += d.toString(); });
+  await within(once(c, 'end'), 10_000, 'the peer FIN at the client');
+  assert.equal(got, 'server first');
+  c.end('client after FIN');
+  await within(once(c, 'close'), 10_000, 'client close');
+  await waitFor(() => peer.seen.some((s) => s.method === 'after-fin'), 10_000, 'the peer read the rest');
+  assert.equal(peer.seen.find((s) => s.method === 'after-fin')!.authority, 'client after FIN');
 });
 
 test('HTTP/1.1 CONNECT: echo through the tunnel with half-close', async (t) => {
