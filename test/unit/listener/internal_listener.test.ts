@@ -135,6 +135,22 @@ test('an HTTP route reaches an internal listener through the HTTP/1.1 pool; LDS 
   assert.ok(s.stats.counter('cluster.to_inner_http.upstream_cx_connect_fail').value >= 1);
 });
 
+test('an HTTP/2 cluster (h2c prior knowledge) reaches an internal listener through the HTTP/2 pool', async (t) => {
+  const h2 = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+    '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} },
+  } };
+  const s = await setup(
+    [httpListener('front_h2', { route: { cluster: 'to_inner_h2' } }, LOOPBACK),
+      httpListener('inner_h2', { direct_response: { status: 200, body: { inline_string: 'inner over h2' } } }, INTERNAL)],
+    [internalCluster('to_inner_h2', 'inner_h2', { typed_extension_protocol_options: h2 })],
+  );
+  t.after(() => s.close());
+  const front = s.port('front_h2');
+  for (let i = 0; i < 3; i++) assert.deepEqual(await get(front), { status: 200, body: 'inner over h2' });
+  assert.equal(s.stats.counter('cluster.to_inner_h2.upstream_cx_total').value, 1, 'one multiplexed in-process connection');
+  assert.equal(s.stats.counter('http.inner_h2.downstream_rq_total').value, 3);
+});
+
 test('passthrough metadata reaches the internal connection; original_dst restores the destination from it', async (t) => {
   const seen: string[] = [];
   const s = await setup(
