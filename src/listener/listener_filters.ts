@@ -5,7 +5,8 @@
  *  - skiff.filters.listener.protocol_inspector (protocol_inspector.ts): on plain text, what http_inspector
  *    says or a registered x-protocol's name (`bolt`, `dubbo`): one port for HTTP and RPC.
  *  - envoy.filters.listener.original_dst and the registered no-ops: accepted, nothing read (Skiff is not a
- *    transparent proxy; Istio's metadata exchange changes nothing about forwarding).
+ *    transparent proxy; Istio's metadata exchange changes nothing about forwarding). On an internal listener,
+ *    original_dst restores the destination from the connection's passed-through metadata (listener_manager.ts).
  * Reading is bounded (16 KiB for a ClientHello, 8 KiB for a request line) and timed
  * (listener_filters_timeout, Envoy's default 15 s; on timeout the connection closes unless
  * continue_on_listener_filters_timeout). The bytes read are handed on: nothing the client sent is lost.
