@@ -86,6 +86,18 @@ async function startH1Peer(status: number): Promise<{ port: number; seen: string
   };
 }
 
+/** A TCP peer run by `onSocket` (bytes no HTTP server would send). */
+async function startRawPeer(onSocket: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => { sockets.add(sock); sock.on('error', () => {}); sock.once('close', () => sockets.delete(sock)); sock.resume(); onSocket(sock); });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => { for (const s of sockets) s.destroy(); await new Promise<void>((r) => server.close(() => r())); },
+  };
+}
+
 const TUNNEL = { hostname: '%UPSTREAM_CLUSTER%.svc:%DOWNSTREAM_LOCAL_PORT%', headers_to_add: [{ header: { key: 'x-tunnel-tag', value: 'from-%UPSTREAM_CLUSTER%' } }] };
 
 test('HTTP/2 CONNECT over h2c: echo through the tunnel, FIN as END_STREAM both ways, authority and headers from formats', async (t) => {
@@ -211,6 +223,20 @@ test('a refusing CONNECT peer (403) closes the client and counts a connect failu
   assert.equal((await roundTrip(proxy1.port, 'let me in', 10_000)).reply, '');
   assert.equal(proxy1.counter('cluster.deny1.upstream_cx_connect_fail'), 1);
   await waitFor(() => proxy.filter.activeSessions === 0 && proxy1.filter.activeSessions === 0, 5000, 'sessions ended');
+});
+
+test('an HTTP/1.1 peer answering garbage, or an endless head, fails the tunnel without crashing', async (t) => {
+  const garbage = await startRawPeer((sock) => sock.end('SSH-2.0-not-http\r\n\r\n'));
+  const endless = await startRawPeer((sock) => { const line = `x-filler: ${'a'.repeat(1000)}\r\n`; sock.write('HTTP/1.1 200 OK\r\n'); for (let i = 0; i < 40; i++) sock.write(line); });
+  t.after(async () => { await garbage.close(); await endless.close(); });
+  const proxy = await startProxy({ cluster: 'g', tunneling_config: { hostname: 'x:1' } }, [staticCluster('g', [garbage.port])]);
+  t.after(() => proxy.close());
+  assert.equal((await roundTrip(proxy.port, 'hi', 10_000)).reply, '');
+  assert.equal(proxy.counter('cluster.g.upstream_cx_connect_fail'), 1);
+  const proxy2 = await startProxy({ cluster: 'e', tunneling_config: { hostname: 'x:1' } }, [staticCluster('e', [endless.port])]);
+  t.after(() => proxy2.close());
+  assert.equal((await roundTrip(proxy2.port, 'hi', 10_000)).reply, '');
+  assert.equal(proxy2.counter('cluster.e.upstream_cx_connect_fail'), 1);
 });
 
 test('tunneling_config is checked: hostname required, post_path only with use_post, reserved headers refused', async () => {
