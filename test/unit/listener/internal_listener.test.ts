@@ -16,6 +16,7 @@ import { internalListeners } from '../../../src/upstream/internal_listeners.js';
 import type { Cluster, Listener } from '../../../src/types/envoy.js';
 import { exchange, startEcho } from '../tcp_proxy/harness.js';
 import { waitFor } from '../../helpers/wait.js';
+import { createTestCa } from '../../helpers/certs.js';
 
 /** `p`, or a failure after `ms` (every wait in these tests is bounded). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -184,6 +185,25 @@ test('passthrough metadata reaches the internal connection; original_dst restore
     '{"envoy.filters.listener.original_dst":{"local":"10.0.0.7:9080"},"istio":{"services":["ratings"]}}',
     '{"address":"10.0.0.7","port":9080}',
   ]);
+});
+
+test('TLS to an internal listener is refused at connect (never sent in plain text)', async (t) => {
+  const ca = createTestCa();
+  t.after(() => ca.cleanup());
+  const s = await setup(
+    [tcpProxyListener('front_tls', 'to_tls', LOOPBACK), tcpProxyListener('inner_tls', 'nowhere', INTERNAL)],
+    [internalCluster('to_tls', 'inner_tls', { transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      common_tls_context: { validation_context: { trusted_ca: { filename: ca.certPath } } },
+    } } })],
+  );
+  t.after(() => s.close());
+  const c = net.connect(s.port('front_tls'), '127.0.0.1');
+  c.on('error', () => {});
+  c.resume();
+  await within(once(c, 'close'), 10_000, 'the client closed');
+  assert.equal(s.stats.counter('cluster.to_tls.upstream_cx_connect_fail').value, 1);
+  assert.equal(s.stats.counter('listener.inner_tls.downstream_cx_total').value, 0, 'nothing reached the internal listener');
 });
 
 test('an internal listener with an address, or without a name, is refused naming the field', () => {
