@@ -17,8 +17,9 @@
  * A listener with `internal_listener` (Envoy's internal listeners) binds nothing: it is registered by name in
  * src/upstream/internal_listeners.ts, and a cluster endpoint `envoy_internal_address` connects to it in-process.
  * Its connections go through the same listener filters, chain selection and drain as accepted TCP ones; they
- * carry the upstream's passthrough metadata (DownstreamConnection.state), from which original_dst restores the
- * destination address. Its counters are `listener.<name>.*`.
+ * carry the upstream's passthrough metadata (DownstreamConnection.dynamicMetadata) and a filter state; from
+ * either (metadata `envoy.filters.listener.original_dst.local`, filter state `...original_dst.local_ip`)
+ * original_dst restores the destination address. Its counters are `listener.<name>.*`.
  */
 import net from 'node:net';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
@@ -26,12 +27,14 @@ import type { Logger } from '../common/logger.js';
 import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import type { WasmInstance } from '../wasm/module.js';
 import type { Any, Duration, Listener } from '../types/envoy.js';
-import type { ConnectionInfo, ConnectionState, NetworkFilter, NetworkFilterContext, ServedConnection } from '../types/network.js';
+import type { ConnectionInfo, NetworkFilter, NetworkFilterContext, ServedConnection } from '../types/network.js';
+import { restoreOriginalAddresses } from './original_dst_state.js';
 import { internalListeners, type InternalAcceptor, type InternalConnection } from '../upstream/internal_listeners.js';
 import type { RouteResolver, RouteTable } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
 import { buildNetworkFilter, type FilterConfig } from './network_filters.js';
-import { FilterChainSelector, needsTlsFacts, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { FilterChainSelector, needsTlsFacts, type ChainSelector, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { FilterChainMatcherSelector, type MatcherConfig } from './filter_chain_matcher.js';
 import { readListenerFilters, runListenerFilters, type ListenerFilterConfig, type ListenerFiltersSpec } from './listener_filters.js';
 import { buildDownstreamTransport, type DownstreamTransport, type TransportSocketConfig } from './transport.js';
 import { ListenerSocketStats } from './listener_stats.js';
@@ -71,6 +74,7 @@ interface ListenerConfig extends Listener {
   listener_filters?: ListenerFilterConfig[];
   listener_filters_timeout?: Duration;
   continue_on_listener_filters_timeout?: boolean;
+  filter_chain_matcher?: MatcherConfig;
   /** Envoy's Listener.InternalListenerConfig (an empty message): the listener is internal. */
   internal_listener?: Record<string, unknown>;
 }
@@ -100,7 +104,7 @@ export interface ListenerSpec {
   readonly listenerFilters: ListenerFiltersSpec;
   /** Every chain, the default one included. */
   readonly chains: readonly FilterChainSpec[];
-  readonly selector: FilterChainSelector<FilterChainSpec>;
+  readonly selector: ChainSelector<FilterChainSpec>;
   readonly defaultChain: FilterChainSpec | undefined;
   /** The chain every connection goes to without looking (one chain, empty match, no listener filters). */
   readonly only: FilterChainSpec | undefined;
@@ -134,8 +138,8 @@ interface ActiveListener {
 interface TrackedConnection {
   readonly socket: net.Socket;
   readonly listener: ActiveListener;
-  /** Internal connections: the passed-through metadata and filter state. */
-  readonly state: ConnectionState | undefined;
+  /** Internal connections: the passed-through metadata and the connection's filter state. */
+  readonly internal: InternalConnection | undefined;
   /** Set once a network filter took the connection over. */
   served: ServedConnection | undefined;
 }
@@ -169,7 +173,7 @@ class RawConnectionInfo implements ConnectionInfo {
 
 const LISTENER_FIELDS = new Set([
   'name', 'address', 'filter_chains', 'default_filter_chain', 'listener_filters', 'listener_filters_timeout',
-  'continue_on_listener_filters_timeout', 'internal_listener',
+  'continue_on_listener_filters_timeout', 'filter_chain_matcher', 'internal_listener',
   // Accepted by the config subset as hints or no-ops (src/config/subset.ts says why); nothing here reads them.
   'traffic_direction', 'use_original_dst', 'ignore_global_conn_limit', 'bypass_overload_manager',
 ]);
@@ -195,6 +199,18 @@ function disposeChains(chains: readonly FilterChainSpec[], graceMs: number): voi
     c.filter.dispose(graceMs);
     c.transport?.dispose();
   }
+}
+
+/** filter_chain_matcher picks chains by name: names must be unique (the chains' filter_chain_match is ignored). */
+function matcherSelector(matcher: MatcherConfig, configs: readonly FilterChainConfig[], chains: readonly FilterChainSpec[], path: string,
+  log: Logger | undefined): ChainSelector<FilterChainSpec> {
+  const byName = new Map<string, FilterChainSpec>();
+  configs.forEach((c, i) => {
+    if (!c.name) throw new ConfigError(`${path}.filter_chains[${i}].name`, 'filter_chain_matcher needs every filter chain named');
+    if (byName.has(c.name)) throw new ConfigError(`${path}.filter_chains[${i}].name`, `${JSON.stringify(c.name)} is not unique`);
+    byName.set(c.name, chains[i]!);
+  });
+  return new FilterChainMatcherSelector(matcher, byName, path, log);
 }
 
 function isEmptyMatch(m: FilterChainMatchConfig | undefined): boolean {
@@ -235,7 +251,8 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
     const defaultChain = lc.default_filter_chain === undefined ? undefined
       : buildChain(lc.default_filter_chain, `${path}.default_filter_chain`, ctx, chainConfigs.length);
     if (defaultChain !== undefined) chains.push(defaultChain);
-    const selector = new FilterChainSelector(entries);
+    const selector = lc.filter_chain_matcher === undefined ? new FilterChainSelector(entries)
+      : matcherSelector(lc.filter_chain_matcher, chainConfigs, chains, path, deps.log);
     // protocol_inspector supplies application_protocols on plain text; SNI and the transport still need tls_inspector.
     const plainTextFacts = listenerFilters.protocolInspector !== undefined || listenerFilters.httpInspector;
     const needsTls = (m: FilterChainMatchConfig | undefined): boolean => needsTlsFacts(plainTextFacts && m !== undefined
@@ -245,7 +262,7 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
         + 'envoy.filters.listener.tls_inspector: SNI stays empty and the transport raw_buffer (Envoy does the same)');
     }
     const noFilters = !listenerFilters.tlsInspector && !listenerFilters.httpInspector && listenerFilters.protocolInspector === undefined;
-    const only = noFilters && chainConfigs.length === 1 && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
+    const only = noFilters && chainConfigs.length === 1 && lc.filter_chain_matcher === undefined && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
       : noFilters && chainConfigs.length === 0 ? defaultChain : undefined;
     const rdsNames = [...new Set(chains.flatMap((c) => c.filter.rdsNames))];
     return {
@@ -519,7 +536,7 @@ export class ListenerManager {
 
   private onInternalConnection(l: ActiveListener, stats: ListenerSocketStats, conn: InternalConnection): void {
     // The in-process socket offers what the manager and the filters use of a net.Socket (src/upstream/internal_socket.ts).
-    this.accept(l, stats, conn.socket as unknown as net.Socket, conn.state);
+    this.accept(l, stats, conn.socket as unknown as net.Socket, conn);
   }
 
   private bindFailed(l: ActiveListener, err: Error): void {
@@ -555,10 +572,10 @@ export class ListenerManager {
     this.accept(bound.owner, bound.stats, socket, undefined);
   }
 
-  private accept(l: ActiveListener, stats: ListenerSocketStats, socket: net.Socket, state: ConnectionState | undefined): void {
+  private accept(l: ActiveListener, stats: ListenerSocketStats, socket: net.Socket, internal: InternalConnection | undefined): void {
     stats.downstream_cx_total.inc();
     stats.downstream_cx_active.inc();
-    const tracked: TrackedConnection = { socket, listener: l, state, served: undefined };
+    const tracked: TrackedConnection = { socket, listener: l, internal, served: undefined };
     this.connections.add(tracked);
     l.connections++;
     // Until a filter owns the socket (and after, for errors it does not see), an error only closes it.
@@ -573,13 +590,13 @@ export class ListenerManager {
     });
     const spec = l.spec;
     const lf = spec.listenerFilters;
-    const destination = lf.originalDst === true ? originalDestination(state) : undefined;
+    const destination = lf.originalDst === true ? originalDestination(internal?.dynamicMetadata) : undefined;
     if (spec.only !== undefined) {
-      this.startChain(tracked, spec.only, destination === undefined ? new SocketFacts(socket) : this.facts(socket, 'raw_buffer', '', [], destination), NO_DATA, stats);
+      this.startChain(tracked, spec.only, internal === undefined ? new SocketFacts(socket) : this.facts(socket, 'raw_buffer', '', [], destination, tracked), NO_DATA, stats);
       return;
     }
     if (!lf.tlsInspector && !lf.httpInspector && lf.protocolInspector === undefined) {
-      this.pickChain(tracked, this.facts(socket, 'raw_buffer', '', [], destination), NO_DATA, stats);
+      this.pickChain(tracked, this.facts(socket, 'raw_buffer', '', [], destination, tracked), NO_DATA, stats);
       return;
     }
     stats.downstream_pre_cx_active.inc();
@@ -591,17 +608,22 @@ export class ListenerManager {
         return;
       }
       const i = outcome.inspection;
-      this.pickChain(tracked, this.facts(socket, i.transportProtocol, i.serverName, i.applicationProtocols, destination), i.data, stats);
+      this.pickChain(tracked, this.facts(socket, i.transportProtocol, i.serverName, i.applicationProtocols, destination, tracked), i.data, stats);
     });
   }
 
   private facts(socket: net.Socket, transportProtocol: string, serverName: string, applicationProtocols: readonly string[],
-    destination?: HostPort): ConnectionFacts {
-    return {
+    destination?: HostPort, tracked?: TrackedConnection): ConnectionFacts {
+    const facts: ConnectionFacts = {
       localAddress: destination?.address ?? socket.localAddress ?? '', localPort: destination?.port ?? socket.localPort ?? 0,
       remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
       transportProtocol, serverName, applicationProtocols,
     };
+    const internal = tracked?.internal;
+    if (internal === undefined) return facts;
+    // An internal connection: its filter state feeds chain selection; original_dst also restores from it.
+    const withState: ConnectionFacts = { ...facts, filterState: internal.filterState };
+    return tracked!.listener.spec.listenerFilters.originalDst === true ? restoreOriginalAddresses(withState, internal.filterState) : withState;
   }
 
   private pickChain(tracked: TrackedConnection, facts: ConnectionFacts, data: Buffer, stats: ListenerSocketStats): void {
@@ -622,7 +644,7 @@ export class ListenerManager {
     if (socket.destroyed) return;
     if (chain.transport === undefined) {
       const alpn = facts.applicationProtocols.length === 1 && facts.transportProtocol === 'raw_buffer' ? facts.applicationProtocols[0]! : '';
-      this.serve(tracked, chain, { socket, info: new RawConnectionInfo(facts, alpn), initialData: data, ...(tracked.state ? { state: tracked.state } : {}) });
+      this.serve(tracked, chain, { socket, info: new RawConnectionInfo(facts, alpn), initialData: data, ...internalParts(tracked) });
       return;
     }
     const base = {
@@ -636,7 +658,7 @@ export class ListenerManager {
       }
       const c = outcome.conn;
       const info: ConnectionInfo = { ...base, transportProtocol: 'tls', serverName: c.serverName, alpn: c.alpn, peerSans: c.peerSans };
-      this.serve(tracked, chain, { socket: c.socket, info, initialData: NO_DATA, ...(tracked.state ? { state: tracked.state } : {}) });
+      this.serve(tracked, chain, { socket: c.socket, info, initialData: NO_DATA, ...internalParts(tracked) });
     });
   }
 
@@ -746,12 +768,19 @@ const ORIGINAL_DST_METADATA = 'envoy.filters.listener.original_dst';
  * The original destination passed through to an internal listener (`local: "10.0.0.1:9080"`, `[::1]:80`), or
  * undefined when there is none or it is not an address.
  */
-export function originalDestination(state: ConnectionState | undefined): HostPort | undefined {
-  const local = state?.dynamicMetadata.get(ORIGINAL_DST_METADATA)?.local;
+export function originalDestination(metadata: ReadonlyMap<string, Readonly<Record<string, unknown>>> | undefined): HostPort | undefined {
+  const local = metadata?.get(ORIGINAL_DST_METADATA)?.local;
   if (typeof local !== 'string') return undefined;
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(local) ?? /^([0-9.]+):(\d{1,5})$/.exec(local);
   if (m === null) return undefined;
   const port = Number(m[2]);
   if (port > 65535 || net.isIP(m[1]!) === 0) return undefined;
   return { address: m[1]!, port };
+}
+
+/** What an internal connection adds to the DownstreamConnection: its metadata and filter state. */
+function internalParts(tracked: TrackedConnection): { dynamicMetadata?: InternalConnection['dynamicMetadata']; filterState?: InternalConnection['filterState'] } {
+  const internal = tracked.internal;
+  if (internal === undefined) return {};
+  return internal.dynamicMetadata.size > 0 ? { dynamicMetadata: internal.dynamicMetadata, filterState: internal.filterState } : { filterState: internal.filterState };
 }

@@ -36,6 +36,35 @@ export interface ConnectionInfo {
   readonly peerSans: readonly string[];
 }
 
+/**
+ * Envoy's filter state: typed objects by key that filters attach to a connection or a stream and others read
+ * (set_filter_state writes them; filter_chain_matcher's filter_state input, %FILTER_STATE(key)% in access
+ * logs and, through an internal listener, the upstream side read them). Keys are Envoy's
+ * (`envoy.filters.listener.original_dst.local_ip`, `io.istio.peer_principal`, ...). Main thread only.
+ */
+export interface FilterStateObject {
+  /** The object as text (Envoy's serializeAsString): what matchers and %FILTER_STATE(key:PLAIN)% read. */
+  readonly value: string;
+  /** The object factory that made it (set_filter_state's factory_key, else the object key; `envoy.string` for plain strings). */
+  readonly factoryKey: string;
+  /** Set once: a later set() of the same key is refused. */
+  readonly readOnly: boolean;
+  /** Whether it goes along to an upstream connection: not, to the next hop only, or to every later hop. */
+  readonly sharedWithUpstream: 'NONE' | 'ONCE' | 'TRANSITIVE';
+}
+
+export interface FilterState {
+  get(key: string): FilterStateObject | undefined;
+  /** Stores `object` under `key`; false (and nothing changes) when the key already holds a read-only object. */
+  set(key: string, object: FilterStateObject): boolean;
+  keys(): IterableIterator<string>;
+  /**
+   * What an upstream connection (an internal listener's) starts with: the objects shared ONCE (arriving as
+   * NONE) or TRANSITIVE.
+   */
+  sharedWithUpstream(): FilterState;
+}
+
 /** A downstream connection handed to a terminal network filter. */
 export interface DownstreamConnection {
   /**
@@ -50,20 +79,16 @@ export interface DownstreamConnection {
    */
   readonly initialData: Uint8Array;
   /**
-   * The connection's dynamic metadata and filter state (Envoy's StreamInfo of the connection). An internal
-   * listener's connection carries the upstream host's or cluster's `passthrough_metadata` here; filters may read
-   * and add entries (set_filter_state). Absent on connections nothing wrote to yet: create it with
-   * `newConnectionState()` semantics (two empty maps) when a filter needs one.
+   * The connection's filter state (absent on listeners that keep none). An internal listener's connection
+   * starts with the objects its originating stream shared with upstream (passthrough metadata).
    */
-  readonly state?: ConnectionState;
-}
-
-/** Per-connection metadata shared by the filters of one downstream connection (main thread only). */
-export interface ConnectionState {
-  /** Dynamic metadata by namespace (e.g. `envoy.filters.listener.original_dst` -> { local: '10.0.0.1:9080' }). */
-  readonly dynamicMetadata: Map<string, Record<string, unknown>>;
-  /** Filter state objects by key (Envoy's FilterState; `set_filter_state` writes here). */
-  readonly filterState: Map<string, unknown>;
+  readonly filterState?: FilterState;
+  /**
+   * The connection's dynamic metadata by namespace (Envoy's StreamInfo dynamic metadata). An internal listener's
+   * connection carries the upstream host's or cluster's `passthrough_metadata` here (e.g.
+   * `envoy.filters.listener.original_dst` -> { local: '10.0.0.1:9080' }). Absent when there is none.
+   */
+  readonly dynamicMetadata?: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
 }
 
 /** What a connection the filter serves offers the listener (drain, shutdown). */
@@ -109,4 +134,16 @@ export interface NetworkFilterFactory {
    * (e.g. `static_resources.listeners[0].filter_chains[1].filters[0].typed_config.cluster`).
    */
   create(typedConfig: Any, path: string, ctx: NetworkFilterContext): NetworkFilter;
+}
+
+/**
+ * A non-terminal network filter that acts once on each new connection of its chain before the terminal
+ * filter takes it (envoy.filters.network.set_filter_state): it may return the connection with more filter
+ * state. Registered in src/listener/network_filters.ts; filters run in their configured order.
+ */
+export interface ConnectionFilterFactory {
+  readonly names: readonly string[];
+  readonly typeUrls: readonly string[];
+  /** Validates `typedConfig` (errors name fields under `path`) and returns the per-connection step. */
+  create(typedConfig: Any, path: string, ctx: NetworkFilterContext): (conn: DownstreamConnection) => DownstreamConnection;
 }

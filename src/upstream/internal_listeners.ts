@@ -6,7 +6,8 @@
  *
  * Main thread only.
  */
-import type { ConnectionState } from '../types/network.js';
+import type { FilterState } from '../types/network.js';
+import { FilterStateStore } from '../common/filter_state.js';
 import { internalSocketPair, refusedInternalSocket, type InternalSocket } from './internal_socket.js';
 
 /** Where an internal endpoint connects, and what travels with the connection. */
@@ -19,10 +20,18 @@ export interface InternalAddress {
   readonly metadata?: ReadonlyMap<string, Record<string, unknown>>;
 }
 
-/** A connection handed to an internal listener: the listener's end and the connection's metadata. */
+/** Per connection: what the connecting side shares with the internal listener (filter state ONCE / TRANSITIVE). */
+export interface InternalConnectOptions {
+  readonly filterState?: FilterState;
+}
+
+/** A connection handed to an internal listener: the listener's end, its metadata and its filter state. */
 export interface InternalConnection {
   readonly socket: InternalSocket;
-  readonly state: ConnectionState;
+  /** The passed-through metadata (a copy per connection), by namespace. */
+  readonly dynamicMetadata: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  /** The connection's filter state: what the connecting side shared with upstream, for the listener's filters to add to. */
+  readonly filterState: FilterState;
 }
 
 export type InternalAcceptor = (conn: InternalConnection) => void;
@@ -51,14 +60,13 @@ export class InternalListenerRegistry {
    * the next turn the listener takes the other end and the client end emits 'connect' (or, with no such
    * listener, 'error' ECONNREFUSED, a connect failure like a closed port).
    */
-  connect(address: InternalAddress): InternalSocket {
+  connect(address: InternalAddress, opts: InternalConnectOptions = {}): InternalSocket {
     const name = address.listenerName;
     if (!this.acceptors.has(name)) return refusedInternalSocket(name);
     const { client, server } = internalSocketPair(name);
-    const state: ConnectionState = {
-      dynamicMetadata: new Map([...(address.metadata ?? new Map<string, Record<string, unknown>>())].map(([k, v]) => [k, { ...v }])),
-      filterState: new Map(),
-    };
+    const dynamicMetadata = new Map<string, Record<string, unknown>>();
+    for (const [k, v] of address.metadata ?? []) dynamicMetadata.set(k, { ...v });
+    const filterState = opts.filterState?.sharedWithUpstream() ?? new FilterStateStore();
     setImmediate(() => {
       if (client.destroyed) { server.destroy(); return; } // cancelled while connecting
       const acceptor = this.acceptors.get(name);
@@ -67,7 +75,7 @@ export class InternalListenerRegistry {
         client.destroy(Object.assign(new Error(`ECONNREFUSED: no internal listener named ${name}`), { code: 'ECONNREFUSED' }));
         return;
       }
-      acceptor({ socket: server, state });
+      acceptor({ socket: server, dynamicMetadata, filterState });
       client.emit('connect');
     });
     return client;

@@ -17,6 +17,8 @@ import type { Cluster, Listener } from '../../../src/types/envoy.js';
 import { exchange, startEcho } from '../tcp_proxy/harness.js';
 import { waitFor } from '../../helpers/wait.js';
 import { createTestCa } from '../../helpers/certs.js';
+import { FilterStateStore, stringObject } from '../../../src/common/filter_state.js';
+import { ORIGINAL_DST_LOCAL_IP_KEY } from '../../../src/listener/original_dst_state.js';
 
 /** `p`, or a failure after `ms` (every wait in these tests is bounded). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -170,8 +172,8 @@ test('passthrough metadata reaches the internal connection; original_dst restore
   t.after(() => s.close());
   // A stand-in for the internal listener that reports what its connection carries.
   const acceptor = (conn: Parameters<Parameters<typeof internalListeners.register>[1]>[0]): void => {
-    seen.push(JSON.stringify(Object.fromEntries(conn.state.dynamicMetadata)));
-    seen.push(JSON.stringify(originalDestination(conn.state)));
+    seen.push(JSON.stringify(Object.fromEntries(conn.dynamicMetadata)));
+    seen.push(JSON.stringify(originalDestination(conn.dynamicMetadata)));
     conn.socket.end('ok');
   };
   internalListeners.register('inner_md', acceptor);
@@ -204,6 +206,32 @@ test('TLS to an internal listener is refused at connect (never sent in plain tex
   await within(once(c, 'close'), 10_000, 'the client closed');
   assert.equal(s.stats.counter('cluster.to_tls.upstream_cx_connect_fail').value, 1);
   assert.equal(s.stats.counter('listener.inner_tls.downstream_cx_total').value, 0, 'nothing reached the internal listener');
+});
+
+test('original_dst on an internal listener restores the destination from shared filter state; chains match on it', async (t) => {
+  const chain = (body: string, match?: Record<string, unknown>) => ({
+    ...(match ? { filter_chain_match: match } : {}),
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': HCM, stat_prefix: 'od',
+      route_config: { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }] }] } } }],
+  });
+  const s = await setup([{
+    name: 'inner_od', internal_listener: {},
+    listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' } }],
+    filter_chains: [chain('to 8080', { destination_port: { value: 8080 } })], default_filter_chain: chain('elsewhere'),
+  } as unknown as Listener], []);
+  t.after(() => s.close());
+  const ask = async (shared: FilterStateStore): Promise<string> => {
+    const c = internalListeners.connect({ listenerName: 'inner_od', endpointId: '' }, { filterState: shared });
+    let text = '';
+    c.on('data', (d: Buffer) => { text += d.toString(); });
+    c.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    await within(once(c, 'close'), 10_000, 'the response');
+    return text.slice(text.indexOf('\r\n\r\n') + 4);
+  };
+  const toPort = new FilterStateStore();
+  toPort.set(ORIGINAL_DST_LOCAL_IP_KEY, stringObject('10.1.2.3:8080', { sharedWithUpstream: 'ONCE' }));
+  assert.equal(await ask(toPort), 'to 8080');
+  assert.equal(await ask(new FilterStateStore()), 'elsewhere', 'no original destination: the internal address matches no port');
 });
 
 test('an internal listener with an address, or without a name, is refused naming the field', () => {

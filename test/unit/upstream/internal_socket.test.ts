@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { waitFor } from '../../helpers/wait.js';
 import { internalSocketPair, INTERNAL_CLIENT_ADDRESS } from '../../../src/upstream/internal_socket.js';
-import { InternalListenerRegistry } from '../../../src/upstream/internal_listeners.js';
+import { InternalListenerRegistry, type InternalConnection } from '../../../src/upstream/internal_listeners.js';
+import { FilterStateStore, stringObject } from '../../../src/common/filter_state.js';
 
 /** `p`, or a failure after `ms` (every wait in these tests is bounded). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -79,17 +80,23 @@ test('the registry connects by name, refuses unknown names, and stops after unre
   assert.equal((e as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 
   const seen: string[] = [];
-  const acceptor = (conn: { socket: NodeJS.ReadWriteStream & { end(d: string): void }; state: { dynamicMetadata: Map<string, Record<string, unknown>> } }): void => {
-    seen.push(JSON.stringify(conn.state.dynamicMetadata.get('ns')));
+  const acceptor = (conn: InternalConnection): void => {
+    seen.push(JSON.stringify(conn.dynamicMetadata.get('ns')));
+    seen.push([...conn.filterState.keys()].sort().join(','));
     conn.socket.end('hi');
   };
-  reg.register('svc', acceptor as never);
-  const c = reg.connect({ listenerName: 'svc', endpointId: 'e1', metadata: new Map([['ns', { local: '10.0.0.1:80' }]]) });
+  reg.register('svc', acceptor);
+  // What the connecting side shared with upstream: ONCE and TRANSITIVE objects go, NONE ones stay.
+  const shared = new FilterStateStore();
+  shared.set('once', stringObject('a', { sharedWithUpstream: 'ONCE' }));
+  shared.set('transitive', stringObject('b', { sharedWithUpstream: 'TRANSITIVE' }));
+  shared.set('local', stringObject('c'));
+  const c = reg.connect({ listenerName: 'svc', endpointId: 'e1', metadata: new Map([['ns', { local: '10.0.0.1:80' }]]) }, { filterState: shared });
   await within(once(c, 'connect'), 10_000, 'c connect');
   assert.equal(await within(collect(c), 10_000, 'hi'), 'hi');
-  assert.deepEqual(seen, ['{"local":"10.0.0.1:80"}']);
+  assert.deepEqual(seen, ['{"local":"10.0.0.1:80"}', 'once,transitive']);
   c.destroy();
-  assert.equal(reg.unregister('svc', acceptor as never), true);
+  assert.equal(reg.unregister('svc', acceptor), true);
   const after = reg.connect({ listenerName: 'svc', endpointId: '' });
   const [e2] = await within(once(after, 'error'), 10_000, 'after error');
   assert.equal((e2 as NodeJS.ErrnoException).code, 'ECONNREFUSED');
