@@ -128,7 +128,7 @@ function outcome(r: GoldenResource): string {
   return `rejected: ${[...new Set(unsupported.map((u) => featureOf(u.message)))].sort().join('; ')}`;
 }
 
-/** Every endpoint assignment and route applies, and the mesh cluster; the rest waits for HBONE's pieces (CONNECT, internal listeners). */
+/** Every endpoint assignment and route applies, both clusters and connect_originate; the other two listeners wait for CONNECT termination. */
 const EXPECTED_TALLY = {
   RouteConfiguration: { total: 5, applied: 5, rejected: 0 },
   Cluster: { total: 2, applied: 2, rejected: 0 },
