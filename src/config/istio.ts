@@ -265,6 +265,16 @@ export function firstSighting(name: string): boolean {
   return true;
 }
 
+/** Names warned about so far by this thread: the xDS worker thread passes its own on to the main thread. */
+export function sightedExtensionNames(): string[] {
+  return [...warned];
+}
+
+/** Records names another thread already warned about, so "once per process" holds across threads. */
+export function markSighted(names: Iterable<string>): void {
+  for (const n of names) warned.add(n);
+}
+
 /**
  * Logs "accepted as a no-op" for an extension the first time its name is seen in this process (one line per
  * name however many listeners or pushes carry it). Returns whether this was the first time.

@@ -3,8 +3,9 @@
  * (wildcard) and RDS, EDS (names the caller subscribes), state of the world (`api_type: GRPC`) or delta
  * (`DELTA_GRPC`), as Envoy speaks it.
  *
- * Every response is decoded and validated whole (src/config decodeResource + validateResource), then handed to
- * the type's handler in one call; only if that returns is it committed and ACKed. Any problem (bad bytes, an
+ * Responses arrive as raw bytes (envelope.ts reads their envelope). Every resource of a response is decoded and
+ * validated (resource_check.ts: inline for small responses, on the xDS worker thread for large ones, offload.ts),
+ * then the whole response is handed to the type's handler in one call; only if that returns is it committed and ACKed. Any problem (bad bytes, an
  * invalid field, an unknown type URL, a duplicate name, a throwing handler) NACKs it naming the resource and
  * field, and the last accepted resources stay. A stream that breaks mid-push therefore never half-applies:
  * what was not received whole was never handed over. The client reconnects with jittered exponential backoff
@@ -15,15 +16,17 @@ import { ConfigError, SkiffError, UnsupportedConfigError } from '../common/error
 import { logger } from '../common/logger.js';
 import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import { StatsStore as DefaultStatsStore } from '../common/stats.js';
-import { validateResource } from '../config/resources.js';
 import { decodeAnyResource, envoyJson } from './decode_any.js';
 import type { Duration } from '../types/envoy.js';
 import { jsonToStruct } from './any_json.js';
 import { JitteredBackoff, type BackoffOptions } from './backoff.js';
+import { EnvelopeError, readDeltaResponse, readSotwResponse, type DeltaEnvelope, type ResourceRef, type SotwEnvelope } from './envelope.js';
+import { XdsOffload, type OffloadJob, type OffloadOptions, type PreparerRef, type ResultEntry } from './offload.js';
 import {
   ADS_SERVICE, RESOURCE_TYPE_URLS, TYPE_URL,
-  type AnyMessage, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse,
+  type DeltaDiscoveryRequest, type DiscoveryRequest,
 } from './protocol.js';
+import { checkDecoded, decodeNamed, resourcePath, SHORT_NAMES, unpackError } from './resource_check.js';
 import { TokenBucket } from './rate_limit.js';
 import type {
   DynamicResourcesConfig, InitialFetchOutcome, NodeConfig, UpdateHandler, UpdateOptions, XdsResource, XdsUpdate,
@@ -46,14 +49,6 @@ export const DEFAULT_STAT_PREFIXES: Readonly<Record<string, string>> = {
   [TYPE_URL.secret]: 'xds.sds.',
 };
 
-const SHORT_NAMES: Readonly<Record<string, string>> = {
-  [TYPE_URL.cluster]: 'Cluster',
-  [TYPE_URL.listener]: 'Listener',
-  [TYPE_URL.route]: 'RouteConfiguration',
-  [TYPE_URL.endpoint]: 'ClusterLoadAssignment',
-  [TYPE_URL.secret]: 'Secret',
-};
-
 export interface AdsClientOptions {
   dynamicResources: DynamicResourcesConfig;
   node: NodeConfig;
@@ -72,6 +67,13 @@ export interface AdsClientOptions {
   now?: () => number;
   /** Other method paths than ADS's, for a single-type discovery service (SDS's StreamSecrets / DeltaSecrets). */
   methods?: { sotw: string; delta: string };
+  /**
+   * Large responses are decoded and checked on a worker thread (offload.ts): at least `minBytes` (default 256 KiB;
+   * the SKIFF_XDS_OFFLOAD_MIN_BYTES environment variable overrides it, 0 sends every response), `false` = never.
+   * `startEagerly` (or SKIFF_XDS_OFFLOAD_START=eager) starts the worker with the client instead of on the first
+   * large response: its ~30 MiB are then paid before any large push comes (or none ever does).
+   */
+  offload?: (OffloadOptions & { startEagerly?: boolean }) | false;
 }
 
 export interface SubscribeOptions {
@@ -137,6 +139,8 @@ interface TypeState {
   handler?: UpdateHandler;
   /** Runs on each resource as it is decoded (see UpdateOptions.prepare). */
   prepare?: (resource: XdsResource) => unknown;
+  /** The same, importable by the worker thread (UpdateOptions.preparer). */
+  preparer?: PreparerRef;
   resources: Map<string, StoredResource>;
   /** Last accepted version_info (SotW) or system_version_info (delta). */
   versionInfo: string;
@@ -152,7 +156,19 @@ interface TypeState {
   initialFetch?: { timer?: NodeJS.Timeout; settled: boolean; promise: Promise<InitialFetchOutcome>; resolve(o: InitialFetchOutcome): void };
 }
 
-type AdsStream = grpc.ClientDuplexStream<DiscoveryRequest | DeltaDiscoveryRequest, DiscoveryResponse | DeltaDiscoveryResponse>;
+/** Responses arrive as their undecoded bytes (an identity deserializer): see envelope.ts. */
+type AdsStream = grpc.ClientDuplexStream<DiscoveryRequest | DeltaDiscoveryRequest, Buffer>;
+
+/** Identity: the ADS stream's responses reach the client as bytes, decoded resource by resource later. */
+const rawBytes = (b: Buffer): Buffer => b;
+
+/** The offload threshold from the environment (benchmarks and the test matrix), if set. */
+function envOffloadMinBytes(): number | undefined {
+  const v = process.env.SKIFF_XDS_OFFLOAD_MIN_BYTES;
+  if (v === undefined || v === '') return undefined;
+  const n = v === 'off' ? Infinity : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : n === Infinity ? Infinity : undefined;
+}
 
 function durationMs(d: Duration | undefined): number | undefined {
   if (!d) return undefined;
@@ -164,10 +180,6 @@ function versionHash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
-}
-
-function resourceNameOf(typeUrl: string, json: Record<string, unknown>): unknown {
-  return typeUrl === TYPE_URL.endpoint ? json.cluster_name : json.name;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -204,6 +216,9 @@ export class AdsClient {
   private generation = 0;
   /** The response being handled (responses are handled one after the other). */
   private inbox: Promise<void> = Promise.resolve();
+  /** The worker thread for large responses (undefined: everything inline). */
+  private readonly offload?: XdsOffload;
+  private readonly offloadEagerly: boolean;
 
   constructor(private readonly options: AdsClientOptions) {
     const dyn = options.dynamicResources;
@@ -236,6 +251,10 @@ export class AdsClient {
       this.limiter = new TokenBucket(ads.rate_limit_settings.max_tokens?.value ?? 100, ads.rate_limit_settings.fill_rate?.value ?? 10,
         options.now ?? (() => performance.now()));
     }
+    const offload = options.offload ?? {};
+    const minBytes = envOffloadMinBytes() ?? (offload === false ? Infinity : offload.minBytes);
+    if (Number.isFinite(minBytes ?? 0)) this.offload = new XdsOffload({ ...(offload || {}), minBytes });
+    this.offloadEagerly = offload !== false && (offload.startEagerly ?? process.env.SKIFF_XDS_OFFLOAD_START === 'eager');
     this.nodeOnFirstMessageOnly = ads.set_node_on_first_message_only ?? false;
     this.node = this.nodeMessage(options.node);
     for (const [field, typeUrl] of [['lds_config', TYPE_URL.listener], ['cds_config', TYPE_URL.cluster]] as const) {
@@ -267,6 +286,7 @@ export class AdsClient {
     if (state.handler) throw new SkiffError('SKIFF_XDS_HANDLER_EXISTS', `a handler for ${typeUrl} is already registered`, 'internal');
     state.handler = handler;
     state.prepare = options.prepare;
+    state.preparer = options.preparer;
   }
 
   /**
@@ -297,6 +317,7 @@ export class AdsClient {
   start(): void {
     if (this.started) return;
     this.started = true;
+    if (this.offloadEagerly) this.offload?.start();
     for (const state of this.types.values()) if (this.interested(state)) this.armInitialFetch(state);
     this.connect();
   }
@@ -311,7 +332,13 @@ export class AdsClient {
     this.pendingRequests.set(0);
     for (const state of this.types.values()) clearTimeout(state.initialFetch?.timer);
     this.dropStream();
+    this.offload?.close();
     this.setConnected(false);
+  }
+
+  /** Whether the xDS worker thread is running (tests). */
+  offloadRunning(): boolean {
+    return this.offload?.running() ?? false;
   }
 
   /** Settles with the first outcome of a type's initial fetch: accepted, rejected, or initial_fetch_timeout. */
@@ -422,7 +449,7 @@ export class AdsClient {
     const stream = this.grpcClient.makeBidiStreamRequest(
       this.options.methods ? (this.delta ? this.options.methods.delta : this.options.methods.sotw) : method.path,
       method.requestSerialize as (m: DiscoveryRequest | DeltaDiscoveryRequest) => Buffer,
-      method.responseDeserialize as (b: Buffer) => DiscoveryResponse | DeltaDiscoveryResponse,
+      rawBytes,
     ) as AdsStream;
     this.stream = stream;
     this.nodeSent = false;
@@ -433,14 +460,25 @@ export class AdsClient {
       state.pendingUnsubscribe.clear();
     }
     stream.on('metadata', () => { if (generation === this.generation) this.setConnected(true); });
-    stream.on('data', (msg: DiscoveryResponse | DeltaDiscoveryResponse) => {
+    stream.on('data', (raw: Buffer) => {
       if (generation !== this.generation) return;
+      let envelope: SotwEnvelope | DeltaEnvelope;
+      try {
+        envelope = this.delta ? readDeltaResponse(raw) : readSotwResponse(raw);
+      } catch (err) {
+        // As grpc-js does with a message it cannot parse: the stream is dropped (and opened again).
+        log.warn(`ADS stream to ${target}: ${err instanceof EnvelopeError ? err.message : describeError(err)}`);
+        this.streamFailed(generation);
+        return;
+      }
       this.setConnected(true);
       this.backoff.reset();
+      // A large response goes to the worker thread at once (it may decode while an earlier one is applied here).
+      const job = this.dispatch(envelope, raw);
       // One response at a time, in order: a large one is decoded and applied in slices (see Slicer), and the
       // next waits for it.
       this.inbox = this.inbox
-        .then(() => (this.delta ? this.onDeltaResponse(msg as DeltaDiscoveryResponse, generation) : this.onSotwResponse(msg as DiscoveryResponse, generation)))
+        .then(() => (this.delta ? this.onDeltaResponse(envelope as DeltaEnvelope, raw, job, generation) : this.onSotwResponse(envelope as SotwEnvelope, raw, job, generation)))
         .catch((err: unknown) => log.error(`xDS response handling failed: ${describeError(err)}`));
     });
     stream.on('error', (err: grpc.ServiceError) => {
@@ -482,6 +520,8 @@ export class AdsClient {
     if (this.closed || generation !== this.generation) return;
     this.generation++;
     this.dropStream();
+    // What the worker has not decoded yet of this stream's responses is not wanted any more.
+    this.offload?.cancelAll();
     this.setConnected(false);
     this.queue.length = 0;
     this.pendingRequests.set(0);
@@ -578,36 +618,110 @@ export class AdsClient {
   // ---- responses ----
 
   /**
-   * Decodes and validates one resource Any of a response; throws a ConfigError naming it and the field.
-   * Returns undefined for a resource of a named subscription that was not asked for (Envoy ignores those).
+   * Sends a large response's resources to the worker thread as soon as it arrives (undefined: decoded inline).
+   * State of the world: resources whose bytes equal the held ones are left out (the handler reuses those), judged
+   * against what is held now; a resource that changes status before its turn is decoded inline then.
    */
-  private decodeOne(state: TypeState, any: AnyMessage | undefined, index: number, version: string): StoredResource | undefined {
+  private dispatch(env: SotwEnvelope | DeltaEnvelope, raw: Buffer): OffloadJob | undefined {
+    if (this.offload === undefined || !this.offload.wants(raw.length)) return undefined;
+    const state = this.unknownType(env.typeUrl);
+    if (state === undefined) return undefined;
     const typeUrl = state.typeUrl;
-    const short = SHORT_NAMES[typeUrl]!;
-    if (!any) throw new ConfigError(`resources[${index}]`, 'missing resource');
-    if (any.type_url !== typeUrl) {
-      throw new ConfigError(`resources[${index}]`, `type URL ${any.type_url} in a response for ${typeUrl}`);
+    const refs: readonly (ResourceRef | undefined)[] = 'removed' in env ? env.resources.map((d) => d.resource) : env.resources;
+    const items = new Uint32Array(refs.length * 3);
+    let n = 0;
+    const held = 'removed' in env ? undefined : state.resources;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
+      if (ref === undefined || ref.typeUrl !== typeUrl) continue; // rejected before any decoding
+      if (held !== undefined && held.size > 0) {
+        const value = raw.subarray(ref.start, ref.end);
+        const name = peekName(value);
+        const before = name === undefined ? undefined : held.get(name);
+        if (before !== undefined && sameBytes(before.bytes, value)) continue;
+      }
+      items[n++] = i;
+      items[n++] = ref.start;
+      items[n++] = ref.end;
     }
-    const decoded = decodeAnyResource(any, `resources[${index}]`);
-    const name = resourceNameOf(typeUrl, decoded.value);
-    if (typeof name !== 'string' || name === '') throw new ConfigError(`${short} resources[${index}]`, 'resource without a name');
+    if (n === 0) return undefined;
+    return this.offload.submit(typeUrl, raw, items.slice(0, n), this.options.validate !== false, state.prepare ? state.preparer : undefined);
+  }
+
+  /**
+   * The resource at `index`: from the worker's result when it has one (waiting for it if it is on its way), else
+   * decoded and checked here. Returns undefined for a resource of a named subscription that was not asked for
+   * (Envoy ignores those) and `STALE` when the stream broke while waiting. Throws a ConfigError naming the resource
+   * and the field.
+   */
+  private async resourceAt(state: TypeState, raw: Buffer, ref: ResourceRef, index: number, version: string,
+    job: OffloadJob, generation: number, slicer: Slicer): Promise<StoredResource | undefined | typeof STALE> {
+    await job.wait(index);
+    slicer.restart();
+    if (!this.current(generation)) return STALE;
+    return this.resourceNow(state, raw, ref, index, version, job);
+  }
+
+  /** Whether the resource at `index` is on its way from the worker (the caller awaits resourceAt then). */
+  private awaited(job: OffloadJob | undefined, index: number): job is OffloadJob {
+    return job !== undefined && job.sent(index) && job.get(index) === undefined && !job.done;
+  }
+
+  /** resourceAt when nothing is to be waited for (most resources: no promise per resource). */
+  private resourceNow(state: TypeState, raw: Buffer, ref: ResourceRef, index: number, version: string, job: OffloadJob | undefined): StoredResource | undefined {
+    const entry = job?.get(index);
+    if (entry !== undefined) return this.fromWorker(state, entry, raw.subarray(ref.start, ref.end), version, job!.prepared);
+    // Not sent to the worker (or it failed before it got here): decoded here.
+    return this.decodeOne(state, raw.subarray(ref.start, ref.end), index, version);
+  }
+
+  /** A resource the worker decoded and checked: the same rules as decodeOne, from its result. */
+  private fromWorker(state: TypeState, entry: ResultEntry, bytes: Uint8Array, version: string, prepared: boolean): StoredResource | undefined {
+    if (entry.decodeFailed || entry.name === undefined) throw unpackError(entry.error ?? { kind: 'error', message: 'resource not decoded' });
+    const name = entry.name;
     if (!state.wildcard && !state.names.has(name)) {
-      log.debug(`${short} ${JSON.stringify(name)} was not subscribed; ignored`);
+      log.debug(`${SHORT_NAMES[state.typeUrl]} ${JSON.stringify(name)} was not subscribed; ignored`);
       return undefined;
     }
-    const path = `${short} ${JSON.stringify(name)}`;
-    if (this.options.validate !== false) validateResource(decoded, path);
-    for (const w of decoded.warnings) log.warn(`${path}: ${w}`);
+    if (entry.error !== undefined) throw unpackError(entry.error);
+    const path = resourcePath(state.typeUrl, name);
+    for (const w of entry.warnings ?? []) log.warn(`${path}: ${w}`);
+    // The decoded tree stayed on the worker: reading `resource` decodes these bytes again (only handlers that need it do).
+    const stored = new StoredResource(name, version, undefined, Buffer.from(bytes), state.typeUrl);
+    if (state.prepare) stored.prepared = prepared ? entry.prepared : state.prepare(stored);
+    return stored;
+  }
+
+  /**
+   * Decodes and validates one resource of a response (its packed bytes) here; throws a ConfigError naming it and
+   * the field. Returns undefined for a resource of a named subscription that was not asked for.
+   */
+  private decodeOne(state: TypeState, bytes: Uint8Array, index: number, version: string): StoredResource | undefined {
+    const typeUrl = state.typeUrl;
+    const { decoded, name } = decodeNamed(typeUrl, bytes, index);
+    if (!state.wildcard && !state.names.has(name)) {
+      log.debug(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(name)} was not subscribed; ignored`);
+      return undefined;
+    }
+    const path = resourcePath(typeUrl, name);
+    for (const w of checkDecoded(decoded, path, this.options.validate !== false)) log.warn(`${path}: ${w}`);
     // A copy, not a view: a view would pin the whole response buffer for as long as this one resource lives.
     // Kept for both modes: it tells a changed resource from a repeated one, and /config_dump's JSON comes from it.
     // Buffer.from copies small resources into Node's shared 8 KiB pool: no ArrayBuffer of its own per resource.
-    const stored = new StoredResource(name, version, decoded.value, any.value ? Buffer.from(any.value) : EMPTY, typeUrl);
+    const stored = new StoredResource(name, version, decoded.value, bytes.length > 0 ? Buffer.from(bytes) : EMPTY, typeUrl);
     if (state.prepare) {
       // What the handler needs, made now, so the decoded tree dies young (not kept until the whole response is in).
       stored.prepared = state.prepare(stored);
       stored.release();
     }
     return stored;
+  }
+
+  /** The type-URL check every resource passes before it is decoded. */
+  private checkRef(state: TypeState, ref: ResourceRef | undefined, index: number): ResourceRef {
+    if (ref === undefined) throw new ConfigError(`resources[${index}]`, 'missing resource');
+    if (ref.typeUrl !== state.typeUrl) throw new ConfigError(`resources[${index}]`, `type URL ${ref.typeUrl} in a response for ${state.typeUrl}`);
+    return ref;
   }
 
   /** Runs the handler on the whole change, then commits it; throws (nothing committed) if anything fails. */
@@ -643,11 +757,11 @@ export class AdsClient {
     return generation === this.generation && !this.closed;
   }
 
-  private async onSotwResponse(res: DiscoveryResponse, generation: number): Promise<void> {
+  private async onSotwResponse(res: SotwEnvelope, raw: Buffer, job: OffloadJob | undefined, generation: number): Promise<void> {
     if (!this.current(generation)) return;
-    const typeUrl = res.type_url ?? '';
-    const nonce = res.nonce ?? '';
-    const version = res.version_info ?? '';
+    const typeUrl = res.typeUrl;
+    const nonce = res.nonce;
+    const version = res.versionInfo;
     const state = this.unknownType(typeUrl);
     if (!state) {
       // Not one of ours: NACK naming it (Envoy does the same for a type it has no watch for).
@@ -664,17 +778,21 @@ export class AdsClient {
     try {
       const next = new Map<string, StoredResource>();
       const added = new Map<string, XdsResource>();
-      const list = res.resources ?? [];
+      const list = res.resources;
       for (let i = 0; i < list.length; i++) {
-        const any = list[i]!;
+        const ref = this.checkRef(state, list[i], i);
+        const value = raw.subarray(ref.start, ref.end);
         // A resource repeated byte for byte (state of the world resends everything) is not decoded again.
-        const name = any?.type_url === typeUrl ? peekName(any.value) : undefined;
+        const name = state.resources.size > 0 ? peekName(value) : undefined;
         const before = name === undefined ? undefined : state.resources.get(name);
-        let r: StoredResource | undefined;
-        if (before !== undefined && any.value && sameBytes(before.bytes, any.value)) {
+        let r: StoredResource | undefined | typeof STALE;
+        if (before !== undefined && sameBytes(before.bytes, value)) {
           r = before.version === version ? before : before.withVersion(version);
+        } else if (this.awaited(job, i)) {
+          r = await this.resourceAt(state, raw, ref, i, version, job, generation, slicer);
+          if (r === STALE) return; // the stream broke mid-response: nothing of it was applied
         } else {
-          r = this.decodeOne(state, any, i, version);
+          r = this.resourceNow(state, raw, ref, i, version, job);
         }
         if (r) {
           if (next.has(r.name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, 'duplicate resource name in one response');
@@ -697,7 +815,7 @@ export class AdsClient {
       }
       const decoded = performance.now();
       await this.apply(state, { typeUrl, added, removed, versionInfo: version }, next);
-      slicer.report(`${SHORT_NAMES[typeUrl]} version ${version}: ${list.length} resources (${added.size} new or changed, ${removed.length} removed)`, decoded);
+      slicer.report(`${SHORT_NAMES[typeUrl]} version ${version}: ${list.length} resources (${added.size} new or changed, ${removed.length} removed)`, decoded, job);
       if (this.current(generation)) this.sendSotw(state, { version });
     } catch (err) {
       const message = this.reject(state, err, version);
@@ -705,10 +823,10 @@ export class AdsClient {
     }
   }
 
-  private async onDeltaResponse(res: DeltaDiscoveryResponse, generation: number): Promise<void> {
+  private async onDeltaResponse(res: DeltaEnvelope, raw: Buffer, job: OffloadJob | undefined, generation: number): Promise<void> {
     if (!this.current(generation)) return;
-    const typeUrl = res.type_url ?? '';
-    const nonce = res.nonce ?? '';
+    const typeUrl = res.typeUrl;
+    const nonce = res.nonce;
     const state = this.unknownType(typeUrl);
     if (!state) {
       log.warn(`NACK: unknown type URL ${typeUrl}`);
@@ -725,10 +843,13 @@ export class AdsClient {
       const next = new Map(state.resources);
       const added = new Map<string, XdsResource>();
       const seen = new Set<string>();
-      const list = res.resources ?? [];
+      const list = res.resources;
       for (let i = 0; i < list.length; i++) {
         const item = list[i]!;
-        const r = this.decodeOne(state, item.resource, i, item.version ?? '');
+        const ref = this.checkRef(state, item.resource, i);
+        const r = this.awaited(job, i) ? await this.resourceAt(state, raw, ref, i, item.version, job, generation, slicer)
+          : this.resourceNow(state, raw, ref, i, item.version, job);
+        if (r === STALE) return; // the stream broke mid-response: nothing of it was applied
         if (r) {
           if (item.name && item.name !== r.name) {
             throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(r.name)}`, `delivered under the name ${JSON.stringify(item.name)}`);
@@ -744,27 +865,35 @@ export class AdsClient {
         }
       }
       const removed: string[] = [];
-      for (const name of res.removed_resources ?? []) {
+      for (const name of res.removed) {
         if (seen.has(name)) throw new ConfigError(`${SHORT_NAMES[typeUrl]} ${JSON.stringify(name)}`, 'both updated and removed in one response');
         if (next.delete(name)) removed.push(name);
       }
       const decoded = performance.now();
-      await this.apply(state, { typeUrl, added, removed, versionInfo: res.system_version_info ?? '' }, next);
-      slicer.report(`${SHORT_NAMES[typeUrl]} delta ${res.system_version_info ?? ''}: ${added.size} new or changed, ${removed.length} removed`, decoded);
+      await this.apply(state, { typeUrl, added, removed, versionInfo: res.systemVersionInfo }, next);
+      slicer.report(`${SHORT_NAMES[typeUrl]} delta ${res.systemVersionInfo}: ${added.size} new or changed, ${removed.length} removed`, decoded, job);
       if (this.current(generation)) this.sendDelta(state, { nonce });
     } catch (err) {
-      const message = this.reject(state, err, res.system_version_info ?? '');
+      const message = this.reject(state, err, res.systemVersionInfo);
       if (this.current(generation)) this.sendDelta(state, { nonce, error: message });
     }
   }
 }
 
+/** What resourceAt returns when the stream broke while it waited for the worker. */
+const STALE = Symbol('stale');
+
 /**
- * Cuts a long loop into slices of about SLICE_MS so the event loop keeps serving traffic while a large
- * response is decoded and applied (issue 3: traffic p99 during a push within 2x idle).
+ * Cuts a long loop into slices of 1-4 ms (adaptive, see sliceMs) so the event loop keeps serving traffic while a
+ * large response is decoded and applied (issue 3: traffic p99 during a push within 2x idle).
  */
 export class Slicer {
+  /** The first slice's length; later ones adapt between MIN_SLICE_MS and MAX_SLICE_MS. */
   static readonly SLICE_MS = 2;
+  static readonly MIN_SLICE_MS = 1;
+  static readonly MAX_SLICE_MS = 4;
+  /** A yield that took this long before control came back means requests were waiting (their callbacks ran). */
+  static readonly BUSY_GAP_MS = 1;
   /** A response that took longer than this (decode to applied) is logged at info with its timings. */
   static readonly REPORT_MS = 100;
   private readonly began = performance.now();
@@ -772,16 +901,34 @@ export class Slicer {
   /** Yields taken so far (for tests and logs). */
   yields = 0;
 
+  /**
+   * This slice's length (ms): halved after a yield during which the event loop had I/O to run (requests are
+   * waiting: give them the thread sooner), grown by half a ms after one where it had none (fewer yields).
+   */
+  private sliceMs = Slicer.SLICE_MS;
+
   due(): boolean {
-    return performance.now() - this.start >= Slicer.SLICE_MS;
+    return performance.now() - this.start >= this.sliceMs;
   }
 
-  /** Logs a long response's timings: `decodedAt` splits decode+validate from apply. */
-  report(what: string, decodedAt: number): void {
+  /** The current slice length in ms (tests, logs). */
+  get slice(): number {
+    return this.sliceMs;
+  }
+
+  /** Logs a long response's timings: `decodedAt` splits decode+validate from apply; `job`: what the worker did. */
+  report(what: string, decodedAt: number, job?: OffloadJob): void {
     const end = performance.now();
     if (end - this.began < Slicer.REPORT_MS) return;
-    log.info(`${what}: decoded in ${Math.round(decodedAt - this.began)} ms, applied in ${Math.round(end - decodedAt)} ms, `
+    const worker = job === undefined ? '' : job.failure ? ` (worker failed: ${job.failure.message}; decoded here)`
+      : ` (decoded and checked on the xDS worker: ${Math.round(job.workerMs)} ms of its time)`;
+    log.info(`${what}: decoded in ${Math.round(decodedAt - this.began)} ms${worker}, applied in ${Math.round(end - decodedAt)} ms, `
       + `${this.yields} yields to traffic (longest slice ${Math.round(this.longestSlice)} ms, longest wait ${Math.round(this.longestGap)} ms)`);
+  }
+
+  /** Starts a new slice after the caller waited (for the worker) rather than worked. */
+  restart(): void {
+    this.start = performance.now();
   }
 
   /** Lets pending I/O and timers run, then starts a new slice. */
@@ -791,7 +938,9 @@ export class Slicer {
     this.longestSlice = Math.max(this.longestSlice, left - this.start);
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.start = performance.now();
-    this.longestGap = Math.max(this.longestGap, this.start - left);
+    const gap = this.start - left;
+    this.longestGap = Math.max(this.longestGap, gap);
+    this.sliceMs = gap >= Slicer.BUSY_GAP_MS ? Math.max(Slicer.MIN_SLICE_MS, this.sliceMs / 2) : Math.min(Slicer.MAX_SLICE_MS, this.sliceMs + 0.5);
   }
 
   /** Longest slice of this work, and longest time the event loop took before handing back (ms). */

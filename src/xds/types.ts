@@ -68,6 +68,13 @@ export interface UpdateOptions {
    * rejects the response like a throwing handler.
    */
   prepare?(resource: XdsResource): unknown;
+  /**
+   * The same work as `prepare`, for the xDS worker thread that decodes large responses: `module[name](body, path)`
+   * with `body` the decoded resource without '@type' and `path` its name as errors give it (`ClusterLoadAssignment
+   * "svc"`). Its result must survive structured clone (plain data); it is handed over as `resource.prepared` just
+   * as `prepare`'s. Without it, `prepare` runs on the main thread for offloaded responses too.
+   */
+  preparer?: { url: string; name: string };
 }
 
 /** One whole response's worth of change for one type: applied all at once or not at all. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setLogLevel } from '../../../src/common/logger.js';
 import { StatsStore } from '../../../src/common/stats.js';
-import { AdsClient, peekName } from '../../../src/xds/ads_client.js';
+import { AdsClient, Slicer, peekName } from '../../../src/xds/ads_client.js';
 import { packResource } from '../../../src/xds/any_json.js';
 import type { XdsUpdate } from '../../../src/xds/types.js';
 import { AdsPeer, CLUSTER, cluster } from './ads_peer.js';
@@ -62,4 +62,16 @@ test('peekName reads field 1 of a packed resource; malformed bytes give undefine
   assert.equal(peekName(new Uint8Array([0x0a, 0x05, 0x61])), undefined); // length past the end
   assert.equal(peekName(new Uint8Array([0xff])), undefined); // truncated varint
   assert.equal(peekName(new Uint8Array([])), undefined);
+});
+
+test('Slicer: a yield during which other callbacks ran (requests waiting) halves the next slice, down to 1 ms', async () => {
+  const slicer = new Slicer();
+  assert.equal(slicer.slice, Slicer.SLICE_MS);
+  for (let i = 0; i < 3; i++) {
+    // Work queued before the yield's own callback: the event loop is busy for ~3 ms before the slicer gets it back.
+    setImmediate(() => { const until = performance.now() + 3; while (performance.now() < until) { /* busy */ } });
+    await slicer.yield();
+  }
+  assert.equal(slicer.slice, Slicer.MIN_SLICE_MS);
+  assert.equal(slicer.yields, 3);
 });
