@@ -159,6 +159,7 @@ export const PK_PREFIX: i32 = 1;
 export const PK_PATH: i32 = 2;
 export const PK_SEPARATED_PREFIX: i32 = 3;
 export const PK_REGEX: i32 = 4;
+export const PK_CONNECT: i32 = 5;           // connect_matcher: CONNECT requests only
 export const RRF_CASE_INSENSITIVE: i32 = 1;
 
 // Header matcher record; also the query parameter matcher record (HM_SOURCE unused there).

@@ -2,7 +2,7 @@
 // table compiled by src/router/compile.ts; `rec` the address of an HTTP/1 head record. Any thread may call
 // these concurrently (tables are read-only once published; the cache is lock-free).
 import { thread_scratch, thread_scratch_len } from "../abi/exports";
-import { ROUTER_SCRATCH_BYTES, RS_KEY } from "../abi/layout";
+import { ROUTER_SCRATCH_BYTES, RS_KEY, HEAD_METHOD_ID, METHOD_CONNECT } from "../abi/layout";
 import { isTable, matchUncached, selectVirtualHost } from "./match";
 import { buildKey, cacheEnabled, cacheGet, cachePut, keyHash, CACHE_MISS } from "./cache";
 
@@ -14,7 +14,8 @@ function routerScratch(): usize {
 export function route_match(table: usize, rec: usize): i32 {
   if (!isTable(table)) return -1;
   const scratch = routerScratch();
-  if (!cacheEnabled(table)) return matchUncached(table, rec, scratch);
+  // CONNECT requests are rare and their key (authority, empty path) could equal another method's: not cached.
+  if (!cacheEnabled(table) || load<i32>(rec + HEAD_METHOD_ID) == METHOD_CONNECT) return matchUncached(table, rec, scratch);
   const key = scratch + RS_KEY;
   const keyLen = buildKey(table, rec, key);
   if (keyLen < 0) return matchUncached(table, rec, scratch);

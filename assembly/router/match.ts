@@ -13,8 +13,8 @@ import {
   VH_FIRST_ROUTE, VH_EXACT, VH_EXACT_CI, VH_PREFIX, VH_PREFIX_CI, VH_PREFIX_LENS, VH_OTHERS, VH_MAX_PREFIX, VH_SIZE,
   HT_MASK, HT_SLOTS, HS_HASH, HS_STR, HS_LEN, HS_LIST, HS_SIZE,
   RR_KIND, RR_FLAGS, RR_STR, RR_LEN, RR_REGEX, RR_HDR_COUNT, RR_HDRS, RR_QRY_COUNT, RR_QRYS, RR_SIZE,
-  PK_PREFIX, PK_PATH, PK_SEPARATED_PREFIX, PK_REGEX, RRF_CASE_INSENSITIVE, HM_SIZE,
-  HEAD_HOST_PTR, HEAD_HOST_LEN, HEAD_PATH_PTR, HEAD_PATH_LEN, RS_CURSORS, RS_CURSORS_BYTES,
+  PK_PREFIX, PK_PATH, PK_SEPARATED_PREFIX, PK_REGEX, PK_CONNECT, RRF_CASE_INSENSITIVE, HM_SIZE,
+  HEAD_METHOD_ID, METHOD_CONNECT, HEAD_HOST_PTR, HEAD_HOST_LEN, HEAD_PATH_PTR, HEAD_PATH_LEN, RS_CURSORS, RS_CURSORS_BYTES,
 } from "../abi/layout";
 import { FNV_OFFSET, FNV_PRIME, lower, fnv, bytesEqual } from "./bytes";
 import { headerMatches, queryMatches } from "./matchers";
@@ -103,7 +103,13 @@ function routePasses(table: usize, r: usize, rec: usize, path: usize, pathLen: u
   const fold = (load<u32>(r + RR_FLAGS) & RRF_CASE_INSENSITIVE) != 0;
   const s = table + <usize>load<u32>(r + RR_STR);
   const sl = <usize>load<u32>(r + RR_LEN);
-  if (kind == PK_PREFIX) {
+  // A CONNECT carries no path: only connect_matcher routes take it, and they take nothing else (Envoy's).
+  const connect = load<i32>(rec + HEAD_METHOD_ID) == METHOD_CONNECT;
+  if (kind == PK_CONNECT) {
+    if (!connect) return false;
+  } else if (connect) {
+    return false;
+  } else if (kind == PK_PREFIX) {
     if (pathLen < sl || !bytesEqual(path, s, sl, fold)) return false;
   } else if (kind == PK_PATH) {
     if (pathLen != sl || !bytesEqual(path, s, sl, fold)) return false;

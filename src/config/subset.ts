@@ -305,6 +305,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
     use_remote_address: true, xff_num_trusted_hops: true, generate_request_id: true, server_name: true,
     http2_protocol_options: true,
+    // HTTP upgrades (WebSocket) and CONNECT termination: src/proxy/upgrade.ts.
+    upgrade_configs: true,
     // ---- Istio compatibility (xdsistio): src/config/istio.ts, README "Istio" ----
     tracing: { noop: 'tracing is not implemented; no spans are sent' },
     access_log: { noop: 'connection manager access logs are not written' },
@@ -322,6 +324,10 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     hpack_table_size: true, max_outbound_frames: true, max_outbound_control_frames: true,
     max_consecutive_inbound_frames_with_empty_payload: true, max_inbound_priority_frames_per_stream: true,
     max_inbound_window_update_frames_per_data_frame_sent: true,
+    allow_connect: true,
+  },
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig': {
+    upgrade_type: true, enabled: true, filters: { emptyOnly: true },
   },
   'envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension': { typed_config: true },
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.SetCurrentClientCertDetails': {
@@ -368,8 +374,13 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   },
   'envoy.config.route.v3.RouteMatch': {
     prefix: true, path: true, safe_regex: true, path_separated_prefix: true, case_sensitive: true,
-    headers: true, query_parameters: true,
+    headers: true, query_parameters: true, connect_matcher: true,
   },
+  'envoy.config.route.v3.RouteMatch.ConnectMatcher': {},
+  'envoy.config.route.v3.RouteAction.UpgradeConfig': { upgrade_type: true, enabled: true, connect_config: true },
+  // POST tunnels and PROXY protocol headers on terminated CONNECT are not implemented (a false allow_post is dropped
+  // when decoded, so only a true one reaches this list, and is refused).
+  'envoy.config.route.v3.RouteAction.UpgradeConfig.ConnectConfig': {},
   // `google_re2: {}` (deprecated) only restates the default engine: accepted when it sets nothing.
   'envoy.type.matcher.v3.RegexMatcher': { regex: true, google_re2: { emptyOnly: true } },
   'envoy.type.matcher.v3.StringMatcher': { exact: true, prefix: true, suffix: true, contains: true, safe_regex: true, ignore_case: true },
@@ -387,6 +398,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     // The status of the local reply for a route whose cluster is unknown (the proxy applies it; 503 by default).
     cluster_not_found_response_code: { values: ['SERVICE_UNAVAILABLE', 'NOT_FOUND', 'INTERNAL_SERVER_ERROR'] },
     // ---- end Istio compatibility ----
+    upgrade_configs: true,
   },
   'envoy.config.route.v3.RouteAction.MaxStreamDuration': {
     max_stream_duration: true, grpc_timeout_header_max: true, grpc_timeout_header_offset: true,

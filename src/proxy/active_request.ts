@@ -28,6 +28,10 @@ import { requestFilterState } from './request_filter_state.js';
 import type { FilterState } from '../types/network.js';
 import { Deadline, requestDeadlines } from '../stream/deadlines.js';
 import { effectiveTimeoutMs } from './stream_limits.js';
+import { requestUpgradeType, upgradeDecision, type UpgradeDecision } from './upgrade.js';
+import { UpgradeExchange } from './upgrade_exchange.js';
+
+const NO_UPGRADES: ReadonlyMap<string, boolean> = new Map();
 
 const ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
 
@@ -74,6 +78,8 @@ export class ActiveRequest implements TryListener {
   private timeoutMs = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
   private retryBudgetHeld = false;
+  /** An upgrade or terminated CONNECT in progress (src/proxy/upgrade_exchange.ts). */
+  private exchange: UpgradeExchange | undefined;
 
   constructor(
     private readonly stream: DownstreamStream,
@@ -130,6 +136,14 @@ export class ActiveRequest implements TryListener {
       this.localReply(404, REPLY.noRoute);
       return;
     }
+    const upgrade = upgradeDecision(this.stream.head, this.cfg.upgrades ?? NO_UPGRADES, route);
+    if (upgrade.kind === 'forbidden' || upgrade.kind === 'proxy-connect') {
+      // Envoy answers an upgrade its configuration does not enable with 403.
+      if (upgrade.kind === 'proxy-connect') this.deps.log?.warn('CONNECT without connect_config (proxying CONNECT upstream) is not implemented: 403');
+      this.stats.downstream_rq_ws_on_non_ws_route.inc();
+      this.localReply(403, '');
+      return;
+    }
     const action = route.action;
     switch (action.kind) {
       case 'direct':
@@ -152,6 +166,7 @@ export class ActiveRequest implements TryListener {
           return;
         }
         this.cluster = cluster;
+        if (upgrade.kind !== 'none') { this.startUpgrade(route, cluster, upgrade); return; }
         this.retry = new RetryState(parseRetryPolicy(route.retryPolicy));
         if (!this.retry.policy) this.body.drop();
         this.hash = this.routeHash(route);
@@ -165,6 +180,36 @@ export class ActiveRequest implements TryListener {
         return;
       }
     }
+  }
+
+  /** An enabled upgrade or CONNECT: one host, one connection, no retries; the exchange ends the request. */
+  private startUpgrade(route: RouteEntry, cluster: Cluster, upgrade: Extract<UpgradeDecision, { kind: 'terminate-connect' | 'upgrade' }>): void {
+    this.hash = this.routeHash(route);
+    const host = cluster.chooseHost({ hash: this.hash, attempted: undefined });
+    if (!host) {
+      cluster.stats.scope.counter('upstream_cx_none_healthy').inc();
+      this.localReply(503, REPLY.noHealthyUpstream);
+      return;
+    }
+    this.phase = 'upstream';
+    const exchange = new UpgradeExchange({
+      stream: this.stream, route, cluster, stats: this.stats, serverName: this.cfg.serverName,
+      idleTimeoutMs: this.cfg.streamIdleTimeoutMs, wasm: this.deps.wasm,
+      localReply: (status, body, headers) => this.localReply(status, body, headers),
+      responseStarted: (status) => {
+        this.responseHeadSent = true;
+        this.phase = 'response';
+        this.stats.responseCode(status);
+        // From here the tunnel's own idle timeout (the same stream_idle_timeout) applies.
+        this.idleDeadline?.cancel();
+      },
+      touch: () => this.touch(),
+      finish: (completed) => { this.exchange = undefined; this.finish(completed); },
+      log: (message) => this.deps.log?.error(message),
+    });
+    this.exchange = exchange;
+    if (upgrade.kind === 'terminate-connect') exchange.terminateConnect(host);
+    else exchange.forwardUpgrade(host, upgrade.value, upstreamHeadPlan(this.stream.head, this.downstreamEdits, route, 0));
   }
 
   private routeHash(route: RouteEntry): bigint | undefined {
@@ -512,8 +557,9 @@ export class ActiveRequest implements TryListener {
     if (this.responseHeadSent) { this.resetDownstream(); return; }
     this.responseHeadSent = true;
     this.stats.responseCode(localReplyStatus(this.stream.head, status));
-    // A body we did not read leaves the connection unusable for the next request.
-    const close = this.deps.draining() || !this.requestComplete;
+    // A body we did not read leaves the connection unusable for the next request; so do the bytes that may
+    // follow a refused upgrade or CONNECT.
+    const close = this.deps.draining() || !this.requestComplete || requestUpgradeType(this.stream.head) !== undefined;
     try {
       sendLocalReply(this.stream, status, body, {
         serverName: this.cfg.serverName, close, extraHeaders, headOnly: this.stream.head.method === 'HEAD',
@@ -579,6 +625,9 @@ export class ActiveRequest implements TryListener {
   private finish(completed: boolean): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    exchange?.abort();
     this.globalDeadline?.cancel();
     this.perTryDeadline?.cancel();
     this.idleDeadline?.cancel();

@@ -39,6 +39,11 @@ export interface ConnectionManagerConfig {
   readonly codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
   /** http2_protocol_options for HTTP/2 connections. */
   readonly http2Options: Http2Options;
+  /**
+   * `upgrade_configs`: upgrade types (lowercase: 'websocket', 'connect', ...) and whether each is enabled
+   * (routes may override). A type absent here is enabled only by a route that enables it.
+   */
+  readonly upgrades?: ReadonlyMap<string, boolean>;
   /** normalize_path, merge_slashes, path_with_escaped_slashes_action; undefined when all are off. */
   readonly pathNormalization?: PathNormalizationConfig;
   /** forward_client_cert_details / set_current_client_cert_details (src/proxy/xfcc.ts); undefined = SANITIZE. */
@@ -50,7 +55,7 @@ export interface ConnectionManagerConfig {
 const KNOWN_FIELDS = new Set([
   '@type', 'stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'request_headers_timeout',
   'stream_idle_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'use_remote_address',
-  'xff_num_trusted_hops', 'generate_request_id', 'server_name', 'http2_protocol_options',
+  'xff_num_trusted_hops', 'generate_request_id', 'server_name', 'http2_protocol_options', 'upgrade_configs',
   // Istio compatibility (src/config/istio.ts): accepted, change no forwarding (no tracing, no HCM access log;
   // UUID request ids are what Skiff generates; escaped slashes kept unchanged is Skiff's behaviour).
   'tracing', 'access_log', 'request_id_extension',
@@ -124,10 +129,39 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     generateRequestId: hcm.generate_request_id?.value ?? true,
     serverName: hcm.server_name ?? 'skiff',
     codecType: hcm.codec_type ?? 'AUTO',
+    upgrades: upgradeConfigs((hcm as { upgrade_configs?: unknown }).upgrade_configs, `${path}.typed_config.upgrade_configs`),
     http2Options: http2OptionsFromConfig((hcm as { http2_protocol_options?: Record<string, unknown> }).http2_protocol_options,
-      `${path}.typed_config.http2_protocol_options`),
+      `${path}.typed_config.http2_protocol_options`, true),
     pathNormalization,
     xfcc: xfccConfig(hcm as Parameters<typeof xfccConfig>[0], `${path}.typed_config`),
     requestFilterState: requestFilterState.length > 0 ? requestFilterState : undefined,
   };
+}
+
+interface UpgradeConfig {
+  upgrade_type?: unknown;
+  enabled?: { value?: boolean } | boolean;
+  filters?: unknown[];
+}
+
+/** The HCM's upgrade_configs: custom upgrade filter chains are not implemented (only an empty `filters`). */
+function upgradeConfigs(list: unknown, path: string): ReadonlyMap<string, boolean> {
+  const out = new Map<string, boolean>();
+  if (list === undefined || list === null) return out;
+  if (!Array.isArray(list)) throw new ConfigError(path, 'must be a list');
+  (list as UpgradeConfig[]).forEach((u, i) => {
+    const at = `${path}[${i}]`;
+    for (const key of Object.keys(u)) {
+      if (key !== 'upgrade_type' && key !== 'enabled' && key !== 'filters') throw new UnsupportedConfigError(`${at}.${key}`, `UpgradeConfig field ${key}`);
+    }
+    if (typeof u.upgrade_type !== 'string' || u.upgrade_type === '') throw new ConfigError(`${at}.upgrade_type`, 'required');
+    const type = u.upgrade_type.toLowerCase();
+    if (out.has(type)) throw new ConfigError(`${at}.upgrade_type`, `duplicate upgrade type ${type}`);
+    if (u.filters !== undefined && (!Array.isArray(u.filters) || u.filters.length > 0)) {
+      throw new UnsupportedConfigError(`${at}.filters`, 'upgrade-specific filter chains');
+    }
+    const e = u.enabled;
+    out.set(type, typeof e === 'boolean' ? e : e === undefined || e === null ? true : e.value === true);
+  });
+  return out;
 }

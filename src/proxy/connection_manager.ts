@@ -16,6 +16,7 @@ import type { DownstreamClientCert } from './xfcc.js';
 import type { FilterState } from '../types/network.js';
 import { ConnectionManagerStats } from './stats.js';
 import type { Counter } from '../common/stats.js';
+import type { WasmInstance } from '../wasm/module.js';
 
 /** The protocol a downstream connection speaks, known once its codec is chosen (AUTO may wait for bytes). */
 export type DownstreamProtocol = 'http1' | 'http2';
@@ -31,6 +32,8 @@ export interface ConnectionManagerDeps {
   readonly resolver: RouteResolver;
   readonly hashKey: (value: string) => bigint;
   readonly log?: Logger;
+  /** For the HTTP/1.1 upstream connections of upgrades. */
+  readonly wasm?: WasmInstance;
   readonly pathNormalizer?: PathNormalizer;
 }
 
@@ -102,7 +105,7 @@ export class ConnectionManager {
     this.stats = new ConnectionManagerStats(deps.stats, config.statPrefix);
     this.log = deps.log;
     this.proxyDeps = {
-      clusters: deps.clusters, resolver: deps.resolver, hashKey: deps.hashKey, log: deps.log,
+      clusters: deps.clusters, resolver: deps.resolver, hashKey: deps.hashKey, log: deps.log, wasm: deps.wasm,
       draining: () => this.draining, pathNormalizer: deps.pathNormalizer,
     };
   }

@@ -5,6 +5,7 @@
 import type { Logger } from '../common/logger.js';
 import type { RouteResolver } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
+import type { WasmInstance } from '../wasm/module.js';
 import type { PathNormalizer } from './path_normalization.js';
 import type { DownstreamClientCert } from './xfcc.js';
 import type { FilterState } from '../types/network.js';
@@ -17,6 +18,8 @@ export interface ProxyDeps {
   /** True once the listener drains: responses then carry `connection: close`. */
   readonly draining: () => boolean;
   readonly log?: Logger;
+  /** The wasm instance the HTTP/1.1 codec runs on, for the upstream connections of upgrades (src/proxy/upgrade_exchange.ts). */
+  readonly wasm?: WasmInstance;
   /** The HCM's path normalization, when one of its options is on (src/proxy/path_normalization.ts). */
   readonly pathNormalizer?: PathNormalizer;
   /** The downstream connection's client certificate (TLS chains only): XFCC reads it (src/proxy/xfcc.ts). */

@@ -68,7 +68,7 @@ export class HcmFilter implements NetworkFilter {
     if (this.resolver === undefined) {
       this.resolver = this.ctx.resolverFor(table);
       this.cm = new ConnectionManager(this.config, {
-        stats: this.ctx.stats, clusters: this.ctx.clusters, resolver: this.resolver, hashKey: hash64, log: this.ctx.log,
+        stats: this.ctx.stats, clusters: this.ctx.clusters, resolver: this.resolver, hashKey: hash64, log: this.ctx.log, wasm: this.ctx.wasm,
         pathNormalizer: this.config.pathNormalization && new PathNormalizer(this.config.pathNormalization, this.ctx.wasm),
       });
       if (this.draining) this.cm.startDraining();

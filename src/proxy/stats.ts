@@ -24,6 +24,10 @@ export class ConnectionManagerStats {
   readonly rq_redirect: Counter;
   readonly no_route: Counter;
   readonly no_cluster: Counter;
+  /** Upgrades and CONNECT tunnels started, open now, and upgrades refused (Envoy's names). */
+  readonly downstream_cx_upgrades_total: Counter;
+  readonly downstream_cx_upgrades_active: Gauge;
+  readonly downstream_rq_ws_on_non_ws_route: Counter;
   /** Path normalization (src/proxy/path_normalization.ts): rejected with 400, redirected with 307. */
   readonly downstream_rq_failed_path_normalization: Counter;
   readonly downstream_rq_redirected_with_normalized_path: Counter;
@@ -50,6 +54,9 @@ export class ConnectionManagerStats {
     this.rq_redirect = s.counter('rq_redirect');
     this.no_route = s.counter('no_route');
     this.no_cluster = s.counter('no_cluster');
+    this.downstream_cx_upgrades_total = s.counter('downstream_cx_upgrades_total');
+    this.downstream_cx_upgrades_active = s.gauge('downstream_cx_upgrades_active');
+    this.downstream_rq_ws_on_non_ws_route = s.counter('downstream_rq_ws_on_non_ws_route');
     this.downstream_rq_failed_path_normalization = s.counter('downstream_rq_failed_path_normalization');
     this.downstream_rq_redirected_with_normalized_path = s.counter('downstream_rq_redirected_with_normalized_path');
     this.byClass = [1, 2, 3, 4, 5].map((c) => s.counter(`downstream_rq_${c}xx`));

@@ -3,9 +3,9 @@
  * Envoy's defaults: route timeout 15 s (0 disables), retry policy from the route else its virtual host,
  * header mutations applied route first, then virtual host, then route configuration.
  */
-import { ConfigError } from '../common/errors.js';
+import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Duration, HeaderMutations, HeaderValueOption, Route, VirtualHost } from '../types/envoy.js';
-import type { HeaderMutation, RouteActionEntry, RouteEntry } from '../types/router.js';
+import type { HeaderMutation, RouteActionEntry, RouteEntry, RouteUpgrade } from '../types/router.js';
 import { ROUTE_TIMEOUT_DEFAULT_MS, bool, checkFields, durationMs, requireString, u32 } from '../config/values.js';
 
 /** Envoy's route timeout default, as src/config/values.ts writes it (kept under the router's name). */
@@ -13,7 +13,9 @@ export const DEFAULT_ROUTE_TIMEOUT_MS = ROUTE_TIMEOUT_DEFAULT_MS;
 
 const ROUTE_ACTION_FIELDS = ['cluster', 'weighted_clusters', 'prefix_rewrite', 'host_rewrite_literal', 'timeout', 'retry_policy', 'hash_policy',
   // Istio compatibility (src/config/istio.ts): stream duration and gRPC timeout caps, the unknown-cluster status.
-  'max_stream_duration', 'max_grpc_timeout', 'grpc_timeout_offset', 'cluster_not_found_response_code'];
+  'max_stream_duration', 'max_grpc_timeout', 'grpc_timeout_offset', 'cluster_not_found_response_code',
+  // HTTP upgrades and CONNECT termination (src/proxy/upgrade.ts).
+  'upgrade_configs'];
 const CLUSTER_NOT_FOUND_CODES: Record<string, number> = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 };
 const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
@@ -154,6 +156,7 @@ export function routeEntry(
     retryPolicy: a?.retry_policy ?? vh.retry_policy,
     hashHeaders,
     ...limits,
+    ...routeUpgrades(a as { upgrade_configs?: unknown } | undefined, `${path}.route`),
     includeAttemptCount: bool((vh as { include_request_attempt_count?: boolean }).include_request_attempt_count, false),
     requestHeaders: merge([own.request, vhLevel.request, configLevel.request]),
     responseHeaders: merge([own.response, vhLevel.response, configLevel.response]),
@@ -184,4 +187,38 @@ function streamLimits(a: StreamLimitFields | undefined, path: string): Pick<Rout
     out.clusterNotFoundStatus = status;
   }
   return out;
+}
+
+interface RouteUpgradeConfig {
+  upgrade_type?: unknown;
+  enabled?: { value?: boolean } | boolean;
+  connect_config?: { proxy_protocol_config?: unknown; allow_post?: boolean } & Record<string, unknown>;
+}
+
+/**
+ * A RouteAction's upgrade_configs. `connect_config` terminates CONNECT here; of its fields only a false
+ * `allow_post` is accepted (POST tunnels and PROXY protocol headers are not implemented).
+ */
+function routeUpgrades(a: { upgrade_configs?: unknown } | undefined, path: string): Pick<RouteEntry, 'upgrades'> {
+  const list = a?.upgrade_configs;
+  if (list === undefined || list === null) return {};
+  if (!Array.isArray(list)) throw new ConfigError(`${path}.upgrade_configs`, 'must be a list');
+  const upgrades = new Map<string, RouteUpgrade>();
+  (list as RouteUpgradeConfig[]).forEach((u, i) => {
+    const at = `${path}.upgrade_configs[${i}]`;
+    checkFields(u, ['upgrade_type', 'enabled', 'connect_config'], at);
+    const type = requireString(u.upgrade_type, `${at}.upgrade_type`).toLowerCase();
+    if (upgrades.has(type)) throw new ConfigError(`${at}.upgrade_type`, `duplicate upgrade type ${type}`);
+    const enabled = bool(u.enabled, true);
+    const cc = u.connect_config;
+    if (cc !== undefined && cc !== null) {
+      if (type !== 'connect') throw new ConfigError(`${at}.connect_config`, 'only for upgrade_type CONNECT');
+      for (const key of Object.keys(cc)) {
+        if (key === 'allow_post' && cc.allow_post === false) continue;
+        throw new UnsupportedConfigError(`${at}.connect_config.${key}`, `ConnectConfig field ${key}`);
+      }
+    }
+    upgrades.set(type, { enabled, terminateConnect: cc !== undefined && cc !== null });
+  });
+  return { upgrades };
 }

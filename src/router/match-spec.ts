@@ -6,7 +6,7 @@
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher, VirtualHost } from '../types/envoy.js';
 import {
-  PK_PREFIX, PK_PATH, PK_SEPARATED_PREFIX, PK_REGEX, MT_PRESENT, MT_EXACT, MT_PREFIX, MT_SUFFIX, MT_CONTAINS, MT_REGEX,
+  PK_PREFIX, PK_PATH, PK_SEPARATED_PREFIX, PK_REGEX, PK_CONNECT, MT_PRESENT, MT_EXACT, MT_PREFIX, MT_SUFFIX, MT_CONTAINS, MT_REGEX,
   HSRC_HEADER, HSRC_METHOD, HSRC_AUTHORITY, HSRC_PATH,
 } from '../wasm/layout.js';
 import { bool, checkFields, requireString } from '../config/values.js';
@@ -60,7 +60,7 @@ export interface RouteMatchSpec {
   readonly queries: readonly QueryMatchSpec[];
 }
 
-const ROUTE_MATCH_FIELDS = ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'case_sensitive', 'headers', 'query_parameters'];
+const ROUTE_MATCH_FIELDS = ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'connect_matcher', 'case_sensitive', 'headers', 'query_parameters'];
 const HEADER_MATCHER_FIELDS = ['name', 'string_match', 'exact_match', 'prefix_match', 'suffix_match', 'contains_match',
   'safe_regex_match', 'present_match', 'invert_match', 'treat_missing_header_as_empty'];
 const PSEUDO_HEADERS: Record<string, number> = { ':method': HSRC_METHOD, ':authority': HSRC_AUTHORITY, ':path': HSRC_PATH };
@@ -144,14 +144,18 @@ function queryMatch(q: QueryParameterMatcher, path: string, regexes: RegexRegist
 export function routeMatchSpec(m: RouteMatch | undefined, path: string, regexes: RegexRegistry): RouteMatchSpec {
   if (m === undefined || m === null || typeof m !== 'object') throw new ConfigError(path, 'is required');
   checkFields(m, ROUTE_MATCH_FIELDS, path);
-  const kinds = (['prefix', 'path', 'safe_regex', 'path_separated_prefix'] as const).filter((k) => m[k] !== undefined);
-  if (kinds.length !== 1) throw new ConfigError(path, 'exactly one of prefix, path, safe_regex, path_separated_prefix is required');
+  const kinds = (['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'connect_matcher'] as const).filter((k) => m[k] !== undefined);
+  if (kinds.length !== 1) throw new ConfigError(path, 'exactly one of prefix, path, safe_regex, path_separated_prefix, connect_matcher is required');
   const caseInsensitive = !bool(m.case_sensitive, true);
   let kind = PK_PREFIX;
   let str: Uint8Array = new Uint8Array(0);
   let regexId = 0;
   const kindName = kinds[0];
-  if (kindName === 'safe_regex') {
+  if (kindName === 'connect_matcher') {
+    // Matches CONNECT requests only (they carry no path); path matchers in turn never match a CONNECT.
+    checkFields(m.connect_matcher!, [], `${path}.connect_matcher`);
+    kind = PK_CONNECT;
+  } else if (kindName === 'safe_regex') {
     kind = PK_REGEX;
     regexId = regexOf(m.safe_regex, `${path}.safe_regex`, regexes);
     str = utf8(literalPrefix(m.safe_regex!.regex));

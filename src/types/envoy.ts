@@ -110,6 +110,8 @@ export interface QueryParameterMatcher { name: string; string_match?: StringMatc
 
 export interface RouteMatch {
   prefix?: string; path?: string; safe_regex?: { regex: string }; path_separated_prefix?: string;
+  /** Matches CONNECT requests (an empty message). */
+  connect_matcher?: Record<string, never>;
   case_sensitive?: BoolValue;
   headers?: HeaderMatcher[];
   query_parameters?: QueryParameterMatcher[];

@@ -9,6 +9,7 @@
  * until the stream completes (the downstream connection parses the next pipelined request only after the
  * previous response has been written in full, as Envoy does).
  */
+import type { Socket } from 'node:net';
 import type { SkiffError } from '../common/errors.js';
 
 /** Headers in received order; names lowercase; values latin1 with surrounding whitespace trimmed. */
@@ -75,6 +76,11 @@ export interface HeadRewrite {
   contentLength?: number;
   /** Adds `connection: close` (downstream responses when the connection will close). */
   close?: boolean;
+  /**
+   * HTTP/2 downstream responses: the response opens a tunnel (a terminated CONNECT). Its body is the tunnel's
+   * bytes, its end a half-close: the request's DATA keeps flowing until the client ends it too.
+   */
+  tunnel?: boolean;
 }
 
 export interface BodyHandler {
@@ -114,6 +120,13 @@ export interface DownstreamStream {
   reset(): void;
   /** Called when the downstream connection closes before the response completed. */
   onAbort(cb: (err: SkiffError) => void): void;
+  /**
+   * HTTP/1.1 only (absent where tunnels stay inside the stream, as HTTP/2 DATA frames): once the head of a
+   * `101` (upgrade) or `2xx` (CONNECT) has been written, the connection leaves HTTP. Returns its socket and the
+   * bytes already received after the request head; the caller then owns the socket. Undefined when the
+   * connection cannot be handed over (closed, or the request still had a body).
+   */
+  detachSocket?(): { socket: Socket; received: Buffer } | undefined;
 }
 
 /** Malformed downstream input: the proxy sends the local reply and the connection closes. */
@@ -154,6 +167,12 @@ export interface ResponseHandler extends BodyHandler {
   /** 1xx other than 101 are swallowed except 100 (onContinue). */
   onHead(head: ResponseHead): void;
   onContinue?(): void;
+  /**
+   * HTTP/1.1: a `101 Switching Protocols` answer. When set, it replaces onHead for a 101: the connection leaves
+   * HTTP and is handed over (its socket and the bytes received after the 101 head); the request is over and the
+   * connection is never reused. `head` is readable during the call only.
+   */
+  onSwitchingProtocols?(head: ResponseHead, socket: Socket, received: Buffer): void;
 }
 
 export interface UpstreamRequest {

@@ -17,6 +17,14 @@ export type RouteActionEntry =
   | { readonly kind: 'redirect'; readonly status: number; readonly scheme?: string; readonly host?: string; readonly port?: number;
       readonly path?: string; readonly prefixRewrite?: string; readonly stripQuery: boolean };
 
+/** One entry of a route's `upgrade_configs` (Envoy's RouteAction.UpgradeConfig). */
+export interface RouteUpgrade {
+  /** `enabled` (default true): overrides the connection manager's setting for this upgrade type on this route. */
+  readonly enabled: boolean;
+  /** `connect_config` is set (CONNECT only): the CONNECT is terminated and its payload sent to the cluster as raw TCP. */
+  readonly terminateConnect: boolean;
+}
+
 export interface RouteEntry {
   readonly index: number;
   readonly name: string;
@@ -51,6 +59,8 @@ export interface RouteEntry {
   readonly includeAttemptCount?: boolean;
   /** `cluster_not_found_response_code` as an HTTP status (Envoy's default 503). */
   readonly clusterNotFoundStatus?: number;
+  /** The route's `upgrade_configs`, keyed by lowercase upgrade type ('websocket', 'connect'); absent when none. */
+  readonly upgrades?: ReadonlyMap<string, RouteUpgrade>;
   /** Route-level, then virtual-host-level, then config-level mutations, applied in that order (Envoy's). */
   readonly requestHeaders: HeaderMutation;
   readonly responseHeaders: HeaderMutation;

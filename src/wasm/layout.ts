@@ -145,6 +145,7 @@ export const PK_PREFIX = 1;
 export const PK_PATH = 2;
 export const PK_SEPARATED_PREFIX = 3;
 export const PK_REGEX = 4;
+export const PK_CONNECT = 5;           // connect_matcher: CONNECT requests only
 export const RRF_CASE_INSENSITIVE = 1;
 
 // Header matcher record; also the query parameter matcher record (HM_SOURCE unused there).

@@ -83,7 +83,7 @@ const FEATURES: readonly [RegExp, string][] = [
   [/\.use_original_dst: unsupported field$/, 'use_original_dst (istio2: accepted no-op)'],
   [/\.filter_chain_matcher(\.\S+)?: unsupported/, 'filter_chain_matcher (istiomisc: an input or matcher Skiff lacks)'],
   [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (tunnel)'],
-  [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (not yet)'],
+  [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (connect branch)'],
   [/set_filter_state/, 'set_filter_state (istiomisc: a field or object factory Skiff lacks)'],
   [/\.(normalize_path|merge_slashes|path_with_escaped_slashes_action): unsupported/, 'path normalization (istiomisc)'],
 ];
@@ -101,11 +101,10 @@ const EXPECTED: Record<string, string> = {
   'RouteConfiguration https.443.https.bookinfo-gateway.default (describe/testdata/describe/tls_config.json)': 'applied',
   // internal_upstream with passthrough_metadata (tunnel): its endpoints are internal listeners.
   'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'applied',
-  // SDS, HTTP/2, XFCC and set_filter_state are in; CONNECT termination is not.
-  'Listener connect_terminate (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet)',
-  'Listener main_internal (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet)',
+  // SDS, HTTP/2, XFCC, set_filter_state and CONNECT termination are in: HBONE's terminating listener applies.
+  'Listener connect_terminate (writer/compare/testdata/configdump.json)': 'applied',
+  // An internal listener (tunnel) serving HTTP with upgrades (connect branch) behind filter_chain_matcher (istiomisc).
+  'Listener main_internal (writer/compare/testdata/configdump.json)': 'applied',
   // An internal listener (tunnel) whose tcp_proxy tunnels through HTTP/2 CONNECT to the original destination.
   'Listener connect_originate (writer/compare/testdata/configdump.json)': 'applied',
   'RouteConfiguration inbound-vip|9080|http|reviews-v3.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'applied',
@@ -128,11 +127,11 @@ function outcome(r: GoldenResource): string {
   return `rejected: ${[...new Set(unsupported.map((u) => featureOf(u.message)))].sort().join('; ')}`;
 }
 
-/** Every endpoint assignment and route applies, both clusters and connect_originate; the other two listeners wait for CONNECT termination. */
+/** Every golden dynamic resource applies: routes, endpoint assignments, both clusters and HBONE's three listeners. */
 const EXPECTED_TALLY = {
   RouteConfiguration: { total: 5, applied: 5, rejected: 0 },
   Cluster: { total: 2, applied: 2, rejected: 0 },
-  Listener: { total: 3, applied: 1, rejected: 2 },
+  Listener: { total: 3, applied: 3, rejected: 0 },
   ClusterLoadAssignment: { total: 32, applied: 32, rejected: 0 },
 };
 

@@ -61,6 +61,8 @@ class Http1ClientConnection implements ClientConnection {
   private readonly flow: ReadFlow;
   private readonly cork: TickCork;
   private readonly closeCbs: (() => void)[] = [];
+  /** The socket was handed over after a 101 (ResponseHandler.onSwitchingProtocols): its bytes are not ours. */
+  private detached = false;
 
   constructor(private readonly wasm: WasmInstance, readonly socket: Socket, options: ClientConnectionOptions) {
     this.pool = slabPool(wasm);
@@ -146,6 +148,7 @@ class Http1ClientConnection implements ClientConnection {
   private reader: BodyReader | undefined;
 
   private onData(chunk: Buffer): void {
+    if (this.detached) return;
     if (!this.active || this.responseState === 'done') {
       // Bytes nobody asked for: the connection's framing can no longer be trusted.
       this.keepAlive = false;
@@ -205,6 +208,7 @@ class Http1ClientConnection implements ClientConnection {
       return true;
     }
     buf.skip(headBytes);
+    if (head.status === 101 && req.handler.onSwitchingProtocols !== undefined) { this.switchProtocols(req, head); return false; }
     const bodyless = req.method === 'HEAD' || head.status === 204 || head.status === 304;
     const kind = bodyless ? 'none' : head.status === 101 ? 'close' : head.bodyKind;
     if (!head.keepAlive || kind === 'close') this.keepAlive = false;
@@ -213,6 +217,21 @@ class Http1ClientConnection implements ClientConnection {
     req.handler.onHead(head);
     if (!req.finished && this.reader?.done) this.responseComplete(req);
     return true;
+  }
+
+  /** A 101 the handler takes: the socket and the bytes after the head go to it; this connection is done. */
+  private switchProtocols(req: Http1UpstreamRequest, head: ReturnType<typeof responseHeadView>): void {
+    const pieces: Buffer[] = [];
+    if (this.buffer.unread > 0) pieces.push(Buffer.from(this.buffer.unreadView()));
+    pieces.push(...this.inbox.takeAll());
+    this.buffer.skip(this.buffer.unread);
+    this.detached = true;
+    this.keepAlive = false;
+    req.finished = true;
+    this.active = undefined;
+    this.responseState = 'done';
+    this.cork.release();
+    req.handler.onSwitchingProtocols!(head, this.socket, Buffer.concat(pieces));
   }
 
   private stepBody(req: Http1UpstreamRequest): boolean {
@@ -264,7 +283,7 @@ class Http1ClientConnection implements ClientConnection {
 
   /** Reads the socket only while input can be taken: that is the backpressure towards the upstream. */
   updateFlow(): void {
-    if (!this.open) return;
+    if (!this.open || this.detached) return;
     this.flow.set(!this.inbox.empty || (this.active?.paused === true && this.responseState === 'body'));
   }
 

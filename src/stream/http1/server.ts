@@ -56,7 +56,8 @@ export interface ServerConnectionOptions {
   initialData?: Uint8Array;
 }
 
-type ReadState = 'head' | 'body' | 'rest' | 'error' | 'closing' | 'closed';
+/** 'tunnel': the connection left HTTP (an upgrade or CONNECT, see detachForTunnel) and reads nothing itself. */
+type ReadState = 'head' | 'body' | 'rest' | 'error' | 'closing' | 'tunnel' | 'closed';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
@@ -128,7 +129,7 @@ export class ServerConnection {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    if (this.state === 'error' || this.state === 'closing') return; // discarded: a final reply is on its way
+    if (this.state === 'error' || this.state === 'closing' || this.state === 'tunnel') return; // discarded: a final reply is on its way, or the tunnel reads
     this.inbox.push(chunk);
     this.pump();
   }
@@ -235,7 +236,7 @@ export class ServerConnection {
 
   /** Reads the socket only while input can be taken: that is the backpressure towards the client. */
   private updateFlow(): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.state === 'tunnel') return;
     let pause = !this.inbox.empty;
     if (this.state === 'body') pause ||= !this.stream?.bodyHandler || this.stream.bodyPaused;
     this.flow.set(pause);
@@ -371,6 +372,27 @@ export class ServerConnection {
     }
   }
 
+  /**
+   * The stream's upgrade or CONNECT response head is written: the connection leaves HTTP. Its socket and the
+   * bytes received after the request head go to the caller, which owns the socket from here on; this object
+   * only keeps its slabs until the socket closes (the request head view stays readable).
+   */
+  detachForTunnel(stream: Http1ServerStream): { socket: Socket; received: Buffer } | undefined {
+    if (stream !== this.stream || this.state !== 'rest' || this.socket.destroyed) return undefined;
+    this.cork.release();
+    this.state = 'tunnel';
+    this.stream = undefined;
+    this.reader = undefined;
+    this.clearHeadersTimer();
+    this.clearIdleTimer();
+    this.clearCloseTimer();
+    const pieces: Buffer[] = [];
+    if (this.buffer.unread > 0) pieces.push(Buffer.from(this.buffer.unreadView()));
+    pieces.push(...this.inbox.takeAll());
+    this.buffer.skip(this.buffer.unread);
+    return { socket: this.socket, received: Buffer.concat(pieces) };
+  }
+
   // ---- socket lifecycle ----
 
   private onPeerEnd(): void {
@@ -397,6 +419,7 @@ export class ServerConnection {
   }
 
   private onSocketError(err: Error): void {
+    if (this.state === 'tunnel') return; // the tunnel's own listener hears it
     log.debug(`downstream socket error: ${err.message}`);
     this.abortStream(downstreamReset(`socket error: ${err.message}`, err));
   }
@@ -543,6 +566,14 @@ class Http1ServerStream implements DownstreamStream {
   reset(): void {
     this.aborted = true;
     this.conn.destroy();
+  }
+
+  /** See ServerConnection.detachForTunnel; the response head must have been written. */
+  detachSocket(): { socket: Socket; received: Buffer } | undefined {
+    if (!this.writer || this.aborted) return undefined;
+    const taken = this.conn.detachForTunnel(this);
+    if (taken !== undefined) this.responseEnded = true;
+    return taken;
   }
 
   onAbort(cb: (err: SkiffError) => void): void { this.abortCb = cb; }

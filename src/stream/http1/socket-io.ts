@@ -50,6 +50,13 @@ export class Inbox {
     return r;
   }
 
+  /** Takes every unread byte out (the connection leaves HTTP for a tunnel). */
+  takeAll(): Buffer[] {
+    const out = this.chunks.map((c, i) => (i === 0 ? c.subarray(this.offset) : c));
+    this.clear();
+    return out;
+  }
+
   /** Drops every chunk (input is being discarded). */
   clear(): void {
     this.chunks.length = 0;

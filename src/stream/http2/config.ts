@@ -27,11 +27,18 @@ function num(v: Wrapped): number | undefined {
   return typeof v === 'number' ? v : v.value;
 }
 
-export function http2OptionsFromConfig(raw: Record<string, unknown> | undefined, path: string): Http2Options {
+/** `downstream`: the HCM's options, where allow_connect (a server setting) is accepted. */
+export function http2OptionsFromConfig(raw: Record<string, unknown> | undefined, path: string, downstream = false): Http2Options {
   const out: Http2Options = {};
   if (raw === undefined || raw === null) return out;
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
+    if (key === 'allow_connect' && downstream) {
+      const b = typeof value === 'boolean' ? value : typeof value === 'object' && value !== null ? (value as { value?: unknown }).value : value;
+      if (b !== undefined && typeof b !== 'boolean') throw new ConfigError(`${path}.${key}`, 'must be a bool');
+      out.allowConnect = b === true;
+      continue;
+    }
     const target = FIELDS[key];
     if (target === undefined) throw new UnsupportedConfigError(`${path}.${key}`, `Http2ProtocolOptions field ${key}`);
     const n = num(value as Wrapped);

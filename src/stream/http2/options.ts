@@ -34,6 +34,12 @@ export interface Http2Options {
   statsPrefix?: string;
   /** A connection without streams for this long is sent GOAWAY and closed; 0 = never (HCM common_http_protocol_options.idle_timeout). */
   idleTimeoutMs?: number;
+  /**
+   * Envoy's allow_connect: extended CONNECT (RFC 8441) for upgrades over HTTP/2. Accepted; Skiff does not implement
+   * extended CONNECT yet, so SETTINGS_ENABLE_CONNECT_PROTOCOL is not advertised. Plain CONNECT is always parsed
+   * (the connection manager's upgrade_configs decide whether it is served).
+   */
+  allowConnect?: boolean;
   /** Bytes a listener filter already read from the socket (the preface sniffed by AUTO). */
   initialData?: Uint8Array;
 }

@@ -163,8 +163,12 @@ export class Http2ServerConnection extends Http2Connection<Http2ServerStream> {
     this.headers.setEncoderTableSize(size);
   }
 
-  /** The response ended while the request body still flows: stop it (RFC 9113 §8.1, RST_STREAM NO_ERROR). */
+  /**
+   * The response ended while the request body still flows: stop it (RFC 9113 §8.1, RST_STREAM NO_ERROR).
+   * A tunnel's end is a half-close instead (§8.5): the client's DATA keeps flowing until its END_STREAM.
+   */
   protected onLocalEndBeforeRemote(stream: Http2ServerStream): void {
+    if (stream.tunnel) return;
     this.resetStreamId(stream.id, L.H2E_NO_ERROR);
     this.closeStream(stream, false);
     stream.bodyAbandoned();
@@ -235,6 +239,8 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
   readonly remotePort: number;
   readonly localPort: number;
   responseEnded = false;
+  /** The response opened a tunnel (HeadRewrite.tunnel): END_STREAM from this side is a half-close. */
+  tunnel = false;
   private bodyHandler: BodyHandler | undefined;
   private paused = false;
   /** The request trailers, freed with the stream. */
@@ -341,6 +347,7 @@ export class Http2ServerStream extends H2Stream implements DownstreamStream {
     if (this.headWritten) throw new SkiffError('SKIFF_H2_HEAD_ALREADY_WRITTEN', 'response head already written', 'internal');
     this.headWritten = true;
     if (this.closed || this.aborted) return false;
+    if (rewrite.tunnel === true) { this.tunnel = true; this.bodiless = false; return true; }
     this.bodiless = this.head.method === 'HEAD' || status === 204 || status === 304
       || rewrite.bodyKind === 'none' || (rewrite.bodyKind === 'length' && rewrite.contentLength === 0);
     return true;
