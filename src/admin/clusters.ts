@@ -27,6 +27,7 @@ function healthFlags(h: Host): string {
 }
 
 export function hostAddress(address: string, port: number): string {
+  if (address.startsWith('envoy://')) return address; // an internal listener endpoint: no port
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
@@ -76,7 +77,9 @@ export function clustersJson(cm: ClusterManager): unknown {
         }],
       },
       host_statuses: c.hosts().map((h) => ({
-        address: { socket_address: { address: h.address, port_value: h.port } },
+        address: h.internal !== undefined
+          ? { envoy_internal_address: { server_listener_name: h.internal.listenerName, endpoint_id: h.internal.endpointId } }
+          : { socket_address: { address: h.address, port_value: h.port } },
         stats: hostStats(h).map((s) => (s.gauge
           ? { name: s.name, type: 'GAUGE', value: String(s.value) }
           : { name: s.name, value: String(s.value) })),

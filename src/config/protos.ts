@@ -31,6 +31,9 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
+  // Internal listeners (src/upstream/internal_listeners.ts): the upstream transport and the bootstrap extension.
+  'envoy/extensions/transport_sockets/internal_upstream/v3/internal_upstream.proto',
+  'envoy/extensions/bootstrap/internal_listener/v3/internal_listener.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',

@@ -45,8 +45,10 @@ export function checkReferences(bootstrap: Bootstrap): void {
   const adminKey = bootstrap.admin?.address ? bindAddress(bootstrap.admin.address, 'admin.address') : undefined;
   const bound = new Map<string, number>();
   listeners.forEach((listener, i) => {
-    if (!listener.address) throw new ConfigError(`${lPath(i)}.address`, 'is required');
-    const key = bindAddress(listener.address, `${lPath(i)}.address`);
+    // An internal listener binds nothing: it is reached by name (src/upstream/internal_listeners.ts).
+    const internal = (listener as { internal_listener?: unknown }).internal_listener !== undefined;
+    if (!listener.address && !internal) throw new ConfigError(`${lPath(i)}.address`, 'is required');
+    const key = internal ? `internal:${listener.name}` : bindAddress(listener.address, `${lPath(i)}.address`);
     // Port 0 asks the kernel for a fresh port, so several such listeners never collide.
     const first = bound.get(key);
     if (first !== undefined && !key.endsWith(':0')) {

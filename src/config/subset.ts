@@ -88,6 +88,13 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': {
     stat_prefix: true, cluster: true, weighted_clusters: true, idle_timeout: true, max_connect_attempts: true,
     access_log: { extensions: ACCESS_LOG_EXTENSIONS },
+    // tunnel: the bytes inside an HTTP/2 or HTTP/1.1 CONNECT (src/tcp_proxy/tunnel.ts).
+    tunneling_config: true,
+  },
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.TunnelingConfig': {
+    hostname: true, use_post: true, post_path: true, headers_to_add: true,
+    propagate_response_headers: { hint: 'the upstream response headers are not kept in filter state' },
+    propagate_response_trailers: { hint: 'the upstream response trailers are not kept in filter state' },
   },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster': { clusters: true },
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': { name: true, weight: true },
@@ -163,6 +170,8 @@ export const DOWNSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
 ];
 export const UPSTREAM_TRANSPORT_EXTENSIONS: ExtensionSpec[] = [
   RAW_BUFFER_EXTENSION,
+  // tunnel: connections to internal listeners (src/upstream/internal_upstream.ts).
+  { name: 'envoy.transport_sockets.internal_upstream', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport' },
   { name: 'envoy.transport_sockets.tls', typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' },
 ];
 
@@ -186,7 +195,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     overload_manager: { noop: 'overload actions are not implemented' },
     tracing: { noop: 'tracing is not implemented; no spans are sent' },
     application_log_config: { noop: 'log format: Skiff keeps its own log format' },
-    bootstrap_extensions: { noop: 'bootstrap extensions (Istio: internal listener registry) are not loaded' },
+    // The internal listener registry is always there (src/upstream/internal_listeners.ts); Istio's
+    // metadata_discovery only feeds telemetry.
+    bootstrap_extensions: { noop: 'bootstrap extensions are not loaded: the internal listener registry is built in, its buffer_size_kb not used; Istio metadata discovery feeds telemetry only' },
     cluster_manager: { noop: 'cluster manager defaults (outlier event log, local cluster) are not used' },
   },
   'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': { ads_config: true, lds_config: { only: ADS_SOURCE }, cds_config: { only: ADS_SOURCE } },
@@ -211,7 +222,16 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   // Node only describes this proxy to a management server; nothing in it changes how Skiff behaves.
   'envoy.config.core.v3.Node': '*',
   // pipe (a unix socket): istio-agent's xds-grpc and sds-grpc clusters; only cluster endpoints connect to one.
-  'envoy.config.core.v3.Address': { socket_address: true, pipe: true },
+  // envoy_internal_address: a cluster endpoint that is an internal listener of this process (tunnel).
+  'envoy.config.core.v3.Address': { socket_address: true, pipe: true, envoy_internal_address: true },
+  'envoy.config.core.v3.EnvoyInternalAddress': { server_listener_name: true, endpoint_id: true },
+  'envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport': { passthrough_metadata: true, transport_socket: { extensions: [RAW_BUFFER_EXTENSION] } },
+  'envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport.MetadataValueSource': { kind: true, name: true },
+  'envoy.type.metadata.v3.MetadataKind': { host: true, cluster: true },
+  'envoy.type.metadata.v3.MetadataKind.Host': {},
+  'envoy.type.metadata.v3.MetadataKind.Cluster': {},
+  // buffer_size_kb: the in-process pair buffers by the streams' high-water marks instead.
+  'envoy.extensions.bootstrap.internal_listener.v3.InternalListener': { buffer_size_kb: { hint: 'internal connections buffer by stream high-water marks' } },
   'envoy.config.core.v3.Pipe': { path: true },
   'envoy.config.core.v3.SocketAddress': { address: true, port_value: true, protocol: { values: ['TCP'] } },
 
@@ -219,6 +239,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     name: true, address: true, filter_chains: true, default_filter_chain: true,
     listener_filters: { extensions: LISTENER_FILTER_EXTENSIONS }, listener_filters_timeout: true,
     continue_on_listener_filters_timeout: true,
+    // tunnel: bound to no address, reached by name from envoy_internal_address endpoints.
+    internal_listener: true,
     // ---- Istio compatibility (xdsistio) ----
     // Envoy's docs: the direction only labels tracing and stats.
     traffic_direction: { hint: 'traffic_direction only labels tracing and stats; accepted, not used' },
@@ -246,6 +268,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
   'envoy.config.listener.v3.Filter': { name: true, typed_config: true },
   'envoy.config.listener.v3.ListenerFilter': { name: true, typed_config: true },
   'envoy.config.core.v3.TransportSocket': { name: true, typed_config: true },
+  'envoy.config.listener.v3.Listener.InternalListenerConfig': {},
   'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector': {},
   'envoy.extensions.filters.listener.http_inspector.v3.HttpInspector': {},
   'envoy.extensions.filters.listener.original_dst.v3.OriginalDst': {},

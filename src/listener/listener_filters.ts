@@ -5,7 +5,8 @@
  *  - skiff.filters.listener.protocol_inspector (protocol_inspector.ts): on plain text, what http_inspector
  *    says or a registered x-protocol's name (`bolt`, `dubbo`): one port for HTTP and RPC.
  *  - envoy.filters.listener.original_dst and the registered no-ops: accepted, nothing read (Skiff is not a
- *    transparent proxy; Istio's metadata exchange changes nothing about forwarding).
+ *    transparent proxy; Istio's metadata exchange changes nothing about forwarding). On an internal listener,
+ *    original_dst restores the destination from the connection's passed-through metadata (listener_manager.ts).
  * Reading is bounded (16 KiB for a ClientHello, 8 KiB for a request line) and timed
  * (listener_filters_timeout, Envoy's default 15 s; on timeout the connection closes unless
  * continue_on_listener_filters_timeout). The bytes read are handed on: nothing the client sent is lost.
@@ -40,6 +41,11 @@ export interface ListenerFiltersSpec {
   /** 0 = no timeout. */
   readonly timeoutMs: number;
   readonly continueOnTimeout: boolean;
+  /**
+   * envoy.filters.listener.original_dst is configured: on an internal listener's connection it restores the
+   * destination from the `envoy.filters.listener.original_dst` dynamic metadata's `local` (Istio's HBONE).
+   */
+  readonly originalDst?: boolean;
 }
 
 export interface ListenerFilterConfig { name: string; typed_config?: Any }
@@ -58,6 +64,7 @@ export function readListenerFilters(filters: readonly ListenerFilterConfig[] | u
   let tlsInspector = false;
   let httpInspector = false;
   let protocolInspector: ProtocolInspector | undefined;
+  let originalDst = false;
   (filters ?? []).forEach((f, i) => {
     const url = f.typed_config?.['@type'];
     const is = (name: string, typeUrl: string): boolean => (url !== undefined ? url === typeUrl : f.name === name);
@@ -66,8 +73,10 @@ export function readListenerFilters(filters: readonly ListenerFilterConfig[] | u
     else if (is(PROTOCOL_INSPECTOR, PROTOCOL_INSPECTOR_TYPE_URL)) {
       if (deps === undefined) throw new UnsupportedConfigError(`${path}.listener_filters[${i}]`, `listener filter ${f.name} without a wasm instance`);
       protocolInspector ??= new ProtocolInspector(deps.wasm, deps.stats);
-    } else if (is(ORIGINAL_DST, ORIGINAL_DST_TYPE_URL)) warnNoopOnce('listener filter', f.name, 'Skiff is not a transparent proxy: the accepted address is the destination', log);
-    else {
+    } else if (is(ORIGINAL_DST, ORIGINAL_DST_TYPE_URL)) {
+      originalDst = true;
+      warnNoopOnce('listener filter', f.name, 'Skiff is not a transparent proxy: the accepted address is the destination (internal listeners: the passed-through original destination)', log);
+    } else {
       const reason = noopListenerFilterReason(url ?? f.name) ?? noopListenerFilterReason(f.name);
       if (reason === undefined) throw new UnsupportedConfigError(`${path}.listener_filters[${i}]`, `listener filter ${f.name}${url ? ` (${url})` : ''}`);
       warnNoopOnce('listener filter', f.name, reason, log);
@@ -78,7 +87,7 @@ export function readListenerFilters(filters: readonly ListenerFilterConfig[] | u
   });
   const timeoutMs = durationMs(timeout, DEFAULT_TIMEOUT_MS);
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new ConfigError(`${path}.listener_filters_timeout`, 'must not be negative');
-  return { tlsInspector, httpInspector, ...(protocolInspector ? { protocolInspector } : {}), timeoutMs, continueOnTimeout: continueOnTimeout ?? false };
+  return { tlsInspector, httpInspector, ...(protocolInspector ? { protocolInspector } : {}), timeoutMs, continueOnTimeout: continueOnTimeout ?? false, ...(originalDst ? { originalDst } : {}) };
 }
 
 /** What the listener filters learned. */

@@ -14,6 +14,13 @@
  *   filter chains, connections already open keep the ones they started with and drain;
  * - a changed listener on another address binds the new address, then the old one stops accepting and drains;
  * - a removed listener stops accepting and drains, its connections destroyed after the drain time.
+ *
+ * A listener with `internal_listener` (Envoy's internal listeners) binds nothing: it is registered by name in
+ * src/upstream/internal_listeners.ts, and a cluster endpoint `envoy_internal_address` connects to it in-process.
+ * Its connections go through the same listener filters, chain selection and drain as accepted TCP ones; they
+ * carry the upstream's passthrough metadata (DownstreamConnection.dynamicMetadata) and a filter state; from
+ * either (metadata `envoy.filters.listener.original_dst.local`, filter state `...original_dst.local_ip`)
+ * original_dst restores the destination address. Its counters are `listener.<name>.*`.
  */
 import net from 'node:net';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
@@ -22,6 +29,8 @@ import type { Counter, Gauge, StatsStore } from '../common/stats.js';
 import type { WasmInstance } from '../wasm/module.js';
 import type { Any, Duration, Listener } from '../types/envoy.js';
 import type { ConnectionInfo, NetworkFilter, NetworkFilterContext, ServedConnection } from '../types/network.js';
+import { restoreOriginalAddresses } from './original_dst_state.js';
+import { internalListeners, type InternalAcceptor, type InternalConnection } from '../upstream/internal_listeners.js';
 import type { RouteResolver, RouteTable } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
 import { buildNetworkFilter, type FilterConfig } from './network_filters.js';
@@ -68,6 +77,8 @@ interface ListenerConfig extends Listener {
   listener_filters_timeout?: Duration;
   continue_on_listener_filters_timeout?: boolean;
   filter_chain_matcher?: MatcherConfig;
+  /** Envoy's Listener.InternalListenerConfig (an empty message): the listener is internal. */
+  internal_listener?: Record<string, unknown>;
 }
 
 interface FilterChainConfig {
@@ -88,6 +99,8 @@ export interface FilterChainSpec {
 /** A validated listener: nothing bound, its filters built (inline route tables compiled). */
 export interface ListenerSpec {
   readonly name: string;
+  /** An internal listener: registered by name, bound to no address (host '' and port 0). */
+  readonly internal: boolean;
   readonly host: string;
   readonly requestedPort: number;
   readonly listenerFilters: ListenerFiltersSpec;
@@ -122,11 +135,15 @@ interface ActiveListener {
   connections: number;
   draining: boolean;
   drainTimer?: NodeJS.Timeout;
+  /** Internal listeners: what the registry calls for a new connection while this listener owns the name. */
+  acceptor?: InternalAcceptor;
 }
 
 interface TrackedConnection {
   readonly socket: net.Socket;
   readonly listener: ActiveListener;
+  /** Internal connections: the passed-through metadata and the connection's filter state. */
+  readonly internal: InternalConnection | undefined;
   /** Set once a network filter took the connection over. */
   served: ServedConnection | undefined;
 }
@@ -160,7 +177,9 @@ class RawConnectionInfo implements ConnectionInfo {
 
 const LISTENER_FIELDS = new Set([
   'name', 'address', 'filter_chains', 'default_filter_chain', 'listener_filters', 'listener_filters_timeout',
-  'continue_on_listener_filters_timeout', 'filter_chain_matcher',
+  'continue_on_listener_filters_timeout', 'filter_chain_matcher', 'internal_listener',
+  // Accepted by the config subset as hints or no-ops (src/config/subset.ts says why); nothing here reads them.
+  'traffic_direction', 'use_original_dst', 'ignore_global_conn_limit', 'bypass_overload_manager',
 ]);
 const CHAIN_FIELDS = new Set(['name', 'filter_chain_match', 'filters', 'transport_socket']);
 
@@ -209,7 +228,13 @@ function isEmptyMatch(m: FilterChainMatchConfig | undefined): boolean {
 export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuildDeps, fallbackName = path): ListenerSpec {
   const lc = l as ListenerConfig;
   for (const key of Object.keys(lc)) if (!LISTENER_FIELDS.has(key)) throw new UnsupportedConfigError(`${path}.${key}`, 'field');
-  const sa = lc.address?.socket_address;
+  const internal = lc.internal_listener !== undefined && lc.internal_listener !== null;
+  if (internal) {
+    for (const key of Object.keys(lc.internal_listener!)) throw new UnsupportedConfigError(`${path}.internal_listener.${key}`, 'field');
+    if (lc.address !== undefined) throw new UnsupportedConfigError(`${path}.address`, 'an address on an internal listener (it is reached by name)');
+    if (!lc.name) throw new ConfigError(`${path}.name`, 'an internal listener needs a name (endpoints reach it by name)');
+  }
+  const sa = internal ? { address: '', port_value: 0, protocol: undefined } : lc.address?.socket_address;
   if (!sa) throw new ConfigError(`${path}.address.socket_address`, 'required');
   if (sa.protocol !== undefined && sa.protocol !== 'TCP') throw new UnsupportedConfigError(`${path}.address.socket_address.protocol`, `protocol ${sa.protocol}`);
   const chainConfigs = lc.filter_chains ?? [];
@@ -248,7 +273,7 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
       : noFilters && chainConfigs.length === 0 ? defaultChain : undefined;
     const rdsNames = [...new Set(chains.flatMap((c) => c.filter.rdsNames))];
     return {
-      name, host: sa.address || '0.0.0.0', requestedPort: sa.port_value ?? 0, listenerFilters, chains, selector,
+      name, internal, host: internal ? '' : sa.address || '0.0.0.0', requestedPort: sa.port_value ?? 0, listenerFilters, chains, selector,
       defaultChain, only, rdsNames, secrets, fingerprint: JSON.stringify(l),
     };
   } catch (e) {
@@ -297,6 +322,8 @@ export class ListenerManager {
   private binding = 0;
   /** The latest activation per name: an older one finishing its bind later is outdated. */
   private readonly activating = new Map<string, ActiveListener>();
+  /** Counters of internal listeners by name (kept across updates, as a bound socket's are). */
+  private readonly internalStats = new Map<string, ListenerSocketStats>();
   /** whenSecretsWarm() callers, told when no listener waits for secrets or binds any more. */
   private readonly secretWaiters = new Set<() => void>();
 
@@ -417,6 +444,7 @@ export class ListenerManager {
     if (l !== undefined) {
       this.active.delete(name);
       if (l.socket?.owner === l) l.socket.server.close();
+      if (l.acceptor !== undefined) internalListeners.unregister(name, l.acceptor);
       this.drainListener(l);
     }
     const removed = warm !== undefined || l !== undefined || pending !== undefined;
@@ -487,6 +515,7 @@ export class ListenerManager {
     for (const c of l.spec.chains) {
       for (const n of c.filter.rdsNames) c.filter.setRouteTable?.(n, this.routeTables.get(n)!);
     }
+    if (l.spec.internal) { this.activateInternal(l); return; }
     this.activating.set(l.spec.name, l);
     const old = this.active.get(l.spec.name);
     const sameAddress = old?.socket !== undefined && old.socket.host === l.spec.host
@@ -516,6 +545,35 @@ export class ListenerManager {
       this.drainListener(old);
     }
     this.updateGauges();
+  }
+
+  /**
+   * An internal listener takes its name in the registry: new internal connections come to it, those of the
+   * listener it replaces drain (a TCP listener of the same name stops accepting).
+   */
+  private activateInternal(l: ActiveListener): void {
+    this.activating.delete(l.spec.name);
+    const old = this.active.get(l.spec.name);
+    const name = l.spec.name;
+    let stats = this.internalStats.get(name);
+    if (stats === undefined) {
+      stats = new ListenerSocketStats(this.deps.stats, '', 0, name);
+      this.internalStats.set(name, stats);
+    }
+    const s = stats;
+    l.acceptor = (conn: InternalConnection) => this.onInternalConnection(l, s, conn);
+    internalListeners.register(name, l.acceptor);
+    this.active.set(name, l);
+    if (old !== undefined) {
+      if (old.socket?.owner === old) old.socket.server.close();
+      this.drainListener(old);
+    }
+    this.updateGauges();
+  }
+
+  private onInternalConnection(l: ActiveListener, stats: ListenerSocketStats, conn: InternalConnection): void {
+    // The in-process socket offers what the manager and the filters use of a net.Socket (src/upstream/internal_socket.ts).
+    this.accept(l, stats, conn.socket as unknown as net.Socket, conn);
   }
 
   private bindFailed(l: ActiveListener, err: Error): void {
@@ -549,11 +607,13 @@ export class ListenerManager {
   }
 
   private onConnection(bound: BoundSocket, socket: net.Socket): void {
-    const l = bound.owner;
-    const stats = bound.stats;
+    this.accept(bound.owner, bound.stats, socket, undefined);
+  }
+
+  private accept(l: ActiveListener, stats: ListenerSocketStats, socket: net.Socket, internal: InternalConnection | undefined): void {
     stats.downstream_cx_total.inc();
     stats.downstream_cx_active.inc();
-    const tracked: TrackedConnection = { socket, listener: l, served: undefined };
+    const tracked: TrackedConnection = { socket, listener: l, internal, served: undefined };
     this.connections.add(tracked);
     l.connections++;
     // Until a filter owns the socket (and after, for errors it does not see), an error only closes it.
@@ -567,13 +627,14 @@ export class ListenerManager {
       if (this.connections.size === 0) this.connectionsGone?.();
     });
     const spec = l.spec;
+    const lf = spec.listenerFilters;
+    const destination = lf.originalDst === true ? originalDestination(internal?.dynamicMetadata) : undefined;
     if (spec.only !== undefined) {
-      this.startChain(tracked, spec.only, new SocketFacts(socket), NO_DATA, stats);
+      this.startChain(tracked, spec.only, internal === undefined ? new SocketFacts(socket) : this.facts(socket, 'raw_buffer', '', [], destination, tracked), NO_DATA, stats);
       return;
     }
-    const lf = spec.listenerFilters;
     if (!lf.tlsInspector && !lf.httpInspector && lf.protocolInspector === undefined) {
-      this.pickChain(tracked, this.facts(socket, 'raw_buffer', '', []), NO_DATA, stats);
+      this.pickChain(tracked, this.facts(socket, 'raw_buffer', '', [], destination, tracked), NO_DATA, stats);
       return;
     }
     stats.downstream_pre_cx_active.inc();
@@ -585,16 +646,22 @@ export class ListenerManager {
         return;
       }
       const i = outcome.inspection;
-      this.pickChain(tracked, this.facts(socket, i.transportProtocol, i.serverName, i.applicationProtocols), i.data, stats);
+      this.pickChain(tracked, this.facts(socket, i.transportProtocol, i.serverName, i.applicationProtocols, destination, tracked), i.data, stats);
     });
   }
 
-  private facts(socket: net.Socket, transportProtocol: string, serverName: string, applicationProtocols: readonly string[]): ConnectionFacts {
-    return {
-      localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0,
+  private facts(socket: net.Socket, transportProtocol: string, serverName: string, applicationProtocols: readonly string[],
+    destination?: HostPort, tracked?: TrackedConnection): ConnectionFacts {
+    const facts: ConnectionFacts = {
+      localAddress: destination?.address ?? socket.localAddress ?? '', localPort: destination?.port ?? socket.localPort ?? 0,
       remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
       transportProtocol, serverName, applicationProtocols,
     };
+    const internal = tracked?.internal;
+    if (internal === undefined) return facts;
+    // An internal connection: its filter state feeds chain selection; original_dst also restores from it.
+    const withState: ConnectionFacts = { ...facts, filterState: internal.filterState };
+    return tracked!.listener.spec.listenerFilters.originalDst === true ? restoreOriginalAddresses(withState, internal.filterState) : withState;
   }
 
   private pickChain(tracked: TrackedConnection, facts: ConnectionFacts, data: Buffer, stats: ListenerSocketStats): void {
@@ -615,7 +682,7 @@ export class ListenerManager {
     if (socket.destroyed) return;
     if (chain.transport === undefined) {
       const alpn = facts.applicationProtocols.length === 1 && facts.transportProtocol === 'raw_buffer' ? facts.applicationProtocols[0]! : '';
-      this.serve(tracked, chain, { socket, info: new RawConnectionInfo(facts, alpn), initialData: data });
+      this.serve(tracked, chain, { socket, info: new RawConnectionInfo(facts, alpn), initialData: data, ...internalParts(tracked) });
       return;
     }
     const base = {
@@ -629,7 +696,7 @@ export class ListenerManager {
       }
       const c = outcome.conn;
       const info: ConnectionInfo = { ...base, transportProtocol: 'tls', serverName: c.serverName, alpn: c.alpn, peerSans: c.peerSans };
-      this.serve(tracked, chain, { socket: c.socket, info, initialData: NO_DATA });
+      this.serve(tracked, chain, { socket: c.socket, info, initialData: NO_DATA, ...internalParts(tracked) });
     });
   }
 
@@ -651,6 +718,7 @@ export class ListenerManager {
   private drainListener(l: ActiveListener): void {
     if (l.draining) return;
     l.draining = true;
+    if (l.acceptor !== undefined) internalListeners.unregister(l.spec.name, l.acceptor);
     for (const c of l.spec.chains) c.filter.startDraining();
     if (l.connections === 0) { this.drained(l); return; }
     this.drainingListeners.add(l);
@@ -703,6 +771,7 @@ export class ListenerManager {
   /** Stops accepting new connections; existing ones keep being served. */
   stopAccepting(): void {
     for (const s of this.servers()) if (s.listening) s.close();
+    for (const l of this.active.values()) if (l.acceptor !== undefined) internalListeners.unregister(l.spec.name, l.acceptor);
   }
 
   /**
@@ -727,9 +796,36 @@ export class ListenerManager {
   /** Closes listeners and destroys every connection at once. */
   close(): void {
     this.stopped = true;
+    for (const l of this.active.values()) if (l.acceptor !== undefined) internalListeners.unregister(l.spec.name, l.acceptor);
     this.updateGauges(); // whenSecretsWarm() callers stop waiting
     this.stopAccepting();
     for (const l of this.drainingListeners) if (l.drainTimer) clearTimeout(l.drainTimer);
     for (const c of [...this.connections]) this.destroyConnection(c);
   }
+}
+
+interface HostPort { readonly address: string; readonly port: number }
+
+/** Where Envoy's original_dst filter puts an internal connection's destination: `local` of this namespace. */
+const ORIGINAL_DST_METADATA = 'envoy.filters.listener.original_dst';
+
+/**
+ * The original destination passed through to an internal listener (`local: "10.0.0.1:9080"`, `[::1]:80`), or
+ * undefined when there is none or it is not an address.
+ */
+export function originalDestination(metadata: ReadonlyMap<string, Readonly<Record<string, unknown>>> | undefined): HostPort | undefined {
+  const local = metadata?.get(ORIGINAL_DST_METADATA)?.local;
+  if (typeof local !== 'string') return undefined;
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(local) ?? /^([0-9.]+):(\d{1,5})$/.exec(local);
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535 || net.isIP(m[1]!) === 0) return undefined;
+  return { address: m[1]!, port };
+}
+
+/** What an internal connection adds to the DownstreamConnection: its metadata and filter state. */
+function internalParts(tracked: TrackedConnection): { dynamicMetadata?: InternalConnection['dynamicMetadata']; filterState?: InternalConnection['filterState'] } {
+  const internal = tracked.internal;
+  if (internal === undefined) return {};
+  return internal.dynamicMetadata.size > 0 ? { dynamicMetadata: internal.dynamicMetadata, filterState: internal.filterState } : { filterState: internal.filterState };
 }

@@ -16,15 +16,16 @@ export class ListenerSocketStats {
   /** Envoy's `listener.<addr>.ssl.*`: TLS handshakes and their failures. */
   readonly ssl: TlsStats;
 
-  constructor(store: StatsStore, address: string, port: number) {
-    const s = store.scope(`listener.${address}_${port}.`);
+  /** `scopeName` replaces `<address>_<port>` (internal listeners have no address: their name). */
+  constructor(store: StatsStore, address: string, port: number, scopeName = `${address}_${port}`) {
+    const s = store.scope(`listener.${scopeName}.`);
     this.downstream_cx_total = s.counter('downstream_cx_total');
     this.downstream_cx_active = s.gauge('downstream_cx_active');
     this.downstream_cx_destroy = s.counter('downstream_cx_destroy');
     this.no_filter_chain_match = s.counter('no_filter_chain_match');
     this.downstream_pre_cx_timeout = s.counter('downstream_pre_cx_timeout');
     this.downstream_pre_cx_active = s.gauge('downstream_pre_cx_active');
-    this.ssl = new TlsStats(store, `listener.${address}_${port}.ssl.`);
+    this.ssl = new TlsStats(store, `listener.${scopeName}.ssl.`);
   }
 }
 

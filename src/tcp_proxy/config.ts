@@ -7,6 +7,7 @@ import type { Any, Duration, UInt32Value } from '../types/envoy.js';
 import { ConfigError } from '../common/errors.js';
 import { checkFields, durationMs, requireString, u32 } from '../config/values.js';
 import { accessLoggers, type AccessLogger } from '../access_log/config.js';
+import { tunnelingConfig, type TunnelingConfig, type TunnelingConfigMessage } from './tunnel.js';
 
 export const TCP_PROXY_FILTER_NAME = 'envoy.filters.network.tcp_proxy';
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -24,6 +25,7 @@ export interface TcpProxyMessage {
   idle_timeout?: Duration;
   max_connect_attempts?: UInt32Value;
   access_log?: unknown[];
+  tunneling_config?: TunnelingConfigMessage;
 }
 
 export interface WeightedTarget { readonly name: string; readonly weight: number }
@@ -38,9 +40,11 @@ export interface TcpProxyConfig {
   readonly maxConnectAttempts: number;
   /** One entry per connection when it ends. */
   readonly accessLoggers: readonly AccessLogger[];
+  /** The bytes go inside an HTTP CONNECT (or POST) to the cluster (src/tcp_proxy/tunnel.ts); undefined: raw TCP. */
+  readonly tunneling?: TunnelingConfig;
 }
 
-const FIELDS = ['@type', 'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'access_log'];
+const FIELDS = ['@type', 'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'access_log', 'tunneling_config'];
 
 export function tcpProxyConfig(any: Any, path: string): TcpProxyConfig {
   const m = any as unknown as TcpProxyMessage;
@@ -72,6 +76,7 @@ export function tcpProxyConfig(any: Any, path: string): TcpProxyConfig {
     idleTimeoutMs: durationMs(m.idle_timeout, DEFAULT_IDLE_TIMEOUT_MS, `${path}.idle_timeout`),
     maxConnectAttempts,
     accessLoggers: accessLoggers(m.access_log, `${path}.access_log`),
+    ...(m.tunneling_config !== undefined && m.tunneling_config !== null ? { tunneling: tunnelingConfig(m.tunneling_config, `${path}.tunneling_config`) } : {}),
   };
 }
 

@@ -7,16 +7,24 @@
  * so nothing is buffered beyond one socket's high-water mark). A FIN from one side is passed on as a FIN to
  * the other, whose direction keeps flowing until it ends too (half-close). A side that closes or resets
  * makes the other one flush what it has and close. No bytes in either direction for idle_timeout closes both.
+ *
+ * With tunneling_config the upstream side is an HTTP CONNECT (or POST) stream over the host's connection
+ * (src/tcp_proxy/tunnel.ts) instead of the connection itself: everything above applies to that stream (a FIN is
+ * END_STREAM, a reset RST_STREAM, backpressure HTTP/2 flow control). A tunnel refused (not 2xx) is a connect
+ * failure: retried on another host within max_connect_attempts, then the downstream is closed.
  */
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SkiffError } from '../common/errors.js';
+import { SkiffError as SkiffErrorClass, type SkiffError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ConnectionInfo, DownstreamConnection, ServedConnection } from '../types/network.js';
 import type { Cluster, ClusterManager, Host } from '../types/upstream.js';
 import { connectRaw } from '../upstream/raw_connect.js';
 import { hostKeyOf } from '../upstream/host.js';
 import { pickCluster, type TcpProxyConfig } from './config.js';
+import { openHttp1Tunnel, openHttp2Tunnel, type TunnelFailure } from './tunnel.js';
+import { hostStatsOf } from '../upstream/host.js';
+import type { AccessLogEntry } from '../access_log/format.js';
 import { clusterTcpStats, type ClusterTcpStats, type TcpProxyStats } from './stats.js';
 
 export interface SessionDeps {
@@ -37,7 +45,7 @@ const FAILURE_FLAG: Readonly<Record<SessionFailure, string>> = { no_route: 'NC',
 
 export class TcpProxySession implements ServedConnection {
   private readonly down: Duplex;
-  private up: net.Socket | null = null;
+  private up: Duplex | null = null;
   private cluster: Cluster | undefined;
   private clusterStats: ClusterTcpStats | undefined;
   private cancelConnect: (() => void) | null = null;
@@ -108,12 +116,53 @@ export class TcpProxySession implements ServedConnection {
       this.fail('no_healthy_upstream', `cluster ${cluster.name} has no healthy host`);
       return;
     }
+    const tunneling = this.deps.config.tunneling;
+    if (tunneling !== undefined && cluster.httpProtocol === 'http2') {
+      // A stream of the host's HTTP/2 pool (connections shared with other tunnels and requests).
+      this.upstreamHost = hostKeyOf(host);
+      this.cancelConnect = openHttp2Tunnel(cluster.pool(host), tunneling, this.connectionEntry(), (failure, stream) => {
+        this.cancelConnect = null;
+        if (failure !== null) { this.tunnelFailed(failure, host, n, attempted); return; }
+        this.connected(stream!);
+      });
+      return;
+    }
     this.cancelConnect = connectRaw(cluster, host, (err, socket) => {
       this.cancelConnect = null;
       if (err !== null) return this.connectFailed(err, n, attempted, host);
       this.upstreamHost = hostKeyOf(host);
-      this.connected(socket!);
+      if (tunneling === undefined) { this.connected(socket!); return; }
+      this.cancelConnect = openHttp1Tunnel(socket!, tunneling, this.connectionEntry(), (failure, stream) => {
+        this.cancelConnect = null;
+        if (failure !== null) { this.tunnelFailed(failure, host, n, attempted); return; }
+        this.connected(stream!);
+      });
     });
+  }
+
+  /**
+   * A tunnel that did not open: the pool's own error (overflow, connect failure, already counted), or a refusal
+   * (not 2xx), counted as a failed connect of that host (upstream_cx_connect_fail); either is retried like one.
+   */
+  private tunnelFailed(failure: TunnelFailure, host: Host, n: number, attempted: Set<Host>): void {
+    const cluster = this.cluster!;
+    if (failure.error !== undefined) { this.connectFailed(failure.error, n, attempted, host); return; }
+    cluster.stats.upstream_cx_connect_fail.inc();
+    hostStatsOf(host).cx_connect_fail++;
+    const err = new SkiffErrorClass('SKIFF_TCP_PROXY_TUNNEL_REFUSED', `tunnel to ${hostKeyOf(host)} in cluster ${cluster.name}: ${failure.reason}`, 'upstream', true);
+    this.connectFailed(err, n, attempted, host);
+  }
+
+  /** What format strings (tunnel hostname, headers) read about this connection before it ends. */
+  private connectionEntry(): AccessLogEntry {
+    const info = this.conn.info;
+    return {
+      startMs: this.startMs, endMs: Date.now(),
+      downstreamRemoteAddress: info.remoteAddress, downstreamRemotePort: info.remotePort,
+      downstreamLocalAddress: info.localAddress, downstreamLocalPort: info.localPort,
+      upstreamHost: this.upstreamHost, upstreamCluster: this.clusterName,
+      bytesReceived: 0, bytesSent: 0, responseFlags: [], terminationDetails: '',
+    };
   }
 
   private connectFailed(err: SkiffError, n: number, attempted: Set<Host>, host: Host): void {
@@ -131,10 +180,10 @@ export class TcpProxySession implements ServedConnection {
     this.attempt(n + 1, attempted);
   }
 
-  private connected(up: net.Socket): void {
+  private connected(up: Duplex): void {
     if (this.downClosed) { up.destroy(); return; }
     this.up = up;
-    up.allowHalfOpen = true;
+    (up as { allowHalfOpen?: boolean }).allowHalfOpen = true;
     up.on('error', () => { /* followed by 'close' */ });
     up.once('close', () => this.upstreamClosed());
     const { stats } = this.deps;
@@ -148,6 +197,8 @@ export class TcpProxySession implements ServedConnection {
     this.pipe(this.down, up, (n) => { this.bytesReceived += n; stats.downstream_cx_rx_bytes_total.inc(n); cs.upstream_cx_tx_bytes_total.inc(n); }, true);
     this.pipe(up, this.down, (n) => { this.bytesSent += n; cs.upstream_cx_rx_bytes_total.inc(n); stats.downstream_cx_tx_bytes_total.inc(n); }, false);
     this.down.resume();
+    // A tunnel's stream is handed over paused (nothing read before these listeners): start it.
+    if (up.readableFlowing === false) up.resume();
   }
 
   /** Bytes from `src` to `dst`, reading paused while `dst` is over its high-water mark; FIN passed on. */

@@ -154,6 +154,11 @@ export interface ClientConnection {
   request(head: RequestHead, rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest;
   /** Starts a request whose head is built from scratch (health checks, mirrors). */
   requestLocal(method: string, path: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest;
+  /**
+   * HTTP/2 only: an extended-less CONNECT (RFC 9113 §8.5: `:method CONNECT`, `:authority`, no :scheme/:path)
+   * whose DATA both ways is a byte tunnel (tcp_proxy tunneling_config). Absent on connections that cannot.
+   */
+  requestConnect?(authority: string, headers: readonly (readonly [string, string])[], handler: ResponseHandler): UpstreamRequest;
   close(): void;
   onClose(cb: () => void): void;
 }

@@ -83,6 +83,12 @@ export interface DownstreamConnection {
    * starts with the objects its originating stream shared with upstream (passthrough metadata).
    */
   readonly filterState?: FilterState;
+  /**
+   * The connection's dynamic metadata by namespace (Envoy's StreamInfo dynamic metadata). An internal listener's
+   * connection carries the upstream host's or cluster's `passthrough_metadata` here (e.g.
+   * `envoy.filters.listener.original_dst` -> { local: '10.0.0.1:9080' }). Absent when there is none.
+   */
+  readonly dynamicMetadata?: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
 }
 
 /** What a connection the filter serves offers the listener (drain, shutdown). */

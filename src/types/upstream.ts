@@ -15,6 +15,11 @@ export interface Host {
   healthy: boolean;
   /** Per-host counters shown by admin /clusters (Envoy's host stats); absent until the upstream fills them. */
   readonly stats?: HostStats;
+  /**
+   * An internal listener endpoint (`envoy_internal_address`): connections go in-process to the listener of
+   * that name (src/upstream/internal_listeners.ts), carrying the cluster's passthrough metadata. Absent for TCP.
+   */
+  readonly internal?: { readonly listenerName: string; readonly endpointId: string; readonly metadata?: ReadonlyMap<string, Record<string, unknown>> };
 }
 
 /** Envoy's per-host stats (not in the stats store: /clusters reads them from the host). */
@@ -107,6 +112,11 @@ export interface Cluster {
    * the x-protocol pools (src/upstream/raw_connect.ts); undefined for plain TCP.
    */
   readonly upstreamTls?: { connect(address: string, port: number): import('node:tls').TLSSocket };
+  /**
+   * The HTTP protocol its typed_extension_protocol_options choose ('auto': by ALPN over TLS): what a tcp_proxy
+   * tunnel (tunneling_config) speaks CONNECT in. Absent: HTTP/1.1.
+   */
+  readonly httpProtocol?: 'http1' | 'http2' | 'auto' | 'downstream';
   /** Stops DNS refresh and closes pools. */
   close(): void;
 }

@@ -23,6 +23,7 @@ import { AlpnPool, type ProtocolPool } from './alpn_pool.js';
 import { DownstreamProtocolPool } from './downstream_protocol_pool.js';
 import { upstreamTransport, type OpenedSocket, type SocketOpener, type UpstreamTls } from './transport.js';
 import { TransportSocketMatcher, transportMatchLabels } from './transport_socket_match.js';
+import { internalUpstreamOf, isInternalUpstream, passthroughMetadata, type InternalUpstream } from './internal_upstream.js';
 import { createLoadBalancer } from './lb/registry.js';
 import type { HostSetLoadBalancer } from './lb/load_balancer.js';
 
@@ -50,10 +51,17 @@ export interface ClusterDeps {
 }
 
 /** One endpoint of a load assignment: a name (STRICT_DNS) or an IP (STATIC, EDS), port, weight, health. */
-interface EndpointSpec { readonly name: string; readonly port: number; readonly weight: number; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown> }
+interface EndpointSpec {
+  readonly name: string; readonly port: number; readonly weight: number; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown>;
+  /** An envoy_internal_address endpoint, with its metadata (passthrough_metadata reads it). */
+  readonly internal?: InternalEndpoint;
+}
+
+/** An endpoint that is an internal listener (`envoy_internal_address`). */
+interface InternalEndpoint { readonly listenerName: string; readonly endpointId: string; readonly metadata: unknown }
 
 /** A host as an update describes it, before it becomes (or matches) an UpstreamHost. */
-interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown> }
+interface HostSpec { readonly address: string; readonly port: number; readonly weight: number; readonly hostname: string; readonly healthy: boolean | undefined; readonly labels?: Record<string, unknown>; readonly internal?: InternalEndpoint }
 
 /** EDS health states in which Envoy sends a host no new requests. */
 const UNUSABLE_HEALTH = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
@@ -77,6 +85,23 @@ function endpointSpecs(cla: ClusterLoadAssignment | undefined, path: string, nee
         if (typeof pipe.path !== 'string' || pipe.path === '') throw new ConfigError(at('.endpoint.address.pipe.path'), 'required');
         if (needIp !== 'STATIC') throw new UnsupportedConfigError(at('.endpoint.address.pipe'), 'a pipe endpoint outside a STATIC cluster');
         specs.push({ name: pipe.path, port: 0, weight: u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, at('.load_balancing_weight')), healthy: undefined });
+        return;
+      }
+      const internal = (ep.endpoint?.address as { envoy_internal_address?: { server_listener_name?: string; endpoint_id?: string } } | undefined)?.envoy_internal_address;
+      if (internal !== undefined && ep.endpoint?.address?.socket_address === undefined) {
+        // An internal listener of this process (src/upstream/internal_listeners.ts): no IP, no port.
+        if (typeof internal.server_listener_name !== 'string' || internal.server_listener_name === '') {
+          throw new ConfigError(at('.endpoint.address.envoy_internal_address.server_listener_name'), 'required');
+        }
+        if (needIp === undefined) throw new UnsupportedConfigError(at('.endpoint.address.envoy_internal_address'), 'an internal address in a STRICT_DNS cluster');
+        const endpointId = internal.endpoint_id ?? '';
+        const weight = ep.load_balancing_weight === undefined ? CLUSTER_DEFAULTS.endpointWeight : u32(ep.load_balancing_weight, CLUSTER_DEFAULTS.endpointWeight, at('.load_balancing_weight'));
+        if (weight < 1) throw new ConfigError(at('.load_balancing_weight'), 'must be at least 1');
+        specs.push({
+          name: `envoy://${internal.server_listener_name}/${endpointId}`, port: 0, weight,
+          healthy: ep.health_status === undefined ? undefined : !UNUSABLE_HEALTH.has(ep.health_status),
+          internal: { listenerName: internal.server_listener_name, endpointId, metadata: ep.metadata },
+        });
         return;
       }
       const sa = ep.endpoint?.address?.socket_address;
@@ -106,7 +131,7 @@ function countHealthy(hosts: readonly UpstreamHost[]): number {
 }
 
 function ipHostSpecs(specs: readonly EndpointSpec[]): HostSpec[] {
-  return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy, labels: e.labels }));
+  return specs.map((e) => ({ address: e.name, port: e.port, weight: e.weight, hostname: e.name, healthy: e.healthy, labels: e.labels, ...(e.internal ? { internal: e.internal } : {}) }));
 }
 
 /** Shared by every cluster that has none (EDS clusters: 10 000 of them need no 20 000 empty lists). Never mutated. */
@@ -155,7 +180,10 @@ export class ClusterImpl implements Cluster {
     return {
       cluster_name: this.edsServiceName ?? this.name,
       endpoints: [{ lb_endpoints: specs.map((e) => ({
-        endpoint: { address: { socket_address: { address: e.name, port_value: e.port } } },
+        endpoint: { address: e.internal !== undefined
+          ? { envoy_internal_address: { server_listener_name: e.internal.listenerName, ...(e.internal.endpointId ? { endpoint_id: e.internal.endpointId } : {}) } }
+          : { socket_address: { address: e.name, port_value: e.port } } },
+        ...(e.internal?.metadata !== undefined ? { metadata: e.internal.metadata } : {}),
         load_balancing_weight: { value: e.weight },
         ...(e.healthy === undefined ? {} : { health_status: e.healthy ? 'HEALTHY' : 'UNHEALTHY' }),
       })) }],
@@ -172,6 +200,8 @@ export class ClusterImpl implements Cluster {
   private get pools(): Map<Host, ProtocolPool> { return (this.poolsByHost ??= new Map()); }
   /** HTTP/1.1, HTTP/2 or chosen by ALPN per host (typed_extension_protocol_options). */
   private readonly protocol: UpstreamHttpProtocol;
+  /** The protocol's kind (Cluster.httpProtocol: what a tcp_proxy tunnel speaks). */
+  get httpProtocol(): UpstreamHttpProtocol['kind'] { return this.protocol.kind; }
   private readonly lb: HostSetLoadBalancer;
   private readonly dnsRefreshMs: number;
   private readonly lookupFamily: LookupFamily;
@@ -183,6 +213,8 @@ export class ClusterImpl implements Cluster {
   /** Replaced or removed (CDS): no more DNS, every pool draining. */
   private retired = false;
 
+  /** The cluster's internal_upstream transport (passthrough_metadata for internal endpoints), if any. */
+  private readonly internalUpstream: InternalUpstream | undefined;
   /** The cluster's UpstreamTlsContext (src/upstream/transport.ts); undefined for plain TCP. */
   private readonly tls: UpstreamTls | undefined;
   private readonly tlsMatches: TransportSocketMatcher;
@@ -218,6 +250,8 @@ export class ClusterImpl implements Cluster {
     this.protocol = upstreamHttpProtocolOf(config, path);
     this.breakers = createCircuitBreakers(config.circuit_breakers?.thresholds, this.stats.breakerSlots(), path);
     this.tls = upstreamTransport((config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket, `${path}.transport_socket`, deps.log);
+    const ts = (config as { transport_socket?: { name?: string; typed_config?: Any } }).transport_socket;
+    this.internalUpstream = ts !== undefined && isInternalUpstream(ts) ? internalUpstreamOf(ts, `${path}.transport_socket`) : undefined;
     this.tlsMatches = TransportSocketMatcher.build((config as { transport_socket_matches?: [] }).transport_socket_matches, this.tls, path, deps.log);
     this.lb = createLoadBalancer([], { config, path, random: deps.random ?? Math.random });
     if (type === 'STATIC') {
@@ -380,10 +414,17 @@ export class ClusterImpl implements Cluster {
     for (const s of specs) {
       const probe = new UpstreamHost(s.address, s.port, s.weight, s.hostname);
       if (s.labels !== undefined) probe.transportLabels = s.labels;
+      if (s.internal !== undefined) {
+        probe.internal = {
+          listenerName: s.internal.listenerName, endpointId: s.internal.endpointId,
+          metadata: passthroughMetadata(this.internalUpstream, s.internal.metadata, (this.config as { metadata?: unknown }).metadata),
+        };
+      }
       const existing = byKey.get(probe.key);
       if (existing !== undefined && kept.has(existing)) continue; // two endpoints resolved to one address
       if (existing !== undefined) {
         existing.weight = s.weight;
+        if (probe.internal !== undefined) existing.internal = probe.internal; // its metadata may have changed
         if (s.healthy !== undefined) existing.healthy = s.healthy;
         kept.add(existing);
         next.push(existing);

@@ -11,6 +11,8 @@ export class UpstreamHost implements Host, HostStats {
   healthy = true;
   /** The endpoint's `envoy.transport_socket_match` labels (transport_socket_matches pick its TLS by them). */
   transportLabels: Record<string, unknown> | undefined = undefined;
+  /** An internal listener endpoint (envoy_internal_address); its address is `envoy://<listener>/<endpoint_id>`. */
+  internal: Host['internal'] = undefined;
   // The counters are fields of the host itself (50 000 endpoints need no 50 000 extra stats objects).
   cx_total = 0;
   cx_active = 0;
@@ -32,7 +34,8 @@ export class UpstreamHost implements Host, HostStats {
     readonly hostname: string,
   ) {
     // join() yields one flat string; a template literal this long is a rope of 2-3 objects, per host.
-    this.key = address.includes(':') ? ['[', address, ']:', port].join('') : [address, port].join(':');
+    this.key = address.startsWith('envoy://') ? address
+      : address.includes(':') ? ['[', address, ']:', port].join('') : [address, port].join(':');
   }
 }
 
@@ -46,6 +49,7 @@ export function hostStatsOf(host: Host): HostStats {
 
 /** `address:port`, IPv6 addresses in brackets (as UpstreamHost.key, for hosts of any kind). */
 export function hostKeyOf(host: Host): string {
+  if (host.internal !== undefined) return host.address;
   return host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
 }
 

@@ -10,6 +10,9 @@ import type { Logger } from '../common/logger.js';
 import type { Any } from '../types/envoy.js';
 import type { Host } from '../types/upstream.js';
 import { buildUpstreamTls, type UpstreamTls } from '../tls/upstream.js';
+import { internalListeners } from './internal_listeners.js';
+import { refusedInternalSocket } from './internal_socket.js';
+import { isInternalUpstream } from './internal_upstream.js';
 
 const RAW_BUFFER_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 const UPSTREAM_TLS_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
@@ -32,6 +35,12 @@ export function adoptSocket(socket: net.Socket): OpenedSocket {
 }
 
 export function openSocket(host: Host, tls?: UpstreamTls): OpenedSocket {
+  // An internal listener: an in-process connection that behaves like a socket (src/upstream/internal_socket.ts).
+  if (host.internal !== undefined) {
+    // TLS over an in-process connection is not implemented: refuse rather than send plain text.
+    const socket = tls === undefined ? internalListeners.connect(host.internal) : refusedInternalSocket(host.internal.listenerName, 'TLS to an internal listener is not implemented');
+    return { socket: socket as unknown as net.Socket, ready: 'connect' };
+  }
   // Port 0: a pipe endpoint (src/upstream/cluster.ts), its address the socket's path.
   if (host.port === 0) return { socket: net.connect({ path: host.address }), ready: 'connect' };
   if (tls === undefined) return { socket: net.connect({ host: host.address, port: host.port, noDelay: true }), ready: 'connect' };
@@ -43,6 +52,8 @@ export function upstreamTransport(ts: { name?: string; typed_config?: Any } | un
   if (ts === undefined) return undefined;
   const url = ts.typed_config?.['@type'];
   if (url === RAW_BUFFER_TYPE_URL || (url === undefined && ts.name === 'envoy.transport_sockets.raw_buffer')) return undefined;
+  // internal_upstream (raw_buffer inside, checked by internalUpstreamOf): no TLS, its metadata is the cluster's concern.
+  if (isInternalUpstream(ts)) return undefined;
   if (url === UPSTREAM_TLS_TYPE_URL) return buildUpstreamTls(ts.typed_config!, `${path}.typed_config`, log);
   if (url === undefined && ts.name === 'envoy.transport_sockets.tls') throw new ConfigError(`${path}.typed_config`, `expected ${UPSTREAM_TLS_TYPE_URL}`);
   throw new UnsupportedConfigError(path, `transport socket ${ts.name ?? ''}${url ? ` (${url})` : ''}`);

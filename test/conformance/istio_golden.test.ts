@@ -76,13 +76,13 @@ const FEATURES: readonly [RegExp, string][] = [
   [/\.transport_socket_matches: unsupported field$/, 'transport_socket_matches (istio2)'],
   [/_sds_secret_configs?(\.\S+)?: unsupported field$|\.combined_validation_context: unsupported field$/, 'SDS secrets (istio2)'],
   [/\.forward_client_cert_details: unsupported|\.set_current_client_cert_details(\.\S+)?: unsupported/, 'client cert forwarding, XFCC (istiomisc)'],
-  [/\.tunneling_config: unsupported field$/, 'tcp_proxy tunnelling over HTTP CONNECT (not yet)'],
+  [/\.tunneling_config: unsupported field$/, 'tcp_proxy tunnelling over HTTP CONNECT (tunnel)'],
   [/envoy\.filters\.network\.tcp_proxy/, 'tcp_proxy (xproxy branch)'],
   [/\.http2_protocol_options: unsupported field$/, 'HTTP/2 (h2 branch)'],
   [/\.listener_filters: unsupported field$/, 'listener filters (listener branch)'],
   [/\.use_original_dst: unsupported field$/, 'use_original_dst (istio2: accepted no-op)'],
   [/\.filter_chain_matcher(\.\S+)?: unsupported/, 'filter_chain_matcher (istiomisc: an input or matcher Skiff lacks)'],
-  [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (not yet)'],
+  [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (tunnel)'],
   [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (connect branch)'],
   [/set_filter_state/, 'set_filter_state (istiomisc: a field or object factory Skiff lacks)'],
   [/\.(normalize_path|merge_slashes|path_with_escaped_slashes_action): unsupported/, 'path normalization (istiomisc)'],
@@ -99,14 +99,14 @@ const EXPECTED: Record<string, string> = {
   // transport_socket_matches (tlsMode: istio) with SDS certificates from sds-grpc, match_subject_alt_names.
   'Cluster outbound|9080|v1|productpage.default.svc.cluster.local (describe/testdata/describe/http_config.json)': 'applied',
   'RouteConfiguration https.443.https.bookinfo-gateway.default (describe/testdata/describe/tls_config.json)': 'applied',
-  'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'rejected: internal listeners (not yet)',
+  // internal_upstream with passthrough_metadata (tunnel): its endpoints are internal listeners.
+  'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'applied',
   // SDS, HTTP/2, XFCC, set_filter_state and CONNECT termination are in: HBONE's terminating listener applies.
   'Listener connect_terminate (writer/compare/testdata/configdump.json)': 'applied',
-  'Listener main_internal (writer/compare/testdata/configdump.json)':
-    'rejected: internal listeners (not yet)',
-  // tcp_proxy (xproxy) and use_original_dst (a no-op) are in; tunnelling through CONNECT and internal listeners are not.
-  'Listener connect_originate (writer/compare/testdata/configdump.json)':
-    'rejected: internal listeners (not yet); tcp_proxy tunnelling over HTTP CONNECT (not yet)',
+  // An internal listener (tunnel) serving HTTP with upgrades (connect branch) behind filter_chain_matcher (istiomisc).
+  'Listener main_internal (writer/compare/testdata/configdump.json)': 'applied',
+  // An internal listener (tunnel) whose tcp_proxy tunnels through HTTP/2 CONNECT to the original destination.
+  'Listener connect_originate (writer/compare/testdata/configdump.json)': 'applied',
   'RouteConfiguration inbound-vip|9080|http|reviews-v3.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'applied',
   'RouteConfiguration http.8080 (writer/envoy/configdump/testdata/routes/istio-gateway-http-route-prefix/configdump.json)': 'applied',
   'RouteConfiguration http.80 (writer/envoy/configdump/testdata/routes/k8s-gateway-http-route-path-prefix/configdump.json)': 'applied',
@@ -127,11 +127,11 @@ function outcome(r: GoldenResource): string {
   return `rejected: ${[...new Set(unsupported.map((u) => featureOf(u.message)))].sort().join('; ')}`;
 }
 
-/** Every endpoint assignment and route applies, the mesh cluster and HBONE's connect_terminate; the rest waits for internal listeners and tunnelling. */
+/** Every golden dynamic resource applies: routes, endpoint assignments, both clusters and HBONE's three listeners. */
 const EXPECTED_TALLY = {
   RouteConfiguration: { total: 5, applied: 5, rejected: 0 },
-  Cluster: { total: 2, applied: 1, rejected: 1 },
-  Listener: { total: 3, applied: 1, rejected: 2 },
+  Cluster: { total: 2, applied: 2, rejected: 0 },
+  Listener: { total: 3, applied: 3, rejected: 0 },
   ClusterLoadAssignment: { total: 32, applied: 32, rejected: 0 },
 };
 

@@ -74,10 +74,10 @@ test('an unsupported tcp_proxy field is refused at start-up, named by its path',
   await assert.rejects(startSkiff({
     config: {
       admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-      static_resources: { listeners: [tcpListener('t', { stat_prefix: 't', cluster: 'c', tunneling_config: { hostname: 'x' } })], clusters: [staticCluster('c', [1])] },
+      static_resources: { listeners: [tcpListener('t', { stat_prefix: 't', cluster: 'c', max_downstream_connection_duration: '5s' })], clusters: [staticCluster('c', [1])] },
     },
     timeoutMs: 10_000,
-  }), /tunneling_config/);
+  }), /max_downstream_connection_duration/);
 });
 
 test('tcp_proxy access_log: one line per connection in the file, with upstream, bytes and flags', async () => {

@@ -88,6 +88,18 @@ export class Http2ClientConnection extends Http2Connection<Http2ClientStream> {
     return this.open(method, rewrite, handler, () => this.headers.encodeLocalRequest(method, path, authority, rest, { ...rewrite, scheme: this.scheme } as Http2Rewrite));
   }
 
+  /**
+   * Opens a CONNECT stream (RFC 9113 §8.5) to `authority`: the request never ends by itself, its DATA and the
+   * response's DATA are the tunnel's bytes (tcp_proxy tunneling_config).
+   */
+  requestConnect(authority: string, headers: readonly (readonly [string, string])[], handler: ResponseHandler): Http2ClientStream {
+    const encode = this.headers.encodeConnectRequest;
+    if (encode === undefined) throw new SkiffError('SKIFF_UPSTREAM_CONNECT_UNSUPPORTED', 'this HTTP/2 header codec cannot encode CONNECT', 'internal', false);
+    const stream = this.open('CONNECT', { bodyKind: 'chunked' }, handler, () => encode.call(this.headers, authority, headers));
+    stream.tunnel = true;
+    return stream;
+  }
+
   private open(method: string, rewrite: HeadRewrite, handler: ResponseHandler, encode: () => Uint8Array): Http2ClientStream {
     if (!this.usable) throw new SkiffError('SKIFF_UPSTREAM_CONNECTION_BUSY', 'HTTP/2 connection cannot open more streams', 'upstream', true);
     const sid = this.nextStreamId;
@@ -208,6 +220,11 @@ export class Http2ClientStream extends H2Stream implements UpstreamRequest {
   decoded: Decoded<ResponseHead> | undefined;
   requestEnded = false;
   responseBytes = 0;
+  /**
+   * A tunnel (CONNECT, or a POST used as one): the response ending is the peer's half-close, not the end of the
+   * exchange, so the request side keeps sending until it ends itself (no RST_STREAM NO_ERROR).
+   */
+  tunnel = false;
   private paused = false;
   private done = false;
   private aborted = false;
@@ -273,7 +290,7 @@ export class Http2ClientStream extends H2Stream implements UpstreamRequest {
     if (!this.paused && this.recvQueue.length === 0 && this.endReceived && !this.done && !this.aborted) {
       this.done = true;
       // A response that ended before the request was sent in full: stop sending (RFC 9113 §8.1).
-      if (!this.requestEnded && !this.localEnded) this.conn.resetStream(this, L.H2E_NO_ERROR, 'response complete');
+      if (!this.requestEnded && !this.localEnded && !this.tunnel) this.conn.resetStream(this, L.H2E_NO_ERROR, 'response complete');
       this.handler.onEnd(this.trailers?.value);
     }
   }
@@ -316,6 +333,12 @@ export class Http2ClientLease implements ClientConnection {
   requestLocal(method: string, path: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite, handler: ResponseHandler): UpstreamRequest {
     this.opening();
     this.stream = this.conn.requestLocal(method, path, headers, rewrite, handler);
+    return this.stream;
+  }
+
+  requestConnect(authority: string, headers: readonly (readonly [string, string])[], handler: ResponseHandler): UpstreamRequest {
+    this.opening();
+    this.stream = this.conn.requestConnect(authority, headers, handler);
     return this.stream;
   }
 

@@ -60,6 +60,8 @@ export interface ClientHeaderCodec {
   decodeTrailers(ptr: number, len: number): Decoded<HeaderList> | HeaderFailure;
   encodeRequest(head: RequestHead, rewrite: HeadRewrite): Uint8Array;
   encodeLocalRequest(method: string, path: string, authority: string, headers: readonly (readonly [string, string])[], rewrite: HeadRewrite): Uint8Array;
+  /** A CONNECT request head (`:method CONNECT`, `:authority`, then `headers`; no :scheme, no :path). */
+  encodeConnectRequest?(authority: string, headers: readonly (readonly [string, string])[]): Uint8Array;
   encodeTrailers(trailers: HeaderList): Uint8Array;
   setEncoderTableSize(size: number): void;
   release(): void;

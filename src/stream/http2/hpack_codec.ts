@@ -191,6 +191,12 @@ class WasmClientHeaderCodec extends WasmHeaderCodec implements ClientHeaderCodec
     const scheme = (rewrite as { scheme?: string }).scheme ?? 'http';
     return this.encode((out, cap) => this.encoder.encodeLocalRequest(method, scheme, authority, path, list, out, cap));
   }
+
+  encodeConnectRequest(authority: string, headers: readonly (readonly [string, string])[]): Uint8Array {
+    const list: [string, string][] = [[':method', 'CONNECT'], [':authority', authority]];
+    for (const [n, v] of headers) list.push([n, v]);
+    return this.encode((out, cap) => this.encoder.encodeLocal(list, out, cap));
+  }
 }
 
 export function wasmServerHeaderCodec(wasm: WasmInstance, limits: HeaderCodecLimits): ServerHeaderCodec {

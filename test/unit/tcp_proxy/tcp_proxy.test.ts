@@ -13,7 +13,8 @@ test('config: cluster or weighted_clusters required, unsupported fields and acce
   const at = (m: Record<string, unknown>) => () => tcpProxyConfig({ '@type': TCP_PROXY_TYPE_URL, stat_prefix: 'p', ...m }, 'f');
   assert.throws(at({}), /f\.cluster: a cluster or weighted_clusters is required/);
   assert.throws(at({ cluster: 'a', weighted_clusters: { clusters: [{ name: 'b', weight: 1 }] } }), /either cluster or weighted_clusters/);
-  assert.throws(at({ cluster: 'a', tunneling_config: {} }), (e: Error & { code?: string }) => e.code === 'SKIFF_CONFIG_UNSUPPORTED' && /f\.tunneling_config/.test(e.message));
+  assert.throws(at({ cluster: 'a', tunneling_config: {} }), /f\.tunneling_config\.hostname: required/);
+  assert.throws(at({ cluster: 'a', on_demand: {} }), (e: Error & { code?: string }) => e.code === 'SKIFF_CONFIG_UNSUPPORTED' && /f\.on_demand/.test(e.message));
   assert.throws(at({ cluster: 'a', access_log: [{ name: 'x' }] }), /f\.access_log\[0\]\.typed_config: an access logger needs a typed_config/);
   assert.throws(at({ cluster: 'a', access_log: [{ name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format: '%NOPE%' } } }] }), /f\.access_log\[0\]\.typed_config\.log_format: unknown or unsupported command operator %NOPE%/);
   assert.throws(at({ cluster: 'a', max_connect_attempts: { value: 0 } }), /max_connect_attempts: must be at least 1/);
