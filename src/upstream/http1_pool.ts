@@ -200,10 +200,10 @@ export class Http1Pool implements HttpConnectionPool {
 
   /**
    * Plain TCP to an address and port reads through the HTTP/1 codec's shared read buffer (no Buffer per read,
-   * see src/stream/http1/socket-io.ts); TLS and pipe endpoints go through openSocket.
+   * see src/stream/http1/socket-io.ts); TLS, pipe and internal-listener endpoints go through openSocket.
    */
   private openPlain(host: Host): { socket: net.Socket; ready: 'connect' } | undefined {
-    if (this.o.tls !== undefined || host.port === 0) return undefined;
+    if (this.o.tls !== undefined || host.port === 0 || host.internal !== undefined) return undefined;
     return { socket: connectSharedReads(host.address, host.port), ready: 'connect' };
   }
 
