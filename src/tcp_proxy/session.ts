@@ -298,6 +298,7 @@ export class TcpProxySession implements ServedConnection {
       upstreamHost: this.upstreamHost, upstreamCluster: this.clusterName,
       bytesReceived: this.bytesReceived, bytesSent: this.bytesSent,
       responseFlags: flags, terminationDetails: this.terminationDetails,
+      filterState: this.conn.filterState,
     };
     for (const l of loggers) l.log(entry);
   }

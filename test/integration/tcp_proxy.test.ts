@@ -92,13 +92,23 @@ test('tcp_proxy access_log: one line per connection in the file, with upstream, 
     name: 'envoy.access_loggers.file',
     typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: logPath, log_format: { text_format_source: { inline_string: format } } },
   }];
-  const format = '%UPSTREAM_CLUSTER% %UPSTREAM_HOST% %BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_FLAGS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %DURATION%\n';
+  // %FILTER_STATE% shows what a set_filter_state network filter ahead of tcp_proxy stored on the connection.
+  const format = '%UPSTREAM_CLUSTER% %UPSTREAM_HOST% %BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_FLAGS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %FILTER_STATE(io.example.peer:PLAIN)% %DURATION%\n';
+  const setPeerState = {
+    name: 'envoy.filters.network.set_filter_state',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+      on_new_connection: [{ object_key: 'io.example.peer', factory_key: 'envoy.string', format_string: { text_format_source: { inline_string: 'peer-%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' } } }],
+    },
+  };
+  const echoListener = tcpListener('echo', { stat_prefix: 'echo_tcp', cluster: 'echo', access_log: fileLog(format) });
+  echoListener.filter_chains[0]!.filters.unshift(setPeerState as never);
   const skiff = await startSkiff({
     config: {
       admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
       static_resources: {
         listeners: [
-          tcpListener('echo', { stat_prefix: 'echo_tcp', cluster: 'echo', access_log: fileLog(format) }),
+          echoListener,
           tcpListener('dead', { stat_prefix: 'dead', cluster: 'dead', access_log: fileLog(format) }),
         ],
         clusters: [staticCluster('echo', [echo.port]), staticCluster('dead', [dead])],
@@ -122,8 +132,8 @@ test('tcp_proxy access_log: one line per connection in the file, with upstream, 
     }
     assert.equal(lines.length, 3, lines.join('\n'));
     const echoLines = lines.filter((l) => l.startsWith('echo ')).map((l) => l.replace(/ \d+$/, ' D')).sort();
-    assert.deepEqual(echoLines, [`echo 127.0.0.1:${echo.port} 3 3 - 127.0.0.1 D`, `echo 127.0.0.1:${echo.port} 7 7 - 127.0.0.1 D`]);
-    assert.deepEqual(lines.filter((l) => l.startsWith('dead ')).map((l) => l.replace(/ \d+$/, ' D')), ['dead - 0 0 UF 127.0.0.1 D']);
+    assert.deepEqual(echoLines, [`echo 127.0.0.1:${echo.port} 3 3 - 127.0.0.1 peer-127.0.0.1 D`, `echo 127.0.0.1:${echo.port} 7 7 - 127.0.0.1 peer-127.0.0.1 D`]);
+    assert.deepEqual(lines.filter((l) => l.startsWith('dead ')).map((l) => l.replace(/ \d+$/, ' D')), ['dead - 0 0 UF 127.0.0.1 - D']);
   } finally {
     assert.equal(await skiff.stop(), 0);
     await echo.close();
