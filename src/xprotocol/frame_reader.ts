@@ -45,7 +45,7 @@ export class Frame {
    * `bigCrc` says whether its CRC32 trailer must follow an id patch.
    */
   constructor(private readonly wasm: WasmInstance, private readonly chunk: Chunk, readonly ptr: number, readonly len: number, readonly rec: number,
-    private big: Buffer | null = null, private readonly bigCrc = false) {
+    private big: Buffer | null = null, private bigCrc = false) {
     this.view = new XFrameView(wasm, rec);
   }
 
@@ -58,6 +58,15 @@ export class Frame {
   bytes(): Buffer {
     if (this.big !== null) return this.big;
     return Buffer.from(this.wasm.memory.buffer as ArrayBuffer, this.ptr, this.len);
+  }
+
+  /**
+   * The frame goes on as `bytes` (rebuilt in JS, e.g. by a header mutation) instead of its received bytes; the
+   * record still describes the received frame. `crc`: a CRC32 trailer follows each id patch.
+   */
+  replaceBytes(bytes: Buffer, crc: boolean): void {
+    this.big = bytes;
+    this.bigCrc = crc;
   }
 
   /** Patches the request id in place (and the CRC32 trailer when the frame has one). */
