@@ -154,11 +154,23 @@ function encodeHessianString(s: string): Buffer | null {
   return null;
 }
 
-/** Entries of an untyped ('H') attachments map whose keys and values are all strings, ending at the body's end. */
-function dubboEntries(frame: Buffer, mapOff: number): MapEntry[] | null {
-  if (frame[mapOff] !== 0x48 || frame[frame.length - 1] !== 0x5a) return null;
-  const out: MapEntry[] = [];
-  let p = mapOff + 1;
+/**
+ * The attachments map at the end of the body ('H', or 'M' with its type as a string or a compact int) whose keys
+ * and values are all strings: its opening bytes (kept as they are) and its entries.
+ */
+function dubboEntries(frame: Buffer, mapOff: number): { open: Buffer; entries: MapEntry[] } | null {
+  if (frame[frame.length - 1] !== 0x5a) return null;
+  let p: number;
+  if (frame[mapOff] === 0x48) p = mapOff + 1;
+  else if (frame[mapOff] === 0x4d) {
+    const typeAt = mapOff + 1;
+    const t = frame[typeAt];
+    if (t === undefined) return null;
+    if (t >= 0x80 && t <= 0xbf) p = typeAt + 1;
+    else { const s = hessianString(frame, typeAt); if (s === null) return null; p = s.end; }
+  } else return null;
+  const open = frame.subarray(mapOff, p);
+  const entries: MapEntry[] = [];
   const end = frame.length - 1;
   // Each entry consumes at least two bytes: the loop ends within (end - p) / 2 rounds.
   while (p < end) {
@@ -166,18 +178,18 @@ function dubboEntries(frame: Buffer, mapOff: number): MapEntry[] | null {
     if (k === null) return null;
     const v = hessianString(frame, k.end);
     if (v === null) return null;
-    out.push({ key: k.text, value: v.text, raw: frame.subarray(p, v.end) });
+    entries.push({ key: k.text, value: v.text, raw: frame.subarray(p, v.end) });
     p = v.end;
   }
-  return p === end ? out : null;
+  return p === end ? { open, entries } : null;
 }
 
 export function mutateDubboRequest(frame: Buffer, mapOff: number, maxFrameBytes: number, m: HeaderMutation): Buffer | null | 'skipped' {
-  const entries = dubboEntries(frame, mapOff);
-  if (entries === null) return 'skipped';
-  if (!mutateEntries(entries, m)) return null;
-  const parts: Buffer[] = [frame.subarray(0, mapOff), Buffer.from([0x48])];
-  for (const e of entries) {
+  const map = dubboEntries(frame, mapOff);
+  if (map === null) return 'skipped';
+  if (!mutateEntries(map.entries, m)) return null;
+  const parts: Buffer[] = [frame.subarray(0, mapOff), map.open];
+  for (const e of map.entries) {
     if (e.raw !== null) { parts.push(e.raw); continue; }
     const k = encodeHessianString(e.key);
     const v = e.value === null ? Buffer.from([0x4e]) : encodeHessianString(e.value);
