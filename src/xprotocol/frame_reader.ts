@@ -241,7 +241,7 @@ export class FrameReader {
     }
     wasm.u8.set(split.head, ptr);
     const n = decodeFrame(wasm, this.proto, ptr, split.head.length, rec, this.o.maxFrameBytes);
-    if (!bigHeadUsable(this.proto, wasm.view, rec, n, split.head.length)) {
+    if (!bigHeadUsable(this.proto, wasm.view, rec, n, split.head.length, split.whole === true)) {
       const err = n < L.XP_NEED_MORE ? new XProtocolError(n, wasm.view.getInt32(rec + L.XF_ERROR_AT, true))
         : new SkiffError('SKIFF_XPROTO_FRAME_TOO_LARGE', 'a big frame whose head does not decode alone', 'downstream');
       slabs.release(rec);
