@@ -246,3 +246,29 @@ test('a Dubbo frame over max_frame_bytes is refused from its header, counted, wi
     await proxy.close();
   }
 });
+
+test('a big Dubbo request whose arguments cannot be walked is routed from its head strings only', () => {
+  const wasm = mainInstance();
+  const slabs = slabPool(wasm);
+  const str = (s: string): Buffer => Buffer.concat([Buffer.from([s.length]), Buffer.from(s)]);
+  // 0x40 is reserved in Hessian 2.0: the walk stops there, so the attachments behind it are not read.
+  const attachments = Buffer.concat([Buffer.from('H'), str('group'), str('blue'), Buffer.from('Z')]);
+  const body = Buffer.concat([str('2.0.2'), str('com.skiff.Big'), str('1.0'), str('put'), str('Ljava/lang/String;'), Buffer.from([0x40]), Buffer.alloc(300 * 1024, 0x41), attachments]);
+  const header = Buffer.alloc(16);
+  header.writeUInt16BE(0xdabb, 0);
+  header[2] = 0xc2;
+  header.writeUInt32BE(9, 8);
+  header.writeUInt32BE(body.length, 12);
+  const frames: Frame[] = [];
+  const errors: unknown[] = [];
+  const reader = new FrameReader({ wasm, slabs, proto: 3, maxFrameBytes: 16 * MiB, onFrame: (f) => frames.push(f), onError: (e) => errors.push(e) });
+  reader.feed(Buffer.concat([header, body]));
+  assert.deepEqual(errors, []);
+  assert.equal(frames.length, 1);
+  const f = frames[0]!;
+  assert.equal(f.view.method, 'put');
+  assert.equal(f.view.group, '');
+  assert.equal(f.view.headerCount, 0);
+  f.release();
+  assert.equal(reader.buffered, 0);
+});

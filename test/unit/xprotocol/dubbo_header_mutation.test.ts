@@ -86,3 +86,32 @@ test('Dubbo: route mutations re-encode the attachments; requests without one kee
     await provider.close();
   }
 });
+
+test('maps that cannot be rebuilt safely are left as received (skipped); a mutation that changes nothing keeps the frame', async () => {
+  const { mutateDubboRequest, mutateBoltFrame } = await import('../../../src/xprotocol/header_mutation.js');
+  const str = (s: string): Buffer => Buffer.concat([Buffer.from([s.length]), Buffer.from(s)]);
+  const dubbo = (map: Buffer): { frame: Buffer; mapOff: number } => {
+    const body = Buffer.concat([str('2.0.2'), str('com.x.S'), str('1.0'), str('m'), str(''), map]);
+    const header = Buffer.alloc(16);
+    header.writeUInt16BE(0xdabb, 0);
+    header[2] = 0xc2;
+    header.writeUInt32BE(body.length, 12);
+    return { frame: Buffer.concat([header, body]), mapOff: 16 + body.length - map.length };
+  };
+  const add = { add: [{ name: 'x-a', value: '1', mode: 'append' as const }], remove: [] };
+  // An int attachment value (0x91): not a plain-string map.
+  const withInt = dubbo(Buffer.concat([Buffer.from('H'), str('timeout'), Buffer.from([0x91]), Buffer.from('Z')]));
+  assert.equal(mutateDubboRequest(withInt.frame, withInt.mapOff, 1 << 20, add), 'skipped');
+  // Plain strings: rebuilt, with the body length fixed; a removal of an absent key changes nothing.
+  const plain = dubbo(Buffer.concat([Buffer.from('H'), str('k'), str('v'), Buffer.from('Z')]));
+  assert.equal(mutateDubboRequest(plain.frame, plain.mapOff, 1 << 20, { add: [], remove: ['absent'] }), null);
+  const out = mutateDubboRequest(plain.frame, plain.mapOff, 1 << 20, add) as Buffer;
+  assert.ok(out.subarray(plain.mapOff).equals(Buffer.concat([Buffer.from('H'), str('k'), str('v'), str('x-a'), str('1'), Buffer.from('Z')])));
+  assert.equal(out.readUInt32BE(12), out.length - 16);
+  // Over max_frame_bytes after the rebuild: skipped.
+  assert.equal(mutateDubboRequest(plain.frame, plain.mapOff, plain.frame.length + 2, add), 'skipped');
+  // A Bolt header map that would pass 64 KiB (a 16-bit length field): skipped.
+  const boltFrame = Buffer.alloc(22);
+  boltFrame[0] = 1; boltFrame[1] = 1; boltFrame.writeUInt16BE(1, 2);
+  assert.equal(mutateBoltFrame(boltFrame, 22, 0, 0, false, { add: [{ name: 'big', value: 'x'.repeat(70_000), mode: 'append' }], remove: [] }), 'skipped');
+});
