@@ -54,6 +54,9 @@ export class Frame {
 
   get isBig(): boolean { return this.big !== null; }
 
+  /** The bytes on the wire end with a CRC32 over the rest (Bolt v2); a big frame's head copy has that bit cleared. */
+  get crcTrailer(): boolean { return this.big !== null ? this.bigCrc : (this.view.flags & L.XFF_CRC) !== 0; }
+
   /** The frame's bytes (a view over the shared memory, or the big frame's Buffer; valid until releaseBytes). */
   bytes(): Buffer {
     if (this.big !== null) return this.big;

@@ -223,7 +223,7 @@ export function mutateFrame(wasm: WasmInstance, frame: Frame, m: HeaderMutation,
     const headerOff = v.getUint32(rec + L.XF_HEADER_PTR, true) - frame.ptr;
     const headerLen = v.getUint32(rec + L.XF_HEADER_LEN, true);
     const classLen = v.getUint32(rec + L.XF_CLASS_LEN, true);
-    crc = (flags & L.XFF_CRC) !== 0;
+    crc = frame.crcTrailer;
     out = mutateBoltFrame(bytes, headerOff, headerLen, classLen, crc, m);
   } else if (proto === L.XP_DUBBO && (flags & L.XFF_PEEKED) !== 0 && !frame.isBig && frame.view.kindCode !== L.XK_RESPONSE) {
     const argsEnd = v.getUint32(rec + L.XF_ARGS_PTR, true) + v.getUint32(rec + L.XF_ARGS_LEN, true) - frame.ptr;

@@ -113,10 +113,10 @@ function rawCall(port: number, frame: Buffer): Promise<Buffer> {
  * A hessian request from sofa-bolt-node whose header map (sofa-bolt-node writes only `service` for hessian) is
  * replaced by `headers` as Java's SofaRPC sends them, encoded by sofa-bolt-node's SimpleMapSerializer.
  */
-function request(method: string, headers: Record<string, string>, o: object, id: number): Buffer {
+function request(method: string, headers: Record<string, string>, o: object, id: number, arg = 'hi'): Buffer {
   // Java's ids are signed ints: an id of 2^31 or more goes on the wire as its negative two's complement.
   const f = bolt.requestEncode(id | 0, {
-    serverSignature: `${ECHO}:1.0`, methodName: method, args: [{ $class: 'java.lang.String', $: 'hi' }], timeout: 3000,
+    serverSignature: `${ECHO}:1.0`, methodName: method, args: [{ $class: 'java.lang.String', $: arg }], timeout: 3000,
   }, o);
   const v2 = f[0] === 2;
   const lensAt = v2 ? 16 : 14;
@@ -202,5 +202,26 @@ test('Bolt: sofa-rpc-node client and server talk through a route that mutates bo
     await client.close();
     await proxy.close();
     await server.close();
+  }
+});
+
+test('Bolt v2 (CRC32): a frame above one slab (big frame) gets its header map rewritten and a valid CRC32', async () => {
+  const up = await recordingUpstream();
+  const proxy = await startXProxy({ route_config: mutatingRoutes() }, [staticCluster('rpc', [up.server.port])]);
+  try {
+    const frame = request('echo', { keep: 'me' }, V2_CRC, 3, 'b'.repeat(400 * 1024));
+    assert.ok(frame.length > 256 * 1024);
+    const reply = await rawCall(proxy.port, frame);
+    await waitFor(() => up.frames.length === 1, 5000, 'the big request upstream');
+    const sent = regions(up.frames[0]!);
+    assert.equal(sent.crcOk, true);
+    const h = simpleMap.decode(sent.header);
+    assert.deepEqual([h['x-tenant'], h.keep, h.sofa_head_target_app], ['blue', 'me', undefined]);
+    assert.equal(up.frames[0]!.subarray(up.frames[0]!.length - 1000, up.frames[0]!.length - 4).toString('latin1'), 'b'.repeat(996), 'the content follows the new map');
+    assert.equal(reply.readUInt32BE(6), 3);
+    assert.equal(regions(reply).crcOk, true);
+  } finally {
+    await proxy.close();
+    await up.server.close();
   }
 });
