@@ -224,7 +224,8 @@ export function mutateFrame(wasm: WasmInstance, frame: Frame, m: HeaderMutation,
     const headerLen = v.getUint32(rec + L.XF_HEADER_LEN, true);
     const classLen = v.getUint32(rec + L.XF_CLASS_LEN, true);
     crc = frame.crcTrailer;
-    out = mutateBoltFrame(bytes, headerOff, headerLen, classLen, crc, m);
+    const inside = headerOff >= classLen + 6 && headerOff + headerLen <= bytes.length;
+    out = inside ? mutateBoltFrame(bytes, headerOff, headerLen, classLen, crc, m) : 'skipped';
   } else if (proto === L.XP_DUBBO && (flags & L.XFF_PEEKED) !== 0 && !frame.isBig && frame.view.kindCode !== L.XK_RESPONSE) {
     const argsEnd = v.getUint32(rec + L.XF_ARGS_PTR, true) + v.getUint32(rec + L.XF_ARGS_LEN, true) - frame.ptr;
     out = argsEnd >= bytes.length ? 'skipped' : mutateDubboRequest(bytes, argsEnd, maxFrameBytes, m);
