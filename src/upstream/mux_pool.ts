@@ -74,6 +74,13 @@ export interface MuxPoolOptions<F extends MuxFrame> {
   readonly codec: MuxCodec<F>;
   readonly connectionsPerHost: number;
   readonly heartbeatIntervalMs: number;
+  /**
+   * Request ids run 1..maxRequestId on each connection, then wrap to 1, skipping ids still in flight. The default
+   * 2^31-1 keeps ids positive for peers that read them as a signed 32-bit int (Java's Bolt and Dubbo).
+   */
+  readonly maxRequestId?: number;
+  /** The first id of a new connection (default 1); tests start it near maxRequestId to exercise the wrap. */
+  readonly firstRequestId?: number;
   readonly log?: Logger;
 }
 
@@ -105,17 +112,22 @@ class MuxConnection<F extends MuxFrame> {
   socket: net.Socket | null = null;
   state: 'connecting' | 'ready' | 'draining' | 'closed' = 'connecting';
   readonly calls = new Map<number, Call<F>>();
-  private nextId = 1;
+  private nextId: number;
   lastActivity = Date.now();
   heartbeatOutstanding = false;
   cancelConnect: (() => void) | null = null;
   reader: MuxReader | null = null;
 
+  constructor(private readonly maxId: number, firstId: number) {
+    this.nextId = firstId;
+  }
+
   allocId(): number {
-    // Bounded: at most `calls.size + 1` probes find a free id.
+    // Bounded: at most `calls.size + 1` probes find a free id (calls.size < maxId: the pool's breakers and
+    // connectionsPerHost cap what is in flight far below the id space).
     for (;;) {
       const id = this.nextId;
-      this.nextId = id >= MAX_ID ? 1 : id + 1;
+      this.nextId = id >= this.maxId ? 1 : id + 1;
       if (!this.calls.has(id)) return id;
     }
   }
@@ -216,7 +228,8 @@ export class MuxPool<F extends MuxFrame> {
   }
 
   private open(overBudget: boolean): void {
-    const conn = new MuxConnection<F>();
+    const maxId = this.o.maxRequestId ?? MAX_ID;
+    const conn = new MuxConnection<F>(maxId, Math.min(Math.max(this.o.firstRequestId ?? 1, 1), maxId));
     this.conns.push(conn);
     conn.cancelConnect = connectRaw(this.o.cluster, this.o.host, (err, socket) => {
       conn.cancelConnect = null;

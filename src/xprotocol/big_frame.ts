@@ -4,11 +4,15 @@
  * in that Buffer, which is written on as is (no second copy of the body).
  *
  * Bolt (v1 and v2): fixed header, class name, header map, then content; every routing field is in the head.
- * Dubbo: the routing strings the body starts with (dubbo version, path, version, method) are in the head, but
- * the attachments follow the arguments: a big Dubbo request is routed without them (no group, no attachment
- * header, no parameter match, no timeout from the attachments; documented in the README).
+ * Dubbo: the routing strings the body starts with (dubbo version, path, version, method) come first, and the
+ * attachments follow the arguments. A hessian2 request's arguments are walked in JS (hessian_skip.ts) and the head
+ * decoded in wasm is the frame with each argument replaced by a null: the routing strings and the attachments
+ * (group, timeout, attachment headers) route it as they would a small frame. Parameter routes do not apply to big
+ * frames (their arguments are not in wasm memory). When the walk fails, the head is the first 8 KiB of the body
+ * and the frame is routed on interface, version and method only.
  */
 import * as L from '../wasm/layout.js';
+import { descriptorArgCount, HessianSkipper } from './hessian_skip.js';
 
 /** Bolt v1/v2 wire facts (see assembly/xprotocol/bolt/decode.ts). */
 const BOLT_TYPE_RESPONSE = 0;
@@ -25,6 +29,8 @@ export interface BigFrameHead {
   readonly crc: boolean;
   /** The original switch byte (the shortened head has its CRC bit cleared). */
   readonly switchByte: number;
+  /** Dubbo: the head holds the routing strings and the attachments, its arguments replaced by nulls. */
+  readonly whole?: boolean;
 }
 
 /**
@@ -60,8 +66,17 @@ const DUBBO_HEADER_BYTES = 16;
 /** Body bytes kept in a big Dubbo frame's head: room for the four routing strings the body starts with. */
 const DUBBO_BODY_PEEK_BYTES = 8192;
 
+/** A head with the arguments replaced by nulls stays below this size (else the 8 KiB cut is used). */
+const DUBBO_WHOLE_HEAD_MAX = 64 * 1024;
+const DUBBO_FLAG_REQUEST = 0x80;
+const DUBBO_FLAG_EVENT = 0x20;
+const DUBBO_SERIALIZATION_MASK = 0x1f;
+const DUBBO_HESSIAN2 = 2;
+
 function dubboHead(frame: Buffer): BigFrameHead | null {
   if (frame.length < DUBBO_HEADER_BYTES || frame[0] !== 0xda || frame[1] !== 0xbb) return null;
+  const whole = dubboWholeHead(frame);
+  if (whole !== null) return { head: whole, crc: false, switchByte: 0, whole: true };
   const peek = Math.min(frame.readUInt32BE(12), DUBBO_BODY_PEEK_BYTES, frame.length - DUBBO_HEADER_BYTES);
   const head = Buffer.allocUnsafe(DUBBO_HEADER_BYTES + peek);
   frame.copy(head, 0, 0, head.length);
@@ -70,14 +85,48 @@ function dubboHead(frame: Buffer): BigFrameHead | null {
 }
 
 /**
+ * A hessian2 request without its arguments: header, the body up to the arguments, one null per argument, then
+ * the attachments map as received. Null when the body cannot be walked or the result is not small.
+ */
+function dubboWholeHead(frame: Buffer): Buffer | null {
+  const flag = frame[2]!;
+  if ((flag & DUBBO_FLAG_REQUEST) === 0 || (flag & DUBBO_FLAG_EVENT) !== 0 || (flag & DUBBO_SERIALIZATION_MASK) !== DUBBO_HESSIAN2) return null;
+  if (frame.readUInt32BE(12) !== frame.length - DUBBO_HEADER_BYTES) return null;
+  const walk = new HessianSkipper(frame);
+  let p = DUBBO_HEADER_BYTES;
+  for (let i = 0; i < 4 && p >= 0; i++) p = walk.skip(p);   // dubbo version, path, version, method
+  if (p < 0) return null;
+  const t = frame[p];
+  if (t !== undefined && t >= 0x80 && t <= 0xbf) p++;        // dubbox writes an int (-1) before the descriptor
+  const tag = frame[p];
+  if (tag === undefined) return null;
+  const descStart = tag <= 0x1f ? p + 1 : tag >= 0x30 && tag <= 0x33 ? p + 2 : tag === 0x53 ? p + 3 : -1;
+  if (descStart < 0) return null;
+  p = walk.skip(p);
+  if (p < 0) return null;
+  const args = descriptorArgCount(frame.toString('latin1', descStart, p));
+  if (args < 0) return null;
+  const argsAt = p;
+  for (let i = 0; i < args && p >= 0; i++) p = walk.skip(p);
+  if (p < 0) return null;
+  const headLen = argsAt + args + (frame.length - p);
+  if (headLen > DUBBO_WHOLE_HEAD_MAX) return null;
+  const head = Buffer.concat([frame.subarray(0, argsAt), Buffer.alloc(args, 0x4e), frame.subarray(p)], headLen);
+  head.writeUInt32BE(headLen - DUBBO_HEADER_BYTES, 12);
+  return head;
+}
+
+/**
  * Whether the decode result `n` of a big frame's shortened head is usable, normalising the record when it is.
  * A cut Dubbo request body fails inside the arguments, after the decoder stored the routing strings: usable
  * when the method was read. What the decoder may have taken from the cut (arguments, attachment headers,
  * group, timeout) is cleared so that no route matches on half of it.
  */
-export function bigHeadUsable(proto: number, view: DataView, rec: number, n: number, headLen: number): boolean {
+export function bigHeadUsable(proto: number, view: DataView, rec: number, n: number, headLen: number, whole = false): boolean {
   if (n === headLen) {
-    if (proto === L.XP_DUBBO) clearDubboTail(view, rec);
+    // A whole head's attachments are the frame's; its arguments are placeholders no parameter route may read.
+    if (proto === L.XP_DUBBO && whole) clearDubboArgs(view, rec);
+    else if (proto === L.XP_DUBBO) clearDubboTail(view, rec);
     return true;
   }
   if (proto !== L.XP_DUBBO || n >= L.XP_NEED_MORE) return false;
@@ -86,6 +135,10 @@ export function bigHeadUsable(proto: number, view: DataView, rec: number, n: num
   if (view.getUint32(rec + L.XF_METHOD_PTR, true) === 0 || view.getInt32(rec + L.XF_METHOD_LEN, true) <= 0) return false;
   clearDubboTail(view, rec);
   return true;
+}
+
+function clearDubboArgs(view: DataView, rec: number): void {
+  for (const f of [L.XF_ARGS_PTR, L.XF_ARGS_LEN, L.XF_ARGS_COUNT]) view.setInt32(rec + f, 0, true);
 }
 
 function clearDubboTail(view: DataView, rec: number): void {

@@ -45,7 +45,7 @@ export class Frame {
    * `bigCrc` says whether its CRC32 trailer must follow an id patch.
    */
   constructor(private readonly wasm: WasmInstance, private readonly chunk: Chunk, readonly ptr: number, readonly len: number, readonly rec: number,
-    private big: Buffer | null = null, private readonly bigCrc = false) {
+    private big: Buffer | null = null, private bigCrc = false) {
     this.view = new XFrameView(wasm, rec);
   }
 
@@ -54,10 +54,22 @@ export class Frame {
 
   get isBig(): boolean { return this.big !== null; }
 
+  /** The bytes on the wire end with a CRC32 over the rest (Bolt v2); a big frame's head copy has that bit cleared. */
+  get crcTrailer(): boolean { return this.big !== null ? this.bigCrc : (this.view.flags & L.XFF_CRC) !== 0; }
+
   /** The frame's bytes (a view over the shared memory, or the big frame's Buffer; valid until releaseBytes). */
   bytes(): Buffer {
     if (this.big !== null) return this.big;
     return Buffer.from(this.wasm.memory.buffer as ArrayBuffer, this.ptr, this.len);
+  }
+
+  /**
+   * The frame goes on as `bytes` (rebuilt in JS, e.g. by a header mutation) instead of its received bytes; the
+   * record still describes the received frame. `crc`: a CRC32 trailer follows each id patch.
+   */
+  replaceBytes(bytes: Buffer, crc: boolean): void {
+    this.big = bytes;
+    this.bigCrc = crc;
   }
 
   /** Patches the request id in place (and the CRC32 trailer when the frame has one). */
@@ -232,7 +244,7 @@ export class FrameReader {
     }
     wasm.u8.set(split.head, ptr);
     const n = decodeFrame(wasm, this.proto, ptr, split.head.length, rec, this.o.maxFrameBytes);
-    if (!bigHeadUsable(this.proto, wasm.view, rec, n, split.head.length)) {
+    if (!bigHeadUsable(this.proto, wasm.view, rec, n, split.head.length, split.whole === true)) {
       const err = n < L.XP_NEED_MORE ? new XProtocolError(n, wasm.view.getInt32(rec + L.XF_ERROR_AT, true))
         : new SkiffError('SKIFF_XPROTO_FRAME_TOO_LARGE', 'a big frame whose head does not decode alone', 'downstream');
       slabs.release(rec);

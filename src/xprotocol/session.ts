@@ -18,7 +18,7 @@ import type { Duplex } from 'node:stream';
 import type { SkiffError } from '../common/errors.js';
 import type { DownstreamConnection, ServedConnection } from '../types/network.js';
 import type { RequestHead } from '../types/http.js';
-import type { RouteEntry } from '../types/router.js';
+import type { HeaderMutation, RouteEntry } from '../types/router.js';
 import type { Cluster, Host } from '../types/upstream.js';
 import * as L from '../wasm/layout.js';
 import { XStatus, type XProtocolSpec } from '../codec/xprotocol/spec.js';
@@ -30,6 +30,7 @@ import { hash64 } from '../upstream/hash.js';
 import { FrameReader, type Frame } from './frame_reader.js';
 import { buildRouteHead } from './route_head.js';
 import { paramsHeaderValue } from './param_match.js';
+import { hasMutations, mutateFrame } from './header_mutation.js';
 import { errorReply, goaway, heartbeatReply } from './local_reply.js';
 import type { XProtocolFilter } from './filter.js';
 import type { UpstreamFrame } from './upstream_codec.js';
@@ -59,6 +60,8 @@ interface Inflight {
   retryBudget: Cluster | null;
   /** hash_policy value for RING_HASH / MAGLEV. */
   hash: bigint | undefined;
+  /** The route's response header mutation, null when it has none. */
+  responseHeaders: HeaderMutation | null;
 }
 
 export class XProtocolSession implements ServedConnection {
@@ -159,7 +162,7 @@ export class XProtocolSession implements ServedConnection {
     const v = this.f.wasm.view;
     const r: Inflight = {
       frame, proto: frame.view.proto, oneway, encoded: false, handle: null, done: false,
-      writes: 0, keepBytes: false, retry: null, overallTimer: null, perTry: false, tryTimeoutMs: 0, retryBudget: null, hash: undefined,
+      writes: 0, keepBytes: false, retry: null, overallTimer: null, perTry: false, tryTimeoutMs: 0, retryBudget: null, hash: undefined, responseHeaders: null,
       idLo: v.getUint32(frame.rec + L.XF_ID_LO, true), idHi: v.getUint32(frame.rec + L.XF_ID_HI, true),
     };
     this.inflight.add(r);
@@ -188,6 +191,9 @@ export class XProtocolSession implements ServedConnection {
       const v = head.headers.get(name);
       if (v !== undefined) { r.hash = hash64(v); break; }
     }
+    // Header mutations rebuild the frame's map only when they change it (the received bytes go on otherwise).
+    if (hasMutations(route!.requestHeaders)) this.mutate(r.frame, route!.requestHeaders);
+    if (!r.oneway && hasMutations(route!.responseHeaders)) r.responseHeaders = route!.responseHeaders;
     const policy = r.oneway ? undefined : parseRetryPolicy(route!.retryPolicy);
     if (policy !== undefined) {
       r.retry = new RetryState(policy);
@@ -272,6 +278,7 @@ export class XProtocolSession implements ServedConnection {
         }
         if (this.closed) { resp.release(); this.complete(r); return; }
         const fr = resp.frame;
+        if (r.responseHeaders !== null) this.mutate(fr, r.responseHeaders);
         fr.setRequestId(r.idHi * 0x1_0000_0000 + r.idLo);
         if (!writeBatched(this.socket, fr.bytes(), () => resp.release())) this.pauseUntilDrained();
         this.complete(r);
@@ -288,6 +295,12 @@ export class XProtocolSession implements ServedConnection {
         this.upstreamFailed(r, err);
       },
     });
+  }
+
+  private mutate(frame: Frame, m: HeaderMutation): void {
+    const result = mutateFrame(this.f.wasm, frame, m, this.f.config.maxFrameBytes);
+    if (result === 'applied') this.f.stats.header_mutation_applied.inc();
+    else if (result === 'skipped') this.f.stats.header_mutation_skipped.inc();
   }
 
   private upstreamFailed(r: Inflight, err: SkiffError): void {

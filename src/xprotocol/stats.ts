@@ -19,6 +19,9 @@ export class XProtocolStats {
   readonly downstream_rq_retry: Counter;
   readonly downstream_rq_per_try_timeout: Counter;
   readonly downstream_goaway_sent: Counter;
+  /** Frames whose map a route's header mutation changed (rebuilt), and those it had to leave as they were. */
+  readonly header_mutation_applied: Counter;
+  readonly header_mutation_skipped: Counter;
 
   constructor(store: StatsStore, prefix: string) {
     const s = store.scope(`xprotocol.${prefix}.`);
@@ -39,5 +42,7 @@ export class XProtocolStats {
     this.downstream_rq_retry = s.counter('downstream_rq_retry');
     this.downstream_rq_per_try_timeout = s.counter('downstream_rq_per_try_timeout');
     this.downstream_goaway_sent = s.counter('downstream_goaway_sent');
+    this.header_mutation_applied = s.counter('header_mutation_applied');
+    this.header_mutation_skipped = s.counter('header_mutation_skipped');
   }
 }

@@ -148,22 +148,28 @@ test('a 17 MiB frame is refused from its header (counted), with nothing buffered
   }
 });
 
-test('a 1 MiB Dubbo call (dubbo2.js -> dubbo-remoting provider) is routed from its head strings and answered through the proxy', async () => {
+test('a 1 MiB Dubbo call (dubbo2.js -> dubbo-remoting provider) is routed by its attachments and answered through the proxy', async () => {
   const { dubboClient, startDubboServer } = await import('../../helpers/rpc_peers.js');
   const SVC = 'com.skiff.test.BigDubbo';
-  const server = await startDubboServer([{ interfaceName: SVC, methods: { echo: (s) => `${String(s).length}:${String(s).slice(-3)}` } }]);
-  const other = await startDubboServer([{ interfaceName: SVC, methods: { echo: () => 'wrong cluster' } }]);
-  // Routed by interface and method (head strings); the catch-all goes to the other provider.
+  const server = await startDubboServer([{ interfaceName: SVC, group: 'canary', methods: { echo: (s) => `${String(s).length}:${String(s).slice(-3)}` } }]);
+  const other = await startDubboServer([{ interfaceName: SVC, group: 'canary', methods: { echo: () => 'wrong cluster' } }]);
+  // Routed by the group and an attachment header (both in the attachments map behind the 1 MiB argument); the
+  // catch-all goes to the other provider.
   const routes = { name: 'rpc', virtual_hosts: [
-    { name: 'big', domains: [SVC], routes: [{ match: { prefix: `/${SVC}/echo` }, route: { cluster: 'rpc' } }, { match: { prefix: '/' }, route: { cluster: 'other' } }] },
+    { name: 'big', domains: [SVC], routes: [
+      { match: { prefix: `/${SVC}/echo`, headers: [
+        { name: 'x-protocol-group', string_match: { exact: 'canary' } }, { name: 'application', string_match: { exact: 'dubbo2.js' } },
+      ] }, route: { cluster: 'rpc' } },
+      { match: { prefix: '/' }, route: { cluster: 'other' } },
+    ] },
   ] };
   const proxy = await startXProxy({ protocol: 'dubbo', route_config: routes, request_timeout: { seconds: 20 } }, [staticCluster('rpc', [server.port]), staticCluster('other', [other.port])]);
   const client = dubboClient(proxy.port, 20);
   try {
     const arg = 'q'.repeat(MiB - 3) + 'end';
-    assert.equal(await client.invoke(SVC, 'echo', [arg]), `${MiB}:end`);
+    assert.equal(await client.invoke(SVC, 'echo', [arg], { group: 'canary' }), `${MiB}:end`);
     // Small calls on the same connections still work after it.
-    assert.equal(await client.invoke(SVC, 'echo', ['abc']), '3:abc');
+    assert.equal(await client.invoke(SVC, 'echo', ['abc'], { group: 'canary' }), '3:abc');
     assert.equal(proxy.counter('xprotocol.rpc.downstream_cx_protocol_error'), 0);
     assert.equal(proxy.counter('cluster.rpc.upstream_rq_200'), 2);
   } finally {
@@ -174,7 +180,7 @@ test('a 1 MiB Dubbo call (dubbo2.js -> dubbo-remoting provider) is routed from i
   }
 });
 
-test('the frame reader splits a big Dubbo request: head strings decoded, attachments dropped, id patched in its bytes', () => {
+test('the frame reader splits a big Dubbo request: head strings and attachments decoded past its arguments, id patched in its bytes', () => {
   const wasm = mainInstance();
   const slabs = slabPool(wasm);
   // A hand-built Hessian2 request body: dubbo version, path, version, method, descriptor, one 300 KiB string, attachments.
@@ -207,7 +213,9 @@ test('the frame reader splits a big Dubbo request: head strings decoded, attachm
   assert.equal(f.view.requestId, 4242);
   assert.equal(f.view.service, 'com.skiff.Big');
   assert.equal(f.view.method, 'put');
-  assert.equal(f.view.headerCount, 0, 'attachments are past the head: none recorded');
+  assert.equal(f.view.group, 'blue', 'the group attachment, behind the 300 KiB argument');
+  assert.deepEqual(f.view.headers(), [['group', 'blue'], ['path', 'com.skiff.Big']]);
+  assert.equal(f.view.argumentCount, 0, 'the arguments are not in wasm: no parameter route reads them');
   assert.ok(f.len <= 16 + 8192, 'only the head went into wasm');
   f.setRequestId(7);
   const out = f.bytes();
@@ -237,4 +245,30 @@ test('a Dubbo frame over max_frame_bytes is refused from its header, counted, wi
   } finally {
     await proxy.close();
   }
+});
+
+test('a big Dubbo request whose arguments cannot be walked is routed from its head strings only', () => {
+  const wasm = mainInstance();
+  const slabs = slabPool(wasm);
+  const str = (s: string): Buffer => Buffer.concat([Buffer.from([s.length]), Buffer.from(s)]);
+  // 0x40 is reserved in Hessian 2.0: the walk stops there, so the attachments behind it are not read.
+  const attachments = Buffer.concat([Buffer.from('H'), str('group'), str('blue'), Buffer.from('Z')]);
+  const body = Buffer.concat([str('2.0.2'), str('com.skiff.Big'), str('1.0'), str('put'), str('Ljava/lang/String;'), Buffer.from([0x40]), Buffer.alloc(300 * 1024, 0x41), attachments]);
+  const header = Buffer.alloc(16);
+  header.writeUInt16BE(0xdabb, 0);
+  header[2] = 0xc2;
+  header.writeUInt32BE(9, 8);
+  header.writeUInt32BE(body.length, 12);
+  const frames: Frame[] = [];
+  const errors: unknown[] = [];
+  const reader = new FrameReader({ wasm, slabs, proto: 3, maxFrameBytes: 16 * MiB, onFrame: (f) => frames.push(f), onError: (e) => errors.push(e) });
+  reader.feed(Buffer.concat([header, body]));
+  assert.deepEqual(errors, []);
+  assert.equal(frames.length, 1);
+  const f = frames[0]!;
+  assert.equal(f.view.method, 'put');
+  assert.equal(f.view.group, '');
+  assert.equal(f.view.headerCount, 0);
+  f.release();
+  assert.equal(reader.buffered, 0);
 });
