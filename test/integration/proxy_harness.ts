@@ -7,7 +7,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { waitFor as waitUntil } from '../helpers/wait.js';
+import { PATIENCE_MS, waitFor as waitUntil } from '../helpers/wait.js';
 import { StatsStore } from '../../src/common/stats.js';
 import { mainInstance } from '../../src/wasm/runtime.js';
 import { createClusterManager } from '../../src/upstream/cluster_manager.js';
@@ -212,12 +212,12 @@ export function statusLines(raw: string): number[] {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 5 ms; throws after `timeoutMs`. (The integration tests' argument order.) */
-export function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export function waitFor(cond: () => boolean, what: string, timeoutMs = PATIENCE_MS): Promise<void> {
   return waitUntil(cond, timeoutMs, what);
 }
 
 /** `p`, or a rejection naming `what` after `timeoutMs`. */
-export function within<T>(p: Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
+export function within<T>(p: Promise<T>, what: string, timeoutMs = PATIENCE_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs); });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
