@@ -15,8 +15,12 @@ const require = createRequire(import.meta.url);
 const bolt = require('sofa-bolt-node/lib/protocol') as { requestEncode(id: number, req: object, options: object): Buffer };
 const V1 = { protocolType: 'bolt', codecType: 'hessian2' };
 
+/**
+ * A Bolt echo request. Its timeout is generous: sofa-rpc-node's server answers an error instead of the result
+ * when a request waited longer than its timeout, which a busy machine queueing 150 large answers can reach.
+ */
 function request(id: number, extra: object = {}): Buffer {
-  return bolt.requestEncode(id, { serverSignature: 'com.skiff.Echo:1.0', methodName: 'echo', args: [{ $class: 'java.lang.String', $: 'x' }], timeout: 3000, ...extra }, V1);
+  return bolt.requestEncode(id, { serverSignature: 'com.skiff.Echo:1.0', methodName: 'echo', args: [{ $class: 'java.lang.String', $: 'x' }], timeout: 120_000, ...extra }, V1);
 }
 
 /** Sends `bytes` and waits for the proxy to close the connection (bounded). */
@@ -101,7 +105,8 @@ test('a client that stops reading its responses is not read from until it catche
     let bytes = 0;
     c.on('data', (d: Buffer) => { bytes += d.length; });
     c.resume();
-    await waitFor(() => proxy.counter('xprotocol.rpc.downstream_rq_total') === total && bytes >= total * 200_000, SLOW_PATIENCE_MS, `all responses (${bytes} bytes)`);
+    await waitFor(() => proxy.counter('xprotocol.rpc.downstream_rq_total') === total && bytes >= total * 200_000, SLOW_PATIENCE_MS, 'all responses')
+      .catch((e: Error) => { throw new Error(`${e.message}: ${bytes} bytes, ${proxy.counter('xprotocol.rpc.downstream_rq_total')} requests read`); });
     c.destroy();
   } finally {
     await proxy.close();
