@@ -7,6 +7,7 @@ import { createWorkerPool, WorkerPoolError } from '../../../src/workers/pool.js'
 import type { ThreadInfo } from '../../../src/workers/handlers/thread_info.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const FIXTURES = new URL('./fixture_handlers.js', import.meta.url).href;
 
 async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -20,7 +21,7 @@ test('workers start on the first task, stay within threads, and exit when idle',
   const changes: number[] = [];
   const pool = await createWorkerPool({
     threads: 2, memory: mainInstance().memory, minThreads: 0, idleTimeoutMs: 200,
-    concurrentTasksPerWorker: 1, onLiveThreadsChange: (n) => changes.push(n),
+    concurrentTasksPerWorker: 1, onLiveThreadsChange: (n) => changes.push(n), handlerModules: [FIXTURES],
   });
   try {
     await sleep(100);
@@ -31,12 +32,16 @@ test('workers start on the first task, stay within threads, and exit when idle',
     assert.ok(first.threadIndex === 1 || first.threadIndex === 2);
     assert.ok(pool.liveThreads >= 1);
 
-    // A burst: more tasks than one worker takes at once (concurrentTasksPerWorker 1) brings the second.
-    const infos = await Promise.all(Array.from({ length: 32 }, () => pool.run<ThreadInfo>('thread.info', null)));
-    assert.ok(infos.every((i) => i.threadIndex === 1 || i.threadIndex === 2));
-    // On a loaded machine the first worker can drain the whole burst before the second reports ready, so
-    // wait (bounded) for the second to come up rather than expecting it by the time the burst settles.
-    await until(() => Math.max(0, ...changes) === 2, `the burst to start the second worker (changes: ${changes})`);
+    // A burst one worker cannot take alone (concurrentTasksPerWorker 1): two tasks that each wait (bounded) for
+    // the other to arrive finish only if they run at once, so the second worker must start. Tiny tasks would
+    // not do: on a loaded machine the first worker can drain them all before the second is ready.
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const met = await Promise.all(Array.from({ length: 2 }, () =>
+      pool.run<{ threadIndex: number; met: boolean }>('test.rendezvous', { cell, parties: 2, timeoutMs: 30_000 })));
+    assert.ok(met.every((m) => m.met), `the two tasks ran at once: ${JSON.stringify(met)}`);
+    assert.deepEqual(met.map((m) => m.threadIndex).sort(), [1, 2]);
+    // The pool reports a worker live when piscina says it is ready, which can come after its first result.
+    await until(() => Math.max(0, ...changes) === 2, `the second worker reported live (changes: ${changes})`);
     assert.ok(Math.max(...changes) <= 2, `never more than threads: ${changes}`);
 
     await until(() => pool.liveThreads === 0, 'idle workers to exit');
