@@ -166,11 +166,11 @@ test('local-replies.yaml: 404, 503 (no upstream, connect failure after retries, 
   assert.equal(await counter('cluster.nothing_listening.upstream_rq_retry'), 2);
   assert.equal(await counter('cluster.nothing_listening.upstream_rq_total'), 3);
 
-  const started = Date.now();
+  // The upstream answers 200 after 1 s: a 504 is the 250 ms route timeout's answer (told by the reply, not by
+  // how long it took).
   const slow = await request(port, { path: '/slow' });
   assert.equal(slow.status, 504);
   assert.equal(slow.body, 'upstream request timeout');
-  assert.ok(Date.now() - started < 1000, 'answered at the 250 ms route timeout, before the upstream');
 
   assert.equal((await request(port, { path: '/unknown/' })).status, 503);
 
