@@ -4,7 +4,7 @@
 // serving while the control plane is down and follows it again after a restart. SotW and delta.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitForValue as waitFor, getStatusAndBody as get } from '../helpers/wait.js';
+import { waitForValue as waitFor, getStatusAndBody as get, START_PATIENCE_MS } from '../helpers/wait.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +85,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     await waitFor(async () => ((await stat(skiff.adminUrl, 'control_plane.connected_state')) === 0 ? true : undefined), 'the disconnect');
     assert.equal(await get(port), '200 b2');
     cp = await startControlPlane(dir, cp.grpcPort);
-    await waitFor(until(port, '200 a'), 'the edit after the restart', 20_000);
+    await waitFor(until(port, '200 a'), 'the edit after the restart', START_PATIENCE_MS);
     assert.equal(await stat(skiff.adminUrl, 'control_plane.connected_state'), 1);
     assert.ok((await stat(skiff.adminUrl, 'cluster_manager.cds.update_success'))! >= 1);
   });

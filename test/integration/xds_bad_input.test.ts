@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
-import { waitForValue as waitFor, SLOW_PATIENCE_MS } from '../helpers/wait.js';
+import { waitForValue as waitFor, SLOW_PATIENCE_MS, START_PATIENCE_MS } from '../helpers/wait.js';
 import {
   assignment, dumpSection, edsCluster, getVia, rdsListener, recentNacks, routeTo, startControlPlane, stat, T, upstream, writeJson,
   xdsBootstrap, type Json,
@@ -133,11 +133,11 @@ class ScriptedServer {
   /** Serves the next stream Skiff opens, until it ends (bounded by the test's own timeouts). */
   async serveNextStream(): Promise<void> {
     if (this.apiType === 'GRPC') {
-      const s = await this.peer.sotw.take(15_000, 'a SotW stream');
+      const s = await this.peer.sotw.take(START_PATIENCE_MS, 'a SotW stream');
       this.sotw = s;
       void this.loopSotw(s);
     } else {
-      const s = await this.peer.delta.take(15_000, 'a delta stream');
+      const s = await this.peer.delta.take(START_PATIENCE_MS, 'a delta stream');
       this.delta = s;
       this.sentDelta.clear();
       void this.loopDelta(s);
