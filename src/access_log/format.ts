@@ -5,6 +5,16 @@
  * %RESPONSE_CODE%) are accepted and print what Envoy prints for a TCP connection ("-", 0).
  */
 import { ConfigError } from '../common/errors.js';
+import type { FilterState } from '../types/network.js';
+import type { HeaderList } from '../types/http.js';
+
+/** The request an entry describes, when it describes one (HTTP set_filter_state; a TCP entry has none). */
+export interface AccessLogRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly host: string;
+  readonly headers: HeaderList;
+}
 
 /** What one access-log entry knows about a connection; filled by the filter that logs it. */
 export interface AccessLogEntry {
@@ -27,6 +37,13 @@ export interface AccessLogEntry {
   readonly responseFlags: readonly string[];
   /** '' when none. */
   readonly terminationDetails: string;
+  /** The request, for %REQ(...)% (absent on connection-level entries: "-"). */
+  readonly request?: AccessLogRequest;
+  /** For %FILTER_STATE(key)%: the stream's or the connection's filter state. */
+  readonly filterState?: FilterState;
+  /** URI SANs of the downstream peer's certificate and of Skiff's own on that connection (mTLS). */
+  readonly downstreamPeerUriSans?: readonly string[];
+  readonly downstreamLocalUriSans?: readonly string[];
 }
 
 export type AccessLogFormatter = (e: AccessLogEntry) => string;
@@ -61,7 +78,45 @@ const OPERATORS: Readonly<Record<string, AccessLogFormatter>> = {
   PROTOCOL: () => '-',
   RESPONSE_CODE: () => '0',
   RESPONSE_CODE_DETAILS: () => '-',
+  DOWNSTREAM_PEER_URI_SAN: (e) => dash((e.downstreamPeerUriSans ?? []).join(',')),
+  DOWNSTREAM_LOCAL_URI_SAN: (e) => dash((e.downstreamLocalUriSans ?? []).join(',')),
 };
+
+/** %REQ(name)% / %REQ(name?alt)%: a request header (or :method, :path, :authority), "-" when absent. */
+function requestHeader(arg: string): AccessLogFormatter {
+  const names = arg.split('?').map((n) => n.toLowerCase());
+  const read = (r: AccessLogRequest, n: string): string | undefined => {
+    switch (n) {
+      case ':method': return r.method;
+      case ':path': return r.path;
+      case ':authority': case 'host': return r.host || r.headers.get('host');
+      default: return r.headers.get(n);
+    }
+  };
+  return (e) => {
+    const r = e.request;
+    if (r === undefined) return '-';
+    for (const n of names) {
+      const v = read(r, n);
+      if (v !== undefined && v !== '') return v;
+    }
+    return '-';
+  };
+}
+
+/** %FILTER_STATE(key)% (the object as JSON: a string object prints quoted), `key:PLAIN` (as text), `key:TYPED`. */
+function filterStateOperator(arg: string, path: string): AccessLogFormatter {
+  const colon = arg.lastIndexOf(':');
+  const mode = colon > 0 ? arg.slice(colon + 1) : '';
+  const key = mode === 'PLAIN' || mode === 'TYPED' ? arg.slice(0, colon) : arg;
+  if (key === '') throw new ConfigError(path, '%FILTER_STATE()% needs a key');
+  const plain = mode === 'PLAIN';
+  return (e) => {
+    const o = e.filterState?.get(key);
+    if (o === undefined) return '-';
+    return plain ? o.value : JSON.stringify(o.value);
+  };
+}
 /** Operators that take an argument (`%REQ(X)%`, `%REQ(X):N%`); for a TCP entry they print "-". */
 const HTTP_ARG_OPERATORS = new Set(['REQ', 'RESP', 'TRAILER']);
 
@@ -83,7 +138,9 @@ export function compileFormat(format: string, path: string): AccessLogFormatter 
     const [whole, name, arg, maxLen] = m;
     let fn: AccessLogFormatter | undefined;
     if (arg !== undefined) {
-      if (HTTP_ARG_OPERATORS.has(name)) fn = () => '-';
+      if (name === 'REQ') fn = requestHeader(arg);
+      else if (name === 'FILTER_STATE') fn = filterStateOperator(arg, path);
+      else if (HTTP_ARG_OPERATORS.has(name)) fn = () => '-';
       else if (name === 'START_TIME' && arg === '') fn = OPERATORS.START_TIME;
     } else {
       fn = OPERATORS[name];

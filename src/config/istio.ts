@@ -123,11 +123,6 @@ export const ISTIO_EXTENSIONS: readonly ExtensionDecision[] = [
     why: 'translates gRPC-Web to gRPC (changes the body); not implemented',
   },
   {
-    name: 'envoy.filters.http.set_filter_state', kinds: ['http_filter'], treatment: 'reject',
-    typeUrls: [`${T}envoy.extensions.filters.http.set_filter_state.v3.Config`],
-    why: 'istiod uses it to steer internal listeners (original_dst addresses); not implemented',
-  },
-  {
     name: 'envoy.filters.http.rbac', kinds: ['http_filter'], treatment: 'reject',
     typeUrls: [`${T}envoy.extensions.filters.http.rbac.v3.RBAC`],
     why: 'authorization policies are not enforced by Skiff: accepting them would let denied requests through',

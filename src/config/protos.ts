@@ -44,6 +44,11 @@ export const ROOT_PROTOS: readonly string[] = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   // Istio compatibility: the Envoy extensions istiod emits that Skiff decides on (src/config/istio.ts).
   ...ISTIO_ENVOY_PROTOS,
+  // istiomisc: filter_chain_matcher's inputs and IP matcher; set_filter_state (HTTP and network).
+  'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
+  'xds/type/matcher/v3/ip.proto',
+  'envoy/extensions/filters/http/set_filter_state/v3/set_filter_state.proto',
+  'envoy/extensions/filters/network/set_filter_state/v3/set_filter_state.proto',
 ];
 
 export interface ProtoLoadStats { files: number; loadMs: number }

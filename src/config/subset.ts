@@ -55,8 +55,14 @@ export const PREVIOUS_HOSTS_EXTENSION: ExtensionSpec = {
   typeUrl: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
 };
 
+// istiomisc: set_filter_state (src/proxy/set_filter_state.ts).
+const HTTP_SET_FILTER_STATE_EXTENSION: ExtensionSpec = {
+  name: 'envoy.filters.http.set_filter_state', typeUrl: 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config',
+};
 /** A filter chain's network filters (src/listener/network_filters.ts builds them; one line per extension). */
-export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION];
+export const NETWORK_FILTER_EXTENSIONS: ExtensionSpec[] = [HCM_EXTENSION, {
+  name: 'envoy.filters.network.set_filter_state', typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+}];
 
 // ---- x5: access loggers (tcp_proxy access_log) (begin) ----
 const ACCESS_LOG_EXTENSIONS: ExtensionSpec[] = [
@@ -107,6 +113,35 @@ const XPROXY_RULES: Readonly<Record<string, MessageRules>> = {
   'envoy.extensions.filters.network.dubbo_proxy.v3.RouteAction': { cluster: true, weighted_clusters: true },
 };
 // ---- xproxy (end) ----
+// ---- istiomisc: filter_chain_matcher (src/listener/filter_chain_matcher.ts) (begin) ----
+const NETWORK_INPUT = 'envoy.extensions.matching.common_inputs.network.v3.';
+const MATCHER = 'xds.type.matcher.v3.Matcher';
+const MATCHER_RULES: Readonly<Record<string, MessageRules>> = {
+  [MATCHER]: { matcher_list: true, matcher_tree: true, on_no_match: true },
+  [`${MATCHER}.OnMatch`]: { matcher: true, action: true },
+  [`${MATCHER}.MatcherList`]: { matchers: true },
+  [`${MATCHER}.MatcherList.FieldMatcher`]: { predicate: true, on_match: true },
+  [`${MATCHER}.MatcherList.Predicate`]: { single_predicate: true, or_matcher: true, and_matcher: true, not_matcher: true },
+  [`${MATCHER}.MatcherList.Predicate.SinglePredicate`]: { input: true, value_match: true },
+  [`${MATCHER}.MatcherList.Predicate.PredicateList`]: { predicate: true },
+  [`${MATCHER}.MatcherTree`]: { input: true, exact_match_map: true, prefix_match_map: true, custom_match: true },
+  [`${MATCHER}.MatcherTree.MatchMap`]: { map: true },
+  'xds.core.v3.TypedExtensionConfig': { name: true, typed_config: true },
+  'xds.type.matcher.v3.StringMatcher': { exact: true, prefix: true, suffix: true, contains: true, safe_regex: true, ignore_case: true },
+  'xds.type.matcher.v3.RegexMatcher': { regex: true, google_re2: { emptyOnly: true } },
+  'xds.type.matcher.v3.IPMatcher': { range_matchers: true },
+  'xds.type.matcher.v3.IPMatcher.IPRangeMatcher': { ranges: true, on_match: true, exclusive: true },
+  'xds.core.v3.CidrRange': { address_prefix: true, prefix_len: true },
+  ...Object.fromEntries(['DestinationIPInput', 'DestinationPortInput', 'SourceIPInput', 'SourcePortInput', 'DirectSourceIPInput',
+    'SourceTypeInput', 'ServerNameInput', 'TransportProtocolInput', 'ApplicationProtocolInput'].map((n) => [`${NETWORK_INPUT}${n}`, {}])),
+  [`${NETWORK_INPUT}FilterStateInput`]: { key: true },
+  'envoy.extensions.filters.http.set_filter_state.v3.Config': { on_request_headers: true },
+  'envoy.extensions.filters.network.set_filter_state.v3.Config': { on_new_connection: true },
+  'envoy.extensions.filters.common.set_filter_state.v3.FilterStateValue': {
+    object_key: true, factory_key: true, format_string: true, read_only: true, shared_with_upstream: true, skip_if_empty: true,
+  },
+};
+// ---- istiomisc (end) ----
 /** Listener filters src/listener/listener_filters.ts runs (original_dst: an accepted no-op). */
 export const LISTENER_FILTER_EXTENSIONS: ExtensionSpec[] = [
   { name: 'envoy.filters.listener.tls_inspector', typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
@@ -194,6 +229,8 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     bypass_overload_manager: { noop: 'Skiff has no overload manager to bypass' },
     use_original_dst: { noop: 'Skiff is not a transparent proxy: connections are not handed to the listener of their original destination' },
     // ---- end Istio compatibility ----
+    // istiomisc: the generic matcher picking chains by name (src/listener/filter_chain_matcher.ts).
+    filter_chain_matcher: true,
   },
   'envoy.config.listener.v3.FilterChain': {
     name: true, filter_chain_match: true,
@@ -240,7 +277,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
 
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': {
     stat_prefix: true, codec_type: { values: ['AUTO', 'HTTP1', 'HTTP2'] }, route_config: true, rds: true,
-    http_filters: { extensions: [ROUTER_EXTENSION], istioKind: 'http_filter' },
+    http_filters: { extensions: [ROUTER_EXTENSION, HTTP_SET_FILTER_STATE_EXTENSION], istioKind: 'http_filter' },
     request_headers_timeout: true, stream_idle_timeout: true, max_request_headers_kb: true,
     common_http_protocol_options: { only: ['idle_timeout', 'max_headers_count'] },
     use_remote_address: true, xff_num_trusted_hops: true, generate_request_id: true, server_name: true,
@@ -250,7 +287,11 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     access_log: { noop: 'connection manager access logs are not written' },
     // Skiff generates UUIDv4 x-request-id, which is what the UUID extension configures.
     request_id_extension: { only: ['typed_config'] },
-    path_with_escaped_slashes_action: { values: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED'] },
+    // ---- istiomisc: path normalization (src/proxy/path_normalization.ts) ----
+    path_with_escaped_slashes_action: { values: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'] },
+    normalize_path: true, merge_slashes: true,
+    // ---- istiomisc: x-forwarded-client-cert (src/proxy/xfcc.ts) ----
+    forward_client_cert_details: true, set_current_client_cert_details: true,
     // ---- end Istio compatibility ----
   },
   'envoy.config.core.v3.Http2ProtocolOptions': {
@@ -260,6 +301,9 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     max_inbound_window_update_frames_per_data_frame_sent: true,
   },
   'envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension': { typed_config: true },
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.SetCurrentClientCertDetails': {
+    subject: true, cert: true, chain: true, dns: true, uri: true,
+  },
   'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig': {
     pack_trace_reason: { hint: 'trace reasons are not packed (no tracing)' },
     use_request_id_for_trace_sampling: { hint: 'no tracing: nothing is sampled' },
@@ -417,6 +461,7 @@ export const SUPPORTED: Readonly<Record<string, MessageRules>> = {
     health_check_config: { noop: 'health-check port override: Skiff does not health check EDS hosts' },
   },
   ...XPROXY_RULES,
+  ...MATCHER_RULES,
   ...ACCESS_LOG_RULES,
   ...XDETECT_RULES,
 };

@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
+import type { FilterState } from '../types/network.js';
 
 export interface FilterChainMatchConfig {
   destination_port?: { value?: number };
@@ -24,7 +25,8 @@ export interface FilterChainMatchConfig {
   [field: string]: unknown;
 }
 
-export interface CidrRangeConfig { address_prefix?: string; prefix_len?: { value?: number } }
+/** prefix_len is a UInt32Value (envoy.config.core.v3.CidrRange) or, in xds.core.v3.CidrRange JSON, a bare number. */
+export interface CidrRangeConfig { address_prefix?: string; prefix_len?: { value?: number } | number }
 
 /** What the listener knows about a connection when it picks a chain. */
 export interface ConnectionFacts {
@@ -37,9 +39,22 @@ export interface ConnectionFacts {
   readonly serverName: string;
   /** ALPN protocols the client offered (tls_inspector) or the one http_inspector detected. */
   readonly applicationProtocols: readonly string[];
+  /** The connection's filter state, when it carries one (filter_chain_matcher's filter_state input). */
+  readonly filterState?: FilterState;
 }
 
-interface Cidr { readonly v6: boolean; readonly bits: bigint; readonly len: number }
+/**
+ * How a listener picks a filter chain: one interface, two implementations, filter_chain_match
+ * (FilterChainSelector, below) and filter_chain_matcher (src/listener/filter_chain_matcher.ts).
+ */
+export interface ChainSelector<T> {
+  /** How many chains it picks from. */
+  readonly size: number;
+  /** The chain for a connection, or undefined when none matches (the listener's default_filter_chain then). */
+  select(facts: ConnectionFacts): T | undefined;
+}
+
+export interface Cidr { readonly v6: boolean; readonly bits: bigint; readonly len: number }
 
 interface CompiledMatch {
   readonly destinationPort: number | undefined;
@@ -78,17 +93,29 @@ function parseIp(address: string): { v6: boolean; bits: bigint } | undefined {
   return { v6: true, bits };
 }
 
+/** One CIDR range; `path` names it in errors. */
+export function compileCidr(c: CidrRangeConfig, path: string): Cidr {
+  const ip = parseIp(c.address_prefix ?? '');
+  if (ip === undefined) throw new ConfigError(`${path}.address_prefix`, `not an IP address: ${JSON.stringify(c.address_prefix)}`);
+  const max = ip.v6 ? 128 : 32;
+  const len = typeof c.prefix_len === 'number' ? c.prefix_len : c.prefix_len?.value ?? 0;
+  if (!Number.isInteger(len) || len < 0 || len > max) throw new ConfigError(`${path}.prefix_len`, `must be in 0..${max}`);
+  const width = BigInt(max);
+  const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << (width - BigInt(len));
+  return { v6: ip.v6, bits: ip.bits & mask, len };
+}
+
 function compileCidrs(list: CidrRangeConfig[] | undefined, path: string): Cidr[] {
-  return (list ?? []).map((c, i) => {
-    const ip = parseIp(c.address_prefix ?? '');
-    if (ip === undefined) throw new ConfigError(`${path}[${i}].address_prefix`, `not an IP address: ${JSON.stringify(c.address_prefix)}`);
-    const max = ip.v6 ? 128 : 32;
-    const len = c.prefix_len?.value ?? 0;
-    if (!Number.isInteger(len) || len < 0 || len > max) throw new ConfigError(`${path}[${i}].prefix_len`, `must be in 0..${max}`);
-    const width = BigInt(max);
-    const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << (width - BigInt(len));
-    return { v6: ip.v6, bits: ip.bits & mask, len };
-  });
+  return (list ?? []).map((c, i) => compileCidr(c, `${path}[${i}]`));
+}
+
+/** The range's prefix length when `address` is in it, else -1 (not an IP, other family, outside). */
+export function cidrMatchLength(r: Cidr, address: string): number {
+  const ip = parseIp(address);
+  if (ip === undefined || ip.v6 !== r.v6) return -1;
+  const width = BigInt(r.v6 ? 128 : 32);
+  const mask = r.len === 0 ? 0n : ((1n << BigInt(r.len)) - 1n) << (width - BigInt(r.len));
+  return (ip.bits & mask) === r.bits ? r.len : -1;
 }
 
 /** Longest matching prefix length + 1; 0 when no ranges are configured; -1 when none matches. */
@@ -176,7 +203,7 @@ export function needsTlsFacts(m: FilterChainMatchConfig | undefined): boolean {
 }
 
 /** A listener's chains, ready to pick from. */
-export class FilterChainSelector<T> {
+export class FilterChainSelector<T> implements ChainSelector<T> {
   private readonly chains: { match: CompiledMatch; value: T }[] = [];
 
   /** `configs[i].path` names chain i in errors. */

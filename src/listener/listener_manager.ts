@@ -8,7 +8,8 @@
  *
  * Listeners also come and go at run time (LDS), as Envoy's listener manager does:
  * - a listener whose filters follow RDS *warms* (is not bound, or keeps its predecessor serving) until every
- *   route table its chains name has arrived through setRouteTable();
+ *   route table its chains name has arrived through setRouteTable(), and one whose TLS contexts name SDS
+ *   secrets warms until they arrive or stop being waited for (src/tls/warming.ts); static listeners too;
  * - a changed listener on the same address keeps the bound server socket: new connections get the new
  *   filter chains, connections already open keep the ones they started with and drain;
  * - a changed listener on another address binds the new address, then the old one stops accepting and drains;
@@ -24,10 +25,12 @@ import type { ConnectionInfo, NetworkFilter, NetworkFilterContext, ServedConnect
 import type { RouteResolver, RouteTable } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
 import { buildNetworkFilter, type FilterConfig } from './network_filters.js';
-import { FilterChainSelector, needsTlsFacts, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { FilterChainSelector, needsTlsFacts, type ChainSelector, type ConnectionFacts, type FilterChainMatchConfig } from './filter_chain_match.js';
+import { FilterChainMatcherSelector, type MatcherConfig } from './filter_chain_matcher.js';
 import { readListenerFilters, runListenerFilters, type ListenerFilterConfig, type ListenerFiltersSpec } from './listener_filters.js';
 import { buildDownstreamTransport, type DownstreamTransport, type TransportSocketConfig } from './transport.js';
 import { ListenerSocketStats } from './listener_stats.js';
+import { collectSecretWarming, type SecretWarming } from '../tls/warming.js';
 
 /** Envoy's default --drain-time-s. */
 const DEFAULT_DRAIN_TIME_MS = 600_000;
@@ -64,6 +67,7 @@ interface ListenerConfig extends Listener {
   listener_filters?: ListenerFilterConfig[];
   listener_filters_timeout?: Duration;
   continue_on_listener_filters_timeout?: boolean;
+  filter_chain_matcher?: MatcherConfig;
 }
 
 interface FilterChainConfig {
@@ -89,12 +93,14 @@ export interface ListenerSpec {
   readonly listenerFilters: ListenerFiltersSpec;
   /** Every chain, the default one included. */
   readonly chains: readonly FilterChainSpec[];
-  readonly selector: FilterChainSelector<FilterChainSpec>;
+  readonly selector: ChainSelector<FilterChainSpec>;
   readonly defaultChain: FilterChainSpec | undefined;
   /** The chain every connection goes to without looking (one chain, empty match, no listener filters). */
   readonly only: FilterChainSpec | undefined;
   /** RDS route config names the chains wait for. */
   readonly rdsNames: readonly string[];
+  /** The chains' TLS contexts still waiting for SDS secrets (the listener warms until they are warm). */
+  readonly secrets: SecretWarming;
   /** JSON of the decoded config: tells a changed listener from a repeated one. */
   readonly fingerprint: string;
 }
@@ -154,7 +160,7 @@ class RawConnectionInfo implements ConnectionInfo {
 
 const LISTENER_FIELDS = new Set([
   'name', 'address', 'filter_chains', 'default_filter_chain', 'listener_filters', 'listener_filters_timeout',
-  'continue_on_listener_filters_timeout',
+  'continue_on_listener_filters_timeout', 'filter_chain_matcher',
 ]);
 const CHAIN_FIELDS = new Set(['name', 'filter_chain_match', 'filters', 'transport_socket']);
 
@@ -178,6 +184,18 @@ function disposeChains(chains: readonly FilterChainSpec[], graceMs: number): voi
     c.filter.dispose(graceMs);
     c.transport?.dispose();
   }
+}
+
+/** filter_chain_matcher picks chains by name: names must be unique (the chains' filter_chain_match is ignored). */
+function matcherSelector(matcher: MatcherConfig, configs: readonly FilterChainConfig[], chains: readonly FilterChainSpec[], path: string,
+  log: Logger | undefined): ChainSelector<FilterChainSpec> {
+  const byName = new Map<string, FilterChainSpec>();
+  configs.forEach((c, i) => {
+    if (!c.name) throw new ConfigError(`${path}.filter_chains[${i}].name`, 'filter_chain_matcher needs every filter chain named');
+    if (byName.has(c.name)) throw new ConfigError(`${path}.filter_chains[${i}].name`, `${JSON.stringify(c.name)} is not unique`);
+    byName.set(c.name, chains[i]!);
+  });
+  return new FilterChainMatcherSelector(matcher, byName, path, log);
 }
 
 function isEmptyMatch(m: FilterChainMatchConfig | undefined): boolean {
@@ -204,15 +222,19 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
   const ctx = filterContext(deps, name);
   const chains: FilterChainSpec[] = [];
   try {
-    const entries = chainConfigs.map((c, i) => {
-      const chain = buildChain(c, `${path}.filter_chains[${i}]`, ctx, i);
-      chains.push(chain);
-      return { match: c.filter_chain_match, path: `${path}.filter_chains[${i}]`, value: chain };
+    const { value: { entries, defaultChain }, warming: secrets } = collectSecretWarming(() => {
+      const entries = chainConfigs.map((c, i) => {
+        const chain = buildChain(c, `${path}.filter_chains[${i}]`, ctx, i);
+        chains.push(chain);
+        return { match: c.filter_chain_match, path: `${path}.filter_chains[${i}]`, value: chain };
+      });
+      const defaultChain = lc.default_filter_chain === undefined ? undefined
+        : buildChain(lc.default_filter_chain, `${path}.default_filter_chain`, ctx, chainConfigs.length);
+      if (defaultChain !== undefined) chains.push(defaultChain);
+      return { entries, defaultChain };
     });
-    const defaultChain = lc.default_filter_chain === undefined ? undefined
-      : buildChain(lc.default_filter_chain, `${path}.default_filter_chain`, ctx, chainConfigs.length);
-    if (defaultChain !== undefined) chains.push(defaultChain);
-    const selector = new FilterChainSelector(entries);
+    const selector = lc.filter_chain_matcher === undefined ? new FilterChainSelector(entries)
+      : matcherSelector(lc.filter_chain_matcher, chainConfigs, chains, path, deps.log);
     // protocol_inspector supplies application_protocols on plain text; SNI and the transport still need tls_inspector.
     const plainTextFacts = listenerFilters.protocolInspector !== undefined || listenerFilters.httpInspector;
     const needsTls = (m: FilterChainMatchConfig | undefined): boolean => needsTlsFacts(plainTextFacts && m !== undefined
@@ -222,12 +244,12 @@ export function buildListenerSpec(l: Listener, path: string, deps: ListenerBuild
         + 'envoy.filters.listener.tls_inspector: SNI stays empty and the transport raw_buffer (Envoy does the same)');
     }
     const noFilters = !listenerFilters.tlsInspector && !listenerFilters.httpInspector && listenerFilters.protocolInspector === undefined;
-    const only = noFilters && chainConfigs.length === 1 && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
+    const only = noFilters && chainConfigs.length === 1 && lc.filter_chain_matcher === undefined && isEmptyMatch(chainConfigs[0]!.filter_chain_match) ? chains[0]
       : noFilters && chainConfigs.length === 0 ? defaultChain : undefined;
     const rdsNames = [...new Set(chains.flatMap((c) => c.filter.rdsNames))];
     return {
       name, host: sa.address || '0.0.0.0', requestedPort: sa.port_value ?? 0, listenerFilters, chains, selector,
-      defaultChain, only, rdsNames, fingerprint: JSON.stringify(l),
+      defaultChain, only, rdsNames, secrets, fingerprint: JSON.stringify(l),
     };
   } catch (e) {
     disposeChains(chains, 0);
@@ -275,6 +297,8 @@ export class ListenerManager {
   private binding = 0;
   /** The latest activation per name: an older one finishing its bind later is outdated. */
   private readonly activating = new Map<string, ActiveListener>();
+  /** whenSecretsWarm() callers, told when no listener waits for secrets or binds any more. */
+  private readonly secretWaiters = new Set<() => void>();
 
   /** Validates every listener up front: a bad one fails construction, before anything binds. */
   constructor(listeners: readonly Listener[], private readonly deps: ListenerManagerDeps) {
@@ -301,7 +325,7 @@ export class ListenerManager {
         if (this.isWarm(l)) {
           await this.activate(l);
         } else {
-          this.warming.set(spec.name, l);
+          this.startWarming(l);
         }
       }
     } catch (err) {
@@ -322,6 +346,22 @@ export class ListenerManager {
       if (Date.now() >= deadline || this.stopped) return false;
       await new Promise((r) => setTimeout(r, 10));
     }
+    return true;
+  }
+
+  /**
+   * Resolves once no listener waits for SDS secrets and none is binding (or the manager stopped): Envoy's
+   * server init waits for listeners' secrets, each wait bounded by its own initial_fetch_timeout (0s: for ever).
+   */
+  whenSecretsWarm(): Promise<void> {
+    if (this.secretsSettled()) return Promise.resolve();
+    return new Promise((resolve) => { this.secretWaiters.add(resolve); });
+  }
+
+  private secretsSettled(): boolean {
+    if (this.stopped) return true;
+    if (this.binding > 0) return false;
+    for (const l of this.warming.values()) if (!l.spec.secrets.warm) return false;
     return true;
   }
 
@@ -358,7 +398,7 @@ export class ListenerManager {
     if (this.isWarm(l)) {
       void this.activate(l).catch((err: Error) => this.bindFailed(l, err));
     } else {
-      this.warming.set(spec.name, l);
+      this.startWarming(l);
     }
     this.updateGauges();
     return existed ? 'updated' : 'added';
@@ -395,8 +435,20 @@ export class ListenerManager {
     for (const l of [...this.active.values(), ...this.drainingListeners, ...this.warming.values()]) {
       for (const c of l.spec.chains) if (c.filter.rdsNames.includes(name)) c.filter.setRouteTable?.(name, table);
     }
+    this.activateWarmed();
+  }
+
+  /** Puts a listener in the warming set; once its secrets are warm it is looked at again. */
+  private startWarming(l: ActiveListener): void {
+    this.warming.set(l.spec.name, l);
+    // A spec disposed while warming (replaced, removed) disposes its contexts, which then never call back.
+    if (!l.spec.secrets.warm) l.spec.secrets.whenWarm(() => { if (this.warming.get(l.spec.name) === l) this.activateWarmed(); });
+  }
+
+  /** Activates every warming listener that has its route tables and secrets now. */
+  private activateWarmed(): void {
     for (const l of [...this.warming.values()]) {
-      if (!l.spec.rdsNames.includes(name) || !this.isWarm(l)) continue;
+      if (!this.isWarm(l)) continue;
       this.warming.delete(l.spec.name);
       void this.activate(l).catch((err: Error) => this.bindFailed(l, err));
     }
@@ -426,7 +478,7 @@ export class ListenerManager {
   }
 
   private isWarm(l: ActiveListener): boolean {
-    return l.spec.rdsNames.every((n) => this.routeTables.has(n));
+    return l.spec.secrets.warm && l.spec.rdsNames.every((n) => this.routeTables.has(n));
   }
 
   /** Hands the chains their route tables, takes over the same-address socket or binds a new one, then retires the predecessor. */
@@ -471,6 +523,7 @@ export class ListenerManager {
     this.stats.createFailure.inc();
     this.log?.error(`listener ${l.spec.name}: cannot bind ${l.spec.host}:${l.spec.requestedPort}: ${err.message}`);
     disposeListenerSpec(l.spec);
+    this.updateGauges();
   }
 
   private async bind(l: ActiveListener): Promise<BoundSocket> {
@@ -629,10 +682,16 @@ export class ListenerManager {
     this.updateGauges();
   }
 
+  /** Called after every change of state: the gauges follow, and whenSecretsWarm() callers are told when it holds. */
   private updateGauges(): void {
     this.stats.active.set(this.active.size);
     this.stats.warming.set(this.warming.size);
     this.stats.draining.set(this.drainingListeners.size);
+    if (this.secretWaiters.size > 0 && this.secretsSettled()) {
+      const waiters = [...this.secretWaiters];
+      this.secretWaiters.clear();
+      for (const w of waiters) w();
+    }
   }
 
   private servers(): net.Server[] {
@@ -668,6 +727,7 @@ export class ListenerManager {
   /** Closes listeners and destroys every connection at once. */
   close(): void {
     this.stopped = true;
+    this.updateGauges(); // whenSecretsWarm() callers stop waiting
     this.stopAccepting();
     for (const l of this.drainingListeners) if (l.drainTimer) clearTimeout(l.drainTimer);
     for (const c of [...this.connections]) this.destroyConnection(c);

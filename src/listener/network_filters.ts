@@ -10,10 +10,16 @@
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Any } from '../types/envoy.js';
-import type { NetworkFilter, NetworkFilterContext, NetworkFilterFactory } from '../types/network.js';
+import type {
+  ConnectionFilterFactory, DownstreamConnection, NetworkFilter, NetworkFilterContext, NetworkFilterFactory, ServedConnection,
+} from '../types/network.js';
+import type { RouteTable } from '../types/router.js';
 import { hcmFilterFactory } from '../proxy/hcm_filter.js';
+import { networkSetFilterStateFactory } from '../proxy/set_filter_state.js';
 
 const factories = new Map<string, NetworkFilterFactory>();
+/** Non-terminal filters that act once on a new connection (set_filter_state). */
+const connectionFilters = new Map<string, ConnectionFilterFactory>();
 /** A no-op's reason, and when it applies (some filters are no-ops only with a given config, e.g. wasm stats). */
 interface Noop { reason: string; applies?: (typedConfig: Any | undefined) => boolean }
 const noopNetwork = new Map<string, Noop>();
@@ -33,6 +39,29 @@ export function registerNetworkFilter(f: NetworkFilterFactory): void {
     if (noopNetwork.has(key)) throw new Error(`network filter ${key} is registered as a no-op`);
   }
   for (const key of [...f.names, ...f.typeUrls]) factories.set(key, f);
+}
+
+/** Registers a non-terminal filter that acts on each new connection before the terminal filter. */
+export function registerConnectionFilter(f: ConnectionFilterFactory): void {
+  for (const key of [...f.names, ...f.typeUrls]) {
+    claim(connectionFilters, key, f, 'connection filter');
+    if (factories.has(key) || noopNetwork.has(key)) throw new Error(`network filter ${key} is already registered`);
+  }
+  for (const key of [...f.names, ...f.typeUrls]) connectionFilters.set(key, f);
+}
+
+/** A terminal filter behind the chain's connection filters: each new connection passes them in order first. */
+class ConnectionFiltered implements NetworkFilter {
+  constructor(private readonly inner: NetworkFilter, private readonly steps: readonly ((c: DownstreamConnection) => DownstreamConnection)[]) {}
+  get rdsNames(): readonly string[] { return this.inner.rdsNames; }
+  setRouteTable(name: string, table: RouteTable): void { this.inner.setRouteTable?.(name, table); }
+  onConnection(conn: DownstreamConnection): ServedConnection {
+    let c = conn;
+    for (const step of this.steps) c = step(c);
+    return this.inner.onConnection(c);
+  }
+  startDraining(): void { this.inner.startDraining(); }
+  dispose(graceMs?: number): void { this.inner.dispose(graceMs); }
 }
 
 /** The factory for a filter name or typed_config type URL, undefined when none is registered. */
@@ -81,16 +110,22 @@ export interface FilterConfig { name: string; typed_config?: Any }
  */
 export function buildNetworkFilter(filters: readonly FilterConfig[], path: string, ctx: NetworkFilterContext): NetworkFilter {
   let terminal: { f: FilterConfig; i: number; factory: NetworkFilterFactory } | undefined;
+  const steps: ((c: DownstreamConnection) => DownstreamConnection)[] = [];
   for (let i = 0; i < filters.length; i++) {
     const f = filters[i]!;
     const at = `${path}.filters[${i}]`;
     const url = f.typed_config?.['@type'];
     // As Envoy does, a known typed_config type picks the extension; the name when there is none or the type is
     // a wrapper Skiff does not know (Istio's TypedStruct).
-    const key = url !== undefined && (factories.has(url) || noopNetwork.has(url)) ? url : f.name;
+    const key = url !== undefined && (factories.has(url) || noopNetwork.has(url) || connectionFilters.has(url)) ? url : f.name;
     const factory = factories.get(key);
     const noop = noopNetworkFilterReason(key, f.typed_config);
-    if (factory !== undefined) {
+    const connectionFilter = connectionFilters.get(key);
+    if (connectionFilter !== undefined) {
+      if (terminal !== undefined) throw new ConfigError(at, `network filter ${f.name} after the terminal filter ${terminal.f.name}`);
+      if (f.typed_config === undefined) throw new ConfigError(`${at}.typed_config`, 'required');
+      steps.push(connectionFilter.create(f.typed_config, at, ctx));
+    } else if (factory !== undefined) {
       if (terminal !== undefined) throw new ConfigError(at, `network filter ${f.name} after the terminal filter ${terminal.f.name}`);
       terminal = { f, i, factory };
     } else if (noop !== undefined) {
@@ -107,7 +142,9 @@ export function buildNetworkFilter(filters: readonly FilterConfig[], path: strin
   if (factory.typeUrls.length > 0 && !factory.typeUrls.includes(f.typed_config['@type'])) {
     throw new ConfigError(`${at}.typed_config`, `expected ${factory.typeUrls.join(' or ')}`);
   }
-  return factory.create(f.typed_config, at, ctx);
+  const built = factory.create(f.typed_config, at, ctx);
+  return steps.length === 0 ? built : new ConnectionFiltered(built, steps);
 }
 
 registerNetworkFilter(hcmFilterFactory);
+registerConnectionFilter(networkSetFilterStateFactory);

@@ -23,6 +23,9 @@ import { parseRetryPolicy, pickWeighted, RetryState, type TryOutcome } from './r
 import { type ConnectionManagerStats, extraClusterStats } from './stats.js';
 import { isConnectFailure, isOverflow, type TryListener, UpstreamTry } from './upstream_try.js';
 import type { ProxyDeps } from './deps.js';
+import type { PathNormalizer } from './path_normalization.js';
+import { requestFilterState } from './request_filter_state.js';
+import type { FilterState } from '../types/network.js';
 import { Deadline, requestDeadlines } from '../stream/deadlines.js';
 import { effectiveTimeoutMs } from './stream_limits.js';
 
@@ -36,6 +39,8 @@ export type Phase = 'route' | 'upstream' | 'response' | 'done';
 
 export class ActiveRequest implements TryListener {
   phase: Phase = 'route';
+  /** The stream's filter state (set_filter_state on_request_headers) over the connection's; undefined when nothing set one. */
+  filterState: FilterState | undefined;
   private route: RouteEntry | null = null;
   private cluster: Cluster | undefined;
   private retry = new RetryState(undefined);
@@ -78,7 +83,7 @@ export class ActiveRequest implements TryListener {
     private readonly onDone: (req: ActiveRequest) => void,
   ) {
     this.requestComplete = stream.head.bodyKind === 'none';
-    this.downstreamEdits = downstreamHeaderEdits(stream.head, stream.remoteAddress, cfg).edits;
+    this.downstreamEdits = downstreamHeaderEdits(stream.head, stream.remoteAddress, cfg, deps.clientCert).edits;
   }
 
   /** Phase "headers" done in the constructor; starts routing. */
@@ -87,7 +92,22 @@ export class ActiveRequest implements TryListener {
     this.stats.downstream_rq_active.inc();
     this.stream.onAbort(this.abortedByDownstream);
     this.armIdleTimer();
+    if (this.deps.pathNormalizer !== undefined && !this.normalizePath(this.deps.pathNormalizer)) return;
+    if (this.cfg.requestFilterState !== undefined) this.filterState = requestFilterState(this.cfg.requestFilterState, this.stream, this.deps);
     this.deps.resolver.resolve(this.stream.head, this.routed);
+  }
+
+  /** normalize_path & co. before routing: false when the request was answered (400, or 307 to the unescaped path). */
+  private normalizePath(normalizer: PathNormalizer): boolean {
+    const verdict = normalizer.apply(this.stream.head.recordPtr, this.stream.head.method);
+    if (verdict.kind === 'reject') {
+      this.stats.downstream_rq_failed_path_normalization.inc();
+      this.localReply(400, ''); // Envoy's path_normalization_failed reply has no body
+    } else if (verdict.kind === 'redirect') {
+      this.stats.downstream_rq_redirected_with_normalized_path.inc();
+      this.localReply(307, '', [['location', verdict.path]]);
+    }
+    return verdict.kind === 'unchanged' || verdict.kind === 'forward';
   }
 
   // The two callbacks every request registers: fields made once, not closures made per call.

@@ -8,6 +8,9 @@ import type { Duration, HttpConnectionManager, RouteConfiguration } from '../typ
 import { http2OptionsFromConfig } from '../stream/http2/config.js';
 import type { Http2Options } from '../stream/http2/options.js';
 import { judgeExtension, warnNoopOnce } from '../config/istio.js';
+import { pathNormalizationConfig, type PathNormalizationConfig } from './path_normalization.js';
+import { xfccConfig, type XfccConfig } from './xfcc.js';
+import { compileFilterStateRules, HTTP_SET_FILTER_STATE_TYPE_URL, type FilterStateRule } from './set_filter_state.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
@@ -36,6 +39,12 @@ export interface ConnectionManagerConfig {
   readonly codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
   /** http2_protocol_options for HTTP/2 connections. */
   readonly http2Options: Http2Options;
+  /** normalize_path, merge_slashes, path_with_escaped_slashes_action; undefined when all are off. */
+  readonly pathNormalization?: PathNormalizationConfig;
+  /** forward_client_cert_details / set_current_client_cert_details (src/proxy/xfcc.ts); undefined = SANITIZE. */
+  readonly xfcc?: XfccConfig;
+  /** on_request_headers of the chain's envoy.filters.http.set_filter_state filters, in order (src/proxy/set_filter_state.ts). */
+  readonly requestFilterState?: readonly FilterStateRule[];
 }
 
 const KNOWN_FIELDS = new Set([
@@ -44,7 +53,11 @@ const KNOWN_FIELDS = new Set([
   'xff_num_trusted_hops', 'generate_request_id', 'server_name', 'http2_protocol_options',
   // Istio compatibility (src/config/istio.ts): accepted, change no forwarding (no tracing, no HCM access log;
   // UUID request ids are what Skiff generates; escaped slashes kept unchanged is Skiff's behaviour).
-  'tracing', 'access_log', 'request_id_extension', 'path_with_escaped_slashes_action',
+  'tracing', 'access_log', 'request_id_extension',
+  // src/proxy/path_normalization.ts
+  'path_with_escaped_slashes_action', 'normalize_path', 'merge_slashes',
+  // src/proxy/xfcc.ts
+  'forward_client_cert_details', 'set_current_client_cert_details',
 ]);
 
 /** Milliseconds of a Duration; `fallback` when absent. */
@@ -71,6 +84,7 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     if (rds.config_source?.ads === undefined) throw new UnsupportedConfigError(`${path}.typed_config.rds.config_source`, 'an RDS config source other than ads: {}');
   }
   const filters = hcm.http_filters ?? [];
+  const requestFilterState: FilterStateRule[] = [];
   filters.forEach((f, i) => {
     const type = f.typed_config?.['@type'];
     const at = `${path}.typed_config.http_filters[${i}]`;
@@ -78,15 +92,18 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
       if (i !== filters.length - 1) throw new ConfigError(at, 'the router must be the last http filter');
       return;
     }
+    if (type === HTTP_SET_FILTER_STATE_TYPE_URL) {
+      const tc = f.typed_config as { on_request_headers?: Parameters<typeof compileFilterStateRules>[0]; [k: string]: unknown };
+      for (const k of Object.keys(tc)) if (k !== '@type' && k !== 'on_request_headers') throw new UnsupportedConfigError(`${at}.typed_config.${k}`, 'field');
+      requestFilterState.push(...compileFilterStateRules(tc.on_request_headers, `${at}.typed_config.on_request_headers`));
+      return;
+    }
     // Istio's chains carry no-op filters (stats, metadata exchange, an empty CORS or fault filter): see src/config/istio.ts.
     const verdict = judgeExtension('http_filter', f as { name?: string; typed_config?: Record<string, unknown> });
     if (!verdict.accept) throw new UnsupportedConfigError(at, `http filter ${f.name}${verdict.decision ? `: ${verdict.reason}` : ''}`);
     warnNoopOnce(verdict.decision, at);
   });
-  const pathAction = (hcm as { path_with_escaped_slashes_action?: string }).path_with_escaped_slashes_action;
-  if (pathAction !== undefined && pathAction !== 'KEEP_UNCHANGED' && pathAction !== 'IMPLEMENTATION_SPECIFIC_DEFAULT') {
-    throw new UnsupportedConfigError(`${path}.typed_config.path_with_escaped_slashes_action`, `value ${pathAction}`);
-  }
+  const pathNormalization = pathNormalizationConfig(hcm as Parameters<typeof pathNormalizationConfig>[0], `${path}.typed_config`);
   const maxKb = hcm.max_request_headers_kb?.value ?? 60;
   if (maxKb < 1 || maxKb > 8192) throw new ConfigError(`${path}.typed_config.max_request_headers_kb`, 'must be in 1..8192');
   const maxHeaders = hcm.common_http_protocol_options?.max_headers_count?.value ?? 100;
@@ -109,5 +126,8 @@ export function connectionManagerConfig(hcm: HttpConnectionManager, path: string
     codecType: hcm.codec_type ?? 'AUTO',
     http2Options: http2OptionsFromConfig((hcm as { http2_protocol_options?: Record<string, unknown> }).http2_protocol_options,
       `${path}.typed_config.http2_protocol_options`),
+    pathNormalization,
+    xfcc: xfccConfig(hcm as Parameters<typeof xfccConfig>[0], `${path}.typed_config`),
+    requestFilterState: requestFilterState.length > 0 ? requestFilterState : undefined,
   };
 }

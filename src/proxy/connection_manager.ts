@@ -11,6 +11,9 @@ import type { ClusterManager } from '../types/upstream.js';
 import { ActiveRequest } from './active_request.js';
 import type { ConnectionManagerConfig } from './config.js';
 import type { ProxyDeps } from './deps.js';
+import type { PathNormalizer } from './path_normalization.js';
+import type { DownstreamClientCert } from './xfcc.js';
+import type { FilterState } from '../types/network.js';
 import { ConnectionManagerStats } from './stats.js';
 import type { Counter } from '../common/stats.js';
 
@@ -28,6 +31,7 @@ export interface ConnectionManagerDeps {
   readonly resolver: RouteResolver;
   readonly hashKey: (value: string) => bigint;
   readonly log?: Logger;
+  readonly pathNormalizer?: PathNormalizer;
 }
 
 /** One downstream connection as the connection manager tracks it. */
@@ -37,9 +41,14 @@ export class DownstreamConnection implements ServerConnectionHandler {
   private closed = false;
   /** downstream_rq_http1_total or downstream_rq_http2_total, set with the codec. */
   private requestsByProtocol: Counter;
+  /** The manager's deps, plus this connection's client certificate on TLS chains. */
+  private readonly deps: ProxyDeps;
 
-  constructor(private readonly cm: ConnectionManager, private readonly closeIdle: () => void) {
+  constructor(private readonly cm: ConnectionManager, private readonly closeIdle: () => void, clientCert?: DownstreamClientCert,
+    connectionFilterState?: FilterState) {
     this.requestsByProtocol = cm.stats.downstream_rq_http1_total;
+    this.deps = clientCert === undefined && connectionFilterState === undefined ? cm.proxyDeps
+      : { ...cm.proxyDeps, clientCert, connectionFilterState };
   }
 
   /**
@@ -61,7 +70,7 @@ export class DownstreamConnection implements ServerConnectionHandler {
   onRequest(stream: DownstreamStream): void {
     this.active++;
     this.requestsByProtocol.inc();
-    const req = new ActiveRequest(stream, this.cm.config, this.cm.stats, this.cm.proxyDeps, () => {
+    const req = new ActiveRequest(stream, this.cm.config, this.cm.stats, this.deps, () => {
       this.active--;
       if (this.cm.isDraining && this.active === 0) this.closeIfIdle();
     });
@@ -94,7 +103,7 @@ export class ConnectionManager {
     this.log = deps.log;
     this.proxyDeps = {
       clusters: deps.clusters, resolver: deps.resolver, hashKey: deps.hashKey, log: deps.log,
-      draining: () => this.draining,
+      draining: () => this.draining, pathNormalizer: deps.pathNormalizer,
     };
   }
 
@@ -104,10 +113,10 @@ export class ConnectionManager {
   startDraining(): void { this.draining = true; }
 
   /** A handler for a new downstream connection; `closeIdle` closes its socket. Its protocol is counted by `setProtocol`. */
-  newConnection(closeIdle: () => void): DownstreamConnection {
+  newConnection(closeIdle: () => void, clientCert?: DownstreamClientCert, filterState?: FilterState): DownstreamConnection {
     this.stats.downstream_cx_total.inc();
     this.stats.downstream_cx_active.inc();
-    return new DownstreamConnection(this, closeIdle);
+    return new DownstreamConnection(this, closeIdle, clientCert, filterState);
   }
 
   connectionClosed(): void { this.stats.downstream_cx_active.dec(); }

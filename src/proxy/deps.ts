@@ -5,6 +5,9 @@
 import type { Logger } from '../common/logger.js';
 import type { RouteResolver } from '../types/router.js';
 import type { ClusterManager } from '../types/upstream.js';
+import type { PathNormalizer } from './path_normalization.js';
+import type { DownstreamClientCert } from './xfcc.js';
+import type { FilterState } from '../types/network.js';
 
 export interface ProxyDeps {
   readonly clusters: ClusterManager;
@@ -14,4 +17,10 @@ export interface ProxyDeps {
   /** True once the listener drains: responses then carry `connection: close`. */
   readonly draining: () => boolean;
   readonly log?: Logger;
+  /** The HCM's path normalization, when one of its options is on (src/proxy/path_normalization.ts). */
+  readonly pathNormalizer?: PathNormalizer;
+  /** The downstream connection's client certificate (TLS chains only): XFCC reads it (src/proxy/xfcc.ts). */
+  readonly clientCert?: DownstreamClientCert;
+  /** The downstream connection's filter state (network set_filter_state, an internal listener's passthrough). */
+  readonly connectionFilterState?: FilterState;
 }

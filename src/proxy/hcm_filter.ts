@@ -4,6 +4,7 @@
  * filter chain through the server codec `codec_type` picks (src/stream/server_codecs.ts) and one
  * ConnectionManager. Main thread only.
  */
+import { TLSSocket } from 'node:tls';
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { Any, HttpConnectionManager } from '../types/envoy.js';
 import type {
@@ -16,6 +17,8 @@ import { selectServerCodec, serverCodec, type ServerCodecConnection } from '../s
 import { hash64 } from '../upstream/hash.js';
 import { connectionManagerConfig, HCM_FILTER_NAME, HCM_TYPE_URL, type ConnectionManagerConfig } from './config.js';
 import { ConnectionManager } from './connection_manager.js';
+import { PathNormalizer } from './path_normalization.js';
+import { DownstreamClientCert } from './xfcc.js';
 
 /** How long AUTO waits for the first 24 bytes before it settles on HTTP/1 (Envoy's listener filter timeout). */
 const CODEC_DETECT_TIMEOUT_MS = 15_000;
@@ -66,6 +69,7 @@ export class HcmFilter implements NetworkFilter {
       this.resolver = this.ctx.resolverFor(table);
       this.cm = new ConnectionManager(this.config, {
         stats: this.ctx.stats, clusters: this.ctx.clusters, resolver: this.resolver, hashKey: hash64, log: this.ctx.log,
+        pathNormalizer: this.config.pathNormalization && new PathNormalizer(this.config.pathNormalization, this.ctx.wasm),
       });
       if (this.draining) this.cm.startDraining();
     } else if (isSwappable(this.resolver)) {
@@ -82,7 +86,8 @@ export class HcmFilter implements NetworkFilter {
       socket.destroy();
       return { drain: () => {}, destroy: () => {} };
     }
-    const handler = cm.newConnection(() => socket.end());
+    // XFCC reads the peer certificate of TLS chains, once per connection and only when a request needs it.
+    const handler = cm.newConnection(() => socket.end(), socket instanceof TLSSocket ? new DownstreamClientCert(socket) : undefined, conn.filterState);
     socket.once('close', () => cm.connectionClosed());
     let codec: ServerCodecConnection | undefined;
     const config = this.config;

@@ -9,6 +9,7 @@ import type { RouteEntry } from '../types/router.js';
 import type { ConnectionManagerConfig } from './config.js';
 import { applyHeaderMutation, HeaderEdits } from './header_mutation.js';
 import { newRequestId } from './request_id.js';
+import { applyXfcc, type DownstreamClientCert } from './xfcc.js';
 
 /** What the connection manager adds before routing (these headers are visible to route matching in Envoy; here they only go upstream). */
 export interface DownstreamHeaderEdits {
@@ -53,8 +54,10 @@ export function isInternalAddress(address: string): boolean {
  * x-forwarded-proto is only set when absent. x-request-id is generated (uuid v4) when absent and
  * generate_request_id is on.
  */
-export function downstreamHeaderEdits(head: RequestHead, remoteAddress: string, cfg: ConnectionManagerConfig): DownstreamHeaderEdits {
+export function downstreamHeaderEdits(head: RequestHead, remoteAddress: string, cfg: ConnectionManagerConfig,
+  clientCert?: DownstreamClientCert): DownstreamHeaderEdits {
   const edits = new HeaderEdits(head.headers);
+  applyXfcc(edits, head.headers, cfg.xfcc, clientCert);
   let external = false;
   if (cfg.useRemoteAddress) {
     const existing = head.headers.getAll('x-forwarded-for').flatMap(xffEntries);

@@ -24,6 +24,9 @@ export class ConnectionManagerStats {
   readonly rq_redirect: Counter;
   readonly no_route: Counter;
   readonly no_cluster: Counter;
+  /** Path normalization (src/proxy/path_normalization.ts): rejected with 400, redirected with 307. */
+  readonly downstream_rq_failed_path_normalization: Counter;
+  readonly downstream_rq_redirected_with_normalized_path: Counter;
   /** downstream_rq_1xx .. downstream_rq_5xx, indexed by status / 100. */
   private readonly byClass: Counter[];
 
@@ -47,6 +50,8 @@ export class ConnectionManagerStats {
     this.rq_redirect = s.counter('rq_redirect');
     this.no_route = s.counter('no_route');
     this.no_cluster = s.counter('no_cluster');
+    this.downstream_rq_failed_path_normalization = s.counter('downstream_rq_failed_path_normalization');
+    this.downstream_rq_redirected_with_normalized_path = s.counter('downstream_rq_redirected_with_normalized_path');
     this.byClass = [1, 2, 3, 4, 5].map((c) => s.counter(`downstream_rq_${c}xx`));
   }
 

@@ -90,7 +90,8 @@ export class Server {
     await clusters.ready();
     registerBuiltinExtensions();
     this.listeners = new ListenerManager(bootstrap.static_resources?.listeners ?? [], {
-      wasm, stats: this.stats, clusters: this.clusters, resolverFor, log: logger('listener'), drainTimeMs: this.opts.drainTimeMs,
+      // Requests see only clusters that are not warming on SDS secrets (src/upstream/cluster_manager.ts).
+      wasm, stats: this.stats, clusters: clusters.serving(), resolverFor, log: logger('listener'), drainTimeMs: this.opts.drainTimeMs,
     });
     await this.listeners.start();
     const adminAddr = bootstrap.admin?.address?.socket_address;
@@ -110,6 +111,12 @@ export class Server {
       await this.xds.start();
       await this.listeners.whenWarm(this.xds.routeInitialFetchTimeoutMs());
     }
+    // Envoy's init also waits for the SDS secrets listeners and clusters (static or not) name: each wait ends
+    // with its initial_fetch_timeout (0s: for ever, /ready answering 503 meanwhile, as Istio expects).
+    const awaited = secretStore().awaited();
+    if (awaited.length > 0) log.info(`waiting for SDS secrets ${awaited.join(', ')} before reporting ready`);
+    await Promise.all([this.listeners.whenSecretsWarm(), clusters.whenSecretsWarm()]);
+    if (this.stopping !== undefined) return;
     for (const l of this.listeners.addresses()) log.info(`listener ${l.name} on ${l.address}:${l.port}`);
     // With a static bootstrap nothing more will be decoded, and /config_dump is built from the already-decoded
     // JSON: the Envoy proto Root (~6 MiB of live heap) can go. An xDS-fed server decodes every update with it.

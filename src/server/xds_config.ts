@@ -3,7 +3,8 @@
  * it delivers to the running server without disruption (Envoy's order and warming):
  * - CDS through the cluster manager (unchanged hosts keep their pools, removed clusters drain); the EDS
  *   names of EDS clusters are subscribed; a new EDS cluster warms until its endpoints arrive, or until its
- *   initial_fetch_timeout, after which it is active with no hosts;
+ *   initial_fetch_timeout, after which it is active with no hosts; a cluster waiting for SDS secrets warms in
+ *   the cluster manager (src/upstream/cluster_manager.ts) and is counted and dumped as warming here;
  * - EDS: each ClusterLoadAssignment replaces the host set of every EDS cluster asking for that name;
  * - LDS through the listener manager (RDS names subscribed; a listener warms until its route table arrives);
  * - RDS: a new table is compiled and swapped into every connection manager following that name; the one it
@@ -138,6 +139,8 @@ export class XdsConfig {
    * before that leaves the old cluster in place: nothing half-applied.
    */
   private readonly pendingClusters = new Map<string, { config: Cluster; entry: ShownCluster }>();
+  /** Updates warming on SDS secrets in the cluster manager: what /config_dump shows as the one still serving. */
+  private readonly servingShown = new Map<string, ShownCluster>();
   /** EDS clusters whose initial fetch timed out: active with no hosts. */
   private readonly edsTimedOut = new Set<string>();
   /** Warming EDS clusters: when their initial fetch times out (performance.now() ms), swept by one timer. */
@@ -187,6 +190,10 @@ export class XdsConfig {
     const staticRds = [...this.deps.listeners.rdsNames()];
     if (staticRds.length > 0) this.client.subscribe(TYPE_URL.route, staticRds);
     this.refreshClusterGauges();
+    deps.clusters.onSecretsWarmed(() => {
+      for (const name of [...this.servingShown.keys()]) if (!deps.clusters.secretsWarming(name)) this.servingShown.delete(name);
+      this.refreshClusterGauges();
+    });
   }
 
   /** Opens the ADS stream and waits (bounded by each initial_fetch_timeout) for the first CDS, then LDS, as Envoy's init does. */
@@ -324,7 +331,11 @@ export class XdsConfig {
     // One Date for the whole swap (it happens at one instant): 10 000 clusters need no 10 000 Dates.
     const committedAt = new Date();
     for (const { config, p } of prepared) {
+      const serving = this.servingShown.get(p.name) ?? this.clusterShown.get(p.name);
       cm.commitCluster(p);
+      // An update warming on SDS secrets leaves its predecessor serving (see the cluster manager): both are shown.
+      if (serving !== undefined && cm.secretsWarming(p.name) && cm.serving().get(p.name) !== undefined) this.servingShown.set(p.name, serving);
+      else this.servingShown.delete(p.name);
       this.clusterConfigs.set(p.name, config);
       const r = shown.get(p.name)!;
       this.clusterShown.set(p.name, { name: p.name, version: r.version, lastUpdated: committedAt, resource: r });
@@ -335,6 +346,7 @@ export class XdsConfig {
       if (cm.removeCluster(name)) this.stats.removed.inc();
       this.clusterConfigs.delete(name);
       this.clusterShown.delete(name);
+      this.servingShown.delete(name);
       this.pendingClusters.delete(name);
       this.edsTimedOut.delete(name);
       this.edsDeadlines.delete(name);
@@ -404,7 +416,8 @@ export class XdsConfig {
 
   private isWarming(name: string): boolean {
     const c = this.deps.clusters.get(name) as unknown as ClusterView | undefined;
-    return c !== undefined && c.initialized === false && !this.edsTimedOut.has(name);
+    if (c === undefined) return false;
+    return (c.initialized === false && !this.edsTimedOut.has(name)) || this.deps.clusters.secretsWarming(name);
   }
 
   private refreshClusterGauges(): void {
@@ -412,7 +425,7 @@ export class XdsConfig {
     const all = this.deps.clusters.all();
     for (const c of all) if (this.isWarming(c.name)) warming++;
     this.stats.warming.set(warming + this.pendingClusters.size);
-    this.stats.active.set(all.length - warming);
+    this.stats.active.set(all.length - warming + this.servingShown.size);
   }
 
   private edsNames(): Map<string, string[]> {
@@ -607,6 +620,7 @@ export class XdsConfig {
       clusters: [
         ...[...this.clusterShown.values()].filter((e) => this.deps.clusters.get(e.name) !== undefined)
           .map((e) => ({ ...shownEntry(e), state: this.isWarming(e.name) ? 'warming' as const : 'active' as const })),
+        ...[...this.servingShown.values()].map((e) => ({ ...shownEntry(e), state: 'active' as const })),
         // An update warming beside the cluster it will replace (Envoy lists both).
         ...[...this.pendingClusters.values()].map((p) => ({ ...shownEntry(p.entry), state: 'warming' as const })),
       ],

@@ -5,7 +5,9 @@
  * which also sees Kubernetes' symlink swaps) and rescanned periodically in case an event is missed; when their
  * contents change the context is rebuilt and new handshakes use it. A rebuild that fails keeps the old context.
  * Certificates and validation contexts may instead be named SDS secrets (src/tls/sds.ts): the context follows
- * them and is rebuilt when a new version arrives; until every named secret is there it is not `ready`.
+ * them and is rebuilt when a new version arrives; until every named secret is there it is not `ready`. Until
+ * each has arrived or stopped being waited for (initial_fetch_timeout, a rejected response) it is not `warm`
+ * either, and its listener or cluster warms (src/tls/warming.ts).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,6 +18,8 @@ import { dataSourceFile, readDataSource, type DataSourceConfig } from './data_so
 import { compileSanMatchers, type SanCheck, type SanMatcherConfig } from './san_matcher.js';
 import { resolveSecrets, type SecretRefs } from './sds_context.js';
 import { secretStore } from './sds.js';
+import { registerWarmingTarget, type WarmingTarget } from './warming.js';
+import { sharedSecureContext } from './secure_context_cache.js';
 
 export interface CommonTlsContextConfig {
   tls_certificates?: { certificate_chain?: DataSourceConfig; private_key?: DataSourceConfig; [k: string]: unknown }[];
@@ -52,8 +56,12 @@ export interface TlsContextRole {
   readonly defaultMax: tls.SecureVersion;
 }
 
-export class ReloadableTlsContext {
+export class ReloadableTlsContext implements WarmingTarget {
   readonly alpn: string[];
+  /** SDS secrets not there at construction and still waited for (warming). */
+  private readonly awaited = new Set<string>();
+  private readonly fetchTimers: NodeJS.Timeout[] = [];
+  private readonly warmWaiters = new Set<() => void>();
   /** Undefined until every SDS secret named is there. */
   private material: Material | undefined;
   private readonly refs: SecretRefs;
@@ -72,8 +80,9 @@ export class ReloadableTlsContext {
     const store = secretStore();
     for (const ref of this.refs.all) {
       this.unfollow.push(store.follow(ref.name, ref.source, () => {
+        this.stopWaiting(ref.name);
         if (this.material === undefined) this.firstLoad(); else this.reload();
-      }));
+      }, () => this.stopWaiting(ref.name, 'a response carrying it was rejected')));
     }
     try {
       this.firstLoad(true);
@@ -81,12 +90,45 @@ export class ReloadableTlsContext {
       for (const u of this.unfollow) u();
       throw e;
     }
+    // A static secret (no sds_config) is there from start-up or never: nothing to wait for.
+    for (const ref of this.refs.all) {
+      if (ref.initialFetchTimeoutMs === undefined || store.get(ref.name) !== undefined || this.awaited.has(ref.name)) continue;
+      this.awaited.add(ref.name);
+      if (ref.initialFetchTimeoutMs > 0) {
+        const timer = setTimeout(() => this.stopWaiting(ref.name, `no version within the initial_fetch_timeout (${ref.initialFetchTimeoutMs} ms)`), ref.initialFetchTimeoutMs);
+        timer.unref();
+        this.fetchTimers.push(timer);
+      }
+    }
+    if (this.awaited.size > 0) registerWarmingTarget(this);
     const vc = config.validation_context;
     this.files = [
       ...(config.tls_certificates ?? []).flatMap((c) => [dataSourceFile(c.certificate_chain), dataSourceFile(c.private_key)]),
       dataSourceFile(vc?.trusted_ca),
     ].filter((f): f is string => f !== undefined);
     if (this.files.length > 0) this.watch();
+  }
+
+  /** False while an SDS secret is still waited for (see the header); true for good once none is. */
+  get warm(): boolean { return this.awaited.size === 0; }
+
+  get awaitedSecrets(): readonly string[] { return [...this.awaited]; }
+
+  whenWarm(onWarm: () => void): () => void {
+    if (this.warm || this.disposed) return () => {};
+    const once = (): void => { this.warmWaiters.delete(once); onWarm(); };
+    this.warmWaiters.add(once);
+    return () => { this.warmWaiters.delete(once); };
+  }
+
+  /** A secret arrived (no `reason`) or is no longer waited for (`reason`): the context may turn warm. */
+  private stopWaiting(name: string, reason?: string): void {
+    if (this.disposed || !this.awaited.delete(name)) return;
+    if (reason !== undefined) this.log?.warn(`${this.path}: stopped waiting for SDS secret ${name}: ${reason}; handshakes fail until it comes`);
+    if (this.awaited.size > 0) return;
+    for (const t of this.fetchTimers) clearTimeout(t);
+    this.fetchTimers.length = 0;
+    for (const w of [...this.warmWaiters]) w();
   }
 
   /** Whether every secret is there and a context is built (handshakes need it). */
@@ -163,7 +205,7 @@ export class ReloadableTlsContext {
     };
     let context: tls.SecureContext;
     try {
-      context = tls.createSecureContext(options);
+      context = sharedSecureContext(options);
     } catch (e) {
       const msg = (e as Error).message;
       const field = /cipher/i.test(msg) ? 'tls_params.cipher_suites' : /version/i.test(msg) ? 'tls_params' : 'tls_certificates';
@@ -213,6 +255,8 @@ export class ReloadableTlsContext {
 
   dispose(): void {
     this.disposed = true;
+    for (const t of this.fetchTimers) clearTimeout(t);
+    this.warmWaiters.clear();
     for (const u of this.unfollow) u();
     for (const w of this.watchers) w.close();
     if (this.rescan !== undefined) clearInterval(this.rescan);

@@ -28,7 +28,7 @@ class DownstreamTls implements DownstreamTransport {
 
   accept(socket: Socket, peeked: Buffer, stats: TlsStats, done: (outcome: AcceptOutcome) => void): void {
     const ctx = this.ctx;
-    // An SDS secret not delivered yet: no certificate to offer (Envoy would keep the listener warming).
+    // An SDS secret that did not come while the listener warmed (timeout, rejected): no certificate to offer.
     if (!ctx.ready) { stats.connection_error.inc(); done({ ok: false, reason: 'TLS secrets not delivered yet (SDS)' }); return; }
     // Bytes already read are replayed through the stream interface; otherwise TLS takes the socket's handle
     // directly (faster), which also works on a socket listener filters paused without reading anything.

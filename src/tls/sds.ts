@@ -5,10 +5,11 @@
  *
  * Secrets come from the bootstrap's static_resources.secrets (an SdsSecretConfig without sds_config) or from a
  * control plane over ADS (sds_config: {ads: {}}); src/server/xds_config.ts feeds the ADS ones in and subscribes
- * the names contexts ask for. A context whose secret has not arrived is not ready: its listener refuses
- * handshakes and its cluster fails connects until the secret comes (Skiff does not hold the listener in a
- * warming state as Envoy does). A new version of a secret is applied to new handshakes; open connections keep
- * the certificate they were made with.
+ * the names contexts ask for. A listener or cluster whose contexts wait for a secret *warms* (src/tls/warming.ts):
+ * not bound, not used, until the secret arrives, its initial_fetch_timeout ends (default 15 s; 0s waits for
+ * ever) or a response carrying it is rejected; after that a context still without its secret refuses handshakes
+ * (listener) or fails connects (cluster). A new version of a secret is applied to new handshakes; open
+ * connections keep the certificate they were made with.
  *
  * The store is process-wide because TLS contexts are built deep inside listener and cluster config readers
  * that take only their config; one Skiff server runs per process.
@@ -42,6 +43,9 @@ export interface SdsSecretConfig { name?: string; sds_config?: Record<string, un
 
 type Watcher = (secret: SecretConfig) => void;
 
+/** One follower of a name: told of each new version, and (optionally) when a response carrying it was rejected. */
+interface Follower { readonly onChange: Watcher; readonly onFetchFailed: (() => void) | undefined }
+
 export interface SecretMeta { version: string; lastUpdated: Date; origin: 'static' | 'dynamic' }
 
 /** Named secrets and who follows them. Main thread only. */
@@ -49,7 +53,7 @@ export class SecretStore {
   private readonly secrets = new Map<string, SecretConfig>();
   /** What /config_dump shows of each secret besides its content. */
   private readonly meta = new Map<string, SecretMeta>();
-  private readonly watchers = new Map<string, Set<Watcher>>();
+  private readonly watchers = new Map<string, Set<Follower>>();
   /** Per source fetched from (not 'static'): names asked for, with how many contexts follow each. */
   private readonly demand = new Map<SecretSource, Map<string, number>>();
   private readonly demandListeners = new Map<string, (source: SecretSource, names: string[]) => void>();
@@ -58,7 +62,18 @@ export class SecretStore {
   set(secret: SecretConfig, meta: Partial<SecretMeta> = {}): void {
     this.secrets.set(secret.name, secret);
     this.meta.set(secret.name, { version: meta.version ?? '', lastUpdated: new Date(), origin: meta.origin ?? 'dynamic' });
-    for (const w of [...(this.watchers.get(secret.name) ?? [])]) w(secret);
+    for (const w of [...(this.watchers.get(secret.name) ?? [])]) w.onChange(secret);
+  }
+
+  /**
+   * A response carrying these names was rejected (NACKed): followers still waiting for a first version stop
+   * waiting (Envoy ends their warming; their handshakes fail until a good version comes).
+   */
+  fetchFailed(names: Iterable<string>): void {
+    for (const name of names) {
+      if (this.secrets.has(name)) continue;
+      for (const w of [...(this.watchers.get(name) ?? [])]) w.onFetchFailed?.();
+    }
   }
 
   /** Forgets a secret (withdrawn by the control plane); contexts keep the material they built from it. */
@@ -81,17 +96,21 @@ export class SecretStore {
     return this.secrets.get(name);
   }
 
-  /** Follows one secret; `source` 'ads' makes the name part of the ADS subscription while followed. Returns the unfollow. */
-  follow(name: string, source: SecretSource, onChange: Watcher): () => void {
+  /**
+   * Follows one secret; `source` 'ads' makes the name part of the ADS subscription while followed.
+   * `onFetchFailed`: see fetchFailed. Returns the unfollow.
+   */
+  follow(name: string, source: SecretSource, onChange: Watcher, onFetchFailed?: () => void): () => void {
     let set = this.watchers.get(name);
     if (set === undefined) { set = new Set(); this.watchers.set(name, set); }
-    set.add(onChange);
+    const follower: Follower = { onChange, onFetchFailed };
+    set.add(follower);
     if (source !== 'static') this.changeDemand(source, name, +1);
     let followed = true;
     return () => {
       if (!followed) return;
       followed = false;
-      set.delete(onChange);
+      set.delete(follower);
       if (set.size === 0) this.watchers.delete(name);
       if (source !== 'static') this.changeDemand(source, name, -1);
     };
@@ -190,11 +209,14 @@ export function checkSecretMaterial(secret: SecretConfig, path: string): void {
  */
 export function applySecretUpdate(added: Iterable<[string, SecretConfig, string?]>, removed: readonly string[], store: SecretStore = processStore): void {
   const checked: [SecretConfig, string][] = [];
-  for (const [name, secret, version] of added) {
+  const all = [...added];
+  for (const [name, secret, version] of all) {
     try {
       checkSecret(secret, '');
       checkSecretMaterial(secret, '');
     } catch (err) {
+      // Envoy fails every watch of a rejected response: contexts waiting for any of its secrets stop warming.
+      store.fetchFailed(all.map(([n]) => n));
       if (err instanceof ConfigError) throw new ConfigError(`Secret ${JSON.stringify(name)}.${err.path}`, err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message, { cause: err });
       throw err;
     }
@@ -215,6 +237,24 @@ export function loadStaticSecrets(secrets: readonly SecretConfig[] | undefined, 
     seen.add(s.name);
     store.set(s, { origin: 'static' });
   });
+}
+
+/** Envoy's default ConfigSource.initial_fetch_timeout. */
+export const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+
+/**
+ * How long a listener or cluster warms waiting for the first version of an SDS secret: sds_config's
+ * initial_fetch_timeout in ms (default 15 s); 0 = for ever (Istio sets 0s). Undefined for a static secret
+ * (no sds_config), which is either there at start-up or never.
+ */
+export function initialFetchTimeoutMs(ref: SdsSecretConfig, path: string): number | undefined {
+  const sds = ref.sds_config;
+  if (sds === undefined) return undefined;
+  const d = sds.initial_fetch_timeout as { seconds?: number | string; nanos?: number } | undefined;
+  if (d === undefined || d === null) return DEFAULT_INITIAL_FETCH_TIMEOUT_MS;
+  const ms = Number(d.seconds ?? 0) * 1000 + Math.floor(Number(d.nanos ?? 0) / 1e6);
+  if (!Number.isFinite(ms) || ms < 0) throw new ConfigError(`${path}.sds_config.initial_fetch_timeout`, `invalid duration ${JSON.stringify(d)}`);
+  return ms;
 }
 
 /**

@@ -7,9 +7,18 @@
  */
 import { ConfigError, UnsupportedConfigError } from '../common/errors.js';
 import type { CommonTlsContextConfig } from './context.js';
-import { secretSourceOf, type SdsSecretConfig, type SecretSource, type SecretStore, type ValidationContextConfig } from './sds.js';
+import { initialFetchTimeoutMs, secretSourceOf, type SdsSecretConfig, type SecretSource, type SecretStore, type ValidationContextConfig } from './sds.js';
 
-export interface SecretRef { name: string; source: SecretSource }
+export interface SecretRef {
+  name: string;
+  source: SecretSource;
+  /** How long to warm waiting for its first version (0 = for ever; undefined = a static secret: no waiting). */
+  initialFetchTimeoutMs: number | undefined;
+}
+
+function secretRef(ref: SdsSecretConfig, path: string): SecretRef {
+  return { ...secretSourceOf(ref, path), initialFetchTimeoutMs: initialFetchTimeoutMs(ref, path) };
+}
 
 export interface SecretRefs {
   /** Every secret named, certificates first. */
@@ -38,7 +47,7 @@ function mergeValidation(base: ValidationContextConfig | undefined, over: Valida
 
 export function resolveSecrets(config: CommonTlsContextConfig, path: string): SecretRefs {
   const certRefs = ((config.tls_certificate_sds_secret_configs ?? []) as SdsSecretConfig[])
-    .map((r, i) => secretSourceOf(r, `${path}.tls_certificate_sds_secret_configs[${i}]`));
+    .map((r, i) => secretRef(r, `${path}.tls_certificate_sds_secret_configs[${i}]`));
   const combined = config.combined_validation_context as CombinedValidationContext | undefined;
   const single = config.validation_context_sds_secret_config as SdsSecretConfig | undefined;
   const inlineVc = config.validation_context;
@@ -47,7 +56,7 @@ export function resolveSecrets(config: CommonTlsContextConfig, path: string): Se
     throw new ConfigError(path, 'only one of validation_context, validation_context_sds_secret_config, combined_validation_context may be set');
   }
   let vcRef: SecretRef | undefined;
-  if (single !== undefined) vcRef = secretSourceOf(single, `${path}.validation_context_sds_secret_config`);
+  if (single !== undefined) vcRef = secretRef(single, `${path}.validation_context_sds_secret_config`);
   if (combined !== undefined) {
     for (const key of Object.keys(combined)) {
       if (key !== 'default_validation_context' && key !== 'validation_context_sds_secret_config') {
@@ -57,7 +66,7 @@ export function resolveSecrets(config: CommonTlsContextConfig, path: string): Se
     if (combined.validation_context_sds_secret_config === undefined) {
       throw new ConfigError(`${path}.combined_validation_context.validation_context_sds_secret_config`, 'required');
     }
-    vcRef = secretSourceOf(combined.validation_context_sds_secret_config, `${path}.combined_validation_context.validation_context_sds_secret_config`);
+    vcRef = secretRef(combined.validation_context_sds_secret_config, `${path}.combined_validation_context.validation_context_sds_secret_config`);
   }
   const all = [...certRefs, ...(vcRef ? [vcRef] : [])];
   return {

@@ -25,7 +25,8 @@ export class UpstreamTls {
   connect(address: string, port: number, alpn?: readonly string[]): tls.TLSSocket {
     const ctx = this.ctx;
     if (!ctx.ready) {
-      // An SDS secret not delivered yet: the connect fails (as a refused handshake would), the pool counts it.
+      // An SDS secret that did not come while the cluster warmed: the connect fails (as a refused handshake
+      // would), the pool counts it.
       const socket = new net.Socket() as tls.TLSSocket;
       process.nextTick(() => socket.destroy(new SkiffError('SKIFF_UPSTREAM_TLS_NOT_READY', 'upstream TLS secrets not delivered yet (SDS)', 'upstream', true)));
       return socket;

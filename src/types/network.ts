@@ -36,6 +36,35 @@ export interface ConnectionInfo {
   readonly peerSans: readonly string[];
 }
 
+/**
+ * Envoy's filter state: typed objects by key that filters attach to a connection or a stream and others read
+ * (set_filter_state writes them; filter_chain_matcher's filter_state input, %FILTER_STATE(key)% in access
+ * logs and, through an internal listener, the upstream side read them). Keys are Envoy's
+ * (`envoy.filters.listener.original_dst.local_ip`, `io.istio.peer_principal`, ...). Main thread only.
+ */
+export interface FilterStateObject {
+  /** The object as text (Envoy's serializeAsString): what matchers and %FILTER_STATE(key:PLAIN)% read. */
+  readonly value: string;
+  /** The object factory that made it (set_filter_state's factory_key, else the object key; `envoy.string` for plain strings). */
+  readonly factoryKey: string;
+  /** Set once: a later set() of the same key is refused. */
+  readonly readOnly: boolean;
+  /** Whether it goes along to an upstream connection: not, to the next hop only, or to every later hop. */
+  readonly sharedWithUpstream: 'NONE' | 'ONCE' | 'TRANSITIVE';
+}
+
+export interface FilterState {
+  get(key: string): FilterStateObject | undefined;
+  /** Stores `object` under `key`; false (and nothing changes) when the key already holds a read-only object. */
+  set(key: string, object: FilterStateObject): boolean;
+  keys(): IterableIterator<string>;
+  /**
+   * What an upstream connection (an internal listener's) starts with: the objects shared ONCE (arriving as
+   * NONE) or TRANSITIVE.
+   */
+  sharedWithUpstream(): FilterState;
+}
+
 /** A downstream connection handed to a terminal network filter. */
 export interface DownstreamConnection {
   /**
@@ -49,6 +78,11 @@ export interface DownstreamConnection {
    * anything it reads itself (empty when none). Plain-text chains only: TLS chains receive decrypted bytes.
    */
   readonly initialData: Uint8Array;
+  /**
+   * The connection's filter state (absent on listeners that keep none). An internal listener's connection
+   * starts with the objects its originating stream shared with upstream (passthrough metadata).
+   */
+  readonly filterState?: FilterState;
 }
 
 /** What a connection the filter serves offers the listener (drain, shutdown). */
@@ -94,4 +128,16 @@ export interface NetworkFilterFactory {
    * (e.g. `static_resources.listeners[0].filter_chains[1].filters[0].typed_config.cluster`).
    */
   create(typedConfig: Any, path: string, ctx: NetworkFilterContext): NetworkFilter;
+}
+
+/**
+ * A non-terminal network filter that acts once on each new connection of its chain before the terminal
+ * filter takes it (envoy.filters.network.set_filter_state): it may return the connection with more filter
+ * state. Registered in src/listener/network_filters.ts; filters run in their configured order.
+ */
+export interface ConnectionFilterFactory {
+  readonly names: readonly string[];
+  readonly typeUrls: readonly string[];
+  /** Validates `typedConfig` (errors name fields under `path`) and returns the per-connection step. */
+  create(typedConfig: Any, path: string, ctx: NetworkFilterContext): (conn: DownstreamConnection) => DownstreamConnection;
 }

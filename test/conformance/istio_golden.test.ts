@@ -75,17 +75,17 @@ const FEATURES: readonly [RegExp, string][] = [
   [/\.transport_socket: unsupported field$/, 'TLS transport sockets (listener branch)'],
   [/\.transport_socket_matches: unsupported field$/, 'transport_socket_matches (istio2)'],
   [/_sds_secret_configs?(\.\S+)?: unsupported field$|\.combined_validation_context: unsupported field$/, 'SDS secrets (istio2)'],
-  [/\.forward_client_cert_details: unsupported field$|\.set_current_client_cert_details: unsupported field$/, 'client cert forwarding, XFCC (not yet)'],
+  [/\.forward_client_cert_details: unsupported|\.set_current_client_cert_details(\.\S+)?: unsupported/, 'client cert forwarding, XFCC (istiomisc)'],
   [/\.tunneling_config: unsupported field$/, 'tcp_proxy tunnelling over HTTP CONNECT (not yet)'],
   [/envoy\.filters\.network\.tcp_proxy/, 'tcp_proxy (xproxy branch)'],
   [/\.http2_protocol_options: unsupported field$/, 'HTTP/2 (h2 branch)'],
   [/\.listener_filters: unsupported field$/, 'listener filters (listener branch)'],
   [/\.use_original_dst: unsupported field$/, 'use_original_dst (istio2: accepted no-op)'],
-  [/\.filter_chain_matcher: unsupported field$/, 'filter_chain_matcher (not yet: the listener branch brings filter_chain_match)'],
+  [/\.filter_chain_matcher(\.\S+)?: unsupported/, 'filter_chain_matcher (istiomisc: an input or matcher Skiff lacks)'],
   [/\.internal_listener: unsupported field$|internal_upstream/, 'internal listeners (not yet)'],
   [/\.connect_matcher: unsupported field$|\.upgrade_configs: unsupported field$|\.allow_connect: unsupported field$/, 'CONNECT and upgrades (not yet)'],
-  [/set_filter_state/, 'set_filter_state (not yet)'],
-  [/\.normalize_path: unsupported field$/, 'path normalization (not yet)'],
+  [/set_filter_state/, 'set_filter_state (istiomisc: a field or object factory Skiff lacks)'],
+  [/\.(normalize_path|merge_slashes|path_with_escaped_slashes_action): unsupported/, 'path normalization (istiomisc)'],
 ];
 
 function featureOf(message: string): string {
@@ -100,11 +100,11 @@ const EXPECTED: Record<string, string> = {
   'Cluster outbound|9080|v1|productpage.default.svc.cluster.local (describe/testdata/describe/http_config.json)': 'applied',
   'RouteConfiguration https.443.https.bookinfo-gateway.default (describe/testdata/describe/tls_config.json)': 'applied',
   'Cluster inbound-vip|9080|http|ratings.default.svc.cluster.local (writer/compare/testdata/configdump.json)': 'rejected: internal listeners (not yet)',
-  // SDS and HTTP/2 are in; the HBONE pieces (CONNECT termination, XFCC, filter state) are not.
+  // SDS, HTTP/2, XFCC and set_filter_state are in; CONNECT termination is not.
   'Listener connect_terminate (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet); client cert forwarding, XFCC (not yet); set_filter_state (not yet)',
+    'rejected: CONNECT and upgrades (not yet)',
   'Listener main_internal (writer/compare/testdata/configdump.json)':
-    'rejected: CONNECT and upgrades (not yet); filter_chain_matcher (not yet: the listener branch brings filter_chain_match); internal listeners (not yet); path normalization (not yet)',
+    'rejected: CONNECT and upgrades (not yet); internal listeners (not yet)',
   // tcp_proxy (xproxy) and use_original_dst (a no-op) are in; tunnelling through CONNECT and internal listeners are not.
   'Listener connect_originate (writer/compare/testdata/configdump.json)':
     'rejected: internal listeners (not yet); tcp_proxy tunnelling over HTTP CONNECT (not yet)',

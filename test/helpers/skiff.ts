@@ -35,6 +35,8 @@ export interface StartOptions {
   /** Bootstrap as an object (written as JSON) or YAML text. */
   config: object | string;
   timeoutMs?: number;
+  /** false: return once the admin answers, without waiting for /ready (a server still warming); ports are then those bound so far. */
+  waitReady?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -75,7 +77,7 @@ export async function startSkiff(opts: StartOptions): Promise<RunningSkiff> {
     const adminUrl = `http://${readFileSync(addrPath, 'utf8').trim()}`;
     for (;;) {
       const r = await fetch(`${adminUrl}/ready`).catch(() => undefined);
-      if (r?.status === 200) break;
+      if (r?.status === 200 || (opts.waitReady === false && r !== undefined)) break;
       if (Date.now() > deadline) throw new Error(`skiff not ready in time:\n${err}`);
       await sleep(25);
     }

@@ -67,3 +67,16 @@ test('config: filters, JSON formats and unknown loggers are refused by name; dep
   assert.throws(() => accessLoggers([{ typed_config: { '@type': 'type.googleapis.com/x.Y' } }], 'al'), /al\[0\]\.typed_config: unsupported access logger/);
   assert.equal(file({ format: '%BYTES_SENT%\n' })().length, 1);
 });
+
+test('format: %FILTER_STATE(key)% as JSON, :PLAIN as text, "-" when absent; %REQ% reads a request when the entry has one', async () => {
+  const { FilterStateStore, stringObject } = await import('../../../src/common/filter_state.js');
+  const state = new FilterStateStore();
+  state.set('io.istio.peer_principal', stringObject('spiffe://a/"b"'));
+  const f = compileFormat('%FILTER_STATE(io.istio.peer_principal)% %FILTER_STATE(io.istio.peer_principal:PLAIN)% %FILTER_STATE(missing:PLAIN)% '
+    + '%REQ(:AUTHORITY)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %REQ(:METHOD)% %DOWNSTREAM_PEER_URI_SAN%', 'p');
+  const headers = { size: 0, name: () => '', value: () => '', get: () => undefined, getAll: () => [], has: () => false };
+  assert.equal(f({ ...entry, filterState: state, request: { method: 'GET', path: '/x', host: 'h:1', headers }, downstreamPeerUriSans: ['spiffe://p'] }),
+    '"spiffe://a/\\"b\\"" spiffe://a/"b" - h:1 /x GET spiffe://p');
+  assert.equal(f(entry), '- - - - - - -', 'a connection entry has neither');
+  assert.throws(() => compileFormat('%FILTER_STATE()%', 'p'), /needs a key/);
+});

@@ -67,7 +67,7 @@ test('unsupported fields are named by their path', () => {
   const noop = load(bootstrap({ layered_runtime: { layers: [] }, stats_config: { use_all_default_tags: false } }));
   assert.ok(noop.warnings.some((w) => w.startsWith('layered_runtime: accepted and ignored')), noop.warnings.join('; '));
   assert.ok(noop.warnings.some((w) => w.startsWith('stats_config: accepted and ignored')), noop.warnings.join('; '));
-  rejects(withHcm({ normalize_path: true }), `${HCM_PATH}.normalize_path: unsupported field`, 'unsupported');
+  rejects(withHcm({ strip_matching_host_port: true }), `${HCM_PATH}.strip_matching_host_port: unsupported field`, 'unsupported');
   rejects(withListener(listener({ tcp_backlog_size: 5 })), 'static_resources.listeners[0].tcp_backlog_size: unsupported field', 'unsupported');
   rejects(withRoutes([{ match: { prefix: '/', grpc: {} }, route: { cluster: 'web' } }]),
     `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].match.grpc: unsupported field`, 'unsupported');

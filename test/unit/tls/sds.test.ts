@@ -47,7 +47,7 @@ test('combined_validation_context: the SDS validation context merged into the de
     },
     alpn_protocols: ['istio'],
   }, 'ctx');
-  assert.deepEqual(refs.all, [{ name: 'default', source: 'ads' }, { name: 'ROOTCA', source: 'ads' }]);
+  assert.deepEqual(refs.all, [{ name: 'default', source: 'ads', initialFetchTimeoutMs: 15_000 }, { name: 'ROOTCA', source: 'ads', initialFetchTimeoutMs: 15_000 }]);
   store.set({ name: 'default', tls_certificate: { certificate_chain: { inline_string: 'c' }, private_key: { inline_string: 'k' } } });
   store.set({ name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: 'sds-ca' }, match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'b' } }] } });
   const eff = refs.effective(store);
