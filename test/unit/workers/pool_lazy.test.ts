@@ -56,6 +56,25 @@ test('workers start on the first task, stay within threads, and exit when idle',
   }
 });
 
+test('regression: after an idle exit the next worker gets a thread index (one thread, three idle exits)', async () => {
+  // A worker ended by the idle exit kept its thread index, so with one thread the next worker found none free
+  // and its task never ran. Each round waits (bounded) for the exit, then a task must be answered (bounded).
+  const pool = await createWorkerPool({ threads: 1, memory: mainInstance().memory, minThreads: 0, idleTimeoutMs: 50 });
+  try {
+    for (let round = 0; round < 3; round++) {
+      const answer = pool.run<ThreadInfo>('thread.info', null);
+      const timedOut = new Promise<'timed out'>((r) => setTimeout(() => r('timed out'), 30_000).unref());
+      const info = await Promise.race([answer, timedOut]);
+      assert.notEqual(info, 'timed out', `round ${round}: the task was never run`);
+      assert.equal((info as ThreadInfo).threadIndex, 1);
+      await until(() => pool.liveThreads === 0, `round ${round}: the idle exit`);
+      await until(() => (pool as unknown as { heldThreadIndices(): number }).heldThreadIndices() === 0, `round ${round}: the thread index given back`);
+    }
+  } finally {
+    await pool.destroy();
+  }
+});
+
 test('minThreads and idleTimeoutMs are checked', async () => {
   const memory = mainInstance().memory;
   const isConfig = (e: unknown) => e instanceof WorkerPoolError && e.code === 'SKIFF_WORKER_POOL_CONFIG';
