@@ -187,13 +187,17 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
     // A worker error outside a task (e.g. a replacement failing to start): piscina drops that worker.
     else piscina.on('error', (err: unknown) => log.error(`worker error: ${(err as Error)?.message ?? err}`));
     piscina.on('workerCreate', (w: { id: number }) => { live.add(w.id); report(); });
-    // A worker that ends gives its thread index back, so the replacement piscina starts can take it. An ended
-    // worker's threadId already reads -1 here, so free every index no live (or starting) worker holds.
+    // A worker that ends gives its thread index back, so the replacement piscina starts can take it. A worker
+    // that died already reads threadId -1 here, so free every index no live (or starting) worker holds. One
+    // ended by an idle exit (piscina.destroy) is still listed here with its threadId: free again after the tick,
+    // once piscina has dropped it, or its index stays held and the next generation's worker finds none free
+    // ("no free thread index": with --concurrency 1 every request routed after the idle exit waited forever).
     piscina.on('workerDestroy', () => {
       slots.releaseAllBut(threadIdsInUse());
       queueMicrotask(() => {
         if (piscina.threads.length === 0 && piscina !== current()) generations.delete(piscina);
         const inUse = threadIdsInUse();
+        slots.releaseAllBut(inUse);
         for (const id of live) if (!inUse.has(id)) live.delete(id);
         report();
       });

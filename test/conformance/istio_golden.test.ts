@@ -20,7 +20,7 @@ import { findUnsupported } from '../../src/config/subset.js';
 import { judgeExtension } from '../../src/config/istio.js';
 import { packResource, unpackResource } from '../../src/xds/any_json.js';
 import { startSkiff } from '../helpers/skiff.js';
-import { waitForValue as waitFor } from '../helpers/wait.js';
+import { waitForValue as waitFor, START_PATIENCE_MS } from '../helpers/wait.js';
 import {
   dumpSection, edsCluster, getVia, rdsListener, recentNacks, startControlPlane, stat, upstream, writeJson, xdsBootstrap, type Json,
 } from '../helpers/xds_harness.js';
@@ -195,7 +195,7 @@ test('Istio golden routes and endpoint assignments, served by skiff control-plan
   t.after(async () => { await skiff.stop(); });
 
   const routeConfigs = async (): Promise<Json[]> => (await dumpSection(skiff.adminUrl, 'RoutesConfigDump')).dynamic_route_configs as Json[];
-  await waitFor(async () => ((await routeConfigs()).length === firstRound.length ? true : undefined), 'every golden route table', 20_000);
+  await waitFor(async () => ((await routeConfigs()).length === firstRound.length ? true : undefined), 'every golden route table', START_PATIENCE_MS);
   // Each shows in /config_dump as served, with version_info and last_updated.
   for (const r of firstRound) {
     const shown = (await routeConfigs()).find((d) => (d.route_config as Json).name === r.name)!;
@@ -204,7 +204,7 @@ test('Istio golden routes and endpoint assignments, served by skiff control-plan
     assert.deepEqual(shown.route_config, overTheWire(r.resource), `${r.name} as received`);
   }
   const eps = async (): Promise<Json[]> => (await dumpSection(skiff.adminUrl, 'EndpointsConfigDump')).dynamic_endpoint_configs as Json[];
-  await waitFor(async () => ((await eps()).length === assignments.length ? true : undefined), 'every golden endpoint assignment', 10_000);
+  await waitFor(async () => ((await eps()).length === assignments.length ? true : undefined), 'every golden endpoint assignment');
   for (const a of assignments) {
     const shown = (await eps()).find((d) => (d.endpoint_config as Json).cluster_name === a.name)!;
     assert.deepEqual(shown.endpoint_config, overTheWire({ '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', ...a.resource }), a.name);
@@ -228,7 +228,7 @@ test('Istio golden routes and endpoint assignments, served by skiff control-plan
   await waitFor(async () => {
     const moved = (await eps()).filter((d) => local.has(String((d.endpoint_config as Json).cluster_name)));
     return moved.length === 2 && moved.every((d) => JSON.stringify(d.endpoint_config).includes('"127.0.0.1"')) ? true : undefined;
-  }, 'the two assignments moved to 127.0.0.1', 10_000);
+  }, 'the two assignments moved to 127.0.0.1');
   const gw = skiff.port(listenerNames.get('http.8080')!);
   assert.equal(await getVia(gw, '/productpage', 'bookinfo.example.com'), '200 productpage', 'golden route http.8080');
   assert.equal(await getVia(gw, '/static/app.js'), '200 productpage', 'prefix /static');
@@ -244,7 +244,7 @@ test('Istio golden routes and endpoint assignments, served by skiff control-plan
 
   // The second http.8080 (the Istio gateway's) replaces the first: applied as an update, traffic follows.
   writeJson(dir, 'rds.json', [...firstRound.filter((r) => r.name !== 'http.8080'), ...secondRound].map((r) => r.resource));
-  await waitFor(async () => ((await getVia(gw, '/get', 'httpbin.example.com:80').catch(() => '')) === '200 httpbin' ? true : undefined), 'the second http.8080', 10_000);
+  await waitFor(async () => ((await getVia(gw, '/get', 'httpbin.example.com:80').catch(() => '')) === '200 httpbin' ? true : undefined), 'the second http.8080');
   const shown = (await routeConfigs()).find((d) => (d.route_config as Json).name === 'http.8080')!;
   assert.deepEqual(shown.route_config, overTheWire(secondRound[0]!.resource));
   assert.equal((await getVia(gw, '/productpage', 'bookinfo.example.com')).split(' ')[0], '404', 'the first table is gone');

@@ -16,6 +16,7 @@ import { AdsClient } from '../../src/xds/ads_client.js';
 import { packResource, unpackResource } from '../../src/xds/any_json.js';
 import type { DynamicResourcesConfig, NodeConfig } from '../../src/xds/types.js';
 import { AdsPeer, CLUSTER, LISTENER } from '../unit/xds/ads_peer.js';
+import { PATIENCE_MS } from '../helpers/wait.js';
 
 setLogLevel('off');
 
@@ -41,7 +42,7 @@ test('istio-agent\'s bootstrap (delta ADS over the xds-grpc cluster, node on the
   t.after(() => { client.close(); peer.stop(); });
   assert.equal(client.delta, true);
   client.start();
-  const stream = await peer.delta.take(3000, 'delta stream');
+  const stream = await peer.delta.take(PATIENCE_MS, 'delta stream');
   const cds = await stream.next();
   const lds = await stream.next();
   assert.deepEqual([cds.type_url, lds.type_url], [CLUSTER, LISTENER]);

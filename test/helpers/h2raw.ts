@@ -3,6 +3,7 @@
  * indexing or Huffman, so no compression state is involved) and reads the frames the server sends back.
  */
 import net from 'node:net';
+import { PATIENCE_MS } from './wait.js';
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -91,7 +92,7 @@ export class RawH2 {
   }
 
   /** Waits until `pred` holds over the frames received (or the socket closed), at most `ms`. */
-  async until(pred: (frames: RxFrame[]) => boolean, ms = 3000): Promise<boolean> {
+  async until(pred: (frames: RxFrame[]) => boolean, ms = PATIENCE_MS): Promise<boolean> {
     const deadline = Date.now() + ms;
     // Bounded by the deadline: each wait ends on new data, close, or a 50 ms tick.
     while (!pred(this.frames)) {
@@ -105,13 +106,13 @@ export class RawH2 {
   }
 
   /** The first GOAWAY's error code, waiting for it; undefined when none came. */
-  async goawayCode(ms = 3000): Promise<number | undefined> {
+  async goawayCode(ms = PATIENCE_MS): Promise<number | undefined> {
     await this.until((f) => f.some((x) => x.type === T.GOAWAY), ms);
     const g = this.frames.find((x) => x.type === T.GOAWAY);
     return g ? g.payload.readUInt32BE(4) : undefined;
   }
 
-  async rstCode(sid: number, ms = 3000): Promise<number | undefined> {
+  async rstCode(sid: number, ms = PATIENCE_MS): Promise<number | undefined> {
     await this.until((f) => f.some((x) => x.type === T.RST_STREAM && x.sid === sid), ms);
     const r = this.frames.find((x) => x.type === T.RST_STREAM && x.sid === sid);
     return r ? r.payload.readUInt32BE(0) : undefined;

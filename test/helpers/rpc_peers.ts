@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import type * as net from 'node:net';
+import { PATIENCE_MS } from './wait.js';
 
 const require = createRequire(import.meta.url);
 
@@ -101,7 +102,7 @@ export function boltClient(port: number): BoltClientHandle {
         consumers.set(key, c);
         await c.ready();
       }
-      return c.invoke(method, args, { responseTimeout: opts.timeoutMs ?? 3000 });
+      return c.invoke(method, args, { responseTimeout: opts.timeoutMs ?? PATIENCE_MS });
     },
     close: async () => { await client.close(); },
   };
@@ -121,7 +122,7 @@ export interface DubboClientHandle {
 interface DubboWorker { _retry: number; _socket?: net.Socket; _heartBeatTimer?: NodeJS.Timeout }
 
 /** A dubbo2.js DirectlyDubbo consumer of 127.0.0.1:`port`; `timeoutS` is its own invoke timeout. */
-export function dubboClient(port: number, timeoutS = 5): DubboClientHandle {
+export function dubboClient(port: number, timeoutS = PATIENCE_MS / 1000): DubboClientHandle {
   const { DirectlyDubbo } = require('dubbo2.js') as { DirectlyDubbo: { from(o: object): { proxyService(o: object): Record<string, (...a: unknown[]) => Promise<{ res: unknown; err: Error | null }>>; _socketWorker: DubboWorker } } };
   const java = require('js-to-java') as { String(s: string): unknown };
   const dubbo = DirectlyDubbo.from({ dubboAddress: `127.0.0.1:${port}`, dubboVersion: '2.0.2', dubboInvokeTimeout: timeoutS });

@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { START_PATIENCE_MS } from './wait.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SKIFF_BIN = join(REPO_ROOT, 'bin', 'skiff.js');
@@ -66,7 +67,7 @@ export async function startSkiff(opts: StartOptions): Promise<RunningSkiff> {
     rmSync(dir, { recursive: true, force: true });
     return code;
   };
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? START_PATIENCE_MS);
   try {
     while (!existsSync(addrPath) || readFileSync(addrPath, 'utf8') === '') {
       if (dead) throw new Error(`skiff exited before start-up:\n${err}`);
@@ -99,7 +100,7 @@ export async function startSkiff(opts: StartOptions): Promise<RunningSkiff> {
 }
 
 /** Runs `skiff ARGS` to completion; for --mode validate and usage errors. */
-export function runSkiff(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runSkiff(args: string[], timeoutMs = START_PATIENCE_MS): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [SKIFF_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SKIFF_BIN } from './skiff.js';
+import { SLOW_PATIENCE_MS, START_PATIENCE_MS } from './wait.js';
 
 export const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
@@ -107,7 +108,7 @@ export async function startControlPlane(dir: string, port = 0): Promise<ControlP
     clearTimeout(t);
   };
   const ports = await new Promise<{ grpc: number; health: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control plane did not start:\n${err}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`control plane did not start:\n${err}`)), START_PATIENCE_MS);
     proc.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /control-plane listening grpc=(\d+) health=(\d+)/.exec(out);
@@ -148,7 +149,7 @@ export async function getVia(port: number, path = '/', host = 'example.com'): Pr
       res.on('data', (c: string) => { body += c; });
       res.on('end', () => resolve(`${res.statusCode} ${body}`));
     });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.setTimeout(SLOW_PATIENCE_MS, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
   });

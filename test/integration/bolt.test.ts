@@ -64,7 +64,6 @@ test('an unknown x-protocol name is refused at start-up, named by its path', asy
       admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
       static_resources: { listeners: [rpcListener('rpc', { stat_prefix: 'rpc', protocol: 'thrift', route_config: { name: 'r' } })], clusters: [] },
     },
-    timeoutMs: 10_000,
   }), /protocol.*thrift|thrift/);
 });
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getOnFreshConnection } from '../helpers/http_get.js';
 import { startSkiff, runSkiff, REPO_ROOT } from '../helpers/skiff.js';
+import { PATIENCE_MS, waitFor } from '../helpers/wait.js';
 
 function bootstrap(upstreamPort: number): object {
   return {
@@ -70,7 +71,9 @@ test('usage errors exit 2 and name the option', async () => {
 });
 
 test('serves a bootstrap, then drains an in-flight request on SIGTERM and exits 0', async () => {
+  let slowArrived = false;
   const upstream = http.createServer((req, res) => {
+    if (req.url === '/slow') slowArrived = true;
     const delay = req.url === '/slow' ? 600 : 0;
     setTimeout(() => { res.setHeader('content-type', 'text/plain'); res.end(`upstream saw ${req.url}`); }, delay);
   });
@@ -87,7 +90,8 @@ test('serves a bootstrap, then drains an in-flight request on SIGTERM and exits 
     const stats = await (await fetch(`${skiff.adminUrl}/stats`)).text();
     assert.match(stats, /http\.ingress_http\.downstream_rq_total: 2/);
     const inFlight = getOnFreshConnection(port, '/slow');
-    await new Promise((r) => setTimeout(r, 150));
+    // SIGTERM once the request is surely in flight (a fixed sleep can lose that race on a loaded machine).
+    await waitFor(() => slowArrived, PATIENCE_MS, 'the slow request to reach the upstream');
     const code = skiff.stop();
     assert.deepEqual(await inFlight, { status: 200, body: 'upstream saw /slow' });
     assert.equal(await code, 0);

@@ -11,6 +11,7 @@ import {
   type ServiceError, type sendUnaryData, type ServerUnaryCall,
 } from '@grpc/grpc-js';
 import { apiListener, edsCluster, loadAssignment, routeConfig, tempDir, writeResourceFile } from '../unit/control_plane/helpers.js';
+import { PATIENCE_MS, SLOW_PATIENCE_MS, START_PATIENCE_MS } from '../helpers/wait.js';
 
 const require = createRequire(import.meta.url);
 const CLI_MODULE = new URL('../../src/cli/control_plane.js', import.meta.url).href;
@@ -39,7 +40,7 @@ async function startBackend(name: string): Promise<{ server: Server; port: numbe
 function who(client: Client): Promise<string> {
   return new Promise((resolve, reject) => {
     (client as unknown as { Who(req: Buffer, opts: object, cb: (e: ServiceError | null, r?: Buffer) => void): void })
-      .Who(Buffer.alloc(0), { deadline: Date.now() + 2000 }, (e, r) => (e ? reject(e) : resolve(r!.toString())));
+      .Who(Buffer.alloc(0), { deadline: Date.now() + PATIENCE_MS }, (e, r) => (e ? reject(e) : resolve(r!.toString())));
   });
 }
 
@@ -62,7 +63,7 @@ async function startControlPlane(dir: string, grpcPort = 0): Promise<{ child: Ch
     { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control plane did not start: ${out}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`control plane did not start: ${out}`)), START_PATIENCE_MS);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /grpc=(\d+)/.exec(out);
@@ -101,19 +102,19 @@ test('grpc-js-xds routes a real call by what skiff control-plane serves, follows
     // The env var must be set before register(): the bootstrap is read and cached then.
     (require('@grpc/grpc-js-xds') as { register(): void }).register();
     client = new WhoClient('xds:///svc', credentials.createInsecure());
-    const firstMs = await untilAnswer(client, 'backend-a', 15_000);
+    const firstMs = await untilAnswer(client, 'backend-a', START_PATIENCE_MS);
     for (let i = 0; i < 5; i++) assert.equal(await who(client), 'backend-a');
 
     writeResourceFile(dir, 'rds.yaml', routeConfig('svc-route', 'svc', 'cluster-b'));
-    const switchMs = await untilAnswer(client, 'backend-b', 5000);
+    const switchMs = await untilAnswer(client, 'backend-b', SLOW_PATIENCE_MS);
     for (let i = 0; i < 5; i++) assert.equal(await who(client), 'backend-b');
     // Figures for the report (push-to-client latency includes the debounce and gRPC's own re-resolution).
     process.stdout.write(`grpc-js-xds: first call routed after ${firstMs.toFixed(0)} ms; route switch seen after ${switchMs.toFixed(0)} ms\n`);
-    assert.ok(switchMs < 2000, `route switch took ${switchMs} ms`);
+    // Reported, not asserted: CI's machine may be slow and busy (push latency belongs to the benchmarks).
 
     // Endpoints edited the same way: cluster-b now points at backend A's port.
     writeResourceFile(dir, 'eds.yaml', { resources: [loadAssignment('cluster-a', a.port), loadAssignment('cluster-b', a.port)] });
-    const edsMs = await untilAnswer(client, 'backend-a', 5000);
+    const edsMs = await untilAnswer(client, 'backend-a', SLOW_PATIENCE_MS);
     process.stdout.write(`grpc-js-xds: endpoint change seen after ${edsMs.toFixed(0)} ms\n`);
 
     // The control plane goes away: the client keeps its last configuration and calls still succeed.
@@ -123,7 +124,7 @@ test('grpc-js-xds routes a real call by what skiff control-plane serves, follows
     // It comes back on the same port with edited files: the client reconnects and follows them.
     writeResourceFile(dir, 'eds.yaml', { resources: [loadAssignment('cluster-a', a.port), loadAssignment('cluster-b', b.port)] });
     cp = await startControlPlane(dir, port);
-    const reconnectMs = await untilAnswer(client, 'backend-b', 20_000);
+    const reconnectMs = await untilAnswer(client, 'backend-b', START_PATIENCE_MS);
     process.stdout.write(`grpc-js-xds: after a control-plane restart, new endpoints seen after ${reconnectMs.toFixed(0)} ms\n`);
   } finally {
     client?.close();

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
 import { createTestCa, type TestCa } from '../helpers/certs.js';
+import { SLOW_PATIENCE_MS } from '../helpers/wait.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
@@ -128,7 +129,7 @@ async function h2get(path: string): Promise<{ status: number; version: string }>
 
 test('auto_config: gRPC to a TLS gRPC server goes over HTTP/2 because ALPN said h2', async () => {
   const replies = await Promise.all(['a', 'b', 'c'].map((m) => new Promise<string>((resolve, reject) => {
-    grpcClient.Call!(Buffer.from(m), { deadline: Date.now() + 5000 }, (e: grpc.ServiceError | null, v?: Buffer) => (e ? reject(e) : resolve(v!.toString())));
+    grpcClient.Call!(Buffer.from(m), { deadline: Date.now() + SLOW_PATIENCE_MS }, (e: grpc.ServiceError | null, v?: Buffer) => (e ? reject(e) : resolve(v!.toString())));
   })));
   assert.deepEqual(replies, ['tls:a', 'tls:b', 'tls:c']);
   assert.equal(await counter('cluster.grpc_auto.upstream_cx_http2_total'), 1);

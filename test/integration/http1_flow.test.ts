@@ -10,6 +10,7 @@ import {
   allDomains, closeAll, httpUpstream, listen, listener, rawExchange, request, startProxy, staticCluster, statusLines,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
+import { SLOW_PATIENCE_MS } from '../helpers/wait.js';
 
 let echo: Upstream;
 let sink: Upstream;
@@ -139,7 +140,7 @@ test('Expect: 100-continue is answered by skiff, then the body flows', async () 
   socket.write('POST /expect HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n');
   let data = '';
   socket.on('data', (c: Buffer) => { data += c.toString('latin1'); });
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + SLOW_PATIENCE_MS;
   while (!data.includes('100 Continue') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.match(data, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
   socket.write('ping');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
 import { HCM, adminAnyPort, explicitHttp2, loadAssignment, routerFilter } from '../helpers/envoy_config.js';
+import { SLOW_PATIENCE_MS } from '../helpers/wait.js';
 
 const raw = (b: Buffer): Buffer => b;
 
@@ -79,7 +80,7 @@ function unary(msg: string): Promise<UnaryResult> {
     const r: UnaryResult = {};
     let pending = 2;
     const settle = (): void => { if (--pending === 0) resolve(r); };
-    const call = client.Unary(Buffer.from(msg), { deadline: Date.now() + 5000 }, (error: grpc.ServiceError | null, value?: Buffer) => {
+    const call = client.Unary(Buffer.from(msg), { deadline: Date.now() + SLOW_PATIENCE_MS }, (error: grpc.ServiceError | null, value?: Buffer) => {
       r.value = value; r.error = error ?? undefined; settle();
     }) as grpc.ClientUnaryCall;
     call.on('metadata', (m: grpc.Metadata) => { r.md = m; });
@@ -101,7 +102,7 @@ test('gRPC unary through Skiff: message, metadata, grpc-status OK in trailers; a
 });
 
 test('gRPC bidirectional streaming through Skiff', async () => {
-  const call = client.Bidi({ deadline: Date.now() + 5000 }) as grpc.ClientDuplexStream<Buffer, Buffer>;
+  const call = client.Bidi({ deadline: Date.now() + SLOW_PATIENCE_MS }) as grpc.ClientDuplexStream<Buffer, Buffer>;
   const got: string[] = [];
   const done = new Promise<void>((resolve, reject) => {
     call.on('data', (m: Buffer) => {

@@ -8,11 +8,15 @@ import { once } from 'node:events';
 import {
   allDomains, closeAll, httpUpstream, listener, request, startProxy, staticCluster, waitFor, within,
 } from './proxy_harness.js';
+import { SLOW_PATIENCE_MS } from '../helpers/wait.js';
+
+const DRAIN_DEADLINE_MS = 4 * SLOW_PATIENCE_MS;
 
 test('drain completes in-flight requests and closes idle connections', async (t) => {
-  let slowArrived = false;
+  // The slow response is held until the test releases it, after drain has begun: surely in flight then.
+  let releaseSlow: (() => void) | undefined;
   const up = await httpUpstream((req, res) => {
-    if (req.url === '/slow') { slowArrived = true; setTimeout(() => res.end('slow done'), 300); }
+    if (req.url === '/slow') releaseSlow = () => res.end('slow done');
     else res.end('fast');
   });
   const proxy = await startProxy([listener('ingress', allDomains([{ match: { prefix: '/' }, route: { cluster: 'app' } }]))], [staticCluster('app', [up.port])]);
@@ -30,16 +34,17 @@ test('drain completes in-flight requests and closes idle connections', async (t)
 
   const inFlight = request(port, { path: '/slow' });
   // Drain only once the request is in flight upstream (a fixed sleep loses the race on a loaded machine).
-  await waitFor(() => slowArrived, 'the slow request to reach the upstream');
-  const started = Date.now();
-  const drained = proxy.listeners.drain(5000);
+  await waitFor(() => releaseSlow !== undefined, 'the slow request to reach the upstream');
+  // A deadline far past the test's patience: drain resolving within the patience (within() below) means it
+  // resolved when the connections were gone, not at the deadline.
+  const drained = proxy.listeners.drain(DRAIN_DEADLINE_MS);
+  releaseSlow!();
   const r = await inFlight;
   assert.equal(r.status, 200);
   assert.equal(r.body, 'slow done');
   assert.equal(r.headers.connection, 'close');
   await within(idleClosed, 'the idle connection to close');
-  await within(drained, 'drain to resolve');
-  assert.ok(Date.now() - started < 4000, 'drain resolved when the connections were gone, not at the deadline');
+  await within(drained, 'drain to resolve when the connections were gone, not at its deadline', DRAIN_DEADLINE_MS / 2);
   assert.equal(proxy.gauge('http.ingress.downstream_cx_active'), 0);
   assert.equal(proxy.gauge(`listener.127.0.0.1_${port}.downstream_cx_active`), 0);
   await assert.rejects(request(port, { path: '/fast' }), /ECONNREFUSED/);

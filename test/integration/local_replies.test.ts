@@ -3,7 +3,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  allDomains, closeAll, httpUpstream, listener, rawUpstream, request, sleep, startProxy, staticCluster, waitFor, within,
+  allDomains, closeAll, httpUpstream, listener, rawUpstream, request, startProxy, staticCluster, waitFor, within,
   type Proxy, type Upstream,
 } from './proxy_harness.js';
 import { closedPort } from '../helpers/ports.js';
@@ -44,7 +44,7 @@ before(async () => {
     { match: { prefix: '/half-dead' }, route: { cluster: 'half_dead', retry_policy: retry('connect-failure') } },
     { match: { prefix: '/half-reset' }, route: { cluster: 'half_reset', retry_policy: retry('reset') } },
     { match: { prefix: '/reset-only' }, route: { cluster: 'resetter', retry_policy: retry('reset') } },
-    { match: { prefix: '/per-try' }, route: { cluster: 'hang_then_ok', retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_timeout: { nanos: 100_000_000 } } } },
+    { match: { prefix: '/per-try' }, route: { cluster: 'hang_then_ok', retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_timeout: { seconds: 1 } } } },
   ]);
   const limits = (t: Record<string, number>) => ({ circuit_breakers: { thresholds: [Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { value: v }]))] } });
   proxy = await startProxy([listener('ingress', routes)], [
@@ -118,7 +118,7 @@ test('503 x-envoy-overloaded on max_pending_requests overflow', async () => {
   const first = request(proxy.port(), { path: '/max-pending' });
   await waitFor(() => held.length > 0, 'the upstream to hold a request');
   const second = request(proxy.port(), { path: '/max-pending' }); // waits in the pending queue
-  await sleep(50);
+  await waitFor(() => proxy.gauge('cluster.limited_pending.upstream_rq_pending_active') === 1, 'the second request to wait in the pending queue');
   await assertOverflows('/max-pending', 'limited_pending');
   releaseHeld();
   assert.equal((await first).status, 200);
@@ -190,7 +190,7 @@ test('per_try_timeout: a hung try is abandoned and the retry answers', async () 
   assert.ok(timeouts >= 1);
   assert.equal(proxy.counter('cluster.hang_then_ok.upstream_rq_retry'), timeouts);
   assert.equal(proxy.counter('cluster.hang_then_ok.upstream_rq_total'), 2 + timeouts);
-  assert.equal(ok.seen.at(-1)!.headers['x-envoy-expected-rq-timeout-ms'], '100');
+  assert.equal(ok.seen.at(-1)!.headers['x-envoy-expected-rq-timeout-ms'], '1000');
   held.splice(0);
 });
 

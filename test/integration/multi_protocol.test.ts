@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startSkiff, REPO_ROOT } from '../helpers/skiff.js';
 import { boltClient, dubboClient, startBoltServer, startDubboServer } from '../helpers/rpc_peers.js';
+import { SLOW_PATIENCE_MS } from '../helpers/wait.js';
 
 const EXAMPLE = 'examples/multi-protocol.yaml';
 const ADMIN_PORT = 9901;
@@ -67,7 +68,7 @@ async function sendRaw(port: number, bytes: Buffer): Promise<{ reply: string; cl
   await once(s, 'connect');
   s.write(bytes);
   let closedByPeer = true;
-  const timer = setTimeout(() => { closedByPeer = false; s.destroy(); }, 3000);
+  const timer = setTimeout(() => { closedByPeer = false; s.destroy(); }, SLOW_PATIENCE_MS);
   await new Promise((r) => s.once('close', r));
   clearTimeout(timer);
   return { reply, closedByPeer };

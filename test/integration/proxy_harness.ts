@@ -7,7 +7,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { waitFor as waitUntil } from '../helpers/wait.js';
+import { SLOW_PATIENCE_MS, waitFor as waitUntil } from '../helpers/wait.js';
 import { StatsStore } from '../../src/common/stats.js';
 import { mainInstance } from '../../src/wasm/runtime.js';
 import { createClusterManager } from '../../src/upstream/cluster_manager.js';
@@ -180,21 +180,22 @@ export function request(port: number, opts: { method?: string; path?: string; he
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
+    req.setTimeout(SLOW_PATIENCE_MS, () => req.destroy(new Error('client timeout')));
     req.end(opts.body);
   });
 }
 
 /**
  * Writes raw bytes and collects everything the proxy sends back until it closes the connection,
- * `untilIncludes` appears `count` times, or `timeoutMs` passes.
+ * `untilIncludes` appears `count` times, or `timeoutMs` passes (a bound for a broken run: callers wait for a
+ * close or for `untilIncludes`).
  */
 export function rawExchange(port: number, bytes: string | Buffer, opts: { untilIncludes?: string; count?: number; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let data = '';
     const finish = (): void => { clearTimeout(timer); socket.destroy(); resolve(data); };
-    const timer = setTimeout(finish, opts.timeoutMs ?? 3000);
+    const timer = setTimeout(finish, opts.timeoutMs ?? SLOW_PATIENCE_MS);
     socket.on('data', (c: Buffer) => {
       data += c.toString('latin1');
       if (opts.untilIncludes !== undefined && data.split(opts.untilIncludes).length - 1 >= (opts.count ?? 1)) finish();
@@ -212,12 +213,12 @@ export function statusLines(raw: string): number[] {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 5 ms; throws after `timeoutMs`. (The integration tests' argument order.) */
-export function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export function waitFor(cond: () => boolean, what: string, timeoutMs = SLOW_PATIENCE_MS): Promise<void> {
   return waitUntil(cond, timeoutMs, what);
 }
 
 /** `p`, or a rejection naming `what` after `timeoutMs`. */
-export function within<T>(p: Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
+export function within<T>(p: Promise<T>, what: string, timeoutMs = SLOW_PATIENCE_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs); });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));

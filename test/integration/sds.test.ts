@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { startSkiff } from '../helpers/skiff.js';
 import { createTestCa, type CertFiles, type TestCa } from '../helpers/certs.js';
-import { waitForValue } from '../helpers/wait.js';
+import { SLOW_PATIENCE_MS, waitForValue } from '../helpers/wait.js';
 import { dumpSection, HCM, ROUTER, T, recentNacks, startControlPlane, writeJson, xdsBootstrap, type Json } from '../helpers/xds_harness.js';
 
 const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
@@ -70,7 +70,7 @@ function request(port: number, client: CertFiles, socket?: tls.TLSSocket): Promi
   return new Promise((resolve, reject) => {
     const s = socket ?? tls.connect({ host: '127.0.0.1', port, servername: 'sds.example.com', ca: ca.cert, cert: client.cert, key: client.key });
     let data = '';
-    const timer = setTimeout(() => { cleanup(); reject(new Error('timeout')); }, 5000);
+    const timer = setTimeout(() => { cleanup(); reject(new Error('timeout')); }, SLOW_PATIENCE_MS);
     const onData = (c: Buffer): void => {
       data += c.toString('latin1');
       if (!data.includes('hello')) return;
@@ -102,9 +102,9 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     t.after(() => cp.stop());
     const skiff = await startSkiff({ config: xdsBootstrap('sidecar~10.0.0.1~sds.default~default.svc.cluster.local', cp.grpcPort, apiType) });
     t.after(async () => { await skiff.stop(); });
-    const port = await waitForValue(() => { try { return skiff.port('mtls'); } catch { return undefined; } }, 'the listener', 10_000);
+    const port = await waitForValue(() => { try { return skiff.port('mtls'); } catch { return undefined; } }, 'the listener');
 
-    const first = await waitForValue(() => request(port, clientY).catch(() => undefined), 'a handshake with the SDS certificate', 10_000);
+    const first = await waitForValue(() => request(port, clientY).catch(() => undefined), 'a handshake with the SDS certificate');
     assert.equal(first.status, 'HTTP/1.1 200 OK');
     assert.equal(first.fingerprint, fingerprintOf(server1));
     // The SAN check of default_validation_context applies with the SDS CA: another workload's certificate is refused.
@@ -124,7 +124,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
       const r = await request(port, clientY).catch(() => undefined);
       r?.socket.destroy();
       return r?.fingerprint === fingerprintOf(server2) ? r : undefined;
-    }, 'the rotated certificate', 10_000);
+    }, 'the rotated certificate');
     assert.equal(rotated.status, 'HTTP/1.1 200 OK');
     const again = await request(port, clientY, first.socket);
     assert.equal(again.status, 'HTTP/1.1 200 OK', 'the connection made before the rotation still serves');
@@ -136,7 +136,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     const nacks = await waitForValue(async () => {
       const n = (await recentNacks(cp)).filter((x) => /Secret/.test(x.type));
       return n.length > 0 ? n : undefined;
-    }, 'the NACK of the bad secret', 10_000);
+    }, 'the NACK of the bad secret');
     assert.match(nacks[0]!.message, /Secret "server-cert"\.tls_certificate/);
     const after = await request(port, clientY);
     after.socket.destroy();
@@ -191,7 +191,7 @@ test("SDS from a server of its own (Istio's sds-grpc shape: api_config_source to
   } });
   t.after(async () => { await skiff.stop(); });
   const port = skiff.port('grpc_mtls');
-  const first = await waitForValue(() => request(port, clientY).catch(() => undefined), 'a handshake with the certificate from the SDS server', 10_000);
+  const first = await waitForValue(() => request(port, clientY).catch(() => undefined), 'a handshake with the certificate from the SDS server');
   first.socket.destroy();
   assert.equal(first.fingerprint, fingerprintOf(server1));
   await assert.rejects(request(port, clientZ));
@@ -200,5 +200,5 @@ test("SDS from a server of its own (Istio's sds-grpc shape: api_config_source to
     const r = await request(port, clientY).catch(() => undefined);
     r?.socket.destroy();
     return r?.fingerprint === fingerprintOf(server2) ? true : undefined;
-  }, 'the rotated certificate', 10_000);
+  }, 'the rotated certificate');
 });

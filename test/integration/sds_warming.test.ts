@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { startSkiff } from '../helpers/skiff.js';
 import { createTestCa, type CertFiles, type TestCa } from '../helpers/certs.js';
-import { waitForValue } from '../helpers/wait.js';
+import { SLOW_PATIENCE_MS, waitForValue } from '../helpers/wait.js';
 import { dumpSection, getVia, HCM, ROUTER, stat, startControlPlane, T, writeJson, xdsBootstrap, type Json } from '../helpers/xds_harness.js';
 
 const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
@@ -93,7 +93,7 @@ function tlsGet(port: number): Promise<{ body: string; fingerprint: string }> {
     const s = tls.connect({ host: '127.0.0.1', port, servername: 'edge.example.com', ca: ca.cert });
     let data = '';
     let fingerprint = '';
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('timeout')); }, 5000);
+    const timer = setTimeout(() => { s.destroy(); reject(new Error('timeout')); }, SLOW_PATIENCE_MS);
     s.once('secureConnect', () => {
       fingerprint = s.getPeerCertificate().fingerprint256;
       s.write('GET / HTTP/1.1\r\nhost: edge.example.com\r\nconnection: close\r\n\r\n');

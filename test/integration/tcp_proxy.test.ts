@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { startSkiff } from '../helpers/skiff.js';
 import { closedPort } from '../helpers/ports.js';
+import { SLOW_PATIENCE_MS } from '../helpers/wait.js';
 import { exchange, roundTrip, startEcho, startServer, staticCluster } from '../unit/tcp_proxy/harness.js';
 
 const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -50,10 +51,18 @@ test('skiff proxies raw TCP by config: echo, half-close, a dead cluster, counter
     c.destroy();
     assert.equal((await roundTrip(skiff.port('halfclose'), 'z'.repeat(5000), 10_000)).reply, 'got 5000');
     assert.equal((await roundTrip(skiff.port('dead'), 'nobody home', 10_000)).reply, '');
+    // Stats settle as each connection's close runs: poll until every expected value is there (bounded), then
+    // assert each so a failure names the one that differs.
+    const expected: Record<string, number> = {
+      'tcp.echo_tcp.downstream_cx_total': 1, 'tcp.echo_tcp.downstream_cx_rx_bytes_total': 11, 'tcp.echo_tcp.downstream_cx_tx_bytes_total': 11,
+      'cluster.echo.upstream_cx_rx_bytes_total': 11, 'tcp.hc.downstream_cx_rx_bytes_total': 5000, 'cluster.dead.upstream_cx_connect_fail': 2,
+      'cluster.dead.upstream_cx_connect_attempts_exceeded': 1,
+    };
     let text = '';
-    for (let i = 0; i < 200; i++) { // up to 10 s on a loaded machine
+    const deadline = Date.now() + SLOW_PATIENCE_MS;
+    for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
       text = await statsText(skiff.adminUrl);
-      if (stat(text, 'tcp.echo_tcp.downstream_cx_tx_bytes_total') === 11 && stat(text, 'cluster.dead.upstream_cx_connect_attempts_exceeded') === 1) break;
+      if (Object.entries(expected).every(([name, value]) => stat(text, name) === value)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(stat(text, 'tcp.echo_tcp.downstream_cx_total'), 1);
@@ -76,7 +85,6 @@ test('an unsupported tcp_proxy field is refused at start-up, named by its path',
       admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
       static_resources: { listeners: [tcpListener('t', { stat_prefix: 't', cluster: 'c', max_downstream_connection_duration: '5s' })], clusters: [staticCluster('c', [1])] },
     },
-    timeoutMs: 10_000,
   }), /max_downstream_connection_duration/);
 });
 
@@ -125,7 +133,8 @@ test('tcp_proxy access_log: one line per connection in the file, with upstream, 
     }
     assert.equal((await roundTrip(skiff.port('dead'), 'nobody home', 10_000)).reply, '');
     let lines: string[] = [];
-    for (let i = 0; i < 200; i++) { // up to 10 s on a loaded machine
+    const deadline = Date.now() + SLOW_PATIENCE_MS;
+    for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
       try { lines = readFileSync(logPath, 'utf8').split('\n').filter((l) => l !== ''); } catch { lines = []; }
       if (lines.length >= 3) break;
       await new Promise((r) => setTimeout(r, 50));
@@ -153,6 +162,5 @@ test('an unknown access log command operator is refused at start-up, named by it
         clusters: [staticCluster('c', [1])],
       },
     },
-    timeoutMs: 10_000,
   }), /access_log\[0\]\.typed_config\.log_format.*NO_SUCH_OPERATOR/);
 });

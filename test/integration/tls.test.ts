@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
 import { DOWNSTREAM_TLS, HCM, UPSTREAM_TLS, adminAnyPort, loadAssignment, routerFilter } from '../helpers/envoy_config.js';
 import { createTestCa, type CertFiles, type TestCa } from '../helpers/certs.js';
+import { SLOW_PATIENCE_MS } from '../helpers/wait.js';
 
 const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
 const SPIFFE_Y = 'spiffe://cluster.local/ns/x/sa/y';
@@ -110,7 +111,7 @@ async function get(opts: tls.ConnectionOptions | undefined): Promise<string> {
   s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
   s.on('error', () => {});
   s.once(opts === undefined ? 'connect' : 'secureConnect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-  const timer = setTimeout(() => s.destroy(), 8000);
+  const timer = setTimeout(() => s.destroy(), SLOW_PATIENCE_MS);
   await new Promise((r) => s.once('close', r));
   clearTimeout(timer);
   return data;

@@ -4,7 +4,7 @@
 // serving while the control plane is down and follows it again after a restart. SotW and delta.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitForValue as waitFor, getStatusAndBody as get } from '../helpers/wait.js';
+import { waitForValue as waitFor, getStatusAndBody as get, START_PATIENCE_MS } from '../helpers/wait.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,16 +45,16 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     const port = skiff.port('ingress');
     assert.equal(await get(port), '200 a');
 
-    // Route to the other cluster: followed within a second.
+    // Route to the other cluster: followed (how fast is reported, not asserted: CI's machine may be slow and busy).
     let started = Date.now();
     writeJson(dir, 'rds.json', [routes('b')]);
-    await waitFor(until(port, '200 b1'), 'the route edit', 1000);
+    await waitFor(until(port, '200 b1'), 'the route edit');
     t.diagnostic(`route edit to applied: ${Date.now() - started} ms`);
 
-    // Endpoints changed: followed within a second.
+    // Endpoints changed: followed.
     started = Date.now();
     writeJson(dir, 'eds.json', [assignment('a', a.port), assignment('b', b2.port)]);
-    await waitFor(until(port, '200 b2'), 'the endpoint edit', 1000);
+    await waitFor(until(port, '200 b2'), 'the endpoint edit');
     t.diagnostic(`endpoint edit to applied: ${Date.now() - started} ms`);
 
     // A route table Skiff cannot compile: NACKed; the last good table keeps serving; /healthz shows the NACK.
@@ -62,7 +62,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     const nack = await waitFor(async () => {
       const h = (await (await fetch(`http://127.0.0.1:${cp.healthPort}/healthz`)).json()) as { recent_nacks: { type: string; message: string }[] };
       return h.recent_nacks.find((n) => /local_route/.test(n.message));
-    }, 'the NACK on /healthz', 3000);
+    }, 'the NACK on /healthz');
     assert.match(nack.message, /safe_regex/);
     assert.equal(await get(port), '200 b2');
     assert.ok((await stat(skiff.adminUrl, 'control_plane.connected_state')) === 1);
@@ -82,10 +82,10 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     await cp.stop();
     // Edited while the control plane is down (an edit just before the stop could still be pushed): the restarted one serves it.
     writeJson(dir, 'rds.json', [routes('a')]);
-    await waitFor(async () => ((await stat(skiff.adminUrl, 'control_plane.connected_state')) === 0 ? true : undefined), 'the disconnect', 5000);
+    await waitFor(async () => ((await stat(skiff.adminUrl, 'control_plane.connected_state')) === 0 ? true : undefined), 'the disconnect');
     assert.equal(await get(port), '200 b2');
     cp = await startControlPlane(dir, cp.grpcPort);
-    await waitFor(until(port, '200 a'), 'the edit after the restart', 20_000);
+    await waitFor(until(port, '200 a'), 'the edit after the restart', START_PATIENCE_MS);
     assert.equal(await stat(skiff.adminUrl, 'control_plane.connected_state'), 1);
     assert.ok((await stat(skiff.adminUrl, 'cluster_manager.cds.update_success'))! >= 1);
   });

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSkiff, type RunningSkiff } from '../helpers/skiff.js';
-import { waitForValue as waitFor } from '../helpers/wait.js';
+import { waitForValue as waitFor, SLOW_PATIENCE_MS, START_PATIENCE_MS } from '../helpers/wait.js';
 import {
   assignment, dumpSection, edsCluster, getVia, rdsListener, recentNacks, routeTo, startControlPlane, stat, T, upstream, writeJson,
   xdsBootstrap, type Json,
@@ -24,7 +24,7 @@ import type { AnyMessage } from '../../src/xds/protocol.js';
 
 const API_TYPES = ['GRPC', 'DELTA_GRPC'] as const;
 
-async function serves(port: number, want: string, what: string, ms = 5000): Promise<void> {
+async function serves(port: number, want: string, what: string, ms = SLOW_PATIENCE_MS): Promise<void> {
   await waitFor(async () => ((await getVia(port, '/').catch(() => '')) === want ? true : undefined), what, ms);
 }
 
@@ -50,7 +50,7 @@ for (const apiType of API_TYPES) {
     const port = skiff.port('ingress');
     assert.equal(await getVia(port), '200 a');
 
-    const nackNaming = (re: RegExp, what: string) => waitFor(async () => (await recentNacks(cp)).find((n) => re.test(n.message)), what, 5000);
+    const nackNaming = (re: RegExp, what: string) => waitFor(async () => (await recentNacks(cp)).find((n) => re.test(n.message)), what);
 
     // A route table with a field Skiff does not implement.
     writeJson(dir, 'rds.json', [routeTo('local_route', 'b', { idle_timeout: '1s' })]);
@@ -86,14 +86,14 @@ for (const apiType of API_TYPES) {
       const l = ((await dumpSection(skiff.adminUrl, 'ListenersConfigDump')).dynamic_listeners as Json[]).find((x) => x.name === 'ingress');
       const r = ((await dumpSection(skiff.adminUrl, 'RoutesConfigDump')).dynamic_route_configs as Json[])[0];
       return l && l.error_state === undefined && r && r.error_state === undefined ? true : undefined;
-    }, 'the error states to clear', 5000);
+    }, 'the error states to clear');
 
     // An update of cluster a to a new EDS name whose endpoints never come: it warms, the old cluster serves.
     writeJson(dir, 'cds.json', [edsCluster('a', { eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'a-v2' } })]);
     const clusters = await waitFor(async () => {
       const c = await dumpSection(skiff.adminUrl, 'ClustersConfigDump');
       return (c.dynamic_warming_clusters as Json[]).length === 1 ? c : undefined;
-    }, 'the warming update', 5000);
+    }, 'the warming update');
     assert.deepEqual((clusters.dynamic_active_clusters as Json[]).map((c) => (c.cluster as Json).eds_cluster_config), [{ eds_config: { ads: {}, resource_api_version: 'V3' } }]);
     assert.equal((((clusters.dynamic_warming_clusters as Json[])[0]!.cluster as Json).eds_cluster_config as Json).service_name, 'a-v2');
     assert.equal(await stat(skiff.adminUrl, 'cluster_manager.warming_clusters'), 1);
@@ -133,11 +133,11 @@ class ScriptedServer {
   /** Serves the next stream Skiff opens, until it ends (bounded by the test's own timeouts). */
   async serveNextStream(): Promise<void> {
     if (this.apiType === 'GRPC') {
-      const s = await this.peer.sotw.take(15_000, 'a SotW stream');
+      const s = await this.peer.sotw.take(START_PATIENCE_MS, 'a SotW stream');
       this.sotw = s;
       void this.loopSotw(s);
     } else {
-      const s = await this.peer.delta.take(15_000, 'a delta stream');
+      const s = await this.peer.delta.take(START_PATIENCE_MS, 'a delta stream');
       this.delta = s;
       this.sentDelta.clear();
       void this.loopDelta(s);
@@ -200,7 +200,7 @@ class ScriptedServer {
 }
 
 async function waitNack(server: ScriptedServer, re: RegExp, what: string): Promise<{ type: string; message: string }> {
-  return waitFor(() => server.nacks.find((n) => re.test(n.message)), what, 5000);
+  return waitFor(() => server.nacks.find((n) => re.test(n.message)), what);
 }
 
 for (const apiType of API_TYPES) {
@@ -245,7 +245,7 @@ for (const apiType of API_TYPES) {
     const moved = edsCluster('a', { eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'a-v2' } }) as Resource;
     state.set(T.cluster, [moved]);
     server.push(T.cluster);
-    await waitFor(async () => ((await stat(skiff.adminUrl, 'cluster_manager.warming_clusters')) === 1 ? true : undefined), 'the update to warm', 5000);
+    await waitFor(async () => ((await stat(skiff.adminUrl, 'cluster_manager.warming_clusters')) === 1 ? true : undefined), 'the update to warm');
     server.reset();
     // Skiff reconnects on its own; the new stream is queued and answered only from here on.
     for (let i = 0; i < 3; i++) assert.equal(await getVia(port), '200 a', 'nothing half-applied: the old cluster serves');

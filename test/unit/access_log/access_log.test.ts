@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { compileFormat, DEFAULT_FORMAT, type AccessLogEntry } from '../../../src/access_log/format.js';
 import { accessLoggers, FILE_ACCESS_LOG_TYPE_URL } from '../../../src/access_log/config.js';
 import { BATCH_LINES, reopenAccessLogs } from '../../../src/access_log/writer.js';
-import { waitFor } from '../../helpers/wait.js';
+import { waitFor, PATIENCE_MS } from '../../helpers/wait.js';
 
 const entry: AccessLogEntry = {
   startMs: Date.UTC(2026, 10, 22, 1, 2, 3, 45), endMs: Date.UTC(2026, 10, 22, 1, 2, 3, 45) + 1234,
@@ -45,13 +45,13 @@ test('file logger: lines batched into one append per turn, reopened after rotati
     assert.equal(readFileSync(path, 'utf8'), '');
     // A full batch starts a write at once; the rest follows it.
     for (let i = 10; i < n; i++) logger.log({ ...entry, bytesSent: i });
-    await waitFor(() => readFileSync(path, 'utf8').split('\n').length === n + 1, 3000, 'all lines written');
+    await waitFor(() => readFileSync(path, 'utf8').split('\n').length === n + 1, PATIENCE_MS, 'all lines written');
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
     assert.deepEqual(lines.map((l) => Number(l.split(' ')[1])), Array.from({ length: n }, (_, i) => i));
     renameSync(path, `${path}.1`);
     reopenAccessLogs();
     logger.log({ ...entry, bytesSent: 7 });
-    await waitFor(() => { try { return readFileSync(path, 'utf8') === 'db 7\n'; } catch { return false; } }, 3000, 'line in the reopened file');
+    await waitFor(() => { try { return readFileSync(path, 'utf8') === 'db 7\n'; } catch { return false; } }, PATIENCE_MS, 'line in the reopened file');
     assert.equal(readFileSync(`${path}.1`, 'utf8').split('\n').length, n + 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { startAdmin, type AdminServer } from '../../../src/admin/admin.js';
 import { SkiffError } from '../../../src/common/errors.js';
 import { fakeWorld, type FakeWorld } from './fake_deps.js';
+import { PATIENCE_MS, waitFor } from '../../helpers/wait.js';
 
 async function call(port: number, method: string, path: string): Promise<{ status: number; body: string; type: string }> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, { method });
@@ -266,7 +267,7 @@ describe('admin server over a real socket', () => {
   test('garbage on the socket does not crash the admin', async () => {
     await new Promise<void>((resolve, reject) => {
       const s = net.connect(admin.port, '127.0.0.1', () => s.write('\x00\x01 NOT HTTP\r\n\r\n'));
-      const timer = setTimeout(() => { s.destroy(); reject(new Error('no close after garbage')); }, 5000);
+      const timer = setTimeout(() => { s.destroy(); reject(new Error('no close after garbage')); }, PATIENCE_MS);
       s.on('data', () => {});
       s.on('error', () => {});
       s.on('close', () => { clearTimeout(timer); resolve(); });
@@ -284,8 +285,7 @@ describe('admin lifecycle', () => {
       assert.equal(w.actions.length, 0);
       const r = await call(admin.port, 'POST', '/quitquitquit');
       assert.equal(r.body, 'OK\n');
-      const deadline = Date.now() + 2000;
-      while (!w.actions.includes('quit') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+      await waitFor(() => w.actions.includes('quit'), PATIENCE_MS, 'the quit action');
       assert.deepEqual(w.actions, ['quit']);
     } finally { await admin.close(); }
   });

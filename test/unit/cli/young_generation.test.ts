@@ -8,12 +8,16 @@ import { capYoungGeneration, newSpaceBytes } from '../../../src/cli/young_genera
 
 const MiB = 1024 * 1024;
 
-/** Allocates in slices with event-loop turns between them (so the cap's timer runs), keeping some survivors. */
-async function churn(ms: number): Promise<number> {
+/**
+ * Allocates `rounds` slices with event-loop turns between them (so the cap's timer runs), keeping some
+ * survivors; stops early once `enough(peak)` holds. Counted in rounds, not milliseconds, so a slow machine does
+ * the same work; the time bound (30 s) only keeps a broken run from hanging.
+ */
+async function churn(rounds: number, enough: (peak: number) => boolean = () => false): Promise<number> {
   const survivors: object[] = [];
   let peak = newSpaceBytes();
-  const until = Date.now() + ms;
-  for (let round = 0; round < 100_000 && Date.now() < until; round++) {
+  const until = Date.now() + 30_000;
+  for (let round = 0; round < rounds && !enough(peak) && Date.now() < until; round++) {
     for (let i = 0; i < 20_000; i++) {
       const o = { i, s: `x${i}`, a: [i, round] };
       if (i % 50 === 0) survivors.push(o);
@@ -36,10 +40,10 @@ test('the new space stays within the target under load, and grows past it once t
   const target = 4;
   const cap = capYoungGeneration({ targetMb: target, checkEveryMs: 5, nodeFlags: [] });
   assert.equal(cap.active, true);
-  const cappedPeak = await churn(1500);
+  const cappedPeak = await churn(250);
   assert.ok(cappedPeak <= target * MiB, `capped new space peaked at ${cappedPeak / MiB} MiB`);
   assert.ok(cappedPeak >= 2 * MiB, `the cap let the new space grow toward the target (${cappedPeak / MiB} MiB)`);
   cap.stop();
-  const freePeak = await churn(3000);
+  const freePeak = await churn(2000, (peak) => peak > target * MiB);
   assert.ok(freePeak > target * MiB, `uncapped new space peaked at only ${freePeak / MiB} MiB`);
 });

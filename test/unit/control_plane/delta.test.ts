@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ControlPlaneServer } from '../../../src/control_plane/server.js';
 import { setLogLevel } from '../../../src/common/logger.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, NODE, adsClient, edsCluster, loadAssignment, tempDir, unpack, writeResourceFile } from './helpers.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 setLogLevel('off');
 
@@ -33,7 +34,7 @@ test('delta: wildcard CDS, named EDS, per-resource versions, removal, subscribe/
 
     // Only the changed resource is sent.
     writeResourceFile(dir, 'eds.yaml', [loadAssignment('c1', 2001), loadAssignment('c2', 2002)]);
-    const changed = await s.next(1000);
+    const changed = await s.next(PATIENCE_MS);
     assert.equal(changed.type_url, ENDPOINT_TYPE);
     assert.deepEqual(changed.resources.map((r) => r.name), ['c1']);
     assert.notEqual(changed.resources[0].version, eds.resources[0].version);
@@ -41,7 +42,7 @@ test('delta: wildcard CDS, named EDS, per-resource versions, removal, subscribe/
 
     // Removing a cluster's file: removed_resources, nothing else.
     rmSync(join(dir, 'c2.yaml'));
-    const removed = await s.next(1000);
+    const removed = await s.next(PATIENCE_MS);
     assert.equal(removed.type_url, CLUSTER_TYPE);
     assert.deepEqual(removed.resources, []);
     assert.deepEqual(removed.removed_resources, ['c2']);
@@ -56,7 +57,7 @@ test('delta: wildcard CDS, named EDS, per-resource versions, removal, subscribe/
 
     // NACK: logged, the same versions not resent.
     writeResourceFile(dir, 'eds.yaml', [loadAssignment('c1', 2001), loadAssignment('c2', 3002)]);
-    const next = await s.next(1000);
+    const next = await s.next(PATIENCE_MS);
     assert.deepEqual(next.resources.map((r) => r.name), ['c2']);
     s.send({ node: NODE, type_url: ENDPOINT_TYPE, response_nonce: next.nonce, error_detail: { code: 3, message: 'bad endpoint' } });
     assert.ok(await s.quiet(300));
@@ -86,7 +87,7 @@ test('delta: the first request of a type is answered on an empty directory, late
   const s = client.delta();
   try {
     s.send({ node: NODE, type_url: CLUSTER_TYPE });
-    const cds = await s.next(1000);
+    const cds = await s.next(PATIENCE_MS);
     assert.equal(cds.type_url, CLUSTER_TYPE);
     assert.deepEqual(cds.resources, []);
     assert.deepEqual(cds.removed_resources, []);
@@ -97,13 +98,13 @@ test('delta: the first request of a type is answered on an empty directory, late
     assert.equal(server.counters.acks, 1);
     // A named EDS subscription's first request is answered too, though the name does not exist yet.
     s.send({ node: NODE, type_url: ENDPOINT_TYPE, resource_names_subscribe: ['later'] });
-    const eds = await s.next(1000);
+    const eds = await s.next(PATIENCE_MS);
     assert.equal(eds.type_url, ENDPOINT_TYPE);
     assert.deepEqual(eds.resources, []);
     s.send({ node: NODE, type_url: ENDPOINT_TYPE, response_nonce: eds.nonce });
     writeResourceFile(dir, 'c.yaml', [edsCluster('later'), loadAssignment('later', 1001)]);
-    const first = await s.next(2000);
-    const second = await s.next(2000);
+    const first = await s.next(PATIENCE_MS);
+    const second = await s.next(PATIENCE_MS);
     assert.deepEqual([first, second].map((r) => `${r.type_url}:${r.resources.map((x) => x.name).join()}`).sort(),
       [`${CLUSTER_TYPE}:later`, `${ENDPOINT_TYPE}:later`].sort());
   } finally {

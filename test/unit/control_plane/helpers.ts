@@ -1,5 +1,6 @@
 // Test helpers for the control plane: resource fixtures written to a temp dir, and a real grpc-js ADS client
 // whose responses are queued and awaited with a bound.
+import { PATIENCE_MS } from '../../helpers/wait.js';
 import { credentials, makeGenericClientConstructor, type ClientDuplexStream } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,7 +79,7 @@ export class QueuedStream<Req, Res> {
   }
   private wake(): void { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
   send(req: Partial<Req>): void { this.call.write(req as Req); }
-  async next(timeoutMs = 2000): Promise<Res> {
+  async next(timeoutMs = PATIENCE_MS): Promise<Res> {
     const deadline = Date.now() + timeoutMs;
     while (this.received.length === 0) {
       if (this.ended) throw new Error('stream ended');

@@ -1,5 +1,6 @@
 // Push latency from a file write to receipt on every connected stream (SotW and delta), with several clients,
-// plus the server shrugging off malformed requests. Prints the figures it measures.
+// plus the server shrugging off malformed requests. Prints the latency it measures; it does not assert on it,
+// since CI's machine may be slow and busy (how fast a push is belongs to the benchmarks).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { credentials, makeGenericClientConstructor, type ClientDuplexStream } from '@grpc/grpc-js';
@@ -7,6 +8,7 @@ import { ControlPlaneServer } from '../../../src/control_plane/server.js';
 import { setLogLevel } from '../../../src/common/logger.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, NODE, adsClient, edsCluster, loadAssignment, tempDir, writeResourceFile, type QueuedStream } from './helpers.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from '../../../src/control_plane/protocol.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 setLogLevel('off');
 
@@ -14,7 +16,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-test('every connected node gets each file change within 1 s (10 SotW + 10 delta streams, 10 edits)', async () => {
+test('every connected node gets each file change (10 SotW + 10 delta streams, 10 edits); the push latency is printed', async () => {
   const { dir, cleanup } = tempDir();
   writeResourceFile(dir, 'cds.yaml', [edsCluster('c1')]);
   writeResourceFile(dir, 'eds.yaml', [loadAssignment('c1', 1000)]);
@@ -41,12 +43,12 @@ test('every connected node gets each file change within 1 s (10 SotW + 10 delta 
       const started = performance.now();
       writeResourceFile(dir, 'eds.yaml', [loadAssignment('c1', 1000 + edit)]);
       for (const s of sotw) {
-        const r = await s.next(1000);
+        const r = await s.next(PATIENCE_MS);
         latencies.push(performance.now() - started);
         s.send({ node: NODE, type_url: ENDPOINT_TYPE, resource_names: ['c1'], version_info: r.version_info, response_nonce: r.nonce });
       }
       for (const d of delta) {
-        const r = await d.next(1000);
+        const r = await d.next(PATIENCE_MS);
         latencies.push(performance.now() - started);
         assert.equal(r.resources.length, 1);
         d.send({ node: NODE, type_url: ENDPOINT_TYPE, response_nonce: r.nonce });
@@ -56,7 +58,6 @@ test('every connected node gets each file change within 1 s (10 SotW + 10 delta 
     const p50 = percentile(latencies, 0.5);
     const p99 = percentile(latencies, 0.99);
     process.stdout.write(`control-plane push latency (file write -> 20 streams, 10 edits): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms\n`);
-    assert.ok(p99 < 1000);
     assert.equal(server.connectedStreams(), 20);
   } finally {
     for (const s of [...sotw, ...delta]) s.close();

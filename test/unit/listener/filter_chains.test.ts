@@ -10,6 +10,7 @@ import { HTTP2_PREFACE, registerServerCodec, unregisterServerCodec, type ServerC
 import { InlineRouteResolver } from '../../../src/router/index.js';
 import type { Listener } from '../../../src/types/envoy.js';
 import { closedPort } from '../../helpers/ports.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 import { registerBuiltinExtensions } from '../../../src/server/extensions.js';
 import { echoFilter, registerEchoFilter } from '../../helpers/echo_filter.js';
 
@@ -44,7 +45,7 @@ async function exchange(port: number, bytes: Buffer | string, host = '127.0.0.1'
   s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
   await once(s, 'connect');
   s.write(bytes);
-  const timer = setTimeout(() => s.destroy(), 3000);
+  const timer = setTimeout(() => s.destroy(), PATIENCE_MS);
   // Not events.once: it rejects on 'error', and a closed connection is an outcome here.
   await new Promise((r) => s.once('close', r));
   clearTimeout(timer);
@@ -52,6 +53,27 @@ async function exchange(port: number, bytes: Buffer | string, host = '127.0.0.1'
 }
 
 const GET = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+
+/**
+ * A stand-in HTTP/2 codec that collects what the connection carried (the bytes the listener read first, then
+ * the socket's) until `expected` bytes are in, records them in `seen` and answers `reply`. It waits for the
+ * bytes, not for a fixed time, so a busy machine delivering the rest later does not cut the check short.
+ */
+function collectingCodec(expected: number, seen: Buffer[], reply: string): ServerCodecFactory {
+  return (ctx) => {
+    const chunks: Buffer[] = [Buffer.from(ctx.initialData)];
+    let have = ctx.initialData.length;
+    const finish = (): void => { seen.push(Buffer.concat(chunks)); ctx.socket.end(reply); };
+    // Bounded: if the bytes never all come, what did come is recorded and the test's comparison fails.
+    const timer = setTimeout(finish, PATIENCE_MS);
+    const check = (): void => { if (have >= expected) { clearTimeout(timer); ctx.socket.off('data', onData); finish(); } };
+    const onData = (c: Buffer): void => { chunks.push(c); have += c.length; check(); };
+    ctx.socket.on('data', onData);
+    ctx.socket.resume();
+    check();
+    return { destroy: () => { clearTimeout(timer); ctx.socket.destroy(); } };
+  };
+}
 
 test('an unknown network filter is refused by path and name; a registered no-op is skipped', () => {
   const stats = new StatsStore();
@@ -93,14 +115,8 @@ test('default_filter_chain serves what no chain matches', async (t) => {
 
 test('http_inspector: a prior-knowledge HTTP/2 connection goes to the h2c chain with every byte it sent', async (t) => {
   const seen: Buffer[] = [];
-  const dummy: ServerCodecFactory = (ctx) => {
-    const chunks: Buffer[] = [Buffer.from(ctx.initialData)];
-    ctx.socket.on('data', (c: Buffer) => chunks.push(c));
-    ctx.socket.resume();
-    const timer = setTimeout(() => { seen.push(Buffer.concat(chunks)); ctx.socket.end('dummy-h2'); }, 50);
-    return { destroy: () => { clearTimeout(timer); ctx.socket.destroy(); } };
-  };
-  registerServerCodec('http2', dummy);
+  const sent = Buffer.concat([HTTP2_PREFACE, Buffer.from('frames')]);
+  registerServerCodec('http2', collectingCodec(sent.length, seen, 'dummy-h2'));
   t.after(() => unregisterServerCodec('http2'));
   const { lm, port } = await start(listener({
     listener_filters: [{ name: 'envoy.filters.listener.http_inspector' }],
@@ -110,7 +126,6 @@ test('http_inspector: a prior-knowledge HTTP/2 connection goes to the h2c chain 
     ],
   }));
   t.after(() => lm.close());
-  const sent = Buffer.concat([HTTP2_PREFACE, Buffer.from('frames')]);
   assert.equal(await exchange(port, sent), 'dummy-h2');
   assert.deepEqual(seen[0], sent);
   assert.match(await exchange(port, GET), /h1-chain$/);
@@ -118,17 +133,11 @@ test('http_inspector: a prior-knowledge HTTP/2 connection goes to the h2c chain 
 
 test('codec_type AUTO hands the preface bytes to the http2 codec and plain HTTP/1 to http1, split or whole', async (t) => {
   const seen: Buffer[] = [];
-  registerServerCodec('http2', (ctx) => {
-    const chunks: Buffer[] = [Buffer.from(ctx.initialData)];
-    ctx.socket.on('data', (c: Buffer) => chunks.push(c));
-    ctx.socket.resume();
-    const timer = setTimeout(() => { seen.push(Buffer.concat(chunks)); ctx.socket.end('auto-h2'); }, 50);
-    return { destroy: () => { clearTimeout(timer); ctx.socket.destroy(); } };
-  });
+  const sent = Buffer.concat([HTTP2_PREFACE, Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
+  registerServerCodec('http2', collectingCodec(sent.length, seen, 'auto-h2'));
   t.after(() => unregisterServerCodec('http2'));
   const { lm, port } = await start(listener({ filter_chains: [{ filters: [hcmFilter('auto')] }] }));
   t.after(() => lm.close());
-  const sent = Buffer.concat([HTTP2_PREFACE, Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
   assert.equal(await exchange(port, sent), 'auto-h2');
   assert.deepEqual(seen[0], sent);
   // The preface split over two writes still reaches the codec whole.
@@ -178,7 +187,7 @@ test('listener_filters_timeout: a silent client is closed and counted; with cont
   s.on('error', () => {});
   const started = Date.now();
   await new Promise((r) => s.once('close', r));
-  assert.ok(Date.now() - started < 2000);
+  assert.ok(Date.now() - started < PATIENCE_MS, 'closed by the 100 ms timeout, not left open');
   assert.equal(stats.counter(`listener.127.0.0.1_${port}.downstream_pre_cx_timeout`).value, 1);
   const cont = await start(listener({
     listener_filters: [{ name: 'envoy.filters.listener.http_inspector' }], listener_filters_timeout: { nanos: 100_000_000 },

@@ -224,3 +224,8 @@ export function hcmConfig(overrides: Record<string, unknown> = {}): ConnectionMa
 /** Lets queued microtasks and immediate callbacks run. */
 export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Upstream requests made so far across `hosts` (a retry shows up as one more, after its backoff timer). */
+export const requestCount = (hosts: readonly FakeHost[]): number => hosts.reduce((n, h) => n + h.requests.length, 0);
+
+export { eventually } from '../../helpers/wait.js';

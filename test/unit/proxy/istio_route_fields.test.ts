@@ -11,7 +11,8 @@ import { parseRetryPolicy } from '../../../src/proxy/retry_state.js';
 import type { RouteEntry } from '../../../src/types/router.js';
 import type { RetryPolicy } from '../../../src/types/envoy.js';
 import {
-  clusterManager, FakeCluster, FakeHost, FakeStream, FixedResolver, hcmConfig, requestHead, responseHead, route, sleep, tick,
+  clusterManager, eventually, FakeCluster, FakeHost, FakeStream, FixedResolver, hcmConfig, requestCount, requestHead, responseHead, route, sleep,
+  tick,
 } from './fakes.js';
 
 function run(entry: RouteEntry, head = requestHead()) {
@@ -43,13 +44,13 @@ test('retry_host_predicate previous_hosts: parsed by type URL; without it retrie
   const s = run(toWeb({ retryPolicy: { retry_on: '5xx', num_retries: { value: 1 } } }));
   await tick();
   s.hosts[0]!.last().handler.onHead(responseHead(503));
-  await sleep(40);
+  await eventually(() => requestCount(s.hosts) === 2, 'the retry');
   assert.equal(s.cluster.lastContext!.attempted, undefined, 'no predicate: the load balancer is not told the tried hosts');
 
   const p = run(toWeb({ retryPolicy: { retry_on: '5xx', num_retries: { value: 1 }, retry_host_predicate: PREVIOUS_HOSTS } as RetryPolicy }));
   await tick();
   p.hosts[0]!.last().handler.onHead(responseHead(503));
-  await sleep(40);
+  await eventually(() => p.hosts[1]!.requests.length === 1, 'the retry on the other host');
   assert.ok(p.cluster.lastContext!.attempted!.has(p.hosts[0]!));
   const second = p.hosts[1]!.last();
   second.handler.onHead(responseHead(200));
@@ -65,7 +66,7 @@ test('include_request_attempt_count: x-envoy-attempt-count numbers each try and 
   assert.equal(first.added('x-envoy-attempt-count'), '1');
   assert.ok(first.rewrite.remove!.includes('x-envoy-attempt-count'));
   first.handler.onHead(responseHead(503));
-  await sleep(40);
+  await eventually(() => requestCount(s.hosts) === 2, 'the retry');
   const second = [...s.hosts[0]!.requests, ...s.hosts[1]!.requests].at(-1)!;
   assert.equal(second.added('x-envoy-attempt-count'), '2');
   const plain = run(toWeb());
@@ -77,7 +78,7 @@ test('max_stream_duration: 408 before the response head, counted on the cluster'
   const s = run(toWeb({ timeoutMs: 0, maxStreamDurationMs: 30 }));
   await tick();
   const up = s.hosts[0]!.last();
-  await sleep(70);
+  await eventually(() => s.stream.status !== 0, 'max_stream_duration');
   assert.equal(s.stream.status, 408);
   assert.equal(s.stream.bodyText(), REPLY.maxStreamDuration);
   assert.ok(up.aborted);
@@ -112,7 +113,7 @@ test('grpc-timeout: parsed per the gRPC spec; honoured only when the route asks,
   const s = run(toWeb({ timeoutMs: 0, grpcTimeoutHeaderMaxMs: 0 }), requestHead({ headers: [['grpc-timeout', '30m']] }));
   await tick();
   assert.equal(s.hosts[0]!.last().added('x-envoy-expected-rq-timeout-ms'), '30');
-  await sleep(70);
+  await eventually(() => s.stream.status !== 0, 'the timeout from grpc-timeout');
   assert.equal(s.stream.status, 504);
 });
 

@@ -13,7 +13,10 @@ interface Job {
   requests: HeadRecordInput[];
   rounds: number;
   deadlineMs: number;
-  /** [workers started, workers done], so the main thread can match while the workers do. */
+  /**
+   * [workers started, workers done, main-thread passes], so the main thread can match while the workers do: a
+   * worker goes on past `rounds` until the main thread has made a pass, however the threads get scheduled.
+   */
   progress: SharedArrayBuffer;
 }
 
@@ -29,7 +32,7 @@ let matches = 0;
 const stopAt = Date.now() + job.deadlineMs;
 const progress = new Int32Array(job.progress);
 Atomics.add(progress, 0, 1);
-for (let round = 0; round < job.rounds && Date.now() < stopAt; round++) {
+for (let round = 0; (round < job.rounds || Atomics.load(progress, 2) === 0) && Date.now() < stopAt; round++) {
   // Alternate single calls and batches, in a rotating order so the two threads collide on entries.
   if (round % 2 === 0) {
     for (let i = 0; i < recs.length; i++) {

@@ -39,7 +39,7 @@ test('two threads matching concurrently through the shared cache agree with cach
   let at = wasm.scratchBase;
   const recs = requests.map((r) => { const w = writeHeadRecord(wasm, r, at); at = w.end; return w.recPtr; });
   const reference = recs.map((r) => table.matchIndexUncached(r));
-  const progress = new SharedArrayBuffer(8);
+  const progress = new SharedArrayBuffer(12);
   const job = { memory: wasm.memory, descriptor: tableDescriptor(table), requests, rounds: 300, deadlineMs: 20_000, progress };
   const workers = [runWorker(1, job), runWorker(2, job)];
   try {
@@ -54,6 +54,7 @@ test('two threads matching concurrently through the shared cache agree with cach
         if (table.matchIndex(recs[i]) !== reference[i]) mainMismatches++;
         mainMatches++;
       }
+      Atomics.add(flags, 2, 1); // a pass done: the workers may stop after their rounds
     }
     const results = await Promise.all(workers.map((w) => w.done));
     assert.equal(mainMismatches, 0);

@@ -3,7 +3,7 @@
 // created. Uses STATIC clusters and inline routes (what the config subset accepts without EDS/RDS).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitForValue as waitFor, getStatusAndBody as get } from '../../helpers/wait.js';
+import { waitForValue as waitFor, getStatusAndBody as get, PATIENCE_MS, SLOW_PATIENCE_MS } from '../../helpers/wait.js';
 import http from 'node:http';
 import { once } from 'node:events';
 import { StatsStore } from '../../../src/common/stats.js';
@@ -87,7 +87,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     // Edit: the route now goes to b; the same socket keeps serving (requested port 0 both times).
     const edited = Date.now();
     writeResourceFile(dir, 'listeners.yaml', [ingress('b')]);
-    await waitFor(async () => ((await get(port)) === '200 from b' ? true : undefined), 'the edit to apply', 1000);
+    await waitFor(async () => ((await get(port)) === '200 from b' ? true : undefined), 'the edit to apply', PATIENCE_MS);
     const latency = Date.now() - edited;
     t.diagnostic(`edit to applied: ${latency} ms`);
 
@@ -121,7 +121,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     writeResourceFile(dir, 'listeners.yaml', [ingress('a')]);
     cp = new ControlPlaneServer({ dir, port: grpcPort, healthPort: 0, watcher: { debounceMs: 20, rescanMs: 200 } });
     await cp.start();
-    await waitFor(async () => ((await get(port)) === '200 from a' ? true : undefined), 'the edit after the restart', 10_000);
+    await waitFor(async () => ((await get(port)) === '200 from a' ? true : undefined), 'the edit after the restart', SLOW_PATIENCE_MS);
     assert.equal(stats.gauge('control_plane.connected_state').value, 1);
 
     // A cluster removed over CDS: its route answers 503 (unknown cluster), the process keeps running.
@@ -193,7 +193,8 @@ test('warming: an EDS cluster until its endpoints (or its initial_fetch_timeout)
     } }] }],
   };
   const routeTo = (cluster: string): Record<string, unknown> => ({ name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }] });
-  writeResourceFile(dir, 'clusters.yaml', [eds('c', '60s'), eds('empty', '0.3s')]);
+  // `empty` must still be warming when CDS and LDS are first seen below: 3 s leaves a slow machine room for that.
+  writeResourceFile(dir, 'clusters.yaml', [eds('c', '60s'), eds('empty', '3s')]);
   writeResourceFile(dir, 'listeners.yaml', [rdsListener]);
   const cp = new ControlPlaneServer({ dir, port: 0, healthPort: 0, watcher: { debounceMs: 20, rescanMs: 200 } });
   const { grpcPort } = await cp.start();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Deadline, Deadlines } from '../../../src/stream/deadlines.js';
+import { eventually } from '../../helpers/wait.js';
 
 test('deadlines expire in due order, each once, not before their duration', async () => {
   const d = new Deadlines();
@@ -13,7 +14,7 @@ test('deadlines expire in due order, each once, not before their duration', asyn
   d.arm(a, 40);
   d.arm(b, 20);
   d.arm(c, 40);
-  await sleep(120);
+  await eventually(() => fired.length === 3, 'all three deadlines');
   assert.deepEqual(fired.map(([n]) => n), ['b', 'a', 'c']);
   assert.ok(fired[0]![1] >= 19, `b fired at ${fired[0]![1]} ms`);
   assert.ok(fired[1]![1] >= 39, `a fired at ${fired[1]![1]} ms`);
@@ -29,21 +30,25 @@ test('a cancelled deadline never fires; its list is dropped once empty', async (
   a.cancel();
   a.cancel(); // idempotent
   assert.equal(a.armed, false);
-  await sleep(60);
+  // The list leaves the map only from its timer's callback, so once it is gone the 15 ms have passed.
+  await eventually(() => d.durations === 0, 'the empty list to leave the map after its timer ran');
   assert.equal(fired, 0);
-  assert.equal(d.durations, 0, 'the empty list leaves the map after its timer ran');
 });
 
 test('re-arming moves the deadline later (activity postpones an idle deadline)', async () => {
+  // The idle period is long against the 40 ms between touches, so a slow event loop cannot make a touch late.
+  const IDLE_MS = 2000;
   const d = new Deadlines();
   let firedAt = -1;
   const idle = new Deadline(() => { firedAt = Date.now(); });
-  d.arm(idle, 100);
+  const firstArm = Date.now();
+  d.arm(idle, IDLE_MS);
   let lastTouch = Date.now();
-  for (let i = 0; i < 3; i++) { await sleep(40); d.arm(idle, 100); lastTouch = Date.now(); }
-  assert.equal(firedAt, -1, 'each touch came before 100 ms of idleness');
-  await sleep(250);
-  assert.ok(firedAt - lastTouch >= 99, `fired ${firedAt - lastTouch} ms after the last touch`);
+  for (let i = 0; i < 3; i++) { await sleep(40); d.arm(idle, IDLE_MS); lastTouch = Date.now(); }
+  assert.equal(firedAt, -1, 'each touch came before the idle period ran out');
+  await eventually(() => firedAt !== -1, 'the idle deadline', IDLE_MS + 10_000);
+  assert.ok(firedAt - lastTouch >= IDLE_MS - 1, `fired ${firedAt - lastTouch} ms after the last touch`);
+  assert.ok(firedAt - firstArm >= IDLE_MS + 100, 'later than the first arming alone would have fired');
   assert.equal(d.durations, 0);
 });
 
@@ -53,6 +58,5 @@ test('many durations from requests do not accumulate lists', async () => {
   for (let ms = 1; ms <= 200; ms++) { const x = new Deadline(() => {}); d.arm(x, ms); all.push(x); }
   assert.equal(d.durations, 200);
   for (const x of all) x.cancel();
-  await sleep(260);
-  assert.equal(d.durations, 0);
+  await eventually(() => d.durations === 0, 'every list to leave the map');
 });

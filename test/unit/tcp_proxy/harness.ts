@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import { once } from 'node:events';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 import type { Cluster as EnvoyCluster } from '../../../src/types/envoy.js';
 import type { NetworkFilterContext } from '../../../src/types/network.js';
 import type { WasmInstance } from '../../../src/wasm/module.js';
@@ -87,7 +88,7 @@ export function startEcho(tag = ''): ReturnType<typeof startServer> {
 }
 
 /** Connects, writes `data`, half-closes, and collects everything until the proxy closes (bounded). */
-export function roundTrip(port: number, data: string | Buffer, timeoutMs = 3000): Promise<{ reply: string; closedBy: 'end' | 'error' }> {
+export function roundTrip(port: number, data: string | Buffer, timeoutMs = PATIENCE_MS): Promise<{ reply: string; closedBy: 'end' | 'error' }> {
   return new Promise((resolve, reject) => {
     const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
@@ -100,14 +101,17 @@ export function roundTrip(port: number, data: string | Buffer, timeoutMs = 3000)
   });
 }
 
-/** Writes `data` and waits for `expect` bytes back (the connection stays open). */
-export async function exchange(c: net.Socket, data: string, expectBytes: number, timeoutMs = 3000): Promise<string> {
+/** Writes `data` and waits for `expect` bytes back (the connection stays open); rejects if it closes first. */
+export async function exchange(c: net.Socket, data: string, expectBytes: number, timeoutMs = PATIENCE_MS): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
   const done = new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => { c.off('data', on); reject(new Error(`exchange timed out after ${n} bytes`)); }, timeoutMs);
-    const on = (d: Buffer): void => { chunks.push(d); n += d.length; if (n >= expectBytes) { clearTimeout(t); c.off('data', on); resolve(); } };
+    const stop = (): void => { clearTimeout(t); c.off('data', on); c.off('close', onClose); };
+    const t = setTimeout(() => { stop(); reject(new Error(`exchange timed out after ${n} bytes`)); }, timeoutMs);
+    const on = (d: Buffer): void => { chunks.push(d); n += d.length; if (n >= expectBytes) { stop(); resolve(); } };
+    const onClose = (): void => { stop(); reject(new Error(`connection closed after ${n} bytes`)); };
     c.on('data', on);
+    c.on('close', onClose);
   });
   c.write(data);
   await done;

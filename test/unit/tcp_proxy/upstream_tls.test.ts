@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { once } from 'node:events';
 import { createTestCa } from '../../helpers/certs.js';
-import { waitFor } from '../../helpers/wait.js';
+import { waitFor, PATIENCE_MS } from '../../helpers/wait.js';
 import { exchange, startProxy, staticCluster } from './harness.js';
 
 const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
@@ -54,7 +54,7 @@ test('tcp_proxy speaks TLS to a cluster with an UpstreamTlsContext', async () =>
     const big = 'y'.repeat(100_000);
     assert.equal((await exchange(c, big, big.length)).length, big.length);
     c.destroy();
-    await waitFor(() => proxy.filter.activeSessions === 0, 3000, 'session end');
+    await waitFor(() => proxy.filter.activeSessions === 0, PATIENCE_MS, 'session end');
     assert.equal(proxy.counter('cluster.secure.upstream_cx_total'), 1);
     assert.equal(proxy.counter('cluster.secure.upstream_cx_connect_fail'), 0);
   } finally {

@@ -12,6 +12,7 @@ import { InlineRouteResolver } from '../../../src/router/index.js';
 import type { Listener } from '../../../src/types/envoy.js';
 import { createTestCa, type TestCa, type CertFiles } from '../../helpers/certs.js';
 import { echoFilter, registerEchoFilter } from '../../helpers/echo_filter.js';
+import { PATIENCE_MS, waitFor } from '../../helpers/wait.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
@@ -82,7 +83,7 @@ async function httpsGet(port: number, opts: tls.ConnectionOptions): Promise<Repl
     alpn = s.alpnProtocol || '';
     s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   });
-  const timer = setTimeout(() => s.destroy(), 5000);
+  const timer = setTimeout(() => s.destroy(), PATIENCE_MS);
   // Not events.once: it rejects on 'error', and a refused handshake is an outcome here.
   await new Promise((r) => s.once('close', r));
   clearTimeout(timer);
@@ -139,8 +140,7 @@ test('mTLS: a client certificate whose SAN matches is served; wrong SAN, no cert
   assert.equal(stats.counter(`${prefix}ssl.fail_verify_error`).value, 1);
   assert.equal(stats.counter(`${prefix}ssl.handshake`).value, 2);
   // Every connection, served or refused, is gone from the listener's books once closed.
-  for (let i = 0; i < 100 && stats.gauge(`${prefix}downstream_cx_active`).value !== 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(stats.gauge(`${prefix}downstream_cx_active`).value, 0);
+  await waitFor(() => stats.gauge(`${prefix}downstream_cx_active`).value === 0, PATIENCE_MS, 'every connection off the books');
   assert.equal(stats.counter(`${prefix}downstream_cx_destroy`).value, 5);
 });
 
@@ -176,7 +176,8 @@ test('certificate files are reloaded when they change; new handshakes get the ne
   copyFileSync(certB.keyPath, live.keyPath);
   copyFileSync(certB.certPath, live.certPath);
   let seen = '';
-  for (let i = 0; i < 60 && seen !== 'b.example.com'; i++) {
+  const deadline = Date.now() + PATIENCE_MS;
+  for (let i = 0; i < 500 && seen !== 'b.example.com' && Date.now() < deadline; i++) {
     await new Promise((r) => setTimeout(r, 100));
     seen = (await httpsGet(port, { servername: 'a.example.com', checkServerIdentity: () => undefined })).peerCn;
   }
@@ -231,7 +232,7 @@ test('a client silent past listener_filters_timeout (continue) still completes i
   s.on('data', (c: Buffer) => { data += c.toString('latin1'); });
   s.on('error', () => {});
   s.once('secureConnect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-  const timer = setTimeout(() => s.destroy(), 5000);
+  const timer = setTimeout(() => s.destroy(), PATIENCE_MS);
   await new Promise((r) => s.once('close', r));
   clearTimeout(timer);
   assert.match(data, /^HTTP\/1\.1 200 OK[\s\S]*late-tls$/);

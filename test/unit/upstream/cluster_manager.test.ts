@@ -8,6 +8,7 @@ import type { Http1Pool } from '../../../src/upstream/http1_pool.js';
 import { recordHostResponse, recordHostTimeout } from '../../../src/upstream/host.js';
 import { TestUpstream, acquireConnection, get, testConnectionFactory, waitFor } from './helpers.js';
 import { seededRandom } from '../../helpers/random.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 function endpoint(address: string, port: number, weight?: number) {
   return { endpoint: { address: { socket_address: { address, port_value: port } } }, ...(weight ? { load_balancing_weight: { value: weight } } : {}) };
@@ -112,7 +113,7 @@ test('DNS refresh updates hosts in place, drains removed hosts and keeps the las
     assert.equal(gonePool.activeConnections, 2);
 
     answer = ['127.0.0.1', '127.0.0.3'];
-    await waitFor(() => c.hosts().some((h) => h.address === '127.0.0.3'), 3000, 'refresh');
+    await waitFor(() => c.hosts().some((h) => h.address === '127.0.0.3'), PATIENCE_MS, 'refresh');
     assert.equal(c.hosts()[0], keep, 'a host that stays is the same object');
     assert.equal(c.pool(keep), keepPool, 'and keeps its pool');
     assert.ok(!c.hosts().includes(gone));
@@ -126,7 +127,7 @@ test('DNS refresh updates hosts in place, drains removed hosts and keeps the las
     answer = Object.assign(new Error('SERVFAIL'), { code: 'ESERVFAIL' });
     const failuresBefore = stats.counter('cluster.svc.update_failure').value;
     const seen = lookups;
-    await waitFor(() => lookups > seen + 1, 3000, 'failed refreshes');
+    await waitFor(() => lookups > seen + 1, PATIENCE_MS, 'failed refreshes');
     assert.ok(stats.counter('cluster.svc.update_failure').value > failuresBefore);
     assert.deepEqual(c.hosts().map((h) => h.address), ['127.0.0.1', '127.0.0.3'], 'last hosts kept');
     assert.equal(stats.gauge('cluster.svc.membership_total').value, 2);
@@ -222,7 +223,7 @@ test('clusters are added, replaced and removed at run time; replaced ones drain'
     assert.equal(cm.removeCluster('dyn'), false);
     assert.equal(cm.get('dyn'), undefined);
     assert.deepEqual(cm.all(), []);
-    await waitFor(() => b.sockets.size === 0, 2000, 'removed cluster closes its idle connection');
+    await waitFor(() => b.sockets.size === 0, PATIENCE_MS, 'removed cluster closes its idle connection');
   } finally { cm.close(); await a.stop(); await b.stop(); }
 });
 
@@ -277,7 +278,7 @@ test('an EDS cluster starts empty and uninitialized; updateEndpoints sets its ho
     assert.equal(poolB.isDraining, true);
     assert.equal((await get(busyB)).body, 'b 1', 'a request in flight to a removed host finishes');
     poolB.release(busyB);
-    await waitFor(() => b.sockets.size === 0, 2000, 'removed host\'s connection closes');
+    await waitFor(() => b.sockets.size === 0, PATIENCE_MS, 'removed host\'s connection closes');
     const again = await acquireConnection(poolA);
     assert.equal((await get(again)).body, 'a 1', 'the kept pool reuses its keep-alive connection');
     poolA.release(again);

@@ -11,7 +11,7 @@ import type { ClientConnection, HeaderList, HeadRewrite, ResponseHandler, Respon
 import type { Host, HttpConnectionPool } from '../../../src/types/upstream.js';
 import { SkiffError } from '../../../src/common/errors.js';
 import { PairHeaderList } from '../../../src/codec/http1/index.js';
-import { waitFor as waitUntil } from '../../helpers/wait.js';
+import { PATIENCE_MS, waitFor as waitUntil } from '../../helpers/wait.js';
 
 let nextId = 1;
 
@@ -168,17 +168,18 @@ export class BlackHoleListener {
     this.child = child;
     const [line] = await Promise.race([
       once(child.stdout!, 'data') as Promise<[Buffer]>,
-      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('black hole listener did not start')), 5000)),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('black hole listener did not start')), PATIENCE_MS)),
     ]);
     this.port = Number(String(line).trim());
-    // Fill the backlog: connect until one connect stays pending (bounded: the backlog is tiny).
+    // Fill the backlog: connect until one connect stays pending (bounded: the backlog is tiny). A connect the
+    // kernel completes is reported well within a second even on a busy machine; a pending one never is.
     for (let i = 0; i < 16; i++) {
       const s = net.connect({ host: '127.0.0.1', port: this.port });
       s.on('error', () => {});
       this.fillers.push(s);
       const connected = await Promise.race([
         once(s, 'connect').then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 200)),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
       ]);
       if (!connected) return this;
     }
@@ -200,7 +201,7 @@ export function fakeHost(address: string, weight = 1, port = 80): Host & { key: 
   return { address, port, weight, activeRequests: 0, healthy: true, key: `${address}:${port}` };
 }
 
-/** Waits until `cond()` holds, polling every 10 ms, failing after `ms` (3 s unless told). */
-export function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+/** Waits until `cond()` holds, polling every 10 ms, failing after `ms` (PATIENCE_MS unless told). */
+export function waitFor(cond: () => boolean, ms = PATIENCE_MS, what = 'condition'): Promise<void> {
   return waitUntil(cond, ms, what, 10);
 }

@@ -14,6 +14,7 @@ import { StatsStore } from '../../../src/common/stats.js';
 import { ClusterImpl } from '../../../src/upstream/cluster.js';
 import { Http2Pool } from '../../../src/upstream/http2_pool.js';
 import { closedPort, testConnectionFactory, waitFor } from './helpers.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 let sessions = 0;
 let openSessions = 0;
@@ -84,7 +85,7 @@ test('an idle connection closes after idle_timeout', async () => {
   try {
     await oneRequest(s.pool);
     assert.equal(s.pool.activeConnections, 1);
-    await waitFor(() => s.pool.activeConnections === 0, 3000, 'idle close');
+    await waitFor(() => s.pool.activeConnections === 0, PATIENCE_MS, 'idle close');
     assert.equal(s.stats.counter('cluster.h2.upstream_cx_idle_timeout').value, 1);
   } finally { s.cluster.close(); }
 });

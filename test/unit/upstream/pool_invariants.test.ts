@@ -10,6 +10,7 @@ import { ClusterImpl } from '../../../src/upstream/cluster.js';
 import type { Http1Pool } from '../../../src/upstream/http1_pool.js';
 import { TestUpstream, get, testConnectionFactory, waitFor } from './helpers.js';
 import { seededRandom } from '../../helpers/random.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 const STEPS = 300;
 const MAX_CX = 3;
@@ -89,7 +90,7 @@ for (const seed of [1, 2, 3]) {
       cluster.close();
       await up.stop();
     }
-    await waitFor(() => pool.activeConnections === 0, 2000, 'all closed');
+    await waitFor(() => pool.activeConnections === 0, PATIENCE_MS, 'all closed');
     assert.equal(g('upstream_cx_active'), 0);
     assert.equal(cluster.breakers.connections.current, 0);
     assert.equal(cluster.breakers.pendingRequests.current, 0);

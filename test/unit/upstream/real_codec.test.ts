@@ -8,6 +8,7 @@ import { mainInstance } from '../../../src/wasm/runtime.js';
 import { createClientConnection } from '../../../src/stream/http1/client.js';
 import { createClusterManager } from '../../../src/upstream/cluster_manager.js';
 import { TestUpstream, acquireConnection, get, waitFor, type TestResponse } from './helpers.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 /** A GET through the real codec, which sends only the headers it is given (the test double adds its own host). */
 function fetchVia(conn: ClientConnection, path: string): Promise<TestResponse> {
@@ -35,7 +36,7 @@ test('requests through the real HTTP/1 client codec reuse keep-alive connections
     assert.equal(up.connections, 1, 'one keep-alive connection served all five');
     assert.equal(c.hosts()[0].stats.rq_total, 5);
     up.dropConnections();
-    await waitFor(() => pool.activeConnections === 0, 2000, 'pool notices the peer close');
+    await waitFor(() => pool.activeConnections === 0, PATIENCE_MS, 'pool notices the peer close');
     const conn = await acquireConnection(pool);
     assert.equal((await fetchVia(conn, '/after')).body, 'real 2');
     pool.release(conn);

@@ -29,6 +29,25 @@ const spin: TaskHandler<{ ms: number }, number> = {
   },
 };
 
+/**
+ * Waits (bounded by `timeoutMs`) until `parties` tasks have arrived at `cell[0]`, then returns whether they
+ * all did. Tasks that can only finish together prove they ran at once on different workers, whatever the
+ * machine's speed: a test holds a worker this way instead of guessing how long a task takes.
+ */
+const rendezvous: TaskHandler<{ cell: Int32Array; parties: number; timeoutMs: number }, { threadIndex: number; met: boolean }> = {
+  kind: 'test.rendezvous',
+  run(ctx, { cell, parties, timeoutMs }) {
+    Atomics.add(cell, 0, 1);
+    Atomics.notify(cell, 0);
+    const deadline = Date.now() + Math.min(timeoutMs, 60_000);
+    for (let seen = Atomics.load(cell, 0); seen < parties; seen = Atomics.load(cell, 0)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return { threadIndex: ctx.threadIndex, met: false };
+      Atomics.wait(cell, 0, seen, left);
+    }
+    return { threadIndex: ctx.threadIndex, met: true };
+  },
+};
 
 // Route offload against the test prefix table (prefix_table.ts).
 /** Ends the worker thread under the task (a crash as the pool sees it). */
@@ -37,4 +56,4 @@ const exitThread: TaskHandler<unknown, never> = {
   run() { process.exit(3); },
 };
 
-export const handlers: readonly TaskHandler[] = [fillSlab, fail, spin, exitThread, createRouteMatchHandler(PREFIX_MATCH_TASK, attachPrefixTable)];
+export const handlers: readonly TaskHandler[] = [fillSlab, fail, spin, rendezvous, exitThread, createRouteMatchHandler(PREFIX_MATCH_TASK, attachPrefixTable)];

@@ -3,6 +3,7 @@
  * records each stream's requests and sends what the test tells it to. Every wait is bounded.
  */
 import * as grpc from '@grpc/grpc-js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 import { packResource } from '../../../src/xds/any_json.js';
 import {
   ADS_SERVICE, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse,
@@ -18,7 +19,7 @@ export class Inbox<T> {
     if (w) w(v); else this.items.push(v);
   }
 
-  take(ms = 3000, what = 'item'): Promise<T> {
+  take(ms = PATIENCE_MS, what = 'item'): Promise<T> {
     const ready = this.items.shift();
     if (ready !== undefined) return Promise.resolve(ready);
     return new Promise<T>((resolve, reject) => {
@@ -45,7 +46,7 @@ export class PeerStream<Req, Res> {
     call.on('cancelled', () => { this.ended = true; });
   }
 
-  next(ms = 3000): Promise<Req> { return this.requests.take(ms, 'request'); }
+  next(ms = PATIENCE_MS): Promise<Req> { return this.requests.take(ms, 'request'); }
   send(res: Res): void { this.call.write(res); }
   /** Ends the stream with an error status, as a control plane that drops a client does. */
   fail(): void { this.call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'peer reset' }); }
@@ -128,7 +129,7 @@ export function deltaResponse(typeUrl: string, nonce: string, resources: [string
 }
 
 /** Polls `cond` every 10 ms until it holds or `ms` passes. */
-export async function until(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean, ms = PATIENCE_MS, what = 'condition'): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);

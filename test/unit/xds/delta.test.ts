@@ -5,6 +5,7 @@ import { StatsStore } from '../../../src/common/stats.js';
 import { AdsClient } from '../../../src/xds/ads_client.js';
 import type { XdsUpdate } from '../../../src/xds/types.js';
 import { AdsPeer, CLUSTER, ENDPOINT, cluster, deltaResponse, loadAssignment, type DeltaStream } from './ads_peer.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 setLogLevel('off');
 
@@ -29,7 +30,7 @@ async function harness(t: { after(fn: () => void): void }): Promise<Harness> {
   client.onUpdate(CLUSTER, (u) => { clusters.push(u); });
   client.onUpdate(ENDPOINT, (u) => { endpoints.push(u); });
   client.start();
-  const stream = await peer.delta.take(3000, 'delta stream');
+  const stream = await peer.delta.take(PATIENCE_MS, 'delta stream');
   return { peer, client, stats, clusters, endpoints, stream };
 }
 
@@ -112,7 +113,7 @@ test('delta: after a reset the new stream resubscribes with initial_resource_ver
   await stream.next();
 
   stream.fail();
-  const again = await peer.delta.take(5000, 'reconnected delta stream');
+  const again = await peer.delta.take(PATIENCE_MS, 'reconnected delta stream');
   const cds = await again.next();
   assert.equal(cds.type_url, CLUSTER);
   assert.deepEqual(cds.resource_names_subscribe ?? [], []);

@@ -8,6 +8,7 @@ import { AdsClient, Slicer, peekName } from '../../../src/xds/ads_client.js';
 import { packResource } from '../../../src/xds/any_json.js';
 import type { XdsUpdate } from '../../../src/xds/types.js';
 import { AdsPeer, CLUSTER, cluster } from './ads_peer.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 setLogLevel('off');
 
@@ -23,7 +24,7 @@ test(`SotW: ${N} clusters in one response: timers keep firing while it is decode
   const updates: XdsUpdate[] = [];
   client.onUpdate(CLUSTER, (u) => { updates.push(u); });
   client.start();
-  const stream = await peer.sotw.take(3000, 'stream');
+  const stream = await peer.sotw.take(PATIENCE_MS, 'stream');
   await stream.next();
   const resources = Array.from({ length: N }, (_, i) => packResource(cluster(`c${i}`, 8000 + (i % 1000)) as Record<string, unknown> & { '@type': string }));
 

@@ -11,6 +11,7 @@ import { AdsClient } from '../../../src/xds/ads_client.js';
 import { SOTW_METHOD_PATH, discoveryRequest, discoveryResponse, type DiscoveryRequest } from '../../../src/xds/protocol.js';
 import type { XdsUpdate } from '../../../src/xds/types.js';
 import { CLUSTER, Inbox, cluster, sotwResponse } from './ads_peer.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 setLogLevel('off');
 
@@ -65,7 +66,7 @@ test('a stream reset in the middle of a response applies nothing of it; the next
   client.onUpdate(CLUSTER, (u) => { updates.push(u); });
   client.start();
 
-  const first = await streams.take(3000, 'stream');
+  const first = await streams.take(PATIENCE_MS, 'stream');
   assert.equal((await first.requests.take()).type_url, CLUSTER);
   first.stream.write(frame(discoveryResponse.encode(sotwResponse(CLUSTER, 'v1', 'n1', [cluster('a'), cluster('b')]))));
   const ack = await first.requests.take();
@@ -77,7 +78,7 @@ test('a stream reset in the middle of a response applies nothing of it; the next
   await new Promise((r) => setTimeout(r, 50));
   first.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
 
-  const second = await streams.take(5000, 'reconnected stream');
+  const second = await streams.take(PATIENCE_MS, 'reconnected stream');
   const again = await second.requests.take();
   assert.equal(again.version_info, 'v1');
   assert.equal(updates.length, 1, 'the half-sent response never reached the handler');

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { boltClient, startBoltServer } from '../../helpers/rpc_peers.js';
-import { waitFor } from '../../helpers/wait.js';
+import { waitFor, PATIENCE_MS } from '../../helpers/wait.js';
 import { allTo, startXProxy, staticCluster } from './harness.js';
 import { bigFrameHead, crc32 } from '../../../src/xprotocol/big_frame.js';
 import { FrameReader, type Frame } from '../../../src/xprotocol/frame_reader.js';
@@ -142,7 +142,7 @@ test('a 17 MiB frame is refused from its header (counted), with nothing buffered
     // 'close' itself: a reset is a clean refusal too (events.once would reject on 'error').
     await Promise.race([new Promise((r) => c.once('close', r)), new Promise((_, rej) => setTimeout(() => rej(new Error('not closed')), 5000))]);
     assert.equal(proxy.counter('xprotocol.rpc.downstream_cx_protocol_error'), 1);
-    await waitFor(() => proxy.filter.activeSessions === 0, 3000, 'session closed');
+    await waitFor(() => proxy.filter.activeSessions === 0, PATIENCE_MS, 'session closed');
   } finally {
     await proxy.close();
   }
@@ -241,7 +241,7 @@ test('a Dubbo frame over max_frame_bytes is refused from its header, counted, wi
     c.write(Buffer.alloc(MiB));
     await Promise.race([new Promise((r) => c.once('close', r)), new Promise((_, rej) => setTimeout(() => rej(new Error('not closed')), 5000))]);
     assert.equal(proxy.counter('xprotocol.rpc.downstream_cx_protocol_error'), 1);
-    await waitFor(() => proxy.filter.activeSessions === 0, 3000, 'session closed');
+    await waitFor(() => proxy.filter.activeSessions === 0, PATIENCE_MS, 'session closed');
   } finally {
     await proxy.close();
   }

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { boltClient, startBoltServer } from '../../helpers/rpc_peers.js';
 import { closedPort } from '../../helpers/ports.js';
-import { waitFor } from '../../helpers/wait.js';
+import { waitFor, PATIENCE_MS } from '../../helpers/wait.js';
 import { allTo, startXProxy, staticCluster } from './harness.js';
 import { startServer } from '../tcp_proxy/harness.js';
 
@@ -50,7 +50,7 @@ test('Bolt: an idle upstream connection gets keepalive heartbeats, and is closed
   try {
     // The raw upstream never answers: the request times out, then the connection is idle.
     await assert.rejects(client.invoke(ECHO, 'echo', ['x'], { timeoutMs: 60 }));
-    await waitFor(() => closedByProxy, 3000, 'the proxy closing the silent upstream');
+    await waitFor(() => closedByProxy, PATIENCE_MS, 'the proxy closing the silent upstream');
     const bytes = Buffer.concat(received);
     // Somewhere after the request: a heartbeat request (type 1, cmd 0).
     let found = false;
@@ -71,10 +71,9 @@ test('Bolt: an upstream that goes away gets an error reply; after its restart ca
   try {
     assert.equal(await client.invoke(ECHO, 'echo', ['a']), 'one:a');
     await server.close();
-    await waitFor(() => proxy.gauge('cluster.rpc.upstream_cx_active') === 0, 3000, 'upstream connections gone');
-    const t0 = Date.now();
-    await assert.rejects(client.invoke(ECHO, 'echo', ['b'], { timeoutMs: 5000 }));
-    assert.ok(Date.now() - t0 < 2000, 'an error reply, not a client timeout');
+    await waitFor(() => proxy.gauge('cluster.rpc.upstream_cx_active') === 0, PATIENCE_MS, 'upstream connections gone');
+    // An error reply, not the client's own timeout (told apart by the error, not by how long it took).
+    await assert.rejects(client.invoke(ECHO, 'echo', ['b'], { timeoutMs: PATIENCE_MS }), (e: Error) => e.name !== 'RpcResponseTimeoutError');
     server = await startBoltServer([{ interfaceName: ECHO, methods: { echo: (x) => `two:${String(x)}` } }], port);
     assert.equal(await client.invoke(ECHO, 'echo', ['c']), 'two:c');
     assert.ok(proxy.counter('cluster.rpc.upstream_cx_connect_fail') >= 1);
@@ -127,10 +126,10 @@ test('Bolt: drain lets the call in flight finish, then closes the idle connectio
   try {
     assert.equal(await client.invoke(ECHO, 'slow', []), 'done');
     const inFlight = client.invoke(ECHO, 'slow', []);
-    await waitFor(() => proxy.gauge('xprotocol.rpc.downstream_rq_active') === 1, 2000, 'the call in flight');
+    await waitFor(() => proxy.gauge('xprotocol.rpc.downstream_rq_active') === 1, PATIENCE_MS, 'the call in flight');
     proxy.filter.startDraining();
     assert.equal(await inFlight, 'done');
-    await waitFor(() => proxy.filter.activeSessions === 0, 3000, 'the drained connection closed');
+    await waitFor(() => proxy.filter.activeSessions === 0, PATIENCE_MS, 'the drained connection closed');
   } finally {
     await client.close();
     await proxy.close();

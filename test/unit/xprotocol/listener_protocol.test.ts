@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { boltClient } from '../../helpers/rpc_peers.js';
-import { waitFor } from '../../helpers/wait.js';
+import { waitFor, PATIENCE_MS } from '../../helpers/wait.js';
 import { boltUpstream } from './bolt_upstream.js';
 import { allTo, startXProxy, staticCluster } from './harness.js';
 
@@ -20,7 +20,7 @@ test('protocol auto takes the protocol the listener named; without a name it det
     assert.equal(await clients[2]!.invoke('com.skiff.Echo', 'echo', []), 'up');
     assert.equal(unnamed.counter('xprotocol.rpc.downstream_cx_protocol_from_listener'), 0);
     await assert.rejects(clients[1]!.invoke('com.skiff.Echo', 'echo', [], { timeoutMs: 1000 }));
-    await waitFor(() => wrong.counter('xprotocol.rpc.downstream_cx_protocol_error') >= 1, 3000, 'Bolt bytes refused as Dubbo');
+    await waitFor(() => wrong.counter('xprotocol.rpc.downstream_cx_protocol_error') >= 1, PATIENCE_MS, 'Bolt bytes refused as Dubbo');
   } finally {
     for (const c of clients) await c.close();
     await named.close();

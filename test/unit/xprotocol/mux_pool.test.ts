@@ -10,6 +10,7 @@ import { createClusterManager } from '../../../src/upstream/cluster_manager.js';
 import { MuxPool, type MuxCodec, type MuxFrame } from '../../../src/upstream/mux_pool.js';
 import { startServer } from '../tcp_proxy/harness.js';
 import { staticCluster } from './harness.js';
+import { PATIENCE_MS } from '../../helpers/wait.js';
 
 class LineFrame implements MuxFrame {
   readonly kind = 'response' as const;
@@ -65,7 +66,7 @@ async function lineServer(delayMs: number, silent = (_p: string) => false) {
   return { server, conns, get maxInFlight() { return maxInFlight; } };
 }
 
-function call(pool: MuxPool<LineFrame>, payload: string, timeoutMs = 2000): Promise<string> {
+function call(pool: MuxPool<LineFrame>, payload: string, timeoutMs = PATIENCE_MS): Promise<string> {
   return new Promise((resolve, reject) => {
     pool.send({
       oneway: false, timeoutMs,
@@ -127,12 +128,12 @@ test('a timed-out request fails alone; a lost connection fails its requests and 
   const up = await lineServer(5, (p) => p === 'never');
   const { cm, pool, stats } = await setup(up.server.port, false, 1);
   try {
-    const [late, ok] = await Promise.allSettled([call(pool, 'never', 100), call(pool, 'fine', 2000)]);
+    const [late, ok] = await Promise.allSettled([call(pool, 'never', 100), call(pool, 'fine')]);
     assert.equal(late.status, 'rejected');
     assert.equal((late as PromiseRejectedResult).reason.code, 'SKIFF_UPSTREAM_RQ_TIMEOUT');
     assert.equal(ok.status, 'fulfilled');
     assert.equal(stats.counter('cluster.c.upstream_rq_timeout').value, 1);
-    const lost = call(pool, 'never', 5000);
+    const lost = call(pool, 'never');
     await new Promise((r) => setTimeout(r, 50));
     for (const s of up.conns) s.destroy();
     await assert.rejects(lost, (e: SkiffError) => e.code === 'SKIFF_UPSTREAM_RESET');

@@ -8,19 +8,23 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { startBoltServer } from '../../helpers/rpc_peers.js';
 import { seededRandom } from '../../helpers/random.js';
-import { waitFor } from '../../helpers/wait.js';
+import { waitFor, PATIENCE_MS, SLOW_PATIENCE_MS } from '../../helpers/wait.js';
 import { allTo, startXProxy, staticCluster } from './harness.js';
 
 const require = createRequire(import.meta.url);
 const bolt = require('sofa-bolt-node/lib/protocol') as { requestEncode(id: number, req: object, options: object): Buffer };
 const V1 = { protocolType: 'bolt', codecType: 'hessian2' };
 
+/**
+ * A Bolt echo request. Its timeout is generous: sofa-rpc-node's server answers an error instead of the result
+ * when a request waited longer than its timeout, which a busy machine queueing 150 large answers can reach.
+ */
 function request(id: number, extra: object = {}): Buffer {
-  return bolt.requestEncode(id, { serverSignature: 'com.skiff.Echo:1.0', methodName: 'echo', args: [{ $class: 'java.lang.String', $: 'x' }], timeout: 3000, ...extra }, V1);
+  return bolt.requestEncode(id, { serverSignature: 'com.skiff.Echo:1.0', methodName: 'echo', args: [{ $class: 'java.lang.String', $: 'x' }], timeout: 120_000, ...extra }, V1);
 }
 
 /** Sends `bytes` and waits for the proxy to close the connection (bounded). */
-async function sendAndAwaitClose(port: number, bytes: Buffer, ms = 3000): Promise<Buffer> {
+async function sendAndAwaitClose(port: number, bytes: Buffer, ms = PATIENCE_MS): Promise<Buffer> {
   const c = net.connect({ port, host: '127.0.0.1' });
   c.on('error', () => {});
   const chunks: Buffer[] = [];
@@ -42,7 +46,7 @@ test('wrong magic, a frame over max_frame_bytes and random bytes close the conne
     for (let i = 0; i < 20; i++) {
       const junk = Buffer.from(Array.from({ length: 64 }, () => Math.floor(rnd() * 256)));
       junk[0] = 1; // looks like Bolt v1 at first
-      await sendAndAwaitClose(proxy.port, Buffer.concat([junk, Buffer.alloc(4096)]), 3000).catch(() => undefined);
+      await sendAndAwaitClose(proxy.port, Buffer.concat([junk, Buffer.alloc(4096)])).catch(() => undefined);
     }
     assert.ok(proxy.counter('xprotocol.rpc.downstream_cx_protocol_error') >= 2);
     // Still serving: a truncated frame just waits; the connection stays open.
@@ -53,7 +57,7 @@ test('wrong magic, a frame over max_frame_bytes and random bytes close the conne
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(c.destroyed, false);
     c.destroy();
-    await waitFor(() => proxy.filter.activeSessions === 0, 3000, 'sessions closed');
+    await waitFor(() => proxy.filter.activeSessions === 0, PATIENCE_MS, 'sessions closed');
   } finally {
     await proxy.close();
   }
@@ -69,8 +73,8 @@ test('a one-way request is forwarded and nothing comes back', async () => {
     c.on('data', (d: Buffer) => got.push(d));
     await once(c, 'connect');
     c.write(request(9, { oneway: true }));
-    await waitFor(() => server.calls.get('echo') === 1, 3000, 'the server ran the one-way call');
-    await waitFor(() => proxy.gauge('xprotocol.rpc.downstream_rq_active') === 0, 3000, 'the one-way request completed');
+    await waitFor(() => server.calls.get('echo') === 1, PATIENCE_MS, 'the server ran the one-way call');
+    await waitFor(() => proxy.gauge('xprotocol.rpc.downstream_rq_active') === 0, PATIENCE_MS, 'the one-way request completed');
     assert.equal(proxy.counter('xprotocol.rpc.downstream_rq_oneway'), 1);
     assert.equal(Buffer.concat(got).length, 0, 'no reply to a one-way request');
     c.destroy();
@@ -101,7 +105,8 @@ test('a client that stops reading its responses is not read from until it catche
     let bytes = 0;
     c.on('data', (d: Buffer) => { bytes += d.length; });
     c.resume();
-    await waitFor(() => proxy.counter('xprotocol.rpc.downstream_rq_total') === total && bytes >= total * 200_000, 10_000, `all responses (${bytes} bytes)`);
+    await waitFor(() => proxy.counter('xprotocol.rpc.downstream_rq_total') === total && bytes >= total * 200_000, SLOW_PATIENCE_MS, 'all responses')
+      .catch((e: Error) => { throw new Error(`${e.message}: ${bytes} bytes, ${proxy.counter('xprotocol.rpc.downstream_rq_total')} requests read`); });
     c.destroy();
   } finally {
     await proxy.close();

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createClientConnection } from '../../../../src/stream/http1/client.js';
 import { countSlabs, waitFor, wasm } from './helpers.js';
 import { mutateBytes, seededRandom, type ByteMutatorOptions } from '../../../helpers/random.js';
+import { PATIENCE_MS } from '../../../helpers/wait.js';
 
 const SEEDS = [
   'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
@@ -56,7 +57,7 @@ test('mutated responses: exactly one of onEnd/onError, no leaked slab, no crash'
         const cc = createClientConnection(wasm, s);
         const outcomes: string[] = [];
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 4000);
+          const timer = setTimeout(resolve, PATIENCE_MS); // bounded: no outcome by then fails the case below
           cc.requestLocal('GET', '/', [['host', 'up'], ['x-case', String(id)]], { bodyKind: 'none' }, {
             onHead() {},
             onData() {},
@@ -69,7 +70,7 @@ test('mutated responses: exactly one of onEnd/onError, no leaked slab, no crash'
         cc.close();
       }));
     }
-    await waitFor(() => slabs.outstanding() === 0, 3000, 'every slab returned');
+    await waitFor(() => slabs.outstanding() === 0, PATIENCE_MS, 'every slab returned');
   } finally {
     slabs.restore();
     for (const s of [...clients, ...sockets]) s.destroy();

@@ -8,6 +8,7 @@ import type { SkiffError } from '../../../../src/common/errors.js';
 import { UpstreamResetError } from '../../../../src/stream/http1/errors.js';
 import { connectSharedReads } from '../../../../src/stream/http1/socket-io.js';
 import { RawClient, countSlabs, parseResponses, startServer, waitFor, wasm } from './helpers.js';
+import { PATIENCE_MS } from '../../../helpers/wait.js';
 
 /** What the upstream received so far on one connection, and the socket to answer on. */
 interface UpstreamConn { socket: net.Socket; text: () => string }
@@ -129,7 +130,7 @@ test('content-length responses on a kept-alive connection, and the request head 
     assert.match(seen[0], /\r\nx-req: v\r\n/);
     assert.match(seen[1], /^GET \/p1 HTTP\/1\.1\r\n/);
     cc.close();
-    await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
+    await waitFor(() => slabs.outstanding() === 0, PATIENCE_MS, 'slabs returned');
   } finally { slabs.restore(); await up.close(); }
 });
 
@@ -229,7 +230,7 @@ test('a garbage response is SKIFF_UPSTREAM_PROTOCOL_ERROR', async () => {
     assert.equal(got.error?.source, 'upstream');
     assert.equal(got.ended, false);
     assert.equal(cc.reusable, false);
-    await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
+    await waitFor(() => slabs.outstanding() === 0, PATIENCE_MS, 'slabs returned');
   } finally { slabs.restore(); await up.close(); }
 });
 
@@ -259,7 +260,7 @@ test('an upstream reset mid-body is SKIFF_UPSTREAM_RESET, retryable, saying resp
     assert.match(got.error.message, /after \d+ response bytes/);
     assert.equal(text(got), 'partial');
     assert.equal(cc.reusable, false);
-    await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
+    await waitFor(() => slabs.outstanding() === 0, PATIENCE_MS, 'slabs returned');
   } finally { slabs.restore(); await up.close(); }
 });
 
@@ -273,7 +274,7 @@ test('an upstream that closes before answering: SKIFF_UPSTREAM_RESET with no res
     assert.equal(got.error?.code, 'SKIFF_UPSTREAM_RESET');
     assert.equal((got.error as UpstreamResetError).responseBytes, 0);
     assert.match(got.error!.message, /before any response bytes/);
-    await waitFor(() => closed, 2000, 'onClose');
+    await waitFor(() => closed, PATIENCE_MS, 'onClose');
   } finally { await up.close(); }
 });
 
@@ -305,7 +306,7 @@ test('pauseResponse holds the response body until resumeResponse', async () => {
       onData(c) { received += c.length; req.pauseResponse(); },
     });
     req.end();
-    await waitFor(() => received > 0, 3000, 'first bytes');
+    await waitFor(() => received > 0, PATIENCE_MS, 'first bytes');
     await new Promise((r) => setTimeout(r, 50));
     const held = received;
     const socket = (cc as unknown as { socket: net.Socket }).socket;
@@ -362,8 +363,8 @@ test('end to end: a downstream request forwarded upstream with rewritten heads, 
     assert.equal(cc.reusable, true);
     c.destroy();
     cc.close();
-    await waitFor(() => server.connections.every((s) => s.closed), 2000, 'downstream closed');
-    await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
+    await waitFor(() => server.connections.every((s) => s.closed), PATIENCE_MS, 'downstream closed');
+    await waitFor(() => slabs.outstanding() === 0, PATIENCE_MS, 'slabs returned');
   } finally { slabs.restore(); await server.close(); await up.close(); }
 });
 
@@ -382,11 +383,11 @@ test('abort() from onHead: no further callbacks, the connection is closed and no
       onError() { calls.push('error'); },
     });
     req.end();
-    await waitFor(() => closed, 2000, 'connection closed');
+    await waitFor(() => closed, PATIENCE_MS, 'connection closed');
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(calls, ['head']);
     assert.equal(cc.reusable, false);
-    await waitFor(() => slabs.outstanding() === 0, 2000, 'slabs returned');
+    await waitFor(() => slabs.outstanding() === 0, PATIENCE_MS, 'slabs returned');
   } finally { slabs.restore(); await up.close(); }
 });
 
@@ -400,7 +401,7 @@ test('an idle pooled connection closed by the upstream: onClose fires, no handle
     let closed = false;
     cc.onClose(() => { closed = true; });
     upSocket!.end();
-    await waitFor(() => closed, 2000, 'onClose');
+    await waitFor(() => closed, PATIENCE_MS, 'onClose');
     assert.equal(cc.reusable, false);
     assert.equal(got.error, undefined);
   } finally { await up.close(); }

@@ -2,6 +2,7 @@
 // socket that collects what it reads, and a counter of slab leases/releases.
 import net from 'node:net';
 import { once } from 'node:events';
+import { PATIENCE_MS } from '../../../helpers/wait.js';
 import { wasm } from './slab-count.js';
 import { ServerConnection, type ServerConnectionOptions } from '../../../../src/stream/http1/server.js';
 import type { BodyHandler, DownstreamStream, HeaderList, ServerConnectionHandler } from '../../../../src/types/http.js';
@@ -63,7 +64,7 @@ export class RawClient {
   write(s: string | Uint8Array): void { this.socket.write(s); }
 
   /** Waits until `pred(text)` holds (polling, bounded by `timeoutMs`). */
-  async until(pred: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
+  async until(pred: (text: string) => boolean, timeoutMs = PATIENCE_MS): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const t = this.text;
@@ -73,7 +74,7 @@ export class RawClient {
     throw new Error(`timed out waiting; received so far:\n${this.text.slice(0, 2000)}`);
   }
 
-  async untilClosed(timeoutMs = 5000): Promise<string> {
+  async untilClosed(timeoutMs = PATIENCE_MS): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     if (!this.closed) throw new Error(`connection still open; received:\n${this.text.slice(0, 2000)}`);

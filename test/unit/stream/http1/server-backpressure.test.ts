@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ServerConnectionHandler } from '../../../../src/types/http.js';
 import { RawClient, parseResponses, startServer, waitFor } from './helpers.js';
+import { PATIENCE_MS } from '../../../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const BODY_BYTES = 256 * MiB;
@@ -137,7 +138,7 @@ test('while the body is paused the socket is not read: nothing more reaches the 
         if (!c.socket.write(chunk)) await Promise.race([once(c.socket, 'drain'), once(c.socket, 'close')]);
       }
     })();
-    await waitFor(() => received > 0, 3000, 'first body bytes');
+    await waitFor(() => received > 0, PATIENCE_MS, 'first body bytes');
     await new Promise((r) => setTimeout(r, 100));
     const held = received;
     const readAtHold = server.connections[0].socket.bytesRead;
@@ -147,7 +148,7 @@ test('while the body is paused the socket is not read: nothing more reaches the 
     assert.ok(written < total, `the client was blocked (wrote ${written} of ${total})`);
     assert.ok(held <= 2 * CHUNK, `at most a chunk or two delivered before the pause took effect (got ${held})`);
     stream!.resumeBody();
-    await waitFor(() => received > held, 3000, 'bytes after resume');
+    await waitFor(() => received > held, PATIENCE_MS, 'bytes after resume');
     stop = true;
     c.destroy();
     await writer;

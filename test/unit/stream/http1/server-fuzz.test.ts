@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawClient, countSlabs, echoHandler, parseResponses, startServer, waitFor, type ReceivedRequest } from './helpers.js';
 import { mutateBytes, seededRandom, type ByteMutatorOptions } from '../../../helpers/random.js';
+import { PATIENCE_MS } from '../../../helpers/wait.js';
 
 const SEEDS = [
   'GET /a?b=c HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n\r\n',
@@ -39,15 +40,15 @@ test('mutated requests never crash the process, leak a slab, or leave a connecti
         c.write(bytes.subarray(cut));
         c.socket.end();
         try {
-          await c.untilClosed(4000);
+          await c.untilClosed(PATIENCE_MS);
         } catch (err) {
           throw new Error(`case ${base + j} (${JSON.stringify(bytes.toString('latin1'))}) left the connection open: ${String(err)}`);
         }
       }));
     }
-    await waitFor(() => server.connections.every((s) => s.closed), 4000, 'all server connections closed');
+    await waitFor(() => server.connections.every((s) => s.closed), PATIENCE_MS, 'all server connections closed');
     assert.equal(server.connections.length, CASES);
-    await waitFor(() => slabs.outstanding() === 0, 2000, 'every slab returned');
+    await waitFor(() => slabs.outstanding() === 0, PATIENCE_MS, 'every slab returned');
     // And the server still serves.
     const c = await RawClient.connect(server.port);
     c.write('GET /alive HTTP/1.1\r\nhost: x\r\n\r\n');
