@@ -68,8 +68,9 @@ export interface AdsClientOptions {
   /** Other method paths than ADS's, for a single-type discovery service (SDS's StreamSecrets / DeltaSecrets). */
   methods?: { sotw: string; delta: string };
   /**
-   * Large responses are decoded and checked on a worker thread (offload.ts): at least `minBytes` (default 256 KiB;
-   * the SKIFF_XDS_OFFLOAD_MIN_BYTES environment variable overrides it, 0 sends every response), `false` = never.
+   * Large responses are decoded and checked on a worker thread (offload.ts) when this is set: at least `minBytes`
+   * (default 256 KiB; the SKIFF_XDS_OFFLOAD_MIN_BYTES environment variable overrides it, 0 sends every response,
+   * and enables the worker when this is unset). Unset or `false` = inline (the default).
    * `startEagerly` (or SKIFF_XDS_OFFLOAD_START=eager) starts the worker with the client instead of on the first
    * large response: its ~30 MiB are then paid before any large push comes (or none ever does).
    */
@@ -251,7 +252,11 @@ export class AdsClient {
       this.limiter = new TokenBucket(ads.rate_limit_settings.max_tokens?.value ?? 100, ads.rate_limit_settings.fill_rate?.value ?? 10,
         options.now ?? (() => performance.now()));
     }
-    const offload = options.offload ?? {};
+    // The xDS worker is opt-in (an `offload` option, or SKIFF_XDS_OFFLOAD_MIN_BYTES): on a 2-core machine its
+    // decoding competes with the main thread for a core and its heap stays resident, so the scale bench measured
+    // it slower (push -> applied 1.7-2.0 s vs 1.3-1.7 s inline) and 30-40 MiB heavier; with spare cores it takes
+    // 20-30 % of the decode work off the thread that serves traffic.
+    const offload = options.offload ?? false;
     const minBytes = envOffloadMinBytes() ?? (offload === false ? Infinity : offload.minBytes);
     if (Number.isFinite(minBytes ?? 0)) this.offload = new XdsOffload({ ...(offload || {}), minBytes });
     this.offloadEagerly = offload !== false && (offload.startEagerly ?? process.env.SKIFF_XDS_OFFLOAD_START === 'eager');
