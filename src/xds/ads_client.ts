@@ -20,7 +20,7 @@ import { decodeAnyResource, envoyJson } from './decode_any.js';
 import type { Duration } from '../types/envoy.js';
 import { jsonToStruct } from './any_json.js';
 import { JitteredBackoff, type BackoffOptions } from './backoff.js';
-import { EnvelopeError, readDeltaResponse, readSotwResponse, type DeltaEnvelope, type ResourceRef, type SotwEnvelope } from './envelope.js';
+import { EnvelopeError, peekName, readDeltaResponse, readSotwResponse, type DeltaEnvelope, type ResourceRef, type SotwEnvelope } from './envelope.js';
 import { XdsOffload, type OffloadJob, type OffloadOptions, type PreparerRef, type ResultEntry } from './offload.js';
 import {
   ADS_SERVICE, RESOURCE_TYPE_URLS, TYPE_URL,
@@ -951,43 +951,4 @@ export class Slicer {
   /** Longest slice of this work, and longest time the event loop took before handing back (ms). */
   private longestSlice = 0;
   private longestGap = 0;
-}
-
-/**
- * The name of a packed resource without decoding it: field 1 (a string) of Listener, RouteConfiguration,
- * Cluster and ClusterLoadAssignment alike (name / cluster_name). Scans the top-level fields (the last
- * occurrence wins, as in protobuf); undefined when the bytes are not well formed (the full decode reports it).
- */
-export function peekName(bytes: Uint8Array | undefined): string | undefined {
-  if (bytes === undefined) return undefined;
-  let pos = 0;
-  let name: string | undefined;
-  const end = bytes.length;
-  const varint = (): number => {
-    let v = 0;
-    for (let shift = 0; shift < 64; shift += 7) {
-      if (pos >= end) return -1;
-      const b = bytes[pos++]!;
-      if (shift < 28) v |= (b & 0x7f) << shift; else v += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return v;
-    }
-    return -1;
-  };
-  // Bounded by the input: every step moves pos forward or stops.
-  while (pos < end) {
-    const tag = varint();
-    if (tag < 0) return undefined;
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (wire === 0) { if (varint() < 0) return undefined; }
-    else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else if (wire === 2) {
-      const len = varint();
-      if (len < 0 || pos + len > end) return undefined;
-      if (field === 1) name = Buffer.from(bytes.buffer, bytes.byteOffset + pos, len).toString('utf8');
-      pos += len;
-    } else return undefined;
-  }
-  return pos === end ? name : undefined;
 }

@@ -106,6 +106,28 @@ class Cursor {
 }
 
 /**
+ * The name of a packed resource without decoding it: field 1 (a string) of Listener, RouteConfiguration,
+ * Cluster and ClusterLoadAssignment alike (name / cluster_name). Scans the top-level fields (the last
+ * occurrence wins, as in protobuf); undefined when the bytes are not well formed (the full decode reports it).
+ */
+export function peekName(bytes: Uint8Array | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  const c = new Cursor(bytes, 0, bytes.length);
+  let name: string | undefined;
+  try {
+    while (c.more()) {
+      const tag = c.varint();
+      if (tag === 0x0a) name = c.string();
+      else c.skip(tag & 7);
+    }
+  } catch (err) {
+    if (err instanceof EnvelopeError) return undefined;
+    throw err;
+  }
+  return name;
+}
+
+/**
  * The type URLs of a response's resources are nearly always one string repeated: the previous one is reused when
  * the bytes match, so 10 000 resources make one string, not 10 000.
  */
