@@ -113,14 +113,14 @@ export function peerCertificateFacts(socket: TLSSocket): PeerCertificateFacts | 
   };
 }
 
-/** A value quoted as XFCC requires when it holds `,` `;` `=` or `"` (quotes inside escaped). */
-function maybeQuoted(v: string): string {
-  return /[,;="]/.test(v) ? `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"` : v;
-}
-
 /** Escapes `"` and `\` for a value that is always quoted (Subject). */
 function quoted(v: string): string {
   return `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A value quoted as XFCC requires when it holds `,` `;` `=` or `"` (quotes inside escaped). */
+function maybeQuoted(v: string): string {
+  return /[,;="]/.test(v) ? quoted(v) : v;
 }
 
 /** This hop's XFCC element for a peer certificate. */
